@@ -1,0 +1,51 @@
+# imgqa — every target bootstraps .venv itself, so a fresh clone needs only `make run`/`make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
+export QT_API := pyside6
+
+.PHONY: run test install bench phantoms screenshots lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Open the desktop application on the default SQLite database, with the demo phantoms.
+run: $(STAMP)
+	$(PY) -m imgqa.cli.main gui --demo
+
+## Run the whole test suite (this is what CI runs).
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n auto --dist loadfile -q
+
+## Regenerate the demo phantom set in phantoms/.
+phantoms: $(STAMP)
+	$(PY) -m imgqa.cli.main phantoms make phantoms
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+## Speed and agreement against pydicom, pylinac and hazen on the same images.
+bench: $(BENCH_STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run_all.py
+
+## Render the documentation screenshots from the real application, offscreen.
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) docs/screenshots.py
+
+lint: $(STAMP)
+	$(PY) -m pip install -q ruff import-linter
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/lint-imports
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,84 @@
+"""The public Python API: `load` and `analyse`. The GUI, the CLI and the tests all use it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Sequence
+
+from imgqa.errors import EmptyInputError
+from imgqa.io.dicom import SeriesList
+from imgqa.io.dicom import load as _load
+from imgqa.io.series import ImageSeries
+from imgqa.protocols.base import Result, choose_protocol, get_protocol, run_protocol
+
+__all__ = ["load", "analyse"]
+
+PathLike = str | os.PathLike[str]
+
+
+def load(paths: PathLike | Iterable[PathLike]) -> SeriesList:
+    """Load DICOM images from files, folders and zip archives into series.
+
+    Returns a list of `ImageSeries`; its ``.problems`` lists the files that could not be used.
+    See `imgqa.io.dicom.load`.
+    """
+    return _load(paths)
+
+
+def analyse(paths_or_series: PathLike | ImageSeries | Iterable[PathLike | ImageSeries],
+            protocol: str | None = None, **params: Any) -> list[Result]:
+    """Run QC analyses on images.
+
+    Parameters
+    ----------
+    paths_or_series : path(s) or ImageSeries
+        What to analyse. Paths are loaded first (see `load`).
+    protocol : str, optional
+        Protocol name (e.g. ``"nm.uniformity"``). When omitted each series gets the protocol
+        chosen from its modality and content (`imgqa.protocols.choose_protocol`).
+    **params
+        Protocol parameters (see ``imgqa protocols``).
+
+    Returns
+    -------
+    list of Result
+        One per series (more for protocols that report per detector); a multi-series protocol
+        (e.g. two-image SNR) gets all the series at once and returns one.
+
+    Raises
+    ------
+    EmptyInputError
+        Nothing loadable was given. Per-file problems are not raised: use `load` to see them.
+    """
+    series = _as_series(paths_or_series)
+    if not series:
+        problems = getattr(series, "problems", [])
+        detail = "; ".join(f"{p.path}: {p.error}" for p in problems[:3])
+        raise EmptyInputError("No images to analyse" + (f" ({detail})." if detail else "."))
+    results: list[Result] = []
+    if protocol is not None:
+        proto = get_protocol(protocol)
+        if proto.multi_series:
+            return run_protocol(proto, list(series), **params)
+        for s in series:
+            results.extend(run_protocol(proto, s, **params))
+        return results
+    for s in series:
+        results.extend(run_protocol(choose_protocol(s), s, **params))
+    return results
+
+
+def _as_series(items: Any) -> SeriesList:
+    if isinstance(items, ImageSeries):
+        return SeriesList([items])
+    if isinstance(items, (str, os.PathLike)):
+        return _load([items])
+    items = list(items)
+    out = SeriesList([i for i in items if isinstance(i, ImageSeries)])
+    paths = [i for i in items if not isinstance(i, ImageSeries)]
+    if paths:
+        loaded = _load(paths)
+        out.extend(loaded)
+        out.problems.extend(loaded.problems)
+        out.skipped.extend(loaded.skipped)
+    return out

@@ -1,0 +1,1 @@
+"""The ``imgqa`` command line. One module per subcommand; see `imgqa.cli.main`."""

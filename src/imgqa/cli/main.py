@@ -1,0 +1,83 @@
+"""``imgqa`` entry point: builds the parser from the subcommand modules and dispatches.
+
+Each subcommand module defines ``register(subparsers)`` that adds its parser and sets
+``func=run`` where ``run(args) -> int`` returns the exit code. Exit codes: 0 all went well,
+1 some inputs were rejected or a check failed, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from imgqa.errors import ImgqaError
+
+# Subcommand modules, in the order `imgqa --help` lists them. A module that is missing (a
+# feature not yet installed) is skipped so the rest of the CLI keeps working.
+SUBCOMMANDS = [
+    "gui", "info", "protocols", "analyse", "phantoms", "validate",
+    "db", "equipment", "baseline", "tolerance", "review", "history", "export", "receive",
+]
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2 with a short message
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"imgqa: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from imgqa import __version__
+
+    parser = _Parser(prog="imgqa", description="Imaging quality control for X-ray, CT, MRI "
+                     "and gamma cameras. Without a command, opens the desktop application.")
+    parser.add_argument("--version", action="version", version=f"imgqa {__version__}")
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="results database (SQLAlchemy URL or SQLite file path); "
+                             "default: $IMGQA_DB or the user data directory")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"imgqa.cli.{name}_cmd")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("imgqa.cli."):
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        args = parser.parse_args(["gui", *([] if argv is None else list(argv))]) \
+            if "gui" in parser._subparsers._group_actions[0].choices else args  # type: ignore
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except ImgqaError as exc:
+        print(f"imgqa: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  {exc.hint}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,145 @@
+"""Every error imgqa shows to a user.
+
+Each exception says what is wrong in words a QC technologist understands, names the file (and
+the DICOM element by tag and keyword where one is involved), and carries a ``hint`` saying what to
+do next. Code that catches ``ImgqaError`` can show ``str(exc)`` and ``exc.hint`` as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ImgqaError",
+    "NotDicomError",
+    "CorruptDicomError",
+    "NoPixelDataError",
+    "UnsupportedTransferSyntaxError",
+    "PixelDecodeError",
+    "MissingSpacingError",
+    "MissingTagError",
+    "EmptyInputError",
+    "WrongModalityError",
+    "ProtocolError",
+    "UnknownProtocolError",
+    "ParameterError",
+    "AnalysisError",
+    "PhantomNotFoundError",
+    "StoreError",
+]
+
+
+class ImgqaError(Exception):
+    """Base of every error shown to a user; ``hint`` says what to do next.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, naming the file or series concerned.
+    hint : str, optional
+        What the user can do about it.
+    path : str or Path, optional
+        The file the problem concerns, if any (kept for problem lists).
+    """
+
+    default_hint = ""
+
+    def __init__(self, message: str, *, hint: str = "", path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint or self.default_hint
+        self.path = str(path) if path is not None else None
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def full_message(self) -> str:
+        """The message followed by the hint, for one-line displays."""
+        return f"{self.message} {self.hint}".strip()
+
+
+class NotDicomError(ImgqaError, ValueError):
+    """The file is not a DICOM file (e.g. a PNG or JPEG photo, a text file)."""
+
+    default_hint = "Only DICOM images (.dcm, .ima or files without extension) can be analysed."
+
+
+class CorruptDicomError(ImgqaError, ValueError):
+    """The file starts like DICOM but cannot be read: truncated or damaged."""
+
+    default_hint = "Copy the image again from the scanner or PACS; the file may be incomplete."
+
+
+class NoPixelDataError(ImgqaError, ValueError):
+    """The DICOM file holds no image: (7FE0,0010) Pixel Data is absent (a report, a DICOMDIR...)."""
+
+    default_hint = "Export the images themselves, not reports or dose summaries."
+
+
+class UnsupportedTransferSyntaxError(ImgqaError, NotImplementedError):
+    """The pixel data is compressed in a way imgqa cannot decode."""
+
+    default_hint = ("Ask the scanner or PACS to send the images uncompressed "
+                    "(Explicit VR Little Endian).")
+
+
+class PixelDecodeError(ImgqaError, ValueError):
+    """The pixel data is present but could not be decoded (damaged or inconsistent)."""
+
+    default_hint = "Copy the image again from the scanner or PACS; the file may be damaged."
+
+
+class MissingTagError(ImgqaError, KeyError):
+    """A DICOM element needed for the measurement is absent."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.message
+
+
+class MissingSpacingError(MissingTagError):
+    """The image has no pixel spacing, so sizes cannot be given in mm."""
+
+    default_hint = "Enter the pixel size (parameter pixel_spacing_mm) or choose a phantom preset."
+
+
+class EmptyInputError(ImgqaError, ValueError):
+    """Nothing usable was found at the given paths (empty folder, only bad files)."""
+
+    default_hint = "Check the folder: it should contain the phantom's DICOM images."
+
+
+class WrongModalityError(ImgqaError, ValueError):
+    """The images are of a modality the chosen test does not accept."""
+
+    default_hint = "Pick a test for this modality, or let imgqa choose one."
+
+
+class ProtocolError(ImgqaError):
+    """Base for problems with choosing or configuring a QC protocol."""
+
+
+class UnknownProtocolError(ProtocolError, KeyError):
+    """No protocol with that name is registered."""
+
+    default_hint = "Run `imgqa protocols` to see the available tests."
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ParameterError(ProtocolError, ValueError):
+    """A protocol parameter is unknown or has a value of the wrong type or range."""
+
+
+class AnalysisError(ImgqaError, RuntimeError):
+    """The analysis could not produce a trustworthy number from these images."""
+
+
+class PhantomNotFoundError(AnalysisError):
+    """The expected phantom (or part of it) could not be found in the images."""
+
+    default_hint = "Check that the images show the phantom this test expects, centred in the field."
+
+
+class StoreError(ImgqaError, RuntimeError):
+    """The results database cannot be used (locked, missing, read-only, wrong version)."""

@@ -1,0 +1,1 @@
+"""The desktop application (PySide6 + pyqtgraph). The only package of imgqa that imports Qt."""

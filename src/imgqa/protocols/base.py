@@ -1,0 +1,480 @@
+"""The protocol framework: declarations, the registry and the immutable `Result`.
+
+A *protocol* is one QC test (e.g. ``nm.uniformity``). It declares what it needs and what it
+measures; the GUI, the database and the reports are driven by that declaration, so adding a test
+means writing one function and one `Protocol` declaration and calling `register`.
+
+The protocol function receives the loaded images and keyword parameters and returns one
+`Analysis` (or a list of them, e.g. one per NM detector). `run_protocol` turns each into a frozen
+`Result` that also records the protocol version, the parameters and the input images' identities.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+import numpy as np
+
+from imgqa.errors import ParameterError, UnknownProtocolError, WrongModalityError
+from imgqa.io.series import ImageSeries
+
+__all__ = [
+    "MeasurementSpec",
+    "ParameterSpec",
+    "Protocol",
+    "Roi",
+    "Curve",
+    "ImageMap",
+    "Analysis",
+    "Measurement",
+    "InputIdentity",
+    "Result",
+    "register",
+    "get_protocol",
+    "all_protocols",
+    "choose_protocol",
+    "run_protocol",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Declarations
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MeasurementSpec:
+    """One number a protocol measures. ``name`` is a stable snake_case contract."""
+
+    name: str
+    unit: str
+    description: str
+    higher_is_better: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSpec:
+    """One user-settable parameter of a protocol.
+
+    ``type`` is one of ``float``, ``int``, ``str``, ``bool``; ``choices`` limits str values.
+    """
+
+    name: str
+    type: type
+    default: Any
+    unit: str = ""
+    description: str = ""
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def coerce(self, value: Any) -> Any:
+        """Convert a value (possibly a CLI string) to this parameter's type, checking range."""
+        if value is None:
+            return None
+        try:
+            if self.type is bool:
+                if isinstance(value, str):
+                    low = value.strip().lower()
+                    if low in ("1", "true", "yes", "on"):
+                        out: Any = True
+                    elif low in ("0", "false", "no", "off"):
+                        out = False
+                    else:
+                        raise ValueError(value)
+                else:
+                    out = bool(value)
+            elif self.type is int:
+                out = int(float(value)) if isinstance(value, str) else int(value)
+            elif self.type is float:
+                out = float(value)
+                if not math.isfinite(out):
+                    raise ValueError(value)
+            else:
+                out = self.type(value)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"Parameter {self.name!r} must be a {self.type.__name__}, got {value!r}.",
+                hint=self.description) from None
+        if self.choices is not None and out not in self.choices:
+            raise ParameterError(
+                f"Parameter {self.name!r} must be one of {', '.join(map(str, self.choices))}; "
+                f"got {value!r}.")
+        if self.minimum is not None and out < self.minimum:
+            raise ParameterError(f"Parameter {self.name!r} must be ≥ {self.minimum}; got {out}.")
+        if self.maximum is not None and out > self.maximum:
+            raise ParameterError(f"Parameter {self.name!r} must be ≤ {self.maximum}; got {out}.")
+        return out
+
+
+# A detector scores how likely a series is to be this protocol's phantom: 0 means "not this",
+# higher wins. It must be cheap (header only, or one small image).
+Detector = Callable[[ImageSeries], float]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Declaration of a QC test.
+
+    Attributes
+    ----------
+    name : str
+        ``<area>.<test>``, e.g. ``nm.uniformity``; stable, used in JSON and the database.
+    version : str
+        Bump when the method changes in a way that changes numbers.
+    title, description : str
+        For people: the GUI and ``imgqa protocols`` show them.
+    modalities : tuple of str
+        Accepted DICOM modalities (``"*"`` for any).
+    measurements : tuple of MeasurementSpec
+    parameters : tuple of ParameterSpec
+    function : callable
+        ``function(series, **params) -> Analysis | list[Analysis]``; for ``multi_series``
+        protocols the first argument is the list of series.
+    inputs : str
+        Human description of the images needed, e.g. "one flood image".
+    multi_series : bool
+        The protocol takes several series at once (e.g. two-image SNR, signal transfer).
+    min_images, max_images : int or None
+        Images per series accepted.
+    detect : callable or None
+        Scores a series for automatic protocol choice.
+    standard : str
+        The standard or paper the method follows.
+    """
+
+    name: str
+    version: str
+    title: str
+    description: str
+    modalities: tuple[str, ...]
+    measurements: tuple[MeasurementSpec, ...]
+    function: Callable[..., Any]
+    parameters: tuple[ParameterSpec, ...] = ()
+    inputs: str = "one series"
+    multi_series: bool = False
+    min_images: int = 1
+    max_images: int | None = None
+    detect: Detector | None = None
+    standard: str = ""
+
+    def measurement(self, name: str) -> MeasurementSpec:
+        for m in self.measurements:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def accepts(self, series: ImageSeries) -> bool:
+        return "*" in self.modalities or series.modality in self.modalities
+
+    def resolve_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with the given parameters, coerced and checked."""
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ParameterError(
+                f"{self.name} has no parameter {', '.join(map(repr, unknown))}.",
+                hint=("Its parameters are: " + ", ".join(known)) if known
+                else f"{self.name} takes no parameters.")
+        out = {name: p.default for name, p in known.items()}
+        for name, value in params.items():
+            out[name] = known[name].coerce(value)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# What an analysis returns, for display
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Roi:
+    """A region the analysis used, in pixel coordinates (row, column) of image ``frame``.
+
+    ``shape``: ``"rect"`` (points = two opposite corners), ``"circle"`` (points = centre,
+    ``radius`` in pixels), ``"ellipse"`` (centre; ``radius`` = (row, col) semi-axes as
+    ``radii``), ``"polygon"``, ``"line"`` (polyline), ``"point"``.
+    ``role`` tells the GUI how to draw it: ``"measure"``, ``"phantom"``, ``"background"``,
+    ``"field"`` (UFOV/CFOV outlines), ``"edge"``, ``"profile"``.
+    """
+
+    shape: Literal["rect", "circle", "ellipse", "polygon", "line", "point"]
+    points: tuple[tuple[float, float], ...]
+    label: str = ""
+    frame: int = 0
+    radius: float | None = None
+    radii: tuple[float, float] | None = None
+    role: str = "measure"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"shape": self.shape, "points": [list(p) for p in self.points],
+                             "label": self.label, "frame": self.frame, "role": self.role}
+        if self.radius is not None:
+            d["radius"] = self.radius
+        if self.radii is not None:
+            d["radii"] = list(self.radii)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """A plotted curve (MTF, NPS, profile...). x and y are 1-D float arrays."""
+
+    name: str
+    x: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
+    x_label: str = ""
+    x_unit: str = ""
+    y_label: str = ""
+    y_unit: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "x": _jsonable(self.x), "y": _jsonable(self.y),
+                "x_label": self.x_label, "x_unit": self.x_unit,
+                "y_label": self.y_label, "y_unit": self.y_unit}
+
+
+@dataclass(frozen=True, slots=True)
+class ImageMap:
+    """A 2-D map to show (e.g. TG-150 ROI means, rebinned NEMA flood). Pixel size in mm."""
+
+    name: str
+    data: np.ndarray = field(repr=False)
+    description: str = ""
+    unit: str = ""
+    pixel_mm: float | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a protocol function returns: numbers plus what to draw.
+
+    ``measurements`` maps declared measurement names to values (None when it could not be
+    measured, with a warning saying why). ``label`` distinguishes several analyses of one input,
+    e.g. ``"detector 1"``. ``extra`` is free JSON-able detail (per-slice tables, slices used).
+    ``frames`` restricts the input identities to these image indices when the analysis used
+    only some of the series (e.g. one NM detector).
+    """
+
+    measurements: Mapping[str, float | None]
+    rois: Sequence[Roi] = ()
+    curves: Sequence[Curve] = ()
+    maps: Sequence[ImageMap] = ()
+    warnings: Sequence[str] = ()
+    label: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    frames: Sequence[int] | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------------------------
+Status = Literal["OK", "TOLERANCE", "ACTION", "NO_TOL"]
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    name: str
+    value: float | None
+    unit: str
+    description: str = ""
+    status: Status | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": _jsonable(self.value), "unit": self.unit,
+                "status": self.status, "description": self.description}
+
+
+@dataclass(frozen=True, slots=True)
+class InputIdentity:
+    sop_instance_uid: str
+    pixel_sha256: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """The immutable outcome of one protocol run on one input.
+
+    Re-analysis makes a new Result; nothing here is ever changed in place. `with_statuses`
+    returns a copy with each measurement's tolerance status filled in.
+    """
+
+    protocol: str
+    protocol_version: str
+    parameters: Mapping[str, Any]
+    series: Mapping[str, Any]
+    measurements: tuple[Measurement, ...]
+    rois: tuple[Roi, ...] = ()
+    curves: tuple[Curve, ...] = ()
+    maps: tuple[ImageMap, ...] = ()
+    warnings: tuple[str, ...] = ()
+    inputs: tuple[InputIdentity, ...] = ()
+    label: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    imgqa_version: str = ""
+
+    def measurement(self, name: str) -> Measurement:
+        for m in self.measurements:
+            if m.name == name:
+                return m
+        raise KeyError(f"{self.protocol} result has no measurement {name!r}")
+
+    def value(self, name: str) -> float | None:
+        return self.measurement(name).value
+
+    def as_dict(self) -> dict[str, float | None]:
+        """Measurement name → value."""
+        return {m.name: m.value for m in self.measurements}
+
+    def with_statuses(self, statuses: Mapping[str, Status | None]) -> "Result":
+        from dataclasses import replace
+
+        ms = tuple(replace(m, status=statuses.get(m.name, m.status)) for m in self.measurements)
+        return replace(self, measurements=ms)
+
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        """JSON-ready form, as documented for ``imgqa analyse --format json``."""
+        d: dict[str, Any] = {
+            "protocol": self.protocol,
+            "protocol_version": self.protocol_version,
+            "label": self.label,
+            "series": dict(self.series),
+            "parameters": {k: _jsonable(v) for k, v in self.parameters.items()},
+            "measurements": [m.to_dict() for m in self.measurements],
+            "warnings": list(self.warnings),
+            "inputs": [{"sop_instance_uid": i.sop_instance_uid, "pixel_sha256": i.pixel_sha256}
+                       for i in self.inputs],
+            "created": self.created.isoformat(),
+        }
+        if detail:
+            d["rois"] = [r.to_dict() for r in self.rois]
+            d["curves"] = [c.to_dict() for c in self.curves]
+            d["extra"] = _jsonable(dict(self.extra))
+        return d
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and non-finite floats to plain JSON values."""
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------------------------
+_REGISTRY: dict[str, Protocol] = {}
+
+
+def register(protocol: Protocol) -> Protocol:
+    """Add a protocol to the registry (idempotent for the same name and version)."""
+    for m in protocol.measurements:
+        if not m.name.replace("_", "a").isalnum() or not m.name[0].isalpha() or m.name.lower() != m.name:
+            raise ValueError(f"measurement name {m.name!r} must be snake_case")
+    _REGISTRY[protocol.name] = protocol
+    return protocol
+
+
+def _ensure_loaded() -> None:
+    # Importing the package registers the built-in protocols.
+    import imgqa.protocols  # noqa: F401
+
+
+def all_protocols() -> list[Protocol]:
+    _ensure_loaded()
+    return sorted(_REGISTRY.values(), key=lambda p: p.name)
+
+
+def get_protocol(name: str) -> Protocol:
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownProtocolError(f"There is no QC test called {name!r}.") from None
+
+
+def choose_protocol(series: ImageSeries) -> Protocol:
+    """The best-scoring protocol for a series; ``generic.roi`` when nothing else claims it."""
+    best: tuple[float, Protocol] | None = None
+    for proto in all_protocols():
+        if proto.detect is None or not proto.accepts(series):
+            continue
+        try:
+            score = float(proto.detect(series))
+        except Exception:  # a detector must never stop loading; it just does not claim
+            score = 0.0
+        if score > 0 and (best is None or score > best[0]):
+            best = (score, proto)
+    return best[1] if best else get_protocol("generic.roi")
+
+
+def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageSeries],
+                 **params: Any) -> list[Result]:
+    """Run one protocol and wrap what it returns into `Result` objects."""
+    from imgqa import __version__
+
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    series_list = [inputs] if isinstance(inputs, ImageSeries) else list(inputs)
+    for s in series_list:
+        if not proto.accepts(s):
+            raise WrongModalityError(
+                f"{proto.name} ({proto.title}) needs {' or '.join(proto.modalities)} images, "
+                f"but this series is {s.modality or 'of unknown modality'}.")
+        if len(s) < proto.min_images or (proto.max_images and len(s) > proto.max_images):
+            rng = (f"{proto.min_images}–{proto.max_images}" if proto.max_images
+                   else f"at least {proto.min_images}")
+            raise ParameterError(
+                f"{proto.name} needs {rng} images per series; this series has {len(s)}.",
+                hint=f"It expects {proto.inputs}.")
+    resolved = proto.resolve_params(params)
+    arg = series_list if proto.multi_series else series_list[0]
+    out = proto.function(arg, **resolved)
+    analyses = out if isinstance(out, (list, tuple)) else [out]
+    declared = {m.name: m for m in proto.measurements}
+    results = []
+    for a in analyses:
+        unknown = set(a.measurements) - set(declared)
+        if unknown:
+            raise RuntimeError(f"{proto.name} returned undeclared measurements {sorted(unknown)}")
+        ms = tuple(
+            Measurement(name=spec.name, value=_jsonable(a.measurements[spec.name]),
+                        unit=spec.unit, description=spec.description)
+            for spec in proto.measurements if spec.name in a.measurements)
+        idents: list[InputIdentity] = []
+        for s in series_list:
+            idx = range(len(s)) if a.frames is None or proto.multi_series else a.frames
+            for i in idx:
+                idents.append(InputIdentity(s.frames[i].sop_instance_uid, s.pixel_sha256(i),
+                                            s.frames[i].source))
+        summary = series_list[0].summary()
+        if len(series_list) > 1:
+            summary["series_count"] = len(series_list)
+            summary["images"] = sum(len(s) for s in series_list)
+        results.append(Result(
+            protocol=proto.name,
+            protocol_version=proto.version,
+            parameters=resolved,
+            series=summary,
+            measurements=ms,
+            rois=tuple(a.rois),
+            curves=tuple(a.curves),
+            maps=tuple(a.maps),
+            warnings=tuple(dict.fromkeys(a.warnings)),
+            inputs=tuple(idents),
+            label=a.label,
+            extra=dict(a.extra),
+            imgqa_version=__version__,
+        ))
+    return results
