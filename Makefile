@@ -30,8 +30,11 @@ test: $(STAMP)
 phantoms: $(STAMP)
 	$(PY) -m imgqa.cli.main phantoms make phantoms
 
-$(BENCH_STAMP): pyproject.toml | $(STAMP)
+# Reference tools pin pydicom < 3, so they get their own environment (.venv-ref).
+$(BENCH_STAMP): pyproject.toml benchmarks/requirements-reference.txt | $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
+	test -x .venv-ref/bin/python || $(PYTHON) -m venv .venv-ref
+	.venv-ref/bin/python -m pip install -q -r benchmarks/requirements-reference.txt
 	touch $(BENCH_STAMP)
 
 ## Speed and agreement against pydicom, pylinac and hazen on the same images.
@@ -48,4 +51,4 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-ref build *.egg-info .pytest_cache

@@ -1,0 +1,31 @@
+"""The layering rule of docs/architecture.md: only imgqa.gui may import Qt.
+
+Checked in a fresh interpreter so modules imported by other tests do not hide a leak.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CHECK = r"""
+import importlib, pkgutil, sys
+import imgqa
+bad = []
+for mod in pkgutil.walk_packages(imgqa.__path__, "imgqa."):
+    if mod.name.startswith("imgqa.gui") or mod.name.endswith("gui_cmd") or ".migrations" in mod.name:
+        continue
+    importlib.import_module(mod.name)
+    leaked = [m for m in ("PySide6", "pyqtgraph") if m in sys.modules]
+    if leaked:
+        bad.append((mod.name, leaked))
+        break
+print(bad)
+sys.exit(1 if bad else 0)
+"""
+
+
+def test_no_qt_outside_gui():
+    proc = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
