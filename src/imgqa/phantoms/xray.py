@@ -1,0 +1,253 @@
+"""Digital phantoms for X-ray detector QC (DX, CR, MG, IO) with analytic ground truth.
+
+* `slanted_edge`: a straight edge at a known tilt in any of four orientations, blurred by a
+  Gaussian PSF of known sigma and *point-sampled* at the pixel centres, so the presampled MTF is
+  exactly MTF(f) = exp(−2π²σ²f²) and MTF50 = sqrt(ln 2 / (2π²σ²)).
+* `flat_field`: a uniform exposure through a known gain pattern (linear heel-effect ramp,
+  optional Gaussian bump, optional square defect) with Gaussian or Poisson quantum noise,
+  electronic noise and fixed-pattern (structured) noise.
+* `flat_field_set`: flat fields at several air kermas with a known linear signal transfer
+  property and variance = a·K + b + c·K².
+
+Files are written with (0018,1164) Imager Pixel Spacing, as detectors do.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from scipy.special import ndtr
+
+from imgqa.phantoms.writer import read_ground_truth, write_ground_truth, write_series
+
+__all__ = ["slanted_edge", "flat_field", "gain_pattern", "flat_field_set", "gaussian_mtf", "gaussian_mtf50",
+           "write_edge", "write_flat_field", "write_flat_field_set", "demo_sets"]
+
+
+def gaussian_mtf(f: np.ndarray | float, sigma_mm: float) -> np.ndarray | float:
+    """MTF of a Gaussian PSF of standard deviation `sigma_mm`: exp(−2π²σ²f²)."""
+    return np.exp(-2.0 * math.pi ** 2 * sigma_mm ** 2 * np.asarray(f) ** 2)
+
+
+def gaussian_mtf50(sigma_mm: float) -> float:
+    """Frequency (lp/mm) where a Gaussian PSF's MTF is 0.5: sqrt(ln2 / (2π²σ²))."""
+    return math.sqrt(math.log(2.0) / (2.0 * math.pi ** 2 * sigma_mm ** 2))
+
+
+def slanted_edge(shape: tuple[int, int] = (512, 512), pixel_mm: float | tuple[float, float] = 0.1,
+                 *, angle_deg: float = 3.0, orientation_deg: int = 0, sigma_mm: float = 0.1,
+                 low: float = 200.0, high: float = 1200.0, noise_sd: float = 0.0,
+                 seed: int | None = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A Gaussian-blurred straight edge, point-sampled.
+
+    Parameters
+    ----------
+    shape : (rows, cols)
+    pixel_mm : float or (dy, dx)
+    angle_deg : float
+        Tilt of the edge from the pixel axis (signed).
+    orientation_deg : {0, 90, 180, 270}
+        Direction of the edge normal pointing to the bright side before tilting: 0 = bright on
+        the right (vertical edge), 90 = bright at the bottom, 180 = left, 270 = top.
+    sigma_mm : float
+        Standard deviation of the Gaussian PSF.
+    low, high : float
+        Plateau values.
+    noise_sd : float
+        SD of additive white Gaussian noise.
+
+    Returns
+    -------
+    image : (rows, cols) float64 ndarray
+    truth : dict
+        ``mtf50_lp_per_mm``, ``mtf10_lp_per_mm``, ``edge_angle_deg`` (|tilt|), ``sigma_mm``,
+        ``mtf_at_<f>_lp_per_mm`` for 0.5, 1, 2, 3 lp/mm, and the generation parameters.
+    """
+    if orientation_deg not in (0, 90, 180, 270):
+        raise ValueError("orientation_deg must be 0, 90, 180 or 270")
+    dy, dx = (pixel_mm, pixel_mm) if np.isscalar(pixel_mm) else pixel_mm  # type: ignore[misc]
+    rows, cols = shape
+    y = (np.arange(rows) - (rows - 1) / 2.0)[:, None] * dy
+    x = (np.arange(cols) - (cols - 1) / 2.0)[None, :] * dx
+    phi = math.radians(orientation_deg + angle_deg)
+    # a small offset keeps the edge off the exact image centre
+    d = x * math.cos(phi) + y * math.sin(phi) - 0.37 * min(dx, dy)
+    image = low + (high - low) * ndtr(d / sigma_mm)
+    if noise_sd > 0:
+        image = image + np.random.default_rng(seed).normal(0.0, noise_sd, image.shape)
+    truth: dict[str, Any] = {
+        "kind": "slanted_edge",
+        "sigma_mm": sigma_mm,
+        "edge_angle_deg": abs(angle_deg),
+        "edge_angle_signed_deg": angle_deg,
+        "orientation_deg": orientation_deg,
+        "pixel_mm": [dy, dx],
+        "low": low, "high": high, "noise_sd": noise_sd,
+        "mtf50_lp_per_mm": gaussian_mtf50(sigma_mm),
+        "mtf10_lp_per_mm": math.sqrt(math.log(10.0) / (2.0 * math.pi ** 2 * sigma_mm ** 2)),
+        "nyquist_lp_per_mm": 0.5 / dx if orientation_deg in (0, 180) else 0.5 / dy,
+    }
+    for f, name in ((0.5, "0_5"), (1.0, "1"), (2.0, "2"), (3.0, "3")):
+        truth[f"mtf_at_{name}_lp_per_mm"] = float(gaussian_mtf(f, sigma_mm))
+    return image, truth
+
+
+def gain_pattern(shape: tuple[int, int], *, ramp: float = 0.0, bump: float = 0.0,
+                 bump_sigma_frac: float = 0.15, defect: float = 0.0,
+                 defect_rc: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Relative gain map: 1 + ramp·x̂ (x̂ from −1 at the left to +1 at the right) + a Gaussian
+    bump of height `bump` at the centre + a rectangular `defect` (r0, c0, r1, c1) of relative
+    height `defect`."""
+    rows, cols = shape
+    xs = np.linspace(-1.0, 1.0, cols)[None, :]
+    yy = (np.arange(rows) - (rows - 1) / 2.0)[:, None] / rows
+    xx = (np.arange(cols) - (cols - 1) / 2.0)[None, :] / rows
+    g = 1.0 + ramp * xs + bump * np.exp(-(xx ** 2 + yy ** 2) / (2 * bump_sigma_frac ** 2))
+    g = np.broadcast_to(g, shape).copy()
+    if defect and defect_rc is not None:
+        r0, c0, r1, c1 = defect_rc
+        g[r0:r1, c0:c1] += defect
+    return g
+
+
+def flat_field(shape: tuple[int, int] = (512, 512), *, air_kerma_ugy: float = 2.5,
+               gain_per_ugy: float = 400.0, offset: float = 100.0,
+               quantum_a: float = 400.0, electronic_b: float = 25.0, structured_c: float = 0.0,
+               gain: np.ndarray | None = None, noise: str = "gaussian",
+               pattern_seed: int = 1234, seed: int | None = 0
+               ) -> tuple[np.ndarray, dict[str, Any]]:
+    """A flat-field exposure with known signal transfer and noise model.
+
+    Mean signal = offset + gain_per_ugy · K · G(r, c), G the relative gain map (default 1).
+    Noise variance (for G = 1) = a·K + b + c·K²:
+
+    * quantum, a·K: Gaussian (``noise="gaussian"``) or Poisson (``"poisson"``: quanta of
+      value s = a / gain_per_ugy, so that the mean is gain_per_ugy·K and the variance a·K);
+    * electronic, b: Gaussian;
+    * structured, c·K²: a fixed per-pixel gain pattern (the same `pattern_seed` in every image,
+      like real fixed-pattern noise) scaled by √c·K.
+
+    ``noise="none"`` gives the noise-free mean image. Returns (image, truth dict).
+    """
+    rows, cols = shape
+    k = float(air_kerma_ugy)
+    g_map = np.ones(shape) if gain is None else np.asarray(gain, dtype=np.float64)
+    mean_img = offset + gain_per_ugy * k * g_map
+    rng = np.random.default_rng(seed)
+    if noise == "poisson":
+        # value per quantum s so that s·(mean) = g·K and s²·quanta = a·K  →  s = a / g
+        s = quantum_a / gain_per_ugy
+        quanta = rng.poisson(gain_per_ugy * k * g_map / s)
+        quantum = s * quanta - gain_per_ugy * k * g_map
+    elif noise == "gaussian":
+        quantum = rng.normal(0.0, 1.0, shape) * np.sqrt(quantum_a * k * g_map)
+    elif noise == "none":
+        quantum = np.zeros(shape)
+    else:
+        raise ValueError("noise must be 'gaussian', 'poisson' or 'none'")
+    electronic = rng.normal(0.0, math.sqrt(electronic_b), shape) if noise != "none" else 0.0
+    structured = 0.0
+    if structured_c > 0 and noise != "none":
+        fixed = np.random.default_rng(pattern_seed).normal(0.0, 1.0, shape)
+        structured = math.sqrt(structured_c) * k * fixed
+    image = mean_img + quantum + electronic + structured
+    truth = {
+        "kind": "flat_field", "air_kerma_ugy": k, "stp_slope": gain_per_ugy,
+        "stp_intercept": offset, "noise_quantum_coefficient": quantum_a,
+        "noise_electronic": electronic_b, "noise_structured": structured_c,
+        "variance": quantum_a * k + electronic_b + structured_c * k * k,
+        "mean_signal": offset + gain_per_ugy * k, "noise": noise,
+    }
+    return image, truth
+
+
+def flat_field_set(kermas_ugy: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0), *,
+                   shape: tuple[int, int] = (256, 256), **kwargs: Any
+                   ) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Flat fields at several air kermas (same detector) for STP and noise-vs-dose fits."""
+    images, truths = [], []
+    for i, k in enumerate(kermas_ugy):
+        img, t = flat_field(shape, air_kerma_ugy=k, seed=i + 1, **kwargs)
+        images.append(img)
+        truths.append(t)
+    t0 = truths[0]
+    truth = {key: t0[key] for key in ("stp_slope", "stp_intercept", "noise_quantum_coefficient",
+                                      "noise_electronic", "noise_structured")}
+    truth.update(kind="flat_field_set", air_kerma_ugy=list(kermas_ugy),
+                 variance=[t["variance"] for t in truths],
+                 mean_signal=[t["mean_signal"] for t in truths])
+    return images, truth
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing DICOM
+# ---------------------------------------------------------------------------------------------
+def _write(image: np.ndarray, out: Path, modality: str, description: str,
+           pixel_mm: float | tuple[float, float] | None, extra: dict[str, Any] | None = None,
+           prefix: str = "img") -> list[Path]:
+    if float(np.min(image)) < 0 or float(np.max(image)) > 65535:
+        raise ValueError("phantom values must fit unsigned 16 bits")
+    return write_series(image, out, modality=modality, description=description,
+                        pixel_spacing_mm=pixel_mm, spacing_tag="ImagerPixelSpacing",
+                        extra_tags={"PixelIntensityRelationship": "LIN", **(extra or {})},
+                        prefix=prefix)
+
+
+def write_edge(out_dir: Path, *, modality: str = "DX", shape: tuple[int, int] = (512, 512),
+               pixel_mm: float = 0.1, **kwargs: Any) -> Path:
+    """Write one slanted-edge image and its ground truth into `out_dir`."""
+    image, truth = slanted_edge(shape, pixel_mm, **kwargs)
+    _write(image, out_dir, modality, "QC slanted edge MTF", pixel_mm)
+    truth["note"] = "values rounded to integers when written (quantisation noise SD 0.29)"
+    write_ground_truth(out_dir, truth)
+    return out_dir
+
+
+def write_flat_field(out_dir: Path, *, modality: str = "DX", shape: tuple[int, int] = (512, 512),
+                     pixel_mm: float | None = 0.1, **kwargs: Any) -> Path:
+    """Write one flat-field image and its ground truth into `out_dir`."""
+    image, truth = flat_field(shape, **kwargs)
+    extra = {"ExposureIndex": round(100 * truth["air_kerma_ugy"], 3)}
+    _write(image, out_dir, modality, "QC flat field", pixel_mm, extra)
+    write_ground_truth(out_dir, truth)
+    return out_dir
+
+
+def write_flat_field_set(out_dir: Path, *, modality: str = "DX",
+                         kermas_ugy: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0),
+                         shape: tuple[int, int] = (256, 256), pixel_mm: float = 0.1,
+                         header_dose: bool = True, **kwargs: Any) -> list[Path]:
+    """Write one flat-field series per air kerma (sub-folders k0, k1, ...); each header carries
+    (0018,9332) Entrance Dose in mGy = K/1000 when `header_dose`. Returns the folders."""
+    images, truth = flat_field_set(kermas_ugy, shape=shape, **kwargs)
+    folders = []
+    for i, (img, k) in enumerate(zip(images, kermas_ugy)):
+        sub = out_dir / f"k{i}"
+        extra = {"EntranceDoseInmGy": k / 1000.0} if header_dose else {}
+        _write(img, sub, modality, f"QC flat field {k:g} uGy", pixel_mm, extra)
+        folders.append(sub)
+    write_ground_truth(out_dir, truth)
+    return folders
+
+
+def demo_sets() -> dict[str, Callable[[Path], Path]]:
+    """Small demo series: a DR flat field with a heel ramp and a slanted edge."""
+
+    def make_flat(out: Path) -> Path:
+        shape = (512, 512)
+        gain = gain_pattern(shape, ramp=0.05, bump=0.02)
+        folder = write_flat_field(out / "xray_flat_field", shape=shape, gain=gain,
+                                  structured_c=4.0)
+        truth = read_ground_truth(folder)
+        truth.update(gain_ramp=0.05, gain_bump=0.02, gain_bump_sigma_frac=0.15,
+                     gain_note="G = 1 + ramp·x̂ (x̂ −1 → +1 left to right) + bump·Gaussian")
+        write_ground_truth(folder, truth)
+        return folder
+
+    def make_edge(out: Path) -> Path:
+        return write_edge(out / "xray_edge", angle_deg=2.5, sigma_mm=0.08, noise_sd=5.0)
+
+    return {"xray_flat_field": make_flat, "xray_edge": make_edge}
