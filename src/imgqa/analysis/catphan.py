@@ -1,0 +1,346 @@
+"""Catphan modules: CTP404 (CT numbers, geometry, slice thickness) and CTP486 (uniformity).
+
+Geometry follows the Catphan 500/504/600/604 manuals (The Phantom Laboratory): in CTP404 four
+geometry rods sit at the corners of a 50 mm square around the centre, the sensitometry inserts
+on a circle of 58.7 mm radius, and four 23° wire ramps 38 mm from the centre (FWHM × 0.42 =
+slice thickness). CTP486 is a uniform module analysed with a centre ROI and four ROIs 53 mm
+out. Angles here are in degrees in image coordinates, θ = 0 towards +column (3 o'clock) and
+θ = 90 towards +row (6 o'clock), so a point is (row0 + d·sin θ, col0 + d·cos θ); the insert
+angles are those of pylinac's Catphan models.
+
+The phantom centre and its roll come from the geometry rods, so CTP404 is found even when the
+field of view cuts the phantom's outer wall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+from scipy import ndimage
+
+from imgqa.analysis.ct_phantom import PhantomCircle, circle_stats, find_phantom
+from imgqa.analysis.roi import RoiStats, require_2d
+from imgqa.errors import PhantomNotFoundError
+
+__all__ = [
+    "CATPHAN_MODELS",
+    "NOMINAL_HU",
+    "RAMP_ANGLE_RATIO",
+    "Ctp404Result",
+    "Ctp486Result",
+    "GeometryRods",
+    "RampResult",
+    "analyse_ctp404",
+    "analyse_ctp486",
+    "find_geometry_rods",
+]
+
+ROD_SQUARE_MM = 50.0
+INSERT_RING_MM = 58.7
+INSERT_ROI_RADIUS_MM = 4.0
+RAMP_DISTANCE_MM = 38.0
+RAMP_LENGTH_MM = 60.0   # long enough that the ramp image stays inside at any z
+RAMP_WIDTH_MM = 10.0
+# Catphan manual: the wire ramps are at 23° to the slice, so slice thickness = FWHM · 0.42.
+RAMP_ANGLE_RATIO = 0.42
+CTP486_ROI_DISTANCE_MM = 53.0
+CTP486_ROI_RADIUS_MM = 10.0
+
+# Nominal CT numbers (mid-points of the Catphan manual ranges, as in pylinac).
+NOMINAL_HU = {"air": -1000.0, "pmp": -196.0, "ldpe": -104.0, "polystyrene": -47.0,
+              "water": 0.0, "acrylic": 115.0, "bone_20": 237.0, "delrin": 365.0,
+              "bone_50": 725.0, "teflon": 1000.0}
+
+# Insert angles (degrees, convention above) per Catphan model.
+CATPHAN_MODELS: dict[str, dict[str, float]] = {
+    "504": {"air": -90, "pmp": -120, "ldpe": 180, "polystyrene": 120, "acrylic": 60,
+            "delrin": 0, "teflon": -60},
+    "600": {"air": 90, "pmp": 60, "ldpe": 0, "polystyrene": -60, "acrylic": -120,
+            "delrin": 180, "teflon": 120},
+    "604": {"air": -90, "pmp": -120, "bone_50": -150, "ldpe": 180, "polystyrene": 120,
+            "acrylic": 60, "bone_20": 30, "delrin": 0, "teflon": -60},
+}
+
+# Geometry rods are holes (air) or pins (Teflon): at least this far from their surroundings.
+_ROD_CONTRAST_HU = 300.0
+
+
+def _point(centre_rc: tuple[float, float], distance_px: float, angle_deg: float
+           ) -> tuple[float, float]:
+    t = np.deg2rad(angle_deg)
+    return (float(centre_rc[0] + distance_px * np.sin(t)),
+            float(centre_rc[1] + distance_px * np.cos(t)))
+
+
+@dataclass(frozen=True, slots=True)
+class GeometryRods:
+    """The four CTP404 geometry rods.
+
+    Attributes
+    ----------
+    positions_rc : 4 × (row, col)
+        Rod centres in pixels, in angular order from the 45° (lower right) rod.
+    centre_rc : (row, col)
+        Phantom centre (mean of the rods).
+    roll_deg : float
+        Phantom rotation (positive = clockwise on screen) from the nominal 45°/135°/... rods.
+    side_lengths_mm : 4 floats
+        Distances between neighbouring rods (nominal 50 mm).
+    diagonals_mm : 2 floats
+        Distances between opposite rods (nominal 70.7 mm).
+    """
+
+    positions_rc: tuple[tuple[float, float], ...]
+    centre_rc: tuple[float, float]
+    roll_deg: float
+    side_lengths_mm: tuple[float, ...]
+    diagonals_mm: tuple[float, float]
+
+
+def find_geometry_rods(image: np.ndarray, pixel_mm: float, *,
+                       tolerance: float = 0.15) -> GeometryRods:
+    """Find the four CTP404 geometry rods (a 50 mm square of small holes or pins).
+
+    Candidates are compact objects of 1.5–7 mm that differ from their surroundings by more
+    than 300 HU; the four whose six distances best match a square of side 50 mm (± `tolerance`,
+    allowing for a wrong pixel size) are chosen.
+
+    Raises
+    ------
+    PhantomNotFoundError
+        No such square: the slice is not CTP404.
+    """
+    img = require_2d(image, "image").astype(float, copy=False)
+    sm = ndimage.gaussian_filter(img, 1.0)
+    local = ndimage.uniform_filter(sm, size=max(3, int(round(15.0 / pixel_mm))))
+    cands: list[tuple[float, float]] = []
+    for sign in (-1.0, 1.0):
+        labels, n = ndimage.label(sign * (sm - local) > _ROD_CONTRAST_HU / 2.0)
+        if n == 0 or n > 500:
+            continue
+        idx = np.arange(1, n + 1)
+        areas = ndimage.sum(np.ones_like(sm), labels, idx) * pixel_mm ** 2
+        diam = 2.0 * np.sqrt(areas / np.pi)
+        ok = idx[(diam >= 1.5) & (diam <= 7.0)]
+        if ok.size:
+            w = np.abs(sm - local)
+            cents = ndimage.center_of_mass(w, labels, ok)
+            # air holes of the rods sit in plastic, not in air outside the phantom
+            cands.extend(c for c in cents if img[int(c[0]), int(c[1])] > -2000
+                         and np.median(sm[max(int(c[0]) - 12, 0):int(c[0]) + 13,
+                                          max(int(c[1]) - 12, 0):int(c[1]) + 13]) > -400)
+    if len(cands) < 4:
+        raise PhantomNotFoundError(
+            "The four CTP404 geometry rods (a 50 mm square of small holes) were not found.")
+    pts = np.array(cands[:40])
+    side_px = ROD_SQUARE_MM / pixel_mm
+    best, best_err = None, np.inf
+    for combo in combinations(range(len(pts)), 4):
+        p = pts[list(combo)]
+        d = np.sort([np.hypot(*(p[i] - p[j])) for i, j in combinations(range(4), 2)])
+        s = d[:4].mean()
+        if not (1 - tolerance) * side_px <= s <= (1 + tolerance) * side_px:
+            continue
+        err = np.std(d[:4]) / s + np.std(d[4:]) / s + abs(d[4:].mean() / s - np.sqrt(2))
+        if err < best_err:
+            best, best_err = p, err
+    if best is None or best_err > 0.05:
+        raise PhantomNotFoundError(
+            "No 50 mm square of geometry rods found: this slice is not a Catphan CTP404 module "
+            "(or the pixel size is wrong by more than 15 %).")
+    centre = best.mean(axis=0)
+    ang = np.degrees(np.arctan2(best[:, 0] - centre[0], best[:, 1] - centre[1]))
+    order = np.argsort((ang - 45.0) % 360.0)
+    best, ang = best[order], ang[order]
+    off = ((ang - 45.0 + 45.0) % 90.0) - 45.0  # offset from the nearest 45° + k·90°
+    roll = float(np.degrees(np.angle(np.mean(np.exp(1j * np.deg2rad(off) * 4)))) / 4.0)
+    sides = tuple(float(np.hypot(*(best[k] - best[(k + 1) % 4])) * pixel_mm) for k in range(4))
+    diags = (float(np.hypot(*(best[0] - best[2])) * pixel_mm),
+             float(np.hypot(*(best[1] - best[3])) * pixel_mm))
+    return GeometryRods(tuple((float(r), float(c)) for r, c in best),
+                        (float(centre[0]), float(centre[1])), roll, sides, diags)
+
+
+@dataclass(frozen=True, slots=True)
+class RampResult:
+    """One wire ramp: FWHM of its profile and the slice thickness it gives."""
+
+    name: str
+    fwhm_mm: float
+    slice_thickness_mm: float
+    corners_rc: tuple[tuple[float, float], ...]
+    profile: np.ndarray = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Ctp404Result:
+    """CTP404 analysis of one slice.
+
+    Attributes
+    ----------
+    model : str
+        Catphan model whose insert layout was used ("504", "600", "604").
+    inserts : dict
+        Material → (centre (row, col), RoiStats, nominal HU).
+    rods : GeometryRods
+    ramps : tuple of RampResult
+    roi_radius_px : float
+    """
+
+    model: str
+    inserts: dict[str, tuple[tuple[float, float], RoiStats, float]]
+    rods: GeometryRods
+    ramps: tuple[RampResult, ...]
+    roi_radius_px: float
+
+    @property
+    def slice_thickness_mm(self) -> float:
+        vals = [r.slice_thickness_mm for r in self.ramps if np.isfinite(r.slice_thickness_mm)]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    @property
+    def max_hu_error(self) -> float:
+        return float(max(abs(s.mean - nom) for _, s, nom in self.inserts.values()))
+
+
+def _fwhm(profile: np.ndarray, step_mm: float) -> float:
+    """FWHM (mm) of a peak over the background (median of the profile: the peak is narrow)."""
+    bg = float(np.median(profile))
+    p = profile - bg
+    k = int(np.argmax(p))
+    half = p[k] / 2.0
+    if half <= 0:
+        return float("nan")
+    left = np.nonzero(p[:k] < half)[0]
+    right = np.nonzero(p[k:] < half)[0]
+    if left.size == 0 or right.size == 0:
+        return float("nan")
+    i = int(left[-1])
+    j = int(right[0]) + k
+    x_left = i + (half - p[i]) / (p[i + 1] - p[i])
+    x_right = j - 1 + (p[j - 1] - half) / (p[j - 1] - p[j])
+    return float((x_right - x_left) * step_mm)
+
+
+def _ramp(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, float], roll: float,
+          angle: float, name: str) -> RampResult:
+    """Slice thickness from the wire ramp at `angle` (ramp along the tangential direction)."""
+    step = pixel_mm / 2.0
+    t = np.deg2rad(angle + roll)
+    radial = np.array([np.sin(t), np.cos(t)])          # (row, col) unit vector outwards
+    tangent = np.array([np.cos(t), -np.sin(t)])
+    u = np.arange(-RAMP_LENGTH_MM / 2, RAMP_LENGTH_MM / 2 + step / 2, step)   # along the ramp
+    v = np.arange(-RAMP_WIDTH_MM / 2, RAMP_WIDTH_MM / 2 + step / 2, step)     # across it
+    c = np.asarray(centre_rc) + radial * RAMP_DISTANCE_MM / pixel_mm
+    coords = (c[:, None, None] + (tangent[:, None, None] * u[None, :, None]
+                                  + radial[:, None, None] * v[None, None, :]) / pixel_mm)
+    roi = ndimage.map_coordinates(np.asarray(image, dtype=float), coords, order=1)  # (u, v)
+    # The wire is a line at one v: pick it (largest mean along u), average ±1 pixel around it.
+    mean_v = roi.mean(axis=0)
+    k = int(np.argmax(mean_v - np.median(mean_v)))
+    lo, hi = max(k - 2, 0), min(k + 3, v.size)
+    profile = roi[:, lo:hi].mean(axis=1)
+    fwhm = _fwhm(profile, step)
+    corners = tuple(tuple(float(x) for x in c + (tangent * a + radial * b) / pixel_mm)
+                    for a, b in ((-RAMP_LENGTH_MM / 2, -RAMP_WIDTH_MM / 2),
+                                         (RAMP_LENGTH_MM / 2, -RAMP_WIDTH_MM / 2),
+                                         (RAMP_LENGTH_MM / 2, RAMP_WIDTH_MM / 2),
+                                         (-RAMP_LENGTH_MM / 2, RAMP_WIDTH_MM / 2)))
+    return RampResult(name, fwhm, fwhm * RAMP_ANGLE_RATIO, corners, profile)
+
+
+def analyse_ctp404(image: np.ndarray, pixel_mm: float, *, model: str = "auto",
+                   rods: GeometryRods | None = None) -> Ctp404Result:
+    """CT numbers of the sensitometry inserts, geometry rods and wire-ramp slice thickness.
+
+    Parameters
+    ----------
+    image : (M, N) ndarray
+        CTP404 slice in HU.
+    pixel_mm : float
+    model : {"auto", "504", "600", "604"}
+        Insert layout; "auto" picks the layout whose nominal CT numbers best match the insert
+        positions (a layout check, not a calibration: the numbers reported are the measured
+        ones).
+
+    References
+    ----------
+    .. [1] The Phantom Laboratory, Catphan 500 and 600 Manual (CTP404 module).
+    .. [2] IEC 61223-3-5:2019 (CT number linearity, slice thickness from ramps).
+    """
+    img = require_2d(image, "image").astype(float, copy=False)
+    rods = rods or find_geometry_rods(img, pixel_mm)
+    centre, roll = rods.centre_rc, rods.roll_deg
+    ring = INSERT_RING_MM / pixel_mm
+    rad = INSERT_ROI_RADIUS_MM / pixel_mm
+    models = CATPHAN_MODELS if model == "auto" else {model: CATPHAN_MODELS[model]}
+    best = None
+    for name, layout in models.items():
+        inserts = {}
+        for mat, a in layout.items():
+            pos = _point(centre, ring, a + roll)
+            inserts[mat] = (pos, circle_stats(img, pos, rad), NOMINAL_HU[mat])
+        score = np.mean([abs(s.mean - nom) for _, s, nom in inserts.values()])
+        if best is None or score < best[0]:
+            best = (score, name, inserts)
+    _, name, inserts = best
+    ramps = tuple(_ramp(img, pixel_mm, centre, roll, a, n)
+                  for a, n in ((-90, "top"), (0, "right"), (90, "bottom"), (180, "left")))
+    return Ctp404Result(name, inserts, rods, ramps, float(rad))
+
+
+@dataclass(frozen=True, slots=True)
+class Ctp486Result:
+    """CTP486 uniformity: centre and four peripheral ROIs (53 mm out, 10 mm radius)."""
+
+    phantom: PhantomCircle
+    centre: RoiStats
+    peripheral: dict[str, tuple[tuple[float, float], RoiStats]]
+    roi_radius_px: float
+
+    @property
+    def uniformity_max_deviation_hu(self) -> float:
+        return float(max(abs(s.mean - self.centre.mean) for _, s in self.peripheral.values()))
+
+
+def analyse_ctp486(image: np.ndarray, pixel_mm: float, *,
+                   phantom: PhantomCircle | None = None) -> Ctp486Result:
+    """Uniformity of the CTP486 module (Catphan manual; IEC 61223-3-5)."""
+    img = require_2d(image, "image").astype(float, copy=False)
+    ph = phantom or find_phantom(img, pixel_mm)
+    rad = CTP486_ROI_RADIUS_MM / pixel_mm
+    d = CTP486_ROI_DISTANCE_MM / pixel_mm
+    centre = circle_stats(img, ph.centre_rc, rad)
+    peripheral = {}
+    for name, a in (("12", -90.0), ("3", 0.0), ("6", 90.0), ("9", 180.0)):
+        pos = _point(ph.centre_rc, d, a)
+        peripheral[name] = (pos, circle_stats(img, pos, rad))
+    return Ctp486Result(ph, centre, peripheral, float(rad))
+
+
+def looks_uniform(image: np.ndarray, pixel_mm: float) -> tuple[bool, PhantomCircle | None]:
+    """Whether a slice is a CTP486-like uniform module: a round, featureless, water-equivalent
+    disc without the plastic wall of a water phantom."""
+    try:
+        ph = find_phantom(image, pixel_mm)
+        if ph.truncated or not ph.inside_image(np.shape(image)):
+            return False, None
+        res = analyse_ctp486(image, pixel_mm, phantom=ph)
+    except PhantomNotFoundError:
+        return False, None
+    # A water phantom has an acrylic wall (~+120 HU) a few mm thick; the Catphan's CTP486
+    # material reaches to the outer edge.
+    r_mm = np.hypot(*np.meshgrid(np.arange(image.shape[0]) - ph.centre_rc[0],
+                                 np.arange(image.shape[1]) - ph.centre_rc[1],
+                                 indexing="ij")) * pixel_mm
+    band = (r_mm > ph.radius_mm - 5.0) & (r_mm < ph.radius_mm - 2.0)
+    if band.any() and np.median(image[band]) - res.centre.mean > 60.0:
+        return False, ph
+    sds = [res.centre.sd] + [s.sd for _, s in res.peripheral.values()]
+    # CTP486 material is water-equivalent (manual: within a few HU of water, ~+10 to +20 HU
+    # measured); other uniform-looking modules (CTP591 bead module) read higher.
+    ok = -40.0 < res.centre.mean < 50.0 and max(sds) < 3.0 * min(sds) + 5.0 \
+        and res.uniformity_max_deviation_hu < 40.0
+    return bool(ok), ph

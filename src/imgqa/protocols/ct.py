@@ -1,0 +1,828 @@
+"""CT protocols: ``ct.water``, ``ct.mtf_wire``, ``ct.ttf``, ``ct.nps`` and ``ct.catphan``.
+
+Each protocol is a thin layer: it picks the slices, calls the kernels in `imgqa.analysis`
+(`ct_phantom`, `radial_mtf`, `nps`, `catphan`) and turns their results into an `Analysis`
+with the ROIs drawn. Pixels are in HU (`ImageSeries.pixels` applies Rescale Slope/Intercept).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from imgqa.analysis.catphan import (
+    analyse_ctp404,
+    analyse_ctp486,
+    find_geometry_rods,
+    looks_uniform,
+)
+from imgqa.analysis.ct_phantom import WaterSlice, find_phantom, water_phantom_rois
+from imgqa.analysis.nps import (
+    extract_rois,
+    nps_2d,
+    nps_mean_frequency,
+    nps_peak_frequency,
+    radial_profile,
+)
+from imgqa.analysis.radial_mtf import (
+    EdgeTtfResult,
+    MtfCurve,
+    WireMtfResult,
+    average_curves,
+    circular_edge_ttf,
+    find_rod,
+    refine_rod_centre,
+    rod_at,
+    wire_mtf,
+)
+from imgqa.analysis.roi import circle_mask
+from imgqa.errors import ImgqaError, ParameterError, PhantomNotFoundError
+from imgqa.io.series import ImageSeries
+from imgqa.protocols.base import (
+    Analysis,
+    Curve,
+    ImageMap,
+    MeasurementSpec,
+    ParameterSpec,
+    Protocol,
+    Roi,
+    register,
+)
+
+__all__ = ["ct_catphan", "ct_mtf_wire", "ct_nps", "ct_ttf", "ct_water"]
+
+# A water ROI reading further than this from 0 HU is not water (a Catphan module, an insert,
+# a wire...): the slice is skipped rather than reported as a badly calibrated scanner.
+_NOT_WATER_HU = 100.0
+# Noise SD above this in the centre ROI means structure, not noise.
+_NOT_UNIFORM_SD_HU = 60.0
+
+_WATER_WORDS = re.compile(r"water|wasser|vann|vatten|vand|eau|agua|acqua|h2o|homog|uniform|"
+                          r"daily|constancy|qa\b", re.IGNORECASE)
+_WIRE_WORDS = re.compile(r"wire|bead|mtf|tråd|trad|draht|fil\b", re.IGNORECASE)
+_CATPHAN_WORDS = re.compile(r"catphan|ctp\s?\d{3}", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+# ---------------------------------------------------------------------------------------------
+def _spacing(series: ImageSeries, pixel_spacing_mm: float | None, what: str) -> float:
+    if pixel_spacing_mm:
+        series = series.with_spacing(pixel_spacing_mm)
+    sp = series.require_spacing(what)
+    if abs(sp[0] - sp[1]) > 0.01 * max(sp):
+        raise ParameterError(
+            f"{what} needs square pixels; this series has {sp[0]:.4g} × {sp[1]:.4g} mm.")
+    return float(sp[0])
+
+
+def _is_localizer(series: ImageSeries) -> bool:
+    it = " ".join(series.header.image_type).upper()
+    desc = series.header.series_description.lower()
+    return "LOCALIZER" in it or "topogram" in desc or "scout" in desc or "surview" in desc
+
+
+def _require_axial_ct(series: ImageSeries, expected: str) -> None:
+    """Refuse localizers and non-axial images with a message naming what was expected."""
+    if _is_localizer(series):
+        raise PhantomNotFoundError(
+            f"This series is a localizer (topogram/scout), not an axial image of {expected}.",
+            hint="Choose the axial series of the phantom.")
+    normal = series.geometry.normal
+    if normal is not None and abs(normal[2]) < 0.9:
+        raise PhantomNotFoundError(
+            f"The images are not axial (slice normal {np.round(normal, 2).tolist()}); "
+            f"{expected} is analysed on axial slices.",
+            hint="Reconstruct or choose axial images of the phantom.")
+
+
+def _slice_indices(series: ImageSeries, slice_index: int | None) -> list[int]:
+    if slice_index is None:
+        return list(range(len(series)))
+    if not 0 <= slice_index < len(series):
+        raise ParameterError(
+            f"slice_index {slice_index} is outside the series (0–{len(series) - 1}).")
+    return [slice_index]
+
+
+def _profile_curve(image: np.ndarray, row: float, pixel_mm: float, name: str) -> Curve:
+    r = int(round(row))
+    prof = np.asarray(image[r], dtype=float)
+    x = (np.arange(prof.size) - (prof.size - 1) / 2.0) * pixel_mm
+    return Curve(name, x, prof, "position", "mm", "CT number", "HU")
+
+
+# ---------------------------------------------------------------------------------------------
+# ct.water
+# ---------------------------------------------------------------------------------------------
+_WATER_NAMES = ("mean_hu_centre", "noise_sd_centre", "uniformity_max_deviation_hu",
+                "mean_hu_12", "mean_hu_3", "mean_hu_6", "mean_hu_9")
+
+
+def _water_slice_values(ws: WaterSlice) -> dict[str, float]:
+    vals = {"mean_hu_centre": ws.centre.mean, "noise_sd_centre": ws.centre.sd,
+            "uniformity_max_deviation_hu": ws.uniformity_max_deviation_hu}
+    for name, (_, st) in ws.peripheral.items():
+        vals[f"mean_hu_{name}"] = st.mean
+    return vals
+
+
+def ct_water(series: ImageSeries, *, roi_area_mm2: float = 400.0, edge_offset_mm: float = 10.0,
+             slice_index: int | None = None, threshold_hu: float = -400.0,
+             pixel_spacing_mm: float | None = None) -> Analysis:
+    """Daily water-phantom check: CT number, noise and uniformity (ACR CT QC manual).
+
+    Every slice is analysed on its own (phantom found, five ROIs placed); slices that do not
+    show water (centre not within ±100 HU of 0, or full of structure) are skipped with a
+    warning. The reported ROI means and SD are means over the analysed slices and the
+    uniformity is computed from those mean ROI values; each slice's values are in
+    ``extra["per_slice"]``.
+    """
+    px = _spacing(series, pixel_spacing_mm, "ct.water")
+    _require_axial_ct(series, "a water phantom")
+    per_slice: list[dict[str, Any]] = []
+    rois: list[Roi] = []
+    warnings: list[str] = []
+    failures: list[str] = []
+    first_image = None
+    for i in _slice_indices(series, slice_index):
+        image = series.pixels(i)
+        try:
+            ws = water_phantom_rois(image, px, roi_area_mm2=roi_area_mm2,
+                                    edge_offset_mm=edge_offset_mm, threshold_hu=threshold_hu)
+        except PhantomNotFoundError as exc:
+            failures.append(f"slice {i}: {exc.message}")
+            continue
+        if abs(ws.centre.mean) > _NOT_WATER_HU or ws.centre.sd > _NOT_UNIFORM_SD_HU:
+            failures.append(f"slice {i}: the centre ROI reads {ws.centre.mean:.0f} ± "
+                            f"{ws.centre.sd:.0f} HU, which is not uniform water")
+            continue
+        vals = _water_slice_values(ws)
+        per_slice.append({"slice_index": i, **{k: float(v) for k, v in vals.items()},
+                          "centre_rc": list(ws.phantom.centre_rc),
+                          "phantom_diameter_mm": 2.0 * ws.phantom.radius_mm})
+        if first_image is None:
+            first_image = (i, image, ws)
+        ph = ws.phantom
+        rois.append(Roi("circle", (ph.centre_rc,), label="phantom", frame=i,
+                        radius=ph.radius_px, role="phantom"))
+        rois.append(Roi("circle", (ph.centre_rc,), label="centre", frame=i,
+                        radius=ws.roi_radius_px))
+        for name, (rc, _) in ws.peripheral.items():
+            rois.append(Roi("circle", (rc,), label=f"{name} o'clock", frame=i,
+                            radius=ws.roi_radius_px))
+    if not per_slice:
+        detail = "; ".join(failures[:3])
+        raise PhantomNotFoundError(
+            f"ct.water expects axial images of a uniform round water phantom with air around it; "
+            f"none of the {len(series)} image(s) shows one ({detail}).",
+            hint="Choose the water-phantom series (head or body), reconstructed with the whole "
+                 "phantom in the field of view.")
+    for f in failures:
+        warnings.append(f"Skipped {f}.")
+    summary = {k: float(np.mean([s[k] for s in per_slice])) for k in _WATER_NAMES}
+    # Uniformity of the series from the slice-averaged ROI means (the mean of per-slice maxima
+    # would be biased upwards by noise); per-slice maxima are in extra["per_slice"].
+    summary["uniformity_max_deviation_hu"] = max(
+        abs(summary[f"mean_hu_{k}"] - summary["mean_hu_centre"]) for k in ("12", "3", "6", "9"))
+    diam = [s["phantom_diameter_mm"] for s in per_slice]
+    if max(diam) - min(diam) > 5.0:
+        warnings.append(f"The phantom diameter varies between slices ({min(diam):.0f}–"
+                        f"{max(diam):.0f} mm): check that all slices are inside the phantom.")
+    curves = []
+    if first_image is not None:
+        i, image, ws = first_image
+        curves.append(_profile_curve(image, ws.phantom.centre_rc[0], px,
+                                     f"horizontal profile through the centre (slice {i})"))
+    return Analysis(
+        measurements=summary,
+        rois=rois,
+        curves=curves,
+        warnings=warnings,
+        extra={"per_slice": per_slice, "slices_used": [s["slice_index"] for s in per_slice],
+               "summary": "mean over the slices used",
+               "roi_diameter_mm": 2.0 * float(np.sqrt(roi_area_mm2 / np.pi))},
+        frames=[s["slice_index"] for s in per_slice],
+    )
+
+
+def _detect_water(series: ImageSeries) -> float:
+    if series.modality != "CT" or _is_localizer(series):
+        return 0.0
+    text = f"{series.header.series_description} {series.header.protocol_name}"
+    if _CATPHAN_WORDS.search(text):
+        return 0.0
+    score = 0.0
+    if _WATER_WORDS.search(text):
+        score = 0.5
+    # Cheap image check on the middle slice, 4× subsampled: a uniform region near 0 HU at the
+    # centre of a round object.
+    sp = series.pixel_spacing_mm
+    if sp is None:
+        return score * 0.5
+    img = series.pixels(len(series) // 2)[::4, ::4]
+    inside = img[img > -400.0]
+    if inside.size < 0.1 * img.size:
+        return 0.0
+    water_fraction = float(np.mean(np.abs(inside) < 40.0))
+    dense_fraction = float(np.mean(inside > 300.0))
+    if water_fraction > 0.8 and dense_fraction < 0.01:
+        score += 0.4
+    elif water_fraction < 0.5:
+        score *= 0.5
+    return score
+
+
+register(Protocol(
+    name="ct.water",
+    version="1",
+    title="CT water phantom (daily QC)",
+    description="Water CT number and noise in a centre ROI, and uniformity from four peripheral "
+                "ROIs at 12, 3, 6 and 9 o'clock; the phantom is found automatically. Values "
+                "are means over the slices analysed (per-slice values in the details).",
+    modalities=("CT",),
+    measurements=(
+        MeasurementSpec("mean_hu_centre", "HU", "Mean CT number in the centre ROI."),
+        MeasurementSpec("noise_sd_centre", "HU", "Standard deviation in the centre ROI.",
+                        higher_is_better=False),
+        MeasurementSpec("uniformity_max_deviation_hu", "HU",
+                        "Largest |peripheral ROI mean − centre ROI mean|.",
+                        higher_is_better=False),
+        MeasurementSpec("mean_hu_12", "HU", "Mean CT number in the 12 o'clock ROI."),
+        MeasurementSpec("mean_hu_3", "HU", "Mean CT number in the 3 o'clock ROI."),
+        MeasurementSpec("mean_hu_6", "HU", "Mean CT number in the 6 o'clock ROI."),
+        MeasurementSpec("mean_hu_9", "HU", "Mean CT number in the 9 o'clock ROI."),
+    ),
+    parameters=(
+        ParameterSpec("roi_area_mm2", float, 400.0, "mm²", "Area of each circular ROI.",
+                      minimum=1.0),
+        ParameterSpec("edge_offset_mm", float, 10.0, "mm",
+                      "Gap between the phantom edge and the outer edge of the peripheral ROIs.",
+                      minimum=0.0),
+        ParameterSpec("slice_index", int, None, "",
+                      "Analyse only this image (default: every slice).", minimum=0),
+        ParameterSpec("threshold_hu", float, -400.0, "HU",
+                      "Pixels above this belong to the phantom when finding it."),
+        ParameterSpec("pixel_spacing_mm", float, None, "mm",
+                      "Pixel size to use when the images have none.", minimum=1e-4),
+    ),
+    function=ct_water,
+    inputs="axial slices of a cylindrical water phantom (head or body)",
+    detect=_detect_water,
+    standard="ACR CT Quality Control Manual (2017); IEC 61223-3-5",
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# ct.mtf_wire
+# ---------------------------------------------------------------------------------------------
+def _mtf_curve(name: str, curve: MtfCurve) -> Curve:
+    return Curve(name, curve.frequency, curve.mtf, "spatial frequency", "lp/mm", "MTF", "")
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
+
+
+def ct_mtf_wire(series: ImageSeries, *, roi_radius_mm: float = 4.0, wire_diameter_mm: float = 0.0,
+                slice_index: int | None = None, wire_row: float | None = None,
+                wire_col: float | None = None, pixel_spacing_mm: float | None = None
+                ) -> Analysis:
+    """MTF from a wire or bead: 2-D PSF → 2-D FFT → radial MTF, plus x and y (line integration).
+
+    Each slice gives an MTF (wire found automatically unless `wire_row`/`wire_col` are given);
+    the reported curves are their mean.
+    """
+    px = _spacing(series, pixel_spacing_mm, "ct.mtf_wire")
+    _require_axial_ct(series, "a wire or bead phantom")
+    radius = max(roi_radius_mm, 8.0 * px)
+    given = (wire_row, wire_col) if wire_row is not None and wire_col is not None else None
+    results: list[tuple[int, WireMtfResult]] = []
+    failures: list[str] = []
+    for i in _slice_indices(series, slice_index):
+        try:
+            results.append((i, wire_mtf(series.pixels(i), px, wire_rc=given,
+                                        roi_radius_mm=radius,
+                                        wire_diameter_mm=wire_diameter_mm)))
+        except ImgqaError as exc:
+            failures.append(f"slice {i}: {exc.message}")
+    if not results:
+        raise PhantomNotFoundError(
+            "ct.mtf_wire expects axial images of a thin wire (or bead) in a uniform phantom; "
+            f"none was usable ({'; '.join(failures[:3])}).",
+            hint="Choose the wire/bead series, reconstructed with a small field of view.")
+    radial = average_curves([r.radial for _, r in results])
+    cx = average_curves([r.x for _, r in results])
+    cy = average_curves([r.y for _, r in results])
+    warnings = [f"Skipped {f}." for f in failures]
+    if not np.isfinite(radial.mtf10):
+        warnings.append("The MTF does not fall to 10 % below the Nyquist frequency: mtf10 is "
+                        "not reported (use a smaller pixel size / field of view).")
+    positions = np.array([r.wire_rc for _, r in results])
+    if len(results) > 1 and np.ptp(positions, axis=0).max() * px > 5.0:
+        warnings.append("The wire position moves by more than 5 mm between slices: check that "
+                        "the wire is perpendicular to the slice.")
+    rois = []
+    for i, r in results:
+        rois.append(Roi("circle", (r.wire_rc,), label="wire PSF", frame=i,
+                        radius=r.roi_radius_px))
+        rois.append(Roi("circle", (r.wire_rc,), label="background ring", frame=i,
+                        radius=1.5 * r.roi_radius_px, role="background"))
+    return Analysis(
+        measurements={"mtf50": _none_if_nan(radial.mtf50), "mtf10": _none_if_nan(radial.mtf10),
+                      "mtf50_x": _none_if_nan(cx.mtf50), "mtf10_x": _none_if_nan(cx.mtf10),
+                      "mtf50_y": _none_if_nan(cy.mtf50), "mtf10_y": _none_if_nan(cy.mtf10)},
+        rois=rois,
+        curves=[_mtf_curve("MTF (radial)", radial), _mtf_curve("MTF x", cx),
+                _mtf_curve("MTF y", cy)],
+        maps=[ImageMap("PSF", results[0][1].psf, "background-subtracted wire PSF", "HU", px)],
+        warnings=warnings,
+        extra={"slices_used": [i for i, _ in results],
+               "wire_rc": [list(r.wire_rc) for _, r in results],
+               "background_hu": [r.background_hu for _, r in results],
+               "roi_radius_mm": radius,
+               "per_slice_mtf50": [_none_if_nan(r.radial.mtf50) for _, r in results],
+               "summary": "MTF curves averaged over the slices used"},
+        frames=[i for i, _ in results],
+    )
+
+
+def _detect_wire(series: ImageSeries) -> float:
+    if series.modality != "CT" or _is_localizer(series):
+        return 0.0
+    text = f"{series.header.series_description} {series.header.protocol_name}"
+    score = 0.4 if _WIRE_WORDS.search(text) else 0.0
+    sp = series.pixel_spacing_mm
+    if sp is None:
+        return score * 0.5
+    try:  # one slice: ~20 ms
+        wire_mtf(series.pixels(len(series) // 2), float(sp[0]),
+                 roi_radius_mm=max(4.0, 8.0 * float(sp[0])))
+    except ImgqaError:
+        return 0.0
+    return score + 0.4
+
+
+_MTF_MEASUREMENTS = (
+    MeasurementSpec("mtf50", "lp/mm", "Frequency where the radial MTF falls to 50 %.",
+                    higher_is_better=True),
+    MeasurementSpec("mtf10", "lp/mm", "Frequency where the radial MTF falls to 10 %.",
+                    higher_is_better=True),
+)
+
+register(Protocol(
+    name="ct.mtf_wire",
+    version="1",
+    title="CT MTF from a wire or bead",
+    description="Point-spread function of a thin wire (or bead), background plane removed; "
+                "2-D FFT → radial MTF, and the x/y MTFs from line integration. f50 and f10.",
+    modalities=("CT",),
+    measurements=_MTF_MEASUREMENTS + (
+        MeasurementSpec("mtf50_x", "lp/mm", "50 % MTF along x (columns), from the LSF "
+                        "integrated over y.", higher_is_better=True),
+        MeasurementSpec("mtf10_x", "lp/mm", "10 % MTF along x (columns).",
+                        higher_is_better=True),
+        MeasurementSpec("mtf50_y", "lp/mm", "50 % MTF along y (rows), from the LSF "
+                        "integrated over x.", higher_is_better=True),
+        MeasurementSpec("mtf10_y", "lp/mm", "10 % MTF along y (rows).", higher_is_better=True),
+    ),
+    parameters=(
+        ParameterSpec("roi_radius_mm", float, 4.0, "mm",
+                      "PSF kept within this radius; background fitted from 1 to 1.5× it.",
+                      minimum=0.2),
+        ParameterSpec("wire_diameter_mm", float, 0.0, "mm",
+                      "Wire/bead diameter to correct for (0: no correction).", minimum=0.0),
+        ParameterSpec("slice_index", int, None, "", "Analyse only this image.", minimum=0),
+        ParameterSpec("wire_row", float, None, "px", "Wire row (default: found automatically)."),
+        ParameterSpec("wire_col", float, None, "px",
+                      "Wire column (default: found automatically)."),
+        ParameterSpec("pixel_spacing_mm", float, None, "mm",
+                      "Pixel size to use when the images have none.", minimum=1e-4),
+    ),
+    function=ct_mtf_wire,
+    inputs="axial slices of a thin wire or small bead perpendicular to the slice",
+    detect=_detect_wire,
+    standard="IEC 61223-3-5:2019; AAPM Report 233 (2019)",
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# ct.ttf
+# ---------------------------------------------------------------------------------------------
+def ct_ttf(series: ImageSeries, *, rod_row: float | None = None, rod_col: float | None = None,
+           polarity: str = "any", margin_mm: float = 5.0, bin_fraction: float = 0.1,
+           slice_index: int | None = None, pixel_spacing_mm: float | None = None) -> Analysis:
+    """Circular-edge TTF of a rod insert (AAPM TG-233).
+
+    The rod is the highest-contrast round insert (of the chosen `polarity`) unless
+    `rod_row`/`rod_col` point at one; its centre is refined to sub-pixel precision on every
+    slice and the TTFs of the slices are averaged. Slice default: the middle image.
+    """
+    px = _spacing(series, pixel_spacing_mm, "ct.ttf")
+    _require_axial_ct(series, "a phantom with a rod insert")
+    idx = [len(series) // 2] if slice_index is None else _slice_indices(series, slice_index)
+    results: list[tuple[int, EdgeTtfResult]] = []
+    failures: list[str] = []
+    for i in idx:
+        image = series.pixels(i)
+        try:
+            if rod_row is not None and rod_col is not None:
+                rod = rod_at(image, px, (rod_row, rod_col))
+            else:
+                rod = find_rod(image, px, polarity=polarity)
+            centre = refine_rod_centre(image, rod.centre_rc, rod.radius_px)
+            results.append((i, circular_edge_ttf(image, px, centre, rod.radius_px,
+                                                 margin_mm=margin_mm,
+                                                 bin_fraction=bin_fraction)))
+        except ImgqaError as exc:
+            failures.append(f"slice {i}: {exc.message}")
+    if not results:
+        raise PhantomNotFoundError(
+            "ct.ttf expects an axial slice through a round rod insert of a phantom (e.g. a "
+            f"Catphan CTP404 or ACR CT module 1 insert); none was found ({'; '.join(failures)}).",
+            hint="Give rod_row and rod_col (pixels) at the centre of the insert to use.")
+    ttf = average_curves([r.ttf for _, r in results])
+    contrast = float(np.mean([r.contrast_hu for _, r in results]))
+    warnings = [f"Skipped {f}." for f in failures]
+    if not np.isfinite(ttf.mtf10):
+        warnings.append("The TTF does not fall to 10 % below the Nyquist frequency: mtf10 is "
+                        "not reported.")
+    if abs(contrast) < 100.0:
+        warnings.append(f"The insert contrast is low ({contrast:.0f} HU): the TTF is noisy; "
+                        "TG-233 recommends averaging several slices or scans.")
+    rois = []
+    for i, r in results:
+        rad = r.rod_radius_px
+        marg = margin_mm / px
+        rois.append(Roi("circle", (r.centre_rc,), label="rod edge", frame=i, radius=rad,
+                        role="edge"))
+        rois.append(Roi("circle", (r.centre_rc,), label="ESF outer limit", frame=i,
+                        radius=rad + marg, role="background"))
+        if rad - marg > 1:
+            rois.append(Roi("circle", (r.centre_rc,), label="ESF inner limit", frame=i,
+                            radius=rad - marg, role="background"))
+    first = results[0][1]
+    return Analysis(
+        measurements={"mtf50": _none_if_nan(ttf.mtf50), "mtf10": _none_if_nan(ttf.mtf10),
+                      "contrast_hu": contrast},
+        rois=rois,
+        curves=[_mtf_curve("TTF", ttf),
+                Curve("radial ESF", first.esf_r_mm, first.esf, "distance from rod centre",
+                      "mm", "CT number", "HU")],
+        warnings=warnings,
+        extra={"slices_used": [i for i, _ in results],
+               "rod_centre_rc": [list(r.centre_rc) for _, r in results],
+               "rod_diameter_mm": [2.0 * r.rod_radius_px * px for _, r in results],
+               "bin_width_mm": bin_fraction * px,
+               "summary": "TTF curves averaged over the slices used"},
+        frames=[i for i, _ in results],
+    )
+
+
+register(Protocol(
+    name="ct.ttf",
+    version="1",
+    title="CT task transfer function (circular edge)",
+    description="AAPM TG-233 TTF of a rod insert: radial ESF in sub-pixel bins around the "
+                "rod centre → LSF → |FFT|; f50, f10 and the insert contrast.",
+    modalities=("CT",),
+    measurements=_MTF_MEASUREMENTS[:1] + (
+        MeasurementSpec("mtf10", "lp/mm", "Frequency where the TTF falls to 10 %.",
+                        higher_is_better=True),
+        MeasurementSpec("contrast_hu", "HU", "Rod insert mean − background mean."),
+    ),
+    parameters=(
+        ParameterSpec("rod_row", float, None, "px", "Row of the rod centre (default: found)."),
+        ParameterSpec("rod_col", float, None, "px", "Column of the rod centre (default: found)."),
+        ParameterSpec("polarity", str, "any", "",
+                      "Which insert to find: highest |contrast| (any), densest (positive) or "
+                      "least dense (negative).", choices=("any", "positive", "negative")),
+        ParameterSpec("margin_mm", float, 5.0, "mm",
+                      "The ESF spans the rod radius ± this distance.", minimum=0.5),
+        ParameterSpec("bin_fraction", float, 0.1, "",
+                      "ESF bin width as a fraction of the pixel size.", minimum=0.01,
+                      maximum=1.0),
+        ParameterSpec("slice_index", int, None, "", "Image to analyse (default: the middle).",
+                      minimum=0),
+        ParameterSpec("pixel_spacing_mm", float, None, "mm",
+                      "Pixel size to use when the images have none.", minimum=1e-4),
+    ),
+    function=ct_ttf,
+    inputs="an axial slice through a rod insert (Catphan CTP404, ACR CT module 1...)",
+    standard="AAPM Report 233 (2019), §4 (task transfer function)",
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# ct.nps
+# ---------------------------------------------------------------------------------------------
+def ct_nps(series: ImageSeries, *, roi_size_mm: float = 25.0, region_fraction: float = 0.6,
+           overlap: float = 0.5, detrend: str = "poly2", slice_index: int | None = None,
+           pixel_spacing_mm: float | None = None) -> Analysis:
+    """Noise power spectrum of uniform slices (AAPM TG-233 / ICRU 87).
+
+    Square ROIs of `roi_size_mm` tile a disc of `region_fraction` × the phantom radius around
+    the phantom centre (50 % overlap), on every slice; each ROI is detrended by a polynomial
+    and the 2-D NPS is their mean. Noise magnitude is the SD of the detrended ROIs.
+    """
+    px = _spacing(series, pixel_spacing_mm, "ct.nps")
+    _require_axial_ct(series, "a uniform phantom")
+    n = max(8, int(round(roi_size_mm / px)))
+    all_rois = []
+    rois_drawn: list[Roi] = []
+    used: list[int] = []
+    means: list[float] = []
+    failures: list[str] = []
+    for i in _slice_indices(series, slice_index):
+        image = series.pixels(i)
+        try:
+            ph = find_phantom(image, px)
+        except PhantomNotFoundError as exc:
+            failures.append(f"slice {i}: {exc.message}")
+            continue
+        region = circle_mask(image.shape, ph.centre_rc, region_fraction * ph.radius_px)
+        rois = extract_rois(image, n, overlap=overlap, mask=region)
+        if rois.shape[0] == 0:
+            failures.append(f"slice {i}: no {roi_size_mm:g} mm ROI fits in the uniform region")
+            continue
+        all_rois.append(rois)
+        used.append(i)
+        means.append(float(rois.mean()))
+        rois_drawn.append(Roi("circle", (ph.centre_rc,), label="NPS region", frame=i,
+                              radius=region_fraction * ph.radius_px, role="field"))
+        step = max(1, int(round(n * (1 - overlap))))
+        r_starts = np.arange(0, image.shape[0] - n + 1, step)
+        c_starts = np.arange(0, image.shape[1] - n + 1, step)
+        sat = np.pad(region.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        r0, c0 = r_starts[:, None], c_starts[None, :]
+        inside = (sat[r0 + n, c0 + n] - sat[r0, c0 + n] - sat[r0 + n, c0] + sat[r0, c0]) == n * n
+        for rr, cc in zip(*np.nonzero(inside)):
+            top, left = float(r_starts[rr]), float(c_starts[cc])
+            rois_drawn.append(Roi("rect", ((top, left), (top + n - 1, left + n - 1)),
+                                  label="NPS ROI", frame=i))
+    if not all_rois:
+        raise PhantomNotFoundError(
+            "ct.nps expects axial slices of a uniform phantom (water phantom or Catphan "
+            f"CTP486); none was usable ({'; '.join(failures[:3])}).",
+            hint="Choose a uniform slice, or use smaller ROIs (roi_size_mm).")
+    stack = np.concatenate(all_rois)
+    nps = nps_2d(stack, (px, px), detrend=detrend)
+    f, prof = radial_profile(nps)
+    mean_hu = float(np.mean(means))
+    warnings = [f"Skipped {f_}." for f_ in failures]
+    if abs(mean_hu) > 150.0:
+        warnings.append(f"The ROIs read {mean_hu:.0f} HU on average: is this a uniform "
+                        "water-equivalent slice?")
+    # Median frequency: half of the noise variance lies below it. The variance is the area
+    # integral of the NPS, so each radial bin is weighted by its circumference (∝ f).
+    cum = np.cumsum(prof * f)
+    f_median = float(np.interp(0.5 * cum[-1], cum, f)) if cum[-1] > 0 else float("nan")
+    return Analysis(
+        measurements={"noise_sd_hu": float(np.sqrt(nps.variance)),
+                      "nps_f_peak": nps_peak_frequency(f, prof),
+                      "nps_f_avg": nps_mean_frequency(f, prof),
+                      "nps_f_median": f_median,
+                      "mean_hu": mean_hu},
+        rois=rois_drawn,
+        curves=[Curve("NPS (radial)", f, prof, "spatial frequency", "1/mm", "NPS",
+                      "HU²·mm²")],
+        maps=[ImageMap("NPS 2-D", nps.nps, "2-D noise power spectrum (zero frequency at the "
+                       "centre)", "HU²·mm²", None)],
+        warnings=warnings,
+        extra={"slices_used": used, "n_rois": int(stack.shape[0]), "roi_size_px": n,
+               "detrend": detrend},
+        frames=used,
+    )
+
+
+register(Protocol(
+    name="ct.nps",
+    version="1",
+    title="CT noise power spectrum",
+    description="AAPM TG-233 / ICRU 87 NPS from detrended square ROIs on uniform slices: "
+                "noise magnitude, peak, mean and median frequency of the radial NPS.",
+    modalities=("CT",),
+    measurements=(
+        MeasurementSpec("noise_sd_hu", "HU", "Noise magnitude: SD of the detrended ROIs "
+                        "(= √ of the NPS integral).", higher_is_better=False),
+        MeasurementSpec("nps_f_peak", "1/mm", "Frequency of the radial NPS maximum."),
+        MeasurementSpec("nps_f_avg", "1/mm", "NPS-weighted mean frequency of the radial NPS."),
+        MeasurementSpec("nps_f_median", "1/mm",
+                        "Frequency below which half of the noise variance lies (radial NPS "
+                        "weighted by 2πf)."),
+        MeasurementSpec("mean_hu", "HU", "Mean CT number of the ROIs."),
+    ),
+    parameters=(
+        ParameterSpec("roi_size_mm", float, 25.0, "mm", "Side of the square ROIs.",
+                      minimum=2.0),
+        ParameterSpec("region_fraction", float, 0.6, "",
+                      "ROIs lie within this fraction of the phantom radius.", minimum=0.05,
+                      maximum=0.95),
+        ParameterSpec("overlap", float, 0.5, "", "Fractional overlap of neighbouring ROIs.",
+                      minimum=0.0, maximum=0.9),
+        ParameterSpec("detrend", str, "poly2", "", "Surface removed from each ROI.",
+                      choices=("mean", "plane", "poly2")),
+        ParameterSpec("slice_index", int, None, "", "Analyse only this image.", minimum=0),
+        ParameterSpec("pixel_spacing_mm", float, None, "mm",
+                      "Pixel size to use when the images have none.", minimum=1e-4),
+    ),
+    function=ct_nps,
+    inputs="axial slices of a uniform phantom",
+    standard="AAPM Report 233 (2019) §5; ICRU Report 87 (2012)",
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# ct.catphan
+# ---------------------------------------------------------------------------------------------
+_CTP404_MATERIALS = ("air", "pmp", "ldpe", "polystyrene", "acrylic", "delrin", "teflon",
+                     "bone_20", "bone_50")
+
+
+def _classify_catphan_slice(image: np.ndarray, px: float):
+    """('ctp404', GeometryRods) / ('ctp486', PhantomCircle) / (None, reason)."""
+    try:
+        return "ctp404", find_geometry_rods(image, px)
+    except PhantomNotFoundError as exc:
+        reason = exc.message
+    uniform, ph = looks_uniform(image, px)
+    if uniform:
+        return "ctp486", ph
+    return None, reason
+
+
+def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | None = None,
+               pixel_spacing_mm: float | None = None) -> Analysis:
+    """Catphan CTP404 and CTP486 modules, found automatically among the slices.
+
+    Every slice is classified: CTP404 when the four geometry rods (50 mm square) are found,
+    CTP486 when it is a uniform, water-equivalent disc. CTP404 values (insert CT numbers,
+    rod distances, wire-ramp slice thickness, roll) and CTP486 values are means over the
+    slices of that module; per-slice values are in ``extra``.
+    """
+    px = _spacing(series, pixel_spacing_mm, "ct.catphan")
+    _require_axial_ct(series, "a Catphan phantom")
+    found: dict[str, list[tuple[int, Any]]] = {"ctp404": [], "ctp486": []}
+    reasons: list[str] = []
+    for i in _slice_indices(series, slice_index):
+        image = series.pixels(i)
+        kind, info = _classify_catphan_slice(image, px)
+        if kind == "ctp404":
+            found[kind].append((i, analyse_ctp404(image, px, model=model, rods=info)))
+        elif kind == "ctp486":
+            found[kind].append((i, analyse_ctp486(image, px, phantom=info)))
+        else:
+            reasons.append(f"slice {i}: {info}")
+    if not found["ctp404"] and not found["ctp486"]:
+        raise PhantomNotFoundError(
+            "ct.catphan expects slices of a Catphan CTP404 module (geometry rods, "
+            "sensitometry inserts, wire ramps) or CTP486 module (uniform); none of the "
+            f"{len(series)} image(s) is one ({'; '.join(reasons[:2])}).",
+            hint="Choose the Catphan series, axial, with the phantom centred. CTP528 "
+                 "(line pairs), CTP515 (low contrast) and CTP591 (bead ramps) are not analysed "
+                 "by this version.")
+    values: dict[str, float | None] = {}
+    rois: list[Roi] = []
+    curves: list[Curve] = []
+    warnings: list[str] = []
+    extra: dict[str, Any] = {"modules": {k: [i for i, _ in v] for k, v in found.items()},
+                             "modules_not_analysed": ["CTP528 (line pairs)",
+                                                      "CTP515 (low contrast)"],
+                             "summary": "means over the slices of each module"}
+    if found["ctp404"]:
+        res404 = [r for _, r in found["ctp404"]]
+        models = {r.model for r in res404}
+        if len(models) > 1:
+            warnings.append(f"The insert layout matched different Catphan models on different "
+                            f"slices ({', '.join(sorted(models))}).")
+        for mat in _CTP404_MATERIALS:
+            vals = [r.inserts[mat][1].mean for r in res404 if mat in r.inserts]
+            if vals:
+                values[f"ctp404_hu_{mat}"] = float(np.mean(vals))
+        values["ctp404_hu_max_error"] = float(np.mean([r.max_hu_error for r in res404]))
+        sides = np.array([r.rods.side_lengths_mm for r in res404])
+        values["ctp404_rod_distance_mean_mm"] = float(sides.mean())
+        values["ctp404_rod_distance_max_error_mm"] = float(
+            np.abs(sides - 50.0).max(axis=1).mean())
+        values["ctp404_pixel_size_mm"] = float(px * 50.0 / sides.mean())
+        thick = [r.slice_thickness_mm for r in res404 if np.isfinite(r.slice_thickness_mm)]
+        values["ctp404_slice_thickness_mm"] = float(np.mean(thick)) if thick else None
+        if not thick:
+            warnings.append("No wire ramp could be measured: slice thickness not reported.")
+        values["phantom_roll_deg"] = float(np.mean([r.rods.roll_deg for r in res404]))
+        nominal = series.header.slice_thickness_mm
+        extra["ctp404"] = [{
+            "slice_index": i, "model": r.model,
+            "inserts": {m: {"mean_hu": s.mean, "sd_hu": s.sd, "nominal_hu": nom}
+                        for m, (_, s, nom) in r.inserts.items()},
+            "rod_distances_mm": list(r.rods.side_lengths_mm),
+            "rod_diagonals_mm": list(r.rods.diagonals_mm),
+            "ramp_slice_thickness_mm": {rp.name: rp.slice_thickness_mm for rp in r.ramps},
+            "roll_deg": r.rods.roll_deg} for i, r in found["ctp404"]]
+        extra["nominal_slice_thickness_mm"] = nominal
+        i0, r0 = found["ctp404"][len(found["ctp404"]) // 2]
+        for mat, (pos, _, _) in r0.inserts.items():
+            rois.append(Roi("circle", (pos,), label=mat, frame=i0, radius=r0.roi_radius_px))
+        for k, pos in enumerate(r0.rods.positions_rc):
+            rois.append(Roi("point", (pos,), label=f"geometry rod {k + 1}", frame=i0))
+        rois.append(Roi("polygon", r0.rods.positions_rc, label="rod square", frame=i0,
+                        role="profile"))
+        for rp in r0.ramps:
+            rois.append(Roi("polygon", rp.corners_rc, label=f"ramp {rp.name}", frame=i0,
+                            role="profile"))
+            x = np.arange(rp.profile.size) * px / 2.0
+            curves.append(Curve(f"ramp {rp.name} (slice {i0})", x, rp.profile, "position",
+                                "mm", "CT number", "HU"))
+        mats = [m for m in r0.inserts]
+        curves.append(Curve("CT number vs nominal", np.array([r0.inserts[m][2] for m in mats]),
+                            np.array([r0.inserts[m][1].mean for m in mats]), "nominal", "HU",
+                            "measured", "HU"))
+    if found["ctp486"]:
+        res486 = [r for _, r in found["ctp486"]]
+        values["ctp486_mean_hu_centre"] = float(np.mean([r.centre.mean for r in res486]))
+        values["ctp486_noise_sd_centre"] = float(np.mean([r.centre.sd for r in res486]))
+        values["ctp486_uniformity_max_deviation_hu"] = float(
+            np.mean([r.uniformity_max_deviation_hu for r in res486]))
+        extra["ctp486"] = [{"slice_index": i, "centre_mean_hu": r.centre.mean,
+                            "centre_sd_hu": r.centre.sd,
+                            **{f"mean_hu_{k}": s.mean for k, (_, s) in r.peripheral.items()}}
+                           for i, r in found["ctp486"]]
+        i0, r0 = found["ctp486"][len(found["ctp486"]) // 2]
+        rois.append(Roi("circle", (r0.phantom.centre_rc,), label="phantom", frame=i0,
+                        radius=r0.phantom.radius_px, role="phantom"))
+        rois.append(Roi("circle", (r0.phantom.centre_rc,), label="CTP486 centre", frame=i0,
+                        radius=r0.roi_radius_px))
+        for name, (pos, _) in r0.peripheral.items():
+            rois.append(Roi("circle", (pos,), label=f"CTP486 {name} o'clock", frame=i0,
+                            radius=r0.roi_radius_px))
+    used = sorted(i for v in found.values() for i, _ in v)
+    for r in reasons:
+        warnings.append(f"Not a CTP404/CTP486 slice: {r}.")
+    return Analysis(measurements=values, rois=rois, curves=curves, warnings=warnings,
+                    extra=extra, frames=used)
+
+
+def _detect_catphan(series: ImageSeries) -> float:
+    if series.modality != "CT" or _is_localizer(series):
+        return 0.0
+    text = f"{series.header.series_description} {series.header.protocol_name}"
+    if _CATPHAN_WORDS.search(text):
+        return 0.9
+    sp = series.pixel_spacing_mm
+    if sp is None:
+        return 0.0
+    try:
+        find_geometry_rods(series.pixels(len(series) // 2), float(sp[0]))
+    except PhantomNotFoundError:
+        return 0.0
+    return 0.85
+
+
+_CATPHAN_MEASUREMENTS = tuple(
+    MeasurementSpec(f"ctp404_hu_{m}", "HU", f"CTP404 {m.replace('_', ' ')} insert mean CT "
+                    "number (nominal: see docs/ct.md).")
+    for m in _CTP404_MATERIALS) + (
+    MeasurementSpec("ctp404_hu_max_error", "HU",
+                    "Largest |measured − nominal| CT number over the CTP404 inserts.",
+                    higher_is_better=False),
+    MeasurementSpec("ctp404_rod_distance_mean_mm", "mm",
+                    "Mean distance between neighbouring geometry rods (nominal 50 mm)."),
+    MeasurementSpec("ctp404_rod_distance_max_error_mm", "mm",
+                    "Largest |rod distance − 50 mm|.", higher_is_better=False),
+    MeasurementSpec("ctp404_pixel_size_mm", "mm",
+                    "Pixel size implied by the 50 mm rod square (compare with the header)."),
+    MeasurementSpec("ctp404_slice_thickness_mm", "mm",
+                    "Slice thickness from the four 23° wire ramps (FWHM × 0.42), mean."),
+    MeasurementSpec("phantom_roll_deg", "°", "Phantom rotation about z (clockwise on screen)."),
+    MeasurementSpec("ctp486_mean_hu_centre", "HU", "CTP486 centre ROI mean CT number."),
+    MeasurementSpec("ctp486_noise_sd_centre", "HU", "CTP486 centre ROI standard deviation.",
+                    higher_is_better=False),
+    MeasurementSpec("ctp486_uniformity_max_deviation_hu", "HU",
+                    "CTP486: largest |peripheral ROI mean − centre ROI mean|.",
+                    higher_is_better=False),
+)
+
+register(Protocol(
+    name="ct.catphan",
+    version="1",
+    title="Catphan (CTP404 / CTP486)",
+    description="Catphan image-quality phantom: CTP404 CT numbers of the sensitometry inserts, "
+                "geometry-rod distances, wire-ramp slice thickness and phantom roll; CTP486 "
+                "uniformity. Modules and roll are found automatically. CTP528 and CTP515 are "
+                "not analysed by this version.",
+    modalities=("CT",),
+    measurements=_CATPHAN_MEASUREMENTS,
+    parameters=(
+        ParameterSpec("model", str, "auto", "", "Catphan insert layout.",
+                      choices=("auto", "504", "600", "604")),
+        ParameterSpec("slice_index", int, None, "", "Analyse only this image.", minimum=0),
+        ParameterSpec("pixel_spacing_mm", float, None, "mm",
+                      "Pixel size to use when the images have none.", minimum=1e-4),
+    ),
+    function=ct_catphan,
+    inputs="axial slices through Catphan modules CTP404 and/or CTP486",
+    detect=_detect_catphan,
+    standard="Catphan 500/600 manual (The Phantom Laboratory); IEC 61223-3-5:2019",
+))

@@ -1,0 +1,80 @@
+"""CT digital phantoms: the generators' truth is self-consistent and survives a DICOM round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import imgqa
+from imgqa.phantoms import demo_sets, read_ground_truth
+from imgqa.phantoms.ct import (
+    correlated_noise,
+    gaussian_mtf_frequency,
+    rod_phantom,
+    water_phantom,
+    wire_phantom,
+)
+
+
+def test_gaussian_mtf_frequency_matches_definition():
+    sigma = 0.37
+    for level in (0.5, 0.1):
+        f = gaussian_mtf_frequency(sigma, level)
+        assert np.exp(-2 * np.pi ** 2 * sigma ** 2 * f ** 2) == pytest.approx(level, rel=1e-12)
+
+
+@pytest.mark.parametrize("corr", [0.0, 1.5])
+def test_correlated_noise_has_requested_sd(corr):
+    noise = correlated_noise((4, 256, 256), 7.0, corr_sigma_px=corr,
+                             rng=np.random.default_rng(3))
+    # 260k samples (fewer independent ones when correlated): SD within 2 %.
+    assert noise.std() == pytest.approx(7.0, rel=0.02)
+
+
+def test_water_phantom_values_where_expected():
+    images, truth = water_phantom(size=128, pixel_mm=2.0, noise_sd=0.0, cupping_hu=10.0,
+                                  water_hu=3.0, offset_mm=(10.0, -20.0))
+    r, c = truth["centre_rc"]
+    assert images[0, int(round(r)), int(round(c))] == pytest.approx(3.0, abs=0.1)
+    assert images[0, 0, 0] == -1000.0
+    # Expected edge ROI mean is above the centre by (d² + a²/2 − a²/2)/r_w² · cupping.
+    assert truth["mean_hu_12"] > truth["mean_hu_centre"]
+    assert truth["uniformity_max_deviation_hu"] < 10.0
+
+
+def test_wire_and_rod_truth():
+    images, truth = wire_phantom(size=64, noise_sd=0.0)
+    r, c = truth["wire_rc"]
+    peak = np.unravel_index(np.argmax(images[0]), images[0].shape)
+    assert abs(peak[0] - r) <= 0.5 and abs(peak[1] - c) <= 0.5
+    rod, rt = rod_phantom(size=96, noise_sd=0.0)
+    r, c = rt["rod_rc"]
+    assert rod[0, int(round(r)), int(round(c))] == pytest.approx(rt["contrast_hu"], abs=1.0)
+    assert rod[0, 0, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["ct_water", "ct_wire"])
+def test_demo_round_trip(tmp_path, name):
+    maker = demo_sets()[name]
+    folder = maker(tmp_path)
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    assert size < 2_000_000
+    series = imgqa.load(folder)
+    assert len(series) == 1
+    s = series[0]
+    truth = read_ground_truth(folder)
+    px = truth["parameters"]["pixel_mm"]
+    assert s.modality == "CT"
+    assert s.pixel_spacing_mm == pytest.approx((px, px))
+    assert s.dataset(0).RescaleIntercept == -1024
+    assert len(s) == truth["parameters"]["n_slices"]
+    # Pixels in HU after the rescale.
+    img = s.pixels(0)
+    if name == "ct_water":
+        assert np.median(img[:4, :4]) == pytest.approx(-1000.0, abs=30.0)
+        r, c = (int(round(v)) for v in truth["centre_rc"])
+        assert np.median(img[r - 5:r + 5, c - 5:c + 5]) == pytest.approx(0.0, abs=5.0)
+    else:
+        p = truth["parameters"]
+        assert np.median(img[:8, :8]) == pytest.approx(p["background_hu"], abs=5.0)
+        assert img.max() == pytest.approx(p["background_hu"] + p["peak_hu"], rel=0.15)
