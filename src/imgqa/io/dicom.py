@@ -15,31 +15,41 @@ What this module promises (the rest of imgqa relies on it):
   series is in the explicit "spacing unknown" state.
 * Every file that cannot be used is reported as a `Problem` with a plain-language reason, and
   loading goes on with the rest.
+* Speed (docs/loading.md): each file is opened once and parsed up to the pixel data, whose
+  offset and length are recorded; uncompressed frames are read by byte range and viewed with
+  numpy, compressed ones go through pydicom's decoders; the SHA-256 identity is computed only
+  when asked for. Decoding modifies nothing shared, so worker threads may decode concurrently.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
-import threading
+import struct
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
 
 import numpy as np
 import pydicom
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import Tag
 from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    UID,
+    JPEGExtended12Bit,
 )
 
 from imgqa.errors import (
@@ -51,7 +61,7 @@ from imgqa.errors import (
     PixelDecodeError,
     UnsupportedTransferSyntaxError,
 )
-from imgqa.io.series import Equipment, Frame, Geometry, HeaderSummary, ImageSeries, sha256_of
+from imgqa.io.series import Equipment, Frame, Geometry, HeaderSummary, ImageSeries
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +73,10 @@ pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 # when the modality puts several in one series.
 PROJECTION_MODALITIES = frozenset({"DX", "CR", "MG", "IO", "PX", "RG", "RF", "XA"})
 
-__all__ = ["Problem", "SeriesList", "load", "load_report", "read_header", "iter_sources"]
+__all__ = ["Problem", "SeriesList", "iter_sources", "load", "load_report", "read_header"]
 
 PIXEL_DATA = Tag(0x7FE0, 0x0010)
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
-# Elements larger than this stay on disk until needed (pixel data, big private blobs).
-_DEFER_SIZE = 4096
 
 # Magic numbers of files people drop by mistake, to name them in the message.
 _MAGIC = [
@@ -93,7 +101,7 @@ class Problem:
     kind: str = "ImgqaError"
 
     @classmethod
-    def from_error(cls, path: str, exc: ImgqaError) -> "Problem":
+    def from_error(cls, path: str, exc: ImgqaError) -> Problem:
         return cls(path=path, error=exc.message, hint=exc.hint, kind=type(exc).__name__)
 
     def to_dict(self) -> dict[str, str]:
@@ -211,22 +219,71 @@ def _sniff(head: bytes, name: str) -> bool:
 
     Returns False for a plausible DICOM stream without preamble (read with force).
     """
+    short = _short(name)
     if len(head) >= 132 and head[128:132] == b"DICM":
         return True
     for magic, what in _MAGIC:
         if head.startswith(magic):
-            raise NotDicomError(f"{name} is {what}, not a DICOM image.", path=name)
+            raise NotDicomError(f"{short} is {what}, not a DICOM image.", path=name)
     if len(head) < 8:
-        raise NotDicomError(f"{name} is too short to be a DICOM image ({len(head)} bytes).",
+        raise NotDicomError(f"{short} is too short to be a DICOM image ({len(head)} bytes).",
                             path=name)
     # Without a preamble a DICOM stream starts with a group 0002 or 0008 tag, little or big endian.
     if head[:2] in (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"):
         return False
-    raise NotDicomError(f"{Path(name.split('::')[-1]).name} is not a DICOM file.", path=name)
+    raise NotDicomError(f"{short} is not a DICOM file.", path=name)
+
+
+def _short(name: str) -> str:
+    """The file name shown in messages (the member name for a zip member)."""
+    return os.path.basename(name.split("::")[-1].rstrip("/\\")) or name
+
+
+@dataclass(frozen=True, slots=True)
+class PixelLocation:
+    """Where a file's (7FE0,0010) Pixel Data value lies, so it can be read without the header.
+
+    Attributes
+    ----------
+    offset : int
+        Byte offset of the value (after tag, VR and length) in the file or zip member.
+    length : int
+        Value length in bytes; ``UNDEFINED_LENGTH`` for encapsulated (compressed) data.
+    little_endian : bool
+    transfer_syntax : str
+    in_stream : bool
+        False when the offset cannot be used directly (deflated files): decode then re-reads
+        the whole file with pydicom.
+    """
+
+    offset: int
+    length: int
+    little_endian: bool
+    transfer_syntax: str
+    in_stream: bool = True
+
+
+UNDEFINED_LENGTH = 0xFFFFFFFF
+_EXPLICIT_LONG_VRS = frozenset({b"OB", b"OW", b"OD", b"OF", b"OL", b"OV", b"SQ", b"UC", b"UN",
+                                b"UR", b"UT", b"SV", b"UV"})
+# Elements this large stay on disk until asked for (overlays, private blobs before the image).
+_DEFER_SIZE = 256 * 1024
+_PIXEL_ATTR = "_imgqa_pixels"  # where a header dataset keeps its PixelLocation
+
+
+def _stream_size(fh: BinaryIO) -> int:
+    if isinstance(fh, io.BytesIO):
+        return len(fh.getbuffer())
+    return os.fstat(fh.fileno()).st_size
 
 
 def read_header(src: Source) -> tuple[Dataset, list[str]]:
     """Parse a file's header (pixel data left on disk) and check it holds a decodable image.
+
+    The file is opened once; pydicom parses up to (7FE0,0010) Pixel Data and stops, and the
+    position and length of the pixel data are recorded (`PixelLocation`, also kept on the
+    dataset) so that decoding later reads only that byte range. The dataset gets a deferred
+    Pixel Data element, so ``ds.pixel_array`` still works for files on disk.
 
     Returns
     -------
@@ -238,32 +295,115 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
     NotDicomError, CorruptDicomError, NoPixelDataError, UnsupportedTransferSyntaxError
     """
     name = src.name
-    short = Path(name.split("::")[-1]).name
+    short = _short(name)
     flags: list[str] = []
     try:
         fh = src.open()
-    except OSError as exc:
-        raise CorruptDicomError(f"{short} cannot be opened: {exc.strerror or exc}.",
+    except (OSError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+        raise CorruptDicomError(f"{short} cannot be opened: "
+                                f"{getattr(exc, 'strerror', None) or _brief(exc)}.",
                                 hint="Check that the file is readable.", path=name) from None
-    with fh:
-        head = fh.read(132)
-        has_preamble = _sniff(head, name)
-        fh.seek(0)
-        try:
-            ds = pydicom.dcmread(fh, force=not has_preamble, defer_size=_DEFER_SIZE)
-        except InvalidDicomError:
-            raise NotDicomError(f"{short} is not a DICOM file.", path=name) from None
-        except Exception as exc:  # pydicom raises many types on damaged bytes
-            raise CorruptDicomError(f"{short} is damaged and cannot be read ({_brief(exc)}).",
-                                    path=name) from None
     try:
-        _validate_header(ds, name, short, has_preamble, flags)
-    except ImgqaError:
+        with fh:
+            head = fh.read(132)
+            has_preamble = _sniff(head, name)
+            fh.seek(0)
+            size = _stream_size(fh)
+            try:
+                ds = pydicom.dcmread(fh, force=not has_preamble, defer_size=_DEFER_SIZE,
+                                     stop_before_pixels=True)
+            except InvalidDicomError:
+                raise NotDicomError(f"{short} is not a DICOM file.", path=name) from None
+            except ImgqaError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged bytes
+                raise CorruptDicomError(f"{short} is damaged and cannot be read "
+                                        f"({_brief(exc)}).", path=name) from None
+            stop = fh.tell()
+            location = _locate_pixels(fh, ds, size, name)
+            if location is None:
+                _check_not_truncated(ds, size, name, stop)
+    except OSError as exc:
+        raise CorruptDicomError(f"{short} cannot be read: {exc.strerror or _brief(exc)}.",
+                                path=name) from None
+    try:
+        _validate_header(ds, name, short, has_preamble, flags, location, size)
+    except (ImgqaError, _DicomDir):
         raise
-    except Exception as exc:  # malformed values surface lazily when elements are accessed
+    except Exception as exc:  # noqa: BLE001 - damaged values surface when accessed
         raise CorruptDicomError(f"{short} has damaged header values ({_brief(exc)}).",
                                 path=name) from None
     return ds, flags
+
+
+def _locate_pixels(fh: BinaryIO, ds: Dataset, size: int, name: str) -> PixelLocation | None:
+    """Read the Pixel Data element header where pydicom stopped; None when there is none."""
+    tsyntax = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    implicit, little = ds.original_encoding
+    if implicit is None:
+        implicit, little = True, True
+    if tsyntax == str(DeflatedExplicitVRLittleEndian):
+        # pydicom parsed an inflated copy: positions in the file mean nothing. Rare; check
+        # for pixel data by a full read and let decoding re-read the file.
+        fh.seek(0)
+        full = pydicom.dcmread(fh, force=True)
+        if PIXEL_DATA not in full:
+            return None
+        elem = full.get_item(PIXEL_DATA)
+        loc = PixelLocation(0, int(elem.length or 0), True, tsyntax, in_stream=False)
+        object.__setattr__(ds, _PIXEL_ATTR, loc)
+        return loc
+    start = fh.tell()
+    hdr = fh.read(12)
+    if len(hdr) < 8:
+        return None
+    end = "<" if little else ">"
+    group, element = struct.unpack(end + "HH", hdr[:4])
+    if (group, element) != (0x7FE0, 0x0010):
+        return None  # float/double pixel data or trailing junk: reported by the validation
+    if implicit:
+        (length,) = struct.unpack(end + "L", hdr[4:8])
+        value_offset, vr = start + 8, "OB" if (_int(ds, "BitsAllocated", 16) or 16) <= 8 \
+            else "OW"
+    else:
+        vr_bytes = hdr[4:6]
+        if vr_bytes in _EXPLICIT_LONG_VRS:
+            if len(hdr) < 12:
+                return None
+            (length,) = struct.unpack(end + "L", hdr[8:12])
+            value_offset = start + 12
+        else:
+            (length,) = struct.unpack(end + "H", hdr[6:8])
+            value_offset = start + 8
+        vr = vr_bytes.decode("latin-1") if vr_bytes.isalpha() else "OB"
+    loc = PixelLocation(value_offset, int(length), bool(little), tsyntax or
+                        str(ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian))
+    # A deferred element: pydicom (ds.pixel_array, ds.PixelData) reads it from disk on demand.
+    ds._dict[PIXEL_DATA] = RawDataElement(PIXEL_DATA, vr, int(length), None, value_offset,
+                                          bool(implicit), bool(little))
+    object.__setattr__(ds, _PIXEL_ATTR, loc)
+    return loc
+
+
+def _check_not_truncated(ds: Dataset, size: int, name: str, stop: int | None = None) -> None:
+    """A header that ends inside an element is a truncated file, not a file without image."""
+    if stop is not None and 0 < size - stop < 8:  # pydicom ends quietly on a partial tag
+        raise CorruptDicomError(f"{_short(name)} is truncated: the file ends in the middle of "
+                                "its header.", path=name)
+    if not ds._dict:
+        return
+    last = next(reversed(ds._dict.values()))
+    length = getattr(last, "length", 0)
+    value = getattr(last, "value", None)
+    tell = getattr(last, "value_tell", None)
+    if length in (None, UNDEFINED_LENGTH) or tell is None:
+        return
+    short_value = isinstance(value, (bytes, bytearray)) and len(value) < length
+    # Bytes after the last whole element that pydicom did not parse: a cut-off tag.
+    partial_tag = 0 < size - (tell + length) < 8
+    if short_value or partial_tag or tell + length > size:
+        raise CorruptDicomError(f"{_short(name)} is truncated: the file ends in the middle of "
+                                "its header.", path=name)
 
 
 def _brief(exc: BaseException) -> str:
@@ -272,74 +412,106 @@ def _brief(exc: BaseException) -> str:
 
 
 def _validate_header(ds: Dataset, name: str, short: str, has_preamble: bool,
-                     flags: list[str]) -> None:
+                     flags: list[str], location: PixelLocation | None = None,
+                     size: int | None = None) -> None:
     if len(ds) == 0:
         raise NotDicomError(f"{short} is not a DICOM file.", path=name)
-    sop_class = str(ds.get("SOPClassUID", ""))
+    meta = getattr(ds, "file_meta", None)
+    sop_class = _text(ds, "SOPClassUID")
     if sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds or \
-            str(getattr(ds.file_meta, "MediaStorageSOPClassUID", "")) == DICOMDIR_SOP_CLASS:
+            str(getattr(meta, "MediaStorageSOPClassUID", "")) == DICOMDIR_SOP_CLASS:
         raise _DicomDir()
-    if not has_preamble or not getattr(ds.file_meta, "TransferSyntaxUID", None):
+    if not has_preamble or not getattr(meta, "TransferSyntaxUID", None):
         # Read with force: record how it was encoded so the pixel decoder knows.
-        if not hasattr(ds, "file_meta") or ds.file_meta is None:
-            ds.file_meta = FileMetaDataset()
-        if not getattr(ds.file_meta, "TransferSyntaxUID", None):
+        if meta is None:
+            ds.file_meta = meta = FileMetaDataset()
+        if not getattr(meta, "TransferSyntaxUID", None):
             implicit, little = ds.original_encoding
             if implicit is None:
                 implicit, little = True, True
-            ds.file_meta.TransferSyntaxUID = (
+            meta.TransferSyntaxUID = (
                 ImplicitVRLittleEndian if implicit else
                 (ExplicitVRLittleEndian if little else ExplicitVRBigEndian))
+            if location is not None:
+                object.__setattr__(ds, _PIXEL_ATTR, PixelLocation(
+                    location.offset, location.length, location.little_endian,
+                    str(meta.TransferSyntaxUID), location.in_stream))
         flags.append("read without DICOM file meta (no preamble); transfer syntax guessed")
         # A stream without the group 0008 basics is not an image we can trust.
-        if "SOPClassUID" not in ds and "Modality" not in ds and PIXEL_DATA not in ds:
+        if "SOPClassUID" not in ds and "Modality" not in ds and location is None:
             raise NotDicomError(f"{short} is not a DICOM file.", path=name)
-    if PIXEL_DATA not in ds:
+    if location is None:
         kind = "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
         raise NoPixelDataError(
             f"{short} holds no image: (7FE0,0010) Pixel Data is missing"
             + (" (it has float pixel data, which imgqa does not read)." if kind else "."),
             path=name)
     for kw in ("Rows", "Columns", "BitsAllocated"):
-        if kw not in ds or ds[kw].value in (None, 0, ""):
+        try:
+            value = _int(ds, kw, 0) or 0
+        except (TypeError, ValueError):
+            value = 0
+        if value <= 0:
             raise CorruptDicomError(f"{short} has no valid {kw} element, so its image cannot be "
                                     "read.", path=name)
     tsyntax = UID(str(ds.file_meta.TransferSyntaxUID))
+    if not tsyntax.is_transfer_syntax:
+        raise UnsupportedTransferSyntaxError(
+            f"{short} uses the unknown transfer syntax {tsyntax}, which imgqa cannot decode.",
+            path=name)
     if tsyntax.is_compressed:
-        from pydicom.pixels import get_decoder
-
-        try:
-            decoder = get_decoder(tsyntax)
-        except NotImplementedError:
-            decoder = None
-        if decoder is None or not decoder.is_available:
+        if tsyntax == JPEGExtended12Bit and (_int(ds, "BitsStored", 8) or 8) > 8:
+            # Only libjpeg (GPL-3.0, not bundled: docs/licences.md) decodes 12-bit JPEG.
+            raise UnsupportedTransferSyntaxError(
+                f"{short} is compressed as 12-bit 'JPEG Extended' ({tsyntax}), which imgqa "
+                "cannot decode.", path=name)
+        if not _decoder_available(tsyntax):
             raise UnsupportedTransferSyntaxError(
                 f"{short} is compressed as '{tsyntax.name}' ({tsyntax}), which imgqa cannot "
                 "decode.", path=name)
+        if location.length != UNDEFINED_LENGTH and location.in_stream:
+            raise CorruptDicomError(f"{short} says its image is compressed ('{tsyntax.name}') "
+                                    "but the pixel data is not encapsulated.", path=name)
     else:
-        _check_native_length(ds, name, short)
+        _check_native_length(ds, name, short, location, size)
 
 
-def _check_native_length(ds: Dataset, name: str, short: str) -> None:
+@functools.lru_cache(maxsize=64)
+def _decoder_available(tsyntax: str) -> bool:
+    """True when a pixel-data decoder plugin for this compressed transfer syntax is installed."""
+    from pydicom.pixels import get_decoder
+
+    try:
+        return bool(get_decoder(UID(tsyntax)).is_available)
+    except (NotImplementedError, ValueError):
+        return False
+
+
+def _check_native_length(ds: Dataset, name: str, short: str,
+                         location: PixelLocation | None = None, size: int | None = None) -> None:
     """Reject uncompressed pixel data shorter than the image size says (truncated copies)."""
-    elem = ds.get_item(PIXEL_DATA)
-    length = getattr(elem, "length", None)
-    if length is None or length == 0xFFFFFFFF:
+    loc = location or getattr(ds, _PIXEL_ATTR, None)
+    if loc is None:
         return
-    n_frames = _number_of_frames(ds)
-    spp = int(ds.get("SamplesPerPixel", 1) or 1)
-    bits = int(ds.BitsAllocated)
-    expected_bits = int(ds.Rows) * int(ds.Columns) * n_frames * spp * bits
-    expected = (expected_bits + 7) // 8
-    if length < expected:
+    if loc.length == UNDEFINED_LENGTH:
+        raise CorruptDicomError(f"{short} has encapsulated pixel data but an uncompressed "
+                                "transfer syntax.", path=name)
+    expected = _frame_nbytes(ds) * _number_of_frames(ds)
+    if loc.length < expected:
         raise CorruptDicomError(
             f"{short} is truncated: its image needs {expected} bytes of pixel data but the file "
-            f"holds {length}.", path=name)
-    if isinstance(ds.filename, str) and os.path.exists(ds.filename):
-        tell = getattr(elem, "value_tell", None)
-        if tell is not None and tell + expected > os.path.getsize(ds.filename):
-            raise CorruptDicomError(
-                f"{short} is truncated: the file ends before the end of its image.", path=name)
+            f"holds {loc.length}.", path=name)
+    if size is not None and loc.in_stream and loc.offset + expected > size:
+        raise CorruptDicomError(
+            f"{short} is truncated: the file ends before the end of its image "
+            f"({size} bytes, {loc.offset + expected} needed).", path=name)
+
+
+def _frame_nbytes(ds: Dataset) -> int:
+    """Bytes of one uncompressed frame (bit-packed 1-bit images rounded up)."""
+    spp = _int(ds, "SamplesPerPixel", 1) or 1
+    bits = _int(ds, "BitsAllocated", 16) or 16
+    return ((_int(ds, "Rows", 0) or 0) * (_int(ds, "Columns", 0) or 0) * spp * bits + 7) // 8
 
 
 class _DicomDir(Exception):
@@ -347,18 +519,37 @@ class _DicomDir(Exception):
 
 
 def _number_of_frames(ds: Dataset) -> int:
-    try:
-        n = int(ds.get("NumberOfFrames", 1) or 1)
-    except (TypeError, ValueError):
-        n = 1
-    return max(n, 1)
+    """(0028,0008) Number of Frames; 0, empty or unreadable is read as 1 (as pydicom does)."""
+    return max(_int(ds, "NumberOfFrames", 1) or 1, 1)
 
 
 # ---------------------------------------------------------------------------------------------
 # Header facts
 # ---------------------------------------------------------------------------------------------
-def _text(ds: Dataset, kw: str) -> str:
-    v = ds.get(kw, "")
+# Per-file facts are read straight from the raw element bytes when the VR is plain ASCII (UIDs,
+# code strings, decimal and integer strings, dates) or a binary unsigned short: the same values
+# pydicom would give, without building a DataElement for each (loading speed, issue 2).
+_ASCII_VRS = frozenset({"UI", "CS", "DS", "IS", "AS", "DA", "TM", "DT"})
+
+
+@functools.cache
+def _tag_vr(kw: str) -> tuple[int, str]:
+    tag = tag_for_keyword(kw)
+    if tag is None:
+        raise KeyError(kw)
+    return tag, dictionary_VR(tag)
+
+
+def _raw_text(ds: Dataset, kw: str) -> str | None:
+    """The value of `kw` as text (multiple values joined by a backslash); None when absent."""
+    tag, vr = _tag_vr(kw)
+    elem = ds._dict.get(tag)
+    if elem is None:
+        return None
+    if (type(elem) is RawDataElement and vr in _ASCII_VRS and elem.value is not None
+            and elem.VR in (None, vr)):
+        return elem.value.decode("latin-1").strip(" \x00")
+    v = ds[tag].value
     if v is None:
         return ""
     if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):
@@ -366,21 +557,68 @@ def _text(ds: Dataset, kw: str) -> str:
     return str(v).strip()
 
 
+def _text(ds: Dataset, kw: str) -> str:
+    return _raw_text(ds, kw) or ""
+
+
+def _int(ds: Dataset, kw: str, default: int | None = None) -> int | None:
+    """An integer element (US, IS...), or `default` when absent or unreadable."""
+    tag, vr = _tag_vr(kw)
+    elem = ds._dict.get(tag)
+    if elem is None:
+        return default
+    try:
+        if type(elem) is RawDataElement and vr == "US" and elem.VR in (None, "US") \
+                and elem.value is not None and len(elem.value) >= 2:
+            return struct.unpack("<H" if elem.is_little_endian else ">H", elem.value[:2])[0]
+        text = _raw_text(ds, kw)
+        if not text:
+            return default
+        return int(float(text.split("\\")[0]))
+    except (TypeError, ValueError, OverflowError, struct.error):
+        return default
+
+
+def _floats_kw(ds: Dataset, kw: str, n: int) -> tuple[float, ...] | None:
+    """Exactly `n` finite numbers from a (multi-valued) element, else None."""
+    tag, vr = _tag_vr(kw)
+    if tag not in ds._dict:
+        return None
+    try:
+        if vr in _ASCII_VRS:
+            text = _raw_text(ds, kw)
+            if not text:
+                return None
+            return _floats(text.split("\\"), n)
+        return _floats(ds[tag].value or (), n)
+    except (TypeError, ValueError):
+        return None
+
+
 def _float(ds: Dataset, kw: str) -> float | None:
     try:
-        v = ds.get(kw, None)
-        if v is None or v == "":
+        tag, vr = _tag_vr(kw)
+        if tag not in ds._dict:
             return None
-        f = float(v[0] if isinstance(v, (list, pydicom.multival.MultiValue)) else v)
+        if vr in _ASCII_VRS:
+            text = _raw_text(ds, kw)
+            if not text:
+                return None
+            f = float(text.split("\\")[0])
+        else:
+            v = ds[tag].value
+            if v is None or v == "":
+                return None
+            f = float(v[0] if isinstance(v, (list, pydicom.multival.MultiValue)) else v)
         return f if np.isfinite(f) else None
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 
 def _floats(value: Any, n: int) -> tuple[float, ...] | None:
     try:
         vals = tuple(float(x) for x in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if len(vals) != n or not all(np.isfinite(vals)):
         return None
@@ -390,12 +628,16 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
 def _first_item(ds: Dataset, *path: str) -> Dataset | None:
     cur: Any = ds
     for kw in path:
-        seq = cur.get(kw) if cur is not None else None
+        if cur is None or _tag_vr(kw)[0] not in cur._dict:
+            return None
+        seq = cur.get(kw)
         if not seq:
             return None
         try:
             cur = seq[0]
         except (TypeError, IndexError):
+            return None
+        if not isinstance(cur, Dataset):
             return None
     return cur
 
@@ -430,17 +672,17 @@ def _parse_dt(d: str, t: str) -> datetime | None:
 def _spacing(ds: Dataset, frame_groups: Dataset | None) -> tuple[tuple[float, float] | None, str,
                                                                  tuple[float, float] | None]:
     """(pixel spacing, its source, detector spacing) per the precedence in the module doc."""
-    imager = _floats(ds.get("ImagerPixelSpacing", None) or (), 2)
+    imager = _floats_kw(ds, "ImagerPixelSpacing", 2)
     for source, group in (("PerFrameFunctionalGroups", frame_groups),
                           ("SharedFunctionalGroups",
                            _first_item(ds, "SharedFunctionalGroupsSequence"))):
         if group is not None:
             pm = _first_item(group, "PixelMeasuresSequence")
             if pm is not None:
-                sp = _floats(pm.get("PixelSpacing", None) or (), 2)
+                sp = _floats_kw(pm, "PixelSpacing", 2)
                 if sp and min(sp) > 0:
                     return sp, source, imager  # type: ignore[return-value]
-    sp = _floats(ds.get("PixelSpacing", None) or (), 2)
+    sp = _floats_kw(ds, "PixelSpacing", 2)
     if sp and min(sp) > 0:
         return sp, "PixelSpacing", imager  # type: ignore[return-value]
     if imager and min(imager) > 0:
@@ -449,7 +691,7 @@ def _spacing(ds: Dataset, frame_groups: Dataset | None) -> tuple[tuple[float, fl
             return ((imager[0] / mag, imager[1] / mag),
                     "ImagerPixelSpacing/EstimatedRadiographicMagnificationFactor", imager)
         return imager, "ImagerPixelSpacing", imager  # type: ignore[return-value]
-    nominal = _floats(ds.get("NominalScannedPixelSpacing", None) or (), 2)
+    nominal = _floats_kw(ds, "NominalScannedPixelSpacing", 2)
     if nominal and min(nominal) > 0:
         return nominal, "NominalScannedPixelSpacing", imager  # type: ignore[return-value]
     return None, "none", imager
@@ -460,20 +702,20 @@ def _orientation(ds: Dataset, frame_groups: Dataset | None) -> tuple[float, ...]
         if group is not None:
             po = _first_item(group, "PlaneOrientationSequence")
             if po is not None:
-                o = _floats(po.get("ImageOrientationPatient", None) or (), 6)
+                o = _floats_kw(po, "ImageOrientationPatient", 6)
                 if o:
                     return o
-    return _floats(ds.get("ImageOrientationPatient", None) or (), 6)
+    return _floats_kw(ds, "ImageOrientationPatient", 6)
 
 
 def _position(ds: Dataset, frame_groups: Dataset | None) -> tuple[float, float, float] | None:
     if frame_groups is not None:
         pp = _first_item(frame_groups, "PlanePositionSequence")
         if pp is not None:
-            p = _floats(pp.get("ImagePositionPatient", None) or (), 3)
+            p = _floats_kw(pp, "ImagePositionPatient", 3)
             if p:
                 return p  # type: ignore[return-value]
-    p = _floats(ds.get("ImagePositionPatient", None) or (), 3)
+    p = _floats_kw(ds, "ImagePositionPatient", 3)
     return p  # type: ignore[return-value]
 
 
@@ -537,11 +779,7 @@ def _summary(ds: Dataset) -> HeaderSummary:
         station_name=_text(ds, "StationName"),
         institution=_text(ds, "InstitutionName"),
     )
-    try:
-        series_number = int(ds.get("SeriesNumber")) if ds.get("SeriesNumber") not in (None, "") \
-            else None
-    except (TypeError, ValueError):
-        series_number = None
+    series_number = _int(ds, "SeriesNumber", None)
     kernel = _text(ds, "ConvolutionKernel")
     image_type = ds.get("ImageType", None) or ()
     if isinstance(image_type, str):
@@ -557,10 +795,10 @@ def _summary(ds: Dataset) -> HeaderSummary:
         transfer_syntax_uid=str(getattr(ds.file_meta, "TransferSyntaxUID", "")),
         acquired=_datetime(ds),
         equipment=eq,
-        rows=int(ds.Rows),
-        columns=int(ds.Columns),
+        rows=_int(ds, "Rows", 0) or 0,
+        columns=_int(ds, "Columns", 0) or 0,
         photometric=_text(ds, "PhotometricInterpretation").upper() or "MONOCHROME2",
-        bits_stored=int(ds.get("BitsStored", ds.BitsAllocated) or ds.BitsAllocated),
+        bits_stored=_int(ds, "BitsStored", None) or _int(ds, "BitsAllocated", 0) or 0,
         slice_thickness_mm=_float(ds, "SliceThickness"),
         kvp=_float(ds, "KVP"),
         field_strength_t=_float(ds, "MagneticFieldStrength"),
@@ -572,40 +810,149 @@ def _summary(ds: Dataset) -> HeaderSummary:
 # ---------------------------------------------------------------------------------------------
 # Pixel decoding
 # ---------------------------------------------------------------------------------------------
-_decode_locks: dict[int, threading.Lock] = {}
-_decode_locks_guard = threading.Lock()
+# Elements a pixel decoder needs; copied into a small dataset per decode so that the shared
+# header is never modified (the GUI decodes from worker threads).
+_PIXEL_MODULE = ("SamplesPerPixel", "PhotometricInterpretation", "PlanarConfiguration", "Rows",
+                 "Columns", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
+                 "NumberOfFrames", "ExtendedOffsetTable", "ExtendedOffsetTableLengths")
+# ITU-R BT.601 luma weights: colour screenshots are analysed as their grey level.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+# No QC image frame is larger than this; a bigger Rows x Columns is a damaged header.
+_MAX_FRAME_BYTES = 1 << 30
 
 
-def _lock_for(ds: Dataset) -> threading.Lock:
-    with _decode_locks_guard:
-        lock = _decode_locks.get(id(ds))
-        if lock is None:
-            lock = _decode_locks[id(ds)] = threading.Lock()
-        return lock
+@dataclass(frozen=True, slots=True)
+class _NativeFormat:
+    """How to turn a frame's bytes into an array without pydicom (uncompressed, one sample)."""
+
+    rows: int
+    columns: int
+    dtype: np.dtype
+    frame_nbytes: int
+    shift: int  # Bits Allocated - Bits Stored: unused high bits cleared like pydicom does
 
 
-def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str]:
-    """Decode one frame to stored values and hash them (SHA-256 of the decoded array bytes)."""
-    from pydicom.pixels import pixel_array
-
-    ds = series.datasets[frame.dataset_index]
-    short = Path(frame.source.split("::")[-1]).name
+def _native_format(ds: Dataset, loc: PixelLocation) -> _NativeFormat | None:
+    fmt = getattr(ds, "_imgqa_native", False)
+    if fmt is not False:
+        return fmt
+    fmt = None
     try:
-        if "::" in frame.source:
-            archive, member = frame.source.split("::", 1)
-            with zipfile.ZipFile(archive) as zf:
-                full = pydicom.dcmread(io.BytesIO(zf.read(member)), force=True)
-            full.file_meta = ds.file_meta
-            arr = pixel_array(full, index=frame.frame_index, raw=True)
+        spp = _int(ds, "SamplesPerPixel", 1) or 1
+        bits = _int(ds, "BitsAllocated", 0) or 0
+        tsyntax = UID(loc.transfer_syntax)
+        if (spp == 1 and bits in (8, 16, 32) and loc.in_stream and tsyntax.is_transfer_syntax
+                and not tsyntax.is_encapsulated):
+            signed = _int(ds, "PixelRepresentation", 0) == 1
+            dtype = np.dtype(f"{'i' if signed else 'u'}{bits // 8}")
+            dtype = dtype.newbyteorder("<" if loc.little_endian else ">")
+            stored = _int(ds, "BitsStored", bits) or bits
+            rows, cols = _int(ds, "Rows", 0) or 0, _int(ds, "Columns", 0) or 0
+            fmt = _NativeFormat(rows, cols, dtype, rows * cols * bits // 8,
+                                bits - stored if 0 < stored < bits else 0)
+    except (TypeError, ValueError, AttributeError):
+        fmt = None
+    object.__setattr__(ds, "_imgqa_native", fmt)  # benign race: every thread computes the same
+    return fmt
+
+
+def _read_range(source: str, offset: int, length: int | None) -> bytearray:
+    """`length` bytes at `offset` of a file or ``archive.zip::member`` (None: to the end)."""
+    if "::" in source:
+        archive, member = source.split("::", 1)
+        with zipfile.ZipFile(archive) as zf:
+            data = memoryview(zf.read(member))
+        end = len(data) if length is None else offset + length
+        return bytearray(data[offset:end])
+    with open(source, "rb", buffering=0) as fh:
+        fh.seek(offset)
+        if length is None:
+            return bytearray(fh.read())
+        buf = bytearray(length)
+        got = fh.readinto(buf)
+    if got != length:
+        raise CorruptDicomError(f"{_short(source)} is truncated: the file ends before the end "
+                                "of its image.", path=source)
+    return buf
+
+
+def _native_frame(fmt: _NativeFormat, loc: PixelLocation, frame: Frame) -> np.ndarray:
+    index = frame.frame_index or 0
+    buf = _read_range(frame.source, loc.offset + index * fmt.frame_nbytes, fmt.frame_nbytes)
+    arr = np.frombuffer(buf, dtype=fmt.dtype).reshape(fmt.rows, fmt.columns)  # writeable
+    if not fmt.dtype.isnative:
+        arr = arr.astype(fmt.dtype.newbyteorder("="))
+    if fmt.shift:
+        np.left_shift(arr, fmt.shift, out=arr)
+        np.right_shift(arr, fmt.shift, out=arr)
+    return arr
+
+
+def _pydicom_frame(ds: Dataset, loc: PixelLocation, frame: Frame, colour: bool) -> np.ndarray:
+    """Decode with pydicom's decoders (compressed, colour, 1-bit, deflated).
+
+    The decoder reads straight from the file positioned at the pixel data value, so for
+    compressed multi-frame files only the wanted frame's fragments are read; the image module
+    values come from the header (nothing shared is modified).
+    """
+    from pydicom.pixels import get_decoder, pixel_array
+
+    if _frame_nbytes(ds) > _MAX_FRAME_BYTES:
+        raise PixelDecodeError(f"{_short(frame.source)} claims an image of {_int(ds, 'Rows')} x "
+                               f"{_int(ds, 'Columns')} pixels, too large to be real: the header is "
+                               "damaged.", path=frame.source)
+    if not loc.in_stream:  # deflated: pydicom inflates the whole file
+        full = pydicom.dcmread(io.BytesIO(bytes(_read_range(frame.source, 0, None))), force=True)
+        full.file_meta = ds.file_meta
+        return pixel_array(full, index=frame.frame_index, raw=not colour)
+    bits = _int(ds, "BitsAllocated", 16) or 16
+    opts: dict[str, Any] = {
+        "rows": _int(ds, "Rows", 0),
+        "columns": _int(ds, "Columns", 0),
+        "samples_per_pixel": _int(ds, "SamplesPerPixel", 1) or 1,
+        "bits_allocated": bits,
+        "bits_stored": _int(ds, "BitsStored", bits) or bits,
+        "pixel_representation": _int(ds, "PixelRepresentation", 0) or 0,
+        "photometric_interpretation": _text(ds, "PhotometricInterpretation").upper()
+        or "MONOCHROME2",
+        "number_of_frames": _number_of_frames(ds),
+        "planar_configuration": _int(ds, "PlanarConfiguration", 0) or 0,
+        "pixel_keyword": "PixelData",
+    }
+    decoder = get_decoder(UID(loc.transfer_syntax))
+    if "::" in frame.source:
+        archive, member = frame.source.split("::", 1)
+        with zipfile.ZipFile(archive) as zf:
+            fh: BinaryIO = io.BytesIO(zf.read(member))
+    else:
+        fh = open(frame.source, "rb")  # noqa: SIM115 - closed by the with below
+    with fh:
+        fh.seek(loc.offset)
+        arr, _ = decoder.as_array(fh, index=frame.frame_index or 0, raw=not colour, **opts)
+    return arr
+
+
+def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str | None]:
+    """Decode one frame to stored values (native dtype; grey float32 for colour images).
+
+    Uncompressed single-sample images are read directly: only the frame's byte range, viewed
+    with numpy. Everything else goes through pydicom's decoders (python-gdcm, pylibjpeg,
+    pyjpegls, Pillow). The SHA-256 is left to `ImageSeries.pixel_sha256` (computed on demand).
+    Thread-safe: nothing shared is modified.
+    """
+    ds = series.datasets[frame.dataset_index]
+    short = _short(frame.source)
+    colour = series.header.photometric not in ("MONOCHROME1", "MONOCHROME2", "PALETTE COLOR")
+    try:
+        loc = getattr(ds, _PIXEL_ATTR, None)
+        if loc is None:
+            raise NoPixelDataError(f"{short} holds no image: (7FE0,0010) Pixel Data is missing.",
+                                   path=frame.source)
+        fmt = None if colour else _native_format(ds, loc)
+        if fmt is not None:
+            arr = _native_frame(fmt, loc, frame)
         else:
-            with _lock_for(ds):
-                deferred = ds._dict.get(PIXEL_DATA)
-                try:
-                    arr = pixel_array(ds, index=frame.frame_index, raw=True)
-                finally:
-                    # Put the on-disk reference back so the series does not keep the bytes.
-                    if deferred is not None:
-                        ds._dict[PIXEL_DATA] = deferred
+            arr = _pydicom_frame(ds, loc, frame, colour)
     except ImgqaError:
         raise
     except (NotImplementedError, RuntimeError) as exc:
@@ -614,16 +961,18 @@ def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str]:
                 f"{short} could not be decoded: {_brief(exc)}", path=frame.source) from None
         raise PixelDecodeError(f"The image in {short} could not be decoded ({_brief(exc)}).",
                                path=frame.source) from None
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - decoders raise many types on damaged data,
+        # including pyo3's PanicException (a BaseException) from the Rust RLE decoder.
         raise PixelDecodeError(f"The image in {short} could not be decoded ({_brief(exc)}).",
                                path=frame.source) from None
-    if arr.ndim == 3 and arr.shape[-1] in (3, 4) and series.header.photometric not in (
-            "MONOCHROME1", "MONOCHROME2"):
-        arr = arr[..., :3].mean(axis=-1)  # colour screenshots: analyse the grey level
-    if arr.ndim != 2:
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4) and colour:
+        arr = arr[..., :3].astype(np.float32) @ _LUMA
+    if arr.ndim != 2 or arr.shape != (series.header.rows, series.header.columns):
         raise PixelDecodeError(f"The image in {short} has an unexpected shape {arr.shape}.",
                                path=frame.source)
-    return arr, sha256_of(arr)
+    return arr, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -640,11 +989,15 @@ class _FileInfo:
     spacing_source: str
     detector_spacing: tuple[float, float] | None
     frames: list[Frame] = field(default_factory=list)
+    series_uid: str = ""
+    modality: str = ""
+    geometry_key: tuple = ()
 
 
 def _file_info(src: Source, ds: Dataset, flags: list[str]) -> _FileInfo:
     n = _number_of_frames(ds)
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence", None)
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence", None) \
+        if 0x52009230 in ds._dict else None
     first_group = per_frame[0] if per_frame else None
     sp, sp_src, det = _spacing(ds, first_group)
     ori = _orientation(ds, first_group)
@@ -670,7 +1023,7 @@ def _file_info(src: Source, ds: Dataset, flags: list[str]) -> _FileInfo:
 def _geometry_key(fi: _FileInfo) -> tuple:
     ori = tuple(round(v, 3) for v in fi.orientation) if fi.orientation else None
     sp = tuple(round(v, 4) for v in fi.spacing) if fi.spacing else None
-    return (int(fi.ds.Rows), int(fi.ds.Columns), ori, sp)
+    return (_int(fi.ds, "Rows", 0), _int(fi.ds, "Columns", 0), ori, sp)
 
 
 def _sort_frames(frames: list[tuple[int, Frame]], orientation: tuple[float, ...] | None,
@@ -701,11 +1054,7 @@ def _build_series(infos: list[_FileInfo]) -> ImageSeries:
     inst: list[int | None] = []
     names: list[str] = []
     for di, fi in enumerate(infos):
-        try:
-            number = int(fi.ds.get("InstanceNumber")) if fi.ds.get("InstanceNumber") not in (
-                None, "") else None
-        except (TypeError, ValueError):
-            number = None
+        number = _int(fi.ds, "InstanceNumber", None)
         for f in fi.frames:
             from dataclasses import replace
 
@@ -746,8 +1095,32 @@ def _split_repeats(group: list[_FileInfo]) -> list[list[_FileInfo]]:
         return [group]
     by_dir: dict[str, list[_FileInfo]] = defaultdict(list)
     for fi in group:
-        by_dir[str(Path(fi.src.name.split("::")[0]).parent) + fi.src.name.split("::")[-1].rpartition("/")[0]].append(fi)
+        outer, _, member = fi.src.name.partition("::")
+        by_dir[str(Path(outer).parent) + member.rpartition("/")[0]].append(fi)
     return list(by_dir.values()) if len(by_dir) > 1 else [group]
+
+
+def _build_series_or_report(infos: list[_FileInfo], problems: list[Problem]
+                            ) -> list[ImageSeries]:
+    """Build one series; if a damaged header value stops that, keep the good files of the group
+    and report the others (a bad file must never stop a batch)."""
+    try:
+        return [_build_series(infos)]
+    except Exception:  # noqa: BLE001 - any damaged value: report, never stop the batch
+        if len(infos) == 1:
+            fi = infos[0]
+            problems.append(Problem(fi.src.name, f"{_short(fi.src.name)} has damaged header "
+                                    "values and cannot be used.", CorruptDicomError.default_hint,
+                                    "CorruptDicomError"))
+            return []
+    out: list[ImageSeries] = []
+    good: list[_FileInfo] = []
+    for fi in infos:
+        if _build_series_or_report([fi], problems):
+            good.append(fi)
+    if good:
+        out.extend(_build_series_or_report(good, problems))
+    return out
 
 
 def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> SeriesList:
@@ -762,6 +1135,10 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
         try:
             ds, flags = read_header(src)
             fi = _file_info(src, ds, flags)
+            # Everything grouping needs is read here, where a damaged value is caught.
+            fi.series_uid = _text(ds, "SeriesInstanceUID")
+            fi.modality = _text(ds, "Modality").upper()
+            fi.geometry_key = _geometry_key(fi)
         except _DicomDir:
             skipped.append(f"{src.name}: DICOMDIR index (skipped)")
             continue
@@ -774,7 +1151,7 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
                                     f"({_brief(exc)}).", CorruptDicomError.default_hint,
                                     "CorruptDicomError"))
             continue
-        key = (_text(ds, "SeriesInstanceUID"), fi.frames[0].sop_instance_uid)
+        key = (fi.series_uid, fi.frames[0].sop_instance_uid)
         if key in seen_sops:
             skipped.append(f"{src.name}: same image as one already loaded (skipped)")
             continue
@@ -783,16 +1160,18 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 
     groups: dict[tuple, list[_FileInfo]] = defaultdict(list)
     for fi in infos:
-        series_uid = _text(fi.ds, "SeriesInstanceUID") or f"nouid:{Path(fi.src.name).parent}"
-        modality = _text(fi.ds, "Modality").upper()
-        if fi.n_frames > 1 or modality in PROJECTION_MODALITIES:
+        series_uid = fi.series_uid or f"nouid:{Path(fi.src.name).parent}"
+        if fi.n_frames > 1 or fi.modality in PROJECTION_MODALITIES:
             # a multi-frame file or a projection image is an acquisition of its own
-            key = (series_uid, fi.frames[0].sop_instance_uid) + _geometry_key(fi)
+            key = (series_uid, fi.frames[0].sop_instance_uid) + fi.geometry_key
         else:
-            key = (series_uid, "") + _geometry_key(fi)
+            key = (series_uid, "") + fi.geometry_key
         groups[key].append(fi)
 
-    series = [_build_series(g) for grp in groups.values() for g in _split_repeats(grp)]
+    series: list[ImageSeries] = []
+    for grp in groups.values():
+        for g in _split_repeats(grp):
+            series.extend(_build_series_or_report(g, problems))
     series.sort(key=lambda s: (s.header.acquired or datetime.min, s.header.series_number or 0,
                                s.sources[0]))
     if not series and not problems:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from imgqa.errors import MissingSpacingError
 if TYPE_CHECKING:  # pragma: no cover
     from pydicom import Dataset
 
-__all__ = ["Equipment", "HeaderSummary", "Geometry", "Frame", "ImageSeries"]
+__all__ = ["Equipment", "Frame", "Geometry", "HeaderSummary", "ImageSeries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +194,10 @@ class _LRU:
 # size, large enough that scrolling back and forth in the viewer does not decode again.
 DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
 
-# A function that decodes frame i of a series to stored values plus the SHA-256 of its pixel data.
-Decoder = Callable[["ImageSeries", Frame], tuple[np.ndarray, str]]
+# A function that decodes one frame of a series to its stored values. It returns the array, or
+# (array, SHA-256 hex or None); None (or a bare array) leaves the hash to `pixel_sha256`, which
+# computes it only when asked (result provenance), so plain viewing never pays for hashing.
+Decoder = Callable[["ImageSeries", Frame], "tuple[np.ndarray, str | None] | np.ndarray"]
 
 
 class ImageSeries:
@@ -223,7 +226,7 @@ class ImageSeries:
         header: HeaderSummary,
         geometry: Geometry,
         frames: Sequence[Frame],
-        datasets: Sequence["Dataset"],
+        datasets: Sequence[Dataset],
         decoder: Decoder,
         flags: Sequence[str] = (),
         cache_bytes: int = DEFAULT_CACHE_BYTES,
@@ -295,7 +298,7 @@ class ImageSeries:
             )
         return sp
 
-    def with_spacing(self, spacing_mm: float | tuple[float, float]) -> "ImageSeries":
+    def with_spacing(self, spacing_mm: float | tuple[float, float]) -> ImageSeries:
         """A copy of this series with a user-supplied pixel spacing (source ``"user"``)."""
         if np.isscalar(spacing_mm):
             sp = (float(spacing_mm), float(spacing_mm))  # type: ignore[arg-type]
@@ -312,7 +315,7 @@ class ImageSeries:
         return self.subset(range(len(self)), geometry=geo)
 
     def subset(self, indices: Sequence[int] | range, *, geometry: Geometry | None = None
-               ) -> "ImageSeries":
+               ) -> ImageSeries:
         """A new series made of some of this series' images (e.g. one NM detector)."""
         idx = list(indices)
         frames = [self.frames[i] for i in idx]
@@ -333,13 +336,22 @@ class ImageSeries:
     # -- pixels --------------------------------------------------------------------------
     def _decode(self, index: int) -> np.ndarray:
         frame = self.frames[index]
-        stored, digest = self._decoder(self, frame)
-        with self._lock:
-            self._hashes[index] = digest
+        out = self._decoder(self, frame)
+        stored, digest = out if isinstance(out, tuple) else (out, None)
+        if digest is not None:
+            with self._lock:
+                self._hashes[index] = digest
         return stored
 
     def raw(self, index: int) -> np.ndarray:
-        """Image *index* as stored in the file (native dtype, no rescale)."""
+        """Image *index* as stored in the file (native dtype, no rescale).
+
+        Colour images come back as their grey level (float32). Not cached: every call decodes.
+        """
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"image {index} out of range for a series of {len(self)}")
         return self._decode(index)
 
     def pixels(self, index: int) -> np.ndarray:
@@ -353,11 +365,15 @@ class ImageSeries:
             return cached
         frame = self.frames[index]
         stored = self._decode(index)
-        arr = stored.astype(np.float32, copy=True)
+        # One pass per operation, straight into a new float32 array (no intermediate copy).
         if frame.slope != 1.0:
-            arr *= np.float32(frame.slope)
-        if frame.intercept != 0.0:
-            arr += np.float32(frame.intercept)
+            arr = np.multiply(stored, np.float32(frame.slope), dtype=np.float32)
+            if frame.intercept != 0.0:
+                arr += np.float32(frame.intercept)
+        elif frame.intercept != 0.0:
+            arr = np.add(stored, np.float32(frame.intercept), dtype=np.float32)
+        else:
+            arr = stored.astype(np.float32, copy=stored.dtype == np.float32)
         arr.setflags(write=False)
         self._cache.put(index, arr)
         return arr
@@ -370,18 +386,30 @@ class ImageSeries:
             out[k] = self.pixels(i)
         return out
 
-    def dataset(self, index: int) -> "Dataset":
+    def dataset(self, index: int) -> Dataset:
         """The full pydicom header of the file image *index* comes from (pixel data deferred)."""
         return self.datasets[self.frames[index].dataset_index]
 
     def pixel_sha256(self, index: int) -> str:
-        """SHA-256 (hex) of the stored pixel bytes of image *index* (decodes it if needed)."""
+        """SHA-256 (hex) of image *index*'s decoded stored pixel values.
+
+        The hash covers the bytes of the array `raw` returns (C order, native byte order): the
+        stored values after decompression and before rescale, so the same image gives the same
+        hash whether it was sent compressed or not, and the frames of a multi-frame file differ.
+        Computed on first request (decoding the image) and then remembered.
+        """
+        if index < 0:
+            index += len(self)
         with self._lock:
             digest = self._hashes.get(index)
         if digest is None:
-            self._decode(index)
+            frame = self.frames[index]
+            out = self._decoder(self, frame)
+            stored, digest = out if isinstance(out, tuple) else (out, None)
+            if digest is None:
+                digest = sha256_of(stored)
             with self._lock:
-                digest = self._hashes[index]
+                self._hashes[index] = digest
         return digest
 
     def identities(self) -> list[tuple[str, str]]:
