@@ -1,0 +1,148 @@
+"""Benchmark: imgqa's whole mr.acr battery (load + analysis) against hazen's seven ACR tasks and
+pylinac's ACRMRILarge, on the same series, in one run.
+
+Reference tools run in .venv-ref via benchmarks/reference/mr_ref.py (subprocess, JSON out).
+Times are medians of repeats and include reading the DICOM files for every tool.
+
+usage: .venv/bin/python benchmarks/bench_mr.py [--repeats N] [--series NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "mr"
+REF_PY = ROOT / ".venv-ref" / "bin" / "python"
+SERIES = {
+    "hazen_Siemens": DATA / "acr" / "hazen_Siemens",
+    "hazen_GE (512²)": DATA / "acr" / "hazen_GE",
+    "hazen_PhilipsAchieva": DATA / "acr" / "hazen_PhilipsAchieva",
+    "hazen_GE_MR450W_1.5T_T1": DATA / "acr" / "hazen_GE_MR450W_1.5T_T1",
+    "hazen_Siemens_Sola_1.5T_T1 (enhanced)": DATA / "acr" / "hazen_Siemens_Sola_1.5T_T1",
+}
+
+# imgqa measurement → (hazen task, hazen subtype or description match, pylinac key)
+PAIRS = [
+    ("geometric_accuracy_slice1_horizontal", ("acr_geometric_accuracy", "Slice 1 Horizontal"), None),
+    ("geometric_accuracy_slice1_vertical", ("acr_geometric_accuracy", "Slice 1 Vertical"), None),
+    ("geometric_accuracy_slice5_horizontal", ("acr_geometric_accuracy", "Slice 5 Horizontal"),
+     ("geometry", "horizontal")),
+    ("geometric_accuracy_slice5_vertical", ("acr_geometric_accuracy", "Slice 5 Vertical"),
+     ("geometry", "vertical")),
+    ("slice_thickness_mm", ("acr_slice_thickness", "slice width"), "slice_thickness_mm"),
+    ("slice_position_slice1_mm", ("acr_slice_position", "Slice 1 "), "slice_position_slice1_mm"),
+    ("slice_position_slice11_mm", ("acr_slice_position", "Slice 11 "),
+     "slice_position_slice11_mm"),
+    ("resolution_mm", ("acr_spatial_resolution", "Best"), None),
+    ("piu", ("acr_uniformity", "Integral uniformity"), "piu"),
+    ("ghosting_percent", ("acr_ghosting", "signal ghosting"), "ghosting_percent"),
+    ("snr", ("acr_snr", "smoothing"), None),
+]
+
+
+def _imgqa_run(folder: Path, repeats: int) -> tuple[float, dict[str, float | None]]:
+    import imgqa
+
+    imgqa.analyse(folder, "mr.acr")           # warm-up: imports, first-call costs
+    times, values = [], {}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        series = imgqa.load(folder)
+        result = imgqa.analyse(series[0], "mr.acr")[0]
+        times.append(time.perf_counter() - t0)
+        values = result.as_dict()
+    return statistics.median(times), values
+
+
+def _hazen_value(ref: dict, task: str, key: str) -> float | None:
+    for m in ref["hazen"]["values"].get(task, []) or []:
+        if not isinstance(m, dict):
+            continue
+        text = f"{m.get('subtype', '')} {m.get('description', '')}"
+        if key in text and isinstance(m.get("value"), (int, float)):
+            return float(m["value"])
+    return None
+
+
+def _pylinac_value(ref: dict, key) -> float | None:
+    vals = (ref.get("pylinac") or {}).get("values") or {}
+    if key is None:
+        return None
+    if isinstance(key, tuple):
+        v = (vals.get(key[0]) or {}).get(key[1])
+        return float(str(v).replace("mm", "")) if v is not None else None
+    v = vals.get(key)
+    if key == "ghosting_percent" and v is not None:
+        return 100.0 * float(v)               # pylinac reports the ratio
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def run(repeats: int = 5, names: list[str] | None = None) -> list[dict]:
+    rows = []
+    for name, folder in SERIES.items():
+        if names and not any(n in name for n in names):
+            continue
+        t_imgqa, vals = _imgqa_run(folder, repeats)
+        ref: dict = {}
+        if REF_PY.exists():
+            proc = subprocess.run([str(REF_PY), str(ROOT / "benchmarks" / "reference" /
+                                                    "mr_ref.py"), str(folder),
+                                   "--repeats", str(max(1, repeats // 2))],
+                                  capture_output=True, text=True, timeout=900, check=False)
+            if proc.returncode == 0 and proc.stdout.strip():
+                ref = json.loads(proc.stdout)
+        hazen_s = ref.get("hazen", {}).get("total_s")
+        pyl_s = (ref.get("pylinac") or {}).get("time_s")
+        agreement = {}
+        for m, (task, key), pkey in PAIRS:
+            agreement[m] = {"imgqa": vals.get(m),
+                            "hazen": _hazen_value(ref, task, key) if ref else None,
+                            "pylinac": _pylinac_value(ref, pkey) if ref else None}
+        rows.append({
+            "name": name, "imgqa_s": t_imgqa, "reference_s": hazen_s,
+            "ratio": (t_imgqa / hazen_s) if hazen_s else None,
+            "pylinac_s": pyl_s, "ratio_pylinac": (t_imgqa / pyl_s) if pyl_s else None,
+            "hazen_task_s": ref.get("hazen", {}).get("times"),
+            "agreement": agreement,
+            "notes": (ref.get("pylinac") or {}).get("error") or "",
+        })
+    return rows
+
+
+def _fmt(v) -> str:
+    return "—" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--series", nargs="*")
+    ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = ap.parse_args(argv)
+    rows = run(args.repeats, args.series)
+    if args.json:
+        print(json.dumps(rows, indent=1, default=str))
+        return 0
+    print(f"{'series':40s} {'imgqa s':>8s} {'hazen s':>8s} {'ratio':>7s} {'pylinac s':>9s} "
+          f"{'ratio':>7s}")
+    for r in rows:
+        print(f"{r['name']:40s} {_fmt(r['imgqa_s']):>8s} {_fmt(r['reference_s']):>8s} "
+              f"{_fmt(r['ratio']):>7s} {_fmt(r['pylinac_s']):>9s} {_fmt(r['ratio_pylinac']):>7s}")
+    print()
+    for r in rows:
+        print(r["name"])
+        for m, v in r["agreement"].items():
+            print(f"   {m:40s} imgqa {_fmt(v['imgqa']):>8s}  hazen {_fmt(v['hazen']):>8s}  "
+                  f"pylinac {_fmt(v['pylinac']):>8s}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""MRI signal-to-noise ratio, NEMA MS 1 methods, and flood-phantom uniformity and ghosting.
+
+* Two-image (difference) method: two acquisitions of the same slice with identical settings.
+  S = mean of the average image in the signal ROI; σ = SD(image₁ − image₂ in the ROI)/√2;
+  SNR = S/σ. Independent of the background, so valid with parallel imaging and filters.
+* Single-image (background) method: σ is estimated from an air region. In a magnitude image the
+  air noise is Rayleigh distributed, whose SD is 0.655 σ of the underlying Gaussian noise, so
+  SNR = 0.655 · S / SD_air. Invalid when the scanner zeroes or filters the background.
+* Flood uniformity: ACR-style PIU (1 cm² ROI extremes in a central ROI of 75 % of the object's
+  area) and hazen-style fractional uniformity: the fraction of a central profile (10 px wide)
+  within ±10 % of the central mean, horizontally and vertically.
+* Flood ghosting: 100 · (mean of a background ROI along the phase-encoding direction − mean of
+  one along the frequency direction) / mean signal (IPEM Report 112 / MagNET style).
+
+References
+----------
+.. [1] NEMA MS 1-2008 (R2014), *Determination of Signal-to-Noise Ratio (SNR) in Diagnostic
+   Magnetic Resonance Imaging*.
+.. [2] Kaufman L. et al., "Measuring signal-to-noise ratios in MR imaging", Radiology 173 (1989)
+   265–267 (the 0.655 Rayleigh factor).
+.. [3] IPEM Report 112, *Quality Control and Artefacts in Magnetic Resonance Imaging*, 2017.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from imgqa.analysis.acr_mri.piu import disk_kernel
+from imgqa.errors import AnalysisError
+
+__all__ = [
+    "RAYLEIGH_FACTOR",
+    "FloodGhosting",
+    "FloodUniformity",
+    "ObjectBox",
+    "SnrResult",
+    "background_mask",
+    "find_object",
+    "flood_ghosting",
+    "flood_uniformity",
+    "signal_roi_mask",
+    "snr_background",
+    "snr_difference",
+]
+
+RAYLEIGH_FACTOR = 0.655   # SD of Rayleigh-distributed air noise / σ of the Gaussian noise
+
+
+@dataclass(frozen=True, slots=True)
+class SnrResult:
+    snr: float
+    signal_mean: float
+    noise_sd: float          # σ of the Gaussian image noise (corrected for the single method)
+    method: str
+    n_pixels: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectBox:
+    """The imaged object's extents: centre (row, col) and half sizes in pixels."""
+
+    centre_rc: tuple[float, float]
+    half_rc: tuple[float, float]
+    signal: float
+
+
+def find_object(image: np.ndarray, *, threshold_fraction: float = 0.25) -> ObjectBox:
+    """Largest bright object (flood phantom) from a threshold at 25 % of the 99th percentile."""
+    img = np.asarray(image, dtype=np.float32)
+    hi = float(np.percentile(img, 99))
+    if not np.isfinite(hi) or hi <= 0:
+        raise AnalysisError("The image is empty (no signal).",
+                            hint="Check that the image shows the phantom.")
+    mask = img > threshold_fraction * hi
+    labels, n = ndimage.label(mask)
+    if n == 0:
+        raise AnalysisError("No object was found in the image.")
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    mask = labels == int(np.argmax(sizes))
+    r = np.flatnonzero(mask.any(axis=1))
+    c = np.flatnonzero(mask.any(axis=0))
+    if r.size < 8 or c.size < 8:
+        raise AnalysisError("The object in the image is too small to measure.",
+                            hint="Check that the image shows the phantom.")
+    return ObjectBox(((r[0] + r[-1]) / 2.0, (c[0] + c[-1]) / 2.0),
+                     ((r[-1] - r[0] + 1) / 2.0, (c[-1] - c[0] + 1) / 2.0),
+                     float(np.median(img[mask])))
+
+
+def _ellipse(shape: tuple[int, int], centre: tuple[float, float], half: tuple[float, float]
+             ) -> np.ndarray:
+    r = (np.arange(shape[0])[:, None] - centre[0]) / half[0]
+    c = (np.arange(shape[1])[None, :] - centre[1]) / half[1]
+    return r * r + c * c <= 1.0
+
+
+def signal_roi_mask(image: np.ndarray, obj: ObjectBox, *, area_fraction: float = 0.75
+                    ) -> np.ndarray:
+    """Central elliptical ROI covering `area_fraction` of the object's ellipse (NEMA: ≥ 75 %),
+    limited to pixels above half the object's signal."""
+    k = np.sqrt(area_fraction)
+    m = _ellipse(image.shape, obj.centre_rc, (obj.half_rc[0] * k, obj.half_rc[1] * k))
+    return m & (np.asarray(image) > 0.5 * obj.signal)
+
+
+def background_mask(shape: tuple[int, int], obj: ObjectBox, *, corner_fraction: float = 0.12
+                    ) -> np.ndarray:
+    """Four corner squares of the image that are clear of the object (air for the noise)."""
+    rows, cols = shape
+    n = max(int(min(rows, cols) * corner_fraction), 4)
+    m = np.zeros(shape, dtype=bool)
+    e = 2
+    for r0 in (e, rows - e - n):
+        for c0 in (e, cols - e - n):
+            m[r0:r0 + n, c0:c0 + n] = True
+    clear = ~_ellipse(shape, obj.centre_rc, (obj.half_rc[0] * 1.1, obj.half_rc[1] * 1.1))
+    return m & clear
+
+
+def snr_difference(image1: np.ndarray, image2: np.ndarray, roi: np.ndarray) -> SnrResult:
+    """NEMA MS 1 two-image SNR: mean / (SD of the difference / √2) in `roi`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> a = 100 + rng.normal(0, 5, (64, 64)); b = 100 + rng.normal(0, 5, (64, 64))
+    >>> round(snr_difference(a, b, np.ones((64, 64), bool)).snr / 20, 1)
+    1.0
+    """
+    a = np.asarray(image1, dtype=np.float64)[roi]
+    b = np.asarray(image2, dtype=np.float64)[roi]
+    if a.size < 10:
+        raise AnalysisError("The signal ROI has too few pixels for an SNR.")
+    signal = float(0.5 * (a.mean() + b.mean()))
+    noise = float(np.std(a - b, ddof=1) / np.sqrt(2.0))
+    if noise <= 0:
+        raise AnalysisError("The two images are identical, so their difference holds no noise.",
+                            hint="Use two separate acquisitions of the same slice.")
+    return SnrResult(signal / noise, signal, noise, "NEMA MS 1 two-image difference", a.size)
+
+
+def snr_background(image: np.ndarray, roi: np.ndarray, background: np.ndarray) -> SnrResult:
+    """NEMA MS 1 single-image SNR with the Rayleigh correction: 0.655 · S / SD_air."""
+    img = np.asarray(image, dtype=np.float64)
+    s = img[roi]
+    bg = img[background]
+    if s.size < 10 or bg.size < 10:
+        raise AnalysisError("There is not enough signal or air in the image for an SNR.")
+    sd_air = float(bg.std(ddof=1))
+    if sd_air <= 0:
+        raise AnalysisError("The air background is exactly constant (the scanner zeroes it), so "
+                            "the single-image SNR cannot be measured.",
+                            hint="Use the two-image method (two repeated acquisitions).")
+    sigma = sd_air / RAYLEIGH_FACTOR
+    return SnrResult(float(s.mean()) / sigma, float(s.mean()), sigma,
+                     "NEMA MS 1 single image, air SD with Rayleigh factor 0.655", s.size)
+
+
+@dataclass(frozen=True, slots=True)
+class FloodUniformity:
+    piu: float
+    fractional_uniformity_horizontal: float
+    fractional_uniformity_vertical: float
+    max_rc: tuple[float, float]
+    min_rc: tuple[float, float]
+    roi_half_rc: tuple[float, float]
+    centre_mean: float
+
+
+def flood_uniformity(image: np.ndarray, obj: ObjectBox, spacing_mm: tuple[float, float], *,
+                     tolerance: float = 0.10, profile_width_px: int = 10) -> FloodUniformity:
+    """PIU (1 cm² ROI extremes within 75 % of the object) and fractional uniformity."""
+    img = np.asarray(image, dtype=np.float64)
+    sr, sc = spacing_mm
+    roi = signal_roi_mask(img, obj)
+    small = np.sqrt(100.0 / np.pi)
+    kern = disk_kernel(small / sr, small / sc)
+    means = ndimage.convolve(img, kern, mode="nearest") if kern.size < 200 else \
+        _fft_means(img, kern)
+    inner = ndimage.binary_erosion(roi, structure=kern > 0)
+    if not inner.any():
+        raise AnalysisError("The phantom is too small for 1 cm² ROIs.")
+    vals = np.where(inner, means, np.nan)
+    imax = np.unravel_index(np.nanargmax(vals), vals.shape)
+    imin = np.unravel_index(np.nanargmin(vals), vals.shape)
+    smax, smin = float(vals[imax]), float(vals[imin])
+    piu = 100.0 * (1.0 - (smax - smin) / (smax + smin))
+    cr, cc = round(obj.centre_rc[0]), round(obj.centre_rc[1])
+    h = profile_width_px // 2
+    centre_mean = float(img[cr - h:cr + h, cc - h:cc + h].mean())
+    lo, hi = (1 - tolerance) * centre_mean, (1 + tolerance) * centre_mean
+    frac = []
+    for prof, extent in ((img[cr - h:cr + h, :].mean(axis=0), (cc, obj.half_rc[1])),
+                         (img[:, cc - h:cc + h].mean(axis=1), (cr, obj.half_rc[0]))):
+        c, half = extent
+        seg = prof[int(c - 0.75 * half):int(c + 0.75 * half) + 1]   # central 75 % of the object
+        frac.append(float(np.mean((seg >= lo) & (seg <= hi))))
+    return FloodUniformity(float(piu), frac[0], frac[1], (float(imax[0]), float(imax[1])),
+                           (float(imin[0]), float(imin[1])),
+                           (obj.half_rc[0] * np.sqrt(0.75), obj.half_rc[1] * np.sqrt(0.75)),
+                           centre_mean)
+
+
+def _fft_means(img: np.ndarray, kern: np.ndarray) -> np.ndarray:
+    from scipy.signal import fftconvolve
+
+    return fftconvolve(img, kern, mode="same")
+
+
+@dataclass(frozen=True, slots=True)
+class FloodGhosting:
+    ghosting_percent: float
+    signal_mean: float
+    ghost_mean: float
+    noise_mean: float
+    signal_box: tuple[int, int, int, int]
+    ghost_box: tuple[int, int, int, int]
+    noise_box: tuple[int, int, int, int]
+    phase_axis: int
+
+
+def flood_ghosting(image: np.ndarray, obj: ObjectBox, *, phase_axis: int) -> FloodGhosting:
+    """Percent ghosting of a flood phantom: ghost ROI beside the object along the phase axis.
+
+    Parameters
+    ----------
+    phase_axis : 0 or 1
+        Image axis of the phase-encoding direction (0: columns direction = rows change,
+        i.e. (0018,1312) ``COL``; 1: ``ROW``).
+    """
+    img = np.asarray(image, dtype=np.float64)
+    rows, cols = img.shape
+    cr, cc = obj.centre_rc
+    hr, hc = obj.half_rc
+    sig = (int(cr - 0.3 * hr), int(cc - 0.3 * hc), int(cr + 0.3 * hr) + 1, int(cc + 0.3 * hc) + 1)
+
+    def side_box(axis: int) -> tuple[int, int, int, int]:
+        # The larger gap between object and image edge along `axis`, mid-gap, 60 % of the
+        # object's width across.
+        n = rows if axis == 0 else cols
+        c, h = (cr, hr) if axis == 0 else (cc, hc)
+        c2, h2 = (cc, hc) if axis == 0 else (cr, hr)
+        gap_lo, gap_hi = c - h, n - (c + h)
+        if max(gap_lo, gap_hi) < 6:
+            raise AnalysisError("There is no air beside the phantom to measure ghosting.",
+                                hint="Use a field of view larger than the phantom.")
+        if gap_hi >= gap_lo:
+            a0, a1 = c + h + 0.25 * gap_hi, n - 0.25 * gap_hi
+        else:
+            a0, a1 = 0.25 * gap_lo, c - h - 0.25 * gap_lo
+        b0, b1 = c2 - 0.6 * h2, c2 + 0.6 * h2
+        if axis == 0:
+            return int(a0), int(b0), int(np.ceil(a1)), int(np.ceil(b1))
+        return int(b0), int(a0), int(np.ceil(b1)), int(np.ceil(a1))
+
+    gbox = side_box(phase_axis)
+    nbox = side_box(1 - phase_axis)
+
+    def mean(b: tuple[int, int, int, int]) -> float:
+        return float(img[max(b[0], 0):b[2], max(b[1], 0):b[3]].mean())
+
+    s, g, n = mean(sig), mean(gbox), mean(nbox)
+    return FloodGhosting(100.0 * (g - n) / s, s, g, n, sig, gbox, nbox, phase_axis)

@@ -1,0 +1,214 @@
+"""Digital MRI phantoms with analytic ground truth: an ACR-like large phantom and floods.
+
+`acr_phantom` draws the 11 axial slices of an ACR-like phantom (190 mm inner diameter) with
+the features the `mr.acr` kernels measure, each with a known answer:
+
+* slice 1: the slice-thickness bar with two crossed 10:1 ramps whose profiles are the slice
+  profile (a rectangle of width T, blurred slightly) stretched ×10 — FWHM 10·T each; the
+  resolution insert with three pairs of 4×4 hole arrays (1.1/1.0/0.9 mm); the wedge bars at
+  12 o'clock with lengths L ∓ Δ/2 (bar length difference Δ);
+* slice 5: a grid; slice 7: uniform water with a known left–right gradient, so the PIU is
+  100·(1 − k·(R_L − r_s)) with R_L, r_s the radii of the 200 cm² and 1 cm² ROIs, and a ghost —
+  a copy of the phantom attenuated by g, shifted half the field of view along the phase
+  direction (rows) and drawn only in the air — so the ACR ghosting is 100·g;
+* slice 11: the wedges again; slices 8–11: the dark ring and 10 spokes of low-contrast disks.
+
+Edges are anti-aliased (area coverage), so lengths are exact to well under 0.1 mm. Noise is
+Gaussian (``noise="gaussian"``) or Rician (magnitude of complex Gaussian noise, ``"rician"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from imgqa.phantoms.writer import write_ground_truth, write_series
+
+__all__ = ["ACR_LARGE_ROI_MM", "ACR_SMALL_ROI_MM", "acr_phantom", "demo_sets", "flood_phantom"]
+
+ACR_RADIUS_MM = 95.0
+ACR_LARGE_ROI_MM = float(np.sqrt(20000.0 / np.pi))    # radius of the 200 cm² ROI
+ACR_SMALL_ROI_MM = float(np.sqrt(100.0 / np.pi))      # radius of the 1 cm² ROI
+LOW_CONTRAST = (0.014, 0.025, 0.036, 0.051)           # slices 8–11
+
+
+def _cov1(u: np.ndarray, px: float) -> np.ndarray:
+    """Fraction of a pixel of width px on the positive side of an edge at distance u."""
+    return np.clip(0.5 + u / px, 0.0, 1.0)
+
+
+def _box(x: np.ndarray, y: np.ndarray, x0: float, x1: float, y0: float, y1: float, px: float
+         ) -> np.ndarray:
+    return _cov1(x - x0, px) * _cov1(x1 - x, px) * _cov1(y - y0, px) * _cov1(y1 - y, px)
+
+
+def _disk(x: np.ndarray, y: np.ndarray, cx: float, cy: float, r: float, px: float
+          ) -> np.ndarray:
+    return _cov1(r - np.hypot(x - cx, y - cy), px)
+
+
+def _noise(img: np.ndarray, sd: float, kind: str, rng: np.random.Generator) -> np.ndarray:
+    if sd <= 0:
+        return img
+    if kind == "rician":
+        return np.hypot(img + rng.normal(0, sd, img.shape), rng.normal(0, sd, img.shape))
+    return img + rng.normal(0, sd, img.shape)
+
+
+def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_mm: float = 5.0,
+                bar_difference_mm: float = 0.0, diameter_mm: float = 190.0,
+                piu_gradient_per_mm: float = 0.0008, ghost_fraction: float = 0.01,
+                signal: float = 1000.0, noise_sd: float = 5.0, noise: str = "gaussian",
+                centre_offset_mm: tuple[float, float] = (0.0, 0.0), rotation_deg: float = 0.0,
+                blur_mm: float = 0.0, seed: int = 0) -> tuple[np.ndarray, dict]:
+    """The 11 axial slices of an ACR-like large phantom and their ground truth.
+
+    Parameters
+    ----------
+    n, pixel_mm : int, float
+        Matrix size and pixel size (square).
+    slice_thickness_mm : float
+        FWHM of the simulated slice profile (sets the ramp lengths, 10× this).
+    bar_difference_mm : float
+        Wedge bar length difference (right − left) on slices 1 and 11.
+    diameter_mm : float
+        Inner diameter of the phantom (ACR: 190 mm; change it to simulate a scaling error).
+    piu_gradient_per_mm : float
+        Relative left–right signal gradient on slice 7 (1/mm).
+    ghost_fraction : float
+        Amplitude of the phase-direction ghost relative to the signal (slice 7).
+    noise_sd, noise : float, str
+        Noise SD and kind (``gaussian`` or ``rician``).
+    centre_offset_mm : (dx, dy)
+        Phantom centre relative to the image centre (right, down).
+    rotation_deg : float
+        In-plane rotation (clockwise as displayed).
+    blur_mm : float
+        Gaussian PSF σ (mm) applied before the noise.
+
+    Returns
+    -------
+    images : (11, n, n) float array
+    truth : dict
+    """
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    px = pixel_mm
+    R = diameter_mm / 2.0
+    coords = (np.arange(n) - (n - 1) / 2.0) * px
+    X0, Y0 = np.meshgrid(coords, coords)
+    X0 = X0 - centre_offset_mm[0]
+    Y0 = Y0 - centre_offset_mm[1]
+    t = np.radians(rotation_deg)
+    # Phantom-frame coordinates of each pixel (rotate the image back by −θ).
+    X = np.cos(t) * X0 + np.sin(t) * Y0
+    Y = -np.sin(t) * X0 + np.cos(t) * Y0
+    body = _disk(X, Y, 0.0, 0.0, R, px)
+    notch = _box(X, Y, -6.0, 6.0, -R - 2.0, -R + 9.0, px)
+    slices = []
+    T = slice_thickness_mm
+    for k in range(1, 12):
+        img = body.copy()
+        if k in (1, 11):
+            L = 28.0
+            left = _box(X, Y, -6.0, 0.0, -R - 2.0, -R + L - bar_difference_mm / 2.0, px)
+            right = _box(X, Y, 0.0, 6.0, -R - 2.0, -R + L + bar_difference_mm / 2.0, px)
+            img = img * (1 - np.clip(left + right, 0, 1))
+        else:
+            img = img * (1 - notch)
+        if k == 1:
+            bar = _box(X, Y, -88.0, 88.0, -5.0, 5.0, px)
+            img = img * (1 - bar)
+            # Ramps: slice profile p (rect of FWHM T, slightly blurred) stretched ×10 along x.
+            for (y0, y1, x0) in ((-4.0, -0.5, 4.0), (0.5, 4.0, -4.0)):
+                zz = (X - x0) / 10.0
+                prof = 0.5 * (np.tanh((zz + T / 2) / 0.05) - np.tanh((zz - T / 2) / 0.05))
+                img = img + 0.5 * prof * _box(X, Y, -88.0, 88.0, y0, y1, px)
+            insert = _box(X, Y, -55.0, 55.0, 12.0, 42.0, px)
+            img = img * (1 - insert)
+            img = img + _box(X, Y, -48.0, -38.0, 16.0, 26.0, px) \
+                + 0.6 * _box(X, Y, -38.0, -28.0, 28.0, 38.0, px)
+            for d, xc in zip((1.1, 1.0, 0.9), (-14.0, 10.0, 32.0)):
+                p = 2.0 * d
+                for i in range(4):
+                    for j in range(4):
+                        # upper-left array (holes along rows), lower-right array (along columns)
+                        img = img + _disk(X, Y, xc - 7 * d + j * p, 20.0 + i * p, d / 2, px)
+                        img = img + _disk(X, Y, xc + d + i * p, 20.0 + 8 * d + j * p, d / 2, px)
+        if k == 5:
+            grid = np.zeros_like(img)
+            for g in np.arange(-60.0, 61.0, 15.0):
+                grid = np.maximum(grid, _box(X, Y, g - 1.0, g + 1.0, -62.0, 62.0, px))
+                grid = np.maximum(grid, _box(X, Y, -62.0, 62.0, g - 1.0, g + 1.0, px))
+            img = img * (1 - grid)
+        if k >= 8:
+            ring = _disk(X, Y, 0, 0, 47.0, px) - _disk(X, Y, 0, 0, 43.0, px)
+            img = img * (1 - ring)
+            c = LOW_CONTRAST[k - 8]
+            for s_, d in enumerate(np.linspace(7.0, 1.5, 10)):
+                th = np.radians(-60.0 + 36.0 * s_)
+                for rr in (10.0, 22.0, 34.0):
+                    img = img + c * _disk(X, Y, rr * np.cos(th), rr * np.sin(th), d / 2, px)
+        img = img * signal
+        if k == 7:
+            img = img * (1.0 + piu_gradient_per_mm * X)
+            # Ghost: copy shifted half the FOV along the phase direction (rows), air only.
+            shift = n // 2
+            ghost = ghost_fraction * np.roll(img, shift, axis=0)
+            img = img + ghost * (body < 1e-6)
+        if blur_mm > 0:
+            img = ndimage.gaussian_filter(img, blur_mm / px)
+        slices.append(_noise(img, noise_sd, noise, rng))
+    stack = np.stack(slices)
+    truth = {
+        "diameter_mm": diameter_mm,
+        "slice_thickness_mm": slice_thickness_mm,
+        "bar_difference_mm": bar_difference_mm,
+        "piu": 100.0 * (1.0 - piu_gradient_per_mm * (ACR_LARGE_ROI_MM - ACR_SMALL_ROI_MM)),
+        "ghosting_percent": 100.0 * ghost_fraction,
+        "snr_gaussian": signal / noise_sd if noise_sd > 0 else None,
+        "rotation_deg": rotation_deg,
+        "pixel_mm": pixel_mm,
+        "noise": noise,
+        "noise_sd": noise_sd,
+    }
+    return stack, truth
+
+
+def flood_phantom(*, n: int = 128, pixel_mm: float = 2.0, diameter_mm: float = 180.0,
+                  signal: float = 1000.0, noise_sd: float = 10.0, noise: str = "gaussian",
+                  gradient_per_mm: float = 0.0, ghost_fraction: float = 0.0, seed: int = 0
+                  ) -> tuple[np.ndarray, dict]:
+    """A uniform disk (flood phantom) with an optional left–right gradient and row ghost."""
+    rng = np.random.default_rng(seed)
+    coords = (np.arange(n) - (n - 1) / 2.0) * pixel_mm
+    X, Y = np.meshgrid(coords, coords)
+    body = _disk(X, Y, 0, 0, diameter_mm / 2, pixel_mm)
+    img = signal * body * (1.0 + gradient_per_mm * X)
+    if ghost_fraction:
+        img = img + ghost_fraction * np.roll(img, n // 2, axis=0) * (body < 1e-6)
+    return _noise(img, noise_sd, noise, rng), {
+        "signal": signal, "noise_sd": noise_sd,
+        "snr": signal / noise_sd if noise_sd else None,
+        "ghosting_percent": 100.0 * ghost_fraction}
+
+
+def _make_acr(out_dir: Path) -> Path:
+    folder = Path(out_dir) / "mr_acr"
+    images, truth = acr_phantom(slice_thickness_mm=5.0, bar_difference_mm=2.0,
+                                rotation_deg=1.0, noise_sd=8.0, noise="rician")
+    write_series(images, folder, modality="MR", description="ACR T1 digital phantom",
+                 pixel_spacing_mm=250.0 / 256, slice_thickness_mm=5.0, slice_spacing_mm=10.0,
+                 prefix="acr", extra_tags={"MagneticFieldStrength": 1.5,
+                                           "InPlanePhaseEncodingDirection": "COL"})
+    truth["phase_encoding"] = "COL (rows direction)"
+    write_ground_truth(folder, truth)
+    return folder
+
+
+def demo_sets() -> dict[str, Callable[[Path], Path]]:
+    """Demo series of this module: ``mr_acr`` (11 slices, 256², ≈1.5 MB)."""
+    return {"mr_acr": _make_acr}

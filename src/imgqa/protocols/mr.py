@@ -1,0 +1,528 @@
+"""MRI protocols: ``mr.acr`` (ACR large phantom battery), ``mr.snr``, ``mr.uniformity``,
+``mr.ghosting`` (flood phantoms).
+
+The kernels live in `imgqa.analysis.acr_mri` and `imgqa.analysis.mr_snr`; this module picks the
+slices, checks the input, and turns kernel results into measurements, ROIs and warnings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from imgqa.analysis.acr_mri import geometry as geo
+from imgqa.analysis.acr_mri.ghosting import background_rois, percent_ghosting
+from imgqa.analysis.acr_mri.localisation import (
+    derotate,
+    find_phantom,
+    find_rotation,
+    find_slice_one,
+    to_image_coords,
+)
+from imgqa.analysis.acr_mri.piu import percent_integral_uniformity
+from imgqa.analysis.acr_mri.resolution import hole_resolution
+from imgqa.analysis.acr_mri.slice_position import slice_position
+from imgqa.analysis.acr_mri.slice_thickness import slice_thickness
+from imgqa.analysis.mr_snr import (
+    RAYLEIGH_FACTOR,
+    background_mask,
+    find_object,
+    flood_ghosting,
+    flood_uniformity,
+    signal_roi_mask,
+    snr_background,
+    snr_difference,
+)
+from imgqa.errors import AnalysisError, ParameterError, PhantomNotFoundError
+from imgqa.io.series import ImageSeries
+from imgqa.protocols.base import (
+    Analysis,
+    Curve,
+    MeasurementSpec,
+    ParameterSpec,
+    Protocol,
+    Roi,
+    register,
+)
+
+ACR_SLICES = 11
+# Low-contrast pass thresholds (total spokes, slices 8–11) by field strength; ACR criteria as
+# tabulated in PMC9359023 Table 3 (verify against the current ACR guidance).
+LOW_CONTRAST_PASS = {"<3T": 7, "3T": 37}
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks shared by the protocols
+# ---------------------------------------------------------------------------------------------
+def _plane(series: ImageSeries) -> str:
+    n = series.geometry.normal
+    if n is None:
+        return "unknown"
+    k = int(np.argmax(np.abs(n)))
+    return ("sagittal", "coronal", "axial")[k]
+
+
+def _check_acr_series(series: ImageSeries) -> None:
+    plane = _plane(series)
+    if plane in ("sagittal", "coronal"):
+        raise PhantomNotFoundError(
+            f"This is a {plane} series ({series.header.series_description or 'no description'}"
+            f", {len(series)} image(s)); mr.acr expects the 11-slice AXIAL series of the ACR "
+            "large phantom.",
+            hint="Load the ACR axial T1 or T2 series (11 slices); localizers are not analysed.")
+    if len(series) != ACR_SLICES:
+        raise PhantomNotFoundError(
+            f"The series has {len(series)} image(s), but the ACR axial series has "
+            f"{ACR_SLICES} slices (slice 1 through the ramps to slice 11 through the wedges).",
+            hint="Load the whole 11-slice ACR series; missing slices cannot be analysed.")
+
+
+def _image_roi(points: Any, centre: tuple[float, float], angle: float) -> tuple:
+    return tuple(tuple(float(v) for v in p) for p in to_image_coords(points, centre, angle))
+
+
+# ---------------------------------------------------------------------------------------------
+# mr.acr
+# ---------------------------------------------------------------------------------------------
+def acr_battery(series: ImageSeries, *, count_spokes: bool = False,
+                spoke_z_threshold: float = 4.0) -> Analysis:
+    """The ACR large phantom battery on one 11-slice axial series (see docs/mr.md)."""
+    _check_acr_series(series)
+    sp = series.require_spacing("mr.acr")
+    n = len(series)
+    reversed_, disk1, bar = find_slice_one(series.pixels(0), series.pixels(n - 1), sp)
+
+    def index(slice_no: int) -> int:              # ACR slice number (1..11) → image index
+        return n - slice_no if reversed_ else slice_no - 1
+
+    warnings: list[str] = []
+    rois: list[Roi] = []
+    curves: list[Curve] = []
+    meas: dict[str, float | None] = {}
+    extra: dict[str, Any] = {}
+    if abs(sp[0] - sp[1]) > 1e-3 * sp[0]:
+        warnings.append("Pixels are not square; lengths use the spacing along each direction.")
+    i1, i5, i7, i11 = index(1), index(5), index(7), index(11)
+    img1 = series.pixels(i1)
+    angle = find_rotation(img1, disk1, bar, sp)
+    c1 = disk1.centre_rc
+    s1 = derotate(img1, c1, angle)
+    extra.update({
+        "slice_order": "reversed (slice 1 is the last image)" if reversed_ else "slice 1 first",
+        "slices_used": {"geometry": [1, 5], "resolution": [1], "slice_thickness": [1],
+                        "slice_position": [1, 11], "piu": [7], "ghosting": [7], "snr": [7],
+                        "low_contrast": [8, 9, 10, 11]},
+        "image_index_of_slice": {str(k): index(k) for k in range(1, 12)},
+        "rotation_deg": round(float(angle), 3),
+        "phantom_centre_rc": [float(c1[0]), float(c1[1])],
+        "field_strength_t": series.header.field_strength_t,
+    })
+    if abs(angle) > 3.0:
+        warnings.append(f"The phantom is rotated by {angle:.1f}° in plane; it was corrected, "
+                        "but reposition the phantom if this is more than a few degrees.")
+
+    # Geometric accuracy (slices 1 and 5).
+    def length(name: str, img: np.ndarray, disk, ang_deg: float, offsets, frame: int) -> None:
+        try:
+            e = geo.diameter(img, disk.centre_rc, sp, ang_deg, disk.radius_mm,
+                             offsets_mm=offsets, water_signal=disk.signal)
+        except ValueError as exc:
+            meas[name] = None
+            warnings.append(f"{name}: {exc}.")
+            return
+        meas[name] = e.length_mm
+        a, b = e.endpoints_rc[len(e.endpoints_rc) // 2]
+        rois.append(Roi("line", _image_roi([a, b], disk.centre_rc, angle),
+                        label=f"{name} {e.length_mm:.1f} mm", frame=frame, role="edge"))
+
+    vert = (-35.0, -25.0, 25.0, 35.0)     # beside the 12 o'clock notch (see geometry.py)
+    length("geometric_accuracy_slice1_horizontal", s1, disk1, 0.0, (-15.0,), i1)
+    length("geometric_accuracy_slice1_vertical", s1, disk1, 90.0, vert, i1)
+    s5 = derotate(series.pixels(i5), c1, angle)
+    disk5 = find_phantom(s5, sp)
+    length("geometric_accuracy_slice5_horizontal", s5, disk5, 0.0, (0.0,), i5)
+    length("geometric_accuracy_slice5_vertical", s5, disk5, 90.0, vert, i5)
+    length("geometric_accuracy_slice5_diagonal_45", s5, disk5, 45.0, (0.0,), i5)
+    length("geometric_accuracy_slice5_diagonal_135", s5, disk5, 135.0, (0.0,), i5)
+
+    # Slice thickness and resolution (slice 1).
+    bar_bottom = None
+    try:
+        st = slice_thickness(s1, c1, bar.row_at_centre, sp, disk1.radius_mm, disk1.signal)
+        meas["slice_thickness_mm"] = st.slice_thickness_mm
+        bar_bottom = st.bar_rows[1]
+        extra["slice_thickness"] = {"top_ramp_fwhm_mm": st.top.fwhm_mm,
+                                    "bottom_ramp_fwhm_mm": st.bottom.fwhm_mm,
+                                    "method": st.method,
+                                    "nominal_mm": series.header.slice_thickness_mm}
+        for name, ramp in (("top ramp", st.top), ("bottom ramp", st.bottom)):
+            r_mid = 0.5 * (ramp.rows[0] + ramp.rows[1])
+            rois.append(Roi("line", _image_roi([(r_mid, ramp.ends_col[0]),
+                                                (r_mid, ramp.ends_col[1])], c1, angle),
+                            label=f"{name} FWHM {ramp.fwhm_mm:.1f} mm", frame=i1, role="profile"))
+            curves.append(Curve(f"{name} profile", ramp.x_mm, ramp.profile, "position", "mm",
+                                "signal", ""))
+        nominal = series.header.slice_thickness_mm
+        if nominal and abs(st.slice_thickness_mm - nominal) > 0.7:
+            warnings.append(f"Slice thickness {st.slice_thickness_mm:.2f} mm differs from the "
+                            f"nominal {nominal:g} mm by more than 0.7 mm (ACR limit).")
+    except ValueError as exc:
+        meas["slice_thickness_mm"] = None
+        warnings.append(f"Slice thickness: {exc}.")
+    try:
+        if bar_bottom is None:
+            bar_bottom = bar.row_at_centre + 0.5 * bar.height_mm / sp[0]
+        res = hole_resolution(s1, c1, bar_bottom, sp, disk1.radius_mm, disk1.signal)
+        meas["resolution_mm"] = res.resolution_mm
+        extra["resolution"] = {"horizontal_mm": res.horizontal_mm,
+                               "vertical_mm": res.vertical_mm,
+                               "arrays": [{"diameter_mm": a.diameter_mm, "direction": a.direction,
+                                           "resolved": a.resolved} for a in res.arrays]}
+        for a in res.arrays:
+            b = a.box
+            rois.append(Roi("rect", _image_roi([(b[0], b[1]), (b[2], b[3])], c1, angle),
+                            label=f"{a.diameter_mm} mm {a.direction}: "
+                                  f"{'resolved' if a.resolved else 'not resolved'}",
+                            frame=i1, role="measure"))
+        if res.resolution_mm is None:
+            warnings.append("Resolution: the 1.1 mm hole arrays were not resolved in both "
+                            "directions (or not found); check slice 1 visually.")
+    except ValueError as exc:
+        meas["resolution_mm"] = None
+        warnings.append(f"Resolution: {exc}; check the hole arrays on slice 1 visually.")
+
+    # Slice position (slices 1 and 11).
+    s11 = derotate(series.pixels(i11), c1, angle)
+    for name, img, frame in (("slice_position_slice1_mm", s1, i1),
+                             ("slice_position_slice11_mm", s11, i11)):
+        try:
+            d = find_phantom(img, sp)
+            pos = slice_position(img, d.centre_rc, sp, d.radius_mm, d.signal)
+            meas[name] = pos.bar_difference_mm
+            for cols, end, lab in ((pos.left_cols, pos.left_end_row, "left"),
+                                   (pos.right_cols, pos.right_end_row, "right")):
+                cm = 0.5 * (cols[0] + cols[1])
+                rois.append(Roi("line", _image_roi([(pos.top_row, cm), (end, cm)],
+                                                   d.centre_rc, angle),
+                                label=f"{lab} wedge bar", frame=frame, role="profile"))
+            if abs(pos.bar_difference_mm) > 5.0:
+                warnings.append(f"{name}: bar length difference {pos.bar_difference_mm:.1f} mm "
+                                "exceeds ±5 mm (ACR limit); check the slice prescription.")
+        except ValueError as exc:
+            meas[name] = None
+            warnings.append(f"{name}: {exc}.")
+
+    # Uniformity, ghosting and SNR (slice 7, image frame: no resampling).
+    img7 = series.pixels(i7)
+    disk7 = find_phantom(img7, sp)
+    piu = percent_integral_uniformity(img7, disk7.centre_rc, sp)
+    meas["piu"] = piu.piu
+    rois += [Roi("circle", (piu.centre_rc,), label="large ROI 200 cm²", frame=i7,
+                 radius=piu.large_radius_px, role="measure"),
+             Roi("circle", (piu.max_rc,), label="max 1 cm²", frame=i7,
+                 radius=piu.small_radius_px, role="measure"),
+             Roi("circle", (piu.min_rc,), label="min 1 cm²", frame=i7,
+                 radius=piu.small_radius_px, role="measure")]
+    try:
+        bg = background_rois(img7, disk7.centre_rc, disk7.radius_mm, sp)
+        gh = percent_ghosting(piu.large_mean, bg)
+        meas["ghosting_percent"] = gh.ghosting_percent
+        for r in bg:
+            rois.append(Roi("rect", ((r.box[0], r.box[1]), (r.box[2], r.box[3])),
+                            label=f"{r.name} background", frame=i7, role="background"))
+        # Single-image SNR: noise from the two background ROIs with the lower mean (least
+        # ghosting), Rayleigh-corrected.
+        quiet = sorted(bg, key=lambda r: r.mean)[:2]
+        pooled = float(np.sqrt(sum((r.n - 1) * r.sd ** 2 for r in quiet)
+                               / sum(r.n - 1 for r in quiet)))
+        if pooled > 0:
+            meas["snr"] = RAYLEIGH_FACTOR * piu.large_mean / pooled
+        else:
+            meas["snr"] = None
+            warnings.append("SNR: the air background is exactly constant (zeroed by the "
+                            "scanner); use mr.snr with two repeated acquisitions.")
+        extra["snr_method"] = ("NEMA MS 1 single image: 0.655 × mean of the large ROI (slice 7)"
+                               " / SD of the two quietest background ROIs")
+    except ValueError as exc:
+        meas["ghosting_percent"] = None
+        meas["snr"] = None
+        warnings.append(f"Ghosting/SNR: {exc}; use a field of view larger than the phantom.")
+
+    # Low-contrast detectability (slices 8–11).
+    b0 = series.header.field_strength_t
+    extra["low_contrast_pass_threshold"] = (LOW_CONTRAST_PASS["3T"] if b0 and b0 >= 2.9
+                                            else LOW_CONTRAST_PASS["<3T"])
+    if count_spokes:
+        from imgqa.analysis.acr_mri.low_contrast import low_contrast_spokes
+
+        try:
+            ims = [derotate(series.pixels(index(k)), c1, angle) for k in (8, 9, 10, 11)]
+            d11 = find_phantom(ims[-1], sp)
+            lc = low_contrast_spokes(ims, d11.centre_rc, sp, z_threshold=spoke_z_threshold)
+            meas["low_contrast_spokes"] = float(lc.total_spokes)
+            extra["low_contrast"] = {"per_slice": list(lc.per_slice),
+                                     "pattern_rotation_deg": lc.rotation_deg}
+            warnings.append("Low-contrast spoke counting is experimental (not yet validated "
+                            "against observers); confirm the count visually on slices 8–11.")
+        except ValueError as exc:
+            meas["low_contrast_spokes"] = None
+            warnings.append(f"Low-contrast detectability: {exc}.")
+    else:
+        meas["low_contrast_spokes"] = None
+        warnings.append("Low-contrast detectability is not scored automatically (the spoke "
+                        "counter is experimental: parameter count_spokes=true); count the "
+                        "complete spokes on slices 8–11 visually, pass ≥ "
+                        f"{extra['low_contrast_pass_threshold']} for this field strength.")
+    return Analysis(measurements=meas, rois=rois, curves=curves, warnings=warnings, extra=extra)
+
+
+def _detect_acr(series: ImageSeries) -> float:
+    if series.modality != "MR" or len(series) != ACR_SLICES or _plane(series) != "axial":
+        return 0.0
+    text = f"{series.header.series_description} {series.header.protocol_name}".upper()
+    return 0.9 if "ACR" in text else 0.5
+
+
+register(Protocol(
+    name="mr.acr",
+    version="1",
+    title="ACR MRI large phantom",
+    description="ACR MRI accreditation phantom battery on the 11-slice axial series: geometry, "
+                "resolution, slice thickness and position, PIU, ghosting, SNR and low-contrast "
+                "detectability.",
+    modalities=("MR",),
+    measurements=(
+        MeasurementSpec("geometric_accuracy_slice1_horizontal", "mm",
+                        "Left–right inner diameter on slice 1 (true 190 mm)."),
+        MeasurementSpec("geometric_accuracy_slice1_vertical", "mm",
+                        "Top–bottom inner diameter on slice 1 (true 190 mm)."),
+        MeasurementSpec("geometric_accuracy_slice5_horizontal", "mm",
+                        "Left–right inner diameter on slice 5 (true 190 mm)."),
+        MeasurementSpec("geometric_accuracy_slice5_vertical", "mm",
+                        "Top–bottom inner diameter on slice 5 (true 190 mm)."),
+        MeasurementSpec("geometric_accuracy_slice5_diagonal_45", "mm",
+                        "Top-left to bottom-right diameter on slice 5 (true 190 mm)."),
+        MeasurementSpec("geometric_accuracy_slice5_diagonal_135", "mm",
+                        "Top-right to bottom-left diameter on slice 5 (true 190 mm)."),
+        MeasurementSpec("resolution_mm", "mm",
+                        "Smallest hole diameter resolved in both directions (1.1/1.0/0.9).",
+                        higher_is_better=False),
+        MeasurementSpec("slice_thickness_mm", "mm",
+                        "Slice FWHM from the crossed ramps, 0.2·L1·L2/(L1+L2)."),
+        MeasurementSpec("slice_position_slice1_mm", "mm",
+                        "Wedge bar length difference on slice 1 (right − left)."),
+        MeasurementSpec("slice_position_slice11_mm", "mm",
+                        "Wedge bar length difference on slice 11 (right − left)."),
+        MeasurementSpec("piu", "%", "Percent integral uniformity, slice 7.",
+                        higher_is_better=True),
+        MeasurementSpec("ghosting_percent", "%", "Percent signal ghosting, slice 7.",
+                        higher_is_better=False),
+        MeasurementSpec("low_contrast_spokes", "", "Complete spokes on slices 8–11 (total).",
+                        higher_is_better=True),
+        MeasurementSpec("snr", "", "Single-image SNR on slice 7 (0.655·S/SD_air).",
+                        higher_is_better=True),
+    ),
+    parameters=(
+        ParameterSpec("count_spokes", bool, False, "",
+                      "Run the experimental automatic low-contrast spoke counter."),
+        ParameterSpec("spoke_z_threshold", float, 4.0, "",
+                      "Detection threshold of the spoke counter (SDs).", minimum=0.5),
+    ),
+    function=acr_battery,
+    inputs="the 11-slice axial series of the ACR large MRI phantom (T1 or T2)",
+    min_images=1,
+    detect=_detect_acr,
+    standard="ACR Phantom Test Guidance for the Large MRI Phantom (2018)",
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# mr.snr
+# ---------------------------------------------------------------------------------------------
+def _same_position_pairs(series: ImageSeries) -> tuple[int, int] | None:
+    pos = series.geometry.positions
+    if pos is None or len(series) < 2:
+        return None
+    for i in range(len(series)):
+        for j in range(i + 1, len(series)):
+            if np.allclose(pos[i], pos[j], atol=0.01):
+                return i, j
+    return None
+
+
+def mr_snr(series_list: list[ImageSeries], *, method: str = "auto") -> Analysis:
+    """NEMA MS 1 SNR: two-image difference when two acquisitions exist, else single image."""
+    if not series_list:
+        raise ParameterError("mr.snr needs at least one series.")
+    first = series_list[0]
+    pair: tuple[np.ndarray, np.ndarray] | None = None
+    frames: list[int] | None = None
+    if len(series_list) >= 2:
+        a, b = series_list[0], series_list[1]
+        if a.shape != b.shape:
+            raise AnalysisError("The two series have different image sizes, so their difference "
+                                "cannot be used for the two-image SNR.",
+                                hint="Load two repeated acquisitions with identical settings.")
+        k = len(a) // 2
+        pair = (a.pixels(k), b.pixels(k))
+        frames = [k]
+    else:
+        ij = _same_position_pairs(first)
+        if ij is not None:
+            pair = (first.pixels(ij[0]), first.pixels(ij[1]))
+            frames = list(ij)
+    warnings: list[str] = []
+    if method == "difference" and pair is None:
+        raise AnalysisError("The two-image SNR needs two acquisitions of the same slice.",
+                            hint="Load two repeated series (or one series with two images at "
+                                 "the same position).")
+    image = pair[0] if pair is not None else first.pixels(len(first) // 2)
+    obj = find_object(image)
+    roi = signal_roi_mask(image, obj)
+    if pair is not None and method in ("auto", "difference"):
+        res = snr_difference(pair[0], pair[1], roi)
+    else:
+        res = snr_background(image, roi, background_mask(image.shape, obj))
+        warnings.append("Single-image SNR: noise from the air in the image corners with the "
+                        "Rayleigh factor 0.655; not valid with parallel imaging or background "
+                        "filtering (use two acquisitions).")
+    frame = frames[0] if frames else len(first) // 2
+    rois = [Roi("ellipse", (obj.centre_rc,), label="signal ROI (75 % of the phantom)",
+                frame=frame, radii=(obj.half_rc[0] * np.sqrt(0.75), obj.half_rc[1] * np.sqrt(0.75)),
+                role="measure")]
+    return Analysis(measurements={"snr": res.snr, "signal_mean": res.signal_mean,
+                                  "noise_sd": res.noise_sd},
+                    rois=rois, warnings=warnings,
+                    extra={"method": res.method, "roi_pixels": res.n_pixels,
+                           "images": frames or [frame]})
+
+
+def _detect_snr(series: ImageSeries) -> float:
+    if series.modality != "MR":
+        return 0.0
+    text = f"{series.header.series_description} {series.header.protocol_name}".upper()
+    return 0.6 if "SNR" in text else 0.0
+
+
+register(Protocol(
+    name="mr.snr",
+    version="1",
+    title="MRI signal-to-noise ratio (NEMA MS 1)",
+    description="Two-image difference SNR from two repeated acquisitions; single-image SNR "
+                "with the Rayleigh-corrected air noise otherwise.",
+    modalities=("MR",),
+    measurements=(
+        MeasurementSpec("snr", "", "Signal-to-noise ratio.", higher_is_better=True),
+        MeasurementSpec("signal_mean", "", "Mean signal in the central ROI."),
+        MeasurementSpec("noise_sd", "", "Image noise σ (difference SD/√2, or air SD/0.655)."),
+    ),
+    parameters=(ParameterSpec("method", str, "auto", "",
+                              "auto, difference (two images) or background (single image).",
+                              choices=("auto", "difference", "background")),),
+    function=mr_snr,
+    inputs="two repeated acquisitions of a flood phantom (or one image)",
+    multi_series=True,
+    detect=_detect_snr,
+    standard="NEMA MS 1-2008",
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# mr.uniformity and mr.ghosting (flood phantoms)
+# ---------------------------------------------------------------------------------------------
+def mr_uniformity(series: ImageSeries) -> list[Analysis]:
+    sp = series.require_spacing("mr.uniformity")
+    out = []
+    for i in range(len(series)):
+        img = series.pixels(i)
+        obj = find_object(img)
+        u = flood_uniformity(img, obj, sp)
+        out.append(Analysis(
+            measurements={"piu": u.piu,
+                          "fractional_uniformity_horizontal": u.fractional_uniformity_horizontal,
+                          "fractional_uniformity_vertical": u.fractional_uniformity_vertical},
+            rois=(Roi("ellipse", (obj.centre_rc,), label="ROI 75 % of the phantom", frame=i,
+                      radii=u.roi_half_rc, role="measure"),
+                  Roi("point", (u.max_rc,), label="max 1 cm²", frame=i),
+                  Roi("point", (u.min_rc,), label="min 1 cm²", frame=i)),
+            label=f"image {i + 1}" if len(series) > 1 else "",
+            frames=[i],
+            extra={"centre_mean": u.centre_mean}))
+    return out
+
+
+def _phase_axis(series: ImageSeries, index: int) -> int:
+    ds = series.dataset(index)
+    direction = str(ds.get("InPlanePhaseEncodingDirection", "") or "").upper()
+    # ROW: phase encoding along the rows (left–right) → ghosts displaced along columns axis 1.
+    return 1 if direction == "ROW" else 0
+
+
+def mr_ghosting(series: ImageSeries) -> list[Analysis]:
+    out = []
+    for i in range(len(series)):
+        img = series.pixels(i)
+        obj = find_object(img)
+        axis = _phase_axis(series, i)
+        g = flood_ghosting(img, obj, phase_axis=axis)
+        rois = tuple(Roi("rect", ((b[0], b[1]), (b[2], b[3])), label=lab, frame=i, role=role)
+                     for b, lab, role in ((g.signal_box, "signal", "measure"),
+                                          (g.ghost_box, "ghost (phase direction)", "background"),
+                                          (g.noise_box, "noise (frequency direction)",
+                                           "background")))
+        out.append(Analysis(measurements={"ghosting_percent": g.ghosting_percent},
+                            rois=rois, frames=[i],
+                            label=f"image {i + 1}" if len(series) > 1 else "",
+                            extra={"phase_axis": "columns (ROW)" if axis == 1 else "rows (COL)",
+                                   "signal_mean": g.signal_mean, "ghost_mean": g.ghost_mean,
+                                   "noise_mean": g.noise_mean}))
+    return out
+
+
+def _detect_flood(word: str):
+    def detect(series: ImageSeries) -> float:
+        if series.modality != "MR":
+            return 0.0
+        text = f"{series.header.series_description} {series.header.protocol_name}".upper()
+        return 0.6 if word in text else 0.0
+    return detect
+
+
+register(Protocol(
+    name="mr.uniformity",
+    version="1",
+    title="MRI flood uniformity",
+    description="Percent integral uniformity (1 cm² ROI extremes) and fractional uniformity "
+                "along x and y of a uniform phantom.",
+    modalities=("MR",),
+    measurements=(
+        MeasurementSpec("piu", "%", "Percent integral uniformity in 75 % of the phantom.",
+                        higher_is_better=True),
+        MeasurementSpec("fractional_uniformity_horizontal", "",
+                        "Fraction of the horizontal central profile within ±10 % of the centre.",
+                        higher_is_better=True),
+        MeasurementSpec("fractional_uniformity_vertical", "",
+                        "Fraction of the vertical central profile within ±10 % of the centre.",
+                        higher_is_better=True),
+    ),
+    function=mr_uniformity,
+    inputs="images of a uniform (flood) phantom",
+    detect=_detect_flood("UNIFORM"),
+    standard="ACR PIU; IPEM Report 112 (fractional uniformity)",
+))
+
+register(Protocol(
+    name="mr.ghosting",
+    version="1",
+    title="MRI flood ghosting",
+    description="Percent ghosting: background beside the phantom along the phase-encoding "
+                "direction minus along the frequency direction, over the signal.",
+    modalities=("MR",),
+    measurements=(MeasurementSpec("ghosting_percent", "%", "Percent ghosting.",
+                                  higher_is_better=False),),
+    function=mr_ghosting,
+    inputs="images of a uniform phantom with air around it",
+    detect=_detect_flood("GHOST"),
+    standard="IPEM Report 112",
+))
