@@ -12,13 +12,20 @@ CHECK = r"""
 import importlib, pkgutil, sys
 import imgqa
 bad = []
-for mod in pkgutil.walk_packages(imgqa.__path__, "imgqa."):
-    if mod.name.startswith("imgqa.gui") or mod.name.endswith("gui_cmd") or ".migrations" in mod.name:
-        continue
-    importlib.import_module(mod.name)
+def walk(path, prefix):
+    # pkgutil.walk_packages would import imgqa.gui to look inside it: walk by hand instead.
+    for mod in pkgutil.iter_modules(path, prefix):
+        if mod.name == "imgqa.gui" or mod.name.endswith("gui_cmd") or ".migrations" in mod.name:
+            continue
+        yield mod.name
+        if mod.ispkg:
+            yield from walk([path[0] + "/" + mod.name.rsplit(".", 1)[-1]], mod.name + ".")
+
+for name in walk(imgqa.__path__, "imgqa."):
+    importlib.import_module(name)
     leaked = [m for m in ("PySide6", "pyqtgraph") if m in sys.modules]
     if leaked:
-        bad.append((mod.name, leaked))
+        bad.append((name, leaked))
         break
 print(bad)
 sys.exit(1 if bad else 0)

@@ -26,6 +26,8 @@ __all__ = [
     "AnalysisError",
     "PhantomNotFoundError",
     "StoreError",
+    "StorePermissionError",
+    "ToleranceError",
 ]
 
 
@@ -143,3 +145,13 @@ class PhantomNotFoundError(AnalysisError):
 
 class StoreError(ImgqaError, RuntimeError):
     """The results database cannot be used (locked, missing, read-only, wrong version)."""
+
+
+class StorePermissionError(StoreError, PermissionError):
+    """The current user's role may not do this (e.g. a technologist changing a tolerance)."""
+
+    default_hint = "Ask a physicist (or an administrator) to do it."
+
+
+class ToleranceError(ImgqaError, ValueError):
+    """A tolerance or reference is invalid (levels out of order, percent on a zero reference)."""

@@ -89,6 +89,8 @@ CHECKS: tuple[Check, ...] = (
     # NM line sources: Gaussian LSF of known FWHM.
     Check("nm_line_sources", "nm.resolution", "fwhm_x", "fwhm_x", rel_tol=0.02),
     Check("nm_line_sources", "nm.resolution", "fwtm_x", "fwtm_x", rel_tol=0.03),
+    # NM intrinsic resolution by the edge method: Gaussian-blurred edge, Poisson counts.
+    Check("nm_edge", "nm.resolution", "fwhm_x", "fwhm_x", rel_tol=0.03),
     # IEC 62220-1 slanted edge with a Gaussian PSF: analytic MTF.
     Check("xray_edge", "xray.mtf_edge", "mtf50", "mtf50_lp_per_mm", rel_tol=0.02),
     Check("xray_edge", "xray.mtf_edge", "mtf10", "mtf10_lp_per_mm", rel_tol=0.03),

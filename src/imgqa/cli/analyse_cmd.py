@@ -28,6 +28,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--detail", action="store_true",
                    help="JSON: include ROIs, curves and extra detail")
+    g = p.add_argument_group("saving to the results database (see `imgqa db`)")
+    g.add_argument("--save", action="store_true",
+                   help="save the results as a QC session of the matching equipment")
+    who = g.add_mutually_exclusive_group()
+    who.add_argument("--equipment", metavar="ID",
+                     help="judge (and save) against this equipment (id, name or serial) "
+                          "instead of recognising it from the image header")
+    who.add_argument("--create-equipment", action="store_true",
+                     help="register equipment not yet known (from the image header)")
+    g.add_argument("--performed-by", metavar="NAME", default=None,
+                   help="who did the test (default: you)")
+    g.add_argument("--comment", default="", help="comment stored with the session")
     p.set_defaults(func=run)
 
 
@@ -58,11 +70,11 @@ def run(args: argparse.Namespace) -> int:
     series = load(args.paths)
     problems = [{"path": p.path, "error": p.error} for p in series.problems]
     results = analyse_loaded(series, args.protocol, params, problems)
-    results = _evaluate(results, args)
+    results, saved = judge_and_save(results, series, args, problems)
     if args.format == "json":
         print_json({"imgqa_version": __version__,
                     "results": [r.to_dict(detail=args.detail) for r in results],
-                    "problems": problems})
+                    "problems": problems, "saved": saved})
     else:
         for r in results:
             s = r.series
@@ -76,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
             for w in r.warnings:
                 print(f"  warning: {w}")
             print()
+        for sv in saved:
+            print(f"Saved as QC session {sv['session_id']} of {sv['equipment']} "
+                  f"(equipment {sv['equipment_id']}).")
         for p in problems:
             print(f"Not analysed: {p['path']}\n  {p['error']}", file=sys.stderr)
     if not results and not problems:
@@ -83,10 +98,75 @@ def run(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _evaluate(results, args):
-    """Fill in tolerance statuses when the store is available (issue #5); else leave None."""
-    try:
-        from imgqa.evaluate import statuses_for_results  # type: ignore[attr-defined]
-    except ImportError:
-        return results
-    return statuses_for_results(results, args)
+def judge_and_save(results, series, args, problems):
+    """Fill each measurement's status and, with ``--save``, store the results.
+
+    With ``--save``, ``--equipment`` or ``--create-equipment``, or when a results database is
+    configured (``--db``/``IMGQA_DB``) or already exists, each result is judged against the
+    baseline and tolerance in force for its equipment (recognised from the header unless
+    ``--equipment`` names it). Otherwise only the packaged defaults with a fixed reference
+    apply (e.g. water 0 ± 5 HU); baseline-relative criteria give NO_TOL.
+    Returns (results with statuses, list of saved-session summaries).
+    """
+    from imgqa.store.defaults import evaluate_with_defaults
+
+    if not results:
+        return results, []
+    wants_store = args.save or args.equipment or args.create_equipment
+    if not wants_store and not _database_configured(args):
+        return [evaluate_with_defaults(r) for r in results], []
+    from imgqa.store import open_store
+
+    store = open_store(args.db)
+    with store:
+        fixed = store.find_equipment(args.equipment) if args.equipment else None
+        by_equipment: dict[int, tuple[object, list]] = {}
+        judged = []
+        for r in results:
+            eq = fixed or store.match_equipment(r.series)
+            if eq is None and args.create_equipment:
+                src = _series_for(series, r)
+                eq = store.create_equipment_from_series(src if src is not None else r.series)
+                print(f"Registered new equipment {eq.id}: {eq.label()}", file=sys.stderr)
+            if eq is None:
+                judged.append(evaluate_with_defaults(r))
+                if args.save:
+                    s = r.series
+                    problems.append({"path": s.get("series_description") or r.protocol,
+                                     "error": "Not saved: unknown equipment ("
+                                     f"{s.get('manufacturer', '')} {s.get('model', '')} "
+                                     f"serial {s.get('serial') or '?'}, station "
+                                     f"{s.get('station_name') or '?'}). Use --create-equipment "
+                                     "or --equipment ID."})
+                continue
+            r = store.evaluate(eq.id, r)
+            judged.append(r)
+            by_equipment.setdefault(eq.id, (eq, []))[1].append(r)
+        saved = []
+        if args.save:
+            for eq, rs in by_equipment.values():
+                sess = store.save_session(eq.id, rs, performed_by=args.performed_by,
+                                          comment=args.comment)
+                saved.append({"session_id": sess.id, "equipment_id": eq.id,
+                              "equipment": eq.name})
+    return judged, saved
+
+
+def _database_configured(args) -> bool:
+    import os
+
+    from imgqa.store import db
+
+    if args.db or os.environ.get("IMGQA_DB"):
+        return True
+    url, _ = db.resolve_url(None)
+    path = db.sqlite_path(url)
+    return path is not None and path.exists()
+
+
+def _series_for(series, result):
+    uid = result.series.get("series_uid")
+    for s in series:
+        if s.header.series_uid == uid:
+            return s
+    return None

@@ -1,19 +1,37 @@
-"""``imgqa gui [PATH] [--screenshot FILE]``: open the desktop application."""
+"""``imgqa gui [PATH] [--db URL] [--screenshot FILE] [--demo]``: open the desktop application."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the desktop application (the default)")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="images to open")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="images to open and analyse")
+    # SUPPRESS: `imgqa --db URL gui` (the global option) keeps working.
+    p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
+                   help="results database (SQLAlchemy URL or SQLite file path)")
     p.add_argument("--screenshot", metavar="FILE",
-                   help="open PATH, save a PNG of the window and exit (offscreen use)")
+                   help="open PATH, run its analysis, save a PNG of the window and exit "
+                        "(works offscreen)")
+    p.add_argument("--demo", action="store_true",
+                   help="on the first run, open and analyse the demo phantoms")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.screenshot and not os.environ.get("QT_QPA_PLATFORM") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) \
+            and os.name == "posix" and not _is_macos():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     from imgqa.gui.app import run_app  # Qt is imported only when the GUI is wanted
 
-    return run_app(args.paths, screenshot=args.screenshot)
+    return run_app(args.paths, db_url=getattr(args, "db", None), screenshot=args.screenshot,
+                   demo=bool(getattr(args, "demo", False)))
+
+
+def _is_macos() -> bool:
+    import sys
+
+    return sys.platform == "darwin"

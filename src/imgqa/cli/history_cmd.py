@@ -1,0 +1,64 @@
+"""``imgqa history EQUIPMENT [--measurement M]``: stored results over time."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from imgqa.cli._common import fmt_value, print_json, table
+from imgqa.cli.db_cmd import open_from_args
+
+
+def _date(text: str) -> datetime:
+    t = datetime.fromisoformat(text)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("history", help="results of one equipment over time")
+    p.add_argument("equipment", metavar="EQUIPMENT", help="id, name or serial number")
+    p.add_argument("--measurement", "-m", action="append", metavar="M",
+                   help="only this measurement (repeatable)")
+    p.add_argument("--protocol", "-p", default=None)
+    p.add_argument("--since", type=_date, default=None, metavar="DATE")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_from_args(args) as store:
+        e = store.find_equipment(args.equipment)
+        pairs = [(p, m) for p, m in store.measurements_recorded(e.id)
+                 if (not args.protocol or p == args.protocol)
+                 and (not args.measurement or m in args.measurement)]
+        trends = [store.trend(e.id, p, m, since=args.since) for p, m in pairs]
+    if args.format == "json":
+        print_json({"equipment": {"id": e.id, "name": e.name}, "series": [{
+            "protocol": t.protocol, "measurement": t.measurement, "unit": t.unit,
+            "control": None if t.control is None else {
+                "centre": t.control.centre, "lcl": t.control.lcl, "ucl": t.control.ucl},
+            "points": [{"time": p.time.isoformat(), "value": p.value, "status": p.status,
+                        "session_id": p.session_id, "reference": p.reference,
+                        "relative_percent": p.relative_percent} for p in t.points],
+            "violations": [{"index": v.index, "rule": v.rule} for v in t.violations]}
+            for t in trends]})
+        return 0
+    if not trends:
+        print(f"No results stored for {e.name}" + (" with that measurement." if
+                                                   args.measurement else "."))
+        return 1 if args.measurement else 0
+    for t in trends:
+        print(f"{e.name} — {t.protocol} {t.measurement}" + (f" [{t.unit}]" if t.unit else ""))
+        flagged = {v.index: v.rule for v in t.violations}
+        print(table([[p.time.strftime("%Y-%m-%d %H:%M"), fmt_value(p.value),
+                      p.status or "", fmt_value(p.reference),
+                      "" if p.relative_percent is None else f"{p.relative_percent:+.1f} %",
+                      f"SPC rule {flagged[i]}" if i in flagged else "", p.session_id]
+                     for i, p in enumerate(t.points)],
+                    ["When (UTC)", "Value", "Status", "Reference", "vs ref", "", "Session"]))
+        if t.control:
+            print(f"  control limits (first {t.control.n} points): centre "
+                  f"{fmt_value(t.control.centre)}, {fmt_value(t.control.lcl)}…"
+                  f"{fmt_value(t.control.ucl)}")
+        print()
+    return 0

@@ -1,0 +1,120 @@
+"""The packaged default tolerance sets (``imgqa/resources/tolerances/*.toml``).
+
+Each entry names a protocol and a measurement (a glob pattern, e.g. ``geometric_accuracy_*``),
+a reference (a fixed number, or ``"baseline"`` for the equipment's own baseline), a kind and
+up to four offsets, and cites its source. Entries may be limited to a field-strength range.
+The first entry that matches (file order, files sorted by name) is used.
+
+Defaults apply when the equipment has no tolerance of its own; every result stores the
+numbers that were in force, so a later change of these files never rewrites history.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from imgqa.errors import ToleranceError
+from imgqa.evaluate import Tolerance
+
+__all__ = ["DefaultTolerance", "default_tolerances", "evaluate_with_defaults", "find_default"]
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultTolerance:
+    """One entry of a default tolerance file."""
+
+    protocol: str
+    measurement: str  # glob pattern
+    tolerance: Tolerance
+    reference: float | None  # None: the equipment's baseline is the reference
+    source: str
+    verify: bool
+    file: str
+    field_strength_min_t: float | None = None
+    field_strength_max_t: float | None = None
+
+    @property
+    def uses_baseline(self) -> bool:
+        return self.reference is None
+
+    def matches(self, protocol: str, measurement: str,
+                field_strength_t: float | None = None) -> bool:
+        if protocol != self.protocol or not fnmatch.fnmatchcase(measurement, self.measurement):
+            return False
+        if self.field_strength_min_t is None and self.field_strength_max_t is None:
+            return True
+        if field_strength_t is None:  # conditional entry, unknown field strength: do not guess
+            return False
+        lo = self.field_strength_min_t if self.field_strength_min_t is not None else -1e9
+        hi = self.field_strength_max_t if self.field_strength_max_t is not None else 1e9
+        return lo <= field_strength_t <= hi
+
+
+def _num(entry: dict, key: str, where: str) -> float | None:
+    v = entry.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ToleranceError(f"{where}: {key} must be a number, got {v!r}.")
+    return float(v)
+
+
+def _parse(name: str, text: str) -> list[DefaultTolerance]:
+    data = tomllib.loads(text)
+    out = []
+    for i, e in enumerate(data.get("tolerance", []), start=1):
+        where = f"{name} entry {i}"
+        for key in ("protocol", "measurement", "kind", "reference", "source"):
+            if key not in e:
+                raise ToleranceError(f"{where} has no {key!r}.")
+        tol = Tolerance(e["kind"], _num(e, "act_low", where), _num(e, "tol_low", where),
+                        _num(e, "tol_high", where), _num(e, "act_high", where))
+        ref = None if e["reference"] == "baseline" else _num(e, "reference", where)
+        out.append(DefaultTolerance(
+            protocol=e["protocol"], measurement=e["measurement"], tolerance=tol, reference=ref,
+            source=str(e["source"]), verify=bool(e.get("verify", False)), file=name,
+            field_strength_min_t=_num(e, "field_strength_min_t", where),
+            field_strength_max_t=_num(e, "field_strength_max_t", where)))
+    return out
+
+
+@lru_cache(maxsize=1)
+def default_tolerances() -> tuple[DefaultTolerance, ...]:
+    """Every packaged default tolerance entry, in precedence order."""
+    folder = resources.files("imgqa").joinpath("resources", "tolerances")
+    out: list[DefaultTolerance] = []
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".toml"):
+            out.extend(_parse(item.name, item.read_text(encoding="utf-8")))
+    return tuple(out)
+
+
+def find_default(protocol: str, measurement: str, field_strength_t: float | None = None
+                 ) -> DefaultTolerance | None:
+    """The first default entry for this measurement, or None."""
+    for d in default_tolerances():
+        if d.matches(protocol, measurement, field_strength_t):
+            return d
+    return None
+
+
+def evaluate_with_defaults(result, field_strength_t: float | None = None):  # -> Result
+    """Statuses from the packaged defaults alone (fixed references only; no database).
+
+    Used when no equipment is known: criteria such as water 0 ± 5 HU or PIU ≥ 87.5 % can be
+    judged without a baseline; baseline-relative criteria give ``NO_TOL``.
+    """
+    from imgqa.evaluate import evaluate
+
+    statuses = {}
+    for meas in result.measurements:
+        d = find_default(result.protocol, meas.name, field_strength_t)
+        if d is None or d.reference is None:
+            statuses[meas.name] = None if meas.value is None else "NO_TOL"
+        else:
+            statuses[meas.name] = evaluate(meas.value, d.reference, d.tolerance)
+    return result.with_statuses(statuses)

@@ -1,0 +1,91 @@
+"""Users and roles: technologist < physicist < admin.
+
+* technologist: save sessions, comment.
+* physicist: also set baselines and tolerances, review (approve/reject), assign protocols.
+* admin: also manage equipment, sites and users.
+
+On PostgreSQL the server enforces this: `init_roles_sql` creates the group roles
+``imgqa_technologist``, ``imgqa_physicist`` (member of technologist) and ``imgqa_admin``
+(member of physicist) and grants each only what it may do, table by table (and column by
+column for the protocol schedule). A technologist's login therefore cannot change a tolerance
+even with psql. Insert-only tables also have triggers refusing UPDATE/DELETE for everyone.
+
+On a local SQLite file the OS user is the identity and the roles live in the ``app_user``
+table; with no users registered, the local user is admin (a single-user workstation). Anyone
+who can write the file can bypass this: use PostgreSQL where the roles must hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from imgqa.errors import StoreError
+
+__all__ = ["PG_ROLE_PREFIX", "RANK", "ROLES", "init_roles_sql", "pg_role", "role_at_least"]
+
+ROLES = ("technologist", "physicist", "admin")
+RANK = {r: i for i, r in enumerate(ROLES)}
+PG_ROLE_PREFIX = "imgqa_"
+
+# What each role may do, table by table (each role also inherits the one below).
+_TECH_INSERT = ("qc_session", "analysis", "input_image", "result", "comment", "audit_log")
+_PHYS_INSERT = ("baseline", "tolerance", "review", "protocol_assignment")
+_PHYS_UPDATE = ("protocol_assignment",)
+_ADMIN_INSERT = ("equipment", "site", "app_user")
+_ADMIN_UPDATE = ("equipment", "site", "app_user")
+
+
+def pg_role(role: str, prefix: str = PG_ROLE_PREFIX) -> str:
+    if role not in ROLES:
+        raise StoreError(f"Unknown role {role!r}.", hint=f"Roles are {', '.join(ROLES)}.")
+    return f"{prefix}{role}"
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    return RANK.get(role, -1) >= RANK[needed]
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "a").isalnum():
+        raise StoreError(f"Unsafe database identifier {name!r}.")
+    return '"' + name + '"'
+
+
+def init_roles_sql(database: str, schema: str = "public", prefix: str = PG_ROLE_PREFIX,
+                   tables: Sequence[str] = ()) -> list[str]:
+    """SQL statements (idempotent) creating the group roles and their grants.
+
+    Run by the database owner after ``imgqa db upgrade`` (and again after each upgrade that
+    adds tables). Logins are then made members, e.g. ``GRANT imgqa_physicist TO alice``.
+    """
+    tech, phys, admin = (_ident(pg_role(r, prefix)) for r in ROLES)
+    sch = _ident(schema)
+    sql: list[str] = []
+    for r in ROLES:
+        name = pg_role(r, prefix)
+        sql.append(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') "
+            f"THEN CREATE ROLE {_ident(name)} NOLOGIN; END IF; END $$")
+    sql += [f"GRANT {tech} TO {phys}", f"GRANT {phys} TO {admin}",
+            f"GRANT CONNECT ON DATABASE {_ident(database)} TO {tech}",
+            f"GRANT USAGE ON SCHEMA {sch} TO {tech}",
+            f"REVOKE ALL ON ALL TABLES IN SCHEMA {sch} FROM PUBLIC",
+            (f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {sch} "
+             f"FROM {tech}, {phys}, {admin}"),
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA {sch} TO {tech}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {sch} TO {tech}"]
+    known = set(tables)
+
+    def grant(priv: str, names: Sequence[str], role: str) -> None:
+        for t in names:
+            if not known or t in known:
+                sql.append(f"GRANT {priv} ON {sch}.{_ident(t)} TO {role}")
+
+    grant("INSERT", _TECH_INSERT, tech)
+    # A saved session moves the protocol's next due date: that column only.
+    grant("UPDATE (next_due)", ("protocol_assignment",), tech)
+    grant("INSERT", _PHYS_INSERT, phys)
+    grant("UPDATE", _PHYS_UPDATE, phys)
+    grant("INSERT", _ADMIN_INSERT, admin)
+    grant("UPDATE", _ADMIN_UPDATE, admin)
+    return sql

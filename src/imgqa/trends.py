@@ -1,0 +1,140 @@
+"""Trend statistics for QC results: relative-to-baseline values, Shewhart individuals chart
+and the Western Electric run rules. Pure numpy; the store supplies the series, the GUI draws it.
+
+References
+----------
+.. [1] Pawlicki T, Whitaker M, Boyer AL. Statistical process control for radiotherapy quality
+       assurance. Med Phys 32(9):2777–2786, 2005. doi:10.1118/1.2001209
+.. [2] Montgomery DC. Introduction to Statistical Quality Control, 7th ed., Wiley 2013,
+       §6.4 (individuals and moving-range chart; d2 = 1.128 for moving ranges of 2).
+.. [3] Western Electric Company. Statistical Quality Control Handbook, 1956 (run rules 1–4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "D2_MOVING_RANGE_2",
+    "ControlLimits",
+    "RuleViolation",
+    "control_limits",
+    "relative_to_baseline",
+    "western_electric",
+]
+
+# Expected range of two independent normal samples in units of sigma (Montgomery, table VI).
+D2_MOVING_RANGE_2 = 1.128
+
+
+@dataclass(frozen=True, slots=True)
+class ControlLimits:
+    """Individuals-chart centre and limits from a baseline period.
+
+    Attributes
+    ----------
+    centre : float
+        Mean of the baseline values.
+    sigma : float
+        Process sigma estimated from the mean moving range, MR̄ / 1.128.
+    lcl, ucl : float
+        centre ∓ 3·sigma.
+    n : int
+        Number of baseline values used.
+    """
+
+    centre: float
+    sigma: float
+    lcl: float
+    ucl: float
+    n: int
+
+    def zone(self, k: float) -> tuple[float, float]:
+        """centre ∓ k·sigma."""
+        return (self.centre - k * self.sigma, self.centre + k * self.sigma)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleViolation:
+    """A Western Electric rule broken at point ``index`` (the last point of the run)."""
+
+    index: int
+    rule: int
+    description: str
+
+
+def relative_to_baseline(values: Sequence[float | None], baselines: Sequence[float | None]
+                         ) -> np.ndarray:
+    """Percent difference from the baseline in force at each point: 100·(v − b)/|b|.
+
+    NaN where the value or baseline is missing or the baseline is 0.
+    """
+    v = np.asarray([np.nan if x is None else x for x in values], dtype=float)
+    b = np.asarray([np.nan if x is None else x for x in baselines], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 100.0 * (v - b) / np.abs(b)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def control_limits(baseline_values: Sequence[float | None]) -> ControlLimits | None:
+    """Shewhart individuals chart from a baseline period (Pawlicki 2005, Montgomery §6.4).
+
+    sigma = mean moving range / d2 (d2 = 1.128); limits centre ± 3 sigma. Needs at least two
+    finite values; returns None otherwise.
+    """
+    x = np.asarray([np.nan if v is None else v for v in baseline_values], dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return None
+    centre = float(x.mean())
+    sigma = float(np.abs(np.diff(x)).mean() / D2_MOVING_RANGE_2)
+    return ControlLimits(centre, sigma, centre - 3 * sigma, centre + 3 * sigma, int(x.size))
+
+
+def _runs(flags: np.ndarray, window: int, need: int) -> np.ndarray:
+    """Indices i (window end) where at least ``need`` of flags[i-window+1 .. i] are true."""
+    if flags.size < window:
+        return np.empty(0, dtype=int)
+    counts = np.convolve(flags.astype(int), np.ones(window, dtype=int), mode="valid")
+    return np.nonzero(counts >= need)[0] + window - 1
+
+
+def western_electric(values: Sequence[float | None], limits: ControlLimits
+                     ) -> list[RuleViolation]:
+    """The Western Electric run rules on an individuals chart.
+
+    1. one point beyond 3σ; 2. two of three consecutive points beyond 2σ on the same side;
+    3. four of five consecutive points beyond 1σ on the same side; 4. eight consecutive points on
+    the same side of the centre line. Missing values (None/NaN) are dropped before the runs are
+    counted; indices refer to the input sequence. A zero sigma only checks rule 4.
+    """
+    x_all = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    keep = np.nonzero(np.isfinite(x_all))[0]
+    x = x_all[keep]
+    out: list[RuleViolation] = []
+    if x.size == 0:
+        return out
+    d = x - limits.centre
+    s = limits.sigma
+    rules: list[tuple[int, str, np.ndarray]] = []
+    if s > 0:
+        z = d / s
+        rules.append((1, "a point beyond 3σ", np.nonzero(np.abs(z) > 3)[0]))
+        for sign in (1, -1):
+            rules.append((2, "2 of 3 points beyond 2σ on one side", _runs(sign * z > 2, 3, 2)))
+            rules.append((3, "4 of 5 points beyond 1σ on one side", _runs(sign * z > 1, 5, 4)))
+    for sign in (1, -1):
+        rules.append((4, "8 points in a row on one side of the centre", _runs(sign * d > 0, 8, 8)))
+    seen: set[tuple[int, int]] = set()
+    for rule, text, idx in rules:
+        for i in idx.tolist():
+            key = (int(keep[i]), rule)
+            if key not in seen:
+                seen.add(key)
+                out.append(RuleViolation(int(keep[i]), rule, text))
+    out.sort(key=lambda r: (r.index, r.rule))
+    return out
