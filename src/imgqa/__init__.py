@@ -11,6 +11,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from imgqa.api import analyse, load  # noqa: E402
-
 __all__ = ["__version__", "analyse", "load"]
+
+
+def __getattr__(name: str):  # PEP 562: import the API (SciPy, pydicom...) on first use only,
+    # so `imgqa gui` and light CLI commands start fast.
+    if name in ("analyse", "load"):
+        from imgqa import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'imgqa' has no attribute {name!r}")

@@ -1,0 +1,350 @@
+"""Trend view: one measurement of one piece of equipment over time.
+
+Draws the values coloured by status, the reference (baseline) in force at each point, the
+tolerance band and action limits stored with each result (so a later change of tolerance does
+not rewrite the past), and Shewhart individuals-chart control limits from the baseline period
+(Pawlicki et al., Med Phys 32:2777, 2005). Hovering a point shows its details; clicking it
+opens that session's images. The plot exports to PNG or SVG.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from imgqa.gui.plots import dark_axes
+from imgqa.gui.results_table import STATUS_STYLE, format_value
+from imgqa.gui.store_bridge import StoreBridge, attr, find_data
+
+__all__ = ["TrendView", "step_xy"]
+
+_BAND_OK = QColor(46, 125, 50, 40)
+_ACTION = "#c62828"
+_BASELINE = "#1b5e20"
+_SPC = "#1565c0"
+
+
+def _epoch(t: datetime) -> float:
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def step_xy(x: np.ndarray, y: np.ndarray, x_end: float | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """A level that changes at each x and holds until the next one (and until `x_end`)."""
+    if x.size == 0:
+        return x, y
+    end = x[-1] if x_end is None else max(x_end, x[-1])
+    xs = np.repeat(np.append(x, end), 2)[1:-1]
+    ys = np.repeat(y, 2)
+    return xs, ys
+
+
+class TrendView(QWidget):
+    session_clicked = Signal(object)                 # session id
+    edit_baseline = Signal(object, object, object)   # equipment id, protocol, measurement
+    loaded = Signal(int)                             # number of points drawn
+
+    def __init__(self, db: StoreBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.data: Any = None
+        self._equipment: list[Any] = []
+        self._points_x = np.empty(0)
+        self._points_y = np.empty(0)
+        self._point_sessions: list[Any] = []
+
+        self.equipment_combo = QComboBox()
+        self.equipment_combo.setMinimumWidth(220)
+        self.equipment_combo.currentIndexChanged.connect(self._equipment_changed)
+        self.measurement_combo = QComboBox()
+        self.measurement_combo.setMinimumWidth(300)
+        self.measurement_combo.currentIndexChanged.connect(lambda _i: self.reload())
+        self.baseline_button = QPushButton("Baseline/tolerance…")
+        self.baseline_button.clicked.connect(self._edit_baseline)
+        self.png_button = QPushButton("Export PNG…")
+        self.svg_button = QPushButton("Export SVG…")
+        self.png_button.clicked.connect(lambda: self._export_dialog("png"))
+        self.svg_button.clicked.connect(lambda: self._export_dialog("svg"))
+
+        self.plot = pg.PlotWidget(background="w", axisItems={"bottom": pg.DateAxisItem()})
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        dark_axes(self.plot.getPlotItem())
+        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor="#111111",
+                                          brush=pg.mkBrush(255, 255, 255, 200))
+        self.scatter = pg.ScatterPlotItem(hoverable=True, tip=self._tip, size=10,
+                                          hoverSize=14, hoverPen=pg.mkPen("k", width=2))
+        self.scatter.sigClicked.connect(self._clicked)
+        self.info = QLabel("Choose equipment and a measurement.")
+        self.info.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Equipment"))
+        top.addWidget(self.equipment_combo)
+        top.addWidget(QLabel("Measurement"))
+        top.addWidget(self.measurement_combo, 1)
+        top.addWidget(self.baseline_button)
+        top.addWidget(self.png_button)
+        top.addWidget(self.svg_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.info)
+
+    def shutdown(self) -> None:
+        self.data = None
+
+    def set_can_edit(self, allowed: bool) -> None:
+        self.baseline_button.setVisible(allowed)
+
+    # -- choosing what to plot ----------------------------------------------------------
+    def refresh_equipment(self) -> None:
+        def job(store):
+            eqs = list(store.list_equipment(active_only=False))
+            with_data = {}
+            for e in eqs:
+                sessions = store.sessions(equipment_id=e.id)
+                protos: list[str] = []
+                for s in sessions:
+                    for p in attr(s, "protocols", default=()) or ():
+                        if p not in protos:
+                            protos.append(p)
+                with_data[e.id] = (len(sessions), protos)
+            return eqs, with_data
+
+        self.db.run(job, name="equipment for trends", on_done=self._fill_equipment,
+                    on_failed=lambda m, h: self.info.setText(f"{m} {h}".strip()))
+
+    def _fill_equipment(self, value) -> None:
+        eqs, with_data = value
+        self._with_data = with_data
+        current = self.equipment_combo.currentData()
+        self._equipment = sorted(eqs, key=lambda e: (-with_data.get(e.id, (0, []))[0], e.name))
+        self.equipment_combo.blockSignals(True)
+        self.equipment_combo.clear()
+        for e in self._equipment:
+            n = with_data.get(e.id, (0, []))[0]
+            self.equipment_combo.addItem(f"{e.name} · {e.modality} ({n} sessions)", e.id)
+        idx = self.equipment_combo.findData(current) if current is not None else 0
+        self.equipment_combo.setCurrentIndex(max(idx, 0))
+        self.equipment_combo.blockSignals(False)
+        self._equipment_changed()
+
+    def _equipment_changed(self, *_: Any) -> None:
+        eq_id = self.equipment_combo.currentData()
+        eq = next((e for e in self._equipment if e.id == eq_id), None)
+        current = self.measurement_combo.currentData()
+        self.measurement_combo.blockSignals(True)
+        self.measurement_combo.clear()
+        if eq is not None:
+            from imgqa.protocols import all_protocols
+
+            used = getattr(self, "_with_data", {}).get(eq.id, (0, []))[1]
+            protos = sorted(all_protocols(), key=lambda p: (p.name not in used, p.name))
+            for p in protos:
+                if p.name not in used and not ("*" in p.modalities or eq.modality in p.modalities):
+                    continue
+                for m in p.measurements:
+                    unit = f" ({m.unit})" if m.unit else ""
+                    self.measurement_combo.addItem(f"{p.name} · {m.name}{unit}",
+                                                   (p.name, m.name))
+        idx = find_data(self.measurement_combo, current) if current is not None else -1
+        self.measurement_combo.setCurrentIndex(idx if idx >= 0 else 0)
+        self.measurement_combo.blockSignals(False)
+        self.reload()
+
+    def select(self, equipment_id: Any, protocol: str, measurement: str) -> None:
+        """Show one trend (equipment must be in the combo: call `refresh_equipment` first)."""
+        i = self.equipment_combo.findData(equipment_id)
+        if i >= 0 and i != self.equipment_combo.currentIndex():
+            self.equipment_combo.setCurrentIndex(i)
+        j = find_data(self.measurement_combo, (protocol, measurement))
+        if j >= 0 and j != self.measurement_combo.currentIndex():
+            self.measurement_combo.setCurrentIndex(j)
+        else:
+            self.reload()
+
+    def reload(self) -> None:
+        eq_id = self.equipment_combo.currentData()
+        key = self.measurement_combo.currentData()
+        if eq_id is None or key is None:
+            self._draw(None)
+            return
+        protocol, measurement = key
+        self.db.run(lambda store: store.trend(eq_id, protocol, measurement), name="trend",
+                    on_done=self._draw,
+                    on_failed=lambda m, h: self.info.setText(f"{m} {h}".strip()))
+
+    # -- drawing --------------------------------------------------------------------------
+    def _draw(self, data: Any) -> None:
+        self.data = data
+        self.plot.clear()
+        self.legend.clear()
+        self._point_sessions = []
+        if data is None or not data.points:
+            self.info.setText("No saved results for this measurement yet." if data is not None
+                              else "Choose equipment and a measurement.")
+            self._points_x = self._points_y = np.empty(0)
+            self.loaded.emit(0)
+            return
+        pts = data.points
+        x = np.array([_epoch(p.time) for p in pts])
+        y = data.values()
+        finite = np.isfinite(y)
+        span = float(x[-1] - x[0]) if x.size > 1 else 86400.0
+        x_end = float(x[-1] + 0.03 * span)
+        unit = data.unit
+
+        # Bands first, so points are drawn over them.
+        tol_lo, tol_hi = data.band("tol_low"), data.band("tol_high")
+        if np.isfinite(tol_lo).any() or np.isfinite(tol_hi).any():
+            lo = np.where(np.isfinite(tol_lo), tol_lo, np.nanmin(y[finite]) if finite.any() else 0)
+            hi = np.where(np.isfinite(tol_hi), tol_hi, np.nanmax(y[finite]) if finite.any() else 0)
+            xs, los = step_xy(x, lo, x_end)
+            _, his = step_xy(x, hi, x_end)
+            c_lo = pg.PlotDataItem(xs, los, pen=pg.mkPen(QColor(46, 125, 50, 120)))
+            c_hi = pg.PlotDataItem(xs, his, pen=pg.mkPen(QColor(46, 125, 50, 120)))
+            self.plot.addItem(c_lo)
+            self.plot.addItem(c_hi)
+            fill = pg.FillBetweenItem(c_lo, c_hi, brush=_BAND_OK)
+            self.plot.addItem(fill)
+            self.legend.addItem(fill, "tolerance band")
+        for level in ("act_low", "act_high"):
+            band = data.band(level)
+            if np.isfinite(band).any():
+                xs, ys = step_xy(x, band, x_end)
+                item = self.plot.plot(xs, ys, pen=pg.mkPen(_ACTION, width=1.5,
+                                                           style=Qt.PenStyle.DashLine),
+                                      connect="finite",
+                                      name="action limit" if level == "act_low" or
+                                      not np.isfinite(data.band("act_low")).any() else None)
+                item.setZValue(-5)
+        refs = np.array([np.nan if p.reference is None else p.reference for p in pts])
+        if np.isfinite(refs).any():
+            xs, ys = step_xy(x, refs, x_end)
+            self.plot.plot(xs, ys, pen=pg.mkPen(_BASELINE, width=2), connect="finite",
+                           name="baseline")
+        ctl = data.control
+        if ctl is not None:
+            self.plot.plot([x[0], x_end], [ctl.centre] * 2,
+                           pen=pg.mkPen(_SPC, width=1.2, style=Qt.PenStyle.DashLine),
+                           name=f"SPC centre (n={ctl.n})")
+            for v, name in ((ctl.ucl, "SPC ±3σ"), (ctl.lcl, None)):
+                self.plot.plot([x[0], x_end], [v, v],
+                               pen=pg.mkPen(_SPC, width=1.2, style=Qt.PenStyle.DotLine),
+                               name=name)
+        self.plot.plot(x[finite], y[finite], pen=pg.mkPen("#9e9e9e", width=1))
+        brushes = [pg.mkBrush(STATUS_STYLE.get(p.status, STATUS_STYLE[None])[0]) for p in pts]
+        violated = {v.index for v in data.violations}
+        pens = [pg.mkPen("k", width=2.5) if i in violated else pg.mkPen("w", width=1)
+                for i in range(len(pts))]
+        self.scatter.setData(x=x[finite], y=y[finite],
+                             brush=[b for b, f in zip(brushes, finite) if f],
+                             pen=[p for p, f in zip(pens, finite) if f],
+                             data=[i for i, f in enumerate(finite) if f])
+        self.plot.addItem(self.scatter)
+        self._points_x, self._points_y = x, y
+        self._point_sessions = [p.session_id for p in pts]
+        self.plot.setLabel("left", data.measurement, units=None)
+        self.plot.getAxis("left").setLabel(f"{data.measurement}" + (f" ({unit})" if unit else ""))
+        self.plot.setTitle(f"{data.protocol} · {data.measurement}", color="#111111")
+        counts: dict[Any, int] = {}
+        for p in pts:
+            counts[p.status] = counts.get(p.status, 0) + 1
+        summary = ", ".join(f"{n} {STATUS_STYLE.get(s, STATUS_STYLE[None])[2]}"
+                            for s, n in counts.items())
+        extra = f"; {len(data.violations)} control-rule signal(s)" if data.violations else ""
+        self.info.setText(f"{len(pts)} results: {summary}{extra}. Hover a point for details; "
+                          "click it to open that session's images.")
+        self.plot.autoRange()
+        self.loaded.emit(len(pts))
+
+    def _tip(self, x: float, y: float, data: Any) -> str:
+        if self.data is None or data is None or not (0 <= int(data) < len(self.data.points)):
+            return ""
+        p = self.data.points[int(data)]
+        when = p.time.astimezone() if p.time.tzinfo else p.time
+        unit = f" {self.data.unit}" if self.data.unit else ""
+        lines = [when.strftime("%Y-%m-%d %H:%M"),
+                 f"{self.data.measurement} = {format_value(p.value)}{unit}",
+                 f"status: {STATUS_STYLE.get(p.status, STATUS_STYLE[None])[2]}"]
+        if p.reference is not None:
+            lines.append(f"baseline: {format_value(p.reference)}{unit}")
+        if p.relative_percent is not None:
+            lines.append(f"{p.relative_percent:+.1f} % from baseline")
+        lines.append(f"session {p.session_id}" + (" (reviewed)" if p.reviewed else ""))
+        return "\n".join(lines)
+
+    def _clicked(self, _item, points, _ev=None) -> None:
+        if points is None or len(points) == 0:
+            return
+        index = points[0].data()
+        if index is not None and 0 <= int(index) < len(self._point_sessions):
+            self.session_clicked.emit(self._point_sessions[int(index)])
+
+    def point_scene_pos(self, index: int) -> QPointF:
+        """Scene position of point `index` (for tests and tours)."""
+        vb = self.plot.getPlotItem().vb
+        return vb.mapViewToScene(QPointF(float(self._points_x[index]),
+                                         float(self._points_y[index])))
+
+    @property
+    def point_count(self) -> int:
+        return len(self._point_sessions)
+
+    # -- actions --------------------------------------------------------------------------
+    def _edit_baseline(self) -> None:
+        key = self.measurement_combo.currentData()
+        eq_id = self.equipment_combo.currentData()
+        if key is not None and eq_id is not None:
+            self.edit_baseline.emit(eq_id, key[0], key[1])
+
+    def _export_dialog(self, kind: str) -> None:
+        name = "trend." + kind
+        if self.data is not None:
+            name = f"trend_{self.data.protocol}_{self.data.measurement}.{kind}"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export trend as {kind.upper()}", name,
+                                              f"{kind.upper()} (*.{kind})")
+        if path:
+            self.export(path)
+
+    def export(self, path: str | Path) -> Path:
+        """Write the plot as PNG or SVG (by extension)."""
+        import pyqtgraph.exporters as exporters
+
+        path = Path(path)
+        item = self.plot.getPlotItem()
+        if path.suffix.lower() == ".svg":
+            # Qt's own SVG painter: pyqtgraph's SVGExporter trips over some Qt 6 path data.
+            from PySide6.QtCore import QRect
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            size = self.plot.size()
+            gen = QSvgGenerator()
+            gen.setFileName(str(path))
+            gen.setSize(size)
+            gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+            gen.setTitle(self.plot.getPlotItem().titleLabel.text or "imgqa trend")
+            painter = QPainter(gen)
+            self.plot.render(painter)
+            painter.end()
+        else:
+            exp = exporters.ImageExporter(item)
+            exp.parameters()["width"] = max(800, int(self.plot.width()))
+            exp.export(str(path))
+        return path
