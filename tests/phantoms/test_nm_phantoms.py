@@ -40,7 +40,7 @@ def test_quadrant_truth_orders_by_bar_width():
     assert all(q["mtf_droege_morin"] >= q["mtf_fundamental"] for q in truth["quadrants"])
 
 
-@pytest.mark.parametrize("name", ["nm_flood", "nm_line_sources"])
+@pytest.mark.parametrize("name", ["nm_flood", "nm_line_sources", "nm_edge"])
 def test_demo_round_trip(tmp_path, name):
     folder = demo_sets()[name](tmp_path)
     size = sum(p.stat().st_size for p in folder.iterdir())

@@ -9,6 +9,8 @@
   four-bar layout (a square of four lines).
 * `quadrant_bars` — a quadrant bar phantom imaged through a Gaussian PSF; the truth gives the
   MTF at each quadrant's fundamental and the Droege–Morin value including odd harmonics.
+* `edge` — a straight lead edge on a flood, blurred by a Gaussian PSF (known FWHM/FWTM of the
+  LSF), any angle, Poisson counts, optionally inside a detector field with zeros outside.
 
 Images are point-sampled (value at the pixel centre) so the truth is the continuous model.
 """
@@ -25,7 +27,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
-__all__ = ["demo_sets", "flood", "four_bar", "line_sources", "nema_block", "quadrant_bars"]
+__all__ = ["demo_sets", "edge", "flood", "four_bar", "line_sources", "nema_block", "quadrant_bars"]
 
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 _FWTM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(10.0))
@@ -308,6 +310,72 @@ def quadrant_bars(matrix: int = 256, pixel_mm: float = 1.0, *,
                  "quadrants": quadrants}
 
 
+def edge(matrix: int = 256, pixel_mm: float = 1.2, *, fwhm_mm: float = 3.5,
+         angle_deg: float = 10.0, across: str = "y", high: float = 1500.0,
+         transmission: float = 0.6, offset_mm: float = 0.0, field_margin_px: int = 0,
+         noise: bool = True, seed: int | None = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A straight edge (e.g. a lead sheet's border) on a flood, blurred by a Gaussian PSF.
+
+    The expected counts are ``low + (high − low)·Φ(d/σ)`` with d the signed distance (mm) of
+    the pixel centre from the edge line and Φ the normal CDF: the edge spread function of a
+    Gaussian PSF. Its derivative, the LSF, is a Gaussian of the given FWHM, so the truth is
+    analytic. Images are point-sampled at pixel centres.
+
+    Parameters
+    ----------
+    matrix, pixel_mm : int, float
+        Square matrix and pixel size.
+    fwhm_mm : float
+        FWHM of the PSF (and of the LSF across the edge).
+    angle_deg : float
+        Tilt of the edge from the image axis it is nearest to (counter-clockwise).
+    across : {"x", "y"}
+        Direction the counts change in: ``"x"`` = a near-vertical edge (measures X),
+        ``"y"`` = a near-horizontal edge (measures Y).
+    high : float
+        Expected counts per pixel on the open side.
+    transmission : float
+        Low side / high side (0 = opaque lead; the real imageQC images show ≈ 0.6).
+    offset_mm : float
+        Distance of the edge from the image centre along its normal.
+    field_margin_px : int
+        Zero counts in a border this wide (the detector's field edge, as in real images).
+    noise : bool
+        Poisson counts (True) or the noise-free expectation.
+
+    Returns
+    -------
+    image : (matrix, matrix) float64
+    truth : dict
+        ``fwhm_mm``, ``fwtm_mm`` and ``fwhm_x``/``fwtm_x`` or ``fwhm_y``/``fwtm_y``.
+    """
+    from scipy.special import ndtr
+
+    if across not in ("x", "y"):
+        raise ValueError("across must be 'x' or 'y'")
+    c = (np.arange(matrix) - (matrix - 1) / 2.0) * pixel_mm
+    y, x = c[:, None], c[None, :]
+    a = math.radians(angle_deg)
+    # unit normal pointing to the open (high) side
+    nx, ny = (math.cos(a), math.sin(a)) if across == "x" else (-math.sin(a), math.cos(a))
+    d = x * nx + y * ny - offset_mm
+    sigma = fwhm_mm / _FWHM_PER_SIGMA
+    low = transmission * high
+    expected = low + (high - low) * ndtr(d / sigma)
+    if field_margin_px > 0:
+        m = field_margin_px
+        inside = np.zeros_like(expected, dtype=bool)
+        inside[m:-m, m:-m] = True
+        expected = np.where(inside, expected, 0.0)
+    image = np.random.default_rng(seed).poisson(expected).astype(np.float64) if noise \
+        else expected
+    fwtm = sigma * _FWTM_PER_SIGMA
+    return image, {"kind": "nm_edge", "pixel_spacing_mm": pixel_mm, "angle_deg": angle_deg,
+                   "across": across, "high": high, "transmission": transmission,
+                   "fwhm_mm": fwhm_mm, "fwtm_mm": fwtm,
+                   f"fwhm_{across}": fwhm_mm, f"fwtm_{across}": fwtm, "noise": noise}
+
+
 # ---------------------------------------------------------------------------------------------
 # Demo series
 # ---------------------------------------------------------------------------------------------
@@ -332,6 +400,17 @@ def _make_line_demo(out: Path) -> Path:
     return folder
 
 
+def _make_edge_demo(out: Path) -> Path:
+    folder = out / "nm_edge"
+    img, truth = edge(256, 1.2, fwhm_mm=3.5, angle_deg=5.0, across="x", high=1000.0,
+                      transmission=0.05, field_margin_px=16, seed=5)
+    write_series(img, folder, modality="NM", description="Intrinsic resolution edge X "
+                 "(phantom)", pixel_spacing_mm=1.2, prefix="edge")
+    write_ground_truth(folder, truth)
+    return folder
+
+
 def demo_sets() -> dict[str, Callable[[Path], Path]]:
-    """The NM demo series: a flood with a known pattern, and two line sources."""
-    return {"nm_flood": _make_flood_demo, "nm_line_sources": _make_line_demo}
+    """The NM demo series: a flood with a known pattern, two line sources, a lead edge."""
+    return {"nm_flood": _make_flood_demo, "nm_line_sources": _make_line_demo,
+            "nm_edge": _make_edge_demo}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from imgqa.analysis.bar_phantom import quadrant_bar_analysis
+from imgqa.analysis.edge_spread import EdgeSpread, edge_resolution
 from imgqa.analysis.line_spread import lines_in_direction
 from imgqa.analysis.nema_uniformity import nema_uniformity
 from imgqa.errors import AnalysisError, ParameterError, PhantomNotFoundError
@@ -177,18 +178,28 @@ def _mask_outline(mask: np.ndarray, r, label: str, frame: int) -> Roi:
 # nm.resolution
 # ---------------------------------------------------------------------------------------------
 def nm_resolution(series: ImageSeries, *, line_spacing_mm: float | None = None,
-                  band_mm: float = 30.0, half_width_mm: float = 15.0, frame: int | None = None,
+                  band_mm: float = 30.0, half_width_mm: float = 15.0, method: str = "auto",
+                  edge_smoothing_mm: float | None = None, frame: int | None = None,
                   pixel_spacing_mm: float | None = None) -> list[Analysis]:
-    """FWHM/FWTM in X and Y from line sources or a four-bar phantom (NEMA NU 1 §2.1)."""
+    """FWHM/FWTM in X and Y from line sources or a four-bar phantom (NEMA NU 1 §2.1), or from
+    the straight edges of a lead edge/checkerboard image (edge method)."""
+    if method not in ("auto", "line", "edge"):
+        raise ParameterError(f"method must be auto, line or edge, got {method!r}.")
     series, px = _prepare(series, pixel_spacing_mm, "Spatial resolution")
     out = []
     for i in _frames(series, frame):
         image = series.pixels(i)
         warnings = _check_counts(image, series, i, "spatial resolution")
-        res = {}
-        for axis, arr in (("x", image), ("y", image.T)):
-            res[axis] = lines_in_direction(arr, px, band_mm=band_mm, half_width_mm=half_width_mm,
-                                           spacing_mm=line_spacing_mm)
+        res = {"x": None, "y": None}
+        if method in ("auto", "line"):
+            for axis, arr in (("x", image), ("y", image.T)):
+                res[axis] = lines_in_direction(arr, px, band_mm=band_mm,
+                                               half_width_mm=half_width_mm,
+                                               spacing_mm=line_spacing_mm)
+        if res["x"] is None and res["y"] is None and method in ("auto", "edge"):
+            out.append(_edge_analysis(series, i, image, px, half_width_mm, edge_smoothing_mm,
+                                      warnings))
+            continue
         if res["x"] is None and res["y"] is None:
             raise PhantomNotFoundError(
                 f"No line source found in image {i + 1}.",
@@ -225,8 +236,52 @@ def nm_resolution(series: ImageSeries, *, line_spacing_mm: float | None = None,
                                     "NEMA expects lines parallel to the axes.")
         out.append(Analysis(measurements=meas, rois=tuple(rois), curves=tuple(curves),
                             warnings=tuple(warnings), label=_label(series, i), frames=[i],
-                            extra={"bands_mm": band_mm}))
+                            extra={"bands_mm": band_mm, "method": "line"}))
     return out
+
+
+def _edge_analysis(series: ImageSeries, i: int, image: np.ndarray, px: float,
+                   half_width_mm: float, smoothing_mm: float | None, warnings: list[str]
+                   ) -> Analysis:
+    """nm.resolution by the edge method for one frame (see imgqa.analysis.edge_spread)."""
+    res: dict[str, EdgeSpread | None] = edge_resolution(
+        image, px, half_width_mm=half_width_mm,
+        smoothing_px=None if smoothing_mm is None else smoothing_mm / px)
+    if res["x"] is None and res["y"] is None:
+        raise PhantomNotFoundError(
+            f"No line source and no straight edge found in image {i + 1}.",
+            hint="Use an image of one or two line sources, a four-bar phantom, or a straight "
+                 "lead edge (tilted 2–10° from the rows or columns) on a flood.")
+    meas: dict[str, float | None] = {}
+    rois: list[Roi] = []
+    curves: list[Curve] = []
+    extra: dict = {"method": "edge", "band_half_width_mm": half_width_mm}
+    for axis, d in res.items():
+        if d is None:
+            other = "vertical" if axis == "x" else "horizontal"
+            warnings.append(f"No {other} edge in the image: the {axis.upper()} resolution "
+                            "could not be measured.")
+            meas.update({f"fwhm_{axis}": None, f"fwtm_{axis}": None,
+                         f"pixel_size_measured_mm_{axis}": None})
+            continue
+        meas[f"fwhm_{axis}"] = d.fwhm_mm
+        meas[f"fwtm_{axis}"] = d.fwtm_mm
+        meas[f"pixel_size_measured_mm_{axis}"] = None
+        warnings.extend(f"{axis.upper()}: {w}" for w in d.warnings)
+        for k, e in enumerate(d.edges, start=1):
+            rois.append(Roi("line", (e.start_rc, e.end_rc), label=f"{axis.upper()} edge {k}: "
+                            f"tilt {e.angle_deg:.1f}°, transmission {e.low / e.high:.2f}",
+                            frame=i, role="edge"))
+        curves.append(Curve(f"ESF {axis.upper()}", d.esf_mm, d.esf, "distance from edge", "mm",
+                            "normalised counts", ""))
+        curves.append(Curve(f"LSF {axis.upper()}", d.lsf_mm, d.lsf, "distance from edge", "mm",
+                            "LSF", "1/mm"))
+        extra[f"edges_{axis}"] = len(d.edges)
+        extra[f"smoothing_mm_{axis}"] = d.smoothing_mm
+        extra[f"lsf_noise_ratio_{axis}"] = d.noise_ratio
+        extra[f"oversampling_{axis}"] = d.oversampling
+    return Analysis(measurements=meas, rois=tuple(rois), curves=tuple(curves),
+                    warnings=tuple(warnings), label=_label(series, i), frames=[i], extra=extra)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,16 +395,17 @@ register(Protocol(
 register(Protocol(
     name="nm.resolution",
     version="1",
-    title="Gamma camera spatial resolution (line sources, four-bar)",
+    title="Gamma camera spatial resolution (line sources, four-bar, edge)",
     description="FWHM and FWTM in X and Y from line sources or a four-bar phantom, by NEMA "
                 "interpolated profile analysis in ~30 mm bands; pixel size from a known "
-                "line spacing.",
+                "line spacing. Images without lines are analysed by the edge method "
+                "(oversampled ESF of straight lead edges → LSF).",
     modalities=("NM",),
     measurements=(
-        MeasurementSpec("fwhm_x", "mm", "FWHM across vertical lines (X).", False),
-        MeasurementSpec("fwhm_y", "mm", "FWHM across horizontal lines (Y).", False),
-        MeasurementSpec("fwtm_x", "mm", "FWTM across vertical lines (X).", False),
-        MeasurementSpec("fwtm_y", "mm", "FWTM across horizontal lines (Y).", False),
+        MeasurementSpec("fwhm_x", "mm", "FWHM across vertical lines or edges (X).", False),
+        MeasurementSpec("fwhm_y", "mm", "FWHM across horizontal lines or edges (Y).", False),
+        MeasurementSpec("fwtm_x", "mm", "FWTM across vertical lines or edges (X).", False),
+        MeasurementSpec("fwtm_y", "mm", "FWTM across horizontal lines or edges (Y).", False),
         MeasurementSpec("pixel_size_measured_mm_x", "mm",
                         "Pixel size in X from the known spacing of two vertical lines."),
         MeasurementSpec("pixel_size_measured_mm_y", "mm",
@@ -361,16 +417,23 @@ register(Protocol(
         ParameterSpec("band_mm", float, 30.0, "mm", "Length of line summed per profile "
                       "(NEMA ~30 mm).", minimum=2.0),
         ParameterSpec("half_width_mm", float, 15.0, "mm", "Half-length of each profile across "
-                      "the line (must exceed the FWTM).", minimum=2.0),
+                      "the line or edge (must exceed the FWTM).", minimum=2.0),
+        ParameterSpec("method", str, "auto", "", "line (line sources, four-bar), edge (lead "
+                      "edges) or auto (lines if any, else edges).",
+                      choices=("auto", "line", "edge")),
+        ParameterSpec("edge_smoothing_mm", float, None, "mm", "Edge method: σ of the LSF "
+                      "smoothing (removed in quadrature); default: the least that brings the "
+                      "LSF noise to 1 % of its peak (¼–1 pixel).", minimum=0.0),
         _FRAME, _SPACING,
     ),
     function=nm_resolution,
-    inputs="one planar image of one or two line sources, or a four-bar phantom",
+    inputs="one planar image of one or two line sources, a four-bar phantom, or lead edges",
     max_images=_MAX_PLANAR_FRAMES,
     detect=_keyword_detector(("RESOL", "RES_", "LINE", "LINJE", "FWHM", "FOUR", "4BAR",
-                              "SPATIAL"),
-                             0.0, 0.85),
-    standard="NEMA NU 1-2018 §2.1",
+                              "SPATIAL", "EDGE", "KANT"),
+                             # above nm.uniformity's 0.9: "Intrinsic resolution" is resolution
+                             0.0, 0.92),
+    standard="NEMA NU 1-2018 §2.1; edge method: Samei, Flynn & Reimann, Med Phys 25:102 (1998)",
 ))
 
 _QUADRANT_MEAS = tuple(
