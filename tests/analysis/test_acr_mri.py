@@ -13,12 +13,13 @@ from imgqa.analysis.acr_mri.localisation import (
     find_rotation,
     find_slice_one,
 )
+from imgqa.analysis.acr_mri.low_contrast import low_contrast_spokes
 from imgqa.analysis.acr_mri.piu import percent_integral_uniformity
 from imgqa.analysis.acr_mri.resolution import hole_resolution
 from imgqa.analysis.acr_mri.slice_position import slice_position
 from imgqa.analysis.acr_mri.slice_thickness import slice_thickness
 from imgqa.errors import PhantomNotFoundError
-from imgqa.phantoms.mr import acr_phantom, flood_phantom
+from imgqa.phantoms.mr import LC_DIAMETERS_MM, acr_phantom, flood_phantom
 
 PX = 250.0 / 256
 SP = (PX, PX)
@@ -120,3 +121,39 @@ def test_resolution_sharp_vs_blurred():
     # sharp 0.98 mm pixels: 1.1 and 1.0 mm arrays resolved; a 1.5 mm PSF resolves none
     assert found[0] is not None and found[0] <= 1.0
     assert found[1] is None
+
+
+def _expected_spokes(contrast: float, signal: float, sd: float, z: float) -> int:
+    """Leading spokes whose disks have an expected matched-filter z (mean over a disk of 0.8·d
+    in white noise: C·S·√n/σ, n = π(0.4·d)²/px²) of at least `z`."""
+    ok = [contrast * signal * np.sqrt(np.pi * (0.4 * d) ** 2 / PX ** 2) / sd >= z
+          for d in LC_DIAMETERS_MM]
+    return int(np.argmin(ok + [False]))
+
+
+@pytest.mark.parametrize("rotation,sd,contrast,seed", [
+    (0.0, 20.0, (0.014, 0.025, 0.036, 0.051), 3),
+    (3.0, 5.0, (0.014, 0.025, 0.036, 0.051), 2),
+])
+def test_low_contrast_spokes_follow_contrast_and_noise(rotation, sd, contrast, seed):
+    images, _ = acr_phantom(noise_sd=sd, rotation_deg=rotation, low_contrast=contrast, seed=seed)
+    _rev, disk, bar = find_slice_one(images[0], images[-1], SP)
+    angle = find_rotation(images[0], disk, bar, SP)
+    r = low_contrast_spokes([images[k] for k in (7, 8, 9, 10)], disk.centre_rc, SP,
+                            rotation_deg=angle, z_threshold=3.5)
+    # Truth from contrast vs noise: spokes whose disks are expected well above the threshold
+    # (z ≥ 6: each disk seen with p ≈ 0.99) must count; spokes expected below 2.5 cannot.
+    for k, c in enumerate(contrast):
+        lo = _expected_spokes(c, 1000.0, sd, 6.0)
+        hi = _expected_spokes(c, 1000.0, sd, 2.5)
+        assert lo <= r.per_slice[k] <= hi, (k, lo, r.per_slice[k], hi)
+    assert r.decoy_per_slice == (0, 0, 0, 0)
+    assert (r.phase_deg - (270.0 + rotation) + 180) % 360 - 180 == pytest.approx(0, abs=1.5)
+    assert r.reliable
+
+
+def test_low_contrast_without_disks_scores_nothing_and_is_flagged():
+    images, _ = acr_phantom(noise_sd=20.0, low_contrast=(0, 0, 0, 0), seed=4)
+    _rev, disk, _bar = find_slice_one(images[0], images[-1], SP)
+    r = low_contrast_spokes([images[k] for k in (7, 8, 9, 10)], disk.centre_rc, SP)
+    assert r.total_spokes == 0 and not r.reliable

@@ -11,7 +11,9 @@ the features the `mr.acr` kernels measure, each with a known answer:
   100·(1 − k·(R_L − r_s)) with R_L, r_s the radii of the 200 cm² and 1 cm² ROIs, and a ghost —
   a copy of the phantom attenuated by g, shifted half the field of view along the phase
   direction (rows) and drawn only in the air — so the ACR ghosting is 100·g;
-* slice 11: the wedges again; slices 8–11: the dark ring and 10 spokes of low-contrast disks.
+* slice 11: the wedges again; slices 8–11: the dark ring and 10 spokes of 3 low-contrast disks
+  in the ACR layout (contrast per slice chosen by the caller, so the detectable spoke count
+  follows from contrast, disk size and noise).
 
 Edges are anti-aliased (area coverage), so lengths are exact to well under 0.1 mm. Noise is
 Gaussian (``noise="gaussian"``) or Rician (magnitude of complex Gaussian noise, ``"rician"``).
@@ -32,6 +34,7 @@ ACR_RADIUS_MM = 95.0
 ACR_LARGE_ROI_MM = float(np.sqrt(20000.0 / np.pi))    # radius of the 200 cm² ROI
 ACR_SMALL_ROI_MM = float(np.sqrt(100.0 / np.pi))      # radius of the 1 cm² ROI
 LOW_CONTRAST = (0.014, 0.025, 0.036, 0.051)           # slices 8–11
+LC_DIAMETERS_MM = (7.0, 6.39, 5.78, 5.17, 4.56, 3.94, 3.33, 2.72, 2.11, 1.5)
 
 
 def _cov1(u: np.ndarray, px: float) -> np.ndarray:
@@ -62,7 +65,8 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
                 piu_gradient_per_mm: float = 0.0008, ghost_fraction: float = 0.01,
                 signal: float = 1000.0, noise_sd: float = 5.0, noise: str = "gaussian",
                 centre_offset_mm: tuple[float, float] = (0.0, 0.0), rotation_deg: float = 0.0,
-                blur_mm: float = 0.0, seed: int = 0) -> tuple[np.ndarray, dict]:
+                blur_mm: float = 0.0, low_contrast: tuple[float, ...] = LOW_CONTRAST,
+                seed: int = 0) -> tuple[np.ndarray, dict]:
     """The 11 axial slices of an ACR-like large phantom and their ground truth.
 
     Parameters
@@ -87,6 +91,8 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
         In-plane rotation (clockwise as displayed).
     blur_mm : float
         Gaussian PSF σ (mm) applied before the noise.
+    low_contrast : 4 floats
+        Relative contrast of the low-contrast disks on slices 8–11 (ACR: 1.4/2.5/3.6/5.1 %).
 
     Returns
     -------
@@ -96,6 +102,7 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
     from scipy import ndimage
 
     rng = np.random.default_rng(seed)
+    contrasts = tuple(low_contrast)
     px = pixel_mm
     R = diameter_mm / 2.0
     coords = (np.arange(n) - (n - 1) / 2.0) * px
@@ -145,12 +152,14 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
                 grid = np.maximum(grid, _box(X, Y, -62.0, 62.0, g - 1.0, g + 1.0, px))
             img = img * (1 - grid)
         if k >= 8:
-            ring = _disk(X, Y, 0, 0, 47.0, px) - _disk(X, Y, 0, 0, 43.0, px)
+            # ACR layout: ring inner radius 44.6 mm; spokes 36° apart, clockwise, spoke 1 at
+            # 12 o'clock on slice 8, the pattern turning 9° per slice; disks at 12.75/25.5/38.25.
+            ring = _disk(X, Y, 0, 0, 50.0, px) - _disk(X, Y, 0, 0, 44.6, px)
             img = img * (1 - ring)
-            c = LOW_CONTRAST[k - 8]
-            for s_, d in enumerate(np.linspace(7.0, 1.5, 10)):
-                th = np.radians(-60.0 + 36.0 * s_)
-                for rr in (10.0, 22.0, 34.0):
+            c = contrasts[k - 8]
+            for s_, d in enumerate(LC_DIAMETERS_MM):
+                th = np.radians(-90.0 + 9.0 * (k - 8) + 36.0 * s_)
+                for rr in (12.75, 25.5, 38.25):
                     img = img + c * _disk(X, Y, rr * np.cos(th), rr * np.sin(th), d / 2, px)
         img = img * signal
         if k == 7:
@@ -174,6 +183,8 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
         "pixel_mm": pixel_mm,
         "noise": noise,
         "noise_sd": noise_sd,
+        "low_contrast": list(contrasts),
+        "low_contrast_diameters_mm": list(LC_DIAMETERS_MM),
     }
     return stack, truth
 

@@ -20,6 +20,7 @@ from imgqa.analysis.acr_mri.localisation import (
     find_slice_one,
     to_image_coords,
 )
+from imgqa.analysis.acr_mri.low_contrast import SPOKE_DIAMETERS_MM, low_contrast_spokes
 from imgqa.analysis.acr_mri.piu import percent_integral_uniformity
 from imgqa.analysis.acr_mri.resolution import hole_resolution
 from imgqa.analysis.acr_mri.slice_position import slice_position
@@ -85,8 +86,8 @@ def _image_roi(points: Any, centre: tuple[float, float], angle: float) -> tuple:
 # ---------------------------------------------------------------------------------------------
 # mr.acr
 # ---------------------------------------------------------------------------------------------
-def acr_battery(series: ImageSeries, *, count_spokes: bool = False,
-                spoke_z_threshold: float = 4.0) -> Analysis:
+def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
+                spoke_z_threshold: float = 3.5) -> Analysis:
     """The ACR large phantom battery on one 11-slice axial series (see docs/mr.md)."""
     _check_acr_series(series)
     sp = series.require_spacing("mr.acr")
@@ -254,25 +255,56 @@ def acr_battery(series: ImageSeries, *, count_spokes: bool = False,
     extra["low_contrast_pass_threshold"] = (LOW_CONTRAST_PASS["3T"] if b0 and b0 >= 2.9
                                             else LOW_CONTRAST_PASS["<3T"])
     if count_spokes:
-        from imgqa.analysis.acr_mri.low_contrast import low_contrast_spokes
-
         try:
-            ims = [derotate(series.pixels(index(k)), c1, angle) for k in (8, 9, 10, 11)]
-            d11 = find_phantom(ims[-1], sp)
-            lc = low_contrast_spokes(ims, d11.centre_rc, sp, z_threshold=spoke_z_threshold)
-            meas["low_contrast_spokes"] = float(lc.total_spokes)
-            extra["low_contrast"] = {"per_slice": list(lc.per_slice),
-                                     "pattern_rotation_deg": lc.rotation_deg}
-            warnings.append("Low-contrast spoke counting is experimental (not yet validated "
-                            "against observers); confirm the count visually on slices 8–11.")
+            ims = [series.pixels(index(k)) for k in (8, 9, 10, 11)]
+            lc = low_contrast_spokes(ims, c1, sp, rotation_deg=angle,
+                                     z_threshold=spoke_z_threshold)
+            extra["low_contrast"] = {
+                "per_slice": dict(zip(("8", "9", "10", "11"), lc.per_slice)),
+                "total_automatic": lc.total_spokes,
+                "total_range_threshold_pm_0.5": list(lc.total_range),
+                "decoy_per_slice": list(lc.decoy_per_slice),
+                "spoke1_angle_slice8_deg": round(lc.phase_deg, 1),
+                "z_threshold": lc.z_threshold,
+                "reliable": lc.reliable,
+                "method": "matched filter per disk size, z against the empirical null at the "
+                          "same radius; a spoke counts when its 3 disks have z >= threshold",
+            }
+            for k, slice_no in enumerate((8, 9, 10, 11)):
+                frame = index(slice_no)
+                rois.append(Roi("circle", (lc.rings[k].centre_rc,),
+                                label=f"low-contrast disk, slice {slice_no}: "
+                                      f"{lc.per_slice[k]} spokes", frame=frame,
+                                radius=lc.rings[k].radius_mm / sp[1], role="measure"))
+                for s_ in range(10):
+                    for j in range(3):
+                        seen = bool(lc.z[k, s_, j] >= lc.z_threshold)
+                        rois.append(Roi("circle", (tuple(float(v) for v in lc.disks_rc[k, s_, j]),),
+                                        label=f"spoke {s_ + 1} disk {j + 1}: z "
+                                              f"{lc.z[k, s_, j]:.1f}{'' if seen else ' (not seen)'}",
+                                        frame=frame, radius=0.5 * SPOKE_DIAMETERS_MM[s_] / sp[1],
+                                        role="measure" if seen else "background"))
+            if lc.reliable:
+                meas["low_contrast_spokes"] = float(lc.total_spokes)
+                if lc.total_spokes < extra["low_contrast_pass_threshold"]:
+                    warnings.append(f"Low-contrast detectability: {lc.total_spokes} spokes, "
+                                    f"below the pass level {extra['low_contrast_pass_threshold']}"
+                                    "; confirm visually on slices 8–11.")
+            else:
+                meas["low_contrast_spokes"] = None
+                warnings.append(f"Low-contrast detectability not scored automatically: "
+                                f"{lc.reason}. Count the complete spokes on slices 8–11 "
+                                f"visually (automatic estimate {lc.total_spokes}, range "
+                                f"{lc.total_range[0]}–{lc.total_range[1]}; pass ≥ "
+                                f"{extra['low_contrast_pass_threshold']}).")
         except ValueError as exc:
             meas["low_contrast_spokes"] = None
-            warnings.append(f"Low-contrast detectability: {exc}.")
+            warnings.append(f"Low-contrast detectability: {exc}; count the spokes on slices "
+                            "8–11 visually.")
     else:
         meas["low_contrast_spokes"] = None
-        warnings.append("Low-contrast detectability is not scored automatically (the spoke "
-                        "counter is experimental: parameter count_spokes=true); count the "
-                        "complete spokes on slices 8–11 visually, pass ≥ "
+        warnings.append("Low-contrast detectability was not scored (count_spokes=false); count "
+                        "the complete spokes on slices 8–11 visually, pass ≥ "
                         f"{extra['low_contrast_pass_threshold']} for this field strength.")
     return Analysis(measurements=meas, rois=rois, curves=curves, warnings=warnings, extra=extra)
 
@@ -324,10 +356,11 @@ register(Protocol(
                         higher_is_better=True),
     ),
     parameters=(
-        ParameterSpec("count_spokes", bool, False, "",
-                      "Run the experimental automatic low-contrast spoke counter."),
-        ParameterSpec("spoke_z_threshold", float, 4.0, "",
-                      "Detection threshold of the spoke counter (SDs).", minimum=0.5),
+        ParameterSpec("count_spokes", bool, True, "",
+                      "Count the low-contrast spokes automatically (statistical observer)."),
+        ParameterSpec("spoke_z_threshold", float, 3.5, "",
+                      "Detection threshold of the spoke counter (SDs of the empirical null).",
+                      minimum=0.5),
     ),
     function=acr_battery,
     inputs="the 11-slice axial series of the ACR large MRI phantom (T1 or T2)",
