@@ -98,7 +98,36 @@ def run() -> list[dict]:
                  "ratio": None,
                  "notes": (f"SD {r.value('noise_sd_hu'):.1f} HU (imageQCpy ROI SD 6.8), "
                            f"median f {r.value('nps_f_median'):.2f}/mm (0.3)")})
+    t, r = _median(lambda: _one("imageqc_CTP486", "ct.catphan"))
+    rows.append({"name": "ct.catphan CTP486, 3 images (auto-chosen)", "imgqa_s": t,
+                 "reference_s": None, "ratio": None,
+                 "notes": (f"centre {r.value('ctp486_mean_hu_centre'):.1f} HU, SD "
+                           f"{r.value('ctp486_noise_sd_centre'):.1f} (imageQCpy 13.1 / 6.8)")})
+    rows.append(_synthetic_catphan())
     return rows
+
+
+def _synthetic_catphan() -> dict:
+    """ct.catphan on the 4-module synthetic demo series (no real CTP528/CTP515 images exist)."""
+    import tempfile
+
+    import imgqa
+    from imgqa.phantoms import read_ground_truth
+    from imgqa.phantoms.ct import demo_sets
+    from imgqa.protocols import run_protocol
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = demo_sets()["ct_catphan"](Path(tmp))
+        truth = read_ground_truth(folder)
+        t, r = _median(lambda: run_protocol("ct.catphan", imgqa.load(folder)[0])[0])
+    t528, t515 = truth["ctp528"], truth["ctp515"]["targets"]["ctp515_cnr_1p0_15mm"]
+    return {"name": "ct.catphan synthetic CTP404+528+515+486, 4 × 400²", "imgqa_s": t,
+            "reference_s": None, "ratio": None,
+            "notes": (f"MTF50/10 {r.value('ctp528_mtf50_lp_per_cm'):.2f}/"
+                      f"{r.value('ctp528_mtf10_lp_per_cm'):.2f} lp/cm (truth "
+                      f"{t528['mtf50_lp_per_cm']:.2f}/{t528['mtf10_lp_per_cm']:.2f}); CNR 1 % "
+                      f"15 mm {r.value('ctp515_cnr_1p0_15mm'):.2f} (truth {t515['cnr']:.2f}); "
+                      f"visible {r.value('ctp515_visible_targets'):.0f}/27")}
 
 
 if __name__ == "__main__":

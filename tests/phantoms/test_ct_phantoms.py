@@ -53,7 +53,7 @@ def test_wire_and_rod_truth():
     assert rod[0, 0, 0] == pytest.approx(0.0, abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["ct_water", "ct_wire"])
+@pytest.mark.parametrize("name", ["ct_water", "ct_wire", "ct_catphan"])
 def test_demo_round_trip(tmp_path, name):
     maker = demo_sets()[name]
     folder = maker(tmp_path)
@@ -70,7 +70,14 @@ def test_demo_round_trip(tmp_path, name):
     assert len(s) == truth["parameters"]["n_slices"]
     # Pixels in HU after the rescale.
     img = s.pixels(0)
-    if name == "ct_water":
+    if name == "ct_catphan":
+        # CTP486 slice: module at its known HU in the centre, air outside
+        r, c = (int(round(v)) for v in truth["ctp486"]["centre_rc"])
+        img = s.pixels(3)
+        assert np.median(img[r - 10:r + 10, c - 10:c + 10]) == pytest.approx(
+            truth["ctp486"]["ctp486_mean_hu_centre"], abs=3.0)
+        assert np.median(img[:4, :4]) == pytest.approx(-1000.0, abs=30.0)
+    elif name == "ct_water":
         assert np.median(img[:4, :4]) == pytest.approx(-1000.0, abs=30.0)
         r, c = (int(round(v)) for v in truth["centre_rc"])
         assert np.median(img[r - 5:r + 5, c - 5:c + 5]) == pytest.approx(0.0, abs=5.0)

@@ -35,6 +35,8 @@ __all__ = [
     "analyse_ctp404",
     "analyse_ctp486",
     "find_geometry_rods",
+    "has_catphan_housing",
+    "looks_uniform",
 ]
 
 ROD_SQUARE_MM = 50.0
@@ -136,16 +138,17 @@ def find_geometry_rods(image: np.ndarray, pixel_mm: float, *,
             "The four CTP404 geometry rods (a 50 mm square of small holes) were not found.")
     pts = np.array(cands[:40])
     side_px = ROD_SQUARE_MM / pixel_mm
-    best, best_err = None, np.inf
-    for combo in combinations(range(len(pts)), 4):
-        p = pts[list(combo)]
-        d = np.sort([np.hypot(*(p[i] - p[j])) for i, j in combinations(range(4), 2)])
-        s = d[:4].mean()
-        if not (1 - tolerance) * side_px <= s <= (1 + tolerance) * side_px:
-            continue
-        err = np.std(d[:4]) / s + np.std(d[4:]) / s + abs(d[4:].mean() / s - np.sqrt(2))
-        if err < best_err:
-            best, best_err = p, err
+    # All 4-subsets at once (≤ 91 390 for 40 candidates): the six distances of each, sorted.
+    dist = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    combos = np.array(list(combinations(range(len(pts)), 4)), dtype=np.intp)
+    pairs = np.array(list(combinations(range(4), 2)), dtype=np.intp)
+    d = np.sort(dist[combos[:, pairs[:, 0]], combos[:, pairs[:, 1]]], axis=1)
+    s = d[:, :4].mean(axis=1)
+    err = (d[:, :4].std(axis=1) / s + d[:, 4:].std(axis=1) / s
+           + np.abs(d[:, 4:].mean(axis=1) / s - np.sqrt(2)))
+    err[(s < (1 - tolerance) * side_px) | (s > (1 + tolerance) * side_px)] = np.inf
+    k = int(np.argmin(err))
+    best, best_err = (pts[combos[k]], float(err[k])) if np.isfinite(err[k]) else (None, np.inf)
     if best is None or best_err > 0.05:
         raise PhantomNotFoundError(
             "No 50 mm square of geometry rods found: this slice is not a Catphan CTP404 module "
@@ -344,3 +347,37 @@ def looks_uniform(image: np.ndarray, pixel_mm: float) -> tuple[bool, PhantomCirc
     ok = -40.0 < res.centre.mean < 50.0 and max(sds) < 3.0 * min(sds) + 5.0 \
         and res.uniformity_max_deviation_hu < 40.0
     return bool(ok), ph
+
+
+# Catphan modules are 150 mm discs in a 200 mm housing; the thin air gap between them shows as a
+# dark ring at r ≈ 75 mm (0.75 of the outer radius). Water phantoms have no such ring.
+_HOUSING_RADIUS_MM = (95.0, 106.0)
+_GAP_FRACTION = (0.70, 0.79)
+_GAP_DEPTH_HU = 50.0
+
+
+def has_catphan_housing(image: np.ndarray, pixel_mm: float,
+                        phantom: PhantomCircle | None = None) -> bool:
+    """Whether the slice shows the Catphan housing: a ~200 mm disc with a dark ring (the air
+    gap around the 150 mm module) at about 0.75 of its radius.
+
+    The mean CT number in 1 %-of-radius rings is computed; the gap is found when the lowest
+    ring between 0.70 and 0.79 of the radius reads more than 50 HU below both the module
+    (0.60–0.70) and the housing (0.80–0.95). A water phantom's profile is flat up to its wall.
+    """
+    img = require_2d(image, "image")
+    try:
+        ph = phantom or find_phantom(img, pixel_mm)
+    except PhantomNotFoundError:
+        return False
+    if not _HOUSING_RADIUS_MM[0] <= ph.radius_mm <= _HOUSING_RADIUS_MM[1]:
+        return False
+    rr, cc = np.indices(img.shape)
+    frac = np.hypot(rr - ph.centre_rc[0], cc - ph.centre_rc[1]) / ph.radius_px
+    b = np.clip((frac * 100).astype(int), 0, 101)
+    n = np.bincount(b.ravel(), minlength=102)
+    m = np.bincount(b.ravel(), img.ravel().astype(float), minlength=102) / np.maximum(n, 1)
+    gap = float(m[int(_GAP_FRACTION[0] * 100):int(_GAP_FRACTION[1] * 100) + 1].min())
+    module = float(np.median(m[60:70]))
+    housing = float(np.median(m[80:96]))
+    return bool(gap < min(module, housing) - _GAP_DEPTH_HU)

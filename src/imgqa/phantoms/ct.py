@@ -6,6 +6,8 @@
   analytic, for ``ct.mtf_wire``.
 * `rod_phantom` — a rod insert of known contrast blurred by the same Gaussian PSF, for the
   circular-edge TTF (``ct.ttf``).
+* `catphan_ctp404`, `catphan_ctp486`, `catphan_ctp528`, `catphan_ctp515` — simplified Catphan
+  modules (``ct.catphan``): the module in a 150 mm disc, an air gap and the 200 mm housing.
 
 Noise is white or Gaussian-filtered (correlated, CT-like), scaled so that its standard deviation
 is exactly the requested one in expectation. A Gaussian PSF of SD σ (mm) has
@@ -25,6 +27,9 @@ from imgqa.phantoms.writer import write_ground_truth, write_series
 
 __all__ = [
     "catphan_ctp404",
+    "catphan_ctp486",
+    "catphan_ctp515",
+    "catphan_ctp528",
     "correlated_noise",
     "demo_sets",
     "gaussian_mtf_frequency",
@@ -307,6 +312,187 @@ def catphan_ctp404(*, size: int = 512, pixel_mm: float = 0.5, roll_deg: float = 
     return img[None], truth
 
 
+def _catphan_body(y: np.ndarray, x: np.ndarray, module_hu: float, housing_hu: float
+                  ) -> np.ndarray:
+    """Catphan cross-section: module (r < 75 mm), 0.8 mm gap, housing to r = 100 mm.
+
+    The gap reads −300 HU (a thin air gap partly filled by partial volume, as in real images,
+    where it never separates the module from the housing at the −400 HU segmentation level).
+    """
+    r = np.hypot(y, x)
+    img = np.full(r.shape, AIR_HU)
+    img[r <= 100.0] = housing_hu
+    img[r <= 75.8] = -300.0
+    img[r <= 75.0] = module_hu
+    return img
+
+
+def catphan_ctp486(*, size: int = 512, pixel_mm: float = 0.45, module_hu: float = 10.0,
+                   housing_hu: float = 5.0, noise_sd: float = 6.0, n_slices: int = 1,
+                   offset_mm: tuple[float, float] = (0.0, 0.0), seed: int | None = 0
+                   ) -> tuple[np.ndarray, dict[str, Any]]:
+    """A uniform Catphan CTP486 slice: water-equivalent module inside the housing.
+
+    Returns
+    -------
+    images : (n_slices, size, size) ndarray in HU
+    truth : dict
+        ``ctp486_mean_hu_centre``, ``ctp486_noise_sd_centre``, ``centre_rc``.
+    """
+    rng = np.random.default_rng(seed)
+    y, x = _grid_mm(size, pixel_mm)
+    img = _catphan_body(y - offset_mm[0], x - offset_mm[1], module_hu, housing_hu)
+    images = img[None] + correlated_noise((n_slices, size, size), noise_sd, rng=rng)
+    truth = {"phantom": "ct_catphan_ctp486", "ctp486_mean_hu_centre": module_hu,
+             "ctp486_noise_sd_centre": noise_sd,
+             "ctp486_uniformity_max_deviation_hu": 0.0,
+             "centre_rc": ((size - 1) / 2.0 + offset_mm[0] / pixel_mm,
+                           (size - 1) / 2.0 + offset_mm[1] / pixel_mm),
+             "parameters": {"size": size, "pixel_mm": pixel_mm, "module_hu": module_hu,
+                            "housing_hu": housing_hu, "noise_sd": noise_sd,
+                            "n_slices": n_slices, "offset_mm": list(offset_mm), "seed": seed}}
+    return images, truth
+
+
+def square_wave_modulation(sigma_mm: float, f_lp_per_mm: float, n_terms: int = 50) -> float:
+    """Peak-to-valley modulation of an infinite 50 % duty square wave blurred by a Gaussian.
+
+    M(f) = (4/π)·Σ_{n odd} χ(n)·T(nf)/n with T(f) = exp(−2π²σ²f²) and χ(n) = +1 for
+    n ≡ 1 (mod 4), −1 for n ≡ 3 (Coltman 1954): bar-centre minus gap-centre value over the
+    unblurred contrast.
+    """
+    n = np.arange(1, 2 * n_terms, 2)
+    chi = np.where(n % 4 == 1, 1.0, -1.0)
+    t = np.exp(-2.0 * np.pi ** 2 * sigma_mm ** 2 * (n * f_lp_per_mm) ** 2)
+    return float(4.0 / np.pi * np.sum(chi * t / n))
+
+
+def catphan_ctp528(*, size: int = 512, pixel_mm: float = 0.4, sigma_mm: float = 0.5,
+                   roll_deg: float = 0.0, mirrored: bool = False, bar_hu: float = 1100.0,
+                   module_hu: float = 100.0, noise_sd: float = 5.0,
+                   bar_length_mm: float = 5.0, offset_mm: tuple[float, float] = (0.0, 0.0),
+                   seed: int | None = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A Catphan CTP528 slice: 21 bar groups (1–21 lp/cm) blurred by a Gaussian PSF of SD σ.
+
+    Every bar is a rectangle (width 5/k mm along the circle's tangent, `bar_length_mm`
+    radially) of `bar_hu` on `module_hu`, laid out as `CTP528_LAYOUT` (turned by `roll_deg`,
+    optionally in the mirrored sense). Each bar is rendered *exactly* blurred: a rectangle
+    convolved with a 2-D Gaussian is the product of two erf differences in the bar's own
+    axes, evaluated at the pixel centres (no pixel-area averaging, as the other generators).
+
+    Model for the ground truth: the system MTF is T(f) = exp(−2π²σ²f²); the amplitude of the
+    fundamental of the blurred bar pattern is (2/π)·C·T(f), which `analyse_ctp528` inverts, so
+    its MTF per group should equal T(k/10 lp/mm). The square-wave modulation is given by
+    `square_wave_modulation` (≈ (4/π)·T(f) when T(3f) is negligible).
+
+    Returns
+    -------
+    image : (1, size, size) ndarray in HU
+    truth : dict
+        ``mtf`` (per group, analytic), ``square_wave_modulation``, ``mtf50_lp_per_cm``,
+        ``mtf10_lp_per_cm``, ``contrast_hu``, ``roll_deg``, ``centre_rc``.
+    """
+    from scipy.special import erf
+
+    from imgqa.analysis.catphan_ctp528 import CTP528_LAYOUT, CTP528_RADIUS_MM
+
+    rng = np.random.default_rng(seed)
+    y, x = _grid_mm(size, pixel_mm)
+    y = y - offset_mm[0]
+    x = x - offset_mm[1]
+    img = _catphan_body(y, x, module_hu, module_hu)
+    s2 = np.sqrt(2.0) * sigma_mm
+    sense = -1.0 if mirrored else 1.0
+    half_box = (5.0 + 4.0 * sigma_mm)
+    for k, n, a in CTP528_LAYOUT:
+        w = 5.0 / k
+        t = np.deg2rad(180.0 + sense * (a - 180.0) + roll_deg)
+        cy, cx = CTP528_RADIUS_MM * np.sin(t), CTP528_RADIUS_MM * np.cos(t)
+        # local axes: u along the tangent (cos t, −sin t), v radial (sin t, cos t)
+        rows = np.nonzero(np.abs(y[:, 0] - cy) <= (n * w + half_box))[0]
+        cols = np.nonzero(np.abs(x[0, :] - cx) <= (n * w + half_box))[0]
+        yy, xx = y[rows][:, None, 0] - cy, x[0, cols][None, :] - cx
+        u = yy * np.cos(t) - xx * np.sin(t)
+        v = yy * np.sin(t) + xx * np.cos(t)
+        across = 0.5 * (erf((v + bar_length_mm / 2) / s2) - erf((v - bar_length_mm / 2) / s2))
+        along = np.zeros_like(u)
+        for j in range(n):
+            uc = (j - (n - 1) / 2.0) * 2.0 * w
+            along += 0.5 * (erf((u - uc + w / 2) / s2) - erf((u - uc - w / 2) / s2))
+        img[np.ix_(rows, cols)] += (bar_hu - module_hu) * along * across
+    img = img + correlated_noise((size, size), noise_sd, rng=rng)
+    freqs = np.arange(1, 22) / 10.0
+    mtf = np.exp(-2.0 * np.pi ** 2 * sigma_mm ** 2 * freqs ** 2)
+    truth = {
+        "phantom": "ct_catphan_ctp528",
+        "lp_per_cm": list(range(1, 22)),
+        "mtf": mtf.tolist(),
+        "square_wave_modulation": [square_wave_modulation(sigma_mm, f) for f in freqs],
+        "mtf50_lp_per_cm": 10.0 * gaussian_mtf_frequency(sigma_mm, 0.5),
+        "mtf10_lp_per_cm": 10.0 * gaussian_mtf_frequency(sigma_mm, 0.1),
+        "contrast_hu": bar_hu - module_hu,
+        "roll_deg": roll_deg,
+        "mirrored": mirrored,
+        "centre_rc": ((size - 1) / 2.0 + offset_mm[0] / pixel_mm,
+                      (size - 1) / 2.0 + offset_mm[1] / pixel_mm),
+        "parameters": {"size": size, "pixel_mm": pixel_mm, "sigma_mm": sigma_mm,
+                       "roll_deg": roll_deg, "mirrored": mirrored, "bar_hu": bar_hu,
+                       "module_hu": module_hu, "noise_sd": noise_sd,
+                       "bar_length_mm": bar_length_mm, "offset_mm": list(offset_mm),
+                       "seed": seed},
+    }
+    return img[None], truth
+
+
+def catphan_ctp515(*, size: int = 512, pixel_mm: float = 0.4, roll_deg: float = 0.0,
+                   module_hu: float = 40.0, noise_sd: float = 3.0,
+                   contrast_scale: float = 1.0, offset_mm: tuple[float, float] = (0.0, 0.0),
+                   seed: int | None = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A Catphan CTP515 slice: 27 supra-slice targets of 1.0/0.5/0.3 % contrast, white noise.
+
+    Target contrasts are `contrast_scale` × 10, 5 and 3 HU; targets are discs drawn by the
+    pixel-centre test (no blur, no partial volume), so every pixel of the analysis ROI (0.7 ×
+    the target radius) has exactly the target value and the expected CNR is ΔHU / noise SD.
+    The expected Rose index is CNR·√(π r² / pixel²).
+
+    Returns
+    -------
+    image : (1, size, size) ndarray in HU
+    truth : dict
+        ``targets``: name → {``contrast_hu``, ``diameter_mm``, ``cnr``, ``rose_index``},
+        ``roll_deg``, ``centre_rc``.
+    """
+    from imgqa.analysis.catphan_ctp515 import CTP515_RADIUS_MM, ctp515_layout, ctp515_target_name
+
+    rng = np.random.default_rng(seed)
+    y, x = _grid_mm(size, pixel_mm)
+    y = y - offset_mm[0]
+    x = x - offset_mm[1]
+    img = _catphan_body(y, x, module_hu, module_hu)
+    targets = {}
+    for item in ctp515_layout():
+        t = np.deg2rad(item["angle_deg"] + roll_deg)
+        cy, cx = CTP515_RADIUS_MM * np.sin(t), CTP515_RADIUS_MM * np.cos(t)
+        d_hu = 10.0 * item["contrast_percent"] * contrast_scale
+        r = item["diameter_mm"] / 2.0
+        img[np.hypot(y - cy, x - cx) <= r] = module_hu + d_hu
+        cnr = d_hu / noise_sd
+        targets[ctp515_target_name(item["token"], item["diameter_mm"])] = {
+            "contrast_hu": d_hu, "diameter_mm": item["diameter_mm"], "cnr": cnr,
+            "rose_index": cnr * np.sqrt(np.pi * (r / pixel_mm) ** 2)}
+    img = img + correlated_noise((size, size), noise_sd, rng=rng)
+    truth = {
+        "phantom": "ct_catphan_ctp515", "targets": targets, "roll_deg": roll_deg,
+        "centre_rc": ((size - 1) / 2.0 + offset_mm[0] / pixel_mm,
+                      (size - 1) / 2.0 + offset_mm[1] / pixel_mm),
+        "parameters": {"size": size, "pixel_mm": pixel_mm, "roll_deg": roll_deg,
+                       "module_hu": module_hu, "noise_sd": noise_sd,
+                       "contrast_scale": contrast_scale, "offset_mm": list(offset_mm),
+                       "seed": seed},
+    }
+    return img[None], truth
+
+
 # ---------------------------------------------------------------------------------------------
 # Demo series
 # ---------------------------------------------------------------------------------------------
@@ -336,6 +522,27 @@ def _make_ct_wire(out_dir: Path) -> Path:
     return folder
 
 
+def _make_ct_catphan(out_dir: Path) -> Path:
+    folder = Path(out_dir) / "ct_catphan"
+    px, size, roll = 0.55, 400, 2.0
+    c404, t404 = catphan_ctp404(size=size, pixel_mm=px, roll_deg=roll, seed=4)
+    c528, t528 = catphan_ctp528(size=size, pixel_mm=px, roll_deg=roll, sigma_mm=0.6, seed=5)
+    c515, t515 = catphan_ctp515(size=size, pixel_mm=px, roll_deg=roll, noise_sd=4.0, seed=6)
+    c486, t486 = catphan_ctp486(size=size, pixel_mm=px, noise_sd=5.0, seed=7)
+    write_series(np.concatenate([c404, c528, c515, c486]), folder, modality="CT",
+                 description="Catphan modules (synthetic)", pixel_spacing_mm=px,
+                 slice_thickness_mm=5.0, rescale_intercept=-1024.0, extra_tags=_CT_TAGS,
+                 prefix="ct_catphan")
+    write_ground_truth(folder, {
+        "phantom": "ct_catphan", "slices": ["ctp404", "ctp528", "ctp515", "ctp486"],
+        "ctp404": t404, "ctp528": t528, "ctp515": t515, "ctp486": t486,
+        "parameters": {"pixel_mm": px, "size": size, "roll_deg": roll, "n_slices": 4},
+        "note": "Stored values are rounded to integers (HU resolution 1)."})
+    return folder
+
+
 def demo_sets() -> dict[str, Callable[[Path], Path]]:
-    """Demo CT series: ``ct_water`` (3 slices 256², < 0.5 MB) and ``ct_wire`` (3 slices 128²)."""
-    return {"ct_water": _make_ct_water, "ct_wire": _make_ct_wire}
+    """Demo CT series: ``ct_water`` (3 slices 256², < 0.5 MB), ``ct_wire`` (3 slices 128²) and
+    ``ct_catphan`` (CTP404, CTP528, CTP515, CTP486: 4 slices 400², 1.3 MB)."""
+    return {"ct_water": _make_ct_water, "ct_wire": _make_ct_wire,
+            "ct_catphan": _make_ct_catphan}

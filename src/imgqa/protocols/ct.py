@@ -16,8 +16,16 @@ from imgqa.analysis.catphan import (
     analyse_ctp404,
     analyse_ctp486,
     find_geometry_rods,
+    has_catphan_housing,
     looks_uniform,
 )
+from imgqa.analysis.catphan_ctp515 import (
+    CTP515_CONTRASTS,
+    CTP515_DIAMETERS_MM,
+    analyse_ctp515,
+    ctp515_target_name,
+)
+from imgqa.analysis.catphan_ctp528 import analyse_ctp528
 from imgqa.analysis.ct_phantom import WaterSlice, find_phantom, water_phantom_rois
 from imgqa.analysis.nps import (
     extract_rois,
@@ -226,6 +234,8 @@ def _detect_water(series: ImageSeries) -> float:
     inside = img[img > -400.0]
     if inside.size < 0.1 * img.size:
         return 0.0
+    if has_catphan_housing(img, float(sp[0]) * 4.0):
+        return 0.0   # a Catphan module (e.g. CTP486) inside its housing, not a water phantom
     water_fraction = float(np.mean(np.abs(inside) < 40.0))
     dense_fraction = float(np.mean(inside > 300.0))
     if water_fraction > 0.8 and dense_fraction < 0.01:
@@ -641,55 +651,94 @@ _CTP404_MATERIALS = ("air", "pmp", "ldpe", "polystyrene", "acrylic", "delrin", "
                      "bone_20", "bone_50")
 
 
-def _classify_catphan_slice(image: np.ndarray, px: float):
-    """('ctp404', GeometryRods) / ('ctp486', PhantomCircle) / (None, reason)."""
+def _classify_catphan_slice(image: np.ndarray, px: float, roll: float | None,
+                            rose_threshold: float):
+    """(module, result) for one slice, or (None, reason).
+
+    Order: CTP404 (geometry rods), CTP528 (bar pattern on the 47 mm circle), CTP515 (large
+    low-contrast targets on the 50 mm circle), CTP486 (uniform disc). The CTP404 roll, when
+    known, limits the rotation searches of CTP528 and CTP515.
+    """
     try:
         return "ctp404", find_geometry_rods(image, px)
     except PhantomNotFoundError as exc:
         reason = exc.message
-    uniform, ph = looks_uniform(image, px)
+    return _classify_non_ctp404(image, px, roll, rose_threshold, reason)
+
+
+def _classify_non_ctp404(image: np.ndarray, px: float, roll: float | None,
+                         rose_threshold: float, reason: str):
+    """The rest of `_classify_catphan_slice`, once the geometry rods were not found."""
+    try:
+        ph = find_phantom(image, px)
+    except PhantomNotFoundError as exc:
+        return None, f"{reason} {exc.message}"
+    try:
+        return "ctp528", analyse_ctp528(image, px, ph.centre_rc, roll_deg=roll)
+    except PhantomNotFoundError:
+        pass
+    try:
+        return "ctp515", analyse_ctp515(image, px, ph.centre_rc, roll_deg=roll,
+                                        rose_threshold=rose_threshold)
+    except PhantomNotFoundError:
+        pass
+    uniform, ph486 = looks_uniform(image, px)
     if uniform:
-        return "ctp486", ph
+        return "ctp486", ph486
     return None, reason
 
 
 def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | None = None,
-               pixel_spacing_mm: float | None = None) -> Analysis:
-    """Catphan CTP404 and CTP486 modules, found automatically among the slices.
+               rose_threshold: float = 5.0, pixel_spacing_mm: float | None = None) -> Analysis:
+    """Catphan CTP404, CTP486, CTP528 and CTP515 modules, found automatically among the slices.
 
     Every slice is classified: CTP404 when the four geometry rods (50 mm square) are found,
-    CTP486 when it is a uniform, water-equivalent disc. CTP404 values (insert CT numbers,
-    rod distances, wire-ramp slice thickness, roll) and CTP486 values are means over the
-    slices of that module; per-slice values are in ``extra``.
+    CTP528 when the line-pair bar pattern is on the 47 mm circle, CTP515 when the large
+    low-contrast targets stand out on the 50 mm circle, CTP486 when it is a uniform,
+    water-equivalent disc. Values are means over the slices of each module; per-slice values
+    are in ``extra``. The CTP404 roll (when CTP404 is in the series) guides the CTP528/CTP515
+    rotation search.
     """
     px = _spacing(series, pixel_spacing_mm, "ct.catphan")
     _require_axial_ct(series, "a Catphan phantom")
-    found: dict[str, list[tuple[int, Any]]] = {"ctp404": [], "ctp486": []}
+    found: dict[str, list[tuple[int, Any]]] = {"ctp404": [], "ctp486": [], "ctp528": [],
+                                               "ctp515": []}
     reasons: list[str] = []
+    rest: list[tuple[int, str]] = []
     for i in _slice_indices(series, slice_index):
         image = series.pixels(i)
-        kind, info = _classify_catphan_slice(image, px)
-        if kind == "ctp404":
-            found[kind].append((i, analyse_ctp404(image, px, model=model, rods=info)))
-        elif kind == "ctp486":
+        try:
+            rods = find_geometry_rods(image, px)
+        except PhantomNotFoundError as exc:
+            rest.append((i, exc.message))
+            continue
+        found["ctp404"].append((i, analyse_ctp404(image, px, model=model, rods=rods)))
+    # second pass: the CTP404 roll guides the rotation search of the other modules
+    roll = float(np.mean([r.rods.roll_deg for _, r in found["ctp404"]])) \
+        if found["ctp404"] else None
+    for i, reason in rest:
+        image = series.pixels(i)
+        kind, info = _classify_non_ctp404(image, px, roll, rose_threshold, reason)
+        if kind == "ctp486":
             found[kind].append((i, analyse_ctp486(image, px, phantom=info)))
+        elif kind in ("ctp528", "ctp515"):
+            found[kind].append((i, info))
         else:
             reasons.append(f"slice {i}: {info}")
-    if not found["ctp404"] and not found["ctp486"]:
+    if not any(found.values()):
         raise PhantomNotFoundError(
-            "ct.catphan expects slices of a Catphan CTP404 module (geometry rods, "
-            "sensitometry inserts, wire ramps) or CTP486 module (uniform); none of the "
-            f"{len(series)} image(s) is one ({'; '.join(reasons[:2])}).",
-            hint="Choose the Catphan series, axial, with the phantom centred. CTP528 "
-                 "(line pairs), CTP515 (low contrast) and CTP591 (bead ramps) are not analysed "
-                 "by this version.")
+            "ct.catphan expects slices of a Catphan CTP404 (geometry rods, sensitometry "
+            "inserts, wire ramps), CTP528 (line pairs), CTP515 (low contrast) or CTP486 "
+            f"(uniform) module; none of the {len(series)} image(s) is one "
+            f"({'; '.join(reasons[:2])}).",
+            hint="Choose the Catphan series, axial, with the phantom centred. CTP591 (bead "
+                 "ramps) is not analysed by this version.")
     values: dict[str, float | None] = {}
     rois: list[Roi] = []
     curves: list[Curve] = []
     warnings: list[str] = []
     extra: dict[str, Any] = {"modules": {k: [i for i, _ in v] for k, v in found.items()},
-                             "modules_not_analysed": ["CTP528 (line pairs)",
-                                                      "CTP515 (low contrast)"],
+                             "modules_not_analysed": ["CTP591 (bead ramps)"],
                              "summary": "means over the slices of each module"}
     if found["ctp404"]:
         res404 = [r for _, r in found["ctp404"]]
@@ -757,11 +806,69 @@ def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | N
         for name, (pos, _) in r0.peripheral.items():
             rois.append(Roi("circle", (pos,), label=f"CTP486 {name} o'clock", frame=i0,
                             radius=r0.roi_radius_px))
+    if found["ctp528"]:
+        _ctp528_values(found["ctp528"], px, values, rois, curves, warnings, extra)
+    if found["ctp515"]:
+        _ctp515_values(found["ctp515"], values, rois, warnings, extra)
     used = sorted(i for v in found.values() for i, _ in v)
     for r in reasons:
-        warnings.append(f"Not a CTP404/CTP486 slice: {r}.")
+        warnings.append(f"Not a recognised Catphan module slice: {r}.")
     return Analysis(measurements=values, rois=rois, curves=curves, warnings=warnings,
                     extra=extra, frames=used)
+
+
+def _ctp528_values(found, px, values, rois, curves, warnings, extra) -> None:
+    res = [r for _, r in found]
+    f = res[0].frequencies_lp_per_cm
+    mtf = np.mean([r.mtf for r in res], axis=0)
+    from imgqa.analysis.catphan_ctp528 import _crossing  # same interpolation as the kernel
+
+    for level, name in ((0.5, "ctp528_mtf50_lp_per_cm"), (0.1, "ctp528_mtf10_lp_per_cm")):
+        values[name] = _crossing(f, mtf, level)
+        if values[name] is None:
+            warnings.append(f"CTP528: the MTF does not fall to {level:g} up to 21 lp/cm; "
+                            f"{name} not reported.")
+    extra["ctp528"] = [{"slice_index": i, "contrast_hu": r.contrast_hu,
+                        "rotation_deg": r.rotation_deg, "mirrored": r.mirrored,
+                        "template_score": r.score,
+                        "mtf": {g.lp_per_cm: g.mtf for g in r.groups},
+                        "square_wave_modulation": {g.lp_per_cm: g.modulation for g in r.groups}}
+                       for i, r in found]
+    i0, r0 = found[len(found) // 2]
+    for g in r0.groups:
+        rois.append(Roi("polygon", g.corners_rc, label=f"{g.lp_per_cm} lp/cm", frame=i0,
+                        role="profile"))
+    curves.append(Curve("CTP528 MTF (fundamental of the bar groups)", f, mtf,
+                        "spatial frequency", "lp/cm", "MTF", ""))
+    curves.append(Curve("CTP528 square-wave modulation", f,
+                        np.mean([[g.modulation for g in r.groups] for r in res], axis=0),
+                        "spatial frequency", "lp/cm", "modulation", ""))
+
+
+def _ctp515_values(found, values, rois, warnings, extra) -> None:
+    res = [r for _, r in found]
+    for tok, _, _ in CTP515_CONTRASTS:
+        for d in CTP515_DIAMETERS_MM:
+            name = ctp515_target_name(tok, d)
+            values[name] = float(np.mean([t.cnr for r in res for t in r.targets
+                                          if t.name == name]))
+    values["ctp515_visible_targets"] = float(np.mean([r.visible_targets for r in res]))
+    extra["ctp515"] = [{"slice_index": i, "rotation_deg": r.rotation_deg,
+                        "detection_z": r.detection_z, "rose_threshold": r.rose_threshold,
+                        "targets": {t.name: {"mean_hu": t.target.mean,
+                                             "background_hu": t.background_mean,
+                                             "background_sd_hu": t.background_sd,
+                                             "cnr": t.cnr, "rose_index": t.rose_index,
+                                             "visible": t.visible} for t in r.targets}}
+                       for i, r in found]
+    i0, r0 = found[len(found) // 2]
+    for t in r0.targets:
+        rois.append(Roi("circle", (t.centre_rc,), label=t.name.removeprefix("ctp515_cnr_"),
+                        frame=i0, radius=t.roi_radius_px))
+    for t in r0.targets[:9]:
+        for k, pos in enumerate(t.background_rc):
+            rois.append(Roi("circle", (pos,), label=f"background {k + 1}", frame=i0,
+                            radius=r0.background_roi_radius_px, role="background"))
 
 
 def _detect_catphan(series: ImageSeries) -> float:
@@ -773,10 +880,12 @@ def _detect_catphan(series: ImageSeries) -> float:
     sp = series.pixel_spacing_mm
     if sp is None:
         return 0.0
+    image = series.pixels(len(series) // 2)
     try:
-        find_geometry_rods(series.pixels(len(series) // 2), float(sp[0]))
+        find_geometry_rods(image, float(sp[0]))
     except PhantomNotFoundError:
-        return 0.0
+        # Any Catphan module: the 150 mm module inside the 200 mm housing (air-gap ring).
+        return 0.8 if has_catphan_housing(image, float(sp[0])) else 0.0
     return 0.85
 
 
@@ -802,27 +911,45 @@ _CATPHAN_MEASUREMENTS = tuple(
     MeasurementSpec("ctp486_uniformity_max_deviation_hu", "HU",
                     "CTP486: largest |peripheral ROI mean − centre ROI mean|.",
                     higher_is_better=False),
+    MeasurementSpec("ctp528_mtf50_lp_per_cm", "lp/cm",
+                    "CTP528: frequency where the line-pair MTF (fundamental of the bar groups, "
+                    "normalised to the 1 lp/cm bar contrast) falls to 50 %.",
+                    higher_is_better=True),
+    MeasurementSpec("ctp528_mtf10_lp_per_cm", "lp/cm",
+                    "CTP528: frequency where the line-pair MTF falls to 10 %.",
+                    higher_is_better=True),
+) + tuple(
+    MeasurementSpec(ctp515_target_name(tok, d), "",
+                    f"CTP515 {pct:g} % target, {d} mm: (target − background) / background SD.",
+                    higher_is_better=True)
+    for tok, pct, _ in CTP515_CONTRASTS for d in CTP515_DIAMETERS_MM) + (
+    MeasurementSpec("ctp515_visible_targets", "",
+                    "CTP515: number of supra-slice targets (of 27) whose Rose index "
+                    "CNR·√(area in pixels) reaches rose_threshold.", higher_is_better=True),
 )
 
 register(Protocol(
     name="ct.catphan",
-    version="1",
-    title="Catphan (CTP404 / CTP486)",
+    version="2",
+    title="Catphan (CTP404 / CTP486 / CTP528 / CTP515)",
     description="Catphan image-quality phantom: CTP404 CT numbers of the sensitometry inserts, "
                 "geometry-rod distances, wire-ramp slice thickness and phantom roll; CTP486 "
-                "uniformity. Modules and roll are found automatically. CTP528 and CTP515 are "
-                "not analysed by this version.",
+                "uniformity; CTP528 line-pair MTF; CTP515 low-contrast CNR and visible "
+                "targets. Modules and roll are found automatically.",
     modalities=("CT",),
     measurements=_CATPHAN_MEASUREMENTS,
     parameters=(
         ParameterSpec("model", str, "auto", "", "Catphan insert layout.",
                       choices=("auto", "504", "600", "604")),
         ParameterSpec("slice_index", int, None, "", "Analyse only this image.", minimum=0),
+        ParameterSpec("rose_threshold", float, 5.0, "",
+                      "CTP515: Rose index (CNR·√area in pixels) for a target to count as "
+                      "visible (Rose 1948: 5).", minimum=0.0),
         ParameterSpec("pixel_spacing_mm", float, None, "mm",
                       "Pixel size to use when the images have none.", minimum=1e-4),
     ),
     function=ct_catphan,
-    inputs="axial slices through Catphan modules CTP404 and/or CTP486",
+    inputs="axial slices through Catphan modules CTP404, CTP486, CTP528 and/or CTP515",
     detect=_detect_catphan,
     standard="Catphan 500/600 manual (The Phantom Laboratory); IEC 61223-3-5:2019",
 ))
