@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from imgqa.errors import StoreError
+from imgqa.paths import data_dir
 
 __all__ = [
     "DB_FILENAME",
@@ -53,13 +54,8 @@ PG_WRITE_LOCK = 0x1A6_0A
 
 
 def default_data_dir() -> Path:
-    """``$IMGQA_DATA_DIR`` if set, else platformdirs' user data directory for imgqa."""
-    env = os.environ.get("IMGQA_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("imgqa", appauthor=False))
+    """``$IMGQA_DATA_DIR`` if set, else platformdirs' user data directory (`imgqa.paths`)."""
+    return data_dir()
 
 
 def resolve_url(url: str | None = None) -> tuple[URL, bool]:
