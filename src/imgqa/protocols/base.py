@@ -37,6 +37,7 @@ __all__ = [
     "all_protocols",
     "choose_protocol",
     "run_protocol",
+    "with_pixel_size",
 ]
 
 
@@ -370,6 +371,25 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value
+
+
+def with_pixel_size(series: ImageSeries, pixel_spacing_mm: float | None, what: str
+                    ) -> tuple[ImageSeries, float]:
+    """The series (with the user's spacing when given) and its square pixel size in mm.
+
+    The shared first step of mm-based protocols: a ``pixel_spacing_mm`` parameter overrides the
+    header; without either, `MissingSpacingError`; non-square pixels are refused because the
+    kernels take one pixel size.
+    """
+    from imgqa.errors import AnalysisError
+
+    if pixel_spacing_mm:
+        series = series.with_spacing(pixel_spacing_mm)
+    sp = series.require_spacing(what)
+    if abs(sp[0] - sp[1]) > 0.01 * max(sp):
+        raise AnalysisError(f"{what} needs square pixels; this series has {sp[0]:.4g} × "
+                            f"{sp[1]:.4g} mm.", hint="Re-acquire with a square matrix.")
+    return series, float(sp[0])
 
 
 # ---------------------------------------------------------------------------------------------

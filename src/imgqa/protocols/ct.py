@@ -57,6 +57,7 @@ from imgqa.protocols.base import (
     Protocol,
     Roi,
     register,
+    with_pixel_size,
 )
 
 __all__ = ["ct_catphan", "ct_mtf_wire", "ct_nps", "ct_ttf", "ct_water"]
@@ -76,16 +77,6 @@ _CATPHAN_WORDS = re.compile(r"catphan|ctp\s?\d{3}", re.IGNORECASE)
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------------------------
-def _spacing(series: ImageSeries, pixel_spacing_mm: float | None, what: str) -> float:
-    if pixel_spacing_mm:
-        series = series.with_spacing(pixel_spacing_mm)
-    sp = series.require_spacing(what)
-    if abs(sp[0] - sp[1]) > 0.01 * max(sp):
-        raise ParameterError(
-            f"{what} needs square pixels; this series has {sp[0]:.4g} × {sp[1]:.4g} mm.")
-    return float(sp[0])
-
-
 def _is_localizer(series: ImageSeries) -> bool:
     it = " ".join(series.header.image_type).upper()
     desc = series.header.series_description.lower()
@@ -148,7 +139,7 @@ def ct_water(series: ImageSeries, *, roi_area_mm2: float = 400.0, edge_offset_mm
     uniformity is computed from those mean ROI values; each slice's values are in
     ``extra["per_slice"]``.
     """
-    px = _spacing(series, pixel_spacing_mm, "ct.water")
+    _, px = with_pixel_size(series, pixel_spacing_mm, "ct.water")
     _require_axial_ct(series, "a water phantom")
     per_slice: list[dict[str, Any]] = []
     rois: list[Roi] = []
@@ -305,7 +296,7 @@ def ct_mtf_wire(series: ImageSeries, *, roi_radius_mm: float = 4.0, wire_diamete
     Each slice gives an MTF (wire found automatically unless `wire_row`/`wire_col` are given);
     the reported curves are their mean.
     """
-    px = _spacing(series, pixel_spacing_mm, "ct.mtf_wire")
+    _, px = with_pixel_size(series, pixel_spacing_mm, "ct.mtf_wire")
     _require_axial_ct(series, "a wire or bead phantom")
     radius = max(roi_radius_mm, 8.0 * px)
     given = (wire_row, wire_col) if wire_row is not None and wire_col is not None else None
@@ -430,7 +421,7 @@ def ct_ttf(series: ImageSeries, *, rod_row: float | None = None, rod_col: float 
     `rod_row`/`rod_col` point at one; its centre is refined to sub-pixel precision on every
     slice and the TTFs of the slices are averaged. Slice default: the middle image.
     """
-    px = _spacing(series, pixel_spacing_mm, "ct.ttf")
+    _, px = with_pixel_size(series, pixel_spacing_mm, "ct.ttf")
     _require_axial_ct(series, "a phantom with a rod insert")
     idx = [len(series) // 2] if slice_index is None else _slice_indices(series, slice_index)
     results: list[tuple[int, EdgeTtfResult]] = []
@@ -537,7 +528,7 @@ def ct_nps(series: ImageSeries, *, roi_size_mm: float = 25.0, region_fraction: f
     the phantom centre (50 % overlap), on every slice; each ROI is detrended by a polynomial
     and the 2-D NPS is their mean. Noise magnitude is the SD of the detrended ROIs.
     """
-    px = _spacing(series, pixel_spacing_mm, "ct.nps")
+    _, px = with_pixel_size(series, pixel_spacing_mm, "ct.nps")
     _require_axial_ct(series, "a uniform phantom")
     n = max(8, int(round(roi_size_mm / px)))
     all_rois = []
@@ -699,7 +690,7 @@ def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | N
     are in ``extra``. The CTP404 roll (when CTP404 is in the series) guides the CTP528/CTP515
     rotation search.
     """
-    px = _spacing(series, pixel_spacing_mm, "ct.catphan")
+    _, px = with_pixel_size(series, pixel_spacing_mm, "ct.catphan")
     _require_axial_ct(series, "a Catphan phantom")
     found: dict[str, list[tuple[int, Any]]] = {"ctp404": [], "ctp486": [], "ctp528": [],
                                                "ctp515": []}

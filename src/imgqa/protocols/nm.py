@@ -22,6 +22,7 @@ from imgqa.protocols.base import (
     Protocol,
     Roi,
     register,
+    with_pixel_size,
 )
 
 __all__ = ["nm_bar_phantom", "nm_resolution", "nm_uniformity"]
@@ -33,17 +34,6 @@ _MAX_PLANAR_FRAMES = 4
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------------------------
-def _prepare(series: ImageSeries, pixel_spacing_mm: float | None, what: str
-             ) -> tuple[ImageSeries, float]:
-    if pixel_spacing_mm:
-        series = series.with_spacing(pixel_spacing_mm)
-    sp = series.require_spacing(what)
-    if abs(sp[0] - sp[1]) > 0.01 * max(sp):
-        raise AnalysisError(f"{what} needs square pixels; this image has {sp[0]:.3f} × "
-                            f"{sp[1]:.3f} mm.", hint="Re-acquire with a square matrix.")
-    return series, float(sp[0])
-
-
 def _frames(series: ImageSeries, frame: int | None) -> list[int]:
     if frame is not None:
         if not 0 <= frame < len(series):
@@ -103,7 +93,7 @@ def nm_uniformity(series: ImageSeries, *, cfov_fraction: float = 0.75,
                   edge_rule: bool = True, frame: int | None = None,
                   pixel_spacing_mm: float | None = None) -> list[Analysis]:
     """NEMA NU 1 integral and differential uniformity of each flood frame (detector)."""
-    series, px = _prepare(series, pixel_spacing_mm, "NEMA uniformity")
+    series, px = with_pixel_size(series, pixel_spacing_mm, "NEMA uniformity")
     out = []
     for i in _frames(series, frame):
         image = series.pixels(i)
@@ -185,7 +175,7 @@ def nm_resolution(series: ImageSeries, *, line_spacing_mm: float | None = None,
     the straight edges of a lead edge/checkerboard image (edge method)."""
     if method not in ("auto", "line", "edge"):
         raise ParameterError(f"method must be auto, line or edge, got {method!r}.")
-    series, px = _prepare(series, pixel_spacing_mm, "Spatial resolution")
+    series, px = with_pixel_size(series, pixel_spacing_mm, "Spatial resolution")
     out = []
     for i in _frames(series, frame):
         image = series.pixels(i)
@@ -303,7 +293,7 @@ def nm_bar_phantom(series: ImageSeries, *, bar_widths_mm: str = "2.0,2.5,3.0,3.5
                    bar_transmission: float = 0.0, frame: int | None = None,
                    pixel_spacing_mm: float | None = None) -> list[Analysis]:
     """Quadrant bar phantom: modulation and Droege–Morin MTF per quadrant."""
-    series, px = _prepare(series, pixel_spacing_mm, "Bar phantom analysis")
+    series, px = with_pixel_size(series, pixel_spacing_mm, "Bar phantom analysis")
     widths = _parse_widths(bar_widths_mm)
     m0 = (1.0 - bar_transmission) / (1.0 + bar_transmission)
     out = []
