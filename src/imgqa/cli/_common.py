@@ -7,6 +7,7 @@ import sys
 from typing import Any, Iterable, Sequence
 
 from imgqa.errors import ParameterError
+from imgqa.formatting import format_value as fmt_value  # noqa: F401 - re-exported for the subcommands
 
 
 def parse_params(items: Sequence[str] | None) -> dict[str, str]:
@@ -35,12 +36,3 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
     return "\n".join(out)
-
-
-def fmt_value(value: float | None) -> str:
-    if value is None:
-        return "—"
-    a = abs(value)
-    if a != 0 and (a >= 1e5 or a < 1e-3):
-        return f"{value:.4g}"
-    return f"{value:.4g}" if a >= 100 else f"{value:.3f}".rstrip("0").rstrip(".")

@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from imgqa.gui.model import MeasurementRow
+from imgqa.formatting import format_value
 
 __all__ = ["ResultsTable", "STATUS_STYLE", "status_icon", "status_text", "format_value"]
 
@@ -24,15 +25,6 @@ STATUS_STYLE: dict[str | None, tuple[str, str, str]] = {
     None: ("#9e9e9e", "–", "Not judged"),
 }
 COLUMNS = ["Measurement", "Value", "Unit", "Reference", "Tolerance", "Status"]
-
-
-def format_value(value: float | None) -> str:
-    if value is None:
-        return "—"
-    a = abs(value)
-    if a != 0 and (a >= 1e5 or a < 1e-3):
-        return f"{value:.4g}"
-    return f"{value:.4g}" if a >= 100 else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def status_text(status: str | None) -> str:
