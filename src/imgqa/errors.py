@@ -28,6 +28,7 @@ __all__ = [
     "StoreError",
     "StorePermissionError",
     "ToleranceError",
+    "ExportError",
 ]
 
 
@@ -155,3 +156,8 @@ class StorePermissionError(StoreError, PermissionError):
 
 class ToleranceError(ImgqaError, ValueError):
     """A tolerance or reference is invalid (levels out of order, percent on a zero reference)."""
+
+
+class ExportError(ImgqaError, RuntimeError):
+    """QA records cannot be exported: nothing matches the filters, or the file cannot be
+    written (unknown format, folder missing, file open in another program)."""
