@@ -67,6 +67,35 @@ def make_history(root: Path, store, days: int = 24) -> int:
     return eq_id
 
 
+def receive_some(w, folders, inbox: Path) -> None:
+    """Turn the window's receiver on (loopback, a free port) and C-STORE `folders` to it."""
+    import socket
+
+    import pydicom
+    from pynetdicom import AE
+    from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
+
+    from imgqa.gui.app import wait_until
+    from imgqa.gui.state import ReceiverSettings, save_receiver_settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    save_receiver_settings(ReceiverSettings(True, "IMGQA", port, str(inbox), "127.0.0.1"),
+                           w.settings)
+    w.inbox.apply_settings()
+    ae = AE(ae_title="CTSCANNER")
+    ae.add_requested_context(CTImageStorage)
+    assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
+    try:
+        for folder in folders:
+            for f in sorted(Path(folder).glob("*.dcm")):
+                assoc.send_c_store(pydicom.dcmread(f))
+    finally:
+        assoc.release()
+    wait_until(lambda: w.inbox.receiver.new_images > 0, 30)
+
+
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="imgqa-shots-"))
     os.environ["IMGQA_DATA_DIR"] = str(tmp / "data")
@@ -140,6 +169,15 @@ def main() -> int:
                    w.save_dialog.group_boxes[0].equipment.count() > 0, 30)
         shoot("save_dialog.png", w.save_dialog)
         w.save_dialog.reject()
+
+    # 6. The inbox: the last days' series sent by a "scanner" to the window's receiver.
+    receive_some(w, sorted((tmp / "history").glob("day*"))[-3:], tmp / "inbox")
+    w.inbox.show_inbox()
+    view = w.inbox.view
+    wait_until(lambda: len(view.series) == 3 and not view._debounce.isActive(), 30)
+    first = view.tree.topLevelItem(0).child(0)
+    view.tree.setCurrentItem(first)
+    shoot("inbox.png")
     w.close()
     return 0
 

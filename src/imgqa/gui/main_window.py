@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
     analysis_cancelled = Signal()
     saved = Signal(object)
     save_failed = Signal(str)
+    exported = Signal(object)       # (results, sessions, path)
+    export_failed = Signal(str)
 
     def __init__(self, db_url: str | None = None, *, connect: bool = True) -> None:
         super().__init__()
@@ -82,9 +84,13 @@ class MainWindow(QMainWindow):
         self.save_dialog = None
         self.baseline_dialog = None
         self.settings_dialog = None
+        self.export_dialog = None
 
         self._build_widgets()
         self._build_actions()
+        from imgqa.gui.inbox import install_inbox
+
+        self.inbox = install_inbox(self)  # receiver, Inbox tab, File → Open inbox… (Ctrl+I)
         self._restore_state()
         self._update_actions()
         if connect:
@@ -213,6 +219,8 @@ class MainWindow(QMainWindow):
                                  "Ctrl+R", "Review saved sessions")
         self.act_trends = action("Trends", lambda: self.tabs.setCurrentWidget(self.trend_view),
                                  "Ctrl+T", "Trend plots")
+        self.act_export = action("Export QA records…", self.export_records,
+                                 tip="Export QA records (CSV, Excel, PDF, JSON) for audits")
         self.act_baseline = action("Baselines and tolerances…", self.open_baseline_editor,
                                    tip="Edit baselines and tolerances (physicists)")
         self.act_settings = action("Settings…", self.open_settings, QKeySequence.StandardKey.Preferences,
@@ -233,6 +241,8 @@ class MainWindow(QMainWindow):
         m_an.addActions([self.act_run, self.act_cancel, self.act_prev, self.act_next])
         m_db = mb.addMenu("&Database")
         m_db.addActions([self.act_review, self.act_trends, self.act_baseline])
+        m_db.addSeparator()
+        m_db.addAction(self.act_export)
         m_view = mb.addMenu("&View")
         m_view.addAction(self.browser_dock.toggleViewAction())
         m_view.addAction(self.problems_dock.toggleViewAction())
@@ -278,6 +288,7 @@ class MainWindow(QMainWindow):
         self.runner.cancel_all()
         self.runner.wait(5000)
         self.trend_view.shutdown()
+        self.inbox.shutdown()
         self.db.close()
         super().closeEvent(event)
 
@@ -308,6 +319,8 @@ class MainWindow(QMainWindow):
         self.tabs.setTabToolTip(self.tabs.indexOf(self.trend_view),
                                 self.db.why_not("trends") or "Trend plots")
         self.act_trends.setEnabled(trends_ok)
+        self.act_export.setEnabled(self.db.available)
+        self.act_export.setToolTip(self.db.why_not("export") or "Export QA records")
         if self.db.available:
             self.db_label.setText(f"DB: {self.db.user} ({self.db.role or 'local'})")
             self.db_label.setToolTip(str(self.db.url or "default SQLite database"))
@@ -782,12 +795,44 @@ class MainWindow(QMainWindow):
         self.baseline_dialog.changed.connect(self.trend_view.reload)
         self.baseline_dialog.open()
 
+    def export_records(self) -> None:
+        """Database → Export QA records…: a dialog, then the export on the database thread."""
+        from imgqa.gui.export_dialog import ExportDialog, run_export
+
+        folder = str(self.settings.value("export/folder", "")) or str(Path.home())
+        self.export_dialog = dlg = ExportDialog(self, folder)
+        self.db.run(lambda store: store.list_equipment(active_only=False),
+                    name="equipment list", on_done=dlg.set_equipment_list)
+
+        def start() -> None:
+            choices = dlg.choices()
+            self.settings.setValue("export/folder", str(Path(choices["file"]).parent))
+            self._set_status("Exporting QA records…")
+            self.db.run(lambda store: run_export(store, choices), name="export",
+                        on_done=self._exported, on_failed=self._export_error)
+
+        dlg.accepted.connect(start)
+        dlg.open()
+
+    def _exported(self, value: tuple) -> None:
+        n_results, n_sessions, path = value
+        self._set_status(f"Exported {n_results} result(s) of {n_sessions} session(s) to "
+                         f"{path}.")
+        self.exported.emit(value)
+
+    def _export_error(self, message: str, hint: str) -> None:
+        self.problems.add_problem("", f"Export failed: {message}", hint)
+        self._set_status(f"Export failed: {message}")
+        self.export_failed.emit(message)
+
     def open_settings(self) -> None:
         from imgqa.gui.settings_dialog import SettingsDialog
 
-        self.settings_dialog = SettingsDialog(self.settings, self.db.url, parent=self)
+        self.settings_dialog = SettingsDialog(self.settings, self.db.url, parent=self,
+                                              receiver=self.inbox.receiver)
         self.settings_dialog.accepted.connect(
             lambda: self.db.connect_to(self.settings_dialog.url()))
+        self.settings_dialog.accepted.connect(self.inbox.apply_settings)
         self.settings_dialog.open()
 
     def load_demo(self) -> None:

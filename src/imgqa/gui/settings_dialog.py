@@ -1,10 +1,12 @@
-"""Settings: which results database to use (SQLite file or PostgreSQL), with a connection test."""
+"""Settings: which results database to use (SQLite file or PostgreSQL), with a connection test,
+and the DICOM receiver (receive images from scanners: AE title, port, inbox folder)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -14,10 +16,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from imgqa.gui.receiver_control import ReceiverControl, port_problem, validate_receiver
+from imgqa.gui.state import ReceiverSettings, receiver_settings, save_receiver_settings
 from imgqa.gui.store_bridge import check_connection
 from imgqa.gui.workers import TaskRunner
 
@@ -26,11 +31,13 @@ __all__ = ["SettingsDialog"]
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: QSettings, current_url: str | None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 receiver: ReceiverControl | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("imgqa settings")
         self.setMinimumWidth(560)
         self.settings = settings
+        self.receiver = receiver  # the running one: its own port is not "in use"
         self.runner = TaskRunner(max_threads=1, parent=self)
         saved = str(settings.value("db/url", "") or "") or (current_url or "")
 
@@ -72,8 +79,8 @@ class SettingsDialog(QDialog):
         trow.addWidget(self.test_button)
         trow.addWidget(self.test_result, 1)
         layout.addLayout(trow)
-        layout.addWidget(QLabel("<i>Receiver (DICOM network) settings will appear here when "
-                                "the receiver is installed.</i>"))
+        layout.addSpacing(8)
+        layout.addWidget(self._build_receiver_box(receiver_settings(settings)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
@@ -110,7 +117,80 @@ class SettingsDialog(QDialog):
                           on_done=ok, on_failed=bad,
                           on_finished=lambda: self.test_button.setEnabled(True))
 
+    # -- receiver ---------------------------------------------------------------------------
+    def _build_receiver_box(self, rs: ReceiverSettings) -> QWidget:
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.addWidget(QLabel("<b>Receive images from scanners</b> (DICOM network, C-STORE)"))
+        self.rx_enabled = QCheckBox("Receive images from scanners")
+        self.rx_enabled.setToolTip("Scanners and PACS send QC images to this AE title and port; "
+                                   "they are filed in the inbox (File → Open inbox…, Ctrl+I).")
+        self.rx_enabled.setChecked(rs.enabled)
+        self.rx_ae = QLineEdit(rs.ae_title)
+        self.rx_ae.setMaxLength(16)
+        self.rx_port = QSpinBox()
+        self.rx_port.setRange(1, 65535)
+        self.rx_port.setValue(rs.port if 1 <= rs.port <= 65535 else 11112)
+        self.rx_inbox = QLineEdit(rs.inbox)
+        self.rx_inbox.setPlaceholderText(str(ReceiverSettings().inbox_path()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_inbox)
+        self._rx_host = rs.host  # not in the dialog: kept as the ini file says
+        form = QFormLayout()
+        form.addRow(self.rx_enabled)
+        form.addRow("AE title", self.rx_ae)
+        form.addRow("Port", self.rx_port)
+        row = QHBoxLayout()
+        row.addWidget(self.rx_inbox, 1)
+        row.addWidget(browse)
+        form.addRow("Inbox folder", row)
+        v.addLayout(form)
+        self.rx_message = QLabel("")
+        self.rx_message.setWordWrap(True)
+        self.rx_message.setStyleSheet("color: #c62828;")
+        v.addWidget(self.rx_message)
+        self.rx_enabled.toggled.connect(self._rx_enable_fields)
+        self._rx_enable_fields(rs.enabled)
+        return box
+
+    def _rx_enable_fields(self, on: bool) -> None:
+        for w in (self.rx_ae, self.rx_port, self.rx_inbox):
+            w.setEnabled(on)
+        self.rx_message.setText("")
+
+    def _browse_inbox(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Inbox folder for received images",
+                                                  self.rx_inbox.text() or
+                                                  self.rx_inbox.placeholderText())
+        if folder:
+            self.rx_inbox.setText(folder)
+
+    def receiver_choice(self) -> ReceiverSettings:
+        return ReceiverSettings(enabled=self.rx_enabled.isChecked(),
+                                ae_title=self.rx_ae.text().strip(), port=self.rx_port.value(),
+                                inbox=self.rx_inbox.text().strip(), host=self._rx_host)
+
+    def receiver_problems(self) -> list[str]:
+        """What stops the receiver from starting as chosen (empty: fine or disabled)."""
+        rs = self.receiver_choice()
+        if not rs.enabled:
+            return []
+        problems = validate_receiver(rs)
+        mine = self.receiver is not None and self.receiver.running and \
+            self.receiver.port == rs.port and self.receiver.settings.host == rs.host
+        if not problems and not mine:
+            why = port_problem(rs.host, rs.port)
+            if why:
+                problems.append(why)
+        return problems
+
     def _accept(self) -> None:
+        problems = self.receiver_problems()
+        if problems:
+            self.rx_message.setText("✖ " + " ".join(problems))
+            return
+        save_receiver_settings(self.receiver_choice(), self.settings)
         self.settings.setValue("db/url", self.url() or "")
         self.settings.sync()
         self.accept()

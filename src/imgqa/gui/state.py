@@ -8,11 +8,21 @@ user's settings); ``IMGQA_QT_ORG`` and ``IMGQA_QT_APP`` rename the organisation/
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-__all__ = ["data_dir", "app_settings", "recent_folders", "add_recent_folder", "MAX_RECENT"]
+__all__ = [
+    "MAX_RECENT",
+    "ReceiverSettings",
+    "add_recent_folder",
+    "app_settings",
+    "data_dir",
+    "receiver_settings",
+    "recent_folders",
+    "save_receiver_settings",
+]
 
 MAX_RECENT = 8
 
@@ -60,3 +70,53 @@ def add_recent_folder(folder: str, settings: QSettings | None = None) -> list[st
     s.setValue("last_folder", folder)
     s.sync()
     return items
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    """The DICOM receiver the window runs (Settings → Receive images from scanners).
+
+    ``inbox`` empty means the default inbox (`imgqa.paths.inbox_dir`); ``host`` empty means all
+    network interfaces (``receiver/host`` in the ini file restricts it, e.g. ``127.0.0.1``).
+    """
+
+    enabled: bool = False
+    ae_title: str = "IMGQA"
+    port: int = 11112
+    inbox: str = ""
+    host: str = ""
+
+    def inbox_path(self) -> Path:
+        if self.inbox:
+            return Path(self.inbox).expanduser()
+        from imgqa.paths import inbox_dir
+
+        return inbox_dir()
+
+
+def _as_bool(value: object) -> bool:
+    # The ini backend gives "true"/"false" strings back.
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1", "yes")
+
+
+def receiver_settings(settings: QSettings | None = None) -> ReceiverSettings:
+    s = settings or app_settings()
+    d = ReceiverSettings()
+    try:
+        port = int(s.value("receiver/port", d.port))
+    except (TypeError, ValueError):
+        port = d.port
+    return ReceiverSettings(enabled=_as_bool(s.value("receiver/enabled", False)),
+                            ae_title=str(s.value("receiver/ae_title", d.ae_title) or d.ae_title),
+                            port=port, inbox=str(s.value("receiver/inbox", "") or ""),
+                            host=str(s.value("receiver/host", "") or ""))
+
+
+def save_receiver_settings(rs: ReceiverSettings, settings: QSettings | None = None) -> None:
+    s = settings or app_settings()
+    s.setValue("receiver/enabled", bool(rs.enabled))
+    s.setValue("receiver/ae_title", rs.ae_title)
+    s.setValue("receiver/port", int(rs.port))
+    s.setValue("receiver/inbox", rs.inbox)
+    s.setValue("receiver/host", rs.host)
+    s.sync()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imgqa.gui.date_axis import DateAxis
 from imgqa.gui.plots import dark_axes
 from imgqa.gui.results_table import STATUS_STYLE, format_value
 from imgqa.gui.store_bridge import StoreBridge, attr, find_data
@@ -81,7 +82,7 @@ class TrendView(QWidget):
         self.png_button.clicked.connect(lambda: self._export_dialog("png"))
         self.svg_button.clicked.connect(lambda: self._export_dialog("svg"))
 
-        self.plot = pg.PlotWidget(background="w", axisItems={"bottom": pg.DateAxisItem()})
+        self.plot = pg.PlotWidget(background="w", axisItems={"bottom": DateAxis()})
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         dark_axes(self.plot.getPlotItem())
         self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor="#111111",

@@ -1,0 +1,179 @@
+"""Run the DICOM receiver (`imgqa.io.receiver.StorageReceiver`) inside the desktop application.
+
+pynetdicom answers scanners on its own threads; the only thing its callback does here is emit
+a Qt signal, which Qt queues to the GUI thread, so widgets only ever change there. Starting
+binds the port at once (a busy or forbidden port is reported in words, not as an errno);
+stopping shuts the server down and waits for it.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from imgqa.gui.state import ReceiverSettings
+
+__all__ = ["ReceiverControl", "port_problem", "validate_receiver"]
+
+log = logging.getLogger(__name__)
+
+_DICOM_ALT_PORT = 11112  # the registered DICOM port for unprivileged use (PS3.8 annex G)
+
+
+def validate_receiver(rs: ReceiverSettings) -> list[str]:
+    """What is wrong with these settings, in words (empty: fine). Does not touch the network.
+
+    The AE title rules are those of DICOM PS3.5 (VR AE): 1–16 characters of the default
+    character repertoire, no backslash, not only spaces.
+    """
+    problems = []
+    title = rs.ae_title
+    if not title.strip():
+        problems.append("The AE title is empty: give the name the scanners will send to "
+                        "(e.g. IMGQA).")
+    elif len(title) > 16 or not all(32 <= ord(c) < 127 and c != "\\" for c in title):
+        problems.append(f"The AE title {title!r} is not valid: use at most 16 letters, digits, "
+                        "spaces or punctuation (no backslash).")
+    if not 1 <= int(rs.port) <= 65535:
+        problems.append(f"The port {rs.port} is not valid: use a number from 1 to 65535 "
+                        f"({_DICOM_ALT_PORT} is the usual DICOM port).")
+    inbox = rs.inbox_path()
+    if inbox.exists() and not inbox.is_dir():
+        problems.append(f"The inbox {inbox} is a file, not a folder.")
+    return problems
+
+
+def port_problem(host: str, port: int, exc: OSError | None = None) -> str | None:
+    """Why `port` cannot be listened on (None when it can), in words a technologist follows.
+
+    Without `exc`, tries to bind a throw-away socket (with SO_REUSEADDR, as pynetdicom does).
+    """
+    if exc is None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, int(port)))
+            return None
+        except OSError as err:
+            exc = err
+        finally:
+            sock.close()
+    code = exc.errno
+    if code in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1), 10048):
+        return (f"Port {port} is already in use by another program (another DICOM receiver, "
+                "or `imgqa receive` running). Stop that program or choose another port.")
+    if code in (errno.EACCES, errno.EPERM, getattr(errno, "WSAEACCES", -1), 10013):
+        hint = (f" Ports below 1024 need administrator rights: use {_DICOM_ALT_PORT} "
+                "or another port from 1024 up." if port < 1024 else "")
+        return f"This computer does not allow imgqa to listen on port {port}.{hint}"
+    if code in (errno.EADDRNOTAVAIL,):
+        return f"The network address {host!r} does not belong to this computer."
+    return f"Cannot listen on port {port}: {exc.strerror or exc}."
+
+
+class ReceiverControl(QObject):
+    """Starts, stops and reports the receiver; counts the images received while running.
+
+    Signals
+    -------
+    received(object): a `ReceivedImage`, delivered on the GUI thread.
+    state_changed(): started, stopped, failed, or the count of new images changed.
+    """
+
+    received = Signal(object)
+    state_changed = Signal()
+    _arrived = Signal(object)  # emitted on pynetdicom's thread, queued to ours
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = ReceiverSettings()
+        self.error = ""
+        self._rx = None
+        # Series folders that received images this session and were not opened since.
+        self.new_series: dict[Path, int] = {}
+        self._arrived.connect(self._on_arrived)  # a bound slot: queued across threads
+
+    @property
+    def running(self) -> bool:
+        return self._rx is not None
+
+    @property
+    def port(self) -> int:
+        return int(self._rx.port) if self._rx is not None else int(self.settings.port)
+
+    @property
+    def inbox(self) -> Path:
+        return self.settings.inbox_path()
+
+    @property
+    def new_images(self) -> int:
+        return sum(self.new_series.values())
+
+    def apply(self, rs: ReceiverSettings) -> bool:
+        """Run the receiver as `rs` says (restarting it when a setting changed).
+
+        Returns False (and sets `error`) when it should run but could not start.
+        """
+        same = rs == self.settings
+        if self.running and same and rs.enabled:
+            return True
+        self.stop(notify=False)
+        self.settings = rs
+        self.error = ""
+        if not rs.enabled:
+            self.state_changed.emit()
+            return True
+        problems = validate_receiver(rs)
+        if problems:
+            self.error = " ".join(problems)
+            self.state_changed.emit()
+            return False
+        from imgqa.io.receiver import StorageReceiver
+
+        rx = StorageReceiver(inbox=rs.inbox_path(), port=int(rs.port), ae_title=rs.ae_title,
+                             host=rs.host, on_received=self._arrived.emit)
+        try:
+            rx.start()
+        except OSError as exc:
+            self.error = port_problem(rs.host, int(rs.port), exc) or str(exc)
+            log.warning("receiver could not start: %s", self.error)
+            self.state_changed.emit()
+            return False
+        self._rx = rx
+        self.state_changed.emit()
+        return True
+
+    def stop(self, notify: bool = True) -> None:
+        if self._rx is not None:
+            rx, self._rx = self._rx, None
+            rx.stop()
+            log.info("receiver stopped")
+        if notify:
+            self.state_changed.emit()
+
+    def mark_seen(self, folders) -> None:
+        changed = False
+        for f in folders:
+            changed |= self.new_series.pop(Path(f), None) is not None
+        if changed:
+            self.state_changed.emit()
+
+    def status_text(self) -> str:
+        rs = self.settings
+        if self.error:
+            return f"Receiver stopped: {self.error}"
+        if not self.running:
+            return "Receiver off" if not rs.enabled else "Receiver stopped"
+        n = self.new_images
+        new = f" — {n} new image{'s' if n != 1 else ''}" if n else ""
+        return f"Receiving as {rs.ae_title} on port {self.port}{new}"
+
+    def _on_arrived(self, item) -> None:
+        folder = Path(item.path).parent
+        self.new_series[folder] = self.new_series.get(folder, 0) + 1
+        self.received.emit(item)
+        self.state_changed.emit()
