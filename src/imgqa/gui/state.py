@@ -13,6 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from imgqa.paths import data_dir
+
 __all__ = [
     "MAX_RECENT",
     "ReceiverSettings",
@@ -26,15 +28,6 @@ __all__ = [
 
 MAX_RECENT = 8
 
-
-def data_dir() -> Path:
-    """The user data directory of imgqa (``IMGQA_DATA_DIR`` or the platform default)."""
-    env = os.environ.get("IMGQA_DATA_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("imgqa", appauthor=False))
 
 
 def app_settings() -> QSettings:
