@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable
+from typing import Any
 
 from imgqa.errors import EmptyInputError
 from imgqa.io.dicom import SeriesList

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from imgqa.api import analyse
 from imgqa.errors import ImgqaError

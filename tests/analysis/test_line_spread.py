@@ -48,7 +48,7 @@ def test_gaussian_line_sources_within_2_percent(pixel_mm, fwhm, angle, orientati
     assert res.fwtm_mm == pytest.approx(truth["fwtm_mm"], rel=0.02)
     assert res.pixel_size_measured_mm == pytest.approx(pixel_mm, rel=0.005)
     sign = 1 if orientation == "vertical" else -1
-    assert all(l.angle_deg == pytest.approx(sign * angle, abs=0.2) for l in res.lines)
+    assert all(line.angle_deg == pytest.approx(sign * angle, abs=0.2) for line in res.lines)
     # The perpendicular direction holds no line.
     assert lines_in_direction(img.T if orientation == "vertical" else img, pixel_mm) is None
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import getpass
 
-from PySide6.QtCore import Qt
-
 from conftest import TIMEOUT_MS, open_and_wait, write_water_day
+from PySide6.QtCore import Qt
 
 
 def _saved_equipment(qtbot, window, tmp_path):

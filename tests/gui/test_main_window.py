@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TIMEOUT_MS, open_and_wait, write_water_day
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from conftest import TIMEOUT_MS, open_and_wait, write_water_day
 from imgqa.phantoms.writer import write_series
 from imgqa.protocols import base as protocol_base
 from imgqa.protocols.base import Analysis, MeasurementSpec, Protocol, register
@@ -48,7 +48,6 @@ def test_cancel_a_long_run(qtbot, window, tmp_path, slow_protocol):
     for e in window.workspace.entries:
         e.protocol_override = "test.slow"
     first = []
-    window.runner  # the analysis reports each series as it finishes
     with qtbot.waitSignal(window.analysis_cancelled, timeout=TIMEOUT_MS):
         window.run_analysis()
         assert window.progress.isVisible() and window.cancel_button.isVisible()

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from conftest import TIMEOUT_MS, add_bad_file, open_and_wait
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialogButtonBox
-
-from conftest import TIMEOUT_MS, add_bad_file, open_and_wait
 
 
 def _save_through_dialog(qtbot, window, comment: str) -> list:

@@ -133,3 +133,29 @@ def test_snr_two_acr_series_near_hazen_reference(shared_data):
     b = imgqa.load(shared_data / "mr" / "acr" / "hazen_Siemens2")[0]
     r = analyse([a, b], "mr.snr")[0]
     assert r.value("snr") == pytest.approx(76.52, rel=0.06)
+
+
+# ----------------------------------------------------------------- low-contrast pass level
+def test_low_contrast_pass_level_follows_the_acr_table_and_the_default_tolerance():
+    from imgqa.protocols.mr import low_contrast_pass_level
+    from imgqa.store.defaults import find_default
+
+    # ACR Large Phantom Guidance (2018) §7.4: < 1.5 T 7/7, 1.5 to < 3 T 30 (T1) / 25 (T2), 3 T 37
+    expected = {(1.0, "T1"): 7, (1.0, "T2"): 7, (1.5, "T1"): 30, (1.5, "T2"): 25,
+                (1.494, "T2"): 25, (2.89362, "T1"): 37, (3.0, "T2"): 37, (1.5, None): 30}
+    for (b0, w), level in expected.items():
+        assert low_contrast_pass_level(b0, w)[0] == level, (b0, w)
+    # the packaged default tolerance uses the same rows (T1, the stricter value, between 1.5
+    # and 3 T, where the tolerance file cannot tell T1 from T2)
+    for b0 in (0.35, 1.0, 1.5, 2.0, 2.89362, 3.0):
+        assert find_default("mr.acr", "low_contrast_spokes", b0).reference == \
+            low_contrast_pass_level(b0, "T1")[0], b0
+
+
+@pytest.mark.parametrize("name,level", [("hazen_GE_MR450W_1.5T_T1", 30),
+                                        ("hazen_GE_MR450W_1.5T_T2", 25),
+                                        ("hazen_Siemens", 37)])
+def test_low_contrast_pass_level_from_real_headers(shared_data, name, level):
+    r = analyse(shared_data / "mr" / "acr" / name, "mr.acr", count_spokes=False)[0]
+    assert r.extra["low_contrast_pass_threshold"] == level
+    assert any(f"ACR pass ≥ {level}" in w for w in r.warnings)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from imgqa.errors import ParameterError
 from imgqa.formatting import format_value as fmt_value  # noqa: F401 - re-exported for the subcommands

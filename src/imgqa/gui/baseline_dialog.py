@@ -4,7 +4,8 @@ keeps with who changed what and when; results already saved keep the status they
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -73,7 +74,7 @@ class BaselineDialog(QDialog):
         self.kind.addItem("absolute (in the measurement's unit)", "absolute")
         self.kind.addItem("percent of the reference", "percent")
         self.level_edits = {lv: QLineEdit() for lv in LEVELS}
-        for lv, e in self.level_edits.items():
+        for e in self.level_edits.values():
             e.setPlaceholderText("none (unbounded)")
         self.tolerance_reason = QLineEdit()
         self.tolerance_reason.setPlaceholderText("Reason (required), e.g. new ACR criteria")

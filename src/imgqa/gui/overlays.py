@@ -7,7 +7,8 @@ the centre of pixel (r, c) sits at scene point (c + 0.5, r + 0.5). Colours depen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg

@@ -5,14 +5,14 @@ The status is shown with a colour AND a symbol and word, so it reads without col
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from imgqa.gui.model import MeasurementRow
 from imgqa.formatting import format_value
+from imgqa.gui.model import MeasurementRow
 
 __all__ = ["ResultsTable", "STATUS_STYLE", "status_icon", "status_text", "format_value"]
 

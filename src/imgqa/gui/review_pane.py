@@ -3,8 +3,10 @@ bulk approval of a period, and a double-click to open a session's images."""
 
 from __future__ import annotations
 
-from datetime import datetime, time as dtime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from datetime import time as dtime
+from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
@@ -173,7 +175,7 @@ class ReviewPane(QWidget):
         comment = self.comment.text().strip() or "Bulk approval of the period"
 
         def job(store) -> int:
-            todo = [s for s in store.sessions(since=start.astimezone(timezone.utc),
+            todo = [s for s in store.sessions(since=start.astimezone(UTC),
                                               unreviewed_only=True)
                     if _aware(s.performed_at) <= end]
             if todo:
@@ -203,4 +205,4 @@ class ReviewPane(QWidget):
 
 
 def _aware(when: datetime) -> datetime:
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

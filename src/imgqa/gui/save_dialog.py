@@ -7,7 +7,8 @@ DICOM header; otherwise the user picks an existing record or creates one from th
 from __future__ import annotations
 
 import getpass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,

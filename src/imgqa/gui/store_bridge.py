@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import getpass
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 

@@ -9,9 +9,9 @@ opens that session's images. The plot exports to PNG or SVG.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -41,7 +41,7 @@ _SPC = "#1565c0"
 
 
 def _epoch(t: datetime) -> float:
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
 
 
 def step_xy(x: np.ndarray, y: np.ndarray, x_end: float | None = None

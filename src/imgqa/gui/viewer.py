@@ -5,7 +5,8 @@ window/level with CT presets, zoom/pan, pixel readout in physical units, ROI ove
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from imgqa.gui.overlays import OverlayLayer, first_roi_frame
+
 if TYPE_CHECKING:  # keep start-up light: no pydicom/SciPy import here
     from imgqa.io.series import ImageSeries
     from imgqa.protocols.base import Roi

@@ -15,9 +15,9 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from pydicom.dataset import Dataset
 
@@ -157,11 +157,11 @@ def _calling_ae(event) -> str:  # noqa: ANN001
 def ALL_TRANSFER_SYNTAXES() -> list[str]:  # noqa: N802 - reads like a constant
     """Transfer syntaxes accepted: uncompressed and every compression imgqa can decode."""
     from pydicom.uid import (
+        JPEG2000,
         DeflatedExplicitVRLittleEndian,
         ExplicitVRBigEndian,
         ExplicitVRLittleEndian,
         ImplicitVRLittleEndian,
-        JPEG2000,
         JPEG2000Lossless,
         JPEGBaseline8Bit,
         JPEGExtended12Bit,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from imgqa.phantoms.writer import read_ground_truth, write_ground_truth, write_series
 

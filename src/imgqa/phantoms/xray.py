@@ -15,8 +15,9 @@ Files are written with (0018,1164) Imager Pixel Spacing, as detectors do.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr

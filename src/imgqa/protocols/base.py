@@ -12,9 +12,10 @@ The protocol function receives the loaded images and keyword parameters and retu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Literal, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import numpy as np
 
@@ -312,7 +313,7 @@ class Result:
     inputs: tuple[InputIdentity, ...] = ()
     label: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
-    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     imgqa_version: str = ""
 
     def measurement(self, name: str) -> Measurement:

@@ -14,7 +14,7 @@ series (spacing, header doses), checks the input and packs what the GUI draws.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -4,7 +4,7 @@ Insert-only tables get triggers refusing UPDATE and DELETE, so history cannot be
 even by a tool other than imgqa (the role grants of `imgqa db init-roles` add a second wall).
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 03:59:15.308385
 """
 from __future__ import annotations
