@@ -182,3 +182,22 @@ def test_without_database_actions_are_disabled_not_crashing(qtbot, tmp_path):
     assert "does not exist" in w.tabs.tabToolTip(w.tabs.indexOf(w.trend_view))
     w.save_results()                               # a no-op, not a crash
     w.close()
+
+
+def test_many_rois_keep_shapes_but_drop_text_labels(qtbot):
+    """A crowded image (e.g. 27 CTP515 targets) shows every shape; labels move to tooltips."""
+    import pyqtgraph as pg
+
+    from imgqa.gui.overlays import MAX_LABELLED_ROIS, OverlayLayer
+    from imgqa.protocols.base import Roi
+
+    view = pg.ViewBox()
+    layer = OverlayLayer(view)
+    few = [Roi("circle", ((10.0, 10.0 + i),), label=f"r{i}", radius=2.0) for i in range(3)]
+    assert layer.draw(few, 0, 1) == 3
+    assert sum(isinstance(i, pg.TextItem) for i in layer.items) == 3
+    many = [Roi("circle", ((10.0, 10.0 + i),), label=f"r{i}", radius=2.0)
+            for i in range(MAX_LABELLED_ROIS + 5)]
+    assert layer.draw(many, 0, 1) == len(many)
+    assert not any(isinstance(i, pg.TextItem) for i in layer.items)
+    assert all(i.toolTip().startswith("r") for i in layer.items)

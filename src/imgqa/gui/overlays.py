@@ -104,6 +104,11 @@ def _label_anchor(roi: Roi, pts: list[QPointF]) -> QPointF:
     return QPointF(max(xs), min(ys))
 
 
+# Above this many ROIs on one image (e.g. the 27 Catphan CTP515 targets) the text labels would
+# cover the image: they are left out and each shape keeps its label as a hover tooltip.
+MAX_LABELLED_ROIS = 12
+
+
 class OverlayLayer:
     """The ROI items currently drawn in one pyqtgraph ViewBox."""
 
@@ -124,11 +129,11 @@ class OverlayLayer:
         """
         self.clear()
         count = 0
-        for roi in rois:
-            if n_frames > 1 and roi.frame != frame:
-                continue
+        shown = [r for r in rois if n_frames <= 1 or r.frame == frame]
+        labels = self.show_labels and len(shown) <= MAX_LABELLED_ROIS
+        for roi in shown:
             for item in roi_items(roi):
-                if isinstance(item, pg.TextItem) and not self.show_labels:
+                if isinstance(item, pg.TextItem) and not labels:
                     continue
                 self.view.addItem(item)
                 self._items.append(item)
