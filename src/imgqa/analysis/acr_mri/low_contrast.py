@@ -14,12 +14,15 @@ Automation (a statistical observer, in the spirit of [2]_):
    dark ring (radial profiles from the phantom centre); the disk radii scale with the ring.
 2. The slowly varying background (coil shading) is removed by masked Gaussian smoothing
    (σ 6 mm) with the nominal disk positions excluded.
-3. Each spoke size d has its matched filter: the mean over a disk of diameter 0.8·d, with a
-   local maximum over ±1 mm for positioning errors. The pattern's phase (spoke 1's angle) is
-   found by correlating the angular template of all 120 disks (the phantom's rotation from
-   localisation plus the 9° per slice) within ±18° of the drawing's position.
+3. Each spoke size d has its matched filter: the mean over a disk of diameter 0.8·d, read
+   (bilinear) at the disk's nominal centre — no local-maximum search, so disks and null are the
+   same statistic. The pattern's phase (spoke 1's angle) is found by correlating the angular
+   template of all 120 disks (the phantom's rotation from localisation plus the 9° per slice)
+   within ±18° (1° steps) of the drawing's position: twice, first with a background that
+   ignores the disks, then with the disks masked out of it.
 4. Each disk's response is turned into a z-score against the *empirical null*: the same
-   statistic at every background position of that slice (away from all disks). This accounts
+   statistic at the background positions of that slice at the disk's radius (±4 mm, away from
+   all disks; median and MAD). This accounts
    for correlated noise, filtering by the scanner and residual structure (ringing). A disk is
    seen when z ≥ ``z_threshold``.
 5. Reliability checks: the same count on decoy spokes (the pattern turned by 18°, between the
@@ -39,10 +42,11 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from scipy import fft as sp_fft
 from scipy import ndimage
-from scipy.signal import fftconvolve
 
 __all__ = ["DISK_RADII_MM", "SPOKE_DIAMETERS_MM", "LowContrastResult", "RingFit", "fit_ring",
            "low_contrast_spokes"]
@@ -54,7 +58,6 @@ SPOKE_STEP_DEG = 36.0
 SLICE_STEP_DEG = 9.0                      # the pattern turns 9° clockwise per slice
 FIRST_SPOKE_DEG = -90.0                   # spoke 1 at 12 o'clock on slice 8
 _KERNEL_FRACTION = 0.8                    # matched-filter diameter / disk diameter
-_SEARCH_MM = 0.01
 _BG_SIGMA_MM = 6.0
 
 
@@ -123,9 +126,13 @@ def fit_ring(image: np.ndarray, centre_rc: tuple[float, float], spacing_mm: tupl
     prof = ndimage.uniform_filter1d(ndimage.map_coordinates(img, [rr, cc], order=1), 5, axis=1)
     kmin = np.argmin(prof, axis=1)
     idx = np.arange(radii.size)[None, :]
-    inside = np.where(idx < (kmin - 12)[:, None], prof, np.nan)
-    with np.errstate(all="ignore"):
-        level = np.nanmedian(inside, axis=1)
+    # median signal inside the ring per profile (as np.nanmedian of the inner samples; a sort
+    # is 8× faster than nanmedian on these short rows)
+    n_in = np.clip(kmin - 12, 0, radii.size)
+    srt = np.sort(np.where(idx < n_in[:, None], prof, np.inf), axis=1)
+    rows = np.arange(th.size)
+    level = np.where(n_in > 0, 0.5 * (srt[rows, np.maximum((n_in - 1) // 2, 0)]
+                                      + srt[rows, n_in // 2]), np.nan)
     half = 0.5 * (level + prof[np.arange(th.size), kmin])
     above = (prof >= half[:, None]) & (idx < kmin[:, None])
     # last radius above half level before the ring's minimum
@@ -167,15 +174,151 @@ def _disk_kernel(diameter_mm: float, spacing_mm: tuple[float, float]) -> np.ndar
     return k / k.sum()
 
 
-def _positions(ring: RingFit, phase_deg: float, spacing_mm: tuple[float, float]
-               ) -> np.ndarray:
-    """(10, 3, 2) disk centres (row, col) for spoke 1 at `phase_deg` on this slice."""
+# Real images are filtered in pairs: with a real kernel k, conv(a + i·b, k) = conv(a, k) +
+# i·conv(b, k), so one complex FFT pass filters two images (scipy's complex transforms are
+# ~4× faster here than the real inverse transform of the same data).
+
+@lru_cache(maxsize=8)
+def _kernel_bank(spacing_mm: tuple[float, float], size: int) -> tuple[np.ndarray, int]:
+    """FFTs (5, P, P) of the matched filters, paired: K_s + i·K_(s+5), kernel centre at the
+    origin.
+
+    P is the fast FFT length ≥ `size` + the largest kernel half-width, so that the circular
+    convolution of a zero-padded `size`² crop equals the linear ('same') convolution.
+    """
+    kernels = [_disk_kernel(_KERNEL_FRACTION * d, spacing_mm) for d in SPOKE_DIAMETERS_MM]
+    half = max(k.shape[0] // 2 for k in kernels)
+    p = sp_fft.next_fast_len(size + half)
+    grid = np.zeros((len(kernels), p, p))
+    for i, k in enumerate(kernels):
+        hk = k.shape[0] // 2
+        grid[i, :k.shape[0], :k.shape[1]] = k
+        grid[i] = np.roll(grid[i], (-hk, -hk), axis=(0, 1))
+    f = sp_fft.fft2(grid)
+    n = len(kernels) // 2
+    return f[:n] + 1j * f[n:], p
+
+
+@lru_cache(maxsize=8)
+def _gaussian_bank(sigma_px: tuple[float, float], shape: tuple[int, int]
+                   ) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """FFT of the 2-D Gaussian (scipy's kernel: truncated at 4 σ, normalised), the padding
+    (rows, cols) and the FFT grid for images of `shape`."""
+    pads, kers = [], []
+    for s in sigma_px:
+        rad = int(4.0 * s + 0.5)
+        x = np.arange(-rad, rad + 1)
+        k = np.exp(-0.5 / (s * s) * x ** 2)
+        kers.append(k / k.sum())
+        pads.append(rad)
+    grid = tuple(sp_fft.next_fast_len(n + 2 * r) for n, r in zip(shape, pads))
+    k2 = np.zeros(grid)
+    k2[:kers[0].size, :kers[1].size] = np.outer(kers[0], kers[1])
+    k2 = np.roll(k2, (-pads[0], -pads[1]), axis=(0, 1))
+    return sp_fft.fft2(k2), (pads[0], pads[1]), grid
+
+
+def _gaussian_pair(a: np.ndarray, b: np.ndarray, sigma_px: tuple[float, float]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``ndimage.gaussian_filter`` (mode 'reflect', truncate 4) of every image of two (N, H, W)
+    stacks, by one complex FFT pass on the symmetrically padded pair (equal to the direct
+    filter within rounding; ~10× faster for σ ≈ 12 px)."""
+    hh, ww = a.shape[1:]
+    bank, (pr, pc), grid = _gaussian_bank(sigma_px, (hh, ww))
+    pad = ((0, 0), (pr, pr), (pc, pc))
+    z = np.pad(a, pad, mode="symmetric") + 1j * np.pad(b, pad, mode="symmetric")
+    # in-place transforms of the temporaries: fresh multi-MB outputs cost more than the FFTs
+    f = sp_fft.fft2(z, s=grid, overwrite_x=True)
+    f *= bank
+    out = sp_fft.ifft2(f, overwrite_x=True)[:, pr:pr + hh, pc:pc + ww]
+    return out.real, out.imag
+
+
+def _matched_filter(resid: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
+    """Mean over a disk of 0.8·d for every spoke size: (S, H, W) → (S, 10, H, W), one FFT pass."""
+    n_s, hh, ww = resid.shape
+    bank, p = _kernel_bank(tuple(float(v) for v in spacing_mm), max(hh, ww))
+    n = bank.shape[0]
+    out = np.empty((n_s, 2 * n, hh, ww))
+    spec = np.empty_like(bank)          # one work buffer, transformed in place, slice by slice
+    for k, f in enumerate(sp_fft.fft2(resid, s=(p, p))):
+        np.multiply(f, bank, out=spec)
+        res = sp_fft.ifft2(spec, overwrite_x=True)[:, :hh, :ww]
+        out[k, :n] = res.real
+        out[k, n:] = res.imag
+    return out
+
+
+def _pattern(centres_rc: np.ndarray, scales: np.ndarray, phase_deg: np.ndarray,
+             spacing_mm: tuple[float, float]) -> np.ndarray:
+    """Disk centres (row, col), pixels, for spoke 1 at `phase_deg`.
+
+    centres_rc (S, 2) and scales (S,) per slice; phase_deg (..., S) → (..., S, 10, 3, 2).
+    """
     sr, sc = spacing_mm
-    scale = ring.radius_mm / RING_RADIUS_MM
-    t = np.radians(phase_deg + SPOKE_STEP_DEG * np.arange(10))[:, None]
-    rad = np.asarray(DISK_RADII_MM)[None, :] * scale
-    return np.stack([ring.centre_rc[0] + np.sin(t) * rad / sr,
-                     ring.centre_rc[1] + np.cos(t) * rad / sc], axis=-1)
+    t = np.radians(np.asarray(phase_deg, float)[..., None] + SPOKE_STEP_DEG * np.arange(10))
+    t = t[..., None]                                             # (..., S, 10, 1)
+    rad = np.asarray(DISK_RADII_MM)[None, :] * scales[:, None, None]   # (S, 1, 3)
+    return np.stack([centres_rc[:, 0, None, None] + np.sin(t) * rad / sr,
+                     centres_rc[:, 1, None, None] + np.cos(t) * rad / sc], axis=-1)
+
+
+def _bilinear(maps: np.ndarray, rc: np.ndarray) -> np.ndarray:
+    """Sample maps (S, 10, H, W) at rc (..., S, 10, 3, 2), crop pixels, by bilinear
+    interpolation (as ``map_coordinates(order=1)``) → (..., S, 10, 3)."""
+    n_s, n_k, hh, ww = maps.shape
+    r, c = rc[..., 0], rc[..., 1]
+    r0 = np.clip(np.floor(r).astype(np.intp), 0, hh - 2)
+    c0 = np.clip(np.floor(c).astype(np.intp), 0, ww - 2)
+    fr, fc = r - r0, c - c0
+    k = np.arange(n_s)[:, None, None]
+    s = np.arange(n_k)[None, :, None]
+    return ((1 - fr) * ((1 - fc) * maps[k, s, r0, c0] + fc * maps[k, s, r0, c0 + 1])
+            + fr * ((1 - fc) * maps[k, s, r0 + 1, c0] + fc * maps[k, s, r0 + 1, c0 + 1]))
+
+
+def _row_median_inplace(v: np.ndarray) -> np.ndarray:
+    """``np.median(v, axis=1)`` of a finite 2-D array, partitioning `v` in place with one pivot
+    (numpy's two-pivot partition for even lengths is ~5× slower)."""
+    n = v.shape[1]
+    m = n // 2
+    v.partition(m, axis=1)
+    if n % 2:
+        return v[:, m].copy()
+    return 0.5 * (v[:, :m].max(axis=1) + v[:, m])
+
+
+def _robust_stats(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and normal-consistent MAD (floored at 1e-12) of each row; `v` (a scratch copy)
+    is overwritten."""
+    mu = _row_median_inplace(v)
+    v -= mu[:, None]
+    np.abs(v, out=v)
+    return mu, np.maximum(1.4826 * _row_median_inplace(v), 1e-12)
+
+
+def _disk_mask(yy: np.ndarray, xx: np.ndarray, pos_mm: np.ndarray, margin_mm: float,
+               spacing_mm: tuple[float, float]) -> np.ndarray:
+    """Pixels within (disk radius + margin) of any of the 30 disks.
+
+    yy (H, 1), xx (1, W): pixel offsets (mm) from the ring centre; pos_mm (10, 3, 2): disk
+    centres (mm) from the same centre. Each disk is tested in a window around it only.
+    """
+    sr, sc = spacing_mm
+    hh, ww = yy.shape[0], xx.shape[1]
+    rmax = (np.asarray(SPOKE_DIAMETERS_MM) / 2 + margin_mm)[:, None]      # (10, 1)
+    py, px = pos_mm[..., 0], pos_mm[..., 1]                                # (10, 3)
+    half = int(np.ceil(float(rmax.max()) / min(sr, sc))) + 2
+    off = np.arange(-half, half + 1)
+    ci = np.rint((py - float(yy[0, 0])) / sr).astype(np.intp)
+    cj = np.rint((px - float(xx[0, 0])) / sc).astype(np.intp)
+    ii = np.clip(ci[..., None, None] + off[:, None], 0, hh - 1)            # (10, 3, w, 1)
+    jj = np.clip(cj[..., None, None] + off[None, :], 0, ww - 1)            # (10, 3, 1, w)
+    inside = (np.hypot(yy[ii, 0] - py[..., None, None], xx[0, jj] - px[..., None, None])
+              <= rmax[..., None, None])
+    m = np.zeros((hh, ww), bool)
+    m[np.broadcast_to(ii, inside.shape)[inside], np.broadcast_to(jj, inside.shape)[inside]] = True
+    return m
 
 
 def low_contrast_spokes(images: list[np.ndarray], centre_rc: tuple[float, float],
@@ -207,30 +350,48 @@ def low_contrast_spokes(images: list[np.ndarray], centre_rc: tuple[float, float]
     ------
     ValueError
         The ring was not found or the region is cut by the image border.
+
+    Notes
+    -----
+    Everything after the ring fit works on crops of the low-contrast region stacked over the
+    four slices: one FFT pass gives all 40 matched-filter maps, and the phase search samples
+    all candidate angles at once (bilinear), so the cost does not grow with the number of
+    candidates.
     """
     if len(images) != 4:
         raise ValueError("low-contrast detectability needs slices 8, 9, 10 and 11")
     sr, sc = spacing_mm
+    spacing = (float(sr), float(sc))
     rings = tuple(fit_ring(im, centre_rc, spacing_mm) for im in images)
     n_s = len(images)
     h = int(np.ceil((max(r.radius_mm for r in rings) + 4.0) / min(sr, sc)))
-    s_px = (max(1, round(_SEARCH_MM / sr)), max(1, round(_SEARCH_MM / sc)))
-    foot = np.zeros((2 * s_px[0] + 1, 2 * s_px[1] + 1), bool)
-    fy, fx = np.indices(foot.shape)
-    foot[((fy - s_px[0]) * sr) ** 2 + ((fx - s_px[1]) * sc) ** 2 <= _SEARCH_MM ** 2 + 1e-9] = True
-    kernels = [_disk_kernel(_KERNEL_FRACTION * d, spacing_mm) for d in SPOKE_DIAMETERS_MM]
     nominal = FIRST_SPOKE_DEG + rotation_deg
+    centres = np.array([r.centre_rc for r in rings], float)
+    scales = np.array([r.radius_mm / RING_RADIUS_MM for r in rings])
+    slice_turn = SLICE_STEP_DEG * np.arange(n_s)
 
-    crops, origins, regions = [], [], []
-    for im, ring in zip(images, rings):
+    crops = np.empty((n_s, 2 * h + 1, 2 * h + 1))
+    origins = np.empty((n_s, 2))
+    grids, rads, regions, inner = [], [], [], []
+    for k, (im, ring) in enumerate(zip(images, rings)):
         r0, c0 = round(ring.centre_rc[0]) - h, round(ring.centre_rc[1]) - h
         if r0 < 0 or c0 < 0 or r0 + 2 * h + 1 > im.shape[0] or c0 + 2 * h + 1 > im.shape[1]:
             raise ValueError("the low-contrast region is cut by the image border")
-        crops.append(np.asarray(im, np.float64)[r0:r0 + 2 * h + 1, c0:c0 + 2 * h + 1])
-        origins.append((r0, c0))
+        crops[k] = np.asarray(im, np.float64)[r0:r0 + 2 * h + 1, c0:c0 + 2 * h + 1]
+        origins[k] = (r0, c0)
         yy = (np.arange(2 * h + 1)[:, None] + r0 - ring.centre_rc[0]) * sr
         xx = (np.arange(2 * h + 1)[None, :] + c0 - ring.centre_rc[1]) * sc
-        regions.append((yy, xx))
+        rad = np.hypot(yy, xx)
+        grids.append((yy, xx))
+        rads.append(rad)
+        regions.append(rad <= ring.radius_mm - 1.5)
+        inner.append(rad <= ring.radius_mm - 4.5)
+    region_all = np.array(regions)
+
+    def positions(phase: float | np.ndarray) -> np.ndarray:
+        """Disk centres (..., S, 10, 3, 2) in image pixels for spoke 1 of slice 8 at `phase`."""
+        return _pattern(centres, scales, np.asarray(phase, float)[..., None] + slice_turn,
+                        spacing_mm)
 
     cache: dict = {}
 
@@ -238,101 +399,77 @@ def low_contrast_spokes(images: list[np.ndarray], centre_rc: tuple[float, float]
         """Pixels within (disk radius + margin) of any nominal disk of slice k."""
         key = (k, round(phase, 3), margin)
         if key not in cache:
-            cache[key] = _disk_mask(k, phase, margin)
+            pos = _pattern(centres[k:k + 1], scales[k:k + 1],
+                           np.array([phase + SLICE_STEP_DEG * k]), spacing_mm)[0]
+            pos_mm = (pos - centres[k]) * np.array([sr, sc])
+            cache[key] = _disk_mask(*grids[k], pos_mm, margin, spacing)
         return cache[key]
 
-    def _disk_mask(k: int, phase: float, margin: float) -> np.ndarray:
-        yy, xx = regions[k]
-        pos = _positions(rings[k], phase + SLICE_STEP_DEG * k, spacing_mm)
-        pos_mm = (pos - np.asarray(rings[k].centre_rc)) * np.array([sr, sc])
-        m = np.zeros(np.broadcast_shapes(yy.shape, xx.shape), bool)
-        for s_, d in enumerate(SPOKE_DIAMETERS_MM):
-            for j in range(3):
-                m |= np.hypot(yy - pos_mm[s_, j, 0], xx - pos_mm[s_, j, 1]) <= d / 2 + margin
-        return m
+    maps_cache: dict = {}
 
-    def filtered(phase: float | None) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Local-max matched-filter maps (S, 10, H, W) and the usable region per slice."""
-        out = np.empty((n_s, 10, 2 * h + 1, 2 * h + 1))
-        inner = []
-        for k, crop in enumerate(crops):
-            yy, xx = regions[k]
-            rad = np.hypot(yy, xx)
-            region = rad <= rings[k].radius_mm - 1.5
-            w = region & ~disk_mask(k, phase, 1.5) if phase is not None else region
-            sig = _BG_SIGMA_MM / np.array([sr, sc])
-            den = ndimage.gaussian_filter(w.astype(np.float64), sig)
-            bg = ndimage.gaussian_filter(crop * w, sig) / np.maximum(den, 1e-6)
-            resid = np.where(region, crop - bg, 0.0)
+    def filtered(phase: float | None) -> np.ndarray:
+        """Matched-filter maps (S, 10, H, W) of the background-corrected crops."""
+        key = None if phase is None else round(phase, 3)
+        if key not in maps_cache:
+            maps_cache[key] = _filtered(phase)
+        return maps_cache[key]
+
+    def _filtered(phase: float | None) -> np.ndarray:
+        if phase is None:
+            w = region_all
+        else:
+            w = region_all & ~np.array([disk_mask(k, phase, 1.5) for k in range(n_s)])
+        # masked (normalised) Gaussian smoothing, weights and weighted image in one FFT pass
+        den, num = _gaussian_pair(w.astype(np.float64), crops * w,
+                                  (_BG_SIGMA_MM / sr, _BG_SIGMA_MM / sc))
+        bg = num / np.maximum(den, 1e-6)
+        resid = np.where(region_all, crops - bg, 0.0)
+        for k in range(n_s):
             # Concentric structure (Gibbs ringing from the dark ring, radial shading) is not
             # removed by the smoothing: subtract the angular mean at each radius (disks
             # excluded).
-            rbin = np.minimum((rad / 1.0).astype(int), int(rings[k].radius_mm / 1.0) + 2)
-            lab = np.where(w, rbin + 1, 0)
-            prof = np.zeros(rbin.max() + 1)
-            idx = np.arange(1, rbin.max() + 2)
-            tot = ndimage.sum(resid, labels=lab, index=idx)
-            cnt = ndimage.sum(np.ones_like(resid), labels=lab, index=idx)
+            rbin = np.minimum((rads[k] / 1.0).astype(int), int(rings[k].radius_mm / 1.0) + 2)
+            lab = np.where(w[k], rbin + 1, 0).ravel()
+            nb = rbin.max() + 2
+            tot = np.bincount(lab, weights=resid[k].ravel(), minlength=nb)[1:nb]
+            cnt = np.bincount(lab, minlength=nb)[1:nb].astype(np.float64)
             # 3 mm running mean: a noisy profile would shift all disks at one radius together
-            prof[:] = ndimage.uniform_filter1d(tot, 3) / np.maximum(
+            prof = ndimage.uniform_filter1d(tot, 3) / np.maximum(
                 ndimage.uniform_filter1d(cnt, 3), 1e-9)
-            resid = np.where(region, resid - prof[rbin], 0.0)
-            for s_, kern in enumerate(kernels):
-                f = fftconvolve(resid, kern, mode="same")
-                out[k, s_] = ndimage.maximum_filter(f, footprint=foot)
-            inner.append(rad <= rings[k].radius_mm - 4.5)
-        return out, inner
+            resid[k] = np.where(region_all[k], resid[k] - prof[rbin], 0.0)
+        return _matched_filter(resid, spacing)
 
-    def sample(maps: np.ndarray, k: int, s_: int, pos: np.ndarray) -> np.ndarray:
-        o = np.asarray(origins[k], float)
-        p = pos - o
-        return ndimage.map_coordinates(maps[k, s_], [p[..., 0], p[..., 1]], order=1)
-
-    def zscores(maps: np.ndarray, inner: list[np.ndarray], phase: float
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Disk and decoy z-scores (S, 10, 3) against the empirical null."""
-        z = np.empty((n_s, 10, 3))
-        zd = np.empty((n_s, 10, 3))
-        pos_all = np.empty((n_s, 10, 3, 2))
-        for k in range(n_s):
-            ph = phase + SLICE_STEP_DEG * k
-            pos = _positions(rings[k], ph, spacing_mm)
-            dec = _positions(rings[k], ph + SPOKE_STEP_DEG / 2, spacing_mm)
-            pos_all[k] = pos
-            yy, xx = regions[k]
-            rad = np.hypot(yy, xx)
-            free = inner[k] & ~disk_mask(k, phase, 2.5)
-            scale = rings[k].radius_mm / RING_RADIUS_MM
-            for j, rj in enumerate(DISK_RADII_MM):
-                # the null of disk j: background at the same distance from the centre (±4 mm)
-                band = free & (np.abs(rad - rj * scale) <= 4.0)
-                for s_ in range(10):
-                    v = maps[k, s_][band]
-                    mu = float(np.median(v))
-                    sd = max(float(1.4826 * np.median(np.abs(v - mu))), 1e-12)
-                    z[k, s_, j] = (sample(maps, k, s_, pos[s_, j:j + 1])[0] - mu) / sd
-                    zd[k, s_, j] = (sample(maps, k, s_, dec[s_, j:j + 1])[0] - mu) / sd
-        return z, zd, pos_all
+    def crop_rc(pos: np.ndarray) -> np.ndarray:
+        return pos - origins[:, None, None, :]
 
     # Pass 1: phase from a background that does not know the disks; pass 2: refine with the
     # disks masked out of the background estimate. The template score is the sum of the
-    # (clipped) normalised responses at the 120 disk positions.
+    # (clipped) normalised responses at the 120 disk positions, all candidates sampled at once.
     phase = nominal
     cands = nominal + np.arange(-18.0, 18.01, 1.0)
+    cand_rc = crop_rc(positions(cands))                 # (C, S, 10, 3, 2)
     for it in range(2):
-        maps, inner = filtered(phase if it else None)
-        norm = np.empty_like(maps)
-        for k in range(n_s):
-            v = maps[k][:, inner[k]]
-            mu = np.median(v, axis=1)
-            sd = np.maximum(1.4826 * np.median(np.abs(v - mu[:, None]), axis=1), 1e-12)
-            norm[k] = (maps[k] - mu[:, None, None]) / sd[:, None, None]
-        scores = [sum(np.clip(sample(norm, k, s_, _positions(
-            rings[k], cand + SLICE_STEP_DEG * k, spacing_mm)[s_]), -3.0, 8.0).sum()
-            for k in range(n_s) for s_ in range(10)) for cand in cands]
+        maps = filtered(phase if it else None)
+        stats = [_robust_stats(maps[k][:, inner[k]]) for k in range(n_s)]
+        mu = np.array([s[0] for s in stats])[:, :, None]            # (S, 10, 1)
+        sd = np.array([s[1] for s in stats])[:, :, None]
+        # normalising the samples equals sampling the normalised maps (interpolation is linear)
+        scores = np.clip((_bilinear(maps, cand_rc) - mu) / sd, -3.0, 8.0).sum(axis=(1, 2, 3))
         phase = float(cands[int(np.argmax(scores))])
-    maps, inner = filtered(phase)
-    z, zd, pos_all = zscores(maps, inner, phase)
+    maps = filtered(phase)
+
+    # z-scores of the disks and of decoys (pattern turned half a spoke) against the empirical
+    # null: the same statistic at background positions at the same radius (±4 mm).
+    pos_all = positions(phase)
+    samples = _bilinear(maps, crop_rc(np.stack([pos_all, positions(phase + SPOKE_STEP_DEG / 2)])))
+    mu = np.empty((n_s, 10, 3))
+    sd = np.empty((n_s, 10, 3))
+    for k in range(n_s):
+        free = inner[k] & ~disk_mask(k, phase, 2.5)
+        for j, rj in enumerate(DISK_RADII_MM):
+            mu[k, :, j], sd[k, :, j] = _robust_stats(
+                maps[k][:, free & (np.abs(rads[k] - rj * scales[k]) <= 4.0)])
+    z, zd = (samples - mu) / sd
 
     def count(zz: np.ndarray, t: float = z_threshold) -> tuple[int, ...]:
         seen = (zz >= t).all(axis=2)
