@@ -103,6 +103,13 @@ def run() -> list[dict]:
                  "reference_s": None, "ratio": None,
                  "notes": (f"centre {r.value('ctp486_mean_hu_centre'):.1f} HU, SD "
                            f"{r.value('ctp486_noise_sd_centre'):.1f} (imageQCpy 13.1 / 6.8)")})
+    t, r = _median(lambda: _one("imageqc_CTP591_06mm", "ct.catphan"))
+    ramps = r.extra["ctp591_ramp_fwhm_mm"]
+    rows.append({"name": "ct.catphan CTP591 bead ramps, 3 images (auto-chosen)", "imgqa_s": t,
+                 "reference_s": None, "ratio": None,
+                 "notes": (f"SSP FWHM {r.value('ctp591_slice_thickness_mm'):.2f} mm (nominal "
+                           f"0.6), fine ramps {ramps['fine_left']:.2f}/{ramps['fine_right']:.2f}"
+                           " (imageQCpy, slice 023: 0.7/0.7); coarse ramps not resolved")})
     rows.append(_synthetic_catphan())
     return rows
 

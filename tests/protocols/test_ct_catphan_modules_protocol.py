@@ -34,7 +34,7 @@ def test_all_modules_found_and_measured(catphan_series):
     assert choose_protocol(series).name == "ct.catphan"
     res = run_protocol("ct.catphan", series)[0]
     assert res.extra["modules"] == {"ctp404": [0], "ctp528": [1], "ctp515": [2],
-                                    "ctp486": [3]}
+                                    "ctp486": [3], "ctp591": []}
     assert res.value("phantom_roll_deg") == pytest.approx(ROLL, abs=0.2)
     # stored as integers (1 HU rounding) after the DICOM round trip: same tolerances as the
     # kernel tests
@@ -59,6 +59,7 @@ def test_real_ctp486_claimed_by_catphan(shared_data):
     res = run_protocol("ct.catphan", series)[0]
     assert res.extra["modules"]["ctp486"] == [0, 1, 2]
     assert not res.extra["modules"]["ctp515"] and not res.extra["modules"]["ctp528"]
+    assert not res.extra["modules"]["ctp591"]
     for s in imgqa.load(shared_data / "ct" / "imageqc_Constancy13img"):
         if "vann" in s.header.series_description:
             assert choose_protocol(s).name == "ct.water"

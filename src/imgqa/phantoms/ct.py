@@ -6,8 +6,8 @@
   analytic, for ``ct.mtf_wire``.
 * `rod_phantom` — a rod insert of known contrast blurred by the same Gaussian PSF, for the
   circular-edge TTF (``ct.ttf``).
-* `catphan_ctp404`, `catphan_ctp486`, `catphan_ctp528`, `catphan_ctp515` — simplified Catphan
-  modules (``ct.catphan``): the module in a 150 mm disc, an air gap and the 200 mm housing.
+* `catphan_ctp404`, `catphan_ctp486`, `catphan_ctp528`, `catphan_ctp515`, `catphan_ctp591` —
+  simplified Catphan modules (``ct.catphan``): the module in a 150 mm disc, an air gap and the 200 mm housing.
 
 Noise is white or Gaussian-filtered (correlated, CT-like), scaled so that its standard deviation
 is exactly the requested one in expectation. A Gaussian PSF of SD σ (mm) has
@@ -30,6 +30,7 @@ __all__ = [
     "catphan_ctp486",
     "catphan_ctp515",
     "catphan_ctp528",
+    "catphan_ctp591",
     "correlated_noise",
     "demo_sets",
     "gaussian_mtf_frequency",
@@ -491,6 +492,89 @@ def catphan_ctp515(*, size: int = 512, pixel_mm: float = 0.4, roll_deg: float = 
                        "seed": seed},
     }
     return img[None], truth
+
+
+def catphan_ctp591(*, size: int = 512, pixel_mm: float = 0.41, fwhm_mm: float = 0.6,
+                   slice_z_mm: float | tuple[float, ...] = 0.0, roll_deg: float = 0.0,
+                   psf_sigma_mm: float = 0.35, fine_bead_hu_mm2: float = 1000.0,
+                   coarse_bead_hu_mm2: float = 2500.0, module_hu: float = 100.0,
+                   noise_sd: float = 10.0, corr_sigma_px: float = 0.0,
+                   offset_mm: tuple[float, float] = (0.0, 0.0), seed: int | None = 0
+                   ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Catphan CTP591 slices: six bead ramps sampling a Gaussian slice sensitivity profile.
+
+    Layout as `imgqa.analysis.catphan_ctp591.CTP591_RAMPS`: fine ramps (0.25 mm z steps) on
+    x = ±25 mm, coarse ramps (1 mm) on x = ±45 mm and y = ±45 mm, beads 2 mm apart in the
+    plane; bead k of a ramp sits at u = 2k mm along the clockwise tangent from the point of the
+    line nearest the centre, at z = −k·Δz. A bead's integrated in-plane signal is
+    M·SSP(z_bead − z_slice) with SSP(z) = exp(−4 ln2 z²/FWHM²) (peak 1), M = `fine_bead_hu_mm2`
+    or `coarse_bead_hu_mm2` (HU·mm²); it is drawn as a 2-D Gaussian of SD `psf_sigma_mm`
+    (peak M·SSP/(2πσ²)) evaluated at pixel centres, so the sum of its pixels × pixel area is
+    M·SSP to < 10⁻⁶ for σ ≥ 0.7 pixel. The bead-signal profile of every ramp is therefore an
+    exact Gaussian of FWHM `fwhm_mm` in z. Two single beads (z = ±1 mm) at (0, ±20) mm and a
+    z-parallel wire at (0, 58.5) mm add the module's other bright objects.
+
+    Returns
+    -------
+    images : (n_slices, size, size) ndarray in HU
+    truth : dict
+        ``fwhm_mm`` (every ramp), ``slice_z_mm`` (per slice), ``roll_deg``, ``centre_rc``.
+    """
+    from imgqa.analysis.catphan_ctp591 import BEAD_PITCH_MM, CTP591_RAMPS
+
+    zs = np.atleast_1d(np.asarray(slice_z_mm, dtype=float))
+    rng = np.random.default_rng(seed)
+    y, x = _grid_mm(size, pixel_mm)
+    y = y - offset_mm[0]
+    x = x - offset_mm[1]
+    body = _catphan_body(y, x, module_hu, module_hu)
+    # every bead: (y, x, z or NaN for the z-parallel wire, M)
+    beads = []
+    for ang, dist, z_step, half in CTP591_RAMPS.values():
+        t = np.deg2rad(ang + roll_deg)
+        normal = np.array([np.sin(t), np.cos(t)])
+        along = np.array([np.cos(t), -np.sin(t)])
+        m = fine_bead_hu_mm2 if z_step < 0.5 else coarse_bead_hu_mm2
+        for k in range(-int(half // BEAD_PITCH_MM), int(half // BEAD_PITCH_MM) + 1):
+            p = normal * dist + along * k * BEAD_PITCH_MM
+            beads.append((p[0], p[1], -k * z_step, m))
+    rot = np.deg2rad(roll_deg)
+    for (py, px_), z, m in (((-20.0, 0.0), 1.0, coarse_bead_hu_mm2),
+                            ((20.0, 0.0), -1.0, fine_bead_hu_mm2),
+                            ((58.5, 0.0), np.nan, fine_bead_hu_mm2)):
+        beads.append((py * np.cos(rot) + px_ * np.sin(rot),
+                      -py * np.sin(rot) + px_ * np.cos(rot), z, m))
+    beads = np.array(beads)
+    half_box = 5.0 * psf_sigma_mm
+    images = []
+    for zsl in zs:
+        img = body.copy()
+        w = np.where(np.isnan(beads[:, 2]), 1.0,
+                     np.exp(-4.0 * np.log(2.0) * (beads[:, 2] - zsl) ** 2 / fwhm_mm ** 2))
+        for (by, bx, _, m), wk in zip(beads, w):
+            if wk < 1e-6:
+                continue
+            rows = np.nonzero(np.abs(y[:, 0] - by) <= half_box)[0]
+            cols = np.nonzero(np.abs(x[0, :] - bx) <= half_box)[0]
+            g = np.exp(-0.5 * ((y[rows] - by) ** 2 + (x[0, cols][None, :] - bx) ** 2)
+                       / psf_sigma_mm ** 2)
+            img[np.ix_(rows, cols)] += m * wk / (2.0 * np.pi * psf_sigma_mm ** 2) * g
+        images.append(img)
+    images = np.array(images) + correlated_noise((zs.size, size, size), noise_sd,
+                                                 corr_sigma_px=corr_sigma_px, rng=rng)
+    truth = {
+        "phantom": "ct_catphan_ctp591", "fwhm_mm": fwhm_mm, "slice_z_mm": zs.tolist(),
+        "roll_deg": roll_deg,
+        "centre_rc": ((size - 1) / 2.0 + offset_mm[0] / pixel_mm,
+                      (size - 1) / 2.0 + offset_mm[1] / pixel_mm),
+        "parameters": {"size": size, "pixel_mm": pixel_mm, "fwhm_mm": fwhm_mm,
+                       "roll_deg": roll_deg, "psf_sigma_mm": psf_sigma_mm,
+                       "fine_bead_hu_mm2": fine_bead_hu_mm2,
+                       "coarse_bead_hu_mm2": coarse_bead_hu_mm2, "module_hu": module_hu,
+                       "noise_sd": noise_sd, "corr_sigma_px": corr_sigma_px,
+                       "offset_mm": list(offset_mm), "seed": seed},
+    }
+    return images, truth
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from imgqa.analysis.catphan_ctp515 import (
     ctp515_target_name,
 )
 from imgqa.analysis.catphan_ctp528 import analyse_ctp528
+from imgqa.analysis.catphan_ctp591 import analyse_ctp591, find_ctp591
 from imgqa.analysis.ct_phantom import WaterSlice, find_phantom, water_phantom_rois
 from imgqa.analysis.nps import (
     extract_rois,
@@ -647,8 +648,8 @@ def _classify_catphan_slice(image: np.ndarray, px: float, roll: float | None,
     """(module, result) for one slice, or (None, reason).
 
     Order: CTP404 (geometry rods), CTP528 (bar pattern on the 47 mm circle), CTP515 (large
-    low-contrast targets on the 50 mm circle), CTP486 (uniform disc). The CTP404 roll, when
-    known, limits the rotation searches of CTP528 and CTP515.
+    low-contrast targets on the 50 mm circle), CTP591 (bead ramps), CTP486 (uniform disc). The
+    CTP404 roll, when known, limits the rotation searches of CTP528 and CTP515.
     """
     try:
         return "ctp404", find_geometry_rods(image, px)
@@ -673,6 +674,10 @@ def _classify_non_ctp404(image: np.ndarray, px: float, roll: float | None,
                                         rose_threshold=rose_threshold)
     except PhantomNotFoundError:
         pass
+    try:
+        return "ctp591", analyse_ctp591(image, px, ph.centre_rc)
+    except PhantomNotFoundError:
+        pass
     uniform, ph486 = looks_uniform(image, px)
     if uniform:
         return "ctp486", ph486
@@ -681,19 +686,19 @@ def _classify_non_ctp404(image: np.ndarray, px: float, roll: float | None,
 
 def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | None = None,
                rose_threshold: float = 5.0, pixel_spacing_mm: float | None = None) -> Analysis:
-    """Catphan CTP404, CTP486, CTP528 and CTP515 modules, found automatically among the slices.
+    """Catphan CTP404, CTP486, CTP528, CTP515 and CTP591 modules, found automatically.
 
     Every slice is classified: CTP404 when the four geometry rods (50 mm square) are found,
     CTP528 when the line-pair bar pattern is on the 47 mm circle, CTP515 when the large
-    low-contrast targets stand out on the 50 mm circle, CTP486 when it is a uniform,
-    water-equivalent disc. Values are means over the slices of each module; per-slice values
+    low-contrast targets stand out on the 50 mm circle, CTP591 when beads lie on its bead-ramp
+    lines, CTP486 when it is a uniform, water-equivalent disc. Values are means over the slices of each module; per-slice values
     are in ``extra``. The CTP404 roll (when CTP404 is in the series) guides the CTP528/CTP515
     rotation search.
     """
     _, px = with_pixel_size(series, pixel_spacing_mm, "ct.catphan")
     _require_axial_ct(series, "a Catphan phantom")
     found: dict[str, list[tuple[int, Any]]] = {"ctp404": [], "ctp486": [], "ctp528": [],
-                                               "ctp515": []}
+                                               "ctp515": [], "ctp591": []}
     reasons: list[str] = []
     rest: list[tuple[int, str]] = []
     for i in _slice_indices(series, slice_index):
@@ -712,24 +717,22 @@ def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | N
         kind, info = _classify_non_ctp404(image, px, roll, rose_threshold, reason)
         if kind == "ctp486":
             found[kind].append((i, analyse_ctp486(image, px, phantom=info)))
-        elif kind in ("ctp528", "ctp515"):
+        elif kind in ("ctp528", "ctp515", "ctp591"):
             found[kind].append((i, info))
         else:
             reasons.append(f"slice {i}: {info}")
     if not any(found.values()):
         raise PhantomNotFoundError(
             "ct.catphan expects slices of a Catphan CTP404 (geometry rods, sensitometry "
-            "inserts, wire ramps), CTP528 (line pairs), CTP515 (low contrast) or CTP486 "
-            f"(uniform) module; none of the {len(series)} image(s) is one "
+            "inserts, wire ramps), CTP528 (line pairs), CTP515 (low contrast), CTP591 (bead "
+            f"ramps) or CTP486 (uniform) module; none of the {len(series)} image(s) is one "
             f"({'; '.join(reasons[:2])}).",
-            hint="Choose the Catphan series, axial, with the phantom centred. CTP591 (bead "
-                 "ramps) is not analysed by this version.")
+            hint="Choose the Catphan series, axial, with the phantom centred.")
     values: dict[str, float | None] = {}
     rois: list[Roi] = []
     curves: list[Curve] = []
     warnings: list[str] = []
     extra: dict[str, Any] = {"modules": {k: [i for i, _ in v] for k, v in found.items()},
-                             "modules_not_analysed": ["CTP591 (bead ramps)"],
                              "summary": "means over the slices of each module"}
     if found["ctp404"]:
         res404 = [r for _, r in found["ctp404"]]
@@ -801,6 +804,9 @@ def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | N
         _ctp528_values(found["ctp528"], px, values, rois, curves, warnings, extra)
     if found["ctp515"]:
         _ctp515_values(found["ctp515"], values, rois, warnings, extra)
+    if found["ctp591"]:
+        _ctp591_values(found["ctp591"], values, rois, curves, warnings, extra)
+        extra["nominal_slice_thickness_mm"] = series.header.slice_thickness_mm
     used = sorted(i for v in found.values() for i, _ in v)
     for r in reasons:
         warnings.append(f"Not a recognised Catphan module slice: {r}.")
@@ -862,6 +868,54 @@ def _ctp515_values(found, values, rois, warnings, extra) -> None:
                             radius=r0.background_roi_radius_px, role="background"))
 
 
+def _ctp591_values(found, values, rois, curves, warnings, extra) -> None:
+    res = [r for _, r in found]
+    per_slice = [r.slice_thickness_mm for r in res if r.slice_thickness_mm is not None]
+    values["ctp591_slice_thickness_mm"] = float(np.mean(per_slice)) if per_slice else None
+    names = [rp.name for rp in res[0].ramps]
+    per_ramp: dict[str, float | None] = {}
+    for k, name in enumerate(names):
+        ramps = [r.ramps[k] for r in res]
+        vals = [rp.fwhm_mm for rp in ramps if rp.fwhm_mm is not None and not rp.saturated]
+        per_ramp[name] = float(np.mean(vals)) if vals else None
+        if any(rp.saturated for rp in ramps):
+            warnings.append(f"CTP591 {name}: bead pixels reach the scanner's clipping level; "
+                            "this ramp is left out of the slice thickness (its SSP would read "
+                            "too wide).")
+        if not vals and name.startswith("fine"):
+            warnings.append(f"CTP591 {name}: no slice thickness ({ramps[0].reason or 'saturated'}).")
+    coarse_reasons = {rp.reason for r in res for rp in r.ramps
+                      if rp.name.startswith("coarse") and rp.fwhm_mm is None and rp.reason}
+    if coarse_reasons and all(per_ramp[n] is None for n in names if n.startswith("coarse")):
+        warnings.append("CTP591 coarse ramps (1 mm z steps) not used: "
+                        f"{sorted(coarse_reasons)[0]}.")
+    if values["ctp591_slice_thickness_mm"] is None:
+        warnings.append("CTP591: no bead ramp resolved the slice sensitivity profile; slice "
+                        "thickness not reported.")
+    extra["ctp591_ramp_fwhm_mm"] = per_ramp
+    extra["ctp591"] = [{
+        "slice_index": i, "roll_deg": r.roll_deg, "slice_thickness_mm": r.slice_thickness_mm,
+        "ramps": {rp.name: {"fwhm_mm": rp.fwhm_mm, "reason": rp.reason,
+                            "z_step_mm": rp.z_step_mm, "saturated": rp.saturated,
+                            "slice_position_mm": _none_if_nan(rp.slice_position_mm),
+                            "bead_pitch_mm": _none_if_nan(rp.pitch_mm)} for rp in r.ramps}}
+        for i, r in found]
+    i0, r0 = found[len(found) // 2]
+    for rp in r0.ramps:
+        rois.append(Roi("polygon", rp.corners_rc, label=f"bead ramp {rp.name}", frame=i0,
+                        role="profile"))
+        if rp.fwhm_mm is None:
+            continue
+        order = np.argsort(rp.z_mm)
+        curves.append(Curve(f"CTP591 {rp.name} bead signal (slice {i0})", rp.z_mm[order],
+                            rp.signal[order], "z", "mm", "bead signal", "HU·mm²"))
+        zf = np.linspace(rp.z_mm.min(), rp.z_mm.max(), 400)
+        _, a, z0, sd = rp.fit
+        curves.append(Curve(f"CTP591 {rp.name} Gaussian fit (FWHM {rp.fwhm_mm:.2f} mm)", zf,
+                            a * np.exp(-0.5 * ((zf - z0) / sd) ** 2), "z", "mm",
+                            "bead signal", "HU·mm²"))
+
+
 def _detect_catphan(series: ImageSeries) -> float:
     if series.modality != "CT" or _is_localizer(series):
         return 0.0
@@ -876,7 +930,13 @@ def _detect_catphan(series: ImageSeries) -> float:
         find_geometry_rods(image, float(sp[0]))
     except PhantomNotFoundError:
         # Any Catphan module: the 150 mm module inside the 200 mm housing (air-gap ring).
-        return 0.8 if has_catphan_housing(image, float(sp[0])) else 0.0
+        if has_catphan_housing(image, float(sp[0])):
+            return 0.8
+        try:  # CTP591: beads on the bead-ramp lines (its air gap does not always show)
+            find_ctp591(image, float(sp[0]), find_phantom(image, float(sp[0])).centre_rc)
+        except PhantomNotFoundError:
+            return 0.0
+        return 0.8
     return 0.85
 
 
@@ -917,16 +977,20 @@ _CATPHAN_MEASUREMENTS = tuple(
     MeasurementSpec("ctp515_visible_targets", "",
                     "CTP515: number of supra-slice targets (of 27) whose Rose index "
                     "CNR·√(area in pixels) reaches rose_threshold.", higher_is_better=True),
+    MeasurementSpec("ctp591_slice_thickness_mm", "mm",
+                    "CTP591: FWHM of the slice sensitivity profile from the bead ramps (bead "
+                    "signal vs bead z, Gaussian fit), mean over the resolved ramps and slices."),
 )
 
 register(Protocol(
     name="ct.catphan",
-    version="2",
-    title="Catphan (CTP404 / CTP486 / CTP528 / CTP515)",
+    version="3",
+    title="Catphan (CTP404 / CTP486 / CTP528 / CTP515 / CTP591)",
     description="Catphan image-quality phantom: CTP404 CT numbers of the sensitometry inserts, "
                 "geometry-rod distances, wire-ramp slice thickness and phantom roll; CTP486 "
                 "uniformity; CTP528 line-pair MTF; CTP515 low-contrast CNR and visible "
-                "targets. Modules and roll are found automatically.",
+                "targets; CTP591 slice sensitivity profile FWHM from the bead ramps. Modules "
+                "and roll are found automatically.",
     modalities=("CT",),
     measurements=_CATPHAN_MEASUREMENTS,
     parameters=(
@@ -940,7 +1004,7 @@ register(Protocol(
                       "Pixel size to use when the images have none.", minimum=1e-4),
     ),
     function=ct_catphan,
-    inputs="axial slices through Catphan modules CTP404, CTP486, CTP528 and/or CTP515",
+    inputs="axial slices through Catphan modules CTP404, CTP486, CTP528, CTP515 and/or CTP591",
     detect=_detect_catphan,
     standard="Catphan 500/600 manual (The Phantom Laboratory); IEC 61223-3-5:2019",
 ))
