@@ -30,6 +30,7 @@ __all__ = ["Check", "CheckOutcome", "CHECKS", "run_validation"]
 class Check:
     """Compare measurement `measurement` of `protocol` on demo `phantom` with truth `truth_key`.
 
+    ``truth_key`` may be a dotted path into nested ground truth (``"ctp528.mtf50_lp_per_cm"``).
     ``abs_tol`` and ``rel_tol`` (fraction) are alternatives: the larger allowed error applies.
     """
 
@@ -78,6 +79,15 @@ CHECKS: tuple[Check, ...] = (
     # CT wire: Gaussian PSF, analytic MTF.
     Check("ct_wire", "ct.mtf_wire", "mtf50", "mtf50", rel_tol=0.03),
     Check("ct_wire", "ct.mtf_wire", "mtf10", "mtf10", rel_tol=0.03),
+    # Catphan modules (synthetic CTP404/528/515/486 with known geometry, blur and contrast).
+    Check("ct_catphan", "ct.catphan", "ctp404_rod_distance_mean_mm", "ctp404.rod_distance_mm",
+          abs_tol=0.15),
+    Check("ct_catphan", "ct.catphan", "ctp404_slice_thickness_mm", "ctp404.slice_thickness_mm",
+          abs_tol=0.2),
+    Check("ct_catphan", "ct.catphan", "ctp528_mtf50_lp_per_cm", "ctp528.mtf50_lp_per_cm",
+          rel_tol=0.03),
+    Check("ct_catphan", "ct.catphan", "ctp486_mean_hu_centre", "ctp486.ctp486_mean_hu_centre",
+          abs_tol=0.5),
     # NEMA NU 1 flood at 10 000 counts/pixel: truth is the noise-free pattern; counting noise
     # biases DU upwards by ~0.1 % on average.
     Check("nm_flood", "nm.uniformity", "integral_uniformity_ufov", "integral_uniformity",
@@ -156,8 +166,15 @@ def _run(root: Path, makers, wanted) -> list[CheckOutcome]:
     return outcomes
 
 
+def _truth_value(truth: dict[str, Any], key: str) -> Any:
+    value: Any = truth
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def _compare(check: Check, truth: dict[str, Any], result: Any) -> CheckOutcome:
-    expected = truth.get(check.truth_key)
+    expected = _truth_value(truth, check.truth_key)
     if isinstance(result, str):
         return CheckOutcome(check, expected, None, False, result)
     try:
