@@ -19,7 +19,7 @@ from imgqa.analysis.acr_mri.resolution import hole_resolution
 from imgqa.analysis.acr_mri.slice_position import slice_position
 from imgqa.analysis.acr_mri.slice_thickness import slice_thickness
 from imgqa.errors import PhantomNotFoundError
-from imgqa.phantoms.mr import LC_DIAMETERS_MM, acr_phantom, flood_phantom
+from imgqa.phantoms.mr import LC_DIAMETERS_MM, acr_phantom, flood_phantom, hole_array_dips
 
 PX = 250.0 / 256
 SP = (PX, PX)
@@ -105,22 +105,48 @@ def test_not_the_acr_phantom_is_refused():
         find_phantom(np.zeros((64, 64)), SP)
 
 
-def test_resolution_sharp_vs_blurred():
-    found = []
-    for blur in (0.0, 1.5):
-        images, _ = acr_phantom(noise_sd=2.0, blur_mm=blur, seed=6)
-        s1, disk, bar, _ = _slice1(images)
-        st = slice_thickness(s1, disk.centre_rc, bar.row_at_centre, SP, disk.radius_mm,
-                             disk.signal)
-        try:
-            r = hole_resolution(s1, disk.centre_rc, st.bar_rows[1], SP, disk.radius_mm,
-                                disk.signal)
-            found.append(r.resolution_mm)
-        except ValueError:          # arrays blurred into one blob: nothing resolved
-            found.append(None)
-    # sharp 0.98 mm pixels: 1.1 and 1.0 mm arrays resolved; a 1.5 mm PSF resolves none
-    assert found[0] is not None and found[0] <= 1.0
-    assert found[1] is None
+@pytest.mark.parametrize("n,rotation,fwhm", [
+    (256, 0.0, 1.0), (256, 3.0, 1.5), (256, 0.0, 2.2), (512, 0.0, 0.8), (512, 3.0, 1.5)])
+def test_resolution_follows_psf_truth(n, rotation, fwhm):
+    """Hole arrays imaged band-limited (n×n k-space) with a Gaussian PSF of known FWHM. Truth
+    per array and direction: the dip between holes of the noise-free continuous image
+    (`hole_array_dips`). Dip ≥ 0.35 of the contrast must be resolved, ≤ 0.15 must not (the
+    criterion is 0.25; in between, noise and sampling decide)."""
+    px = 250.0 / n
+    sp = (px, px)
+    sigma = fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    images, _ = acr_phantom(n=n, pixel_mm=px, blur_mm=sigma, rotation_deg=rotation,
+                            centre_offset_mm=(1.5, -2.0), noise_sd=5.0, seed=6)
+    truth = hole_array_dips(n=n, pixel_mm=px, blur_mm=sigma, rotation_deg=rotation,
+                            centre_offset_mm=(1.5, -2.0))
+    _rev, disk, bar = find_slice_one(images[0], images[-1], sp)
+    angle = find_rotation(images[0], disk, bar, sp)
+    r = hole_resolution(images[0], disk.centre_rc, angle, sp, water_signal=disk.signal)
+    assert np.hypot(*r.shift_mm) < 1.5            # the phantom is centred on its geometry
+    for a in r.arrays:
+        t = truth[(a.diameter_mm, a.direction)]
+        if t >= 0.35:
+            assert a.resolved, (a, t)
+        elif t <= 0.15:
+            assert not a.resolved, (a, t)
+    expect = {}
+    for direction in ("horizontal", "vertical"):
+        ok = [d for (d, dd), t in truth.items() if dd == direction and t >= 0.35]
+        bad = [d for (d, dd), t in truth.items() if dd == direction and t <= 0.15]
+        expect[direction] = (min(ok) if ok else None, bad)
+    for direction, got in (("horizontal", r.horizontal_mm), ("vertical", r.vertical_mm)):
+        ok, bad = expect[direction]
+        if ok is not None:
+            assert got is not None and got <= ok
+        if len(bad) == 3:
+            assert got is None
+
+
+def test_resolution_insert_missing_is_an_error():
+    images, _ = acr_phantom(noise_sd=2.0, seed=6)
+    _rev, disk, bar = find_slice_one(images[0], images[-1], SP)
+    with pytest.raises(ValueError, match="not found|no dark"):
+        hole_resolution(images[6], disk.centre_rc, 0.0, SP, water_signal=disk.signal)
 
 
 def _expected_spokes(contrast: float, signal: float, sd: float, z: float) -> int:

@@ -7,7 +7,7 @@ import pytest
 import imgqa
 from imgqa.api import analyse
 from imgqa.errors import PhantomNotFoundError
-from imgqa.phantoms.mr import acr_phantom, flood_phantom
+from imgqa.phantoms.mr import acr_phantom, flood_phantom, hole_array_dips
 from imgqa.phantoms.writer import write_series
 
 PX = 250.0 / 256
@@ -41,9 +41,11 @@ def test_acr_battery_on_digital_phantom(tmp_path):
     assert r.value("ghosting_percent") == pytest.approx(truth["ghosting_percent"], abs=0.5)
     # Rician air noise σ=2: single-image SNR with the 0.655 factor ≈ S/σ
     assert r.value("snr") == pytest.approx(truth["snr_gaussian"], rel=0.15)
-    assert "resolution_mm" in r.as_dict()        # may be None (then with a warning)
-    if r.value("resolution_mm") is None:
-        assert any("Resolution" in w for w in r.warnings)
+    # no PSF blur at 0.977 mm pixels: every array's expected dip (band-limited image) ≥ 0.35
+    assert min(hole_array_dips(rotation_deg=1.5).values()) >= 0.35
+    assert r.value("resolution_mm") == 0.9
+    assert sum(roi.label.startswith(("1.1 mm", "1.0 mm", "0.9 mm")) and roi.shape == "rect"
+               for roi in r.rois) == 6
     assert r.extra["rotation_deg"] == pytest.approx(1.5, abs=0.3)
     assert r.extra["low_contrast_pass_threshold"] == 37          # 3 T
     # noise σ 2 on 1000: even the 1.5 mm disks at 1.4 % have an expected z ≈ 7.6 → all 40 spokes
@@ -90,6 +92,15 @@ def test_acr_real_series_plausible(shared_data, name):
     assert 0.0 <= r.value("ghosting_percent") < 3.0
     assert abs(r.value("slice_position_slice1_mm")) < 8.0
     assert r.extra["slice_order"] == "slice 1 first"
+    # resolution: the insert is always found; a hole size of the ACR set, or None with a
+    # warning that the test fails when not even the 1.1 mm arrays are resolved
+    res = r.value("resolution_mm")
+    assert res in (0.9, 1.0, 1.1, None), (name, res)
+    assert len(r.extra["resolution"]["arrays"]) == 6
+    if res is None:
+        assert any(w.startswith("Resolution: no hole array") for w in r.warnings)
+    if r.extra["image_index_of_slice"] and name == "hazen_GE":      # 512², 0.51 mm pixels
+        assert res == 0.9
     # low contrast: a plausible count, or None with a warning saying why (never silent)
     spokes = r.value("low_contrast_spokes")
     if spokes is None:

@@ -5,8 +5,10 @@ the features the `mr.acr` kernels measure, each with a known answer:
 
 * slice 1: the slice-thickness bar with two crossed 10:1 ramps whose profiles are the slice
   profile (a rectangle of width T, blurred slightly) stretched ×10 — FWHM 10·T each; the
-  resolution insert with three pairs of 4×4 hole arrays (1.1/1.0/0.9 mm); the wedge bars at
-  12 o'clock with lengths L ∓ Δ/2 (bar length difference Δ);
+  resolution insert with three pairs of 4×4 hole arrays (1.1/1.0/0.9 mm, ACR layout) drawn as
+  an MR scanner images them (`hole_layer`: disks' Fourier transform × Gaussian MTF, truncated
+  to the acquired k-space), with the expected dip between holes from `hole_array_dips`; the
+  wedge bars at 12 o'clock with lengths L ∓ Δ/2 (bar length difference Δ);
 * slice 5: a grid; slice 7: uniform water with a known left–right gradient, so the PIU is
   100·(1 − k·(R_L − r_s)) with R_L, r_s the radii of the 200 cm² and 1 cm² ROIs, and a ghost —
   a copy of the phantom attenuated by g, shifted half the field of view along the phase
@@ -28,7 +30,8 @@ import numpy as np
 
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
-__all__ = ["ACR_LARGE_ROI_MM", "ACR_SMALL_ROI_MM", "acr_phantom", "demo_sets", "flood_phantom"]
+__all__ = ["ACR_LARGE_ROI_MM", "ACR_SMALL_ROI_MM", "acr_phantom", "demo_sets", "flood_phantom",
+           "hole_array_dips", "hole_layer"]
 
 ACR_RADIUS_MM = 95.0
 ACR_LARGE_ROI_MM = float(np.sqrt(20000.0 / np.pi))    # radius of the 200 cm² ROI
@@ -58,6 +61,105 @@ def _noise(img: np.ndarray, sd: float, kind: str, rng: np.random.Generator) -> n
     if kind == "rician":
         return np.hypot(img + rng.normal(0, sd, img.shape), rng.normal(0, sd, img.shape))
     return img + rng.normal(0, sd, img.shape)
+
+
+# Resolution insert (slice 1): three pairs of 4×4 hole arrays; in each pair the upper-left (UL)
+# array's bottom-right hole is the lower-right (LR) array's top-left hole (the shared corner).
+# Corner positions (x right, y down, mm from the phantom centre) as measured on a 512² GE image.
+RES_DIAMETERS_MM = (1.1, 1.0, 0.9)
+RES_CORNERS_MM = ((-14.1, 36.6), (8.95, 36.6), (32.0, 36.6))
+
+
+def hole_centres(diameter_mm: float, corner_mm: tuple[float, float], array: str) -> np.ndarray:
+    """(4, 4, 2) hole centres (x, y) in mm of one array, phantom frame; ``array`` "UL" or "LR".
+
+    Holes are ``diameter_mm`` wide, ``2·diameter_mm`` apart centre to centre; the UL array ends at
+    the corner hole, the LR array starts at it. Index [i, j]: row i (top to bottom), column j.
+    """
+    p = 2.0 * diameter_mm
+    k = np.arange(4.0) - (3.0 if array == "UL" else 0.0)
+    x, y = np.meshgrid(corner_mm[0] + k * p, corner_mm[1] + k * p)
+    return np.stack([x, y], axis=-1)
+
+
+def _hole_spectrum(n: int, px: float, centre_offset_mm: tuple[float, float],
+                   rotation_deg: float, blur_mm: float) -> np.ndarray:
+    """Continuous Fourier transform of the 93 holes (value 1 inside) on the acquired k-space grid
+    of an n×n matrix, times the Gaussian PSF's MTF; holes placed relative to pixel 0."""
+    from scipy.special import j1
+
+    t = np.radians(rotation_deg)
+    k = np.fft.fftfreq(n, d=px)                                   # cycles/mm
+    kk = np.hypot(k[:, None], k[None, :])
+    spec = np.zeros((n, n), complex)
+    for d, corner in zip(RES_DIAMETERS_MM, RES_CORNERS_MM):
+        xy = np.concatenate([hole_centres(d, corner, "UL").reshape(-1, 2),
+                             hole_centres(d, corner, "LR").reshape(-1, 2)[1:]])  # corner once
+        u = np.cos(t) * xy[:, 0] - np.sin(t) * xy[:, 1] + centre_offset_mm[0] + (n - 1) / 2 * px
+        v = np.sin(t) * xy[:, 0] + np.cos(t) * xy[:, 1] + centre_offset_mm[1] + (n - 1) / 2 * px
+        phase = np.exp(-2j * np.pi * v[:, None] * k[None, :]).T @ \
+            np.exp(-2j * np.pi * u[:, None] * k[None, :])
+        z = np.pi * d * kk
+        airy = np.where(z > 1e-9, 2.0 * j1(z) / np.where(z > 1e-9, z, 1.0), 1.0)
+        spec += phase * (np.pi * d * d / 4.0) * airy
+    return spec * np.exp(-2.0 * (np.pi * blur_mm * kk) ** 2)
+
+
+def hole_layer(n: int, px: float, centre_offset_mm: tuple[float, float] = (0.0, 0.0),
+               rotation_deg: float = 0.0, blur_mm: float = 0.0) -> np.ndarray:
+    """The hole arrays as an MR scanner images them: the object's Fourier transform (disks of
+    value 1) times a Gaussian MTF (σ = ``blur_mm``), truncated to the n×n acquired k-space
+    (|k| ≤ 1/(2·px) per axis), inverse transformed. Band-limited like a real MR image: pitches
+    below 2 px (beyond k-space) are absent, not aliased; Gibbs ringing included."""
+    return np.fft.ifft2(_hole_spectrum(n, px, centre_offset_mm, rotation_deg, blur_mm)).real \
+        / (px * px)
+
+
+def hole_array_dips(*, n: int = 256, pixel_mm: float = 250.0 / 256, blur_mm: float = 0.0,
+                    rotation_deg: float = 0.0, centre_offset_mm: tuple[float, float] = (0.0, 0.0)
+                    ) -> dict[tuple[float, str], float]:
+    """Ground truth for the resolution test: per array, the best (over its 4 lines) smallest dip
+    between neighbouring holes, as a fraction of the mean hole peak above the insert background,
+    of the noise-free, continuous band-limited image (evaluated off the pixel grid, every p/16).
+
+    Peak j = maximum within ±p/4 of hole j, dip = minimum within ±p/4 of the gap midpoint; dip
+    depth = min(neighbouring peaks) − dip. Keys: (diameter, "horizontal" | "vertical"); the UL
+    array is profiled along its rows (horizontal), the LR array along its columns (vertical).
+    """
+    spec = _hole_spectrum(n, pixel_mm, centre_offset_mm, rotation_deg, blur_mm)
+    k = np.fft.fftfreq(n, d=pixel_mm)
+    t = np.radians(rotation_deg)
+    out = {}
+    for d, corner in zip(RES_DIAMETERS_MM, RES_CORNERS_MM):
+        p = 2.0 * d
+        s = np.arange(-0.5 * p, 3.5 * p + 1e-9, p / 16.0)
+        for array, direction in (("UL", "horizontal"), ("LR", "vertical")):
+            c = hole_centres(d, corner, array)
+            if direction == "vertical":
+                c = c.transpose(1, 0, 2)[..., ::-1]          # lines = columns, (y, x) order
+            pts = []
+            for line in c:                                    # 4 lines, each starting at hole 0
+                a = np.repeat(line[:1], s.size, axis=0).astype(float)
+                a[:, 0] += s
+                pts.append(a if direction == "horizontal" else a[:, ::-1])
+            xy = np.concatenate(pts)                          # (x, y) phantom frame
+            u = np.cos(t) * xy[:, 0] - np.sin(t) * xy[:, 1] + centre_offset_mm[0] \
+                + (n - 1) / 2 * pixel_mm
+            v = np.sin(t) * xy[:, 0] + np.cos(t) * xy[:, 1] + centre_offset_mm[1] \
+                + (n - 1) / 2 * pixel_mm
+            ex = np.exp(2j * np.pi * k[:, None] * u[None, :])
+            ey = np.exp(2j * np.pi * k[:, None] * v[None, :])
+            val = ((spec @ ex) * ey).sum(axis=0).real / (n * pixel_mm) ** 2
+            prof = val.reshape(4, s.size)
+            rel = s / p                                       # position in pitches
+            near = [np.abs(rel - j) <= 0.25 for j in range(4)]
+            gaps = [np.abs(rel - j - 0.5) <= 0.25 for j in range(3)]
+            peaks = np.stack([prof[:, m].max(axis=1) for m in near], axis=1)
+            dips = np.stack([prof[:, m].min(axis=1) for m in gaps], axis=1)
+            depth = np.minimum(peaks[:, :-1], peaks[:, 1:]) - dips
+            frac = depth.min(axis=1) / peaks.mean(axis=1)
+            out[(d, direction)] = float(frac.max())
+    return out
 
 
 def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_mm: float = 5.0,
@@ -90,7 +192,8 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
     rotation_deg : float
         In-plane rotation (clockwise as displayed).
     blur_mm : float
-        Gaussian PSF σ (mm) applied before the noise.
+        Gaussian PSF σ (mm) applied before the noise (FWHM = 2.355·σ); the hole arrays get it as
+        their MTF in k-space.
     low_contrast : 4 floats
         Relative contrast of the low-contrast disks on slices 8–11 (ACR: 1.4/2.5/3.6/5.1 %).
 
@@ -134,17 +237,10 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
                 zz = (X - x0) / 10.0
                 prof = 0.5 * (np.tanh((zz + T / 2) / 0.05) - np.tanh((zz - T / 2) / 0.05))
                 img = img + 0.5 * prof * _box(X, Y, -88.0, 88.0, y0, y1, px)
-            insert = _box(X, Y, -55.0, 55.0, 12.0, 42.0, px)
+            insert = _box(X, Y, -57.0, 57.0, 18.0, 54.0, px)
             img = img * (1 - insert)
-            img = img + _box(X, Y, -48.0, -38.0, 16.0, 26.0, px) \
-                + 0.6 * _box(X, Y, -38.0, -28.0, 28.0, 38.0, px)
-            for d, xc in zip((1.1, 1.0, 0.9), (-14.0, 10.0, 32.0)):
-                p = 2.0 * d
-                for i in range(4):
-                    for j in range(4):
-                        # upper-left array (holes along rows), lower-right array (along columns)
-                        img = img + _disk(X, Y, xc - 7 * d + j * p, 20.0 + i * p, d / 2, px)
-                        img = img + _disk(X, Y, xc + d + i * p, 20.0 + 8 * d + j * p, d / 2, px)
+            img = img + _box(X, Y, -52.0, -44.0, 30.0, 38.0, px) \
+                + 0.6 * _box(X, Y, -44.0, -36.0, 38.0, 46.0, px)
         if k == 5:
             grid = np.zeros_like(img)
             for g in np.arange(-60.0, 61.0, 15.0):
@@ -170,6 +266,9 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
             img = img + ghost * (body < 1e-6)
         if blur_mm > 0:
             img = ndimage.gaussian_filter(img, blur_mm / px)
+        if k == 1:
+            # The hole arrays are drawn band-limited (below), already blurred by the PSF.
+            img = img + signal * hole_layer(n, px, centre_offset_mm, rotation_deg, blur_mm)
         slices.append(_noise(img, noise_sd, noise, rng))
     stack = np.stack(slices)
     truth = {

@@ -200,11 +200,9 @@ def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
     length("geometric_accuracy_slice5_diagonal_135", s5, disk5, 135.0, (0.0,), i5)
 
     # Slice thickness and resolution (slice 1).
-    bar_bottom = None
     try:
         st = slice_thickness(s1, c1, bar.row_at_centre, sp, disk1.radius_mm, disk1.signal)
         meas["slice_thickness_mm"] = st.slice_thickness_mm
-        bar_bottom = st.bar_rows[1]
         extra["slice_thickness"] = {"top_ramp_fwhm_mm": st.top.fwhm_mm,
                                     "bottom_ramp_fwhm_mm": st.bottom.fwhm_mm,
                                     "method": st.method,
@@ -224,23 +222,35 @@ def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
         meas["slice_thickness_mm"] = None
         warnings.append(f"Slice thickness: {exc}.")
     try:
-        if bar_bottom is None:
-            bar_bottom = bar.row_at_centre + 0.5 * bar.height_mm / sp[0]
-        res = hole_resolution(s1, c1, bar_bottom, sp, disk1.radius_mm, disk1.signal)
+        # The hole arrays are sampled in the acquired image (not the resampled s1): linear
+        # resampling would halve the hole modulation near Nyquist.
+        res = hole_resolution(img1, c1, angle, sp, water_signal=disk1.signal)
+        none_resolved = res.resolution_mm is None
+        # Nothing resolved in a direction: no number is invented (a made-up "1.2 mm" would sit
+        # in the trends as if measured); the warning says the test fails.
         meas["resolution_mm"] = res.resolution_mm
-        extra["resolution"] = {"horizontal_mm": res.horizontal_mm,
-                               "vertical_mm": res.vertical_mm,
-                               "arrays": [{"diameter_mm": a.diameter_mm, "direction": a.direction,
-                                           "resolved": a.resolved} for a in res.arrays]}
+        extra["resolution"] = {
+            "horizontal_mm": res.horizontal_mm, "vertical_mm": res.vertical_mm,
+            "none_resolved_in_a_direction": none_resolved,
+            "dip_fraction_required": 0.25,
+            "insert_shift_mm": [round(v, 2) for v in res.shift_mm],
+            "arrays": [{"diameter_mm": a.diameter_mm, "direction": a.direction,
+                        "resolved": a.resolved, "dip_fraction": round(a.dip_fraction, 3),
+                        "contrast": round(a.contrast, 1)} for a in res.arrays]}
         for a in res.arrays:
-            b = a.box
-            rois.append(Roi("rect", _image_roi([(b[0], b[1]), (b[2], b[3])], c1, angle),
-                            label=f"{a.diameter_mm} mm {a.direction}: "
-                                  f"{'resolved' if a.resolved else 'not resolved'}",
+            state = "resolved" if a.resolved else "not resolved"
+            tag = f"{a.diameter_mm} mm {a.direction}"
+            rois.append(Roi("rect", (a.corners_rc[0], a.corners_rc[2]),
+                            label=f"{tag}: {state} (dip {100 * a.dip_fraction:.0f} %)",
                             frame=i1, role="measure"))
-        if res.resolution_mm is None:
-            warnings.append("Resolution: the 1.1 mm hole arrays were not resolved in both "
-                            "directions (or not found); check slice 1 visually.")
+            rois.append(Roi("line", a.line_rc, label=f"{tag} best line", frame=i1,
+                            role="profile"))
+        if none_resolved:
+            which = [d for d, v in (("left–right", res.horizontal_mm),
+                                    ("top–bottom", res.vertical_mm)) if v is None]
+            warnings.append(f"Resolution: no hole array was resolved {' and '.join(which)}, "
+                            "not even the 1.1 mm arrays: this FAILS the ACR criterion (1.0 mm "
+                            "resolved); check slice 1 visually.")
     except ValueError as exc:
         meas["resolution_mm"] = None
         warnings.append(f"Resolution: {exc}; check the hole arrays on slice 1 visually.")
@@ -392,7 +402,8 @@ register(Protocol(
         MeasurementSpec("geometric_accuracy_slice5_diagonal_135", "mm",
                         "Top-right to bottom-left diameter on slice 5 (true 190 mm)."),
         MeasurementSpec("resolution_mm", "mm",
-                        "Smallest hole diameter resolved in both directions (1.1/1.0/0.9).",
+                        "Smallest hole diameter resolved in both directions (1.1/1.0/0.9; "
+                        "1.2: not even 1.1 mm resolved).",
                         higher_is_better=False),
         MeasurementSpec("slice_thickness_mm", "mm",
                         "Slice FWHM from the crossed ramps, 0.2·L1·L2/(L1+L2)."),
