@@ -10,7 +10,7 @@ from imgqa.errors import EmptyInputError
 from imgqa.io.dicom import SeriesList
 from imgqa.io.dicom import load as _load
 from imgqa.io.series import ImageSeries
-from imgqa.protocols.base import Result, choose_protocol, get_protocol, run_protocol
+from imgqa.protocols.base import Result, analyse_series, get_protocol, run_protocol
 
 __all__ = ["load", "analyse"]
 
@@ -36,7 +36,8 @@ def analyse(paths_or_series: PathLike | ImageSeries | Iterable[PathLike | ImageS
         What to analyse. Paths are loaded first (see `load`).
     protocol : str, optional
         Protocol name (e.g. ``"nm.uniformity"``). When omitted each series gets the protocol
-        chosen from its modality and content (`imgqa.protocols.choose_protocol`).
+        chosen from its modality and content, falling back to the next candidate when the
+        images turn out not to fit (`imgqa.protocols.analyse_series`).
     **params
         Protocol parameters (see ``imgqa protocols``).
 
@@ -65,7 +66,7 @@ def analyse(paths_or_series: PathLike | ImageSeries | Iterable[PathLike | ImageS
             results.extend(run_protocol(proto, s, **params))
         return results
     for s in series:
-        results.extend(run_protocol(choose_protocol(s), s, **params))
+        results.extend(analyse_series(s, **params))
     return results
 
 

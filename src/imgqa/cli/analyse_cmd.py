@@ -14,7 +14,7 @@ from imgqa import __version__
 from imgqa.cli._common import fmt_value, parse_params, print_json, table
 from imgqa.errors import ImgqaError
 from imgqa.io import load
-from imgqa.protocols import choose_protocol, get_protocol, run_protocol
+from imgqa.protocols import analyse_series, get_protocol, run_protocol
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +56,7 @@ def analyse_loaded(series, protocol_name, params, problems):
             return []
     for s in series:
         try:
-            results.extend(run_protocol(proto or choose_protocol(s), s, **params))
+            results.extend(analyse_series(s, proto, **params))
         except ImgqaError as exc:
             where = s.sources[0] if len(s.sources) == 1 else f"{s.sources[0]} (+{len(s.sources) - 1})"
             problems.append({"path": where, "error": exc.full_message()})

@@ -543,16 +543,15 @@ class MainWindow(QMainWindow):
         self._set_status(f"Analysing {n} series…")
 
         def job(p: Progress) -> int:
-            from imgqa.protocols import choose_protocol, get_protocol, run_protocol
+            from imgqa.protocols import analyse_series
 
             for i, (key, series, override) in enumerate(items):
                 p.check()
                 p.report(i, n, f"{i + 1}/{n}")
                 name = override
                 try:
-                    proto = get_protocol(override) if override else choose_protocol(series)
-                    name = proto.name
-                    results = run_protocol(proto, series)
+                    results = analyse_series(series, override)
+                    name = results[0].protocol if results else override
                     p.emit(("ok", key, name, results))
                 except ImgqaError as exc:
                     p.emit(("error", key, name, exc.message, exc.hint))

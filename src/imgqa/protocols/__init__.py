@@ -20,6 +20,8 @@ from imgqa.protocols.base import (
     Result,
     Roi,
     all_protocols,
+    analyse_series,
+    candidate_protocols,
     choose_protocol,
     get_protocol,
     register,
@@ -28,7 +30,8 @@ from imgqa.protocols.base import (
 
 __all__ = [
     "Analysis", "Curve", "ImageMap", "Measurement", "MeasurementSpec", "ParameterSpec",
-    "Protocol", "Result", "Roi", "all_protocols", "choose_protocol", "get_protocol", "register",
+    "Protocol", "Result", "Roi", "all_protocols", "analyse_series", "candidate_protocols",
+    "choose_protocol", "get_protocol", "register",
     "run_protocol",
 ]
 

@@ -36,6 +36,8 @@ __all__ = [
     "register",
     "get_protocol",
     "all_protocols",
+    "analyse_series",
+    "candidate_protocols",
     "choose_protocol",
     "run_protocol",
     "with_pixel_size",
@@ -426,9 +428,9 @@ def get_protocol(name: str) -> Protocol:
         raise UnknownProtocolError(f"There is no QC test called {name!r}.") from None
 
 
-def choose_protocol(series: ImageSeries) -> Protocol:
-    """The best-scoring protocol for a series; ``generic.roi`` when nothing else claims it."""
-    best: tuple[float, Protocol] | None = None
+def candidate_protocols(series: ImageSeries) -> list[Protocol]:
+    """Protocols that claim a series, best score first (``generic.roi`` is never a candidate)."""
+    scored: list[tuple[float, str, Protocol]] = []
     for proto in all_protocols():
         if proto.detect is None or not proto.accepts(series):
             continue
@@ -436,9 +438,51 @@ def choose_protocol(series: ImageSeries) -> Protocol:
             score = float(proto.detect(series))
         except Exception:  # a detector must never stop loading; it just does not claim
             score = 0.0
-        if score > 0 and (best is None or score > best[0]):
-            best = (score, proto)
-    return best[1] if best else get_protocol("generic.roi")
+        if score > 0:
+            scored.append((-score, proto.name, proto))
+    return [p for _, _, p in sorted(scored, key=lambda t: (t[0], t[1]))]
+
+
+def choose_protocol(series: ImageSeries) -> Protocol:
+    """The best-scoring protocol for a series; ``generic.roi`` when nothing else claims it."""
+    candidates = candidate_protocols(series)
+    return candidates[0] if candidates else get_protocol("generic.roi")
+
+
+def analyse_series(series: ImageSeries, protocol: Protocol | str | None = None,
+                   **params: Any) -> list[Result]:
+    """Run the given protocol, or the automatic choice with a fall-back.
+
+    With no protocol, the candidates are tried best first: when one finds that the images are
+    not its phantom (`AnalysisError`, e.g. "no flood field"), the next candidate runs and its
+    results carry a warning saying what was tried. If every candidate fails, the first error is
+    raised; ``generic.roi`` runs only when no protocol claims the series at all. An explicit
+    protocol (or parameters, which belong to one protocol) is never second-guessed.
+    """
+    from dataclasses import replace
+
+    from imgqa.errors import AnalysisError
+
+    if protocol is not None or params:
+        proto = choose_protocol(series) if protocol is None else (
+            get_protocol(protocol) if isinstance(protocol, str) else protocol)
+        return run_protocol(proto, series, **params)
+    candidates = candidate_protocols(series)
+    if not candidates:
+        return run_protocol(get_protocol("generic.roi"), series)
+    tried: list[tuple[Protocol, AnalysisError]] = []
+    for proto in candidates:
+        try:
+            results = run_protocol(proto, series)
+        except AnalysisError as exc:
+            tried.append((proto, exc))
+            continue
+        if tried:
+            note = "; ".join(f"{p.name} did not fit ({e.message})" for p, e in tried)
+            results = [replace(r, warnings=(f"Analysed as {proto.name}: {note}",) + r.warnings)
+                       for r in results]
+        return results
+    raise tried[0][1]
 
 
 def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageSeries],

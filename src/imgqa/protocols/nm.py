@@ -421,8 +421,9 @@ register(Protocol(
     max_images=_MAX_PLANAR_FRAMES,
     detect=_keyword_detector(("RESOL", "RES_", "LINE", "LINJE", "FWHM", "FOUR", "4BAR",
                               "SPATIAL", "EDGE", "KANT"),
-                             # above nm.uniformity's 0.9: "Intrinsic resolution" is resolution
-                             0.0, 0.92),
+                             # above nm.uniformity's 0.9: "Intrinsic resolution" is resolution;
+                             # without a keyword, the fall-back after nm.uniformity (0.1)
+                             0.05, 0.92),
     standard="NEMA NU 1-2018 §2.1; edge method: Samei, Flynn & Reimann, Med Phys 25:102 (1998)",
 ))
 
@@ -455,6 +456,6 @@ register(Protocol(
     inputs="one planar image of a quadrant bar phantom",
     max_images=_MAX_PLANAR_FRAMES,
     detect=_keyword_detector(("QUADRANT", "BARFANTOM", "BAR PHANTOM", "BARPHANTOM",
-                              "BAR_PHANTOM", "PO-2"), 0.0, 0.85),
+                              "BAR_PHANTOM", "PO-2"), 0.04, 0.85),
     standard="Droege & Morin, Med Phys 9:758 (1982); NEMA NU 1 (bar phantoms)",
 ))
