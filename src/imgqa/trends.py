@@ -1,6 +1,11 @@
 """Trend statistics for QC results: relative-to-baseline values, Shewhart individuals chart
 and the Western Electric run rules. Pure numpy; the store supplies the series, the GUI draws it.
 
+The control limits come from a *baseline period*: the first values after the newest reset.
+A reset is a baseline change and, optionally, a service event (tube change, recalibration,
+software upgrade...), after which the process is expected to have moved; `spc_period_start`
+finds where the period begins.
+
 References
 ----------
 .. [1] Pawlicki T, Whitaker M, Boyer AL. Statistical process control for radiotherapy quality
@@ -12,8 +17,10 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +30,7 @@ __all__ = [
     "RuleViolation",
     "control_limits",
     "relative_to_baseline",
+    "spc_period_start",
     "western_electric",
 ]
 
@@ -93,6 +101,53 @@ def control_limits(baseline_values: Sequence[float | None]) -> ControlLimits | N
     centre = float(x.mean())
     sigma = float(np.abs(np.diff(x)).mean() / D2_MOVING_RANGE_2)
     return ControlLimits(centre, sigma, centre - 3 * sigma, centre + 3 * sigma, int(x.size))
+
+
+def spc_period_start(times: Sequence[Any], resets: Iterable[Any], *, min_points: int = 2
+                     ) -> int:
+    """Index of the first point of the current baseline period.
+
+    The period starts at the first point at or after the newest reset (baseline change or
+    service event) that has at least ``min_points`` points at or after it; a newer reset
+    with fewer points after it is not used yet (too few values to estimate sigma), so the
+    previous period stays in force until enough new values exist. With no usable reset the
+    period starts at 0.
+
+    Parameters
+    ----------
+    times : sequence of comparable (datetime, float)
+        Point times in ascending order.
+    resets : iterable of comparable
+        Times of baseline changes and of the service events chosen to restart the chart.
+    min_points : int
+        Points needed after a reset before it is used.
+
+    Returns
+    -------
+    int
+        Index into ``times`` (0 when no reset applies).
+
+    Notes
+    -----
+    Pawlicki et al. (2005) compute the limits from a baseline period of a stable process;
+    after a change to the equipment the old period no longer describes it.
+
+    Examples
+    --------
+    >>> spc_period_start([1, 2, 3, 4, 5, 6], [3.5])
+    3
+    >>> spc_period_start([1, 2, 3, 4, 5, 6], [3.5, 5.5])   # one point after 5.5: not yet
+    3
+    >>> spc_period_start([1, 2, 3], [])
+    0
+    """
+    ordered = sorted(resets, reverse=True)
+    n = len(times)
+    for r in ordered:
+        first = bisect_left(times, r)
+        if n - first >= max(min_points, 1):
+            return first
+    return 0
 
 
 def _runs(flags: np.ndarray, window: int, need: int) -> np.ndarray:

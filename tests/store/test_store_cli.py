@@ -140,3 +140,41 @@ def test_analyse_without_database_uses_fixed_defaults(tmp_path, capsys, monkeypa
     ms = {m["name"]: m["status"] for m in json.loads(out)["results"][0]["measurements"]}
     assert ms["mean_hu_centre"] == "OK" and ms["noise_sd_centre"] == "NO_TOL"
     assert not (tmp_path / "empty-home").exists()  # no database was created
+
+
+def test_service_events_from_the_command_line(tmp_path, capsys):
+    db = str(tmp_path / "qc.sqlite3")
+    common = ["--db", db]
+    assert _run(capsys, *common, "equipment", "add", "CT room 3", "--serial", "SN-3")[0] == 0
+    code, out, _ = _run(capsys, *common, "equipment", "events", "CT room 3")
+    assert code == 0 and "No service events" in out
+    code, out, err = _run(capsys, *common, "equipment", "service", "SN-3", "--date",
+                          "2025-03-04", "--kind", "part replacement", "--description",
+                          "X-ray tube replaced", "--by", "A. Engineer (Acme Service)")
+    assert code == 0, err
+    assert "recorded part replacement on 2025-03-04 00:00 UTC by A. Engineer" in out
+    code, out, err = _run(capsys, *common, "equipment", "service", "1", "--date",
+                          "2025-03-10T14:30+01:00", "--kind", "software", "--description",
+                          "console VB20 upgrade")
+    assert code == 0, err
+    code, out, _ = _run(capsys, *common, "equipment", "events", "1", "--format", "json")
+    doc = json.loads(out)
+    assert doc["equipment"]["name"] == "CT room 3"
+    assert [(e["when"], e["kind"], e["performed_by"]) for e in doc["service_events"]] == [
+        ("2025-03-04T00:00:00+00:00", "part replacement", "A. Engineer (Acme Service)"),
+        ("2025-03-10T13:30:00+00:00", "software", "")]
+    code, out, _ = _run(capsys, *common, "equipment", "events", "1", "--until", "2025-03-04")
+    assert code == 0 and "tube replaced" in out and "VB20" not in out
+    assert "When (UTC)" in out and "2025-03-04 00:00" in out
+    code, out, _ = _run(capsys, *common, "equipment", "show", "1")
+    assert "Recent service events" in out and "console VB20 upgrade" in out
+    # bad input: a usage error for the date, a clear message for an empty description
+    with pytest.raises(SystemExit):
+        main([*common, "equipment", "service", "1", "--date", "last week", "--kind", "x",
+              "--description", "y"])
+    assert "not a date" in capsys.readouterr().err
+    code, _, err = _run(capsys, *common, "equipment", "service", "1", "--date", "2025-03-04",
+                        "--kind", "repair", "--description", " ")
+    assert code == 1 and "needs a description" in err
+    code, out, _ = _run(capsys, *common, "db", "verify")
+    assert code == 0 and "intact" in out

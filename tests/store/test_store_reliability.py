@@ -200,24 +200,6 @@ def test_newer_schema_is_refused(tmp_path):
         open_store(str(path))
 
 
-def test_upgrade_backs_up_an_existing_sqlite_file(tmp_path):
-    from imgqa.store import db
-
-    path = tmp_path / "old.sqlite3"
-    with open_store(str(path)) as s:
-        s.add_equipment("CT 1")
-    # pretend the file is one revision behind: an upgrade must back it up first
-    with sqlite3.connect(str(path)) as c:
-        c.execute("DROP TABLE app_user")
-        c.execute("UPDATE alembic_version SET version_num = '0001'")
-    assert db.head_revision() == "0001"  # only one revision so far: nothing to upgrade
-    eng = db.make_engine(db.resolve_url(str(path))[0])
-    made = db.backup_sqlite(eng, tmp_path / "copy.sqlite3")
-    eng.dispose()
-    with sqlite3.connect(str(made)) as c:
-        assert c.execute("SELECT name FROM equipment").fetchall() == [("CT 1",)]
-
-
 def test_history_is_immutable_in_the_database(store, result_factory):
     eq = store.add_equipment("CT 1", modality="CT", serial="SN-1")
     s = store.save_session(eq.id, [result_factory()])

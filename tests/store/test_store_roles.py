@@ -54,6 +54,9 @@ def test_technologist_saves_but_postgresql_refuses_tolerance_changes(department,
     assert s.saved_by == d["tech"] and s.n_results == 3
     assert tech.assignments(eq.id)[0].next_due is not None  # column grant on next_due
     tech.add_comment(s.id, "all fine")
+    ev = tech.add_service_event(eq.id, s.performed_at, "repair", "collimator swapped",
+                                performed_by="Acme service")
+    assert ev.recorded_by == d["tech"]
     # the app refuses ...
     with pytest.raises(StorePermissionError):
         tech.set_tolerance(eq.id, "generic.roi", "mean", kind="absolute", act_high=1,
@@ -70,6 +73,8 @@ def test_technologist_saves_but_postgresql_refuses_tolerance_changes(department,
         "UPDATE tolerance SET act_high = 99",
         "UPDATE result SET status = 'OK'",
         "DELETE FROM audit_log",
+        "UPDATE service_event SET description = 'x'",
+        "DELETE FROM service_event",
         "UPDATE equipment SET name = 'renamed'",
         "UPDATE protocol_assignment SET frequency = 'annual'",
     ):

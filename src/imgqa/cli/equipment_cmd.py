@@ -1,9 +1,9 @@
-"""``imgqa equipment list|add|show|assign|activate|retire``."""
+"""``imgqa equipment list|add|show|assign|activate|retire|service|events``."""
 
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import UTC, date, datetime
 
 from imgqa.cli._common import fmt_value, print_json, table
 from imgqa.cli.db_cmd import open_from_args
@@ -38,6 +38,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("frequency", choices=("daily", "weekly", "monthly", "quarterly", "annual"))
     s.add_argument("--next-due", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
     s.set_defaults(func=run_assign)
+    s = esub.add_parser("service", help="record a service event (tube change, calibration, "
+                                        "software upgrade...) shown on the trend charts")
+    s.add_argument("equipment", metavar="EQUIPMENT", help="id, name or serial number")
+    s.add_argument("--date", dest="when", type=_event_time, required=True,
+                   metavar="DATE", help="when it was done: YYYY-MM-DD (00:00 UTC) or "
+                                        "YYYY-MM-DDTHH:MM (UTC unless an offset is given)")
+    s.add_argument("--kind", required=True,
+                   help="free text; usual kinds: service, repair, calibration, software, "
+                        "part replacement, acceptance")
+    s.add_argument("--description", required=True, help="what was done")
+    s.add_argument("--by", dest="performed_by", default="", metavar="NAME",
+                   help="who did it, e.g. the vendor engineer and company")
+    s.set_defaults(func=run_service)
+    s = esub.add_parser("events", help="list the service events of a piece of equipment")
+    s.add_argument("equipment", metavar="EQUIPMENT", help="id, name or serial number")
+    s.add_argument("--since", type=_event_time, default=None, metavar="DATE")
+    s.add_argument("--until", type=lambda t: _event_time(t, end=True), default=None,
+                   metavar="DATE", help="up to and including this day")
+    s.add_argument("--format", choices=("table", "json"), default="table")
+    s.set_defaults(func=run_events)
     for name, active in (("activate", True), ("retire", False)):
         s = esub.add_parser(name, help=f"{'re-activate' if active else 'retire'} equipment "
                                        "(admin)")
@@ -111,6 +131,12 @@ def run_show(args: argparse.Namespace) -> int:
                                                                  else "")])
             print("\nReferences and tolerances in force:")
             print(table(rows, ["Protocol", "Measurement", "Reference", "Tolerance", "Source"]))
+        events = store.service_events(e.id)[-5:]
+        if events:
+            print("\nRecent service events:")
+            print(table([[v.when.strftime("%Y-%m-%d"), v.kind, v.description,
+                          v.performed_by] for v in events],
+                        ["When (UTC)", "Kind", "Description", "Performed by"]))
         sessions = store.sessions(e.id)[:10]
         if sessions:
             print("\nRecent sessions:")
@@ -135,4 +161,51 @@ def run_active(args: argparse.Namespace) -> int:
         e = store.find_equipment(args.equipment)
         store.set_equipment_active(e.id, args.active)
     print(f"{e.name} is now {'active' if args.active else 'retired'}.")
+    return 0
+
+
+def _event_time(text: str, *, end: bool = False) -> datetime:
+    """``YYYY-MM-DD`` → 00:00 UTC (the next midnight with ``end``); ISO date-time → UTC."""
+    from imgqa.errors import ExportError
+    from imgqa.report.records import parse_date
+
+    try:
+        return parse_date(text, end=end)
+    except ExportError as exc:  # argparse reports an ArgumentTypeError as a usage error
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; write YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+
+
+def _event_dict(e) -> dict:
+    return {"id": e.id, "equipment_id": e.equipment_id, "when": e.when.isoformat(),
+            "kind": e.kind, "description": e.description, "performed_by": e.performed_by,
+            "recorded_by": e.recorded_by, "created_at": e.created_at.isoformat()}
+
+
+def run_service(args: argparse.Namespace) -> int:
+    with open_from_args(args) as store:
+        e = store.find_equipment(args.equipment)
+        ev = store.add_service_event(e.id, args.when, args.kind, args.description,
+                                     performed_by=args.performed_by)
+    by = f" by {ev.performed_by}" if ev.performed_by else ""
+    print(f"{e.name}: recorded {ev.kind} on {ev.when:%Y-%m-%d %H:%M} UTC{by} "
+          f"(event {ev.id}): {ev.description}")
+    return 0
+
+
+def run_events(args: argparse.Namespace) -> int:
+    with open_from_args(args) as store:
+        e = store.find_equipment(args.equipment)
+        events = store.service_events(e.id, since=args.since, until=args.until)
+    if args.format == "json":
+        print_json({"equipment": _eq_dict(e), "service_events": [_event_dict(v)
+                                                                 for v in events]})
+        return 0
+    if not events:
+        print(f"No service events recorded for {e.name}. Record one with "
+              "`imgqa equipment service`.")
+        return 0
+    print(table([[v.id, v.when.astimezone(UTC).strftime("%Y-%m-%d %H:%M"), v.kind,
+                  v.description, v.performed_by, v.recorded_by] for v in events],
+                ["Id", "When (UTC)", "Kind", "Description", "Performed by", "Recorded by"]))
     return 0

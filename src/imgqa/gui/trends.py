@@ -3,8 +3,11 @@
 Draws the values coloured by status, the reference (baseline) in force at each point, the
 tolerance band and action limits stored with each result (so a later change of tolerance does
 not rewrite the past), and Shewhart individuals-chart control limits from the baseline period
-(Pawlicki et al., Med Phys 32:2777, 2005). Hovering a point shows its details; clicking it
-opens that session's images. The plot exports to PNG or SVG.
+(Pawlicki et al., Med Phys 32:2777, 2005). Service events (tube change, recalibration,
+software upgrade...) are vertical dashed lines with a short label; hovering one shows what was
+done. "Add service event…" records one (technologists and up); "Restart SPC at service events"
+starts the control chart's baseline period again after the newest event. Hovering a point
+shows its details; clicking it opens that session's images. The plot exports to PNG or SVG.
 """
 
 from __future__ import annotations
@@ -15,13 +18,19 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QDateTime, QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -32,12 +41,17 @@ from imgqa.gui.plots import dark_axes
 from imgqa.gui.results_table import STATUS_STYLE, format_value
 from imgqa.gui.store_bridge import StoreBridge, attr, find_data
 
-__all__ = ["TrendView", "step_xy"]
+__all__ = ["SERVICE_KINDS", "ServiceEventDialog", "TrendView", "event_tooltip", "step_xy"]
 
 _BAND_OK = QColor(46, 125, 50, 40)
 _ACTION = "#c62828"
 _BASELINE = "#1b5e20"
 _SPC = "#1565c0"
+_EVENT = "#6a1b9a"
+# Suggested kinds (free text is allowed); the same list as imgqa.store.SERVICE_KINDS, repeated
+# so the GUI does not import the store module on the GUI thread.
+SERVICE_KINDS = ("service", "repair", "calibration", "software", "part replacement",
+                 "acceptance")
 
 
 def _epoch(t: datetime) -> float:
@@ -55,10 +69,73 @@ def step_xy(x: np.ndarray, y: np.ndarray, x_end: float | None = None
     return xs, ys
 
 
+def event_tooltip(event: Any) -> str:
+    """Hover text of a service-event marker: date, kind, description, who did/recorded it."""
+    when = event.when.astimezone() if event.when.tzinfo else event.when
+    lines = [f"{when:%Y-%m-%d %H:%M} · {event.kind}", event.description]
+    if event.performed_by:
+        lines.append(f"performed by {event.performed_by}")
+    lines.append(f"recorded by {event.recorded_by}")
+    return "\n".join(lines)
+
+
+class ServiceEventDialog(QDialog):
+    """Record a service event: when, kind (suggestions or free text), what was done, by whom.
+
+    The time is entered in local time and stored in UTC.
+    """
+
+    def __init__(self, equipment_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Add service event · {equipment_name}")
+        self.setMinimumWidth(460)
+        self.when = QDateTimeEdit(QDateTime.currentDateTime())
+        self.when.setCalendarPopup(True)
+        self.when.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.when.setMaximumDateTime(QDateTime.currentDateTime().addDays(1))
+        self.kind = QComboBox()
+        self.kind.setEditable(True)
+        self.kind.addItems(SERVICE_KINDS)
+        self.kind.setCurrentIndex(-1)
+        self.kind.lineEdit().setPlaceholderText("e.g. part replacement")
+        self.description = QLineEdit()
+        self.description.setPlaceholderText("What was done (required), e.g. X-ray tube replaced")
+        self.performed_by = QLineEdit()
+        self.performed_by.setPlaceholderText("Engineer and company (optional)")
+        form = QFormLayout()
+        form.addRow("When", self.when)
+        form.addRow("Kind", self.kind)
+        form.addRow("Description", self.description)
+        form.addRow("Performed by", self.performed_by)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Record event")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.kind.currentTextChanged.connect(self._update_ok)
+        self.description.textChanged.connect(self._update_ok)
+        self._update_ok()
+
+    def _update_ok(self, *_: Any) -> None:
+        ok = bool(self.kind.currentText().strip() and self.description.text().strip())
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def values(self) -> dict[str, Any]:
+        """Keyword arguments for `Store.add_service_event` (``when`` timezone-aware)."""
+        when = self.when.dateTime().toPython().astimezone()  # naive local → aware
+        return {"when": when, "kind": self.kind.currentText().strip(),
+                "description": self.description.text().strip(),
+                "performed_by": self.performed_by.text().strip()}
+
+
 class TrendView(QWidget):
     session_clicked = Signal(object)                 # session id
     edit_baseline = Signal(object, object, object)   # equipment id, protocol, measurement
     loaded = Signal(int)                             # number of points drawn
+    event_recorded = Signal(object)                  # a ServiceEventRecord
 
     def __init__(self, db: StoreBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +154,20 @@ class TrendView(QWidget):
         self.measurement_combo.currentIndexChanged.connect(lambda _i: self.reload())
         self.baseline_button = QPushButton("Baseline/tolerance…")
         self.baseline_button.clicked.connect(self._edit_baseline)
+        self.event_button = QPushButton("Add service event…")
+        self.event_button.setToolTip("Record a tube change, calibration, software upgrade... "
+                                     "It is marked on every trend of this equipment.")
+        self.event_button.clicked.connect(self.open_service_event_dialog)
+        self.restart_spc = QCheckBox("Restart SPC at service events")
+        self.restart_spc.setToolTip("Compute the control limits from the values after the "
+                                    "newest service event (or baseline change) instead of "
+                                    "after the newest baseline change only.")
+        self.restart_spc.toggled.connect(lambda _on: self.reload())
+        self.event_dialog: ServiceEventDialog | None = None
+        self.event_lines: list[pg.InfiniteLine] = []   # drawn now, in time order
+        self.event_labels: list[pg.TextItem] = []
+        self._event_pool: list[tuple[pg.InfiniteLine, pg.TextItem]] = []
+        self._event_legend: Any = None
         self.png_button = QPushButton("Export PNG…")
         self.svg_button = QPushButton("Export SVG…")
         self.png_button.clicked.connect(lambda: self._export_dialog("png"))
@@ -90,6 +181,7 @@ class TrendView(QWidget):
         self.scatter = pg.ScatterPlotItem(hoverable=True, tip=self._tip, size=10,
                                           hoverSize=14, hoverPen=pg.mkPen("k", width=2))
         self.scatter.sigClicked.connect(self._clicked)
+        self.plot.getPlotItem().vb.sigRangeChanged.connect(self._place_event_labels)
         self.info = QLabel("Choose equipment and a measurement.")
         self.info.setWordWrap(True)
 
@@ -99,18 +191,33 @@ class TrendView(QWidget):
         top.addWidget(QLabel("Measurement"))
         top.addWidget(self.measurement_combo, 1)
         top.addWidget(self.baseline_button)
+        top.addWidget(self.event_button)
         top.addWidget(self.png_button)
         top.addWidget(self.svg_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.info)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.info, 1)
+        bottom.addWidget(self.restart_spc)
+        layout.addLayout(bottom)
+        self.db.changed.connect(self._update_event_button)
+        self._update_event_button()
 
     def shutdown(self) -> None:
         self.data = None
 
     def set_can_edit(self, allowed: bool) -> None:
         self.baseline_button.setVisible(allowed)
+        self._update_event_button()
+
+    def _update_event_button(self) -> None:
+        # Technologists and up may record events (the store, and PostgreSQL, check again).
+        allowed = self.db.can("service_event") and self.equipment_combo.currentData() is not None
+        self.event_button.setEnabled(allowed)
+        why = self.db.why_not("service_event") or ("" if allowed else "Choose equipment first.")
+        self.event_button.setToolTip(why or "Record a tube change, calibration, software "
+                                     "upgrade... It is marked on every trend of this equipment.")
 
     # -- choosing what to plot ----------------------------------------------------------
     def refresh_equipment(self) -> None:
@@ -166,6 +273,7 @@ class TrendView(QWidget):
         idx = find_data(self.measurement_combo, current) if current is not None else -1
         self.measurement_combo.setCurrentIndex(idx if idx >= 0 else 0)
         self.measurement_combo.blockSignals(False)
+        self._update_event_button()
         self.reload()
 
     def select(self, equipment_id: Any, protocol: str, measurement: str) -> None:
@@ -186,7 +294,9 @@ class TrendView(QWidget):
             self._draw(None)
             return
         protocol, measurement = key
-        self.db.run(lambda store: store.trend(eq_id, protocol, measurement), name="trend",
+        restart = self.restart_spc.isChecked()
+        self.db.run(lambda store: store.trend(eq_id, protocol, measurement,
+                                              spc_restart_on_events=restart), name="trend",
                     on_done=self._draw,
                     on_failed=lambda m, h: self.info.setText(f"{m} {h}".strip()))
 
@@ -196,6 +306,8 @@ class TrendView(QWidget):
         self.plot.clear()
         self.legend.clear()
         self._point_sessions = []
+        self.event_lines = []
+        self.event_labels = []
         if data is None or not data.points:
             self.info.setText("No saved results for this measurement yet." if data is not None
                               else "Choose equipment and a measurement.")
@@ -241,11 +353,13 @@ class TrendView(QWidget):
                            name="baseline")
         ctl = data.control
         if ctl is not None:
-            self.plot.plot([x[0], x_end], [ctl.centre] * 2,
+            # the limits hold from the start of their baseline period on
+            x_spc = _epoch(data.spc_period[0]) if data.spc_period else x[0]
+            self.plot.plot([x_spc, x_end], [ctl.centre] * 2,
                            pen=pg.mkPen(_SPC, width=1.2, style=Qt.PenStyle.DashLine),
                            name=f"SPC centre (n={ctl.n})")
             for v, name in ((ctl.ucl, "SPC ±3σ"), (ctl.lcl, None)):
-                self.plot.plot([x[0], x_end], [v, v],
+                self.plot.plot([x_spc, x_end], [v, v],
                                pen=pg.mkPen(_SPC, width=1.2, style=Qt.PenStyle.DotLine),
                                name=name)
         self.plot.plot(x[finite], y[finite], pen=pg.mkPen("#9e9e9e", width=1))
@@ -258,6 +372,8 @@ class TrendView(QWidget):
                              pen=[p for p, f in zip(pens, finite) if f],
                              data=[i for i, f in enumerate(finite) if f])
         self.plot.addItem(self.scatter)
+        events = tuple(getattr(data, "service_events", ()) or ())
+        self._draw_events(events)
         self._points_x, self._points_y = x, y
         self._point_sessions = [p.session_id for p in pts]
         self.plot.setLabel("left", data.measurement, units=None)
@@ -269,10 +385,59 @@ class TrendView(QWidget):
         summary = ", ".join(f"{n} {STATUS_STYLE.get(s, STATUS_STYLE[None])[2]}"
                             for s, n in counts.items())
         extra = f"; {len(data.violations)} control-rule signal(s)" if data.violations else ""
+        if events:
+            extra += f"; {len(events)} service event(s) marked (hover a line for details)"
         self.info.setText(f"{len(pts)} results: {summary}{extra}. Hover a point for details; "
                           "click it to open that session's images.")
         self.plot.autoRange()
+        if events:  # markers do not take part in auto-range: keep them in view
+            ex = [_epoch(e.when) for e in events]
+            lo, hi = min(x[0], *ex), max(x_end, *ex)
+            pad = 0.02 * (hi - lo or 86400.0)
+            self.plot.setXRange(lo - pad, hi + pad, padding=0)
         self.loaded.emit(len(pts))
+
+    def _draw_events(self, events: tuple[Any, ...]) -> None:
+        """A dashed vertical line per service event, labelled with its kind; the description
+        shows on hover (tooltip on the line and on its label).
+
+        Lines and labels come from a pool kept for the widget's lifetime and are separate
+        scene items (not pyqtgraph's InfLineLabel child): Python-subclassed Qt items that are
+        parent and child get freed by the garbage collector in arbitrary order after
+        ``plot.clear()``, which crashed PySide6 now and then while painting.
+        """
+        pen = pg.mkPen(_EVENT, width=1.5, style=Qt.PenStyle.DashLine)
+        while len(self._event_pool) < len(events):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+            line.setZValue(-2)
+            text = pg.TextItem("", color=_EVENT, anchor=(0, 0),
+                               fill=pg.mkBrush(255, 255, 255, 210))
+            text.setZValue(-1)
+            self._event_pool.append((line, text))
+        self.event_labels = []
+        for (line, text), ev in zip(self._event_pool, events):
+            tip = event_tooltip(ev)
+            line.setValue(_epoch(ev.when))
+            line.setToolTip(tip)
+            text.setText(ev.label() if hasattr(ev, "label") else str(ev.kind))
+            text.setToolTip(tip)
+            self.plot.addItem(line)
+            self.plot.addItem(text, ignoreBounds=True)
+            self.event_lines.append(line)
+            self.event_labels.append(text)
+        if events:
+            if self._event_legend is None:
+                self._event_legend = pg.PlotDataItem(pen=pen)
+            self.legend.addItem(self._event_legend, "service event")
+        self._place_event_labels()
+
+    def _place_event_labels(self, *_: Any) -> None:
+        """Keep each label at the top of the view, next to its line (staggered in 3 rows)."""
+        if not self.event_labels:
+            return
+        (_x0, _x1), (y0, y1) = self.plot.getPlotItem().vb.viewRange()
+        for k, (line, text) in enumerate(zip(self.event_lines, self.event_labels)):
+            text.setPos(line.value(), y1 - (y1 - y0) * 0.065 * (k % 3))
 
     def _tip(self, x: float, y: float, data: Any) -> str:
         if self.data is None or data is None or not (0 <= int(data) < len(self.data.points)):
@@ -313,6 +478,29 @@ class TrendView(QWidget):
         eq_id = self.equipment_combo.currentData()
         if key is not None and eq_id is not None:
             self.edit_baseline.emit(eq_id, key[0], key[1])
+
+    def open_service_event_dialog(self) -> ServiceEventDialog | None:
+        """Open the "Add service event" dialog for the chosen equipment (non-blocking)."""
+        eq_id = self.equipment_combo.currentData()
+        if eq_id is None or not self.db.can("service_event"):
+            return None
+        eq = next((e for e in self._equipment if e.id == eq_id), None)
+        dlg = ServiceEventDialog(eq.name if eq is not None else str(eq_id), self)
+        dlg.accepted.connect(lambda: self._record_event(eq_id, dlg.values()))
+        dlg.finished.connect(dlg.deleteLater)
+        self.event_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def _record_event(self, equipment_id: Any, values: dict[str, Any]) -> None:
+        def done(ev: Any) -> None:
+            self.event_recorded.emit(ev)
+            self.reload()
+
+        self.db.run(lambda store: store.add_service_event(equipment_id, **values),
+                    name="record service event", on_done=done,
+                    on_failed=lambda m, h: self.info.setText(
+                        f"The service event was not recorded: {m} {h}".strip()))
 
     def _export_dialog(self, kind: str) -> None:
         name = "trend." + kind

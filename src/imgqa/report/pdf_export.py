@@ -45,6 +45,7 @@ _MARK = {"OK": "#2E7D32", "TOLERANCE": "#E69F00", "ACTION": "#C62828", "NO_TOL":
          None: "#606060"}
 
 _CHART_W, _CHART_H = 372.0, 150.0
+_EVENT = "#6A1B9A"  # service-event markers
 
 
 # ------------------------------------------------------------------------------------------
@@ -122,13 +123,16 @@ def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
 
 
 def trend_chart(points: Sequence[_Point], title: str, unit: str = "", *,
-                width: float = _CHART_W, height: float = _CHART_H) -> Any:
+                width: float = _CHART_W, height: float = _CHART_H,
+                events: Sequence[Any] = ()) -> Any:
     """A reportlab Drawing: values over time on their OK / tolerance / action bands.
 
     The bands of each point are those stored with it (the limits in force when it was
     saved), drawn from half-way to the previous point to half-way to the next, so a change of
     baseline or tolerance shows as a step. Dashed line: the reference (baseline). Thin lines
-    at the limits keep the bands readable in black and white.
+    at the limits keep the bands readable in black and white. ``events`` (service events:
+    objects with ``when`` and ``kind``) within the charted time span are dashed vertical
+    lines labelled with their kind, so steps can be read against them.
     """
     from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
     from reportlab.lib.colors import HexColor
@@ -194,6 +198,19 @@ def trend_chart(points: Sequence[_Point], title: str, unit: str = "", *,
             d.add(Line(xa, y_of(p.reference), xb, y_of(p.reference),
                        strokeColor=HexColor("#1F4E79"), strokeWidth=0.8,
                        strokeDashArray=(4, 2)))
+    # service events: dashed vertical lines with the kind on top (alternating heights)
+    shown = [e for e in sorted(events, key=lambda e: e.when)
+             if (t0 <= e.when.timestamp() <= t1) if span > 0 or e.when.timestamp() == t0]
+    for k, e in enumerate(shown):
+        x = x_of(e.when.timestamp())
+        d.add(Line(x, bottom, x, bottom + ph, strokeColor=HexColor(_EVENT),
+                   strokeWidth=0.9, strokeDashArray=(3, 2)))
+        kind = str(e.kind).strip() or "service"
+        kind = kind if len(kind) <= 18 else kind[:17] + "."
+        right_half = x > left + 0.75 * pw  # keep the label inside the frame
+        d.add(String(x - 1.5 if right_half else x + 1.5, bottom + ph - 7 - 7 * (k % 2),
+                     _t(kind), fontName="Helvetica", fontSize=5.5, fillColor=HexColor(_EVENT),
+                     textAnchor="end" if right_half else "start"))
     # frame and axes
     d.add(Rect(left, bottom, pw, ph, fillColor=None, strokeColor=HexColor("#808080"),
                strokeWidth=0.5))
@@ -285,6 +302,7 @@ def write_pdf(records: QaRecords, path: str | os.PathLike[str], *, department: s
     from reportlab.lib.units import mm
     from reportlab.platypus import (
         CondPageBreak,
+        KeepTogether,
         PageBreak,
         Paragraph,
         SimpleDocTemplate,
@@ -415,8 +433,10 @@ def write_pdf(records: QaRecords, path: str | os.PathLike[str], *, department: s
             series: dict[tuple[str, str, str], list[RecordRow]] = {}
             for r in rows:
                 series.setdefault((r.protocol, r.label, r.measurement), []).append(r)
+            events = [e for e in getattr(records, "service_events", ()) or ()
+                      if e.equipment_id == eq.id]
             drawings = [trend_chart(_points(rs), f"{p} · {m}" + (f" ({lab})" if lab else ""),
-                                    rs[0].unit, width=(width - 6) / 2)
+                                    rs[0].unit, width=(width - 6) / 2, events=events)
                         for (p, lab, m), rs in series.items()
                         if any(r.value is not None for r in rs)]
             if drawings:
@@ -425,7 +445,9 @@ def write_pdf(records: QaRecords, path: str | os.PathLike[str], *, department: s
                 story.append(Paragraph(
                     "Green band: within tolerance; amber: tolerance exceeded; red: action "
                     "level exceeded (the limits in force at each point). Dashed blue line: "
-                    "reference (baseline). Squares mark TOLERANCE and ACTION results.", small))
+                    "reference (baseline). Squares mark TOLERANCE and ACTION results."
+                    + (" Dashed purple vertical lines: service events (listed below)."
+                       if events else ""), small))
                 story.append(Spacer(1, 2 * mm))
                 for k in range(0, len(drawings), 2):
                     pair = drawings[k:k + 2] + ([""] if len(drawings[k:k + 2]) == 1 else [])
@@ -433,6 +455,16 @@ def write_pdf(records: QaRecords, path: str | os.PathLike[str], *, department: s
                     ct.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
                                             ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
                     story.append(ct)
+                if events:
+                    story.append(Spacer(1, 2 * mm))
+                    ev_rows = [["When (UTC)", "Kind", "Description", "Performed by",
+                                "Recorded by"]]
+                    ev_rows += [[_when(e.when), _t(e.kind), Paragraph(_p(e.description), small),
+                                 _t(e.performed_by), _t(e.recorded_by)]
+                                for e in sorted(events, key=lambda e: e.when)]
+                    story.append(KeepTogether([  # the caption never parts from its table
+                        Paragraph("Service events in the period", small),
+                        table(ev_rows, [f * width for f in (0.13, 0.13, 0.44, 0.17, 0.13)])]))
 
         # review sign-off
         sign = [["Session (UTC)", "Session UID", "Performed by", "Worst status", "Review",

@@ -145,6 +145,8 @@ class QaRecords:
     database: str = ""
     imgqa_version: str = ""
     filters: dict[str, Any] = field(default_factory=dict)
+    # imgqa.store.ServiceEventRecord of the exported equipment in the period, oldest first
+    service_events: tuple[Any, ...] = ()
 
     def period_text(self) -> str:
         """Human period, e.g. ``"2026-01-01 to 2026-01-31"`` (until shown inclusive)."""
@@ -315,11 +317,15 @@ def gather(store: Any, *, equipment: Sequence[int | str] = (), protocol: str | N
     equipment_list = tuple(sorted((eq_cache[i] for i in used), key=lambda e: (e.name, e.id)))
     order = {e.id: n for n, e in enumerate(equipment_list)}
     rows.sort(key=lambda r: (order[r.equipment_id], r.performed_at, r.session_id))
+    list_events = getattr(store, "service_events", None)  # marked on the PDF trend charts
+    events = tuple(ev for e in equipment_list
+                   for ev in (list_events(e.id, since=since, until=until) if list_events
+                              else ()))
     return QaRecords(
         rows=tuple(rows), equipment=equipment_list, sessions=tuple(infos), since=since,
         until=until, protocol=protocol, unreviewed_only=unreviewed_only,
         generated_at=now or datetime.now(UTC), database=str(getattr(store, "location", "")),
-        imgqa_version=__version__,
+        imgqa_version=__version__, service_events=events,
         filters={"equipment": [e.name for e in chosen], "protocol": protocol,
                  "since": since.isoformat() if since else None,
                  "until": until.isoformat() if until else None,

@@ -7,7 +7,9 @@ Typical use::
     store = open_store()                                   # $IMGQA_DB or the user data dir
     eq = store.match_equipment(series) or store.create_equipment_from_series(series)
     session = store.save_session(eq.id, results, comment="daily QC")
-    trend = store.trend(eq.id, "ct.water", "mean_hu_centre")
+    store.add_service_event(eq.id, date(2026, 3, 2), "part replacement", "X-ray tube replaced",
+                            performed_by="A. Engineer, Acme Service")
+    trend = store.trend(eq.id, "ct.water", "mean_hu_centre")   # .service_events marked
 
 See docs/store.md for the schema, the evaluation rules, roles and the PostgreSQL setup.
 """
@@ -15,6 +17,7 @@ See docs/store.md for the schema, the evaluation rules, roles and the PostgreSQL
 from __future__ import annotations
 
 from imgqa.errors import StoreError, StorePermissionError, ToleranceError
+from imgqa.store.models import SERVICE_KINDS
 from imgqa.store.records import (
     AssignmentRecord,
     AuditEntry,
@@ -23,6 +26,7 @@ from imgqa.store.records import (
     EquipmentRecord,
     ResultRow,
     ReviewRecord,
+    ServiceEventRecord,
     SessionRecord,
     ToleranceRecord,
     TrendData,
@@ -33,6 +37,7 @@ from imgqa.store.roles import ROLES
 
 __all__ = [
     "ROLES",
+    "SERVICE_KINDS",
     "AssignmentRecord",
     "AuditEntry",
     "BaselineRecord",
@@ -40,6 +45,7 @@ __all__ = [
     "EquipmentRecord",
     "ResultRow",
     "ReviewRecord",
+    "ServiceEventRecord",
     "SessionRecord",
     "Store",
     "StoreError",

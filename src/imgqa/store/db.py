@@ -222,17 +222,20 @@ def _known_revisions() -> set[str]:
     return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
 
 
-def upgrade(engine: Engine, *, backup: bool = True) -> Path | None:
+def upgrade(engine: Engine, *, backup: bool = True, target: str = "head") -> Path | None:
     """Bring the schema to the newest revision; returns the backup file made, if any.
 
-    Writers are serialised (SQLite write lock, PostgreSQL advisory lock) and the revision is
-    read again under the lock, so two programs starting at once upgrade only once.
+    An existing SQLite file is first copied with the online backup API to
+    ``<file>.<old revision>.<UTC time>.bak`` next to it. Writers are serialised (SQLite write
+    lock, PostgreSQL advisory lock) and Alembic reads the revision again under the lock, so
+    two programs starting at once upgrade only once. ``target`` (a revision id) is for tests
+    that need an older schema.
     """
     from alembic import command
 
     url = engine.url
     rev = current_revision(engine)
-    head = head_revision()
+    head = head_revision() if target == "head" else target
     if rev == head:
         return None
     if rev is not None and rev not in _known_revisions():
@@ -248,7 +251,7 @@ def upgrade(engine: Engine, *, backup: bool = True) -> Path | None:
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
-        command.upgrade(_alembic_config(conn), "head")
+        command.upgrade(_alembic_config(conn), target)
     return made
 
 

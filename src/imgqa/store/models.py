@@ -49,6 +49,8 @@ __all__ = [
     "QcSession",
     "ResultRow",
     "Review",
+    "SERVICE_KINDS",
+    "ServiceEvent",
     "Site",
     "Tolerance",
     "UTCDateTime",
@@ -59,7 +61,10 @@ DECISIONS = ("approved", "rejected")
 ROLES = ("technologist", "physicist", "admin")
 # Tables whose rows may never be updated or deleted (enforced by triggers, see migrations).
 IMMUTABLE_TABLES = ("qc_session", "analysis", "input_image", "result", "baseline", "tolerance",
-                    "review", "comment", "audit_log")
+                    "review", "comment", "audit_log", "service_event")
+# Suggested kinds of service event (the kind is free text; these are offered in the GUI/CLI).
+SERVICE_KINDS = ("service", "repair", "calibration", "software", "part replacement",
+                 "acceptance")
 
 
 class UTCDateTime(TypeDecorator):
@@ -294,6 +299,27 @@ class Comment(Base):
     result_id: Mapped[int | None] = mapped_column(ForeignKey("result.id"), nullable=True)
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ServiceEvent(Base):
+    """Something done to the equipment that can shift its QC results: a service visit, repair,
+    calibration, software upgrade, part replacement or acceptance test (insert-only).
+
+    ``occurred_at`` is when it was done, ``performed_by`` who did it (often a vendor engineer,
+    free text), ``recorded_by`` the login that recorded it. Trend charts mark these events and
+    the control chart may restart its baseline period at one (`imgqa.trends`).
+    """
+
+    __tablename__ = "service_event"
+    __table_args__ = (Index("ix_service_event_equipment_time", "equipment_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text)
+    performed_by: Mapped[str] = mapped_column(String(200), default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

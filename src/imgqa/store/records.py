@@ -20,6 +20,7 @@ __all__ = [
     "EquipmentRecord",
     "ResultRow",
     "ReviewRecord",
+    "ServiceEventRecord",
     "SessionRecord",
     "ToleranceRecord",
     "TrendData",
@@ -189,6 +190,30 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceEventRecord:
+    """A service event of a piece of equipment (tube change, recalibration, upgrade...).
+
+    ``when`` is when the work was done (UTC), ``performed_by`` who did it (e.g. the vendor
+    engineer and company, free text), ``recorded_by`` the login that recorded it and
+    ``created_at`` when it was recorded.
+    """
+
+    id: int
+    equipment_id: int
+    when: datetime
+    kind: str
+    description: str
+    performed_by: str
+    recorded_by: str
+    created_at: datetime
+
+    def label(self) -> str:
+        """A short label for a chart marker: the kind, shortened."""
+        k = self.kind.strip() or "service"
+        return k if len(k) <= 18 else k[:17] + "…"
+
+
+@dataclass(frozen=True, slots=True)
 class TrendPoint:
     time: datetime
     value: float | None
@@ -207,7 +232,8 @@ class TrendData:
     ``points`` are in time order with the reference and limits stored with each result (the
     bands in force at the time). ``control`` holds Shewhart individuals-chart limits from the
     baseline period (``spc_period`` = first and last time used) and ``violations`` the Western
-    Electric rules broken (indices into ``points``).
+    Electric rules broken (indices into ``points``). ``service_events`` are the equipment's
+    service events in the same time window (oldest first), for markers on the chart.
     """
 
     equipment_id: int
@@ -221,6 +247,7 @@ class TrendData:
     control: ControlLimits | None
     spc_period: tuple[datetime, datetime] | None
     violations: tuple[RuleViolation, ...]
+    service_events: tuple[ServiceEventRecord, ...] = ()
 
     def times(self) -> np.ndarray:
         """Point times as numpy datetime64[us] (UTC)."""

@@ -17,8 +17,9 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -41,13 +42,14 @@ from imgqa.store.records import (
     EquipmentRecord,
     ResultRow,
     ReviewRecord,
+    ServiceEventRecord,
     SessionRecord,
     ToleranceRecord,
     TrendData,
     TrendPoint,
 )
 from imgqa.store.roles import PG_ROLE_PREFIX, RANK, ROLES, pg_role, role_at_least
-from imgqa.trends import control_limits, western_electric
+from imgqa.trends import control_limits, spc_period_start, western_electric
 
 __all__ = ["Store", "open_store"]
 
@@ -57,6 +59,8 @@ T = TypeVar("T")
 _STATUS_RANK = {"NO_TOL": 0, "OK": 1, "TOLERANCE": 2, "ACTION": 3}
 _FREQ_DAYS = {"daily": 1, "weekly": 7, "monthly": 30, "quarterly": 91, "annual": 365}
 _WRITE_RETRIES = 8
+# A service event may be recorded up to this far ahead (clock skew, time zones), not more.
+_EVENT_FUTURE_SLACK = timedelta(days=1)
 
 
 def _now() -> datetime:
@@ -926,13 +930,101 @@ class Store:
                 select(m.Comment).where(m.Comment.session_id == session_id)
                 .order_by(m.Comment.id)).scalars()]
 
+    # -- service events -------------------------------------------------------------------
+    def add_service_event(self, equipment_id: int, when: datetime | date, kind: str,
+                          description: str, performed_by: str = "", who: str | None = None
+                          ) -> ServiceEventRecord:
+        """Record a service event (technologist and up): tube change, recalibration, ...
+
+        Parameters
+        ----------
+        equipment_id : int
+        when : datetime or date
+            When the work was done. A date means 00:00 UTC of that day (so QC done later
+            that day counts as after the event); a naive datetime is taken as UTC.
+        kind : str
+            Free text; `SERVICE_KINDS` lists the suggestions (service, repair, calibration,
+            software, part replacement, acceptance).
+        description : str
+            What was done (required).
+        performed_by : str
+            Who did it, e.g. the vendor engineer's name and company.
+        who : str, optional
+            Who records it; on PostgreSQL it must be the login (the default).
+
+        Raises
+        ------
+        StoreError
+            Unknown equipment, empty kind or description, or a time more than a day ahead.
+        """
+        self._require("technologist", "record service events")
+        kind = " ".join((kind or "").split())
+        description = (description or "").strip()
+        if not kind:
+            raise StoreError("A service event needs a kind.",
+                             hint="e.g. " + ", ".join(m.SERVICE_KINDS) + ".")
+        if not description:
+            raise StoreError("A service event needs a description.",
+                             hint="Say what was done, e.g. 'X-ray tube replaced'.")
+        if len(kind) > 64:
+            raise StoreError("The kind of a service event is at most 64 characters.",
+                             hint="Put the details in the description.")
+        at = _event_time(when)
+        if at > _now() + _EVENT_FUTURE_SLACK:
+            raise StoreError(f"The service event date {at:%Y-%m-%d} is in the future.",
+                             hint="Record service events after they happen.")
+        actor = self._identity(who)
+        me = self.current_user()
+
+        def work(s: Session) -> ServiceEventRecord:
+            if s.get(m.Equipment, equipment_id) is None:
+                raise StoreError(f"There is no equipment with id {equipment_id}.",
+                                 hint="`imgqa equipment list` shows the equipment.")
+            now = _now()
+            ev = m.ServiceEvent(equipment_id=equipment_id, occurred_at=at, kind=kind,
+                                description=description,
+                                performed_by=(performed_by or "").strip(), recorded_by=actor,
+                                created_at=now)
+            s.add(ev)
+            s.flush()
+            audit.append(s, at=now, actor=me, action="service_event", entity="service_event",
+                         entity_id=ev.id, details={"equipment_id": equipment_id, "kind": kind,
+                                                   "digest": _service_event_digest(ev)})
+            return _event_record(ev)
+
+        return self._write(work)
+
+    def service_events(self, equipment_id: int, since: datetime | None = None,
+                       until: datetime | None = None) -> list[ServiceEventRecord]:
+        """Service events of the equipment, oldest first; ``since`` inclusive, ``until``
+        exclusive."""
+        with self._read() as s:
+            return self._service_events(s, equipment_id, since, until)
+
+    @staticmethod
+    def _service_events(s: Session, equipment_id: int, since: datetime | None,
+                        until: datetime | None) -> list[ServiceEventRecord]:
+        q = (select(m.ServiceEvent).where(m.ServiceEvent.equipment_id == equipment_id)
+             .order_by(m.ServiceEvent.occurred_at, m.ServiceEvent.id))
+        if since is not None:
+            q = q.where(m.ServiceEvent.occurred_at >= _aware(since))
+        if until is not None:
+            q = q.where(m.ServiceEvent.occurred_at < _aware(until))
+        return [_event_record(e) for e in s.execute(q).scalars()]
+
     # -- trends ---------------------------------------------------------------------------
     def trend(self, equipment_id: int, protocol: str, measurement: str, *,
-              since: datetime | None = None, spc_points: int = 20) -> TrendData:
-        """Time series of one measurement with the bands in force, baselines and SPC limits.
+              since: datetime | None = None, spc_points: int = 20,
+              spc_restart_on_events: bool | Collection[str] = False) -> TrendData:
+        """Time series of one measurement with the bands in force, baselines, service events
+        and SPC limits.
 
-        Control limits come from the first ``spc_points`` values measured since the newest
-        baseline (or from the start when fewer than two follow it).
+        Control limits come from the first ``spc_points`` values of the baseline period: the
+        values since the newest reset that has at least two values after it (from the start
+        when there is none). A reset is a baseline change and, with
+        ``spc_restart_on_events``, a service event (True: every event; a collection of kinds,
+        e.g. ``{"part replacement", "calibration"}``: events of those kinds, compared without
+        case). The Western Electric rules are checked from the start of the period on.
         """
         eq = self.equipment(equipment_id)
         with self._read() as s:
@@ -954,6 +1046,7 @@ class Store:
             base_hist = [self._baseline_record(b) for b in s.execute(select(m.Baseline).where(
                 m.Baseline.equipment_id == equipment_id, m.Baseline.protocol == protocol,
                 m.Baseline.measurement == measurement).order_by(m.Baseline.id)).scalars()]
+            events = self._service_events(s, equipment_id, since, None)
         points = []
         unit = ""
         lim_cache: dict[tuple, Limits | None] = {}  # most points share the same band
@@ -977,15 +1070,24 @@ class Store:
                 unit = get_protocol(protocol).measurement(measurement).unit
             except Exception:
                 unit = ""
-        start = 0
-        if base_hist:
-            after = [i for i, p in enumerate(points) if p.time >= base_hist[-1].set_at]
-            if len(after) >= 2:
-                start = after[0]
-        period = [p for p in points[start:] if p.value is not None][:spc_points]
+        resets = [b.set_at for b in base_hist]
+        if spc_restart_on_events:
+            chosen = spc_restart_on_events
+            if isinstance(chosen, str):  # one kind given as text, not its letters
+                chosen = (chosen,)
+            kinds = None if chosen is True else \
+                {k.casefold() for k in chosen}  # type: ignore[union-attr]
+            resets += [e.when for e in events if kinds is None or e.kind.casefold() in kinds]
+        valued = [i for i, p in enumerate(points) if p.value is not None]
+        first = spc_period_start([points[i].time for i in valued], resets)
+        start = valued[first] if valued else 0
+        period = [points[i] for i in valued[first:first + spc_points]]
         control = control_limits([p.value for p in period])
-        violations = tuple(western_electric([p.value for p in points], control)) \
-            if control else ()
+        violations: tuple = ()
+        if control:
+            violations = tuple(
+                replace(v, index=v.index + start) for v in
+                western_electric([p.value for p in points[start:]], control))
         return TrendData(
             equipment_id=equipment_id, protocol=protocol, measurement=measurement, unit=unit,
             points=tuple(points), baselines=tuple(base_hist),
@@ -996,7 +1098,7 @@ class Store:
                                          tols.get(measurement)),
             control=control,
             spc_period=(period[0].time, period[-1].time) if control else None,
-            violations=violations)
+            violations=violations, service_events=tuple(events))
 
     def measurements_recorded(self, equipment_id: int) -> list[tuple[str, str]]:
         """(protocol, measurement) pairs that have stored results for this equipment."""
@@ -1015,8 +1117,8 @@ class Store:
                     for e in reversed(rows)]
 
     def audit_verify(self) -> tuple[bool, list[str]]:
-        """Check the audit chain and that stored sessions, baselines, tolerances and reviews
-        still match what was logged. Returns (ok, problems)."""
+        """Check the audit chain and that stored sessions, baselines, tolerances, reviews and
+        service events still match what was logged. Returns (ok, problems)."""
         import json
 
         with self._read() as s:
@@ -1042,6 +1144,8 @@ class Store:
                 _check(problems, logged, "tolerance", t.id, _tolerance_digest(t))
             for rv in s.execute(select(m.Review)).scalars():
                 _check(problems, logged, "review", rv.id, _review_digest(rv))
+            for ev in s.execute(select(m.ServiceEvent)).scalars():
+                _check(problems, logged, "service_event", ev.id, _service_event_digest(ev))
         return (not problems, problems)
 
 
@@ -1075,6 +1179,28 @@ def _tolerance_digest(t: m.Tolerance) -> str:
 def _review_digest(r: m.Review) -> str:
     return audit.content_digest([{"s": r.session_id, "by": r.reviewer, "d": r.decision,
                                   "c": r.comment, "at": r.reviewed_at}])
+
+
+def _service_event_digest(e: m.ServiceEvent) -> str:
+    return audit.content_digest([{"e": e.equipment_id, "at": e.occurred_at, "k": e.kind,
+                                  "d": e.description, "by": e.performed_by,
+                                  "rec": e.recorded_by, "c": e.created_at}])
+
+
+def _event_record(e: m.ServiceEvent) -> ServiceEventRecord:
+    return ServiceEventRecord(id=e.id, equipment_id=e.equipment_id, when=e.occurred_at,
+                              kind=e.kind, description=e.description,
+                              performed_by=e.performed_by, recorded_by=e.recorded_by,
+                              created_at=e.created_at)
+
+
+def _event_time(when: datetime | date) -> datetime:
+    """A date → 00:00 UTC that day; a naive datetime → UTC; always UTC out."""
+    if isinstance(when, datetime):
+        return _aware(when).astimezone(UTC)
+    if isinstance(when, date):
+        return datetime(when.year, when.month, when.day, tzinfo=UTC)
+    raise StoreError(f"A service event time must be a date or a date-time, not {when!r}.")
 
 
 def _check(problems: list[str], logged: Mapping[tuple[str, int], str], entity: str, id_: int,

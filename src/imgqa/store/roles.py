@@ -1,6 +1,6 @@
 """Users and roles: technologist < physicist < admin.
 
-* technologist: save sessions, comment.
+* technologist: save sessions, comment, record service events.
 * physicist: also set baselines and tolerances, review (approve/reject), assign protocols.
 * admin: also manage equipment, sites and users.
 
@@ -28,7 +28,8 @@ RANK = {r: i for i, r in enumerate(ROLES)}
 PG_ROLE_PREFIX = "imgqa_"
 
 # What each role may do, table by table (each role also inherits the one below).
-_TECH_INSERT = ("qc_session", "analysis", "input_image", "result", "comment", "audit_log")
+_TECH_INSERT = ("qc_session", "analysis", "input_image", "result", "comment", "audit_log",
+                "service_event")
 _PHYS_INSERT = ("baseline", "tolerance", "review", "protocol_assignment")
 _PHYS_UPDATE = ("protocol_assignment",)
 _ADMIN_INSERT = ("equipment", "site", "app_user")
