@@ -8,6 +8,7 @@ import pytest
 import imgqa
 from imgqa.phantoms import demo_sets, read_ground_truth
 from imgqa.phantoms.ct import (
+    catphan_ctp404,
     correlated_noise,
     gaussian_mtf_frequency,
     rod_phantom,
@@ -51,6 +52,43 @@ def test_wire_and_rod_truth():
     r, c = rt["rod_rc"]
     assert rod[0, int(round(r)), int(round(c))] == pytest.approx(rt["contrast_hu"], abs=1.0)
     assert rod[0, 0, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("pixel_mm", [0.4, 0.5, 0.55, 0.6, 0.98])
+@pytest.mark.parametrize("roll", [0.0, 2.0])
+def test_ctp404_ramp_and_rods_drawn_right_at_any_pixel_size(pixel_mm, roll):
+    """Independent check of the CTP404 drawing (noise-free): the ramp line is 1 mm × 300 HU,
+    so its integral across (here down the columns, through a line at `roll` to the rows) is
+    300 / cos(roll) HU·mm at every column of its plateau, and its total is 300 HU × 1 mm × L
+    with L = T / 0.42; each air rod's deficit centroid is the rod centre. (A pixel-centre mask
+    drew the line one or two pixels wide — 165/330 HU·mm at 0.55 mm pixels — and moved the
+    rods by up to 0.35 mm at 0.98 mm.)"""
+    thickness = 5.0
+    size = int(round(150 / pixel_mm))
+    images, truth = catphan_ctp404(size=size, pixel_mm=pixel_mm, roll_deg=roll,
+                                   slice_thickness_mm=thickness, noise_sd=0.0)
+    img = images[0] - 100.0
+    r0, c0 = truth["centre_rc"]
+    # top ramp: 38 mm above the centre, running along the columns
+    row = int(round(r0 - 38.0 * np.cos(np.deg2rad(roll)) / pixel_mm))
+    band = img[row - int(4 / pixel_mm):row + int(4 / pixel_mm) + 1]
+    per_col = band.sum(axis=0) * pixel_mm
+    length = thickness / 0.42
+    # position along the ramp (tangent (sin roll, cos roll), centre 38 mm out, 3 mm along)
+    x = (np.arange(size) - c0) * pixel_mm
+    u = (x - 38.0 * np.sin(np.deg2rad(roll))) / np.cos(np.deg2rad(roll))
+    plateau = np.abs(u - 3.0) < length / 2 - 1.5
+    assert per_col[plateau] == pytest.approx(300.0 / np.cos(np.deg2rad(roll)), rel=0.01)
+    ramp_cols = np.abs(u - 3.0) < length / 2 + 3.0
+    assert per_col[ramp_cols].sum() * pixel_mm == pytest.approx(300.0 * length, rel=0.01)
+    for a in (45.0, 135.0, 225.0, 315.0):
+        t = np.deg2rad(a + roll)
+        rc = np.array([r0, c0]) + 25.0 * np.sqrt(2) / pixel_mm * np.array([np.sin(t), np.cos(t)])
+        n = int(np.ceil(3.0 / pixel_mm))
+        rr, cc = np.mgrid[-n:n + 1, -n:n + 1] + np.round(rc).astype(int)[:, None, None]
+        w = np.clip(-img[rr, cc], 0.0, None)           # 1100 HU deficit inside the rod
+        cent = np.array([(w * rr).sum(), (w * cc).sum()]) / w.sum()
+        assert np.hypot(*(cent - rc)) * pixel_mm < 0.02
 
 
 @pytest.mark.parametrize("name", ["ct_water", "ct_wire", "ct_catphan"])

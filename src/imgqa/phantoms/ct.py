@@ -256,9 +256,12 @@ def catphan_ctp404(*, size: int = 512, pixel_mm: float = 0.5, roll_deg: float = 
     """A simplified Catphan 600 CTP404 slice with known CT numbers, geometry and slice thickness.
 
     A 200 mm disc of +100 HU holds the seven sensitometry inserts (12 mm, Catphan 600 layout,
-    nominal CT number + `hu_offset`), four 3 mm air rods on a 50 mm square and four wire ramps
-    38 mm from the centre. A ramp at 23° to the slice images as a bright line of length
-    T / 0.42 (the Catphan manual's ratio) for a slice thickness T, drawn here slightly blurred.
+    nominal CT number + `hu_offset`), four 3 mm air rods on a 50 mm square (inserts and rods
+    with partial volume at their edges, so their centroids are exact at any pixel size) and
+    four wire ramps 38 mm from the centre. A ramp at 23° to the slice images as a bright line
+    of length T / 0.42 (the Catphan manual's ratio) for a slice thickness T: 1 mm wide, 300 HU,
+    blurred by a 0.3 mm Gaussian and integrated over each pixel, so it is drawn right at any
+    pixel size.
     Angles: θ = 0 towards +column, θ = 90 towards +row; `roll_deg` rotates everything.
 
     Returns
@@ -281,22 +284,14 @@ def catphan_ctp404(*, size: int = 512, pixel_mm: float = 0.5, roll_deg: float = 
         t = np.deg2rad(a + roll_deg)
         cy, cx = 58.7 * np.sin(t), 58.7 * np.cos(t)
         inserts[mat] = NOMINAL_HU[mat] + hu_offset
-        img[np.hypot(y - cy, x - cx) <= 6.0] = inserts[mat]
+        _paint_disc(img, pixel_mm, (cy + offset_mm[0], cx + offset_mm[1]), 6.0, inserts[mat])
     for a in (45.0, 135.0, 225.0, 315.0):
         t = np.deg2rad(a + roll_deg)
         cy, cx = 25.0 * np.sqrt(2) * np.sin(t), 25.0 * np.sqrt(2) * np.cos(t)
-        img[np.hypot(y - cy, x - cx) <= 1.5] = AIR_HU
+        _paint_disc(img, pixel_mm, (cy + offset_mm[0], cx + offset_mm[1]), 1.5, AIR_HU)
     length = slice_thickness_mm / RAMP_ANGLE_RATIO
-    ramp = np.zeros((size, size))
     for a in (-90.0, 0.0, 90.0, 180.0):
-        t = np.deg2rad(a + roll_deg)
-        radial = (np.sin(t), np.cos(t))
-        tangent = (np.cos(t), -np.sin(t))
-        along = y * tangent[0] + x * tangent[1]
-        across = y * radial[0] + x * radial[1] - 38.0
-        ramp[(np.abs(along - 3.0) <= length / 2) & (np.abs(across) <= 0.5)] = 1.0
-    ramp = ndimage.gaussian_filter(ramp, 0.3 / pixel_mm)
-    img = img + 300.0 * ramp
+        _add_ramp(img, pixel_mm, offset_mm, a + roll_deg, length)
     img = img + correlated_noise((size, size), noise_sd, rng=rng)
     truth = {
         "phantom": "ct_catphan_ctp404",
@@ -311,6 +306,81 @@ def catphan_ctp404(*, size: int = 512, pixel_mm: float = 0.5, roll_deg: float = 
                        "noise_sd": noise_sd, "offset_mm": list(offset_mm), "seed": seed},
     }
     return img[None], truth
+
+
+_SUBSAMPLES = 8          # per pixel side, for pixel-area integrals
+
+
+def _paint_disc(img: np.ndarray, pixel_mm: float, centre_mm: tuple[float, float],
+                radius_mm: float, value: float) -> None:
+    """Set a disc to `value` in place, with partial volume: each pixel is mixed with what was
+    there in proportion to its area inside the disc (8 × 8 sub-samples per pixel).
+
+    A pixel-centre mask instead moves the centroid of a small disc by up to a third of a
+    pixel (0.35 mm for a 3 mm rod at 0.98 mm pixels), which would show up as rod-distance
+    error at coarse pixels.
+    """
+    size = img.shape[0]
+    c0 = (size - 1) / 2.0
+    ctr = np.asarray(centre_mm, dtype=float)
+    lo = np.maximum(np.floor(c0 + (ctr - radius_mm) / pixel_mm).astype(int) - 1, 0)
+    hi = np.minimum(np.ceil(c0 + (ctr + radius_mm) / pixel_mm).astype(int) + 2, size)
+    rows = (np.arange(lo[0], hi[0]) - c0) * pixel_mm - ctr[0]
+    cols = (np.arange(lo[1], hi[1]) - c0) * pixel_mm - ctr[1]
+    sub = ((np.arange(_SUBSAMPLES) + 0.5) / _SUBSAMPLES - 0.5) * pixel_mm
+    inside = np.hypot(rows[:, None, None, None] + sub[None, None, :, None],
+                      cols[None, :, None, None] + sub[None, None, None, :]) <= radius_mm
+    frac = inside.mean(axis=(2, 3))
+    patch = img[lo[0]:hi[0], lo[1]:hi[1]]
+    patch += frac * (value - patch)
+
+
+_RAMP_HU = 300.0          # wire-ramp line: 300 HU over 1 mm wide
+_RAMP_WIDTH_MM = 1.0
+_RAMP_SIGMA_MM = 0.3     # in-plane blur of the line image
+
+
+def _add_ramp(img: np.ndarray, pixel_mm: float, offset_mm: tuple[float, float],
+              angle_deg: float, length_mm: float) -> None:
+    """Add one CTP404 wire-ramp image in place: a 1 mm × `length_mm` line, 38 mm out at
+    `angle_deg`, centred 3 mm along the tangent, blurred by a Gaussian PSF and integrated over
+    each pixel's area.
+
+    A rectangle convolved with an isotropic Gaussian is exactly the product of two erf
+    differences in the rectangle's own frame; averaging it over an 8 × 8 grid in every pixel
+    gives the pixel-area integral. So at any pixel size and roll the line's integral across its
+    width is 300 HU·mm everywhere along the plateau, and the half-maximum points of the profile
+    along the line are at ± length/2 (a thresholded pixel mask instead draws a line that is one
+    or two pixels wide depending on its sub-pixel position, which halves its integral over
+    stretches of the ramp when 1 mm / pixel is not an integer).
+    """
+    from scipy.special import erf
+
+    size = img.shape[0]
+    t = np.deg2rad(angle_deg)
+    radial = np.array([np.sin(t), np.cos(t)])
+    tangent = np.array([np.cos(t), -np.sin(t)])
+    centre_mm = radial * 38.0 + tangent * 3.0 + np.asarray(offset_mm, dtype=float)
+    reach = 4.0 * _RAMP_SIGMA_MM + pixel_mm
+    half = (np.abs(tangent) * (length_mm / 2 + reach)
+            + np.abs(radial) * (_RAMP_WIDTH_MM / 2 + reach))        # bounding box (row, col)
+    c0 = (size - 1) / 2.0
+    lo = np.maximum(np.floor(c0 + (centre_mm - half) / pixel_mm).astype(int), 0)
+    hi = np.minimum(np.ceil(c0 + (centre_mm + half) / pixel_mm).astype(int) + 1, size)
+    rows = (np.arange(lo[0], hi[0]) - c0) * pixel_mm
+    cols = (np.arange(lo[1], hi[1]) - c0) * pixel_mm
+    sub = ((np.arange(_SUBSAMPLES) + 0.5) / _SUBSAMPLES - 0.5) * pixel_mm
+    yy = (rows[:, None, None, None] + sub[None, None, :, None]) - centre_mm[0]
+    xx = (cols[None, :, None, None] + sub[None, None, None, :]) - centre_mm[1]
+    along = yy * tangent[0] + xx * tangent[1]
+    across = yy * radial[0] + xx * radial[1]
+    k = 1.0 / (np.sqrt(2.0) * _RAMP_SIGMA_MM)
+
+    def box(s: np.ndarray, w: float) -> np.ndarray:
+        return 0.5 * (erf((s + w / 2) * k) - erf((s - w / 2) * k))
+
+    line = box(along, length_mm) * box(across, _RAMP_WIDTH_MM)
+    img[lo[0]:hi[0], lo[1]:hi[1]] += _RAMP_HU * line.mean(axis=(2, 3))
 
 
 def _catphan_body(y: np.ndarray, x: np.ndarray, module_hu: float, housing_hu: float
