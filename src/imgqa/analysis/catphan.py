@@ -183,7 +183,11 @@ def find_geometry_rods(image: np.ndarray, pixel_mm: float, *,
     side_px = ROD_SQUARE_MM / pixel_mm
     # All 4-subsets at once (≤ 91 390 for 40 candidates): the six distances of each, sorted.
     dist = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
-    combos = np.array(list(combinations(range(len(pts)), 4)), dtype=np.intp)
+    # 4-subsets i < j < k < l in lexicographic order, built by numpy (a list of 91 390 tuples
+    # held the GIL for ~30 ms and set off a full garbage collection, stalling the GUI thread).
+    idx = np.arange(len(pts))
+    a, b, c, e = np.ix_(idx, idx, idx, idx)
+    combos = np.argwhere((a < b) & (b < c) & (c < e)).astype(np.intp)
     pairs = np.array(list(combinations(range(4), 2)), dtype=np.intp)
     d = np.sort(dist[combos[:, pairs[:, 0]], combos[:, pairs[:, 1]]], axis=1)
     s = d[:, :4].mean(axis=1)

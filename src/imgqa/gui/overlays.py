@@ -56,8 +56,8 @@ def _xy(point: Sequence[float]) -> QPointF:
     return QPointF(col + 0.5, row + 0.5)
 
 
-def roi_items(roi: Roi) -> list[QGraphicsItem]:
-    """Graphics items (in image scene coordinates) drawing one ROI and its label."""
+def roi_items(roi: Roi, label: bool = True) -> list[QGraphicsItem]:
+    """Graphics items (in image scene coordinates) drawing one ROI and (with `label`) its label."""
     pen = _pen(roi.role)
     items: list[QGraphicsItem] = []
     pts = [_xy(p) for p in roi.points]
@@ -86,7 +86,7 @@ def roi_items(roi: Roi) -> list[QGraphicsItem]:
         item.setPen(pen)  # type: ignore[attr-defined]
     item.setToolTip(f"{roi.label or roi.shape} ({roi.role})")
     items.append(item)
-    if roi.label:
+    if roi.label and label:
         text = pg.TextItem(roi.label, color=role_colour(roi.role), anchor=(0, 1))
         anchor = _label_anchor(roi, pts)
         text.setPos(anchor)
@@ -132,10 +132,8 @@ class OverlayLayer:
         shown = [r for r in rois if n_frames <= 1 or r.frame == frame]
         labels = self.show_labels and len(shown) <= MAX_LABELLED_ROIS
         for roi in shown:
-            for item in roi_items(roi):
-                if isinstance(item, pg.TextItem) and not labels:
-                    continue
-                self.view.addItem(item)
+            for item in roi_items(roi, label=labels):  # unused labels not even created
+                self.view.addItem(item, ignoreBounds=True)  # no auto-range pass per item
                 self._items.append(item)
             count += 1
         return count

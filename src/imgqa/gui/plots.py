@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +30,12 @@ def _axis_text(label: str, unit: str) -> str:
 
 
 class PlotsPanel(QWidget):
-    """One tab per group of curves sharing axes, one tab per image map."""
+    """One tab per group of curves sharing axes, one tab per image map.
+
+    The pyqtgraph widgets are built lazily, when their tab is first seen: building all of them
+    for every result that arrives cost 15-20 ms per plot on the GUI thread (60 ms for a Catphan
+    result) although the panel is usually hidden behind the results table.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,8 +46,11 @@ class PlotsPanel(QWidget):
         layout.addWidget(self.tabs)
         layout.addWidget(self.empty)
         self.tabs.hide()
+        self._builders: dict[int, Callable[[], QWidget]] = {}  # id(placeholder) → builder
+        self.tabs.currentChanged.connect(lambda _i: self._build_current())
 
     def clear(self) -> None:
+        self._builders.clear()
         while self.tabs.count():
             w = self.tabs.widget(0)
             self.tabs.removeTab(0)
@@ -57,24 +65,63 @@ class PlotsPanel(QWidget):
             for c in res.curves:
                 key = (c.x_label, c.x_unit, c.y_label, c.y_unit)
                 groups.setdefault(key, []).append((res.label, c))
-        for (xl, xu, yl, yu), curves in groups.items():
-            plot = pg.PlotWidget(background="w")
-            plot.showGrid(x=True, y=True, alpha=0.3)
-            plot.addLegend(offset=(-10, 10), labelTextColor="#111111")
-            plot.setLabel("bottom", _axis_text(xl, xu))
-            plot.setLabel("left", _axis_text(yl, yu))
-            dark_axes(plot.getPlotItem())
-            for i, (label, c) in enumerate(curves):
-                name = f"{label}: {c.name}" if label else c.name
-                plot.plot(np.asarray(c.x, float), np.asarray(c.y, float), name=name,
-                          pen=pg.mkPen(_COLOURS[i % len(_COLOURS)], width=2))
-            self.tabs.addTab(plot, yl or curves[0][1].name)
+        for axes, curves in groups.items():
+            self._add_tab(axes[2] or curves[0][1].name,
+                          lambda a=axes, cs=curves: self._curve_widget(a, cs))
         for res in results:
             for m in res.maps:
-                self.tabs.addTab(self._map_widget(m), m.name)
+                self._add_tab(m.name, lambda m=m: self._map_widget(m))
         if self.tabs.count():
             self.empty.hide()
             self.tabs.show()
+        self._build_current()
+
+    def _add_tab(self, title: str, builder: Callable[[], QWidget]) -> None:
+        holder = QWidget()
+        lay = QVBoxLayout(holder)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self._builders[id(holder)] = builder
+        self.tabs.addTab(holder, title)
+
+    def _build_current(self) -> None:
+        """Build the plot of the current tab if it is on screen and not built yet."""
+        holder = self.tabs.currentWidget()
+        if holder is None or not self.isVisible():
+            return
+        builder = self._builders.pop(id(holder), None)
+        if builder is not None:
+            holder.layout().addWidget(builder())
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        self._build_current()
+
+    def plot_widget(self, index: int) -> QWidget | None:
+        """The (built) plot of tab `index`, building it now if needed; None if no such tab."""
+        holder = self.tabs.widget(index)
+        if holder is None:
+            return None
+        builder = self._builders.pop(id(holder), None)
+        if builder is not None:
+            holder.layout().addWidget(builder())
+        item = holder.layout().itemAt(0)
+        return item.widget() if item is not None else None
+
+    @staticmethod
+    def _curve_widget(axes: tuple[str, str, str, str],
+                      curves: list[tuple[str, Curve]]) -> QWidget:
+        xl, xu, yl, yu = axes
+        plot = pg.PlotWidget(background="w")
+        plot.showGrid(x=True, y=True, alpha=0.3)
+        plot.addLegend(offset=(-10, 10), labelTextColor="#111111")
+        plot.setLabel("bottom", _axis_text(xl, xu))
+        plot.setLabel("left", _axis_text(yl, yu))
+        dark_axes(plot.getPlotItem())
+        for i, (label, c) in enumerate(curves):
+            name = f"{label}: {c.name}" if label else c.name
+            plot.plot(np.asarray(c.x, float), np.asarray(c.y, float), name=name,
+                      pen=pg.mkPen(_COLOURS[i % len(_COLOURS)], width=2))
+        return plot
 
     @staticmethod
     def _map_widget(m: ImageMap) -> QWidget:
