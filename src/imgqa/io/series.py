@@ -71,6 +71,11 @@ class HeaderSummary:
     image_type: tuple[str, ...] = ()
 
     @property
+    def description_text(self) -> str:
+        """Series description and protocol name, the words protocol detectors look for."""
+        return f"{self.series_description} {self.protocol_name}"
+
+    @property
     def invert_for_display(self) -> bool:
         """MONOCHROME1: the lowest value is shown white. Values stay as stored (physical)."""
         return self.photometric == "MONOCHROME1"

@@ -211,7 +211,7 @@ def ct_water(series: ImageSeries, *, roi_area_mm2: float = 400.0, edge_offset_mm
 def _detect_water(series: ImageSeries) -> float:
     if series.modality != "CT" or _is_localizer(series):
         return 0.0
-    text = f"{series.header.series_description} {series.header.protocol_name}"
+    text = series.header.description_text
     if _CATPHAN_WORDS.search(text):
         return 0.0
     score = 0.0
@@ -354,7 +354,7 @@ def ct_mtf_wire(series: ImageSeries, *, roi_radius_mm: float = 4.0, wire_diamete
 def _detect_wire(series: ImageSeries) -> float:
     if series.modality != "CT" or _is_localizer(series):
         return 0.0
-    text = f"{series.header.series_description} {series.header.protocol_name}"
+    text = series.header.description_text
     score = 0.4 if _WIRE_WORDS.search(text) else 0.0
     sp = series.pixel_spacing_mm
     if sp is None:
@@ -919,7 +919,7 @@ def _ctp591_values(found, values, rois, curves, warnings, extra) -> None:
 def _detect_catphan(series: ImageSeries) -> float:
     if series.modality != "CT" or _is_localizer(series):
         return 0.0
-    text = f"{series.header.series_description} {series.header.protocol_name}"
+    text = series.header.description_text
     if _CATPHAN_WORDS.search(text):
         return 0.9
     sp = series.pixel_spacing_mm

@@ -65,7 +65,7 @@ def _acr_weighting(series: ImageSeries) -> str | None:
 
     ACR T1: SE TR 500 / TE 20 ms; ACR T2: SE TR 2000 / TE 20 and 80 ms (the 80 ms echo is scored).
     """
-    text = f"{series.header.series_description} {series.header.protocol_name}".upper()
+    text = series.header.description_text.upper()
     has1, has2 = "T1" in text, "T2" in text
     if has1 != has2:
         return "T1" if has1 else "T2"
@@ -376,7 +376,7 @@ def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
 def _detect_acr(series: ImageSeries) -> float:
     if series.modality != "MR" or len(series) != ACR_SLICES or _plane(series) != "axial":
         return 0.0
-    text = f"{series.header.series_description} {series.header.protocol_name}".upper()
+    text = series.header.description_text.upper()
     return 0.9 if "ACR" in text else 0.5
 
 
@@ -499,7 +499,7 @@ def mr_snr(series_list: list[ImageSeries], *, method: str = "auto") -> Analysis:
 def _detect_snr(series: ImageSeries) -> float:
     if series.modality != "MR":
         return 0.0
-    text = f"{series.header.series_description} {series.header.protocol_name}".upper()
+    text = series.header.description_text.upper()
     return 0.6 if "SNR" in text else 0.0
 
 
@@ -582,7 +582,7 @@ def _detect_flood(word: str):
     def detect(series: ImageSeries) -> float:
         if series.modality != "MR":
             return 0.0
-        text = f"{series.header.series_description} {series.header.protocol_name}".upper()
+        text = series.header.description_text.upper()
         return 0.6 if word in text else 0.0
     return detect
 

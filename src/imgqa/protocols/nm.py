@@ -66,11 +66,6 @@ def _check_counts(image: np.ndarray, series: ImageSeries, i: int, what: str) -> 
     return warnings
 
 
-def _words(series: ImageSeries) -> str:
-    h = series.header
-    return f"{h.series_description} {h.protocol_name}".upper()
-
-
 def _planar_nm(series: ImageSeries) -> bool:
     return series.modality == "NM" and 1 <= len(series) <= _MAX_PLANAR_FRAMES
 
@@ -80,7 +75,7 @@ def _keyword_detector(keywords: tuple[str, ...], base: float, hit: float
     def detect(series: ImageSeries) -> float:
         if not _planar_nm(series):
             return 0.0
-        words = _words(series)
+        words = series.header.description_text.upper()
         return hit if any(k in words for k in keywords) else base
     return detect
 

@@ -111,8 +111,7 @@ def _freq_name(stem: str, f: str) -> str:
 
 
 def _keyword_score(series: ImageSeries, words: Sequence[str]) -> bool:
-    h = series.header
-    text = f"{h.series_description} {h.protocol_name}".lower()
+    text = series.header.description_text.lower()
     return any(w in text for w in words)
 
 
