@@ -30,6 +30,21 @@ def _values(r) -> np.ndarray:
     return np.array([getattr(r, k) for k in _VALUES], dtype=float)
 
 
+@pytest.mark.parametrize("offset", [(0.0, 0.0), (0.37, -1.91), (12.3, 7.7)])
+def test_smooth_flood_integrates_exactly(offset):
+    """The generator's counts are exact area integrals: the total is c·(field area + a·∫bump),
+    with ∫ of a raised cosine over its full width W = W/2; a coarse native pixel holds the sum
+    of the fine pixels it covers."""
+    img, t = smooth_flood((1024, 1024), 0.5, offset_mm=offset)
+    expected = 250.0 * (300.0 * 400.0 + 0.1 * (180.0 / 2) * (240.0 / 2))
+    assert img.sum() == pytest.approx(expected, rel=1e-12)
+    coarse, _ = smooth_flood((256, 256), 2.0, offset_mm=offset)
+    np.testing.assert_allclose(img.reshape(256, 4, 256, 4).sum(axis=(1, 3)), coarse,
+                               rtol=1e-12, atol=1e-9)
+    top, bottom, left, right = t["field_edges_mm"]
+    assert (bottom - top, right - left) == pytest.approx((300.0, 400.0))
+
+
 # ---------------------------------------------------------------------------------------------
 # Reproduction: sub-pixel shifts of the field
 # ---------------------------------------------------------------------------------------------
