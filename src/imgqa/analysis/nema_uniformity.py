@@ -9,7 +9,10 @@ extrinsic floods):
    75 % in every linear dimension about its centroid.
 3. Edge rule: UFOV edge pixels holding < 75 % of the CFOV mean are set to zero; then every pixel
    with a zero among its four direct neighbours is set to zero too.
-4. Smooth once with the 9-point kernel [[1,2,1],[2,4,2],[1,2,1]]/16.
+4. Smooth once with the 9-point kernel [[1,2,1],[2,4,2],[1,2,1]]/16 over the pixels that remain
+   after the edge rule only (weights renormalised over the pixels present), so partly covered
+   edge pixels cannot leak into the analysis and the result does not depend on where the
+   field edge falls on the analysis grid.
 5. IU = 100·(max − min)/(max + min) over the UFOV and the CFOV; DU = the largest value of the
    same formula over every run of 5 contiguous pixels in a row (X) or column (Y) lying wholly
    inside the field.
@@ -31,6 +34,7 @@ __all__ = [
     "UniformityResult",
     "differential_uniformity",
     "integral_uniformity",
+    "nema_edge_rule",
     "nema_rebin_factor",
     "nema_smooth",
     "nema_uniformity",
@@ -188,6 +192,26 @@ def nema_smooth(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray
     return out * m
 
 
+def nema_edge_rule(rebinned: np.ndarray, region: np.ndarray, cfov_mean: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The NEMA NU 1-2018 edge rule on the rebinned image.
+
+    Step 1: pixels on the edge of `region` (a 4-neighbour outside it) holding less than 75 % of
+    `cfov_mean` are set to zero. Step 2: every pixel with a zero among its four direct
+    neighbours is set to zero too. Applied once.
+
+    Returns
+    -------
+    remaining : ndarray of bool
+        The pixels left for the analysis (the UFOV).
+    after_step1 : ndarray of bool
+        The pixels left after step 1.
+    """
+    edge = region & ~ndimage.binary_erosion(region, _FOUR)
+    kept = region & ~(edge & (rebinned < _EDGE_FRACTION * cfov_mean))
+    return ndimage.binary_erosion(kept, _FOUR), kept
+
+
 def integral_uniformity(values: np.ndarray) -> float:
     """IU = 100·(max − min)/(max + min), in percent (NEMA NU 1)."""
     v = np.asarray(values, dtype=np.float64)
@@ -333,8 +357,13 @@ def nema_uniformity(image: np.ndarray, pixel_mm: float, *, cfov_fraction: float 
       The rule is applied once. pylinac instead zeroes the outer frame of the image and every
       pixel under 75 % of the mean of pixels above 10 % of the maximum, and takes 95 % of the
       field as UFOV.
-    * Smoothing uses only pixels kept by the first step of the edge rule (normalised
-      convolution), so analysed edge pixels are not diluted by the empty surroundings.
+    * Smoothing is a normalised convolution over the pixels that remain after the edge rule
+      (the UFOV): pixels the rule sets to zero, and everything outside, take no part, and the
+      kernel weights are renormalised over the pixels present. A partly covered field-edge
+      pixel always has an empty 4-neighbour, so it never remains and its area-dependent counts
+      never reach an analysed pixel: the result does not depend on where the field edge falls
+      on the analysis grid (issue 10). With ``ufov_fraction`` < 1 the real field pixels around
+      the smaller UFOV (not the field's outermost ring) also enter the smoothing.
     * Counts below ``MIN_COUNTS_PER_PIXEL`` per rebinned pixel give a warning: Poisson noise
       then adds about ``3.3·0.375/√N`` (fraction) to IU.
 
@@ -387,19 +416,23 @@ def nema_uniformity(image: np.ndarray, pixel_mm: float, *, cfov_fraction: float 
     cfov_mean = float(rebinned[cfov0].mean())
 
     if edge_rule:
-        # NEMA edge rule, step 1: weak edge pixels are set to zero.
-        edge = ufov0 & ~ndimage.binary_erosion(ufov0, _FOUR)
-        kept = ufov0 & ~(edge & (rebinned < _EDGE_FRACTION * cfov_mean))
-        # Step 2: pixels with a zero 4-neighbour are set to zero too.
-        ufov = ndimage.binary_erosion(kept, _FOUR)
+        ufov, kept = nema_edge_rule(rebinned, ufov0, cfov_mean)
     else:
-        kept = ufov0
-        ufov = ufov0
+        ufov = kept = ufov0
+    # Smoothing support (normalised convolution). NEMA default (UFOV = whole field): only the
+    # pixels that remain after the edge rule — the pixels it sets to zero take no part. A
+    # partly covered edge pixel never remains (it always has an empty 4-neighbour), so its
+    # area-dependent counts cannot leak into the analysed pixels through the kernel and the
+    # result does not depend on where the field edge falls on the analysis grid. With a UFOV
+    # smaller than the field (`ufov_fraction` < 1, pylinac-style) its real neighbours inside
+    # the field also take part, but never the field's outermost ring.
+    support = ufov if ufov_fraction == 1.0 else \
+        (ufov | (kept & ndimage.binary_erosion(field_mask, _FOUR)))
     cfov = cfov0 & ufov
     if ufov.sum() < 1 or cfov.sum() < 1:
         raise ValueError("no analysis pixels remain after the NEMA edge rule: the field is "
                          "too small for the rebinned pixel size")
-    smoothed = nema_smooth(rebinned, kept)
+    smoothed = nema_smooth(rebinned, support)
 
     iu_u = integral_uniformity(smoothed[ufov])
     iu_c = integral_uniformity(smoothed[cfov])

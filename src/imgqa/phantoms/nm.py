@@ -27,7 +27,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
-__all__ = ["demo_sets", "edge", "flood", "four_bar", "line_sources", "nema_block", "quadrant_bars"]
+__all__ = ["demo_sets", "edge", "flood", "four_bar", "line_sources", "nema_block", "quadrant_bars",
+           "smooth_flood"]
 
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 _FWTM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(10.0))
@@ -175,6 +176,87 @@ def flood(matrix: int | tuple[int, int] = 128, pixel_mm: float = 3.2, *,
         "total_counts_expected": float(expected.sum()),
         "noise": noise,
     }
+    return image, truth
+
+
+def _overlap_1d(edges: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Length of [lo, hi] inside each interval [edges[i], edges[i+1]] (mm)."""
+    return np.clip(np.minimum(edges[1:], hi) - np.maximum(edges[:-1], lo), 0.0, None)
+
+
+def _cosine_integral_1d(edges: np.ndarray, lo: float, hi: float, centre: float,
+                        width: float) -> np.ndarray:
+    """Exact integral of the raised cosine (`_raised_cosine`) over each interval ∩ [lo, hi]."""
+    a = np.clip(np.maximum(edges[:-1], lo), centre - width / 2, centre + width / 2)
+    b = np.clip(np.minimum(edges[1:], hi), centre - width / 2, centre + width / 2)
+    b = np.maximum(a, b)
+
+    def prim(x: np.ndarray) -> np.ndarray:  # antiderivative of (1 + cos(2π(x − c)/W))/2
+        return 0.5 * (x + width / (2 * np.pi) * np.sin(2 * np.pi * (x - centre) / width))
+
+    return prim(b) - prim(a)
+
+
+def smooth_flood(shape: tuple[int, int] = (1024, 1024), pixel_mm: float = 0.5, *,
+                 field_mm: tuple[float, float] = (300.0, 400.0),
+                 offset_mm: tuple[float, float] = (0.0, 0.0), counts_per_mm2: float = 250.0,
+                 amplitude: float = 0.1, pattern_mm: tuple[float, float] = (180.0, 240.0),
+                 noise: bool = False, seed: int | None = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A rectangular flood at any sub-pixel position, area-integrated, with a smooth pattern.
+
+    The expected counts of a pixel are the exact integral over the pixel's area ∩ the field of
+    ``counts_per_mm2 · (1 + amplitude·b_y(y)·b_x(x))``, where b are raised cosines of full
+    widths `pattern_mm` (along y, along x) centred on the field centre (the pattern moves with
+    the field). Outside the pattern the field is flat, so the UFOV periphery is flat and the NEMA
+    result must not depend on where the field edge falls on the analysis-pixel grid. Because
+    pixels integrate exactly, summing native pixels into blocks gives the same image as a
+    coarser native pixel of the block's size.
+
+    Parameters
+    ----------
+    shape : (rows, cols)
+        Native matrix.
+    pixel_mm : float
+        Native pixel size, mm.
+    field_mm : (height, width)
+        Size of the rectangular field, mm.
+    offset_mm : (dy, dx)
+        Shift of the field (and pattern) centre from the image centre, mm (any fraction).
+    counts_per_mm2 : float
+        Expected counts per mm² in the flat part (250/mm² ≈ 10 240 per 6.4 mm pixel).
+    amplitude : float
+        Relative height of the central bump (0.1 = +10 %).
+    pattern_mm : (along y, along x)
+        Full widths of the bump.
+    noise : bool
+        Poisson counts (True) or the noise-free expectation.
+
+    Returns
+    -------
+    image : (rows, cols) float64
+    truth : dict
+        ``field_edges_mm`` (top, bottom, left, right from the image's top-left corner),
+        ``counts_per_mm2``, ``amplitude``, ``pattern_mm``.
+    """
+    rows, cols = shape
+    cy = rows * pixel_mm / 2.0 + offset_mm[0]
+    cx = cols * pixel_mm / 2.0 + offset_mm[1]
+    top, bottom = cy - field_mm[0] / 2.0, cy + field_mm[0] / 2.0
+    left, right = cx - field_mm[1] / 2.0, cx + field_mm[1] / 2.0
+    ey = np.arange(rows + 1) * pixel_mm
+    ex = np.arange(cols + 1) * pixel_mm
+    area = np.outer(_overlap_1d(ey, top, bottom), _overlap_1d(ex, left, right))
+    bump = np.outer(_cosine_integral_1d(ey, top, bottom, cy, pattern_mm[0]),
+                    _cosine_integral_1d(ex, left, right, cx, pattern_mm[1]))
+    expected = counts_per_mm2 * (area + amplitude * bump)
+    if noise:
+        image = np.random.default_rng(seed).poisson(expected).astype(np.float64)
+    else:
+        image = expected
+    truth = {"kind": "nm_smooth_flood", "pixel_spacing_mm": pixel_mm,
+             "field_mm": list(field_mm), "offset_mm": list(offset_mm),
+             "field_edges_mm": [top, bottom, left, right], "counts_per_mm2": counts_per_mm2,
+             "amplitude": amplitude, "pattern_mm": list(pattern_mm), "noise": noise}
     return image, truth
 
 
