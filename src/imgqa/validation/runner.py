@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from imgqa.api import analyse
-from imgqa.errors import ImgqaError
+from imgqa.errors import ImgqaError, ParameterError
 from imgqa.phantoms import read_ground_truth
 from imgqa.validation.registry import Check, all_checks, phantom_makers
 
@@ -59,6 +59,8 @@ def run_validation(workdir: str | Path | None = None, *,
     """
     wanted_ph = set(phantoms) if phantoms else None
     wanted_pr = set(protocols) if protocols else None
+    _refuse_unknown(wanted_ph, {c.phantom for c in all_checks()}, "validation phantom")
+    _refuse_unknown(wanted_pr, {c.protocol for c in all_checks()}, "protocol")
     checks = [c for c in all_checks()
               if (wanted_ph is None or c.phantom in wanted_ph)
               and (wanted_pr is None or c.protocol in wanted_pr)]
@@ -67,6 +69,13 @@ def run_validation(workdir: str | Path | None = None, *,
             return _run(Path(tmp), checks)
     Path(workdir).mkdir(parents=True, exist_ok=True)
     return _run(Path(workdir), checks)
+
+
+def _refuse_unknown(wanted: set[str] | None, known: set[str], what: str) -> None:
+    unknown = sorted((wanted or set()) - known)
+    if unknown:
+        raise ParameterError(f"There is no {what} called {', '.join(unknown)}.",
+                             hint="Known: " + ", ".join(sorted(known)))
 
 
 def _run(root: Path, checks: list[Check]) -> list[CheckOutcome]:
