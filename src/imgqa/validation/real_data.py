@@ -50,11 +50,11 @@ _CTP486 = "ct/imageqc_CTP486/CTP486_005.dcm"
 
 # Values copied from the data folder's MANIFEST.md ("Other tools' values on these files").
 REFERENCES: tuple[Reference, ...] = tuple(
-    _refs(_SIEMENS, "mr.acr", _HAZEN, {
-        "piu": 67.49, "ghosting_percent": 0.035, "slice_thickness_mm": 5.89,
-        "geometric_accuracy_slice1_horizontal": 191.41,
-        "geometric_accuracy_slice1_vertical": 187.5},
-        note="hazen's slice 1 lengths taken in the order it prints them")
+    _refs(_SIEMENS, "mr.acr", _HAZEN, {"piu": 67.49, "ghosting_percent": 0.035,
+                                        "slice_thickness_mm": 5.89})
+    + _refs(_SIEMENS, "mr.acr", _HAZEN, {"geometric_accuracy_slice1_horizontal": 191.41,
+                                          "geometric_accuracy_slice1_vertical": 187.5},
+            note="hazen's two slice 1 lengths, in the order it prints them")
     + _refs(_SIEMENS, "mr.acr", _PYLINAC, {"piu": 66.65, "ghosting_percent": 0.118,
                                             "slice_thickness_mm": 4.64})
     + _refs((_SIEMENS, "mr/acr/hazen_Siemens2"), "mr.snr", _HAZEN, {"snr": 76.52},
