@@ -28,13 +28,14 @@ _K, _A, _B, _PX = 4.0, 400.0, 100.0, 0.1       # µGy, value²/µGy, value², mm
        source="white noise of variance a·K + b (+ 1/12 rounding): NPS = σ²·Δx·Δy at every "
               "frequency; NNPS = NPS / (slope·K)²",
        measure=[Measure("nps_at_1_lp_per_mm", "nps", rel_tol=0.05,
-                        why="radial average of ~50 ROIs of 128²"),
+                        why="> 3 × the SE of the 1 lp/mm annulus mean (≈ 1.5 %)"),
                 Measure("nps_at_3_lp_per_mm", "nps", rel_tol=0.05),
                 Measure("nnps_at_1_lp_per_mm", "nnps", rel_tol=0.05),
                 Measure("noise_sd", rel_tol=0.02),
                 Measure("mean_signal", rel_tol=0.001)])
 def xray_white_flat(root: Path) -> Path:
-    folder = write_flat_field(root / "xray_white_flat", shape=(512, 512), air_kerma_ugy=_K,
+    # 1024²: ~100 ROIs, so the 1 lp/mm annulus averages ~4 000 periodogram values (SE ≈ 1.5 %)
+    folder = write_flat_field(root / "xray_white_flat", shape=(1024, 1024), air_kerma_ugy=_K,
                               quantum_a=_A, electronic_b=_B, pixel_mm=_PX)
     truth = read_ground_truth(folder)
     variance = _A * _K + _B + 1.0 / 12.0
@@ -47,17 +48,18 @@ def xray_white_flat(root: Path) -> Path:
     return folder
 
 
-@check("xray.stp",
+@check("xray.stp", params={"roi_mm": 20.0},
        source="flat fields at 0.5–8 µGy: mean = offset + slope·K, variance = a·K + b + c·K² "
               "(IEC 62220-1-1 conversion function)",
        measure=[Measure("stp_slope", rel_tol=0.003), Measure("stp_intercept", abs_tol=3.0),
                 Measure("noise_quantum_coefficient", rel_tol=0.1,
-                        why="variance of a variance over a 10 mm ROI, 5 doses"),
-                Measure("noise_structured", rel_tol=0.2)])
+                        why="SE of a variance over a 20 mm ROI, 5 doses: worst of 8 seeds 4.5 %"),
+                Measure("noise_structured", rel_tol=0.1, why="worst of 8 seeds 2.8 %")])
 def xray_flat_set(root: Path) -> Path:
     folder = root / "xray_flat_set"
+    # c large enough that c·K² dominates at 8 µGy: the fitted c is then known to a few %
     write_flat_field_set(folder, kermas_ugy=(0.5, 1.0, 2.0, 4.0, 8.0), shape=(256, 256),
-                         quantum_a=400.0, electronic_b=400.0, structured_c=9.0)
+                         quantum_a=400.0, electronic_b=400.0, structured_c=100.0)
     return folder
 
 
