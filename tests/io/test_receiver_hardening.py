@@ -254,3 +254,66 @@ def test_receiver_defaults_are_safe(tmp_path):
 def test_bad_limits_are_refused_in_words(tmp_path, kw):
     with pytest.raises(ValueError, match="must be"):
         StorageReceiver(inbox=tmp_path / "inbox", **kw)
+
+
+# -- the CLI: flags reach the receiver, bad values are usage errors in words ------------------
+def test_receive_help_lists_the_network_flags(capsys):
+    from imgqa.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["receive", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--host", "--port", "--ae-title", "--inbox", "--max-associations",
+                 "--acse-timeout", "--dimse-timeout", "--network-timeout"):
+        assert flag in out, flag
+    assert "127.0.0.1" in out and "0.0.0.0" in out
+
+
+def test_receive_flags_configure_the_receiver(tmp_path):
+    from imgqa.cli.main import build_parser
+    from imgqa.cli.receive_cmd import receiver_from_args
+
+    args = build_parser().parse_args(["receive", "--inbox", str(tmp_path), "--port", "0"])
+    rx = receiver_from_args(args)
+    assert (rx.host, rx.maximum_associations) == ("127.0.0.1", 32)  # safe defaults
+    args = build_parser().parse_args([
+        "receive", "--inbox", str(tmp_path), "--port", "0", "--host", "0.0.0.0",
+        "--max-associations", "5", "--acse-timeout", "2.5", "--dimse-timeout", "7",
+        "--network-timeout", "12"])
+    rx = receiver_from_args(args)
+    assert (rx.host, rx.maximum_associations, rx.acse_timeout, rx.dimse_timeout,
+            rx.network_timeout) == ("0.0.0.0", 5, 2.5, 7.0, 12.0)
+    # and the pynetdicom AE really gets them
+    with StorageReceiver(inbox=tmp_path, port=0, host="127.0.0.1", maximum_associations=5,
+                         acse_timeout=2.5, dimse_timeout=7, network_timeout=12) as live:
+        ae = live._server.ae  # type: ignore[attr-defined]
+        assert (ae.maximum_associations, ae.acse_timeout, ae.dimse_timeout,
+                ae.network_timeout) == (5, 2.5, 7.0, 12.0)
+        assert live._server.server_address[0] == "127.0.0.1"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("argv", [["--max-associations", "0"], ["--acse-timeout", "-1"],
+                                  ["--network-timeout", "soon"], ["--dimse-timeout", "nan"],
+                                  ["--port", "70000"]])
+def test_receive_bad_flag_is_a_usage_error(argv, capsys):
+    from imgqa.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["receive", *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "imgqa: error:" in err and "Traceback" not in err
+
+
+def test_receive_busy_port_is_reported_in_words(tmp_path, capsys):
+    from imgqa.cli.main import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code = main(["receive", "--inbox", str(tmp_path), "--port", str(port)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1 port {port}" in err
