@@ -33,7 +33,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date as _date
 from pathlib import Path, PurePosixPath
 
 from pydicom.dataset import Dataset
@@ -75,7 +75,7 @@ def is_valid_da(value: str) -> bool:
     if not isinstance(value, str) or _DA.fullmatch(value) is None:
         return False
     try:
-        date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        _date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         return False
     return True
