@@ -169,3 +169,32 @@ def test_inbox_dates_name_today_and_yesterday():
     assert day_label(date(2026, 11, 22), today) == "Yesterday — Sun 22 Nov 2026"
     assert day_label(date(2026, 1, 7), today) == "Wed 7 Jan 2026"
     assert day_label(None, today) == "Undated"
+
+
+def test_receiver_listens_on_loopback_unless_opened_to_the_network(qtbot, window, tmp_path):
+    # Fresh settings: loopback, and the dialog shows the choice unticked.
+    assert receiver_settings(window.settings).host == "127.0.0.1"
+    window.act_settings.trigger()
+    dlg = window.settings_dialog
+    qtbot.waitUntil(lambda: dlg.isVisible(), timeout=TIMEOUT_MS)
+    dlg.rx_enabled.setChecked(True)
+    assert dlg.rx_network.isEnabled() and not dlg.rx_network.isChecked()
+    assert dlg.receiver_choice().host == "127.0.0.1"
+    dlg.rx_network.setChecked(True)
+    assert dlg.receiver_choice().host == ""  # every interface: scanners can reach it
+    dlg.rx_network.setChecked(False)
+    assert dlg.receiver_choice().host == "127.0.0.1"
+    dlg.reject()
+
+    # An ini file saved before loopback became the default (host "") keeps the network open,
+    # and an address set in the ini file is kept when the box stays ticked.
+    for saved in ("", "192.0.2.10"):
+        save_receiver_settings(ReceiverSettings(False, "IMGQA", free_port(),
+                                                str(tmp_path / "inbox"), saved), window.settings)
+        assert receiver_settings(window.settings).host == saved
+        window.act_settings.trigger()
+        dlg = window.settings_dialog
+        qtbot.waitUntil(lambda: dlg.isVisible(), timeout=TIMEOUT_MS)  # noqa: B023
+        assert dlg.rx_network.isChecked()
+        assert dlg.receiver_choice().host == saved
+        dlg.reject()

@@ -28,6 +28,8 @@ from imgqa.gui.workers import TaskRunner
 
 __all__ = ["SettingsDialog"]
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: QSettings, current_url: str | None,
@@ -136,7 +138,17 @@ class SettingsDialog(QDialog):
         self.rx_inbox.setPlaceholderText(str(ReceiverSettings().inbox_path()))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_inbox)
-        self._rx_host = rs.host  # not in the dialog: kept as the ini file says
+        # Loopback unless the user opens the receiver to the network; a specific address set
+        # in the ini file (receiver/host) is kept when the box is ticked.
+        self._rx_host = rs.host
+        self._rx_network_host = "" if rs.host in _LOOPBACK else rs.host
+        self.rx_network = QCheckBox("Accept images from scanners on the network")
+        self.rx_network.setToolTip(
+            "Off: only programs on this computer can send (address 127.0.0.1). On: listen on "
+            + ("every network interface" if not self._rx_network_host else
+               f"{self._rx_network_host}") + ", so scanners and PACS can reach the receiver.")
+        self.rx_network.setChecked(rs.host not in _LOOPBACK)
+        self.rx_network.toggled.connect(self._rx_network_toggled)
         form = QFormLayout()
         form.addRow(self.rx_enabled)
         form.addRow("AE title", self.rx_ae)
@@ -145,6 +157,7 @@ class SettingsDialog(QDialog):
         row.addWidget(self.rx_inbox, 1)
         row.addWidget(browse)
         form.addRow("Inbox folder", row)
+        form.addRow(self.rx_network)
         v.addLayout(form)
         self.rx_message = QLabel("")
         self.rx_message.setWordWrap(True)
@@ -155,9 +168,12 @@ class SettingsDialog(QDialog):
         return box
 
     def _rx_enable_fields(self, on: bool) -> None:
-        for w in (self.rx_ae, self.rx_port, self.rx_inbox):
+        for w in (self.rx_ae, self.rx_port, self.rx_inbox, self.rx_network):
             w.setEnabled(on)
         self.rx_message.setText("")
+
+    def _rx_network_toggled(self, on: bool) -> None:
+        self._rx_host = self._rx_network_host if on else "127.0.0.1"
 
     def _browse_inbox(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Inbox folder for received images",

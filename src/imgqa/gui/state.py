@@ -69,15 +69,18 @@ def add_recent_folder(folder: str, settings: QSettings | None = None) -> list[st
 class ReceiverSettings:
     """The DICOM receiver the window runs (Settings → Receive images from scanners).
 
-    ``inbox`` empty means the default inbox (`imgqa.paths.inbox_dir`); ``host`` empty means all
-    network interfaces (``receiver/host`` in the ini file restricts it, e.g. ``127.0.0.1``).
+    ``inbox`` empty means the default inbox (`imgqa.paths.inbox_dir`). ``host`` is the address
+    listened on: ``127.0.0.1`` (the default: this computer only), empty for all network
+    interfaces (Settings → "Accept images from scanners on the network"), or one address set as
+    ``receiver/host`` in the ini file. An ini file that already holds an empty ``receiver/host``
+    (saved before loopback became the default) keeps listening on the network.
     """
 
     enabled: bool = False
     ae_title: str = "IMGQA"
     port: int = 11112
     inbox: str = ""
-    host: str = ""
+    host: str = "127.0.0.1"
 
     def inbox_path(self) -> Path:
         if self.inbox:
@@ -102,7 +105,12 @@ def receiver_settings(settings: QSettings | None = None) -> ReceiverSettings:
     return ReceiverSettings(enabled=_as_bool(s.value("receiver/enabled", False)),
                             ae_title=str(s.value("receiver/ae_title", d.ae_title) or d.ae_title),
                             port=port, inbox=str(s.value("receiver/inbox", "") or ""),
-                            host=str(s.value("receiver/host", "") or ""))
+                            host=_str_or(s.value("receiver/host", None), d.host))
+
+
+def _str_or(value: object, default: str) -> str:
+    # Absent key -> default; a saved empty string stays empty (= all interfaces).
+    return default if value is None else str(value)
 
 
 def save_receiver_settings(rs: ReceiverSettings, settings: QSettings | None = None) -> None:

@@ -5,23 +5,42 @@ Scanners and PACS push QC images to imgqa's AE title; each image is written atom
 technologist finds today's images in one folder) and can then be opened like any folder.
 Logs name only UIDs and the calling AE title, never patient data.
 
-Built on pynetdicom (DICOM PS3.7 DIMSE C-STORE / C-ECHO).
+The path is built from *validated* header values only (`inbox_relpath`): a UID that does not
+follow the DICOM UID grammar (PS3.5 §9.1) becomes ``x-<SHA-256 prefix of the raw value>``, a
+date that is not a real calendar YYYYMMDD gives ``undated``, and the resolved path must lie
+under the inbox (else the C-STORE is refused with status 0xC001). A second, *different* image
+arriving with the same SOP Instance UID is kept beside the first as ``<name>_2.dcm`` (never
+replaces it); an identical re-send is recognised and not stored twice.
+
+Network limits (pynetdicom defaults are 10 associations and a 60 s idle timeout, so ten idle
+TCP connections block every scanner): by default up to 32 simultaneous associations, a
+connection that has not asked for an association within 10 s is dropped, an association idle
+for 30 s is aborted, and the receiver listens on this computer only (127.0.0.1) unless told
+otherwise.
+
+Built on pynetdicom (DICOM PS3.7 DIMSE C-STORE / C-ECHO, PS3.8 upper layer).
 """
 
 from __future__ import annotations
 
+import filecmp
+import hashlib
 import logging
+import math
 import os
 import re
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import date as _date
+from pathlib import Path, PurePosixPath
 
 from pydicom.dataset import Dataset
 
-__all__ = ["ReceivedImage", "StorageReceiver"]
+__all__ = ["ReceivedImage", "StorageReceiver", "inbox_relpath", "is_valid_da", "is_valid_uid",
+           "DEFAULT_HOST", "DEFAULT_MAX_ASSOCIATIONS", "DEFAULT_ACSE_TIMEOUT_S",
+           "DEFAULT_DIMSE_TIMEOUT_S", "DEFAULT_NETWORK_TIMEOUT_S"]
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +48,98 @@ log = logging.getLogger(__name__)
 _SUCCESS = 0x0000
 _OUT_OF_RESOURCES = 0xA700
 _CANNOT_UNDERSTAND = 0xC000
+# "Cannot understand" class (Cxxx): a failure the scanner should not retry blindly. The
+# sub-code 0x001 is ours: the inbox path would leave the inbox (e.g. a symlink inside it).
+_REFUSED_UNSAFE_PATH = 0xC001
 
-_SAFE = re.compile(r"[^0-9A-Za-z.\-]")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_MAX_ASSOCIATIONS = 32
+DEFAULT_ACSE_TIMEOUT_S = 10.0     # TCP connected but no A-ASSOCIATE-RQ (a scanner sends at once)
+DEFAULT_DIMSE_TIMEOUT_S = 30.0
+DEFAULT_NETWORK_TIMEOUT_S = 30.0  # an established association with no traffic
+
+# PS3.5 §9.1: components of digits separated by ".", no leading zero unless the component is
+# "0", at most 64 characters. ASCII digits only ([0-9], not \d, which takes any Unicode digit).
+_UID = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
+_DA = re.compile(r"[0-9]{8}")
+_HASH_CHARS = 20  # 80 bits of SHA-256: distinct raw values never meet in practice
+
+
+def is_valid_uid(value: str) -> bool:
+    """True when `value` follows the DICOM UID grammar (PS3.5 §9.1), at most 64 characters."""
+    return isinstance(value, str) and len(value) <= 64 and _UID.fullmatch(value) is not None
+
+
+def is_valid_da(value: str) -> bool:
+    """True when `value` is a DICOM DA (PS3.5 Table 6.2-1) naming a real date: YYYYMMDD."""
+    if not isinstance(value, str) or _DA.fullmatch(value) is None:
+        return False
+    try:
+        _date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+def _hashed(raw: str) -> str:
+    return "x-" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_CHARS]
+
+
+def _uid_part(raw: str | None, missing: str) -> str:
+    if raw is None or raw == "":
+        return missing
+    return raw if is_valid_uid(raw) else _hashed(raw)
+
+
+def inbox_relpath(date: str | None, series: str | None, sop: str | None) -> PurePosixPath:
+    """The inbox-relative path ``<YYYYMMDD>/<series>/<sop>.dcm`` for raw header values.
+
+    Parameters
+    ----------
+    date : str or None
+        The image's date (DA, YYYYMMDD); anything but a real calendar date gives ``undated``.
+    series, sop : str or None
+        SeriesInstanceUID and SOPInstanceUID as sent. A valid UID (PS3.5 §9.1) is used as it
+        is; anything else becomes ``x-`` + the first 20 hex digits of its SHA-256, so the name
+        is safe, stable across re-sends and different for different raw values. Missing values
+        give ``unknown-series`` / ``unknown-instance``.
+
+    Returns
+    -------
+    PurePosixPath
+        Three components, none of them ever a raw invalid header string.
+    """
+    day = date if date is not None and is_valid_da(date) else "undated"
+    return PurePosixPath(day, _uid_part(series, "unknown-series"),
+                         _uid_part(sop, "unknown-instance") + ".dcm")
+
+
+class _OutsideInbox(Exception):
+    """The resolved target path is not under the inbox root."""
+
+
+def _check_inside(path: Path, root: Path) -> None:
+    # resolve() follows symlinks that already exist: a link inside the inbox pointing out fails.
+    if not path.resolve().is_relative_to(root):
+        raise _OutsideInbox(str(path))
+
+
+def _loggable(value: str) -> str:
+    # A hostile header may hold newlines or control characters: never let it forge log lines.
+    return ascii(value[:80])
+
+
+def _header_text(ds: Dataset, keyword: str) -> str | None:
+    value = ds.get(keyword)
+    return None if value is None else str(value)
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
+            value) or value <= 0:
+        raise ValueError(f"The receiver's {name} must be a positive number of seconds "
+                         f"(got {value!r}).")
+    return float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +166,42 @@ class StorageReceiver:
     ae_title : str
         Our Application Entity title; scanners are configured to send to it.
     host : str
-        Address to bind; ``""`` for all interfaces, ``"127.0.0.1"`` for this machine only.
+        Address to bind. Default ``"127.0.0.1"`` (this computer only); ``"0.0.0.0"`` or ``""``
+        for all network interfaces (what scanners on the network need), or one address.
     on_received : callable, optional
         Called (from the network thread) with each `ReceivedImage`, e.g. to notify the GUI.
+    maximum_associations : int
+        Simultaneous associations accepted (default 32; pynetdicom's own default is 10).
+    acse_timeout : float
+        Seconds a connection may wait for association negotiation (A-ASSOCIATE / A-RELEASE)
+        before it is dropped (default 10): an idle TCP connection holds a slot this long.
+    dimse_timeout : float
+        Seconds to wait for a DIMSE message within an association (default 30).
+    network_timeout : float
+        Seconds an association may stay silent before it is aborted (default 30).
     """
 
     inbox: Path
     port: int = 11112
     ae_title: str = "IMGQA"
-    host: str = ""
+    host: str = DEFAULT_HOST
     on_received: Callable[[ReceivedImage], None] | None = None
+    maximum_associations: int = DEFAULT_MAX_ASSOCIATIONS
+    acse_timeout: float = DEFAULT_ACSE_TIMEOUT_S
+    dimse_timeout: float = DEFAULT_DIMSE_TIMEOUT_S
+    network_timeout: float = DEFAULT_NETWORK_TIMEOUT_S
     received: list[ReceivedImage] = field(default_factory=list, init=False)
     _server: object = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        m = self.maximum_associations
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            raise ValueError("The receiver's maximum number of associations must be a whole "
+                             f"number of at least 1 (got {m!r}).")
+        self.acse_timeout = _positive("ACSE timeout", self.acse_timeout)
+        self.dimse_timeout = _positive("DIMSE timeout", self.dimse_timeout)
+        self.network_timeout = _positive("network timeout", self.network_timeout)
 
     def start(self) -> "StorageReceiver":
         """Start listening in the background; returns self."""
@@ -79,6 +211,12 @@ class StorageReceiver:
         self.inbox = Path(self.inbox)
         self.inbox.mkdir(parents=True, exist_ok=True)
         ae = AE(ae_title=self.ae_title)
+        ae.maximum_associations = self.maximum_associations
+        # The ACSE timeout is also pynetdicom's ARTIM timer, started when a TCP connection is
+        # accepted: a connection that never sends A-ASSOCIATE-RQ is closed when it expires.
+        ae.acse_timeout = self.acse_timeout
+        ae.dimse_timeout = self.dimse_timeout
+        ae.network_timeout = self.network_timeout
         for cx in AllStoragePresentationContexts:
             ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES())
         ae.add_supported_context(Verification)
@@ -86,7 +224,11 @@ class StorageReceiver:
         self._server = ae.start_server((self.host, self.port), block=False,
                                        evt_handlers=handlers)
         self.port = self._server.server_address[1]  # type: ignore[attr-defined]
-        log.info("receiving DICOM as %s on port %d into %s", self.ae_title, self.port, self.inbox)
+        log.info("receiving DICOM as %s on %s port %d into %s (max %d associations, "
+                 "timeouts ACSE %g s, DIMSE %g s, network %g s)", self.ae_title,
+                 self.host or "all interfaces", self.port, self.inbox,
+                 self.maximum_associations, self.acse_timeout, self.dimse_timeout,
+                 self.network_timeout)
         return self
 
     def stop(self) -> None:
@@ -106,19 +248,28 @@ class StorageReceiver:
             ds: Dataset = event.dataset
             ds.file_meta = event.file_meta
         except Exception:
-            log.warning("C-STORE from %s could not be decoded", _calling_ae(event))
+            log.warning("C-STORE from %s could not be decoded", _loggable(_calling_ae(event)))
             return _CANNOT_UNDERSTAND
         try:
             path = self._file(ds)
+        except _OutsideInbox as exc:
+            log.error("refused an image from %s: its inbox path %s resolves outside the inbox "
+                      "%s (a link inside the inbox?)", _loggable(_calling_ae(event)),
+                      _loggable(str(exc)), self.inbox)
+            return _REFUSED_UNSAFE_PATH
         except OSError as exc:
             log.error("cannot write received image to the inbox: %s", exc.strerror or exc)
             return _OUT_OF_RESOURCES
+        except Exception:  # e.g. a header pydicom cannot encode: refuse, keep serving
+            log.exception("received image could not be written")
+            return _CANNOT_UNDERSTAND
         item = ReceivedImage(path, str(ds.get("SOPInstanceUID", "")),
                              str(ds.get("SeriesInstanceUID", "")), str(ds.get("Modality", "")),
                              _calling_ae(event))
         with self._lock:
             self.received.append(item)
-        log.info("received %s %s from %s", item.modality, item.sop_instance_uid, item.calling_ae)
+        log.info("received %s %s from %s", _loggable(item.modality),
+                 _loggable(item.sop_instance_uid), _loggable(item.calling_ae))
         if self.on_received is not None:
             try:
                 self.on_received(item)
@@ -127,23 +278,53 @@ class StorageReceiver:
         return _SUCCESS
 
     def _file(self, ds: Dataset) -> Path:
-        day = str(ds.get("AcquisitionDate") or ds.get("SeriesDate") or ds.get("StudyDate")
-                  or "undated")
-        series = _SAFE.sub("_", str(ds.get("SeriesInstanceUID", "unknown-series")))[:64]
-        sop = _SAFE.sub("_", str(ds.get("SOPInstanceUID", "")))[:64] or next(
-            tempfile._get_candidate_names())  # noqa: SLF001
-        folder = self.inbox / _SAFE.sub("_", day)[:8] / series
+        day = next((d for d in (_header_text(ds, k) for k in
+                                ("AcquisitionDate", "SeriesDate", "StudyDate"))
+                    if d is not None and is_valid_da(d)), None)
+        rel = inbox_relpath(day, _header_text(ds, "SeriesInstanceUID"),
+                            _header_text(ds, "SOPInstanceUID"))
+        root = self.inbox.resolve()
+        folder = root.joinpath(*rel.parent.parts)
+        _check_inside(folder, root)  # before mkdir: never create folders outside the inbox
         folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"{sop}.dcm"
-        # Write beside the target then rename: a reader never sees a half-written file.
+        _check_inside(folder, root)
+        # Write beside the target then publish: a reader never sees a half-written file.
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".dcm")
         os.close(fd)
         try:
             ds.save_as(tmp, enforce_file_format=True)
-            os.replace(tmp, final)
-        except Exception:
+            with self._lock:  # two associations may deliver the same SOP UID at once
+                return _publish(Path(tmp), folder, rel.stem)
+        finally:
             Path(tmp).unlink(missing_ok=True)
-            raise
+
+
+def _publish(tmp: Path, folder: Path, stem: str) -> Path:
+    """Give `tmp` its final name ``<stem>.dcm`` without ever replacing a different file.
+
+    An existing file with identical bytes is a re-send: kept, `tmp` dropped. Different content
+    under the same name (same SOP Instance UID, different image) goes to ``<stem>_2.dcm``,
+    ``_3``...; "_" is in neither the UID nor the hashed alphabet, so it cannot meet a real name.
+    """
+    n = 1
+    while True:
+        final = folder / (f"{stem}.dcm" if n == 1 else f"{stem}_{n}.dcm")
+        if final.exists():
+            if filecmp.cmp(tmp, final, shallow=False):
+                return final
+            n += 1
+            continue
+        try:
+            # link() never replaces an existing file (atomic no-clobber, also against another
+            # process filing into the same inbox); replace() where links are not supported.
+            os.link(tmp, final)
+        except FileExistsError:
+            continue  # appeared since exists(): look at it again
+        except OSError:
+            os.replace(tmp, final)
+        if n > 1:
+            log.warning("instance %s arrived again with different content: both kept, the new "
+                        "one as %s", _loggable(stem), final.name)
         return final
 
 
