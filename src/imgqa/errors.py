@@ -29,6 +29,8 @@ __all__ = [
     "StorePermissionError",
     "ToleranceError",
     "ExportError",
+    "ImplausibleGeometryError",
+    "InternalAnalysisError",
 ]
 
 
@@ -161,3 +163,22 @@ class ToleranceError(ImgqaError, ValueError):
 class ExportError(ImgqaError, RuntimeError):
     """QA records cannot be exported: nothing matches the filters, or the file cannot be
     written (unknown format, folder missing, file open in another program)."""
+
+
+class ImplausibleGeometryError(ImgqaError, ValueError):
+    """The image geometry cannot be true (e.g. 20 mm CT pixels): refused before any analysis.
+
+    A wrong header would give numbers in wrong units (or none at all), so nothing is measured.
+    """
+
+    default_hint = ("Check the DICOM header (Pixel Spacing) or give the true pixel size "
+                    "(parameter pixel_spacing_mm).")
+
+
+class InternalAnalysisError(ImgqaError, RuntimeError):
+    """An analysis stopped on a condition its code did not foresee (images far from what the
+    test expects, or a defect in imgqa). The original exception is chained and logged at DEBUG
+    level; only this plain message is shown."""
+
+    default_hint = ("Check that the images are the phantom this test expects. If they are, "
+                    "run the command again with -v (details on the console) and report it.")
