@@ -45,9 +45,15 @@ class ImgqaError(Exception):
         What the user can do about it.
     path : str or Path, optional
         The file the problem concerns, if any (kept for problem lists).
+
+    Attributes
+    ----------
+    protocol : str or None
+        The QC test that raised it, filled in by `imgqa.protocols.run_protocol`.
     """
 
     default_hint = ""
+    protocol: str | None = None
 
     def __init__(self, message: str, *, hint: str = "", path: str | Path | None = None) -> None:
         super().__init__(message)

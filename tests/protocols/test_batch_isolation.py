@@ -126,10 +126,16 @@ def test_absurd_nm_spacing_refused_good_flood_analysed(tmp_path):
                         pixel_spacing_mm=3.2)
     bad = write_series(img, tmp_path / "b", modality="NM", description="flood bad",
                        pixel_spacing_mm=20.0)
-    results = imgqa.analyse([*bad, *good])
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    results = imgqa.analyse([*bad, photo, *good])
     assert {r.series["series_description"] for r in results} == {"flood good"}
-    assert [p.kind for p in results.problems] == ["ImplausibleGeometryError"]
-    assert "for NM" in results.problems[0].error
+    # loading and analysis problems share one list, each with path, error, hint and kind
+    kinds = {p.path: p.kind for p in results.problems}
+    assert kinds == {str(photo): "NotDicomError", str(bad[0]): "ImplausibleGeometryError"}
+    (geometry,) = [p for p in results.problems if p.kind == "ImplausibleGeometryError"]
+    assert "for NM" in geometry.error
+    assert geometry.protocol is None  # refused before a test was chosen (detectors measure too)
 
 
 # --------------------------------------------------------------------------------------------

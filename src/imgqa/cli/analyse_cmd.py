@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.protocol:
         get_protocol(args.protocol)  # unknown name → a clear error before loading anything
     series = load(args.paths)
-    problems = [{"path": p.path, "error": p.error} for p in series.problems]
+    problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
     results = analyse_loaded(series, args.protocol, params, problems)
     results, saved = judge_and_save(results, series, args, problems)
     if args.format == "json":

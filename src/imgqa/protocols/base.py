@@ -550,7 +550,7 @@ def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageS
     try:
         resolved, out = _checked_call(proto, series_list, params)
     except ImgqaError as exc:
-        exc.protocol = getattr(exc, "protocol", None) or proto.name  # for problem lists
+        exc.protocol = exc.protocol or proto.name  # for problem lists
         raise
     except Exception as exc:  # a kernel's unforeseen failure: plain words, traceback in the log
         raise internal_error(exc, proto.name, series_list) from exc
@@ -652,7 +652,7 @@ class AnalysisProblem:
         err = exc if isinstance(exc, ImgqaError) else internal_error(exc, protocol, series_list)
         return cls(path=_where(series_list), error=err.message, hint=err.hint,
                    kind=type(err).__name__,
-                   protocol=getattr(err, "protocol", None) or protocol,
+                   protocol=err.protocol or protocol,
                    series_uids=tuple(s.header.series_uid for s in series_list), exception=err)
 
     def full_message(self) -> str:
@@ -686,7 +686,10 @@ def analyse_batch(series: Sequence[ImageSeries], protocol: Protocol | str | None
         kernel as an `InternalAnalysisError` (plain message; traceback logged at DEBUG).
     """
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    units = [list(series)] if proto is not None and proto.multi_series else [[s] for s in series]
+    if proto is not None and proto.multi_series:
+        units = [list(series)] if series else []
+    else:
+        units = [[s] for s in series]
     results: list[Result] = []
     problems: list[AnalysisProblem] = []
     for unit in units:
