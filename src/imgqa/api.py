@@ -10,9 +10,9 @@ from imgqa.errors import EmptyInputError
 from imgqa.io.dicom import SeriesList
 from imgqa.io.dicom import load as _load
 from imgqa.io.series import ImageSeries
-from imgqa.protocols.base import Result, analyse_series, get_protocol, run_protocol
+from imgqa.protocols.base import Result, analyse_batch
 
-__all__ = ["load", "analyse"]
+__all__ = ["load", "analyse", "ResultList"]
 
 PathLike = str | os.PathLike[str]
 
@@ -26,8 +26,17 @@ def load(paths: PathLike | Iterable[PathLike]) -> SeriesList:
     return _load(paths)
 
 
+class ResultList(list[Result]):
+    """A list of `Result` with ``.problems``: the files that could not be loaded and the series
+    that could not be analysed (each with ``path``, ``error``, ``hint`` and ``kind``)."""
+
+    def __init__(self, results: Iterable[Result] = (), problems: Iterable[Any] = ()) -> None:
+        super().__init__(results)
+        self.problems: list[Any] = list(problems)
+
+
 def analyse(paths_or_series: PathLike | ImageSeries | Iterable[PathLike | ImageSeries],
-            protocol: str | None = None, **params: Any) -> list[Result]:
+            protocol: str | None = None, **params: Any) -> ResultList:
     """Run QC analyses on images.
 
     Parameters
@@ -43,31 +52,30 @@ def analyse(paths_or_series: PathLike | ImageSeries | Iterable[PathLike | ImageS
 
     Returns
     -------
-    list of Result
-        One per series (more for protocols that report per detector); a multi-series protocol
-        (e.g. two-image SNR) gets all the series at once and returns one.
+    ResultList
+        One Result per series (more for protocols that report per detector); a multi-series
+        protocol (e.g. two-image SNR) gets all the series at once and returns one.
+        ``.problems`` lists the files that could not be loaded and the series that could not
+        be analysed: one bad series never stops the others (`imgqa.protocols.analyse_batch`).
 
     Raises
     ------
     EmptyInputError
-        Nothing loadable was given. Per-file problems are not raised: use `load` to see them.
+        Nothing loadable was given.
+    ImgqaError
+        None of the series could be analysed: the first series' error (for one series, its
+        error as it is, e.g. `WrongModalityError`, `ImplausibleGeometryError`; an unforeseen
+        failure inside a kernel as `InternalAnalysisError`).
     """
     series = _as_series(paths_or_series)
     if not series:
         problems = getattr(series, "problems", [])
         detail = "; ".join(f"{p.path}: {p.error}" for p in problems[:3])
         raise EmptyInputError("No images to analyse" + (f" ({detail})." if detail else "."))
-    results: list[Result] = []
-    if protocol is not None:
-        proto = get_protocol(protocol)
-        if proto.multi_series:
-            return run_protocol(proto, list(series), **params)
-        for s in series:
-            results.extend(run_protocol(proto, s, **params))
-        return results
-    for s in series:
-        results.extend(analyse_series(s, **params))
-    return results
+    results, failed = analyse_batch(list(series), protocol, **params)
+    if not results and failed:
+        raise failed[0].exception
+    return ResultList(results, [*series.problems, *failed])
 
 
 def _as_series(items: Any) -> SeriesList:

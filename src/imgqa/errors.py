@@ -29,6 +29,8 @@ __all__ = [
     "StorePermissionError",
     "ToleranceError",
     "ExportError",
+    "ImplausibleGeometryError",
+    "InternalAnalysisError",
 ]
 
 
@@ -43,9 +45,15 @@ class ImgqaError(Exception):
         What the user can do about it.
     path : str or Path, optional
         The file the problem concerns, if any (kept for problem lists).
+
+    Attributes
+    ----------
+    protocol : str or None
+        The QC test that raised it, filled in by `imgqa.protocols.run_protocol`.
     """
 
     default_hint = ""
+    protocol: str | None = None
 
     def __init__(self, message: str, *, hint: str = "", path: str | Path | None = None) -> None:
         super().__init__(message)
@@ -161,3 +169,22 @@ class ToleranceError(ImgqaError, ValueError):
 class ExportError(ImgqaError, RuntimeError):
     """QA records cannot be exported: nothing matches the filters, or the file cannot be
     written (unknown format, folder missing, file open in another program)."""
+
+
+class ImplausibleGeometryError(ImgqaError, ValueError):
+    """The image geometry cannot be true (e.g. 20 mm CT pixels): refused before any analysis.
+
+    A wrong header would give numbers in wrong units (or none at all), so nothing is measured.
+    """
+
+    default_hint = ("Check the DICOM header (Pixel Spacing) or give the true pixel size "
+                    "(parameter pixel_spacing_mm).")
+
+
+class InternalAnalysisError(ImgqaError, RuntimeError):
+    """An analysis stopped on a condition its code did not foresee (images far from what the
+    test expects, or a defect in imgqa). The original exception is chained and logged at DEBUG
+    level; only this plain message is shown."""
+
+    default_hint = ("Check that the images are the phantom this test expects. If they are, "
+                    "run the command again with -v (details on the console) and report it.")

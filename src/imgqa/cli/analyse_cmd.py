@@ -12,9 +12,8 @@ import sys
 
 from imgqa import __version__
 from imgqa.cli._common import fmt_value, parse_params, print_json, table
-from imgqa.errors import ImgqaError
 from imgqa.io import load
-from imgqa.protocols import analyse_series, get_protocol, run_protocol
+from imgqa.protocols import analyse_batch, get_protocol
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,22 +43,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def analyse_loaded(series, protocol_name, params, problems):
-    """Run the analyses; per-series failures become problems. Returns the results."""
-    results = []
-    proto = get_protocol(protocol_name) if protocol_name else None
-    if proto is not None and proto.multi_series:
-        try:
-            return run_protocol(proto, list(series), **params)
-        except ImgqaError as exc:
-            problems.append({"path": ", ".join(series[0].sources[:1]) if series else "",
-                             "error": exc.full_message()})
-            return []
-    for s in series:
-        try:
-            results.extend(analyse_series(s, proto, **params))
-        except ImgqaError as exc:
-            where = s.sources[0] if len(s.sources) == 1 else f"{s.sources[0]} (+{len(s.sources) - 1})"
-            problems.append({"path": where, "error": exc.full_message()})
+    """Run the analyses; each series that fails becomes a problem and the others go on.
+
+    Whatever goes wrong inside one series' analysis (a refused geometry, a phantom not found,
+    or an unforeseen error in a kernel) is appended to ``problems`` as ``{"path", "error",
+    "kind", "protocol"}`` with a plain message and hint; no traceback reaches the console
+    (``-v`` logs it). Returns the results.
+    """
+    results, failed = analyse_batch(list(series), protocol_name, **params)
+    problems.extend(p.to_dict() for p in failed)
     return results
 
 
@@ -68,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.protocol:
         get_protocol(args.protocol)  # unknown name → a clear error before loading anything
     series = load(args.paths)
-    problems = [{"path": p.path, "error": p.error} for p in series.problems]
+    problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
     results = analyse_loaded(series, args.protocol, params, problems)
     results, saved = judge_and_save(results, series, args, problems)
     if args.format == "json":

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgqa.errors import ImgqaError
 from imgqa.gui import session_index
 from imgqa.gui.heap import freeze_long_lived
 from imgqa.gui.model import SeriesEntry, Workspace, rows_for
@@ -557,7 +556,7 @@ class MainWindow(QMainWindow):
         self._set_status(f"Analysing {n} series…")
 
         def job(p: Progress) -> int:
-            from imgqa.protocols import analyse_series
+            from imgqa.protocols import AnalysisProblem, analyse_series
 
             for i, (key, series, override) in enumerate(items):
                 p.check()
@@ -567,12 +566,10 @@ class MainWindow(QMainWindow):
                     results = analyse_series(series, override)
                     name = results[0].protocol if results else override
                     p.emit(("ok", key, name, results))
-                except ImgqaError as exc:
-                    p.emit(("error", key, name, exc.message, exc.hint))
-                except Exception as exc:
-                    log.exception("analysis of %s crashed", series)
-                    p.emit(("error", key, name, f"The analysis stopped unexpectedly "
-                            f"({type(exc).__name__}: {exc}).", "Details are in the log."))
+                except Exception as exc:  # one series' problem; the next one runs
+                    # Plain message and hint; a traceback goes to the log at DEBUG only.
+                    prob = AnalysisProblem.from_exception(exc, override, [series])
+                    p.emit(("error", key, name, prob.error, prob.hint))
             p.report(n, n, "done")
             return n
 

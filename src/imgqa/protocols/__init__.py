@@ -1,7 +1,8 @@
 """QC protocols: each module here declares and registers its tests on import.
 
-Modules are discovered automatically (every public module of this package), so adding a test
-is adding a module; nothing else needs to change.
+Modules are discovered automatically (every public module of this package except ``base`` and
+``plausibility``, which hold the framework), so adding a test is adding a module; nothing else
+needs to change.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pkgutil
 
 from imgqa.protocols.base import (
     Analysis,
+    AnalysisProblem,
     Curve,
     ImageMap,
     Measurement,
@@ -20,6 +22,7 @@ from imgqa.protocols.base import (
     Result,
     Roi,
     all_protocols,
+    analyse_batch,
     analyse_series,
     candidate_protocols,
     choose_protocol,
@@ -29,12 +32,12 @@ from imgqa.protocols.base import (
 )
 
 __all__ = [
-    "Analysis", "Curve", "ImageMap", "Measurement", "MeasurementSpec", "ParameterSpec",
-    "Protocol", "Result", "Roi", "all_protocols", "analyse_series", "candidate_protocols",
-    "choose_protocol", "get_protocol", "register",
+    "Analysis", "AnalysisProblem", "Curve", "ImageMap", "Measurement", "MeasurementSpec",
+    "ParameterSpec", "Protocol", "Result", "Roi", "all_protocols", "analyse_batch",
+    "analyse_series", "candidate_protocols", "choose_protocol", "get_protocol", "register",
     "run_protocol",
 ]
 
 for _mod in pkgutil.iter_modules(__path__):
-    if not _mod.name.startswith("_") and _mod.name != "base":
+    if not _mod.name.startswith("_") and _mod.name not in ("base", "plausibility"):
         importlib.import_module(f"{__name__}.{_mod.name}")

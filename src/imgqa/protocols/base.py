@@ -11,6 +11,7 @@ The protocol function receives the loaded images and keyword parameters and retu
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from imgqa.errors import ParameterError, UnknownProtocolError, WrongModalityError
+from imgqa.errors import (
+    ImgqaError,
+    InternalAnalysisError,
+    ParameterError,
+    UnknownProtocolError,
+    WrongModalityError,
+)
 from imgqa.io.series import ImageSeries
+from imgqa.protocols.plausibility import check_geometry
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MeasurementSpec",
@@ -37,7 +47,10 @@ __all__ = [
     "get_protocol",
     "all_protocols",
     "analyse_series",
+    "analyse_batch",
+    "AnalysisProblem",
     "candidate_protocols",
+    "check_geometry",
     "choose_protocol",
     "run_protocol",
     "with_pixel_size",
@@ -464,9 +477,11 @@ def analyse_series(series: ImageSeries, protocol: Protocol | str | None = None,
     from imgqa.errors import AnalysisError
 
     if protocol is not None or params:
-        proto = choose_protocol(series) if protocol is None else (
+        proto = choose_protocol(_with_user_spacing(series, params)) if protocol is None else (
             get_protocol(protocol) if isinstance(protocol, str) else protocol)
         return run_protocol(proto, series, **params)
+    # Detectors measure too (in mm): absurd geometry is refused before they run.
+    check_geometry(series, None, None)
     candidates = candidate_protocols(series)
     if not candidates:
         return run_protocol(get_protocol("generic.roi"), series)
@@ -485,13 +500,9 @@ def analyse_series(series: ImageSeries, protocol: Protocol | str | None = None,
     raise tried[0][1]
 
 
-def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageSeries],
-                 **params: Any) -> list[Result]:
-    """Run one protocol and wrap what it returns into `Result` objects."""
-    from imgqa import __version__
-
-    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    series_list = [inputs] if isinstance(inputs, ImageSeries) else list(inputs)
+def _checked_call(proto: Protocol, series_list: list[ImageSeries], params: Mapping[str, Any]
+                  ) -> tuple[dict[str, Any], Any]:
+    """Check the inputs and parameters, then call the protocol function."""
     for s in series_list:
         if not proto.accepts(s):
             raise WrongModalityError(
@@ -504,8 +515,45 @@ def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageS
                 f"{proto.name} needs {rng} images per series; this series has {len(s)}.",
                 hint=f"It expects {proto.inputs}.")
     resolved = proto.resolve_params(params)
+    # Absurd geometry is refused before any kernel sees it (issue 19, finding 4).
+    takes_spacing = any(p.name == "pixel_spacing_mm" for p in proto.parameters)
+    for s in series_list:
+        check_geometry(s, resolved.get("pixel_spacing_mm"), proto.name,
+                       can_override=takes_spacing)
     arg = series_list if proto.multi_series else series_list[0]
-    out = proto.function(arg, **resolved)
+    return resolved, proto.function(arg, **resolved)
+
+
+def _with_user_spacing(series: ImageSeries, params: Mapping[str, Any]) -> ImageSeries:
+    """The series as the detectors should see it: with the user's pixel size when given (a
+    header that is wrong would otherwise steer the automatic choice)."""
+    try:
+        user = float(params.get("pixel_spacing_mm") or 0)
+    except (TypeError, ValueError):
+        return series  # the protocol's parameter check will say what is wrong
+    return series.with_spacing(user) if math.isfinite(user) and user > 0 else series
+
+
+def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageSeries],
+                 **params: Any) -> list[Result]:
+    """Run one protocol and wrap what it returns into `Result` objects.
+
+    Before the protocol function runs, the modality, image count, parameters and the pixel
+    spacing's plausibility (`check_geometry`) are checked. Every failure is an `ImgqaError`
+    carrying the protocol name (``exc.protocol``): an unforeseen exception from a kernel is
+    re-raised as `InternalAnalysisError` with a plain message (traceback logged at DEBUG).
+    """
+    from imgqa import __version__
+
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    series_list = [inputs] if isinstance(inputs, ImageSeries) else list(inputs)
+    try:
+        resolved, out = _checked_call(proto, series_list, params)
+    except ImgqaError as exc:
+        exc.protocol = exc.protocol or proto.name  # for problem lists
+        raise
+    except Exception as exc:  # a kernel's unforeseen failure: plain words, traceback in the log
+        raise internal_error(exc, proto.name, series_list) from exc
     analyses = out if isinstance(out, (list, tuple)) else [out]
     declared = {m.name: m for m in proto.measurements}
     results = []
@@ -543,3 +591,114 @@ def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageS
             imgqa_version=__version__,
         ))
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches: one bad series must not stop the others (issue 19, finding 4)
+# ---------------------------------------------------------------------------------------------
+def _series_name(series_list: Sequence[ImageSeries]) -> str:
+    names = [f"'{s.header.series_description or '(no description)'}' ({s.modality or '?'})"
+             for s in series_list]
+    return names[0] if len(names) == 1 else f"{len(names)} series ({', '.join(names)})"
+
+
+def _where(series_list: Sequence[ImageSeries]) -> str:
+    """The file(s) of a series as problem lists show them: the first, and how many more."""
+    sources = [src for s in series_list for src in s.sources]
+    if not sources:
+        return ""
+    return sources[0] if len(sources) == 1 else f"{sources[0]} (+{len(sources) - 1})"
+
+
+def internal_error(exc: BaseException, protocol: str | None,
+                   series_list: Sequence[ImageSeries]) -> InternalAnalysisError:
+    """Turn an unforeseen exception into a message a technologist can act on.
+
+    The Python traceback goes to the log at DEBUG level only (``imgqa -v`` shows it); the
+    message names the test and the series and keeps the exception's own words, which often
+    say what was wrong (e.g. an index out of bounds), but not its Python class name.
+    """
+    log.debug("%s failed on %s", protocol or "analysis", _series_name(series_list),
+              exc_info=(type(exc), exc, exc.__traceback__))
+    detail = " ".join(str(exc).split())[:300] or "no further detail"
+    what = f"The {protocol} analysis" if protocol else "The analysis"
+    err = InternalAnalysisError(
+        f"{what} of series {_series_name(series_list)} stopped on an unexpected condition: "
+        f"{detail}.")
+    err.protocol = protocol
+    return err
+
+
+@dataclass(frozen=True)
+class AnalysisProblem:
+    """A series (or, for a multi-series protocol, a set of series) that was not analysed.
+
+    ``path``, ``error``, ``hint`` and ``kind`` mean what they mean for a loading
+    `imgqa.io.dicom.Problem`, so both kinds can share one list; ``exception`` is the
+    `ImgqaError` itself (to raise it when nothing at all could be analysed).
+    """
+
+    path: str
+    error: str
+    hint: str
+    kind: str
+    protocol: str | None
+    series_uids: tuple[str, ...]
+    exception: ImgqaError = field(repr=False, compare=False)
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, protocol: str | None,
+                       series_list: Sequence[ImageSeries]) -> AnalysisProblem:
+        err = exc if isinstance(exc, ImgqaError) else internal_error(exc, protocol, series_list)
+        return cls(path=_where(series_list), error=err.message, hint=err.hint,
+                   kind=type(err).__name__,
+                   protocol=err.protocol or protocol,
+                   series_uids=tuple(s.header.series_uid for s in series_list), exception=err)
+
+    def full_message(self) -> str:
+        return self.exception.full_message()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``problems`` entry of ``imgqa analyse --format json`` (path + error, and more)."""
+        return {"path": self.path, "error": self.full_message(), "kind": self.kind,
+                "protocol": self.protocol}
+
+
+def analyse_batch(series: Sequence[ImageSeries], protocol: Protocol | str | None = None,
+                  **params: Any) -> tuple[list[Result], list[AnalysisProblem]]:
+    """Analyse each series on its own; a failure becomes that series' problem, not the batch's.
+
+    Parameters
+    ----------
+    series : sequence of ImageSeries
+    protocol : Protocol or str, optional
+        As for `analyse_series` (automatic choice when omitted). A ``multi_series`` protocol
+        gets all the series at once and fails or succeeds as a whole.
+    **params
+        Protocol parameters.
+
+    Returns
+    -------
+    results : list of Result
+        From every series that could be analysed, in input order.
+    problems : list of AnalysisProblem
+        One per series that could not: any `ImgqaError` as it is, any other exception from a
+        kernel as an `InternalAnalysisError` (plain message; traceback logged at DEBUG).
+    """
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    if proto is not None and proto.multi_series:
+        units = [list(series)] if series else []
+    else:
+        units = [[s] for s in series]
+    results: list[Result] = []
+    problems: list[AnalysisProblem] = []
+    for unit in units:
+        try:
+            if proto is not None and proto.multi_series:
+                results.extend(run_protocol(proto, unit, **params))
+            else:
+                results.extend(analyse_series(unit[0], proto, **params))
+        except Exception as exc:  # isolation: whatever one series does, the next one runs
+            problems.append(AnalysisProblem.from_exception(
+                exc, proto.name if proto is not None else None, unit))
+    return results, problems
