@@ -105,8 +105,8 @@ class UnsafeArchiveError(ImgqaError, ValueError):
     """A zip member is refused because unpacking it would be unreasonably large (a zip bomb):
     larger than a QC image can be, or compressed far more than image data compresses."""
 
-    default_hint = ("Unpack the archive with a tool you trust and load the folder, or ask for a "
-                    "new copy of the images.")
+    default_hint = ("Ask the sender for a new copy of the images; if the archive is genuine, check "
+                    "its unpacked size, unpack it yourself and load the folder.")
 
 
 class UnreadableInputError(ImgqaError, OSError):

@@ -79,10 +79,11 @@ def test_fifo_in_a_folder_is_skipped_and_the_images_beside_it_load(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
-def test_cli_info_on_a_fifo_finishes(tmp_path):
+@pytest.mark.parametrize("command", ["info", "analyse"])
+def test_cli_on_a_fifo_finishes(tmp_path, command):
     fifo = tmp_path / "x.dcm"
     os.mkfifo(fifo)
-    out = _run("from imgqa.cli.main import main; raise SystemExit(main())", "info", str(fifo),
+    out = _run("from imgqa.cli.main import main; raise SystemExit(main())", command, str(fifo),
                timeout=60)
     assert out.returncode == 1
     assert "named pipe" in out.stdout + out.stderr and "Traceback" not in out.stderr
@@ -421,3 +422,26 @@ def test_cli_analyse_on_truncated_rle_prints_no_traceback(tmp_path):
                timeout=120)
     assert "Traceback" not in out.stderr and "ERROR pydicom" not in out.stderr
     assert "cut_rle.dcm" in out.stdout + out.stderr
+
+
+def test_rust_rle_decoder_panic_goes_into_the_message_not_stderr(tmp_path, capfd):
+    """One flipped bit in an RLE segment makes the Rust decoder (pylibjpeg-rle) panic; Rust
+    prints the panic and a backtrace on file descriptor 2, past Python's logging."""
+    from pydicom.data import get_testdata_file
+
+    data = bytearray(Path(get_testdata_file("MR_small_RLE.dcm")).read_bytes())
+    data[data.rfind(b"\xe0\x7f\x10\x00") + 111] ^= 1 << 6  # found by the fuzz test's search
+    bad = tmp_path / "flipped_rle.dcm"
+    bad.write_bytes(bytes(data))
+    (s,) = imgqa.load(bad)
+    capfd.readouterr()
+    with pytest.raises(PixelDecodeError) as err:
+        s.raw(0)
+    captured = capfd.readouterr()
+    assert captured.err == "", captured.err[:300]
+    assert "flipped_rle.dcm" in err.value.message and "Traceback" not in err.value.message
+    np.testing.assert_array_equal(  # the good file still decodes (stderr restored, no leak)
+        imgqa.load(get_testdata_file("MR_small_RLE.dcm"))[0].raw(0),
+        pydicom.dcmread(get_testdata_file("MR_small_RLE.dcm")).pixel_array)
+    print("still printed", file=sys.stderr)
+    assert capfd.readouterr().err == "still printed\n"

@@ -1165,7 +1165,7 @@ def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str | 
             arr = _native_frame(fmt, loc, frame)
         else:
             # What the decoders log or warn goes into our message, not onto stderr.
-            with noise.captured() as notes:
+            with noise.captured() as notes, noise.native_stderr(notes):
                 arr = _pydicom_frame(ds, loc, frame, colour)
             if notes:
                 log.debug("decoder notes for %s: %s", short, noise.detail(notes))

@@ -6,17 +6,25 @@ truncated RLE file printed a traceback on stderr although imgqa's per-file messa
 what was wrong (issue 19, finding 6). Inside `captured()` everything those libraries log or warn
 *from the current thread* is collected instead, so the caller can put it in its message; other
 threads (and everything outside the block) are untouched, which keeps decoding thread-safe.
+
+Native decoders can also write to the process's stderr themselves: the Rust RLE decoder's panic
+message ("thread '<unnamed>' panicked at ...", with a backtrace) on damaged RLE data. Python
+cannot intercept that except at file descriptor 2, so `native_stderr()` points descriptor 2 at a
+temporary file around a native decode (one decode at a time: the descriptor is process-wide).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["captured", "detail"]
+__all__ = ["captured", "detail", "native_stderr"]
 
 # Loggers of pydicom and of the decoder plugins it calls (and their children).
 _PREFIXES = ("pydicom", "pylibjpeg", "openjpeg", "jpeg_ls", "rle", "gdcm", "libjpeg", "PIL")
@@ -88,3 +96,56 @@ def detail(notes: list[str], limit: int = 300) -> str:
     """The distinct notes, first lines only, joined for a one-line message."""
     lines = list(dict.fromkeys(n.strip().splitlines()[0] for n in notes if n.strip()))
     return "; ".join(lines)[:limit]
+
+
+_fd_lock = threading.Lock()
+_sink: list = []  # one temporary file, reused (making one per decode cost ~0.25 ms)
+
+
+def _flush_stderr() -> None:
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+@contextmanager
+def native_stderr(notes: list[str]) -> Iterator[None]:
+    """Divert what native code writes on file descriptor 2 into `notes` (first lines).
+
+    Serialised by a lock because the descriptor is shared by all threads; anything another
+    thread prints in that window (milliseconds) lands in the notes too, which is accepted.
+    Without a usable descriptor 2 (a windowed app) nothing is diverted.
+    """
+    with _fd_lock:
+        _flush_stderr()
+        try:
+            saved = os.dup(2)
+        except OSError:
+            saved = -1
+        if saved < 0:
+            yield
+            return
+        if not _sink:
+            _sink.append(tempfile.TemporaryFile())
+        sink = _sink[0]
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            _flush_stderr()
+            os.dup2(saved, 2)
+            os.close(saved)
+        if os.fstat(sink.fileno()).st_size == 0:
+            return
+        sink.seek(0)
+        text = sink.read(64 * 1024).decode("utf-8", "replace")
+        sink.seek(0)
+        sink.truncate()
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip() and not ln.startswith((" ", "\t", "stack backtrace", "note:"))]
+    # "thread '<unnamed>' panicked at src/lib.rs:487:24:" then the reason: keep the reason.
+    notes.extend(ln for ln in lines if "panicked at" not in ln)
+    if not lines and text.strip():
+        notes.append(text.strip().splitlines()[0])
