@@ -98,6 +98,16 @@ def test_source_open_refuses_a_fifo_even_if_it_appears_after_the_listing(tmp_pat
         dicom.read_header(dicom.Source(str(fifo), fifo))
 
 
+def test_datasets_of_files_on_disk_still_read_deferred_pixel_data(tmp_path):
+    """Files are opened through a descriptor now; pydicom must still know the file's name to
+    read deferred elements (``ds.pixel_array`` on a loaded header)."""
+    (p,) = _ct(tmp_path)
+    (s,) = imgqa.load(p)
+    ds = s.dataset(0)
+    assert ds.filename == str(p)
+    np.testing.assert_array_equal(ds.pixel_array, s.raw(0))
+
+
 # ---------------------------------------------------------------- finding 5: zip bombs ---------
 def _crafted_zip(path: Path, members: dict[str, tuple[int, bytes, int]]) -> None:
     """Write a zip whose members are raw deflate streams, with the sizes given.
@@ -237,6 +247,13 @@ def test_decoding_zip_members_reuses_the_open_archive(tmp_path, monkeypatch):
     (s,) = imgqa.load(archive)
     means = [float(s.pixels(i).mean()) for i in range(len(s))]
     assert means == pytest.approx([40.0 + k for k in range(4)])  # physical values (HU)
+    # Worker threads decoding members of the one shared archive get the same images.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        again = list(pool.map(lambda i: s.raw(i).copy(), [i % len(s) for i in range(32)]))
+    for k, arr in enumerate(again):
+        np.testing.assert_array_equal(arr, s.raw(k % len(s)))
     assert len(opened) == 1, opened
 
 

@@ -99,7 +99,10 @@ def open_regular(path: str | os.PathLike[str], buffering: int = -1) -> BinaryIO:
             raise not_regular_error(path, kind)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)  # no effect on regular files; restores normal reads
-        return os.fdopen(fd, "rb", buffering=buffering)
+        fh = os.fdopen(fd, "rb", buffering=buffering)
+        # Named like open(path) would: pydicom keeps the name to re-read deferred elements.
+        (fh.raw if hasattr(fh, "raw") else fh).name = os.fspath(path)
+        return fh
     except BaseException:
         os.close(fd)
         raise
