@@ -16,6 +16,9 @@ __all__ = [
     "NoPixelDataError",
     "UnsupportedTransferSyntaxError",
     "PixelDecodeError",
+    "CorruptArchiveError",
+    "UnsafeArchiveError",
+    "UnreadableInputError",
     "MissingSpacingError",
     "MissingTagError",
     "EmptyInputError",
@@ -98,6 +101,27 @@ class PixelDecodeError(ImgqaError, ValueError):
     """The pixel data is present but could not be decoded (damaged or inconsistent)."""
 
     default_hint = "Copy the image again from the scanner or PACS; the file may be damaged."
+
+
+class CorruptArchiveError(CorruptDicomError):
+    """A zip archive is damaged (bad CRC, truncated or missing central directory)."""
+
+    default_hint = "Make or copy the archive again; it was probably cut short or damaged."
+
+
+class UnsafeArchiveError(ImgqaError, ValueError):
+    """A zip member is refused because unpacking it would be unreasonably large (a zip bomb):
+    larger than a QC image can be, or compressed far more than image data compresses."""
+
+    default_hint = ("Ask the sender for a new copy of the images; if the archive is genuine, check "
+                    "its unpacked size, unpack it yourself and load the folder.")
+
+
+class UnreadableInputError(ImgqaError, OSError):
+    """A path cannot be read: a folder without read permission, or something that is not a
+    regular file (a named pipe, a device, a socket)."""
+
+    default_hint = "Check that your account may read it, or copy the images to a local folder."
 
 
 class MissingTagError(ImgqaError, KeyError):

@@ -27,8 +27,10 @@ import functools
 import io
 import logging
 import os
+import stat
 import struct
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -59,8 +61,12 @@ from imgqa.errors import (
     NoPixelDataError,
     NotDicomError,
     PixelDecodeError,
+    UnreadableInputError,
+    UnsafeArchiveError,
     UnsupportedTransferSyntaxError,
 )
+from imgqa.io import archive as _arc
+from imgqa.io import noise
 from imgqa.io.series import Equipment, Frame, Geometry, HeaderSummary, ImageSeries
 
 log = logging.getLogger(__name__)
@@ -131,17 +137,23 @@ class SeriesList(list):
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A file to read: a path on disk, or a member of a zip archive."""
+    """A file to read: a path on disk, or a member of a zip archive.
+
+    Files are opened without blocking and only when regular (`archive.open_regular`); members
+    are read as bounded streams from the archive opened once for the whole load.
+    """
 
     name: str                 # shown to users; "archive.zip::member" for zip members
     path: Path
     member: str | None = None
+    info: zipfile.ZipInfo | None = field(default=None, compare=False, repr=False)
 
     def open(self) -> BinaryIO:
         if self.member is None:
-            return open(self.path, "rb")
-        with zipfile.ZipFile(self.path) as zf:
-            return io.BytesIO(zf.read(self.member))
+            return _arc.open_regular(self.path)
+        arc = _arc.open_archive(self.path)
+        info = self.info if self.info is not None else arc.zf.getinfo(self.member)
+        return _arc.open_member(arc, info, self.name)  # type: ignore[return-value]
 
 
 def _is_hidden(p: Path) -> bool:
@@ -162,17 +174,34 @@ def _is_sidecar(p: Path) -> bool:
 
 def iter_sources(paths: Iterable[str | os.PathLike[str]], problems: list[Problem],
                  skipped: list[str] | None = None) -> Iterator[Source]:
-    """Every candidate file under `paths` (files, folders recursively, zip members)."""
+    """Every candidate file under `paths` (files, folders recursively, zip members).
+
+    Nothing here opens a file that is not regular, so a named pipe cannot block the load; a
+    folder that cannot be read and an archive that is damaged or unsafe become problems.
+    """
     for raw in paths:
         p = Path(raw)
-        if not p.exists():
+        try:
+            mode = os.stat(p).st_mode
+        except FileNotFoundError:
             problems.append(Problem(str(p), f"{p} does not exist.",
                                     "Check the path; the drive may be disconnected.",
                                     "EmptyInputError"))
             continue
-        if p.is_dir():
+        except OSError as exc:
+            problems.append(_unreadable(p, exc, "file"))
+            continue
+        if stat.S_ISDIR(mode):
             found = False
-            for root, dirs, files in os.walk(p):
+            failed: list[Path] = []
+
+            def on_error(exc: OSError, failed=failed, top=p) -> None:
+                # os.walk would otherwise skip an unreadable folder without a word
+                where = Path(exc.filename) if exc.filename else top
+                failed.append(where)
+                problems.append(_unreadable(where, exc, "folder"))
+
+            for root, dirs, files in os.walk(p, onerror=on_error):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for fname in sorted(files):
                     fp = Path(root) / fname
@@ -183,32 +212,70 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]], problems: list[Problem
                         if skipped is not None:
                             skipped.append(f"{fp}: not an image (skipped)")
                         continue
-                    yield from _expand_file(fp, problems)
-            if not found:
+                    yield from _expand_file(fp, problems, skipped, explicit=False)
+            if not found and not failed:
                 problems.append(Problem(str(p), f"The folder {p} contains no files.",
                                         EmptyInputError.default_hint, "EmptyInputError"))
         else:
-            yield from _expand_file(p, problems)
+            yield from _expand_file(p, problems, skipped, explicit=True)
 
 
-def _expand_file(fp: Path, problems: list[Problem]) -> Iterator[Source]:
-    if fp.suffix.lower() == ".zip" and zipfile.is_zipfile(fp):
-        try:
-            with zipfile.ZipFile(fp) as zf:
-                members = [i.filename for i in zf.infolist()
-                           if not i.is_dir() and not Path(i.filename).name.startswith(".")
-                           and "__MACOSX" not in i.filename]
-        except (zipfile.BadZipFile, OSError) as exc:
-            problems.append(Problem(str(fp), f"{fp.name} is a damaged zip archive ({exc}).",
-                                    "Make the archive again.", "CorruptDicomError"))
-            return
-        if not members:
-            problems.append(Problem(str(fp), f"The zip archive {fp.name} is empty.",
-                                    EmptyInputError.default_hint, "EmptyInputError"))
-        for m in sorted(members):
-            yield Source(f"{fp}::{m}", fp, m)
+def _unreadable(p: Path, exc: OSError, what: str) -> Problem:
+    """'cannot read folder X: permission denied', with a hint."""
+    reason = (exc.strerror or type(exc).__name__).lower()
+    return Problem(str(p), f"cannot read {what} {p}: {reason}",
+                   UnreadableInputError.default_hint, "UnreadableInputError")
+
+
+def _expand_file(fp: Path, problems: list[Problem], skipped: list[str] | None = None,
+                 explicit: bool = True) -> Iterator[Source]:
+    try:
+        mode = os.stat(fp).st_mode
+    except OSError as exc:
+        problems.append(_unreadable(fp, exc, "file"))
+        return
+    kind = _arc.not_regular_kind(mode)
+    if kind is not None:
+        # A named pipe would block the load forever, a device may never end: never opened.
+        if explicit:
+            problems.append(Problem.from_error(str(fp), _arc.not_regular_error(fp, kind)))
+        elif skipped is not None:
+            skipped.append(f"{fp}: {kind}, not an ordinary file (skipped)")
+        return
+    if fp.suffix.lower() == ".zip":
+        yield from _expand_zip(fp, problems)
     else:
         yield Source(str(fp), fp)
+
+
+def _expand_zip(fp: Path, problems: list[Problem]) -> Iterator[Source]:
+    """The members of an archive, opened once; damaged or unsafe archives become problems."""
+    try:
+        arc = _arc.open_archive(fp)
+        infos = [i for i in arc.zf.infolist()
+                 if not i.is_dir() and not Path(i.filename).name.startswith(".")
+                 and "__MACOSX" not in i.filename]
+        _arc.check_archive(fp, infos)
+    except ImgqaError as exc:
+        problems.append(Problem.from_error(str(fp), exc))
+        return
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        problems.append(Problem.from_error(str(fp), _arc.damaged_archive(fp, exc)))
+        return
+    except OSError as exc:
+        problems.append(_unreadable(fp, exc, "file"))
+        return
+    if not infos:
+        problems.append(Problem(str(fp), f"The zip archive {fp.name} is empty.",
+                                EmptyInputError.default_hint, "EmptyInputError"))
+    for info in sorted(infos, key=lambda i: i.filename):
+        name = f"{fp}::{info.filename}"
+        try:
+            _arc.check_member(fp, info)
+        except UnsafeArchiveError as exc:
+            problems.append(Problem.from_error(name, exc))
+            continue
+        yield Source(name, fp, info.filename, info)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,6 +341,8 @@ _PIXEL_ATTR = "_imgqa_pixels"  # where a header dataset keeps its PixelLocation
 def _stream_size(fh: BinaryIO) -> int:
     if isinstance(fh, io.BytesIO):
         return len(fh.getbuffer())
+    if isinstance(fh, _arc.LimitedReader):
+        return fh.size  # declared; a lie is caught by the byte limit and the CRC check
     return os.fstat(fh.fileno()).st_size
 
 
@@ -299,7 +368,11 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
     flags: list[str] = []
     try:
         fh = src.open()
-    except (OSError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+    except ImgqaError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _arc.damaged_archive(src.path, exc, src.member) from None
+    except (OSError, KeyError, RuntimeError) as exc:
         raise CorruptDicomError(f"{short} cannot be opened: "
                                 f"{getattr(exc, 'strerror', None) or _brief(exc)}.",
                                 hint="Check that the file is readable.", path=name) from None
@@ -310,19 +383,29 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
             fh.seek(0)
             size = _stream_size(fh)
             try:
-                ds = pydicom.dcmread(fh, force=not has_preamble, defer_size=_DEFER_SIZE,
-                                     stop_before_pixels=True)
+                with noise.captured() as notes:
+                    ds = pydicom.dcmread(fh, force=not has_preamble, defer_size=_DEFER_SIZE,
+                                         stop_before_pixels=True)
             except InvalidDicomError:
                 raise NotDicomError(f"{short} is not a DICOM file.", path=name) from None
             except ImgqaError:
                 raise
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise _arc.damaged_archive(src.path, exc, src.member) from None
             except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged bytes
+                why = noise.detail(notes) or _brief(exc)
                 raise CorruptDicomError(f"{short} is damaged and cannot be read "
-                                        f"({_brief(exc)}).", path=name) from None
+                                        f"({why}).", path=name) from None
             stop = fh.tell()
             location = _locate_pixels(fh, ds, size, name)
             if location is None:
                 _check_not_truncated(ds, size, name, stop)
+            if isinstance(fh, _arc.LimitedReader):
+                # Read the rest in bounded chunks: zipfile checks the CRC-32 at the end, and
+                # the byte limit holds for the whole member (memory stays at one chunk).
+                fh.drain()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _arc.damaged_archive(src.path, exc, src.member) from None
     except OSError as exc:
         raise CorruptDicomError(f"{short} cannot be read: {exc.strerror or _brief(exc)}.",
                                 path=name) from None
@@ -669,32 +752,82 @@ def _parse_dt(d: str, t: str) -> datetime | None:
         return None
 
 
-def _spacing(ds: Dataset, frame_groups: Dataset | None) -> tuple[tuple[float, float] | None, str,
-                                                                 tuple[float, float] | None]:
-    """(pixel spacing, its source, detector spacing) per the precedence in the module doc."""
-    imager = _floats_kw(ds, "ImagerPixelSpacing", 2)
+_SPACING_NAMES = {
+    "PixelSpacing": "(0028,0030) Pixel Spacing",
+    "ImagerPixelSpacing": "(0018,1164) Imager Pixel Spacing",
+    "NominalScannedPixelSpacing": "(0018,2010) Nominal Scanned Pixel Spacing",
+}
+
+
+def _spacing_value(ds: Dataset, kw: str) -> tuple[tuple[float, float] | None, str]:
+    """(row, column) spacing from `kw`, or None with the reason when present but invalid.
+
+    Absent or empty gives (None, ""). A value that is not two finite positive numbers gives
+    (None, "pixel spacing -1 mm is invalid (...)"): reported as such, never as "no spacing".
+    """
+    tag, vr = _tag_vr(kw)
+    if tag not in ds._dict:
+        return None, ""
+    try:
+        text = _raw_text(ds, kw) if vr in _ASCII_VRS else "\\".join(
+            str(v) for v in (ds[tag].value or ()))
+    except Exception:  # noqa: BLE001 - a damaged value is invalid, reported below
+        text = "?"
+    text = (text or "").strip()
+    if not text:
+        return None, ""
+    parts = [t.strip() for t in text.split("\\")]
+    try:
+        values = [float(t) for t in parts]
+    except ValueError:
+        values = []
+    if len(values) == 2 and all(np.isfinite(values)) and min(values) > 0:
+        return (values[0], values[1]), ""
+    shown_values = list(dict.fromkeys(f"{v:g}" for v in values))  # NaN != NaN: compare text
+    shown = " x ".join(shown_values) if values else text
+    need = "two positive numbers" if len(values) != 2 else "positive and finite"
+    return None, (f"pixel spacing {shown} mm is invalid ({_SPACING_NAMES.get(kw, kw)} must be "
+                  f"{need}); spacing treated as unknown")
+
+
+def _spacing(ds: Dataset, frame_groups: Dataset | None
+             ) -> tuple[tuple[float, float] | None, str, tuple[float, float] | None, str]:
+    """(pixel spacing, its source, detector spacing, problem) per the module doc's precedence.
+
+    The first spacing element present decides: when its value is invalid (negative, zero, NaN,
+    infinite, not two numbers) the spacing is unknown and `problem` says why, rather than
+    quietly taking a lower-precedence element or reporting "no pixel spacing".
+    """
+    imager, imager_problem = _spacing_value(ds, "ImagerPixelSpacing")
     for source, group in (("PerFrameFunctionalGroups", frame_groups),
                           ("SharedFunctionalGroups",
                            _first_item(ds, "SharedFunctionalGroupsSequence"))):
         if group is not None:
             pm = _first_item(group, "PixelMeasuresSequence")
             if pm is not None:
-                sp = _floats_kw(pm, "PixelSpacing", 2)
-                if sp and min(sp) > 0:
-                    return sp, source, imager  # type: ignore[return-value]
-    sp = _floats_kw(ds, "PixelSpacing", 2)
-    if sp and min(sp) > 0:
-        return sp, "PixelSpacing", imager  # type: ignore[return-value]
-    if imager and min(imager) > 0:
+                sp, problem = _spacing_value(pm, "PixelSpacing")
+                if sp:
+                    return sp, source, imager, ""
+                if problem:
+                    return None, "none", imager, problem.replace(
+                        "(0028,0030) Pixel Spacing", f"{source} (0028,0030) Pixel Spacing")
+    sp, problem = _spacing_value(ds, "PixelSpacing")
+    if sp:
+        return sp, "PixelSpacing", imager, ""
+    if problem:
+        return None, "none", imager, problem
+    if imager:
         mag = _float(ds, "EstimatedRadiographicMagnificationFactor")
         if mag and mag > 0 and abs(mag - 1.0) > 1e-6:
             return ((imager[0] / mag, imager[1] / mag),
-                    "ImagerPixelSpacing/EstimatedRadiographicMagnificationFactor", imager)
-        return imager, "ImagerPixelSpacing", imager  # type: ignore[return-value]
-    nominal = _floats_kw(ds, "NominalScannedPixelSpacing", 2)
-    if nominal and min(nominal) > 0:
-        return nominal, "NominalScannedPixelSpacing", imager  # type: ignore[return-value]
-    return None, "none", imager
+                    "ImagerPixelSpacing/EstimatedRadiographicMagnificationFactor", imager, "")
+        return imager, "ImagerPixelSpacing", imager, ""
+    if imager_problem:
+        return None, "none", None, imager_problem
+    nominal, problem = _spacing_value(ds, "NominalScannedPixelSpacing")
+    if nominal:
+        return nominal, "NominalScannedPixelSpacing", imager, ""
+    return None, "none", imager, problem
 
 
 def _orientation(ds: Dataset, frame_groups: Dataset | None) -> tuple[float, ...] | None:
@@ -719,16 +852,75 @@ def _position(ds: Dataset, frame_groups: Dataset | None) -> tuple[float, float, 
     return p  # type: ignore[return-value]
 
 
-def _rescale(ds: Dataset, frame_groups: Dataset | None) -> tuple[float, float]:
+_RESCALE_NAMES = {"RescaleSlope": "(0028,1053) Rescale Slope",
+                  "RescaleIntercept": "(0028,1052) Rescale Intercept"}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _rescale_value(ds: Dataset, kw: str, name: str) -> tuple[float | None, str]:
+    """A rescale element as a finite number, and its text; None when absent or empty.
+
+    Raises CorruptDicomError when present but not a finite number (NaN, inf, text): such a value
+    used to become slope 1.0 silently, giving wrong physical values with no warning.
+    """
+    tag, _ = _tag_vr(kw)
+    if tag not in ds._dict:
+        return None, ""
+    try:
+        text = (_raw_text(ds, kw) or "").strip()
+    except Exception:  # noqa: BLE001 - damaged value: reported as invalid below
+        text = "?"
+    if not text:
+        return None, ""
+    try:
+        value = float(text.split("\\")[0])
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value):
+        raise CorruptDicomError(
+            f"{_short(name)} has an invalid {_RESCALE_NAMES[kw]} ({text}): its pixel values "
+            "cannot be converted to physical units.", hint=_RESCALE_HINT, path=name)
+    return value, text
+
+
+_RESCALE_HINT = ("The scanner or the export wrote a wrong value: export the image again, or "
+                 "report it to the vendor.")
+
+
+def _rescale(ds: Dataset, frame_groups: Dataset | None, name: str) -> tuple[float, float]:
+    """(slope, intercept): functional groups first, then the top-level elements.
+
+    Absent values are 1 and 0. A zero, NaN or infinite slope, or one that takes stored values
+    past the float32 range (inf pixels), makes the file unusable: CorruptDicomError.
+    """
+    (slope, s_text), (intercept, i_text) = (None, ""), (None, "")
     for group in (frame_groups, _first_item(ds, "SharedFunctionalGroupsSequence")):
         if group is not None:
             pvt = _first_item(group, "PixelValueTransformationSequence")
             if pvt is not None:
-                s, i = _float(pvt, "RescaleSlope"), _float(pvt, "RescaleIntercept")
-                if s is not None or i is not None:
-                    return (s if s not in (None, 0.0) else 1.0), (i or 0.0)
-    s, i = _float(ds, "RescaleSlope"), _float(ds, "RescaleIntercept")
-    return (s if s not in (None, 0.0) else 1.0), (i or 0.0)
+                slope, s_text = _rescale_value(pvt, "RescaleSlope", name)
+                intercept, i_text = _rescale_value(pvt, "RescaleIntercept", name)
+                if slope is not None or intercept is not None:
+                    break
+    else:
+        slope, s_text = _rescale_value(ds, "RescaleSlope", name)
+        intercept, i_text = _rescale_value(ds, "RescaleIntercept", name)
+    s = 1.0 if slope is None else slope
+    i = 0.0 if intercept is None else intercept
+    if s == 0.0:
+        raise CorruptDicomError(
+            f"{_short(name)} has an invalid {_RESCALE_NAMES['RescaleSlope']} (0): every pixel "
+            "would have the same value.", hint=_RESCALE_HINT, path=name)
+    bits = _int(ds, "BitsStored", None) or _int(ds, "BitsAllocated", 16) or 16
+    largest = abs(s) * 2.0 ** min(bits, 64) + abs(i)  # the largest |physical value| possible
+    if not largest < _FLOAT32_MAX:
+        which = "RescaleSlope" if abs(s) * 2.0 ** min(bits, 64) >= abs(i) else "RescaleIntercept"
+        shown = s_text if which == "RescaleSlope" else i_text
+        raise CorruptDicomError(
+            f"{_short(name)} has a {_RESCALE_NAMES[which]} of {shown}, too large: its pixel "
+            "values would exceed the range imgqa computes in (float32).",
+            hint=_RESCALE_HINT, path=name)
+    return s, i
 
 
 # NM frame vectors named by the Frame Increment Pointer, kept as per-frame metadata.
@@ -856,15 +1048,35 @@ def _native_format(ds: Dataset, loc: PixelLocation) -> _NativeFormat | None:
     return fmt
 
 
+def _open_source(source: str) -> BinaryIO:
+    """Open a file or ``archive.zip::member`` by the name kept in `Frame.source`."""
+    if "::" not in source:
+        return _arc.open_regular(source)
+    archive, member = source.split("::", 1)
+    try:
+        arc = _arc.open_archive(archive)
+        return _arc.open_member(arc, arc.zf.getinfo(member), source)  # type: ignore[return-value]
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _arc.damaged_archive(archive, exc, member) from None
+    except KeyError:
+        raise CorruptDicomError(f"{member} is no longer in the zip archive "
+                                f"{Path(archive).name}.", hint="Load the archive again.",
+                                path=source) from None
+
+
 def _read_range(source: str, offset: int, length: int | None) -> bytearray:
     """`length` bytes at `offset` of a file or ``archive.zip::member`` (None: to the end)."""
     if "::" in source:
-        archive, member = source.split("::", 1)
-        with zipfile.ZipFile(archive) as zf:
-            data = memoryview(zf.read(member))
-        end = len(data) if length is None else offset + length
-        return bytearray(data[offset:end])
-    with open(source, "rb", buffering=0) as fh:
+        # Only the wanted range is kept (the stream before it is decompressed and dropped),
+        # from the archive the load already opened.
+        with _open_source(source) as zfh:
+            zfh.seek(offset)
+            data = zfh.read() if length is None else zfh.read(length)
+        if length is not None and len(data) != length:
+            raise CorruptDicomError(f"{_short(source)} is truncated: the file ends before the "
+                                    "end of its image.", path=source)
+        return bytearray(data)
+    with _arc.open_regular(source, buffering=0) as fh:
         fh.seek(offset)
         if length is None:
             return bytearray(fh.read())
@@ -921,11 +1133,10 @@ def _pydicom_frame(ds: Dataset, loc: PixelLocation, frame: Frame, colour: bool) 
     }
     decoder = get_decoder(UID(loc.transfer_syntax))
     if "::" in frame.source:
-        archive, member = frame.source.split("::", 1)
-        with zipfile.ZipFile(archive) as zf:
-            fh: BinaryIO = io.BytesIO(zf.read(member))
+        # Decoders seek back and forth: a member is held in memory (bounded by the zip limits).
+        fh: BinaryIO = io.BytesIO(bytes(_read_range(frame.source, 0, None)))
     else:
-        fh = open(frame.source, "rb")  # noqa: SIM115 - closed by the with below
+        fh = _arc.open_regular(frame.source)
     with fh:
         fh.seek(loc.offset)
         arr, _ = decoder.as_array(fh, index=frame.frame_index or 0, raw=not colour, **opts)
@@ -943,6 +1154,7 @@ def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str | 
     ds = series.datasets[frame.dataset_index]
     short = _short(frame.source)
     colour = series.header.photometric not in ("MONOCHROME1", "MONOCHROME2", "PALETTE COLOR")
+    notes: list[str] = []
     try:
         loc = getattr(ds, _PIXEL_ATTR, None)
         if loc is None:
@@ -952,20 +1164,33 @@ def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str | 
         if fmt is not None:
             arr = _native_frame(fmt, loc, frame)
         else:
-            arr = _pydicom_frame(ds, loc, frame, colour)
+            # What the decoders log or warn goes into our message, not onto stderr.
+            with noise.captured() as notes, noise.native_stderr(notes):
+                arr = _pydicom_frame(ds, loc, frame, colour)
+            if notes:
+                log.debug("decoder notes for %s: %s", short, noise.detail(notes))
     except ImgqaError:
         raise
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        archive, _, member = frame.source.partition("::")
+        raise _arc.damaged_archive(archive, exc, member or None) from None
     except (NotImplementedError, RuntimeError) as exc:
-        if "plugin" in str(exc).lower() or "decoder" in str(exc).lower():
+        text = str(exc)
+        # pydicom's summary when every installed decoder failed: the data is damaged (a decoder
+        # for the transfer syntax was checked to be there when the file was loaded).
+        damaged = text.startswith("Unable to decode as exceptions were raised")
+        if not damaged and ("plugin" in text.lower() or "decoder" in text.lower()):
             raise UnsupportedTransferSyntaxError(
                 f"{short} could not be decoded: {_brief(exc)}", path=frame.source) from None
-        raise PixelDecodeError(f"The image in {short} could not be decoded ({_brief(exc)}).",
+        why = noise.detail(notes) or _brief(exc)
+        raise PixelDecodeError(f"The image in {short} could not be decoded ({why}).",
                                path=frame.source) from None
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - decoders raise many types on damaged data,
         # including pyo3's PanicException (a BaseException) from the Rust RLE decoder.
-        raise PixelDecodeError(f"The image in {short} could not be decoded ({_brief(exc)}).",
+        why = noise.detail(notes) or _brief(exc)
+        raise PixelDecodeError(f"The image in {short} could not be decoded ({why}).",
                                path=frame.source) from None
     if arr.ndim == 3 and arr.shape[-1] in (3, 4) and colour:
         arr = arr[..., :3].astype(np.float32) @ _LUMA
@@ -989,6 +1214,7 @@ class _FileInfo:
     spacing_source: str
     detector_spacing: tuple[float, float] | None
     frames: list[Frame] = field(default_factory=list)
+    spacing_problem: str = ""
     series_uid: str = ""
     modality: str = ""
     geometry_key: tuple = ()
@@ -999,14 +1225,14 @@ def _file_info(src: Source, ds: Dataset, flags: list[str]) -> _FileInfo:
     per_frame = ds.get("PerFrameFunctionalGroupsSequence", None) \
         if 0x52009230 in ds._dict else None
     first_group = per_frame[0] if per_frame else None
-    sp, sp_src, det = _spacing(ds, first_group)
+    sp, sp_src, det, sp_problem = _spacing(ds, first_group)
     ori = _orientation(ds, first_group)
     sop = _text(ds, "SOPInstanceUID") or f"file:{src.name}"
     meta = _frame_metadata(ds, n) if n > 1 else [{}]
     frames: list[Frame] = []
     for i in range(n):
         group = per_frame[i] if per_frame is not None and i < len(per_frame) else None
-        slope, intercept = _rescale(ds, group)
+        slope, intercept = _rescale(ds, group, src.name)
         frames.append(Frame(
             source=src.name,
             dataset_index=-1,  # set when the series is built
@@ -1017,7 +1243,8 @@ def _file_info(src: Source, ds: Dataset, flags: list[str]) -> _FileInfo:
             position=_position(ds, group),
             metadata=meta[i] if i < len(meta) else {},
         ))
-    return _FileInfo(src, ds, flags, n, ori, sp, sp_src, det, frames)
+    return _FileInfo(src, ds, flags, n, ori, sp, sp_src, det, frames,
+                     spacing_problem=sp_problem)
 
 
 def _geometry_key(fi: _FileInfo) -> tuple:
@@ -1081,8 +1308,11 @@ def _build_series(infos: list[_FileInfo]) -> ImageSeries:
         orientation=first.orientation,
         positions=positions,
         slice_spacing_mm=slice_spacing,
+        spacing_problem=first.spacing_problem if first.spacing is None else "",
     )
     if first.spacing is None:
+        if first.spacing_problem:
+            flags.append(first.spacing_problem)
         flags.append("pixel spacing unknown")
     return ImageSeries(_summary(first.ds), geometry, frames, datasets, _decode_frame, flags)
 

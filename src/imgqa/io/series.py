@@ -104,6 +104,9 @@ class Geometry:
         Image Position (Patient) of each image, in stack order.
     slice_spacing_mm : float or None
         Median distance between adjacent images along the slice normal.
+    spacing_problem : str
+        Why the spacing is unknown although the file has a spacing element, e.g. "pixel spacing
+        -1 mm is invalid (...)"; empty when the spacing is known or simply absent.
     """
 
     pixel_spacing_mm: tuple[float, float] | None
@@ -112,6 +115,7 @@ class Geometry:
     orientation: tuple[float, ...] | None = None
     positions: np.ndarray | None = field(default=None, compare=False, repr=False)
     slice_spacing_mm: float | None = None
+    spacing_problem: str = ""
 
     @property
     def has_spacing(self) -> bool:
@@ -295,6 +299,12 @@ class ImageSeries:
         sp = self.geometry.pixel_spacing_mm
         if sp is None:
             name = Path(self.frames[0].source.split("::")[-1]).name if self.frames else "series"
+            doing = what.lower() if what != "This analysis" else "this analysis"
+            if self.geometry.spacing_problem:
+                # An invalid value is not the same as no value: say which and why.
+                raise MissingSpacingError(
+                    f"{name}: {self.geometry.spacing_problem}, so {doing} cannot give sizes "
+                    "in mm.", path=self.frames[0].source if self.frames else None)
             raise MissingSpacingError(
                 f"{name} has no pixel spacing ((0028,0030) Pixel Spacing or (0018,1164) Imager "
                 f"Pixel Spacing), so {what.lower() if what != 'This analysis' else 'this analysis'}"
@@ -316,6 +326,7 @@ class ImageSeries:
             orientation=self.geometry.orientation,
             positions=self.geometry.positions,
             slice_spacing_mm=self.geometry.slice_spacing_mm,
+            spacing_problem="",
         )
         return self.subset(range(len(self)), geometry=geo)
 
@@ -333,6 +344,7 @@ class ImageSeries:
                 orientation=self.geometry.orientation,
                 positions=self.geometry.positions[idx] if idx else self.geometry.positions[:0],
                 slice_spacing_mm=self.geometry.slice_spacing_mm,
+                spacing_problem=self.geometry.spacing_problem,
             )
         out = ImageSeries(self.header, geo, frames, self.datasets, self._decoder, self.flags,
                           self._cache.max_bytes)
