@@ -77,3 +77,19 @@ def test_missing_spacing_is_refused_then_accepted_with_param(shared_data, capsys
                  "--format", "json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["results"][0]["measurements"][0]["value"] > 0
+
+
+def test_unexpected_error_is_one_sentence_not_a_traceback(monkeypatch, capsys):
+    # A bug anywhere in a command (here: the protocol listing) must not show a technologist
+    # a Python traceback; the exit status says "not done".
+    import imgqa.cli.protocols_cmd as cmd
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(cmd, "run", broken)
+    assert main(["protocols"]) == 1
+    err = capsys.readouterr().err
+    assert "unexpected error" in err and "boom" in err and "-v" in err
+    assert "Traceback" not in err
+

@@ -73,6 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # last resort: a technologist sees a sentence, never a traceback
+        logging.getLogger("imgqa").debug("unexpected error", exc_info=True)
+        print(f"imgqa: the command stopped on an unexpected error: {exc or type(exc).__name__}",
+              file=sys.stderr)
+        print("  Nothing already saved is lost. Rerun with -v to see the details and report "
+              "them to the imgqa maintainers.", file=sys.stderr)
+        return EXIT_PROBLEMS
 
 
 def entry() -> None:
