@@ -7,7 +7,11 @@ so a `Store` can be shared between threads. Writes:
 * take the write lock first (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL advisory lock), so the
   audit chain stays linear, and are retried when another writer holds the database;
 * check the user's role (the app hides what a role may not do; PostgreSQL enforces it again);
-* append a hash-chained audit entry (`imgqa.store.audit`).
+* append a hash-chained audit entry (`imgqa.store.audit`; signed with the department key when
+  one is set) and, once committed, write the new chain head to ``$IMGQA_AUDIT_ANCHOR_FILE``
+  when that is set (`imgqa.store.anchor`).
+
+`Store.audit_report` / ``imgqa db verify`` run the full check of `imgqa.store.integrity`.
 """
 
 from __future__ import annotations
