@@ -64,7 +64,7 @@ def _dump(engine) -> dict[str, list[tuple]]:
 
 def _upgrade_and_check(url: str, made: dict) -> Store:
     store = open_store(url, upgrade=True)
-    assert db.current_revision(store.engine) == db.head_revision() == "0002"
+    assert db.current_revision(store.engine) == db.head_revision() == "0003"
     assert "service_event" in inspect(store.engine).get_table_names()
     assert _dump(store.engine) == made["rows"]  # nothing earlier changed
     assert store.audit_verify() == (True, [])
@@ -126,7 +126,7 @@ def test_downgrade_and_upgrade_again(store_url, result_factory):
     assert db.current_revision(engine) == "0001"
     assert "service_event" not in inspect(engine).get_table_names()
     db.upgrade(engine, backup=False)
-    assert db.current_revision(engine) == "0002"
+    assert db.current_revision(engine) == "0003"
     engine.dispose()
     with open_store(store_url) as store:
         eq = store.add_equipment("MR 1")

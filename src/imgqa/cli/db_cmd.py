@@ -26,7 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_info)
     s = dsub.add_parser("upgrade", help="create or upgrade the schema (backs up a SQLite file)")
     s.set_defaults(func=run_upgrade)
-    s = dsub.add_parser("verify", help="check the audit chain and stored results")
+    s = dsub.add_parser("verify", help="check the audit chain, stored results and anchors")
+    s.add_argument("--anchor", action="append", default=[], metavar="HEAD",
+                   help="a chain head recorded earlier (ID:HASH as printed by verify and on "
+                        "PDF reports); the log must still hold it (repeatable)")
+    s.add_argument("--anchor-file", metavar="FILE",
+                   help="a file of recorded heads (as written to $IMGQA_AUDIT_ANCHOR_FILE)")
     s.set_defaults(func=run_verify)
     s = dsub.add_parser("backup", help="copy a SQLite database safely (PostgreSQL: pg_dump)")
     s.add_argument("file", metavar="FILE")
@@ -95,14 +100,23 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     with open_from_args(args) as store:
-        ok, problems = store.audit_verify()
-    if ok:
-        print("Audit log intact: every entry is chained and every stored session, baseline, "
-              "tolerance and review matches its entry.")
+        report = store.audit_report(args.anchor, args.anchor_file)
+    head = (f"{report.entries} entries, newest entry {report.head_id}; anchor "
+            f"{report.anchor}" if report.anchor else "the audit log is empty")
+    if report.ok:
+        print("Audit log intact: every entry is chained, every stored session, baseline, "
+              "tolerance, review, comment and service event matches its entry, and every "
+              "logged one is still there.")
+        print(f"Chain head: {head}")
+        for n in report.notes:
+            print(f"Note: {n}")
         return 0
-    print(f"The audit check found {len(problems)} problem(s):", file=sys.stderr)
-    for p in problems:
+    print(f"The audit check found {len(report.problems)} problem(s):", file=sys.stderr)
+    for p in report.problems:
         print(f"  - {p}", file=sys.stderr)
+    for n in report.notes:
+        print(f"Note: {n}", file=sys.stderr)
+    print(f"Chain head now: {head}", file=sys.stderr)
     return 1
 
 
@@ -120,6 +134,7 @@ def run_backup(args: argparse.Namespace) -> int:
 
 def run_init_roles(args: argparse.Namespace) -> int:
     from sqlalchemy import inspect, text
+    from sqlalchemy.exc import DBAPIError
 
     from imgqa.store.roles import init_roles_sql
 
@@ -132,13 +147,40 @@ def run_init_roles(args: argparse.Namespace) -> int:
         if args.print_only:
             print(";\n".join(sql) + ";")
             return 0
+        _check_init_roles_rights(store, args.schema)
         with store.engine.begin() as conn:
             for stmt in sql:
-                conn.execute(text(stmt))
+                try:
+                    conn.execute(text(stmt))
+                except DBAPIError as exc:  # what the pre-check could not foresee
+                    first = str(exc.orig).strip().splitlines()[0]
+                    raise StoreError(f"init-roles stopped, nothing was changed: {first}.",
+                                     hint="Run it as the database owner with CREATEROLE, or "
+                                          "as a superuser (docs/store.md).") from exc
     print("Created roles imgqa_technologist, imgqa_physicist, imgqa_admin and their grants.\n"
           "Give logins a role with e.g. `imgqa --db URL db user alice physicist` or in psql:\n"
           "  CREATE ROLE alice LOGIN PASSWORD '...' IN ROLE imgqa_physicist;")
     return 0
+
+
+def _check_init_roles_rights(store, schema: str) -> None:  # store: imgqa.store.Store
+    """One clear line instead of a psycopg traceback when the login may not do init-roles."""
+    from sqlalchemy import text
+
+    from imgqa.store.roles import missing_privilege
+
+    with store.engine.connect() as conn:
+        user, sup, createrole = conn.execute(text(
+            "SELECT rolname, rolsuper, rolcreaterole FROM pg_roles "
+            "WHERE rolname = current_user")).one()
+        owner = conn.execute(text(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = 'audit_log'"),
+            {"s": schema}).scalar_one_or_none()
+        owns = bool(owner) and bool(conn.execute(
+            text("SELECT pg_has_role(current_user, :o, 'MEMBER')"), {"o": owner}).scalar_one())
+    why = missing_privilege(user, bool(sup), bool(createrole), owner, owns)
+    if why:
+        raise StoreError(why)
 
 
 def run_user(args: argparse.Namespace) -> int:

@@ -10,7 +10,8 @@ Layout (A4 landscape):
   were in force at each point (drawn with ``reportlab.graphics``), and the review sign-off of
   each session (who approved or rejected it, when, with what comment);
 * a sign-off block for the person who checks the report;
-* on every page a footer with the imgqa version, the generation time and "page N of M".
+* on every page a footer with the imgqa version, the generation time and "page N of M";
+* in the header the audit chain head at generation (``ID:HASH``, `imgqa.store.anchor`).
 
 Status is always written as text next to its colour, so the report reads the same printed in
 black and white. The PDF uses the standard Helvetica font (Windows-1252 characters; others are
@@ -374,6 +375,10 @@ def write_pdf(records: QaRecords, path: str | os.PathLike[str], *, department: s
          + (f", {counts['—']} not measured" if counts["—"] else "")],
         ["Generated", f"{generated} by imgqa {records.imgqa_version}"],
     ]
+    if records.audit_anchor:  # lets anyone check later that the log was not cut or rewritten
+        meta.append(["Audit log", f"{records.audit_entries} entries, head "
+                     f"{records.audit_anchor} (check with `imgqa db verify --anchor "
+                     f"{records.audit_anchor}`)"])
     mt = Table([[Paragraph(f"<b>{_p(k)}</b>", body), Paragraph(_p(v), body)] for k, v in meta],
                colWidths=[40 * mm, width - 40 * mm])
     mt.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -147,6 +147,10 @@ class QaRecords:
     filters: dict[str, Any] = field(default_factory=dict)
     # imgqa.store.ServiceEventRecord of the exported equipment in the period, oldest first
     service_events: tuple[Any, ...] = ()
+    # The audit chain head when the records were gathered, "ID:HASH16" (imgqa.store.anchor),
+    # and the number of entries then; "" when the store has none (or no audit log).
+    audit_anchor: str = ""
+    audit_entries: int = 0
 
     def period_text(self) -> str:
         """Human period, e.g. ``"2026-01-01 to 2026-01-31"`` (until shown inclusive)."""
@@ -321,7 +325,11 @@ def gather(store: Any, *, equipment: Sequence[int | str] = (), protocol: str | N
     events = tuple(ev for e in equipment_list
                    for ev in (list_events(e.id, since=since, until=until) if list_events
                               else ()))
+    head = getattr(store, "audit_head", None)  # printed on the PDF: checkable later
+    head = head() if head is not None else None
     return QaRecords(
+        audit_anchor=f"{head[1]}:{head[2][:16]}" if head else "",
+        audit_entries=head[0] if head else 0,
         rows=tuple(rows), equipment=equipment_list, sessions=tuple(infos), since=since,
         until=until, protocol=protocol, unreviewed_only=unreviewed_only,
         generated_at=now or datetime.now(UTC), database=str(getattr(store, "location", "")),

@@ -7,7 +7,11 @@ so a `Store` can be shared between threads. Writes:
 * take the write lock first (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL advisory lock), so the
   audit chain stays linear, and are retried when another writer holds the database;
 * check the user's role (the app hides what a role may not do; PostgreSQL enforces it again);
-* append a hash-chained audit entry (`imgqa.store.audit`).
+* append a hash-chained audit entry (`imgqa.store.audit`; signed with the department key when
+  one is set) and, once committed, write the new chain head to ``$IMGQA_AUDIT_ANCHOR_FILE``
+  when that is set (`imgqa.store.anchor`).
+
+`Store.audit_report` / ``imgqa db verify`` run the full check of `imgqa.store.integrity`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import case, func, insert, select, text
@@ -31,7 +36,7 @@ from sqlalchemy.orm import Session
 from imgqa.errors import ImgqaError, StoreError, StorePermissionError, ToleranceError
 from imgqa.evaluate import Limits, Tolerance, evaluate, limits, validate_tolerance
 from imgqa.protocols.base import Result, get_protocol
-from imgqa.store import audit, db, matching
+from imgqa.store import anchor, audit, db, integrity, matching
 from imgqa.store import models as m
 from imgqa.store.defaults import find_default
 from imgqa.store.records import (
@@ -61,6 +66,7 @@ _FREQ_DAYS = {"daily": 1, "weekly": 7, "monthly": 30, "quarterly": 91, "annual":
 _WRITE_RETRIES = 8
 # A service event may be recorded up to this far ahead (clock skew, time zones), not more.
 _EVENT_FUTURE_SLACK = timedelta(days=1)
+_A_ROLE = {"technologist": "a technologist", "physicist": "a physicist", "admin": "an admin"}
 
 
 def _now() -> datetime:
@@ -102,6 +108,8 @@ class Store:
         self.is_default = is_default
         self._user: str | None = None
         self._role: str | None = None
+        self._key: audit.AuditKey | None = None
+        self._key_loaded = False
 
     # -- basics ---------------------------------------------------------------------------
     @property
@@ -136,6 +144,25 @@ class Store:
         except DBAPIError as exc:
             raise db.translate_error(exc, self.url) from exc
 
+    @property
+    def audit_key(self) -> audit.AuditKey | None:
+        """The department key (`imgqa.store.audit.load_key`), read once; None if not set."""
+        if not self._key_loaded:
+            self._key = audit.load_key()
+            self._key_loaded = True
+        return self._key
+
+    def _append(self, s: Session, **entry: Any) -> tuple[int, str]:
+        """Append an audit entry, signed with the department key when one is set."""
+        return audit.append(s, key=self.audit_key, **entry)
+
+    def _anchor_after_commit(self, s: Session) -> None:
+        """Write the new chain head to the anchor file, if one is configured."""
+        head = s.info.pop(audit.HEAD_INFO, None)
+        path = anchor.anchor_file()
+        if head is not None and path is not None:
+            anchor.write_anchor(path, self.anchor_name, head[0], head[1], "write")
+
     def _write(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in one write transaction, retrying while another writer holds the lock."""
         delay = 0.05
@@ -148,7 +175,9 @@ class Store:
                             if self.dialect == "postgresql":
                                 s.execute(text("SELECT pg_advisory_xact_lock(:k)"),
                                           {"k": db.PG_WRITE_LOCK})
-                            return fn(s)
+                            out = fn(s)
+                        self._anchor_after_commit(s)  # committed: the head is real now
+                        return out
             except ImgqaError:
                 raise
             except IntegrityError as exc:
@@ -213,7 +242,7 @@ class Store:
         role = self.current_role()
         if not role_at_least(role, needed):
             raise StorePermissionError(
-                f"{self.current_user()} ({role}) may not {what}; this needs a {needed}.")
+                f"{self.current_user()} ({role}) may not {what}; this needs {_A_ROLE[needed]}.")
 
     def _identity(self, who: str | None) -> str:
         """The name to record; on PostgreSQL it must be the login itself."""
@@ -246,7 +275,7 @@ class Store:
                     s.add(m.AppUser(username=username, role=role, added_by=me, added_at=_now()))
                 else:
                     row.role = role
-            audit.append(s, at=_now(), actor=me, action="set_role", entity="user",
+            self._append(s, at=_now(), actor=me, action="set_role", entity="user",
                          entity_id=None, details={"username": username, "role": role})
 
         self._write(work)
@@ -355,7 +384,7 @@ class Store:
                             match_rules=rules, created_at=_now(), created_by=me)
             s.add(e)
             s.flush()
-            audit.append(s, at=_now(), actor=me, action="add_equipment", entity="equipment",
+            self._append(s, at=_now(), actor=me, action="add_equipment", entity="equipment",
                          entity_id=e.id, details={"name": e.name, "match_rules": rules,
                                                   "modality": modality, "serial": serial})
             return self._eq_record(e, site or "")
@@ -390,7 +419,7 @@ class Store:
             if e is None:
                 raise StoreError(f"There is no equipment with id {equipment_id}.")
             e.active = active
-            audit.append(s, at=_now(), actor=me, action="set_active", entity="equipment",
+            self._append(s, at=_now(), actor=me, action="set_active", entity="equipment",
                          entity_id=e.id, details={"active": active})
             return self._eq_record(e)
 
@@ -420,7 +449,7 @@ class Store:
                 if next_due is not None:
                     a.next_due = next_due
             s.flush()
-            audit.append(s, at=_now(), actor=me, action="assign_protocol",
+            self._append(s, at=_now(), actor=me, action="assign_protocol",
                          entity="protocol_assignment", entity_id=a.id,
                          details={"equipment_id": equipment_id, "protocol": protocol,
                                   "frequency": frequency})
@@ -564,9 +593,10 @@ class Store:
             s.add(b)
             s.flush()
             rec = self._baseline_record(b)
-            audit.append(s, at=_now(), actor=self.current_user(), action="set_baseline",
+            self._append(s, at=_now(), actor=self.current_user(), action="set_baseline",
                          entity="baseline", entity_id=b.id,
-                         details={"digest": _baseline_digest(b)})
+                         details={"digest": integrity.baseline_digest(b),
+                                  "digest_v": audit.DIGEST_V})
             return rec
 
         return self._write(work)
@@ -603,9 +633,10 @@ class Store:
                             old=old, reason=reason.strip(), set_by=actor, set_at=_now())
             s.add(t)
             s.flush()
-            audit.append(s, at=_now(), actor=self.current_user(), action="set_tolerance",
+            self._append(s, at=_now(), actor=self.current_user(), action="set_tolerance",
                          entity="tolerance", entity_id=t.id,
-                         details={"digest": _tolerance_digest(t)})
+                         details={"digest": integrity.tolerance_digest(t),
+                                  "digest_v": audit.DIGEST_V})
             base = bases.get(measurement)
             return self._in_force(equipment_id, eq.field_strength_t, protocol,
                                   measurement, base, t)  # type: ignore[return-value]
@@ -716,6 +747,7 @@ class Store:
             s.flush()
             rows: list[dict[str, Any]] = []
             inputs: list[dict[str, Any]] = []
+            parts: list[dict[str, Any]] = []  # analyses with their inputs, for the digest
             cache: dict[str, tuple[dict, dict]] = {}
             for r in results:
                 if r.protocol not in cache:
@@ -730,6 +762,8 @@ class Store:
                 s.flush()
                 inputs += [{"analysis_id": a.id, "sop_instance_uid": i.sop_instance_uid,
                             "pixel_sha256": i.pixel_sha256} for i in r.inputs]
+                parts.append(integrity.analysis_item(
+                    a, [(i.sop_instance_uid, i.pixel_sha256) for i in r.inputs]))
                 for meas, force, status in self._judge(equipment_id, eq.field_strength_t, r,
                                                        bases, tols):
                     t = force.tolerance if force and force.reference is not None else None
@@ -752,11 +786,13 @@ class Store:
             if rows:
                 s.execute(insert(m.ResultRow), rows)
             self._advance_schedule(s, equipment_id, {r.protocol for r in results}, when)
-            audit.append(s, at=now, actor=me, action="save_session", entity="session",
+            self._append(s, at=now, actor=me, action="save_session", entity="session",
                          entity_id=sess.id,
                          details={"uid": uid, "equipment_id": equipment_id,
                                   "performed_by": who, "results": len(rows),
-                                  "digest": _session_digest(rows, sess)})
+                                  "digest": integrity.session_digest(rows, sess, audit.DIGEST_V,
+                                                                     parts),
+                                  "digest_v": audit.DIGEST_V})
             ranks = [_STATUS_RANK[r["status"]] for r in rows if r["status"] is not None]
             inv = {v: k for k, v in _STATUS_RANK.items()}
             return SessionRecord(
@@ -889,8 +925,9 @@ class Store:
                               comment=comment or "", reviewed_at=now)
                 s.add(rv)
                 s.flush()
-                audit.append(s, at=now, actor=me, action="review", entity="review",
-                             entity_id=rv.id, details={"digest": _review_digest(rv)})
+                self._append(s, at=now, actor=me, action="review", entity="review",
+                             entity_id=rv.id, details={"digest": integrity.review_digest(rv),
+                                                        "digest_v": audit.DIGEST_V})
 
         self._write(work)
 
@@ -915,9 +952,11 @@ class Store:
                           text=text_.strip(), created_at=_now())
             s.add(c)
             s.flush()
-            audit.append(s, at=_now(), actor=me, action="comment", entity="comment",
+            self._append(s, at=_now(), actor=me, action="comment", entity="comment",
                          entity_id=c.id, details={"session_id": session_id,
-                                                  "result_id": result_id, "text": c.text})
+                                                  "result_id": result_id,
+                                                  "digest": integrity.comment_digest(c),
+                                                  "digest_v": audit.DIGEST_V})
             return CommentRecord(c.id, c.session_id, c.result_id, c.author, c.text,
                                  c.created_at)
 
@@ -987,9 +1026,10 @@ class Store:
                                 created_at=now)
             s.add(ev)
             s.flush()
-            audit.append(s, at=now, actor=me, action="service_event", entity="service_event",
+            self._append(s, at=now, actor=me, action="service_event", entity="service_event",
                          entity_id=ev.id, details={"equipment_id": equipment_id, "kind": kind,
-                                                   "digest": _service_event_digest(ev)})
+                                                   "digest": integrity.service_event_digest(ev),
+                                                   "digest_v": audit.DIGEST_V})
             return _event_record(ev)
 
         return self._write(work)
@@ -1116,77 +1156,65 @@ class Store:
             return [AuditEntry(e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.details)
                     for e in reversed(rows)]
 
-    def audit_verify(self) -> tuple[bool, list[str]]:
-        """Check the audit chain and that stored sessions, baselines, tolerances, reviews and
-        service events still match what was logged. Returns (ok, problems)."""
-        import json
-
+    def audit_head(self) -> tuple[int, int, str] | None:
+        """(number of entries, newest entry id, its hash); None for an empty log."""
         with self._read() as s:
-            problems, entries = audit.verify_chain(s)
-            logged: dict[tuple[str, int], str] = {}
-            for e in entries:
-                if e.entity_id is None:
-                    continue
-                try:
-                    digest = json.loads(e.details).get("digest")
-                except ValueError:
-                    digest = None
-                if digest:
-                    logged[(e.entity, e.entity_id)] = digest
-            for sess in s.execute(select(m.QcSession)).scalars():
-                rows = [dict(r._mapping) for r in s.execute(
-                    select(*[getattr(m.ResultRow, c) for c in _DIGEST_COLS])
-                    .where(m.ResultRow.session_id == sess.id))]
-                _check(problems, logged, "session", sess.id, _session_digest(rows, sess))
-            for b in s.execute(select(m.Baseline)).scalars():
-                _check(problems, logged, "baseline", b.id, _baseline_digest(b))
-            for t in s.execute(select(m.Tolerance)).scalars():
-                _check(problems, logged, "tolerance", t.id, _tolerance_digest(t))
-            for rv in s.execute(select(m.Review)).scalars():
-                _check(problems, logged, "review", rv.id, _review_digest(rv))
-            for ev in s.execute(select(m.ServiceEvent)).scalars():
-                _check(problems, logged, "service_event", ev.id, _service_event_digest(ev))
-        return (not problems, problems)
+            last = s.execute(select(m.AuditLog.id, m.AuditLog.hash)
+                             .order_by(m.AuditLog.id.desc()).limit(1)).first()
+            if last is None:
+                return None
+            n = s.execute(select(func.count()).select_from(m.AuditLog)).scalar_one()
+            return int(n), int(last[0]), str(last[1])
+
+    @property
+    def anchor_name(self) -> str:
+        """This database in anchor files: the SQLite path, or the URL without login."""
+        p = db.sqlite_path(self.url)
+        if p is not None:
+            return str(p)
+        return self.url.set(username=None, password=None).render_as_string()
+
+    def audit_report(self, anchors: Sequence[str | anchor.Anchor] = (),
+                     anchor_file: str | None = None, *, record: bool = True
+                     ) -> integrity.AuditReport:
+        """Check the audit chain, every audited object against its entry (and every entry
+        against its object), and the chain head against anchors.
+
+        Parameters
+        ----------
+        anchors : sequence of str or Anchor
+            Heads recorded earlier (``"ID:HASH"``, as printed by `imgqa db verify` and on PDF
+            reports).
+        anchor_file : path, optional
+            A file of anchor lines to check as well; ``$IMGQA_AUDIT_ANCHOR_FILE`` is always
+            checked when set (and, with ``record``, gets this head appended when all is well).
+        """
+        wanted = [a if isinstance(a, anchor.Anchor) else anchor.parse_anchor(a)
+                  for a in anchors]
+        configured = anchor.anchor_file()
+        given = Path(anchor_file).expanduser() if anchor_file else None
+        for path in dict.fromkeys(x for x in (given, configured) if x is not None):
+            if path == configured and path != given and not path.exists():
+                continue  # nothing recorded yet
+            wanted += anchor.read_anchor_file(path, self.anchor_name)
+        key = self.audit_key
+        with self._read() as s:
+            report = integrity.verify_store(s, key, wanted)
+        if record and report.ok and configured is not None and report.head_id is not None:
+            anchor.write_anchor(configured, self.anchor_name, report.head_id,
+                                report.head_hash or "", "verify")
+        return report
+
+    def audit_verify(self, anchors: Sequence[str | anchor.Anchor] = ()
+                     ) -> tuple[bool, list[str]]:
+        """`audit_report` as (ok, problems)."""
+        report = self.audit_report(anchors)
+        return report.ok, report.problems
 
 
 # ------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------
-_DIGEST_COLS = ("protocol", "measurement", "value", "unit", "status", "reference", "tol_kind",
-                "act_low", "tol_low", "tol_high", "act_high", "performed_at")
-
-
-def _session_digest(rows: Sequence[Mapping[str, Any]], sess: m.QcSession) -> str:
-    items = sorted(audit.canonical_json({c: r.get(c) for c in _DIGEST_COLS}) for r in rows)
-    head = {"uid": sess.uid, "equipment_id": sess.equipment_id, "performed_by":
-            sess.performed_by, "performed_at": sess.performed_at, "comment": sess.comment}
-    return audit.content_digest([head, *items])
-
-
-def _baseline_digest(b: m.Baseline) -> str:
-    return audit.content_digest([{"e": b.equipment_id, "p": b.protocol, "m": b.measurement,
-                                  "v": b.value, "old": b.old_value, "why": b.reason,
-                                  "by": b.set_by, "at": b.set_at}])
-
-
-def _tolerance_digest(t: m.Tolerance) -> str:
-    return audit.content_digest([{"e": t.equipment_id, "p": t.protocol, "m": t.measurement,
-                                  "k": t.kind, "l": [t.act_low, t.tol_low, t.tol_high,
-                                                     t.act_high],
-                                  "why": t.reason, "by": t.set_by, "at": t.set_at}])
-
-
-def _review_digest(r: m.Review) -> str:
-    return audit.content_digest([{"s": r.session_id, "by": r.reviewer, "d": r.decision,
-                                  "c": r.comment, "at": r.reviewed_at}])
-
-
-def _service_event_digest(e: m.ServiceEvent) -> str:
-    return audit.content_digest([{"e": e.equipment_id, "at": e.occurred_at, "k": e.kind,
-                                  "d": e.description, "by": e.performed_by,
-                                  "rec": e.recorded_by, "c": e.created_at}])
-
-
 def _event_record(e: m.ServiceEvent) -> ServiceEventRecord:
     return ServiceEventRecord(id=e.id, equipment_id=e.equipment_id, when=e.occurred_at,
                               kind=e.kind, description=e.description,
@@ -1201,16 +1229,6 @@ def _event_time(when: datetime | date) -> datetime:
     if isinstance(when, date):
         return datetime(when.year, when.month, when.day, tzinfo=UTC)
     raise StoreError(f"A service event time must be a date or a date-time, not {when!r}.")
-
-
-def _check(problems: list[str], logged: Mapping[tuple[str, int], str], entity: str, id_: int,
-           digest: str) -> None:
-    want = logged.get((entity, id_))
-    if want is None:
-        problems.append(f"{entity} {id_} has no audit entry (added outside imgqa?)")
-    elif want != digest:
-        problems.append(f"{entity} {id_} was changed after it was saved (its content no "
-                        f"longer matches the audit log)")
 
 
 def _chunks(seq: Sequence[int], n: int) -> Iterator[list[int]]:

@@ -8,7 +8,12 @@ On PostgreSQL the server enforces this: `init_roles_sql` creates the group roles
 ``imgqa_technologist``, ``imgqa_physicist`` (member of technologist) and ``imgqa_admin``
 (member of physicist) and grants each only what it may do, table by table (and column by
 column for the protocol schedule). A technologist's login therefore cannot change a tolerance
-even with psql. Insert-only tables also have triggers refusing UPDATE/DELETE for everyone.
+even with psql, nor write to the audit log except through ``imgqa_audit_append`` (revision
+0003), which records entries under the caller's own login only. Insert-only tables also have
+triggers refusing UPDATE/DELETE for everyone.
+
+`init_roles_sql` needs the database owner (or a superuser) with CREATEROLE: `missing_privilege`
+says in one line what is missing before anything runs.
 
 On a local SQLite file the OS user is the identity and the roles live in the ``app_user``
 table; with no users registered, the local user is admin (a single-user workstation). Anyone
@@ -21,15 +26,19 @@ from collections.abc import Sequence
 
 from imgqa.errors import StoreError
 
-__all__ = ["PG_ROLE_PREFIX", "RANK", "ROLES", "init_roles_sql", "pg_role", "role_at_least"]
+__all__ = ["AUDIT_APPEND_FN", "PG_ROLE_PREFIX", "RANK", "ROLES", "init_roles_sql",
+           "missing_privilege", "pg_role", "role_at_least"]
 
 ROLES = ("technologist", "physicist", "admin")
 RANK = {r: i for i, r in enumerate(ROLES)}
 PG_ROLE_PREFIX = "imgqa_"
 
 # What each role may do, table by table (each role also inherits the one below).
-_TECH_INSERT = ("qc_session", "analysis", "input_image", "result", "comment", "audit_log",
-                "service_event")
+# No role may INSERT into audit_log: entries go through the owner's SECURITY DEFINER function
+# imgqa_audit_append (revision 0003), which checks the actor, the role and the chain order.
+_TECH_INSERT = ("qc_session", "analysis", "input_image", "result", "comment", "service_event")
+AUDIT_APPEND_FN = ("imgqa_audit_append(timestamptz, text, text, text, integer, text, text, "
+                   "text)")
 _PHYS_INSERT = ("baseline", "tolerance", "review", "protocol_assignment")
 _PHYS_UPDATE = ("protocol_assignment",)
 _ADMIN_INSERT = ("equipment", "site", "app_user")
@@ -85,8 +94,43 @@ def init_roles_sql(database: str, schema: str = "public", prefix: str = PG_ROLE_
     grant("INSERT", _TECH_INSERT, tech)
     # A saved session moves the protocol's next due date: that column only.
     grant("UPDATE (next_due)", ("protocol_assignment",), tech)
+    fn = f"{sch}.{AUDIT_APPEND_FN}"
+    sql.append(  # the function exists from revision 0003 on
+        f"DO $$ BEGIN IF to_regprocedure('{fn}') IS NOT NULL THEN "
+        f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC; "
+        f"GRANT EXECUTE ON FUNCTION {fn} TO {tech}; END IF; END $$")
     grant("INSERT", _PHYS_INSERT, phys)
     grant("UPDATE", _PHYS_UPDATE, phys)
     grant("INSERT", _ADMIN_INSERT, admin)
     grant("UPDATE", _ADMIN_UPDATE, admin)
     return sql
+
+
+def missing_privilege(user: str, is_super: bool, can_create_role: bool, owner: str | None,
+                      owns_tables: bool) -> str | None:
+    """Why ``user`` cannot run `init_roles_sql`, in one line; None when it can.
+
+    Parameters
+    ----------
+    user : str
+        The login running init-roles.
+    is_super, can_create_role : bool
+        Its ``rolsuper`` and ``rolcreaterole`` (PostgreSQL: creating roles and granting
+        membership in them needs CREATEROLE).
+    owner : str or None
+        The owner of the imgqa tables (None: no tables yet).
+    owns_tables : bool
+        Whether ``user`` is (a member of) that owner: only the owner may grant on them.
+    """
+    if is_super:
+        return None
+    if owner is None:
+        return ("The database has no imgqa tables yet: run `imgqa db upgrade` as the database "
+                "owner first, then init-roles.")
+    if not owns_tables:
+        return (f"'{user}' does not own the imgqa tables (their owner is '{owner}'): run "
+                f"init-roles as '{owner}' or as a superuser.")
+    if not can_create_role:
+        return (f"The database owner '{user}' lacks CREATEROLE: run `ALTER ROLE {user} "
+                f"CREATEROLE` as a superuser, or run init-roles as a superuser.")
+    return None

@@ -1,0 +1,238 @@
+"""Content digests of stored objects and the full check behind ``imgqa db verify``.
+
+The check is complete in both directions:
+
+* every stored session, baseline, tolerance, review, comment, service event, equipment and
+  schedule entry has an audit entry, and its content still matches the digest logged for it;
+* every object the audit log records (its newest entry per object) is still in the database,
+  so a row deleted behind imgqa's back (the no-delete triggers dropped) is reported even
+  though its entry was kept;
+
+plus the chain itself (`imgqa.store.audit.verify_chain`) and the anchors recorded outside the
+database (`imgqa.store.anchor`), which catch the newest entries being cut off the end.
+
+Digest versions: entries with ``"digest_v": 2`` (this version) also cover a session's analyses
+(protocol, version, label, parameters, series summary, warnings, imgqa version, time) and its
+input identities (SOPInstanceUID + pixel SHA-256), a baseline's unit, a tolerance's previous
+version and a comment's content. Entries without it were written by earlier versions and are
+checked with the digest rule of their time (version 1), so old databases verify honestly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from imgqa.store import anchor as anchors_mod
+from imgqa.store import audit
+from imgqa.store import models as m
+
+__all__ = ["AuditReport", "DIGEST_COLS", "analysis_item", "baseline_digest", "comment_digest",
+           "review_digest", "service_event_digest", "session_digest", "tolerance_digest",
+           "verify_store"]
+
+# Result columns in a session digest (version 1); version 2 adds the tolerance's source.
+DIGEST_COLS = ("protocol", "measurement", "value", "unit", "status", "reference", "tol_kind",
+               "act_low", "tol_low", "tol_high", "act_high", "performed_at")
+_DIGEST_COLS_V2 = (*DIGEST_COLS, "tolerance_source")
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    """The same instant in UTC, so a digest does not depend on the zone it was given in."""
+    if t is None:
+        return None
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def analysis_item(a: Any, inputs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """What a version-2 session digest covers of one analysis and its input images."""
+    return {"protocol": a.protocol, "version": a.protocol_version, "label": a.label,
+            "parameters": a.parameters or {}, "series": a.series or {},
+            "warnings": list(a.warnings or ()), "imgqa_version": a.imgqa_version,
+            "at": _utc(a.analysed_at), "inputs": sorted([u, h] for u, h in inputs)}
+
+
+def session_digest(rows: Sequence[Mapping[str, Any]], sess: Any, version: int = audit.DIGEST_V,
+                   analyses: Sequence[Mapping[str, Any]] = ()) -> str:
+    """Digest of a session: its header and result rows; from version 2 also its analyses
+    (`analysis_item`) and who saved it."""
+    cols = DIGEST_COLS if version < 2 else _DIGEST_COLS_V2
+    items = sorted(audit.canonical_json({c: r.get(c) for c in cols}) for r in rows)
+    head: dict[str, Any] = {"uid": sess.uid, "equipment_id": sess.equipment_id,
+                            "performed_by": sess.performed_by,
+                            "performed_at": sess.performed_at, "comment": sess.comment}
+    if version < 2:
+        return audit.content_digest([head, *items])
+    head["saved_by"] = sess.saved_by
+    head["performed_at"] = _utc(sess.performed_at)
+    parts = sorted(audit.canonical_json(a) for a in analyses)
+    return audit.content_digest([head, {"results": items, "analyses": parts}])
+
+
+def baseline_digest(b: Any, version: int = audit.DIGEST_V) -> str:
+    d: dict[str, Any] = {"e": b.equipment_id, "p": b.protocol, "m": b.measurement, "v": b.value,
+                         "old": b.old_value, "why": b.reason, "by": b.set_by, "at": b.set_at}
+    if version >= 2:
+        d.update(u=b.unit, at=_utc(b.set_at))
+    return audit.content_digest([d])
+
+
+def tolerance_digest(t: Any, version: int = audit.DIGEST_V) -> str:
+    d: dict[str, Any] = {"e": t.equipment_id, "p": t.protocol, "m": t.measurement, "k": t.kind,
+                         "l": [t.act_low, t.tol_low, t.tol_high, t.act_high],
+                         "why": t.reason, "by": t.set_by, "at": t.set_at}
+    if version >= 2:
+        d.update(old=t.old, at=_utc(t.set_at))
+    return audit.content_digest([d])
+
+
+def review_digest(r: Any, version: int = audit.DIGEST_V) -> str:
+    d = {"s": r.session_id, "by": r.reviewer, "d": r.decision, "c": r.comment,
+         "at": r.reviewed_at if version < 2 else _utc(r.reviewed_at)}
+    return audit.content_digest([d])
+
+
+def service_event_digest(e: Any, version: int = audit.DIGEST_V) -> str:
+    d = {"e": e.equipment_id, "at": e.occurred_at, "k": e.kind, "d": e.description,
+         "by": e.performed_by, "rec": e.recorded_by, "c": e.created_at}
+    if version >= 2:
+        d.update(at=_utc(e.occurred_at), c=_utc(e.created_at))
+    return audit.content_digest([d])
+
+
+def comment_digest(c: Any) -> str:
+    """Version 2 only: version-1 comment entries carried the text itself (checked as such)."""
+    return audit.content_digest([{"s": c.session_id, "r": c.result_id, "by": c.author,
+                                  "t": c.text, "at": _utc(c.created_at)}])
+
+
+# ------------------------------------------------------------------------------------------
+# The check
+# ------------------------------------------------------------------------------------------
+@dataclass
+class AuditReport:
+    """Result of `verify_store`: ``ok`` is True when ``problems`` is empty."""
+
+    problems: list[str]
+    notes: list[str] = field(default_factory=list)
+    entries: int = 0
+    head_id: int | None = None
+    head_hash: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def anchor(self) -> str | None:
+        """The head as an anchor text (``ID:HASH16``); None for an empty log."""
+        if self.head_id is None or self.head_hash is None:
+            return None
+        return anchors_mod.format_anchor(self.head_id, self.head_hash)
+
+
+# (audit entity name, table) of every audited object, in report order.
+_AUDITED = (("session", m.QcSession), ("baseline", m.Baseline), ("tolerance", m.Tolerance),
+            ("review", m.Review), ("comment", m.Comment), ("service_event", m.ServiceEvent),
+            ("equipment", m.Equipment), ("protocol_assignment", m.ProtocolAssignment))
+
+
+def _details(e: m.AuditLog) -> dict[str, Any]:
+    try:
+        d = json.loads(e.details)
+    except ValueError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _describe(e: m.AuditLog) -> str:
+    return f"{e.action} by {e.actor} at {_utc(e.at):%Y-%m-%d %H:%M} UTC, audit entry {e.id}"
+
+
+def verify_store(s: Session, key: audit.AuditKey | None = None,
+                 anchors: Sequence[anchors_mod.Anchor] = ()) -> AuditReport:
+    """Check the chain, every audited object against its entry (both ways) and the anchors."""
+    chk = audit.verify_chain(s, key)
+    problems = list(chk.problems)
+    latest: dict[tuple[str, int], m.AuditLog] = {}
+    for e in chk.entries:
+        if e.entity_id is not None:
+            latest[(e.entity, e.entity_id)] = e
+    present: dict[str, set[int]] = {}
+    for entity, table in _AUDITED:
+        present[entity] = set()
+        for obj in _rows(s, entity, table):
+            present[entity].add(obj.id)
+            entry = latest.get((entity, obj.id))
+            if entry is None:
+                problems.append(f"{entity} {obj.id} has no audit entry (added outside imgqa?)")
+                continue
+            if not _matches(s, entity, obj, _details(entry)):
+                problems.append(f"{entity} {obj.id} was changed after it was saved (its content "
+                                f"no longer matches the audit log)")
+    for (entity, id_), e in latest.items():
+        if entity in present and id_ not in present[entity]:
+            problems.append(f"{entity} {id_} was deleted: the audit log records it ("
+                            f"{_describe(e)}) but the database no longer has it")
+    chain = {e.id: e.hash for e in chk.entries}
+    head = chk.head
+    problems += anchors_mod.check_anchors(chain, head[0] if head else None, anchors)
+    return AuditReport(problems, list(chk.notes), len(chk.entries),
+                       head[0] if head else None, head[1] if head else None)
+
+
+# Sessions are checked with their results, analyses and inputs loaded in bulk (three queries
+# for the whole database instead of three per session).
+class _SessionParts:
+    def __init__(self, s: Session) -> None:
+        self.rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for r in s.execute(select(m.ResultRow.session_id,
+                                  *[getattr(m.ResultRow, c) for c in _DIGEST_COLS_V2])):
+            d = dict(r._mapping)
+            self.rows[d.pop("session_id")].append(d)
+        inputs: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for aid, uid, sha in s.execute(select(m.InputImage.analysis_id,
+                                              m.InputImage.sop_instance_uid,
+                                              m.InputImage.pixel_sha256)):
+            inputs[aid].append((uid, sha))
+        self.analyses: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for a in s.execute(select(m.Analysis)).scalars():
+            self.analyses[a.session_id].append(analysis_item(a, inputs.get(a.id, ())))
+
+
+def _rows(s: Session, entity: str, table: type) -> Any:
+    if entity == "session":
+        s.info["imgqa_session_parts"] = _SessionParts(s)
+    return s.execute(select(table).order_by(table.id)).scalars()
+
+
+def _matches(s: Session, entity: str, obj: Any, details: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` still matches its newest audit entry's details."""
+    v = int(details.get("digest_v", 1) or 1)
+    want = details.get("digest")
+    if entity == "session":
+        parts: _SessionParts = s.info["imgqa_session_parts"]
+        return want == session_digest(parts.rows.get(obj.id, []), obj, v,
+                                      parts.analyses.get(obj.id, []))
+    if entity == "baseline":
+        return want == baseline_digest(obj, v)
+    if entity == "tolerance":
+        return want == tolerance_digest(obj, v)
+    if entity == "review":
+        return want == review_digest(obj, v)
+    if entity == "service_event":
+        return want == service_event_digest(obj, v)
+    if entity == "comment":
+        if v >= 2:
+            return want == comment_digest(obj)
+        # version 1 logged the comment itself
+        return (details.get("session_id"), details.get("result_id"), details.get("text")) == \
+            (obj.session_id, obj.result_id, obj.text)
+    return True  # equipment and schedule: mutable settings, checked for presence only
