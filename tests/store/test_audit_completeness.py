@@ -120,6 +120,11 @@ def test_db_verify_reports_deleted_tolerances_the_default_would_hide(tmp_path, c
     err = capsys.readouterr().err
     assert f"tolerance {made['tolerance'].id} was deleted" in err
     assert "Traceback" not in err
+    # ... and `tolerance show` no longer presents the fallback in silence.
+    assert main(["--db", path, "tolerance", "show", str(made["eq"].id), "generic.roi",
+                 "mean"]) == 1
+    err = capsys.readouterr().err
+    assert "missing from the database" in err and "db verify" in err
 
 
 # ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from imgqa.cli._common import fmt_value, table
 from imgqa.cli.db_cmd import open_from_args
@@ -66,7 +67,13 @@ def run_show(args: argparse.Namespace) -> int:
                 continue
             rows.append([name, fmt_value(t.reference), t.tolerance.describe(),
                          t.reference_source or "", t.source + (" (verify)" if t.verify else "")])
+        deleted = store.deleted_tolerance_ids()
     print(table(rows, ["Measurement", "Reference", "Tolerance", "Reference from", "Source"]))
+    if deleted:
+        print(f"\nWarning: {len(deleted)} tolerance(s) recorded in the audit log are missing "
+              "from the database, so a default shown above may have replaced a deleted "
+              "setting. Run `imgqa db verify` and tell the physicist.", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1205,6 +1205,18 @@ class Store:
                                 report.head_hash or "", "verify")
         return report
 
+    def deleted_tolerance_ids(self) -> list[int]:
+        """Tolerances the audit log records but the database no longer has.
+
+        A cheap check `tolerance show` makes before it presents a packaged default: a deleted
+        tolerance row would otherwise be silently replaced by the default (issue 19).
+        """
+        with self._read() as s:
+            logged = set(s.scalars(select(m.AuditLog.entity_id).where(
+                m.AuditLog.entity == "tolerance", m.AuditLog.entity_id.is_not(None))))
+            present = set(s.scalars(select(m.Tolerance.id)))
+        return sorted(logged - present)
+
     def audit_verify(self, anchors: Sequence[str | anchor.Anchor] = ()
                      ) -> tuple[bool, list[str]]:
         """`audit_report` as (ok, problems)."""
