@@ -41,7 +41,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgqa.analysis.mr_snr import find_object, signal_roi_mask, snr_difference
+from imgqa.analysis.mr_snr import (
+    find_object,
+    flood_ghosting,
+    flood_uniformity,
+    signal_roi_mask,
+    snr_difference,
+)
 from imgqa.api import analyse
 from imgqa.phantoms.mr import acr_phantom, flood_phantom
 from imgqa.phantoms.writer import write_series
@@ -192,3 +198,41 @@ def test_two_image_snr_rotation_and_flip(op):
     res = snr_difference(ra, rb, signal_roi_mask(ra, find_object(ra)))
     # a centred elliptical ROI over the same (rotated) pixels: identical up to rounding
     assert res.snr == pytest.approx(ref.snr, rel=1e-9)
+
+
+@FAST
+@given(scale=st.floats(0.01, 100.0))
+def test_flood_uniformity_and_ghosting_grey_scale(scale):
+    img, _ = flood_phantom(gradient_per_mm=0.001, ghost_fraction=0.02, seed=4)
+    px = (2.0, 2.0)
+    ref_u = flood_uniformity(img, find_object(img), px)
+    ref_g = flood_ghosting(img, find_object(img), phase_axis=0)
+    s = scale * img
+    res_u = flood_uniformity(s, find_object(s), px)
+    res_g = flood_ghosting(s, find_object(s), phase_axis=0)
+    # PIU, fractional uniformity and percent ghosting are ratios: identical up to rounding
+    assert res_u.piu == pytest.approx(ref_u.piu, rel=1e-9)
+    assert res_u.fractional_uniformity_horizontal == ref_u.fractional_uniformity_horizontal
+    assert res_g.ghosting_percent == pytest.approx(ref_g.ghosting_percent, rel=1e-9)
+
+
+@pytest.mark.parametrize("op", ["rot180", "fliplr", "flipud"])
+def test_flood_uniformity_and_ghosting_flip(op):
+    # the flood (n = 128, even) is centred between pixels: flips map it onto itself, and the
+    # phase axis (0) stays the phase axis; rot90 would swap it and is the caller's job
+    f = {"rot180": lambda x: np.rot90(x, 2), "fliplr": lambda x: x[:, ::-1],
+         "flipud": lambda x: x[::-1]}[op]
+    # noise-free: the ghost box lies on the side with the larger gap (the same pixel indices
+    # in the flipped image, i.e. the other physical side), and with noise it would average
+    # other noise samples (±5 % of a 2 % ghost) — a statistical, not a systematic, change
+    img, _ = flood_phantom(gradient_per_mm=0.001, ghost_fraction=0.02, noise_sd=0.0)
+    px = (2.0, 2.0)
+    ref_u = flood_uniformity(img, find_object(img), px)
+    ref_g = flood_ghosting(img, find_object(img), phase_axis=0)
+    out = np.ascontiguousarray(f(img))
+    res_u = flood_uniformity(out, find_object(out), px)
+    res_g = flood_ghosting(out, find_object(out), phase_axis=0)
+    # 1 cm² ROI extremes over the same pixel set: PIU identical up to rounding; the ghost of
+    # a centred flood is symmetric, so either side gives the same ghosting up to rounding
+    assert res_u.piu == pytest.approx(ref_u.piu, rel=1e-9)
+    assert res_g.ghosting_percent == pytest.approx(ref_g.ghosting_percent, rel=1e-6)
