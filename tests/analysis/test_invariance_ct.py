@@ -21,12 +21,16 @@ Kernels and the invariances that apply
 ``catphan.analyse_ctp404`` (insert HU, rod distances mm, slice thickness mm)
     * sub-pixel translation, rot90 (a phantom roll of 90°) and flips (a feet-first/head-first
       mix-up mirrors the image): apply to the insert CT numbers, rods and ramps; the model
-      *name* does not (the 504 and 600 rings are the same ring turned by 180°). Pixel size: covered by ``test_ct_catphan.py``
-      (``test_ctp404_*_any_pixel_size``). Grey level: does not apply (HU are calibrated; the
-      insert layout is recognised by its nominal CT numbers).
-CTP486/515/528/591: analysed by the same rod/roll finder as CTP404 and with their own
-truth tests at several rolls and pixel sizes (``test_ct_catphan_modules.py``,
-``test_ct_catphan_ctp591.py``); not repeated here.
+      *name* does not (the 504 and 600 rings are the same ring turned by 180°). Pixel size:
+      covered by ``test_ct_catphan.py`` (``test_ctp404_*_any_pixel_size``). Grey level: does
+      not apply (HU are calibrated; the layout is recognised by its nominal CT numbers).
+``catphan_ctp528.analyse_ctp528`` (line-pair MTF) and ``catphan_ctp515.analyse_ctp515``
+(low-contrast CNR, visible targets)
+    * rot90 / flips: apply with the kernels' own full-circle search (tested below). Pixel
+      size and roll: covered by their truth tests (``test_ct_catphan_modules.py``). Grey
+      level: does not apply (HU; the CNR is covariant with scale, offset-invariant).
+CTP486 (uniformity ROIs, as ``water_phantom_rois``) and CTP591 (bead ramps): their truth
+tests cover rolls, offsets and pixel sizes (``test_ct_catphan*.py``); not repeated here.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from scipy.special import ndtr
 
 from imgqa.phantoms.writer import read_ground_truth, write_ground_truth, write_series
 
-__all__ = ["slanted_edge", "edge_at", "flat_field", "gain_pattern", "flat_field_set", "gaussian_mtf", "gaussian_mtf50",
+__all__ = ["slanted_edge", "edge_at", "flat_field", "gain_pattern", "flat_field_set",
+           "gaussian_mtf", "gaussian_mtf50",
            "write_edge", "write_flat_field", "write_flat_field_set", "demo_sets"]
 
 
