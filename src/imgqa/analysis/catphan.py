@@ -241,6 +241,14 @@ class Ctp404Result:
     rods : GeometryRods
     ramps : tuple of RampResult
     roi_radius_px : float
+    quarter_turns : int
+        Extra roll of the insert ring in multiples of 90° (counter-clockwise on screen) beyond
+        the rods' ±45° roll: the rod square looks the same every 90°, so the layout is matched
+        at all four. 0 for a normally mounted phantom.
+    mirrored : bool
+        The insert ring matches only mirrored: the image is flipped (e.g. a feet-first/
+        head-first entry that does not match the set-up, or the phantom inserted reversed).
+        The materials are still assigned right; the caller should warn.
     """
 
     model: str
@@ -248,6 +256,8 @@ class Ctp404Result:
     rods: GeometryRods
     ramps: tuple[RampResult, ...]
     roi_radius_px: float
+    quarter_turns: int = 0
+    mirrored: bool = False
 
     @property
     def slice_thickness_mm(self) -> float:
@@ -330,19 +340,29 @@ def analyse_ctp404(image: np.ndarray, pixel_mm: float, *, model: str = "auto",
     ring = INSERT_RING_MM / pixel_mm
     rad = INSERT_ROI_RADIUS_MM / pixel_mm
     models = CATPHAN_MODELS if model == "auto" else {model: CATPHAN_MODELS[model]}
+    # The rods give the roll only modulo 90° (a square) and cannot tell a mirrored image, so
+    # the ring is matched at every quarter turn, plain and mirrored (θ → 180° − θ). Matching
+    # only the ±45° roll put the Teflon ROI on acrylic in a mirrored image and every ROI off
+    # its insert after a 90° turn, with nothing to show it. Ties keep the first candidate:
+    # plain before mirrored, no turn first (the CTP404 rings of the 504 and the 600 are the
+    # same ring turned by 180°, so that tie is exact and the model name follows this order).
     best = None
-    for name, layout in models.items():
-        inserts = {}
-        for mat, a in layout.items():
-            pos = _point(centre, ring, a + roll)
-            inserts[mat] = (pos, circle_stats(img, pos, rad), NOMINAL_HU[mat])
-        score = np.mean([abs(s.mean - nom) for _, s, nom in inserts.values()])
-        if best is None or score < best[0]:
-            best = (score, name, inserts)
-    _, name, inserts = best
+    for mirror in (False, True):
+        for turns in (0, 1, -1, 2):
+            for name, layout in models.items():
+                inserts = {}
+                for mat, a in layout.items():
+                    # image angles run clockwise on screen (θ = 90° towards +row): a quarter
+                    # turn counter-clockwise is −90°
+                    pos = _point(centre, ring, (180.0 - a if mirror else a) + roll - 90.0 * turns)
+                    inserts[mat] = (pos, circle_stats(img, pos, rad), NOMINAL_HU[mat])
+                score = np.mean([abs(s.mean - nom) for _, s, nom in inserts.values()])
+                if best is None or score < best[0]:
+                    best = (score, name, inserts, turns, mirror)
+    _, name, inserts, turns, mirror = best
     ramps = tuple(_ramp(img, pixel_mm, centre, roll, a, n)
                   for a, n in ((-90, "top"), (0, "right"), (90, "bottom"), (180, "left")))
-    return Ctp404Result(name, inserts, rods, ramps, float(rad))
+    return Ctp404Result(name, inserts, rods, ramps, float(rad), turns, mirror)
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,7 @@ class Ctp515Result:
     detection_z: float
     rose_threshold: float
     background_roi_radius_px: float
+    mirrored: bool = False                # layout matched in the opposite sense
 
     @property
     def visible_targets(self) -> int:
@@ -121,8 +122,10 @@ def _disc_mean(img: np.ndarray, radius_px: float) -> np.ndarray:
 
 
 def _rotation_scores(img, pixel_mm, centre_rc, angles, radius_mm=CTP515_RADIUS_MM,
-                     smoothed=None):
-    """Contrast-weighted sum of the ≥ 5 mm targets' disc means minus the ring median."""
+                     smoothed=None, sense=1.0):
+    """Contrast-weighted sum of the ≥ 5 mm targets' disc means minus the ring median.
+
+    `sense` −1 scores the mirrored layout (the target angles run the other way round)."""
     score = np.zeros(angles.size)
     dist = radius_mm / pixel_mm
     ring_t = np.deg2rad(np.arange(0.0, 360.0, 0.5))
@@ -133,7 +136,7 @@ def _rotation_scores(img, pixel_mm, centre_rc, angles, radius_mm=CTP515_RADIUS_M
                                             centre_rc[1] + dist * np.cos(ring_t)], order=1)
         base = np.median(ring)
         for _, pct, off in CTP515_CONTRASTS:
-            t = np.deg2rad(angles + _ANGLES_1PCT[i_d] + off)
+            t = np.deg2rad(angles + sense * (_ANGLES_1PCT[i_d] + off))
             vals = ndimage.map_coordinates(sm, [centre_rc[0] + dist * np.sin(t),
                                                 centre_rc[1] + dist * np.cos(t)], order=1)
             score += pct * (vals - base)
@@ -142,7 +145,11 @@ def _rotation_scores(img, pixel_mm, centre_rc, angles, radius_mm=CTP515_RADIUS_M
 
 
 def _find_rotation(img, pixel_mm, centre_rc, roll_deg):
-    """Best rotation and its significance.
+    """Best rotation, its significance and whether the layout is mirrored.
+
+    Both senses of the layout are scored: a mirrored slice (feet-first/head-first mix-up, or
+    the phantom scanned reversed) otherwise matches a wrong rotation (measured on the digital
+    phantom: −70.6° instead of 183°, two 1 % targets lost). The plain sense wins ties.
 
     The significance z compares the best score with the same score computed on a target-free
     ring (65 mm radius, between the targets and the module edge) over all rotations: z =
@@ -152,25 +159,32 @@ def _find_rotation(img, pixel_mm, centre_rc, roll_deg):
     smoothed = [_disc_mean(img, max(d / 2.0 / pixel_mm, 1.0))
                 for d in CTP515_DIAMETERS_MM[:6]]
     angles = np.arange(-180.0, 180.0, 0.5)
-    score = _rotation_scores(img, pixel_mm, centre_rc, angles, smoothed=smoothed)
-    null = _rotation_scores(img, pixel_mm, centre_rc, angles, _NULL_RADIUS_MM, smoothed)
-    if roll_deg is not None:
-        near = [((angles - base + 180.0) % 360.0 - 180.0) for base in (roll_deg, roll_deg + 180)]
-        cand = np.where((np.abs(near[0]) <= 10.0) | (np.abs(near[1]) <= 10.0), score, -np.inf)
-    else:
-        cand = score
+    best_sense, score, cand = 1.0, None, None
+    for sense in (1.0, -1.0):
+        sc = _rotation_scores(img, pixel_mm, centre_rc, angles, smoothed=smoothed, sense=sense)
+        if roll_deg is not None:
+            near = [((angles - base + 180.0) % 360.0 - 180.0)
+                    for base in (roll_deg, roll_deg + 180)]
+            cd = np.where((np.abs(near[0]) <= 10.0) | (np.abs(near[1]) <= 10.0), sc, -np.inf)
+        else:
+            cd = sc
+        if cand is None or cd.max() > cand.max():
+            best_sense, score, cand = sense, sc, cd
+    null = _rotation_scores(img, pixel_mm, centre_rc, angles, _NULL_RADIUS_MM, smoothed,
+                            sense=best_sense)
     j = int(np.argmax(cand))
     med = np.median(null)
     mad = 1.4826 * np.median(np.abs(null - med)) + 1e-9
     fine = angles[j] + np.arange(-0.5, 0.51, 0.1)
     best = fine[int(np.argmax(_rotation_scores(img, pixel_mm, centre_rc, fine,
-                                               smoothed=smoothed)))]
-    return float(((best + 180.0) % 360.0) - 180.0), float((score[j] - med) / mad)
+                                               smoothed=smoothed, sense=best_sense)))]
+    return (float(((best + 180.0) % 360.0) - 180.0), float((score[j] - med) / mad),
+            best_sense < 0)
 
 
 def analyse_ctp515(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, float], *,
                    roll_deg: float | None = None, rose_threshold: float = 5.0,
-                   rotation_deg: float | None = None) -> Ctp515Result:
+                   rotation_deg: float | None = None, mirrored: bool = False) -> Ctp515Result:
     """CNR of the 27 supra-slice targets of CTP515 and the number of visible ones.
 
     Parameters
@@ -186,6 +200,9 @@ def analyse_ctp515(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, f
         Rose index (CNR·√area in pixels) at or above which a target counts as visible.
     rotation_deg : float, optional
         Use this rotation instead of searching (skips detection).
+    mirrored : bool
+        With `rotation_deg`: the layout runs the other way round (a mirrored slice). When the
+        rotation is searched, both senses are tried and the result says which matched.
 
     Raises
     ------
@@ -204,7 +221,7 @@ def analyse_ctp515(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, f
             "High-contrast objects lie on the CTP515 target circle: this slice is not the "
             "low-contrast module.")
     if rotation_deg is None:
-        rotation_deg, z = _find_rotation(img, pixel_mm, centre_rc, roll_deg)
+        rotation_deg, z, mirrored = _find_rotation(img, pixel_mm, centre_rc, roll_deg)
         if z < _MIN_Z:
             raise PhantomNotFoundError(
                 "No CTP515 low-contrast targets found on the 50 mm circle (the large targets "
@@ -215,7 +232,7 @@ def analyse_ctp515(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, f
     bg_r = _BG_RADIUS_MM / pixel_mm
     targets = []
     for item in ctp515_layout():
-        t = np.deg2rad(item["angle_deg"] + rotation_deg)
+        t = np.deg2rad((-item["angle_deg"] if mirrored else item["angle_deg"]) + rotation_deg)
         unit = np.array([np.sin(t), np.cos(t)])
         pos = tuple(float(x) for x in np.asarray(centre_rc) + dist * unit)
         rad = max(_ROI_FRACTION * item["diameter_mm"] / 2.0 / pixel_mm, 0.75)
@@ -235,4 +252,4 @@ def analyse_ctp515(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, f
             float(item["diameter_mm"]), pos, float(rad), st, bmean, bsd,
             (bgs[0], bgs[1]), float(cnr), rose, bool(rose >= rose_threshold)))
     return Ctp515Result(tuple(targets), float(rotation_deg), float(z), float(rose_threshold),
-                        float(bg_r))
+                        float(bg_r), bool(mirrored))

@@ -28,7 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
 __all__ = ["demo_sets", "edge", "flood", "four_bar", "line_sources", "nema_block", "quadrant_bars",
-           "smooth_flood"]
+           "quadrant_bars_sampled", "shifted_line_sources", "smooth_flood"]
 
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 _FWTM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(10.0))
@@ -316,6 +316,25 @@ def line_sources(matrix: int = 256, pixel_mm: float = 1.0, *, fwhm_mm: float = 8
     return img, truth
 
 
+def shifted_line_sources(matrix: int = 256, pixel_mm: float = 1.0, *, fwhm_mm: float = 8.0,
+                         shift_mm: tuple[float, float] = (0.0, 0.0), n_lines: int = 2,
+                         spacing_mm: float = 50.0, length_mm: float = 150.0,
+                         angle_deg: float = 0.0, peak: float = 1000.0) -> np.ndarray:
+    """Noise-free vertical line sources as `line_sources`, moved by `shift_mm` = (dx, dy).
+
+    For invariance tests: the lines are regenerated analytically at a sub-pixel position
+    instead of resampling an image (resampling would widen them).
+    """
+    a = math.radians(angle_deg)
+    d, nrm = (math.sin(a), math.cos(a)), (math.cos(a), -math.sin(a))
+    segs = []
+    for o in (np.arange(n_lines) - (n_lines - 1) / 2.0) * spacing_mm:
+        cx, cy = o * nrm[0] + shift_mm[0], o * nrm[1] + shift_mm[1]
+        segs.append((cx - d[0] * length_mm / 2, cy - d[1] * length_mm / 2,
+                     cx + d[0] * length_mm / 2, cy + d[1] * length_mm / 2))
+    return _line_image((matrix, matrix), pixel_mm, segs, fwhm_mm, peak, 0.0)
+
+
 def four_bar(matrix: int = 256, pixel_mm: float = 1.0, *, fwhm_mm: float = 6.0,
              side_mm: float = 100.0, peak: float = 1000.0, noise: bool = False,
              seed: int | None = 0) -> tuple[np.ndarray, dict[str, Any]]:
@@ -390,6 +409,41 @@ def quadrant_bars(matrix: int = 256, pixel_mm: float = 1.0, *,
     return img, {"kind": "nm_quadrant_bars", "pixel_spacing_mm": pixel_mm,
                  "psf_fwhm_mm": psf_fwhm_mm, "transmission": transmission,
                  "quadrants": quadrants}
+
+
+def quadrant_bars_sampled(matrix: int = 256, pixel_mm: float = 1.0, *,
+                          bar_widths_mm: Sequence[float] = (2.0, 2.5, 3.0, 3.5),
+                          psf_fwhm_mm: float = 4.0, counts: float = 1000.0,
+                          gap_mm: float = 8.0, border_mm: float = 30.0,
+                          n_terms: int = 40) -> np.ndarray:
+    """Noise-free quadrant bars (layout of `quadrant_bars`, opaque bars), blurred analytically.
+
+    `quadrant_bars` area-samples the bar pattern on the pixel grid and blurs it there, so at
+    pixels coarser than about half a bar the square wave's harmonics alias to low frequencies
+    before the blur and the modulation depends on the pixel size. Here each quadrant is the
+    Fourier series of the square wave, every harmonic multiplied by the Gaussian MTF, sampled
+    at the pixel centres: the same physical image at any pixel size (for invariance tests).
+    The gap and border are open field with unblurred boundaries (kept outside the analysed
+    part of each quadrant).
+    """
+    n = matrix
+    yy, xx = np.indices((n, n), dtype=np.float64)
+    x_mm, y_mm = (xx + 0.5) * pixel_mm, (yy + 0.5) * pixel_mm
+    half = n * pixel_mm / 2.0
+    quad = np.where(y_mm < half, np.where(x_mm < half, 0, 1), np.where(x_mm < half, 2, 3))
+    coord = np.where(np.isin(quad, (0, 3)), x_mm, y_mm)
+    w = np.asarray(bar_widths_mm, dtype=np.float64)[quad]
+    sigma = psf_fwhm_mm / _FWHM_PER_SIGMA
+    k = np.arange(1, 2 * n_terms, 2, dtype=np.float64)[:, None, None]
+    f = k / (2.0 * w[None])
+    # open (1) on [0, w) of each 2w period: ½ + Σ_odd 2/(πk)·sin(2π·k·x/2w), blurred
+    series = (2.0 / (np.pi * k)) * np.exp(-2.0 * (np.pi * sigma * f) ** 2) \
+        * np.sin(2.0 * np.pi * f * coord[None])
+    open_frac = 0.5 + series.sum(axis=0)
+    outside = (np.abs(x_mm - half) < gap_mm / 2) | (np.abs(y_mm - half) < gap_mm / 2) \
+        | (x_mm < border_mm) | (y_mm < border_mm) \
+        | (x_mm > n * pixel_mm - border_mm) | (y_mm > n * pixel_mm - border_mm)
+    return counts * np.where(outside, 1.0, open_frac)
 
 
 def edge(matrix: int = 256, pixel_mm: float = 1.2, *, fwhm_mm: float = 3.5,

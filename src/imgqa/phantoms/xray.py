@@ -24,7 +24,8 @@ from scipy.special import ndtr
 
 from imgqa.phantoms.writer import read_ground_truth, write_ground_truth, write_series
 
-__all__ = ["slanted_edge", "flat_field", "gain_pattern", "flat_field_set", "gaussian_mtf", "gaussian_mtf50",
+__all__ = ["slanted_edge", "edge_at", "flat_field", "gain_pattern", "flat_field_set",
+           "gaussian_mtf", "gaussian_mtf50",
            "write_edge", "write_flat_field", "write_flat_field_set", "demo_sets"]
 
 
@@ -94,6 +95,35 @@ def slanted_edge(shape: tuple[int, int] = (512, 512), pixel_mm: float | tuple[fl
     for f, name in ((0.5, "0_5"), (1.0, "1"), (2.0, "2"), (3.0, "3")):
         truth[f"mtf_at_{name}_lp_per_mm"] = float(gaussian_mtf(f, sigma_mm))
     return image, truth
+
+
+def edge_at(shape: tuple[int, int], pixel_mm: float, *, normal_deg: float, distance_mm: float,
+            sigma_mm: float, low: float = 200.0, high: float = 1200.0) -> np.ndarray:
+    """A noise-free Gaussian-blurred straight edge at any position, point-sampled.
+
+    For invariance tests: the edge is regenerated analytically at a shifted position or pixel
+    size instead of resampling an image (resampling would blur it).
+
+    Parameters
+    ----------
+    shape : (rows, cols)
+    pixel_mm : float
+        Square pixel size (mm).
+    normal_deg : float
+        Direction of the edge normal towards the bright side (0 = +x, 90 = +y, i.e. down).
+    distance_mm : float
+        Signed distance of the edge line from the image centre along the normal (mm).
+    sigma_mm : float
+        Standard deviation of the Gaussian PSF (mm).
+    low, high : float
+        Plateau values.
+    """
+    rows, cols = shape
+    y = (np.arange(rows) - (rows - 1) / 2.0)[:, None] * pixel_mm
+    x = (np.arange(cols) - (cols - 1) / 2.0)[None, :] * pixel_mm
+    phi = math.radians(normal_deg)
+    d = x * math.cos(phi) + y * math.sin(phi) - distance_mm
+    return low + (high - low) * ndtr(d / sigma_mm)
 
 
 def gain_pattern(shape: tuple[int, int], *, ramp: float = 0.0, bump: float = 0.0,
