@@ -92,8 +92,12 @@ def gui_run(bundle, tmp_path_factory):
     demo = next(home.rglob("demo-phantoms"))
     saved = run([bundle, "analyse", demo / "nm_flood", "--save", "--create-equipment",
                  "--format", "json"], env=clean_env(home), cwd=work)
+    exports = []
+    for suffix in ("pdf", "xlsx"):  # reportlab's fonts and openpyxl made it into the bundle
+        exports.append(work / f"qa.{suffix}")
+        run([bundle, "export", exports[-1]], env=clean_env(home), cwd=work)
     return {"home": home, "png": png, "gui": gui, "saved": saved, "demo": demo,
-            "before": before, "after": snapshot(folder)}
+            "exports": exports, "before": before, "after": snapshot(folder)}
 
 
 def test_gui_screenshot_renders_offscreen(gui_run):
@@ -119,6 +123,13 @@ def test_database_and_settings_live_in_the_user_data_folder(gui_run):
     statuses = {m["status"] for r in json.loads(gui_run["saved"].stdout)["results"]
                 for m in r["measurements"]}
     assert statuses & {"OK", "TOLERANCE", "ACTION"}  # packaged tolerances and migrations
+
+
+def test_qa_records_export_to_pdf_and_excel(gui_run):
+    pdf, xlsx = gui_run["exports"]
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert xlsx.read_bytes()[:2] == b"PK"  # an Office Open XML zip
+    assert pdf.stat().st_size > 2000 and xlsx.stat().st_size > 2000
 
 
 def test_bundle_never_writes_into_its_own_folder(gui_run):
