@@ -4,9 +4,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
+# The installer is built in its own environment so PyInstaller sees only what the wheel installs.
+BUILD_VENV ?= .venv-build
+BUILD_STAMP := $(BUILD_VENV)/.installed-installer
 export QT_API := pyside6
 
-.PHONY: run test install bench phantoms screenshots lint clean
+.PHONY: run test install bench phantoms screenshots installer test-install lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +48,24 @@ bench: $(BENCH_STAMP)
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) docs/screenshots.py
 
+$(BUILD_STAMP): pyproject.toml
+	test -x $(BUILD_VENV)/bin/python || $(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BUILD_VENV)/bin/python -m pip install -q '.[installer]'
+	touch $(BUILD_STAMP)
+
+## Build the wheel (dist/imgqa-*.whl) and the one-folder bundle (dist/imgqa/imgqa); docs/install.md.
+installer: $(BUILD_STAMP)
+	$(BUILD_VENV)/bin/python installer/build.py
+
+## The slow installation tests (wheel in a fresh venv, bundle with `env -i`); CI runs them with CI_SLOW=1.
+test-install: $(STAMP)
+	CI_SLOW=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/install
+
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff import-linter
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) .venv-ref build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-ref $(BUILD_VENV) build dist *.egg-info src/*.egg-info .pytest_cache

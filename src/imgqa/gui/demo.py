@@ -1,11 +1,12 @@
 """Where the demo phantoms are: the repository's ``phantoms/`` folder when imgqa runs from a
-source checkout, otherwise generated once into the user data directory."""
+source checkout, otherwise generated once into the user data directory (an installed wheel or
+the PyInstaller bundle ships the generator, not the 4.6 MB of images; see `imgqa.paths`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from imgqa.gui.state import data_dir
+from imgqa.paths import demo_phantoms_dir, source_checkout
 
 __all__ = ["repository_phantoms", "demo_folder"]
 
@@ -15,10 +16,11 @@ def _has_images(folder: Path) -> bool:
 
 
 def repository_phantoms() -> Path | None:
-    """``<repo>/phantoms`` next to ``<repo>/src/imgqa`` if it holds DICOM files."""
-    import imgqa
-
-    candidate = Path(imgqa.__file__).resolve().parents[2] / "phantoms"
+    """``<repo>/phantoms`` of a source checkout if it holds DICOM files, else ``None``."""
+    root = source_checkout()
+    if root is None:
+        return None
+    candidate = root / "phantoms"
     return candidate if _has_images(candidate) else None
 
 
@@ -30,7 +32,7 @@ def demo_folder(generate: bool = True) -> Path | None:
     repo = repository_phantoms()
     if repo is not None:
         return repo
-    target = data_dir() / "demo-phantoms"
+    target = demo_phantoms_dir()
     if _has_images(target):
         return target
     if not generate:

@@ -1,0 +1,22 @@
+"""Entry script of the PyInstaller bundle: the same ``imgqa`` command as the wheel's console script.
+
+The Windows build adds a windowed twin, ``imgqa-gui.exe`` (no console window), made from this
+script too: it opens the desktop application whatever its arguments are.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from imgqa.cli.main import main
+
+if __name__ == "__main__":
+    # The python command coerces a bare "C" locale to UTF-8 (PEP 538); the frozen bootloader
+    # does not, and Qt then prints a locale warning on every start from a clean environment.
+    if sys.platform.startswith("linux") and not any(
+            os.environ.get(v) for v in ("LC_ALL", "LC_CTYPE", "LANG")):
+        os.environ["LC_CTYPE"] = "C.UTF-8"
+    argv = sys.argv[1:]
+    if Path(sys.executable).stem.lower().endswith("-gui"):
+        argv = ["gui", *argv]
+    sys.exit(main(argv))
