@@ -63,3 +63,28 @@ def test_real_ctp486_claimed_by_catphan(shared_data):
     for s in imgqa.load(shared_data / "ct" / "imageqc_Constancy13img"):
         if "vann" in s.header.series_description:
             assert choose_protocol(s).name == "ct.water"
+
+
+@pytest.mark.parametrize("op", ["fliplr", "rot90"])
+def test_mirrored_or_turned_series_is_measured_and_said(tmp_path, op):
+    """A feet-first/head-first mix-up mirrors every slice, a phantom mounted a quarter turn
+    off turns them: the inserts keep their materials (kernel), every module is still found
+    (its own full rotation search) and the technologist is told."""
+    c404, _ = catphan_ctp404(size=SIZE, pixel_mm=PX, roll_deg=ROLL)
+    c528, t528 = catphan_ctp528(size=SIZE, pixel_mm=PX, roll_deg=ROLL, sigma_mm=0.6, seed=1)
+    c515, _ = catphan_ctp515(size=SIZE, pixel_mm=PX, roll_deg=ROLL, noise_sd=3.0, seed=2)
+    c486, _ = catphan_ctp486(size=SIZE, pixel_mm=PX, noise_sd=5.0, seed=3)
+    stack = np.concatenate([c404, c528, c515, c486])
+    stack = stack[:, :, ::-1] if op == "fliplr" else np.rot90(stack, 1, axes=(1, 2))
+    write_series(np.ascontiguousarray(stack), tmp_path / "s", modality="CT",
+                 description="Head 5mm", pixel_spacing_mm=PX, slice_thickness_mm=5.0,
+                 rescale_intercept=-1024.0)
+    res = run_protocol("ct.catphan", imgqa.load(tmp_path / "s")[0])[0]
+    assert res.extra["modules"] == {"ctp404": [0], "ctp528": [1], "ctp515": [2],
+                                    "ctp486": [3], "ctp591": []}
+    assert res.value("ctp404_hu_teflon") == pytest.approx(990.0, abs=15.0)
+    assert res.value("ctp528_mtf50_lp_per_cm") == pytest.approx(
+        t528["mtf50_lp_per_cm"], rel=0.03)
+    said = " ".join(res.warnings)
+    assert ("mirrored" in said) == (op == "fliplr")
+    assert ("turned by" in said) == (op == "rot90")

@@ -684,6 +684,26 @@ def _classify_non_ctp404(image: np.ndarray, px: float, roll: float | None,
     return None, reason
 
 
+def _ctp404_orientation_warnings(res404: list) -> list[str]:
+    """Say when the CTP404 insert ring matched only mirrored or turned by quarter turns.
+
+    The materials are then still assigned right (the kernel matched the ring that way), but a
+    mirrored slice usually means the patient orientation (head/feet first) does not match
+    how the phantom was set up, which a technologist should correct for the next scan.
+    """
+    out = []
+    if any(r.mirrored for r in res404):
+        out.append("The CTP404 slice is mirrored (left-right flipped): check that the patient "
+                   "orientation (head first / feet first) matches how the phantom was set up. "
+                   "The insert materials were matched on the mirrored ring.")
+    turns = sorted({r.quarter_turns for r in res404 if r.quarter_turns})
+    if turns:
+        out.append("The Catphan is turned by "
+                   f"{' / '.join(f'{90 * t:+d}°' for t in turns)} from its usual mounting; "
+                   "the inserts were matched at that turn.")
+    return out
+
+
 def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | None = None,
                rose_threshold: float = 5.0, pixel_spacing_mm: float | None = None) -> Analysis:
     """Catphan CTP404, CTP486, CTP528, CTP515 and CTP591 modules, found automatically.
@@ -709,9 +729,12 @@ def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | N
             rest.append((i, exc.message))
             continue
         found["ctp404"].append((i, analyse_ctp404(image, px, model=model, rods=rods)))
-    # second pass: the CTP404 roll guides the rotation search of the other modules
+    # second pass: the CTP404 roll guides the rotation search of the other modules — unless
+    # the slice is mirrored or the phantom turned by quarter turns: the rods alone cannot
+    # tell those, so the other modules then search every rotation themselves.
+    unusual = any(r.mirrored or r.quarter_turns for _, r in found["ctp404"])
     roll = float(np.mean([r.rods.roll_deg for _, r in found["ctp404"]])) \
-        if found["ctp404"] else None
+        if found["ctp404"] and not unusual else None
     for i, reason in rest:
         image = series.pixels(i)
         kind, info = _classify_non_ctp404(image, px, roll, rose_threshold, reason)
@@ -755,6 +778,7 @@ def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | N
         if not thick:
             warnings.append("No wire ramp could be measured: slice thickness not reported.")
         values["phantom_roll_deg"] = float(np.mean([r.rods.roll_deg for r in res404]))
+        warnings += _ctp404_orientation_warnings(res404)
         nominal = series.header.slice_thickness_mm
         extra["ctp404"] = [{
             "slice_index": i, "model": r.model,
