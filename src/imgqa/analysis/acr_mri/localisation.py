@@ -110,7 +110,14 @@ def find_phantom(image: np.ndarray, spacing_mm: tuple[float, float], *,
         raise PhantomNotFoundError(f"No object was found in the image, so {what} cannot be "
                                    "measured.")
     top, bottom, left, right = r_idx[0], r_idx[-1], c_idx[0], c_idx[-1]
-    centre = ((top + bottom) / 2.0, (left + right) / 2.0)
+    # Water signal: median of the phantom pixels (dark inserts are below the mask threshold).
+    sub = img[top:bottom + 1:2, left:right + 1:2]
+    signal = float(np.median(sub[mask[top:bottom + 1:2, left:right + 1:2]]))
+    # The mask extents move in whole pixels, so refine the centre to a fraction of a pixel
+    # from where the edge crosses half the water signal (issue 10: the centre must follow a
+    # sub-pixel move of the phantom).
+    centre = (_half_signal_midpoint(img, top, bottom, left, right, signal, axis=0),
+              _half_signal_midpoint(img, top, bottom, left, right, signal, axis=1))
     height_mm = (bottom - top + 1) * spacing_mm[0]
     width_mm = (right - left + 1) * spacing_mm[1]
     lo, hi_mm = diameter_range_mm
@@ -121,10 +128,38 @@ def find_phantom(image: np.ndarray, spacing_mm: tuple[float, float], *,
             hint="Check that these are axial images of the ACR large MRI phantom, and that the "
                  "pixel spacing is right.")
     radius_px = (right - left + 1) / 2.0
-    # Water signal: median of the phantom pixels (dark inserts are below the mask threshold).
-    sub = img[top:bottom + 1:2, left:right + 1:2]
-    signal = float(np.median(sub[mask[top:bottom + 1:2, left:right + 1:2]]))
     return PhantomDisk(centre, radius_px, radius_px * spacing_mm[1], signal)
+
+
+def _half_signal_midpoint(img: np.ndarray, top: int, bottom: int, left: int, right: int,
+                          signal: float, axis: int) -> float:
+    """Sub-pixel centre of the disk along one axis (0: rows, 1: columns).
+
+    The profile across the disk is averaged over a central band of chords (every chord of a
+    disk has its midpoint on the centre line, so averaging keeps the midpoint), and the two
+    outermost crossings of half the water signal are interpolated linearly. Falls back to the
+    mask extents' midpoint when a crossing cannot be bracketed.
+    """
+    lo, hi = (top, bottom) if axis == 0 else (left, right)
+    c_lo, c_hi = (left, right) if axis == 0 else (top, bottom)
+    mid, half = (c_lo + c_hi) / 2.0, max((c_hi - c_lo) // 8, 1)
+    band = slice(int(mid) - half, int(mid) + half + 1)
+    n = img.shape[axis]
+    a, b = max(lo - 3, 0), min(hi + 4, n)
+    profile = (img[a:b, band] if axis == 0 else img[band, a:b].T).mean(axis=1)
+    above = np.flatnonzero(profile >= 0.5 * signal)
+    fallback = (lo + hi) / 2.0
+    if above.size < 2 or above[0] == 0 or above[-1] == profile.size - 1:
+        return fallback
+    i, j = above[0], above[-1]
+    thr = 0.5 * signal
+
+    def cross(k_out: int, k_in: int) -> float:
+        # linear interpolation between the outside sample and the first inside one
+        v_out, v_in = profile[k_out], profile[k_in]
+        return k_out + (thr - v_out) / (v_in - v_out) * (k_in - k_out)
+
+    return a + (cross(i - 1, i) + cross(j + 1, j)) / 2.0
 
 
 def find_bar(image: np.ndarray, disk: PhantomDisk, spacing_mm: tuple[float, float]
