@@ -84,6 +84,17 @@ def test_checklist_and_meter_reading_are_stored_judged_and_exported(db, tmp_path
 
     text = pdf_text((tmp_path / "qa.pdf").read_bytes())
     assert CT in text and "kvp_measured" in text and "ACTION" in text
+    # the stored manual sessions (no images) pass the integrity check like any other
+    code, out, err = _run(capsys, *db, "db", "verify")
+    assert code == 0, out + err
+
+
+def test_protocols_lists_manual_tests_with_how_to_type_them(capsys):
+    code, out, _ = _run(capsys, "protocols", "--format", "json")
+    kinds = {p["name"]: p["kind"] for p in json.loads(out)}
+    assert kinds[CT] == "manual" and kinds["ct.water"] == "analysis"
+    code, out, _ = _run(capsys, "protocols")
+    assert "--value laser_alignment=<pass|fail>" in out and "--value kvp_measured=<number>" in out
 
 
 @pytest.mark.parametrize("argv,message", [
