@@ -133,3 +133,81 @@ def test_visual_spokes_count_replaces_the_missing_one_and_is_marked():
         with_manual_values(_acr_result(None), {"piu": "90"}, entered_by="Dr P")
     with pytest.raises(ParameterError, match="cannot be right"):
         with_manual_values(_acr_result(None), {"low_contrast_spokes": "370"}, entered_by="x")
+
+
+# -- department checklists (TOML in the user data folder) ------------------------------------
+NM_DAILY = """
+name = "manual.nm_daily_checklist"
+title = "Gamma camera daily checklist"
+modalities = ["NM"]
+standard = "Department procedure QC-NM-01"
+
+[[item]]
+name = "collimator_intact"
+kind = "passfail"
+label = "Collimator undamaged"
+
+[[item]]
+name = "photopeak_kev"
+kind = "number"
+label = "Tc-99m photopeak"
+unit = "keV"
+minimum = 100
+maximum = 180
+
+[[item]]
+name = "remarks"
+kind = "text"
+"""
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """Department checklists registered by a test do not outlive it."""
+    from imgqa.protocols import base, manual
+
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    monkeypatch.setattr(manual, "MANUAL_ITEMS", dict(manual.MANUAL_ITEMS))
+
+
+def test_department_checklist_is_registered_and_judged(tmp_path, scratch_registry):
+    from imgqa.protocols.manual import load_department_checklists
+    from imgqa.validation import missing_protocols
+
+    (tmp_path / "nm_daily.toml").write_text(NM_DAILY, encoding="utf-8")
+    (tmp_path / "broken.toml").write_text('name = "ct.water"\n', encoding="utf-8")
+    problems = load_department_checklists(tmp_path)
+    assert len(problems) == 1 and "broken.toml" in problems[0] and "manual." in problems[0]
+    proto = get_protocol("manual.nm_daily_checklist")
+    assert proto.kind == "manual" and proto.modalities == ("NM",)
+    assert get_protocol("ct.water").kind == "analysis"        # never replaced
+    assert missing_protocols() == []                          # manual: no check needed
+    r = manual_result("manual.nm_daily_checklist",
+                      {"collimator_intact": "fail", "photopeak_kev": "141", "remarks": "dent"},
+                      entered_by="N. Tech")
+    judged = evaluate_with_defaults(r)
+    # the checklist rule judges a department's pass/fail item without a tolerance entry
+    assert judged.measurement("collimator_intact").status == "ACTION"
+    assert judged.measurement("photopeak_kev").status == "NO_TOL"
+    with pytest.raises(ParameterError, match="cannot be right"):
+        manual_result("manual.nm_daily_checklist", {"photopeak_kev": "14"}, entered_by="x")
+
+
+@pytest.mark.parametrize("text,message", [
+    ('name = "manual.x"\n[[item]]\nname = "a"\nkind = "colour"\n', "needs a snake_case name"),
+    ('name = "manual.ct_daily_checklist"\n[[item]]\nname = "a"\nkind = "passfail"\n',
+     "packaged test"),
+    ('name = "manual.x"\n[[item]]\nname = "a"\nkind = "text"\n', "no pass/fail or number"),
+    ('name = "manual.x"\n[[item]]\nname = "a"\nkind = "number"\nminimum = "low"\n',
+     "must be numbers"),
+    ('name = manual.x', "cannot be read"),
+])
+def test_a_bad_checklist_file_is_explained(tmp_path, scratch_registry, text, message):
+    from imgqa.errors import ProtocolError
+    from imgqa.protocols.manual import load_checklist_file
+
+    path = tmp_path / "dept.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProtocolError, match=message) as exc:
+        load_checklist_file(path)
+    assert "dept.toml" in exc.value.message

@@ -17,19 +17,28 @@ ACR low-contrast spokes of ``mr.acr`` (``MANUAL_OVERRIDES``). `with_manual_value
 count in place of the automatic one, marked in the warnings and in
 ``parameters["manual_entries"]`` with who entered it.
 
-Everything here is pure: results are built, the store judges and saves them (`imgqa record`,
-the GUI's Database → Enter results…).
+A department adds its own checklists without code: one TOML file per checklist in
+``<user data folder>/checklists/`` (`load_checklist_file`; format in docs/manual-results.md),
+read when the protocols are loaded. A file that does not fit is skipped with a logged warning
+saying why; it never stops the program.
+
+Everything else here is pure: results are built, the store judges and saves them
+(`imgqa record`, the GUI's Database → Enter results…).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
-from imgqa.errors import ParameterError
+from imgqa.errors import ParameterError, ProtocolError
 from imgqa.protocols.base import (
     Measurement,
     MeasurementSpec,
@@ -44,15 +53,21 @@ __all__ = [
     "MANUAL_ITEMS",
     "MANUAL_OVERRIDES",
     "ManualItem",
+    "checklist_default",
     "display_value",
     "is_manual",
     "items_for",
+    "load_checklist_file",
+    "load_department_checklists",
     "manual_result",
     "parse_value",
     "with_manual_values",
 ]
 
+log = logging.getLogger(__name__)
+
 EntryKind = Literal["number", "passfail", "text"]
+ENTRY_KINDS = ("number", "passfail", "text")
 
 PASS_WORDS = ("pass", "ok", "yes", "y", "true", "1")
 FAIL_WORDS = ("fail", "not ok", "no", "n", "false", "0")
@@ -89,7 +104,7 @@ MANUAL_OVERRIDES: dict[str, tuple[ManualItem, ...]] = {
 
 
 def _declare(name: str, title: str, description: str, modalities: tuple[str, ...],
-             items: tuple[ManualItem, ...], standard: str) -> Protocol:
+             items: tuple[ManualItem, ...], standard: str, version: str = "1") -> Protocol:
     def refuse_images(series: Any, **_params: Any) -> Any:
         raise ParameterError(
             f"{name} ({title}) is entered by hand; it does not analyse images.",
@@ -101,7 +116,7 @@ def _declare(name: str, title: str, description: str, modalities: tuple[str, ...
                         higher_is_better=True if i.kind == "passfail" else None)
         for i in items if i.kind != "text")
     proto = register(Protocol(
-        name=name, version="1", title=title, description=description, modalities=modalities,
+        name=name, version=version, title=title, description=description, modalities=modalities,
         measurements=measurements, function=refuse_images, inputs="typed-in values",
         detect=None, standard=standard, kind="manual"))
     MANUAL_ITEMS[name] = items
@@ -303,3 +318,105 @@ def with_manual_values(result: Result, values: Mapping[str, Any], *, entered_by:
     params["manual_entries"] = entries
     return replace(result, measurements=ms, parameters=params, warnings=tuple(warnings))
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Department checklists (TOML in the user data folder)
+# ---------------------------------------------------------------------------------------------
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PACKAGED = frozenset(MANUAL_ITEMS)
+
+
+def load_checklist_file(path: str | Path) -> Protocol:
+    """Read one department checklist (TOML) and register it as a manual protocol.
+
+    Raises
+    ------
+    ProtocolError
+        The file is not TOML, the name does not start with ``manual.``, it would replace a
+        packaged or analysed protocol, or an item is incomplete; the message names the file
+        and the entry.
+    """
+    from imgqa.protocols.base import _REGISTRY
+
+    path = Path(path)
+    where = f"Checklist {path.name}"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProtocolError(f"{where} cannot be read: {exc}.", path=path) from None
+    name = str(data.get("name", ""))
+    area, _, test = name.partition(".")
+    if area != "manual" or not _NAME.match(test):
+        raise ProtocolError(f"{where}: name must be manual.<snake_case>, got {name!r}.",
+                            path=path)
+    existing = _REGISTRY.get(name)
+    if name in _PACKAGED or (existing is not None and existing.kind != "manual"):
+        raise ProtocolError(f"{where}: {name} is a packaged test; choose another name.",
+                            path=path)
+    items = []
+    for n, e in enumerate(data.get("item", []), start=1):
+        kind, item_name = e.get("kind"), str(e.get("name", ""))
+        if kind not in ENTRY_KINDS or not _NAME.match(item_name):
+            raise ProtocolError(f"{where}, item {n}: needs a snake_case name and a kind "
+                                f"({', '.join(ENTRY_KINDS)}).", path=path)
+        bounds = [e.get(k) for k in ("minimum", "maximum")]
+        if any(b is not None and (isinstance(b, bool) or not isinstance(b, (int, float)))
+               for b in bounds):
+            raise ProtocolError(f"{where}, item {item_name}: minimum and maximum must be "
+                                "numbers.", path=path)
+        items.append(ManualItem(item_name, kind, str(e.get("label") or item_name),
+                                str(e.get("unit", "")), str(e.get("description", "")),
+                                *(None if b is None else float(b) for b in bounds)))
+    if not any(i.kind != "text" for i in items):
+        raise ProtocolError(f"{where} has no pass/fail or number item to record.", path=path)
+    if len({i.name for i in items}) != len(items):
+        raise ProtocolError(f"{where}: two items have the same name.", path=path)
+    modalities = data.get("modalities") or ["*"]
+    return _declare(name, str(data.get("title") or name), str(data.get("description", "")),
+                    tuple(str(m) for m in modalities), tuple(items),
+                    str(data.get("standard", "Department procedure")),
+                    version=str(data.get("version", "1")))
+
+
+def load_department_checklists(folder: str | Path | None = None) -> list[str]:
+    """Register every ``*.toml`` checklist in ``folder`` (default: the user data folder's
+    ``checklists``); returns one message per file skipped (also logged as a warning)."""
+    if folder is None:
+        from imgqa.paths import data_dir
+
+        folder = data_dir() / "checklists"
+    problems = []
+    try:
+        files = sorted(Path(folder).glob("*.toml"))
+    except OSError:
+        files = []
+    for f in files:
+        try:
+            load_checklist_file(f)
+        except ProtocolError as exc:  # one bad file never stops the program
+            log.warning("%s", exc.message)
+            problems.append(exc.message)
+    return problems
+
+
+def checklist_default(protocol: str, measurement: str):  # -> DefaultTolerance | None
+    """The rule for any pass/fail item without a tolerance entry: pass (1) required.
+
+    Reference 1, absolute action limits 0…0 (a fail, 0, is ``ACTION``), as the packaged
+    entries of ``manual.toml``; it covers department checklists.
+    """
+    from imgqa.evaluate import Tolerance
+    from imgqa.store.defaults import DefaultTolerance
+
+    for item in MANUAL_ITEMS.get(protocol, ()):
+        if item.name == measurement and item.kind == "passfail":
+            return DefaultTolerance(
+                protocol=protocol, measurement=measurement,
+                tolerance=Tolerance("absolute", act_low=0.0, act_high=0.0), reference=1.0,
+                source="Checklist item: pass (1) required (imgqa rule for pass/fail items)",
+                verify=False, file="checklist rule")
+    return None
+
+
+load_department_checklists()
