@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         session = store.save_session(eq.id, [result], performed_by=who, comment=args.comment,
                                      performed_at=args.performed_at)
-        stored = [r for r in store.session_results(session.id)]
+        stored = store.session_results(session.id)
     if args.format == "json":
         print_json({"session_id": session.id, "equipment_id": eq.id, "equipment": eq.name,
                     "protocol": proto.name, "performed_by": session.performed_by,
