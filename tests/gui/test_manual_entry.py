@@ -91,9 +91,11 @@ def test_checklist_and_reading_entered_in_the_dialog_are_saved_and_judged(qtbot,
                    ("kvp_measured", "ACTION")}
 
 
-def test_acr_visual_spokes_count_entered_in_the_dialog_is_marked(qtbot, window, tmp_path):
+def test_acr_visual_spokes_count_entered_in_the_dialog_is_marked(qtbot, window, tmp_path,
+                                                                  monkeypatch):
+    from types import SimpleNamespace
+
     from imgqa import analyse
-    from imgqa.gui.manual_entry_dialog import ManualEntryDialog
     from imgqa.phantoms.mr import demo_sets
 
     store = window.db.store
@@ -102,9 +104,11 @@ def test_acr_visual_spokes_count_entered_in_the_dialog_is_marked(qtbot, window, 
     (result,) = analyse(folder, "mr.acr", count_spokes=False)   # "count visually"
     assert result.value("low_contrast_spokes") is None
 
-    dlg = ManualEntryDialog(window.db, window, base=(result, mr.id), default_user="Dr P")
-    qtbot.addWidget(dlg)
-    qtbot.waitUntil(lambda: dlg.equipment_combo.count() > 0, timeout=TIMEOUT_MS)
+    # the open series (as the Analysis tab holds it after analysing the ACR series)
+    monkeypatch.setattr(window, "current_entry",
+                        lambda: SimpleNamespace(results=[result], equipment_id=mr.id))
+    dlg = _open_dialog(qtbot, window)
+    dlg.performed_by.setText("Dr P")
     assert dlg.protocol == "mr.acr" and dlg.equipment_combo.currentData() == mr.id
     assert list(dlg.fields) == ["low_contrast_spokes"]
     dlg.fields["low_contrast_spokes"].setText("37")
