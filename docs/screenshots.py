@@ -96,6 +96,23 @@ def receive_some(w, folders, inbox: Path) -> None:
     wait_until(lambda: w.inbox.receiver.new_images > 0, 30)
 
 
+def shoot_manual_entry(w, shoot) -> None:
+    """The Enter results… dialog filled in with a CT daily checklist (not saved)."""
+    from imgqa.gui.app import wait_until
+
+    w.enter_results()
+    dlg = w.manual_dialog
+    wait_until(lambda: dlg.equipment_combo.count() > 0, 30)
+    dlg.protocol_combo.setCurrentIndex(dlg.protocol_combo.findData("manual.ct_daily_checklist"))
+    for name in ("laser_alignment", "table_movement", "warning_lights"):
+        dlg.fields[name].setCurrentText("pass")
+    dlg.fields["kvp_measured"].setText("120.4")
+    dlg.fields["notes"].setText("120 kV, 200 mAs head protocol")
+    dlg.performed_by.setText("alice")
+    shoot("manual_entry.png", dlg)
+    dlg.reject()
+
+
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="imgqa-shots-"))
     os.environ["IMGQA_DATA_DIR"] = str(tmp / "data")
@@ -178,6 +195,9 @@ def main() -> int:
     first = view.tree.topLevelItem(0).child(0)
     view.tree.setCurrentItem(first)
     shoot("inbox.png")
+
+    # 7. Database → Enter results…: the CT daily checklist and a kV reading typed in.
+    shoot_manual_entry(w, shoot)
     w.close()
     return 0
 

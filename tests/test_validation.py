@@ -10,13 +10,30 @@ from imgqa.cli.main import main
 from imgqa.protocols import all_protocols
 from imgqa.protocols import base as protocol_base
 from imgqa.validation import CHECKS, all_checks, missing_protocols, phantom_makers
+from imgqa.validation.registry import needs_check
 
 
 def test_every_registered_protocol_has_a_validation_check():
     # A protocol added later (another issue) must bring its check in imgqa.validation.<area>.
     assert missing_protocols() == [], (
         "these protocols have no @check in imgqa.validation: " + ", ".join(missing_protocols()))
-    assert {c.protocol for c in all_checks()} == {p.name for p in all_protocols()}
+    assert {c.protocol for c in all_checks()} == {p.name for p in all_protocols()
+                                                  if needs_check(p)}
+
+
+def test_only_manual_protocols_are_exempt_from_validation(monkeypatch):
+    # The explicit rule: kind "manual" (typed-in values) computes nothing, so needs no check;
+    # the same declaration as an analysed protocol is reported as missing its check.
+    existing = next(iter(all_protocols()))
+    manual = [p.name for p in all_protocols() if not needs_check(p)]
+    assert manual and all(n.startswith("manual.") for n in manual)
+    for kind, expected in (("manual", []), ("analysis", ["ct.typed_in"])):
+        fake = protocol_base.Protocol(name="ct.typed_in", version="1", title="t",
+                                      description="d", modalities=("CT",),
+                                      measurements=existing.measurements,
+                                      function=existing.function, kind=kind)
+        monkeypatch.setitem(protocol_base._REGISTRY, fake.name, fake)
+        assert missing_protocols() == expected
 
 
 def test_a_protocol_without_a_check_is_reported(monkeypatch):
@@ -48,7 +65,8 @@ def test_validate_passes_every_check(tmp_path, capsys):
     assert out["passed"] is True and out["imgqa_version"]
     assert len(out["checks"]) == len(CHECKS)
     # every registered protocol is exercised through the real pipeline
-    assert {c["protocol"] for c in out["checks"]} == {p.name for p in all_protocols()}
+    assert {c["protocol"] for c in out["checks"]} == {p.name for p in all_protocols()
+                                                      if needs_check(p)}
     for c in out["checks"]:
         # the fields the JSON output always had, then the new ones
         assert {"phantom", "protocol", "measurement", "truth", "measured", "error", "allowed",

@@ -20,6 +20,7 @@ from imgqa.errors import ImgqaError
 SUBCOMMANDS = [
     "gui", "info", "protocols", "analyse", "phantoms", "validate",
     "db", "equipment", "baseline", "tolerance", "review", "history", "export", "receive",
+    "record",
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

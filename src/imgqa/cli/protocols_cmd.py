@@ -6,6 +6,9 @@ import argparse
 
 from imgqa.cli._common import print_json
 from imgqa.protocols import all_protocols
+from imgqa.protocols.manual import items_for
+
+_ENTRY = {"number": "number", "passfail": "pass|fail", "text": "text"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json([{
             "name": p.name, "version": p.version, "title": p.title,
-            "description": p.description, "modalities": list(p.modalities),
+            "description": p.description, "modalities": list(p.modalities), "kind": p.kind,
             "inputs": p.inputs, "standard": p.standard,
             "parameters": [{"name": x.name, "type": x.type.__name__, "default": x.default,
                             "unit": x.unit, "description": x.description} for x in p.parameters],
@@ -39,5 +42,8 @@ def run(args: argparse.Namespace) -> int:
             unit = f" {x.unit}" if x.unit else ""
             print(f"    --param {x.name}=<{x.type.__name__}> (default {x.default}{unit}): "
                   f"{x.description}")
+        if p.kind == "manual":
+            print("    typed in: imgqa record EQUIPMENT " + p.name + " " + " ".join(
+                f"--value {i.name}=<{_ENTRY[i.kind]}>" for i in items_for(p.name)))
         print()
     return 0

@@ -223,6 +223,8 @@ class MainWindow(QMainWindow):
                                  "Ctrl+T", "Trend plots")
         self.act_export = action("Export QA records…", self.export_records,
                                  tip="Export QA records (CSV, Excel, PDF, JSON) for audits")
+        self.act_enter = action("Enter results…", self.enter_results,
+                                tip="Type in checklist items, meter readings, visual counts")
         self.act_baseline = action("Baselines and tolerances…", self.open_baseline_editor,
                                    tip="Edit baselines and tolerances (physicists)")
         self.act_settings = action("Settings…", self.open_settings, QKeySequence.StandardKey.Preferences,
@@ -242,7 +244,7 @@ class MainWindow(QMainWindow):
         m_an = mb.addMenu("&Analysis")
         m_an.addActions([self.act_run, self.act_cancel, self.act_prev, self.act_next])
         m_db = mb.addMenu("&Database")
-        m_db.addActions([self.act_review, self.act_trends, self.act_baseline])
+        m_db.addActions([self.act_review, self.act_trends, self.act_enter, self.act_baseline])
         m_db.addSeparator()
         m_db.addAction(self.act_export)
         m_view = mb.addMenu("&View")
@@ -490,7 +492,7 @@ class MainWindow(QMainWindow):
         auto = f"{AUTO_PROTOCOL}" + (f" ({entry.auto_protocol})" if entry.auto_protocol else "")
         self.protocol_combo.addItem(auto, None)
         for proto in self._protocols or []:
-            if proto.accepts(entry.series):
+            if proto.accepts(entry.series) and proto.kind != "manual":  # typed in, not analysed
                 self.protocol_combo.addItem(f"{proto.name} — {proto.title}", proto.name)
         idx = self.protocol_combo.findData(entry.protocol_override) \
             if entry.protocol_override else 0
@@ -789,6 +791,12 @@ class MainWindow(QMainWindow):
 
         self.db.run(find_paths, name="session images", on_done=opened,
                     on_failed=lambda m, h: self.problems.add_problem("", m, h))
+
+    def enter_results(self) -> None:
+        """Database → Enter results…: manual results (`imgqa.gui.manual_entry_dialog`)."""
+        from imgqa.gui.manual_entry_dialog import open_manual_entry
+
+        self.manual_dialog = open_manual_entry(self)
 
     def open_baseline_editor(self, *context: Any) -> None:
         from imgqa.gui.baseline_dialog import BaselineDialog

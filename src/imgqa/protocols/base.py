@@ -159,6 +159,9 @@ class Protocol:
         Scores a series for automatic protocol choice.
     standard : str
         The standard or paper the method follows.
+    kind : {"analysis", "manual"}
+        ``"manual"``: the measurements are typed in (checklists, meter readings; see
+        `imgqa.protocols.manual`), nothing is computed from images.
     """
 
     name: str
@@ -175,6 +178,7 @@ class Protocol:
     max_images: int | None = None
     detect: Detector | None = None
     standard: str = ""
+    kind: str = "analysis"
 
     def measurement(self, name: str) -> MeasurementSpec:
         for m in self.measurements:

@@ -95,10 +95,18 @@ def default_tolerances() -> tuple[DefaultTolerance, ...]:
 
 def find_default(protocol: str, measurement: str, field_strength_t: float | None = None
                  ) -> DefaultTolerance | None:
-    """The first default entry for this measurement, or None."""
+    """The first default entry for this measurement, or None.
+
+    A pass/fail checklist item without an entry (e.g. of a department checklist) gets the
+    checklist rule: pass required (`imgqa.protocols.manual.checklist_default`).
+    """
     for d in default_tolerances():
         if d.matches(protocol, measurement, field_strength_t):
             return d
+    if protocol.startswith("manual."):
+        from imgqa.protocols.manual import checklist_default
+
+        return checklist_default(protocol, measurement)
     return None
 
 

@@ -12,7 +12,10 @@ that writes the phantom, next to each other per area (`imgqa.validation.ct`, ``.
         ...  # write DICOM + ground_truth.json into root / "ct_rod", return that folder
 
 Decorators stack: one phantom may validate several protocols. Every registered protocol must
-have at least one check (`missing_protocols`, enforced by ``tests/test_validation.py``).
+have at least one check (`missing_protocols`, enforced by ``tests/test_validation.py``), with
+one explicit exception (`needs_check`): a protocol of kind ``"manual"`` (checklists and meter
+readings typed in, `imgqa.protocols.manual`) computes nothing, so there is no method to
+validate; its typed values are judged by the same tolerance logic as every other result.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Check", "Measure", "check", "all_checks", "phantom_makers", "missing_protocols"]
+__all__ = ["Check", "Measure", "check", "all_checks", "phantom_makers", "missing_protocols",
+           "needs_check"]
 
 PhantomMaker = Callable[[Path], Path]
 
@@ -139,10 +143,20 @@ def phantom_makers() -> dict[str, PhantomMaker]:
     return dict(_MAKERS)
 
 
+def needs_check(protocol: Any) -> bool:
+    """Whether a registered protocol must have a validation check.
+
+    The one exception is a protocol of kind ``"manual"``: its values are typed in by a person
+    (a checklist item, a meter reading), nothing is computed from images, so there is no
+    computation a digital phantom could validate.
+    """
+    return getattr(protocol, "kind", "analysis") != "manual"
+
+
 def missing_protocols() -> list[str]:
-    """Registered protocols without any validation check (should be empty)."""
+    """Registered protocols that need a validation check and have none (should be empty)."""
     from imgqa.protocols import all_protocols
 
     covered = {c.protocol for c in all_checks()}
-    return sorted(p.name for p in all_protocols() if p.name not in covered)
+    return sorted(p.name for p in all_protocols() if needs_check(p) and p.name not in covered)
 
