@@ -64,6 +64,7 @@ def test_closed_output_pipe_during_analyse_json(shared_data):
     (["--protocol", "generic.roi", "--param", "no_such_param=3"], "no parameter 'no_such_param'"),
     (["--protocol", "generic.roi", "--param", "roi_fraction"], "--param expects KEY=VALUE"),
     (["--protocol", "generic.roi", "--param", "slice_index=abc"], "must be a int"),
+    (["--param", "no_such_param=3"], "No QC test has a parameter 'no_such_param'"),
 ])
 def test_unknown_test_or_bad_param_is_a_usage_error(shared_data, capsys, extra, words):
     code, out, err = _run(capsys, "analyse", str(shared_data / "ct" / "imageqc_CTP486"), *extra)
