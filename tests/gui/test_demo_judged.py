@@ -3,6 +3,7 @@ the real window on a fresh database, show a status for their series, not "No tol
 
 from __future__ import annotations
 
+import pytest
 from conftest import TIMEOUT_MS
 
 from imgqa.evaluate import worst_status
@@ -45,3 +46,26 @@ def test_demo_baselines_are_recorded_with_their_reason(qtbot, window):
     assert base.value == noise.value and noise.status == "OK"
     # Fixed criteria (water 0 ± 5 HU) need no baseline: none is invented for them.
     assert store.baseline(ct.equipment_id, "ct.water", "mean_hu_centre") is None
+
+
+def test_demo_never_sets_baselines_on_a_device_it_did_not_register(qtbot, window):
+    # A device already in the database (here: one that happens to match the CT demo header)
+    # keeps its own references: the demo's values are only baselines for devices it creates.
+    from pathlib import Path
+
+    from imgqa.gui.demo import repository_phantoms
+    from imgqa.io import load
+
+    folder = repository_phantoms() or pytest.skip("no demo phantoms in phantoms/")
+    (ct,) = load(Path(folder) / "ct_water")
+    window.db.runner.wait(10000)
+    existing = window.db.store.create_equipment_from_series(ct, name="Department CT")
+    _wait_demo(qtbot, window)
+    window.db.runner.wait(10000)
+    store = window.db.store
+    for proto, meas in (("ct.water", "noise_sd_centre"), ("ct.mtf_wire", "mtf50")):
+        assert store.baseline(existing.id, proto, meas) is None
+    water = next(e for e in window.workspace.entries if e.results[0].protocol == "ct.water")
+    assert water.equipment_id == existing.id
+    noise = next(m for m in water.results[0].measurements if m.name == "noise_sd_centre")
+    assert noise.status == "NO_TOL"  # honest: no baseline yet on the real device
