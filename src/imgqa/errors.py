@@ -150,7 +150,7 @@ class WrongModalityError(ImgqaError, ValueError):
     default_hint = "Pick a test for this modality, or let imgqa choose one."
 
 
-class UsageError(ImgqaError, ValueError):
+class UsageError(ImgqaError):
     """The command was given wrongly: an unknown test name, a malformed or unknown ``--param``.
 
     The CLI exits 2 for these (docs/cli.md: usage errors), as argparse does for its own.
