@@ -23,6 +23,7 @@ __all__ = [
     "MissingTagError",
     "EmptyInputError",
     "WrongModalityError",
+    "UsageError",
     "ProtocolError",
     "UnknownProtocolError",
     "ParameterError",
@@ -149,11 +150,18 @@ class WrongModalityError(ImgqaError, ValueError):
     default_hint = "Pick a test for this modality, or let imgqa choose one."
 
 
+class UsageError(ImgqaError):
+    """The command was given wrongly: an unknown test name, a malformed or unknown ``--param``.
+
+    The CLI exits 2 for these (docs/cli.md: usage errors), as argparse does for its own.
+    """
+
+
 class ProtocolError(ImgqaError):
     """Base for problems with choosing or configuring a QC protocol."""
 
 
-class UnknownProtocolError(ProtocolError, KeyError):
+class UnknownProtocolError(ProtocolError, UsageError, KeyError):
     """No protocol with that name is registered."""
 
     default_hint = "Run `imgqa protocols` to see the available tests."

@@ -119,7 +119,10 @@ def test_bad_files_are_rejected_in_plain_words(everything, manifest, shared_data
             if not p.startswith(str(shared_data / "bad"))} <= {"sr"}
     for path, p in problems.items():
         if Path(path).parent.parent.name == "sr":
-            assert p.kind == "NoPixelDataError" and "holds no image" in p.error, p
+            # Named for what they are (issue 11), not the generic "holds no image".
+            assert p.kind == "NoPixelDataError", p
+            assert "is a dose structured report (SR), not an image" in p.error, p
+            assert "does not read dose reports yet" in p.error and p.hint, p
 
 
 def test_every_frame_decodes_like_pydicom(everything):

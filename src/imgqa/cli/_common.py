@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from imgqa.errors import ParameterError
+from imgqa.errors import UsageError
 from imgqa.formatting import format_value as fmt_value  # noqa: F401 - re-exported for the subcommands
 
 
@@ -17,7 +17,7 @@ def parse_params(items: Sequence[str] | None) -> dict[str, str]:
     for item in items or ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ParameterError(f"--param expects KEY=VALUE, got {item!r}.")
+            raise UsageError(f"--param expects KEY=VALUE, got {item!r}.")
         out[key.strip()] = value.strip()
     return out
 

@@ -12,8 +12,9 @@ import sys
 
 from imgqa import __version__
 from imgqa.cli._common import fmt_value, parse_params, print_json, table
+from imgqa.errors import ParameterError, UsageError
 from imgqa.io import load
-from imgqa.protocols import analyse_batch, get_protocol
+from imgqa.protocols import all_protocols, analyse_batch, get_protocol
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,7 +59,17 @@ def analyse_loaded(series, protocol_name, params, problems):
 def run(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     if args.protocol:
-        get_protocol(args.protocol)  # unknown name → a clear error before loading anything
+        # An unknown name or parameter is a usage error (exit 2), found before loading anything.
+        try:
+            get_protocol(args.protocol).resolve_params(params)
+        except ParameterError as exc:
+            raise UsageError(exc.message, hint=exc.hint) from exc
+    elif params:  # tests chosen per series: a name no test knows is still a typing error
+        unknown = sorted(set(params) - {p.name for proto in all_protocols()
+                                        for p in proto.parameters})
+        if unknown:
+            raise UsageError(f"No QC test has a parameter {', '.join(map(repr, unknown))}.",
+                             hint="Run `imgqa protocols` to see each test's parameters.")
     series = load(args.paths)
     problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
     results = analyse_loaded(series, args.protocol, params, problems)

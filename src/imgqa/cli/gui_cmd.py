@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,13 @@ def run(args: argparse.Namespace) -> int:
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) \
             and os.name == "posix" and not _is_macos():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    # Before Qt loads: a missing xcb library would abort Qt with a cryptic plugin message.
+    from imgqa.cli.qt_platform import check_qt_platform_libraries
+
+    check = check_qt_platform_libraries()
+    if not check.ok:
+        print(check.message, file=sys.stderr)
+        return 1
     from imgqa.gui.app import run_app  # Qt is imported only when the GUI is wanted
 
     return run_app(args.paths, db_url=getattr(args, "db", None), screenshot=args.screenshot,
@@ -32,6 +40,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _is_macos() -> bool:
-    import sys
-
     return sys.platform == "darwin"

@@ -25,6 +25,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _vs_ref(value: float | None, reference: float | None, relative: float | None,
+            unit: str) -> str:
+    """Percent from the reference, or the difference in the unit when the reference is 0
+    (e.g. water at 0 HU), where a percentage means nothing."""
+    if relative is not None:
+        return f"{relative:+.1f} %"
+    if value is None or reference is None:
+        return ""
+    return f"{value - reference:+.3g} {unit}".rstrip()
+
+
+def _points_table(t) -> str:
+    """One row per stored point; the Reference, vs ref and SPC columns appear only when some
+    point has something to put in them, so no column is printed empty or untitled."""
+    flagged = {v.index: v.rule for v in t.violations}
+    cols: list[tuple[str, list[str]]] = [
+        ("When (UTC)", [p.time.strftime("%Y-%m-%d %H:%M") for p in t.points]),
+        ("Value", [fmt_value(p.value) for p in t.points]),
+        ("Status", [p.status or "" for p in t.points]),
+        ("Reference", ["" if p.reference is None else fmt_value(p.reference) for p in t.points]),
+        ("vs ref", [_vs_ref(p.value, p.reference, p.relative_percent, t.unit)
+                    for p in t.points]),
+        ("SPC signal", [f"rule {flagged[i]}" if i in flagged else ""
+                        for i in range(len(t.points))]),
+        ("Session", [str(p.session_id) for p in t.points]),
+    ]
+    optional = {"Reference", "vs ref", "SPC signal"}
+    cols = [(h, v) for h, v in cols if h not in optional or any(v)]
+    return table(list(zip(*(v for _, v in cols))), [h for h, _ in cols])
+
+
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as store:
         e = store.find_equipment(args.equipment)
@@ -49,13 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return 1 if args.measurement else 0
     for t in trends:
         print(f"{e.name} — {t.protocol} {t.measurement}" + (f" [{t.unit}]" if t.unit else ""))
-        flagged = {v.index: v.rule for v in t.violations}
-        print(table([[p.time.strftime("%Y-%m-%d %H:%M"), fmt_value(p.value),
-                      p.status or "", fmt_value(p.reference),
-                      "" if p.relative_percent is None else f"{p.relative_percent:+.1f} %",
-                      f"SPC rule {flagged[i]}" if i in flagged else "", p.session_id]
-                     for i, p in enumerate(t.points)],
-                    ["When (UTC)", "Value", "Status", "Reference", "vs ref", "", "Session"]))
+        print(_points_table(t))
         if t.control:
             print(f"  control limits (first {t.control.n} points): centre "
                   f"{fmt_value(t.control.centre)}, {fmt_value(t.control.lcl)}…"

@@ -2,7 +2,10 @@
 
 Each subcommand module defines ``register(subparsers)`` that adds its parser and sets
 ``func=run`` where ``run(args) -> int`` returns the exit code. Exit codes: 0 all went well,
-1 some inputs were rejected or a check failed, 2 usage errors.
+1 some inputs were rejected or a check failed, 2 usage errors (argparse's own, an unknown test
+name, a bad ``--param``), 130 interrupted, 141 the reader of the output went away
+(``imgqa … | head``): 128 + SIGPIPE, what a shell reports for ``yes | head``, so pipelines with
+``set -o pipefail`` see the same code as for any Unix filter, but no traceback is printed.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from imgqa.errors import ImgqaError
+from imgqa.errors import ImgqaError, UsageError
 
 # Subcommand modules, in the order `imgqa --help` lists them. A module that is missing (a
 # feature not yet installed) is skipped so the rest of the CLI keeps working.
@@ -24,6 +28,7 @@ SUBCOMMANDS = [
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: the shell's code for a filter whose reader left
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,9 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"imgqa: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"  {exc.hint}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_PROBLEMS
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # not an error of the command: `entry` ends quietly
+        raise
     except Exception as exc:  # last resort: a technologist sees a sentence, never a traceback
         logging.getLogger("imgqa").debug("unexpected error", exc_info=True)
         print(f"imgqa: the command stopped on an unexpected error: {exc or type(exc).__name__}",
@@ -84,7 +91,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    """Console-script entry: `main`, ending quietly when the output pipe is closed early."""
+    try:
+        code = main()
+        sys.stdout.flush()  # a closed pipe shows here when the output was still buffered
+    except BrokenPipeError:
+        # Python ignores SIGPIPE, so `imgqa … | head` raises on write. Point stdout at devnull
+        # so the interpreter's final flush cannot raise (and print) again, then exit as a Unix
+        # filter killed by SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -642,16 +642,22 @@ class MainWindow(QMainWindow):
 
         def evaluate_all(store) -> list:
             out = []
+            created: set[int] = set()
             for key, series, results in jobs:
                 eq = store.match_equipment(series)
                 if eq is None and create:
                     eq = store.create_equipment_from_series(
                         series, name=f"Demo {series.modality} (digital phantom)",
                         location="imgqa demo")
+                    created.add(attr(eq, "id"))
                 if eq is None:
                     out.append((key, None, "", results, {}))
                     continue
                 eq_id = attr(eq, "id")
+                if eq_id in created:  # demo devices get their baselines (gui/demo.py)
+                    from imgqa.gui.demo import register_demo_baselines
+
+                    register_demo_baselines(store, eq_id, results)
                 evaluated = [store.evaluate(eq_id, r) for r in results]
                 out.append((key, eq_id, str(attr(eq, "name", default="")), evaluated,
                             _tolerance_texts(store, eq_id, evaluated)))

@@ -83,6 +83,12 @@ __all__ = ["Problem", "SeriesList", "iter_sources", "load", "load_report", "read
 
 PIXEL_DATA = Tag(0x7FE0, 0x0010)
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+# Structured Report storage SOP classes all sit under this root (DICOM PS3.4 annex B.5);
+# these are the radiation dose reports among them (X-Ray, Radiopharmaceutical, Patient,
+# Enhanced X-Ray Radiation Dose SR). Issue 15 will read them; until then they get their own
+# message instead of "holds no image", which confused users.
+SR_SOP_CLASS_ROOT = "1.2.840.10008.5.1.4.1.1.88."
+DOSE_SR_SOP_CLASSES = frozenset(SR_SOP_CLASS_ROOT + n for n in ("67", "68", "73", "76"))
 
 # Magic numbers of files people drop by mistake, to name them in the message.
 _MAGIC = [
@@ -299,6 +305,29 @@ def _sniff(head: bytes, name: str) -> bool:
     if head[:2] in (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"):
         return False
     raise NotDicomError(f"{short} is not a DICOM file.", path=name)
+
+
+def _refuse_structured_report(ds: pydicom.Dataset, short: str, name: str) -> None:
+    """Raise `NoPixelDataError` with a message of its own when ``ds`` is a Structured Report
+    (Modality SR or an SR SOP Class UID); return for any other dataset."""
+    sop = str(ds.get("SOPClassUID", "") or "")
+    modality = str(ds.get("Modality", "") or "").upper()
+    if modality != "SR" and not sop.startswith(SR_SOP_CLASS_ROOT):
+        return
+    if sop in DOSE_SR_SOP_CLASSES or "dose" in _concept_name(ds).lower():
+        raise NoPixelDataError(
+            f"{short} is a dose structured report (SR), not an image; imgqa does not read "
+            "dose reports yet.", path=name,
+            hint="Load the phantom's images for QC; keep the dose report for the dose records.")
+    raise NoPixelDataError(f"{short} is a structured report (SR), not an image.", path=name)
+
+
+def _concept_name(ds: pydicom.Dataset) -> str:
+    """The SR document title, (0040,A043) Concept Name Code Sequence → Code Meaning, or ''."""
+    try:
+        return str(ds.ConceptNameCodeSequence[0].CodeMeaning)
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return ""
 
 
 def _short(name: str) -> str:
@@ -524,6 +553,7 @@ def _validate_header(ds: Dataset, name: str, short: str, has_preamble: bool,
         if "SOPClassUID" not in ds and "Modality" not in ds and location is None:
             raise NotDicomError(f"{short} is not a DICOM file.", path=name)
     if location is None:
+        _refuse_structured_report(ds, short, name)
         kind = "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
         raise NoPixelDataError(
             f"{short} holds no image: (7FE0,0010) Pixel Data is missing"
