@@ -54,7 +54,7 @@ from imgqa.store.records import (
     TrendPoint,
 )
 from imgqa.store.roles import PG_ROLE_PREFIX, RANK, ROLES, pg_role, role_at_least
-from imgqa.trends import control_limits, spc_period_start, western_electric
+from imgqa.trends import control_limits, spc_period_start, spc_signals
 
 __all__ = ["Store", "open_store"]
 
@@ -1082,7 +1082,8 @@ class Store:
         when there is none). A reset is a baseline change and, with
         ``spc_restart_on_events``, a service event (True: every event; a collection of kinds,
         e.g. ``{"part replacement", "calibration"}``: events of those kinds, compared without
-        case). The Western Electric rules are checked from the start of the period on.
+        case). The signals (`imgqa.trends.spc_signals`: Western Electric rules 1 and 4, only
+        with limits from at least 20 values) are checked from the start of the period on.
         """
         eq = self.equipment(equipment_id)
         with self._read() as s:
@@ -1145,7 +1146,7 @@ class Store:
         if control:
             violations = tuple(
                 replace(v, index=v.index + start) for v in
-                western_electric([p.value for p in points[start:]], control))
+                spc_signals([p.value for p in points[start:]], control))
         return TrendData(
             equipment_id=equipment_id, protocol=protocol, measurement=measurement, unit=unit,
             points=tuple(points), baselines=tuple(base_hist),
