@@ -85,8 +85,9 @@ def test_status_bar_says_what_was_saved(qtbot, window, day_folders):
         qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Save),
                          Qt.MouseButton.LeftButton)
     (session,) = saved.args[0]
-    qtbot.waitUntil(lambda: window.status_label.text().startswith("Saved session"),
-                    timeout=TIMEOUT_MS)
+    # the message must outlast the re-judging that follows a save ("Analysis finished")
+    qtbot.waitUntil(lambda: not window.busy and not window.db.runner.busy, timeout=TIMEOUT_MS)
+    qtbot.wait(100)
     text = window.status_label.text()
     m = re.fullmatch(rf"Saved session {session.id} for (.+): (\d+) results(, .*)?\.", text)
     assert m, text
