@@ -407,9 +407,8 @@ class TrendView(QWidget):
             self._signals.setdefault(v.index, []).append(v.rule)
         for rule in sorted({v.rule for v in data.violations}):
             # a ringed sample in the legend, named by what the rule means
-            sample = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=10,
-                                     symbolBrush=pg.mkBrush("#ffffff"),
-                                     symbolPen=pg.mkPen("k", width=2.5))
+            sample = pg.ScatterPlotItem(symbol="o", size=10, brush=pg.mkBrush("#ffffff"),
+                                        pen=pg.mkPen("k", width=2.5))
             self.legend.addItem(sample, f"SPC signal: {_rule_text(rule)}")
         events = tuple(getattr(data, "service_events", ()) or ())
         self._draw_events(events)
