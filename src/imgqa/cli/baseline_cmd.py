@@ -12,7 +12,8 @@ from imgqa.cli.db_cmd import open_from_args
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("baseline", help="set and show baselines (reference values)")
     bsub = p.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
-    s = bsub.add_parser("set", help="set a baseline by hand")
+    s = bsub.add_parser("set", help="set a baseline by hand (the test must fit the "
+                                       "equipment's modality)")
     s.add_argument("equipment", metavar="EQUIPMENT", help="id, name or serial number")
     s.add_argument("protocol", metavar="PROTOCOL")
     s.add_argument("measurement", metavar="MEASUREMENT")

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Levels are signed offsets from the reference, absolute "
                         "(measurement unit) or percent; act_low ≤ tol_low ≤ tol_high ≤ "
                         "act_high; omit a level for no limit on that side. Earlier results "
-                        "keep the status they were saved with.")
+                        "keep the status they were saved with. The test must fit the equipment's "
+                        "modality (ct.water is refused on an NM gamma camera).")
     s.add_argument("equipment", metavar="EQUIPMENT", help="id, name or serial number")
     s.add_argument("protocol", metavar="PROTOCOL")
     s.add_argument("measurement", metavar="MEASUREMENT")

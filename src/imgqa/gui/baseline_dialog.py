@@ -154,6 +154,10 @@ class BaselineDialog(QDialog):
             j = find_data(self.measurement, (self._context[1], self._context[2]))
             if j >= 0:
                 self.measurement.setCurrentIndex(j)
+            elif eq is not None and eq.id == self._context[0] and eq.modality:
+                # say why the test asked for is not offered (the store refuses it too)
+                self.message.setText(f"{self._context[1]} is not a test for {eq.modality} "
+                                     f"equipment; choose one of the tests listed.")
         self.measurement.blockSignals(False)
         self._load_current()
 

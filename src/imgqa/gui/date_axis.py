@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.graphicsItems import DateAxisItem as _dai
 
-__all__ = ["MONTHS", "DateAxis", "format_tick"]
+__all__ = ["MIN_SPAN_S", "MONTHS", "DateAxis", "format_tick", "readable_range"]
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -48,6 +48,27 @@ _LEVELS = [
     (30, _dai.HMS_ZOOM_LEVEL),
     (1, _dai.MS_ZOOM_LEVEL),
 ]
+
+
+# The narrowest time range a trend shows: a week, so one point (or a day's points) is read
+# against dates instead of pyqtgraph's sub-second ticks ("59.600, 59.700").
+MIN_SPAN_S = 7 * 86400.0
+
+
+def readable_range(lo: float, hi: float, min_span: float = MIN_SPAN_S) -> tuple[float, float]:
+    """Widen ``[lo, hi]`` (epoch seconds) around its centre to at least ``min_span`` seconds.
+
+    Examples
+    --------
+    >>> readable_range(100.0, 100.0, 10.0)
+    (95.0, 105.0)
+    >>> readable_range(0.0, 50.0, 10.0)
+    (0.0, 50.0)
+    """
+    if hi - lo >= min_span:
+        return lo, hi
+    mid = 0.5 * (lo + hi)
+    return mid - 0.5 * min_span, mid + 0.5 * min_span
 
 
 def format_tick(when: datetime, spacing: float, previous: datetime | None) -> str:
@@ -99,8 +120,11 @@ class DateAxis(pg.DateAxisItem):
             return super().tickStrings(values, scale, spacing)
         # The coarser ticks already drawn (e.g. a month start) name the month/year for the
         # finer ticks after them: "Feb 2026, 8 Feb, 15 Feb".
+        # Only ticks whose label is drawn count: pyqtgraph drops a label that would stick out
+        # of the axis, and the year must not be said only by a label nobody sees (a single
+        # point's week: "3 Jan, 4 Jan…" with the year on the hidden "2 Jan 2026").
         coarse = sorted(v for sp, vs in self._levels if sp > spacing
-                        for v in vs)
+                        for v in vs if self._label_fits(v, "00 Mmm 0000"))
         labels = []
         prev_own: datetime | None = None
         for v, d in zip(values, dates):
@@ -110,9 +134,28 @@ class DateAxis(pg.DateAxisItem):
                 c = self._local(before[-1])
                 if c is not None and (context is None or c > context):
                     context = c
-            labels.append(format_tick(d, spacing, context))
-            prev_own = d
+            text = format_tick(d, spacing, context)
+            labels.append(text)
+            if self._label_fits(v, text):
+                prev_own = d
         return labels
+
+    def _label_fits(self, value: float, text: str) -> bool:
+        """Whether the label of the tick at ``value`` lies inside the axis (so is drawn).
+
+        Errs towards "does not fit" (a margin of a few pixels), which at worst repeats the
+        month or year on the next label.
+        """
+        lo, hi = self.range
+        width = float(self.width()) if self.orientation in ("bottom", "top") else 0.0
+        if hi <= lo or width <= 0:
+            return True
+        from PySide6.QtGui import QFontMetricsF
+
+        font = self.style.get("tickFont") or self.font()
+        half = QFontMetricsF(font).horizontalAdvance(text) / 2 + 4
+        x = (value - lo) / (hi - lo) * width
+        return half <= x <= width - half
 
     def _local(self, value: float) -> datetime | None:
         try:

@@ -767,6 +767,13 @@ class MainWindow(QMainWindow):
         # Equipment may have been created: judge again so the table shows statuses.
         self._evaluate(list(self.workspace.entries))
         self.review_pane.refresh()
+        # Queued after the judging above (one database thread), whose "Analysis finished"
+        # would hide it: "Saved session 12 for CT 1: 3 results, 1 ACTION."
+        from imgqa.gui.save_dialog import saved_message
+
+        self.db.run(lambda store: [(s, store.session_results(attr(s, "id"))) for s in sessions],
+                    name="saved summary",
+                    on_done=lambda saved: self._set_status(saved_message(saved)))
 
     def _save_error(self, message: str, hint: str) -> None:
         self.problems.add_problem("", f"Saving failed: {message}", hint)

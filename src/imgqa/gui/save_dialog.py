@@ -2,6 +2,13 @@
 
 One group per device found in the images. A device already in the database is matched from the
 DICOM header; otherwise the user picks an existing record or creates one from the header.
+
+The device groups sit in a scroll area and the dialog is never taller than the screen, so Save
+and Cancel stay reachable with any number of devices (17 made it 3 000 px high, issue 11); a
+search box filters the groups shown (by device label and equipment names). Filtering only
+changes what is shown: hidden devices are saved as set.
+
+`saved_message` is the status-bar line after saving.
 """
 
 from __future__ import annotations
@@ -10,25 +17,32 @@ import getpass
 from collections.abc import Sequence
 from typing import Any
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from imgqa.gui.store_bridge import attr
 
-__all__ = ["SaveDialog", "CREATE_NEW"]
+__all__ = ["SaveDialog", "CREATE_NEW", "saved_message"]
 
 CREATE_NEW = "__create__"
+# Share of the screen's available height the dialog may take at most when it opens.
+_MAX_SCREEN_SHARE = 0.85
+_STATUS_ORDER = ("ACTION", "TOLERANCE", "OK", "NO_TOL")
+_STATUS_WORDS = {"NO_TOL": "without tolerance"}
 
 
 class _GroupBox(QGroupBox):
@@ -81,6 +95,12 @@ class _GroupBox(QGroupBox):
         self.new_name.setEnabled(new)
         self.location.setEnabled(new)
 
+    def search_text(self) -> str:
+        """What the search box matches: the device label and the equipment choices."""
+        names = [self.equipment.itemText(i) for i in range(self.equipment.count())
+                 if self.equipment.itemData(i) != CREATE_NEW]
+        return " ".join([self.group["label"], *names]).casefold()
+
     def choice(self) -> dict:
         data = self.equipment.currentData()
         out = dict(self.group)
@@ -97,6 +117,7 @@ class SaveDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Save QC results")
         self.setMinimumWidth(520)
+        self.setSizeGripEnabled(True)
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.performed_by = QLineEdit(default_user or getpass.getuser())
@@ -106,9 +127,26 @@ class SaveDialog(QDialog):
         form.addRow("Performed by", self.performed_by)
         form.addRow("Comment", self.comment)
         layout.addLayout(form)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search devices (name, serial number, modality…)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
+        self.filter_note = QLabel("")
+        layout.addWidget(self.search)
+        layout.addWidget(self.filter_note)
+        self.search.setVisible(len(groups) > 3)  # a filter for a handful of boxes is clutter
         self.group_boxes = [_GroupBox(g) for g in groups]
+        inner = QWidget()
+        inner_layout = QVBoxLayout(inner)
+        inner_layout.setContentsMargins(0, 0, 0, 0)
         for box in self.group_boxes:
-            layout.addWidget(box)
+            inner_layout.addWidget(box)
+        inner_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(inner)
+        layout.addWidget(self.scroll, 1)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -116,6 +154,41 @@ class SaveDialog(QDialog):
         self.performed_by.textChanged.connect(self._validate)
         layout.addWidget(self.buttons)
         self._validate()
+        self._filter()
+
+    def sizeHint(self) -> QSize:
+        """Tall enough for the device boxes, but never more than most of the screen."""
+        hint = super().sizeHint()
+        inner = self.scroll.widget().sizeHint().height() - self.scroll.viewport().height()
+        screen = (self.parentWidget() or self).screen()
+        cap = int(screen.availableGeometry().height() * _MAX_SCREEN_SHARE)
+        return QSize(hint.width(), max(min(hint.height() + max(inner, 0), cap),
+                                       self.minimumSizeHint().height()))
+
+    def showEvent(self, event: Any) -> None:
+        # Size once on opening (the user may resize afterwards, with the size grip).
+        super().showEvent(event)
+        if not getattr(self, "_sized", False):
+            self._sized = True
+            self.resize(self.sizeHint())
+            avail = self.screen().availableGeometry()
+            frame = self.frameGeometry()
+            if not avail.contains(frame):  # keep the buttons on screen
+                frame.moveTop(max(avail.top(), min(frame.top(), avail.bottom() - frame.height())))
+                self.move(frame.topLeft())
+
+    def _filter(self, *_: Any) -> None:
+        words = self.search.text().casefold().split()
+        shown = 0
+        for box in self.group_boxes:
+            visible = all(w in box.search_text() for w in words)
+            box.setVisible(visible)
+            shown += visible
+        n = len(self.group_boxes)
+        self.filter_note.setText(
+            f"Showing {shown} of {n} devices; hidden devices are saved as set." if words
+            else "")
+        self.filter_note.setVisible(bool(words))
 
     def _validate(self) -> None:
         ok = bool(self.performed_by.text().strip())
@@ -124,8 +197,31 @@ class SaveDialog(QDialog):
     def set_equipment_list(self, records: Sequence[Any]) -> None:
         for box in self.group_boxes:
             box.set_equipment_list(records)
+        self._filter()
 
     def choices(self) -> dict:
         return {"performed_by": self.performed_by.text().strip(),
                 "comment": self.comment.toPlainText().strip(),
                 "groups": [b.choice() for b in self.group_boxes]}
+
+
+def saved_message(saved: Sequence[tuple[Any, Sequence[Any]]]) -> str:
+    """The status-bar line after saving: "Saved session 12 for CT 1: 3 results, 1 ACTION."
+
+    Parameters
+    ----------
+    saved : sequence of (session record, result rows)
+        Each saved session with its stored results (anything with a ``status``).
+    """
+    if not saved:
+        return "Nothing was saved."
+    parts = []
+    for session, rows in saved:
+        counts: dict[Any, int] = {}
+        for r in rows:
+            counts[attr(r, "status")] = counts.get(attr(r, "status"), 0) + 1
+        statuses = [f"{counts[s]} {_STATUS_WORDS.get(s, s)}" for s in _STATUS_ORDER
+                    if counts.get(s)]
+        parts.append(f"session {attr(session, 'id')} for {attr(session, 'equipment_name')}: "
+                     + ", ".join([f"{len(rows)} results", *statuses]))
+    return "Saved " + "; ".join(parts) + "."

@@ -8,6 +8,10 @@ software upgrade...) are vertical dashed lines with a short label; hovering one 
 done. "Add service event…" records one (technologists and up); "Restart SPC at service events"
 starts the control chart's baseline period again after the newest event. Hovering a point
 shows its details; clicking it opens that session's images. The plot exports to PNG or SVG.
+
+SPC signals (`imgqa.trends.spc_signals`) ring the point; the legend and the point's tooltip say
+in words which rule fired, and limits from fewer than 20 values are labelled "not yet
+reliable" (they flag nothing). The measurement shown first is the protocol's key measurement.
 """
 
 from __future__ import annotations
@@ -36,12 +40,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgqa.gui.date_axis import DateAxis
+from imgqa.gui.date_axis import DateAxis, readable_range
 from imgqa.gui.plots import dark_axes
 from imgqa.gui.results_table import STATUS_STYLE, format_value
 from imgqa.gui.store_bridge import StoreBridge, attr, find_data
 
-__all__ = ["SERVICE_KINDS", "ServiceEventDialog", "TrendView", "event_tooltip", "step_xy"]
+__all__ = ["SERVICE_KINDS", "ServiceEventDialog", "TrendView", "event_tooltip", "key_measurement",
+           "step_xy"]
 
 _BAND_OK = QColor(46, 125, 50, 40)
 _ACTION = "#c62828"
@@ -52,6 +57,20 @@ _EVENT = "#6a1b9a"
 # so the GUI does not import the store module on the GUI thread.
 SERVICE_KINDS = ("service", "repair", "calibration", "software", "part replacement",
                  "acceptance")
+
+
+def key_measurement(proto: Any) -> str:
+    """The measurement a trend of this protocol shows first.
+
+    ``Protocol.key_measurement`` when the protocol declares one, else its first measurement.
+    """
+    return getattr(proto, "key_measurement", None) or proto.measurements[0].name
+
+
+def _rule_text(rule: int) -> str:
+    from imgqa.trends import RULE_TEXT  # pure numpy module, no store
+
+    return RULE_TEXT.get(rule, f"Western Electric rule {rule}")
 
 
 def _epoch(t: datetime) -> float:
@@ -146,11 +165,17 @@ class TrendView(QWidget):
         self._points_y = np.empty(0)
         self._point_sessions: list[Any] = []
 
+        # Combos sized by a fixed text length, not their longest entry: otherwise a long
+        # measurement name widens the whole window when the tab opens (issue 11).
         self.equipment_combo = QComboBox()
-        self.equipment_combo.setMinimumWidth(220)
+        self.equipment_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.equipment_combo.setMinimumContentsLength(22)
         self.equipment_combo.currentIndexChanged.connect(self._equipment_changed)
         self.measurement_combo = QComboBox()
-        self.measurement_combo.setMinimumWidth(300)
+        self.measurement_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.measurement_combo.setMinimumContentsLength(30)
         self.measurement_combo.currentIndexChanged.connect(lambda _i: self.reload())
         self.baseline_button = QPushButton("Baseline/tolerance…")
         self.baseline_button.clicked.connect(self._edit_baseline)
@@ -187,15 +212,18 @@ class TrendView(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Equipment"))
-        top.addWidget(self.equipment_combo)
+        top.addWidget(self.equipment_combo, 1)
         top.addWidget(QLabel("Measurement"))
-        top.addWidget(self.measurement_combo, 1)
-        top.addWidget(self.baseline_button)
-        top.addWidget(self.event_button)
-        top.addWidget(self.png_button)
-        top.addWidget(self.svg_button)
+        top.addWidget(self.measurement_combo, 2)
+        actions = QHBoxLayout()  # a second row, so the tab fits a narrow window
+        actions.addWidget(self.baseline_button)
+        actions.addWidget(self.event_button)
+        actions.addStretch(1)
+        actions.addWidget(self.png_button)
+        actions.addWidget(self.svg_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(actions)
         layout.addWidget(self.plot, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.info, 1)
@@ -266,7 +294,9 @@ class TrendView(QWidget):
             for p in protos:
                 if p.name not in used and not ("*" in p.modalities or eq.modality in p.modalities):
                     continue
-                for m in p.measurements:
+                key = key_measurement(p)
+                # the key measurement first, then the others in declaration order
+                for m in sorted(p.measurements, key=lambda m, k=key: m.name != k):
                     unit = f" ({m.unit})" if m.unit else ""
                     self.measurement_combo.addItem(f"{p.name} · {m.name}{unit}",
                                                    (p.name, m.name))
@@ -357,7 +387,7 @@ class TrendView(QWidget):
             x_spc = _epoch(data.spc_period[0]) if data.spc_period else x[0]
             self.plot.plot([x_spc, x_end], [ctl.centre] * 2,
                            pen=pg.mkPen(_SPC, width=1.2, style=Qt.PenStyle.DashLine),
-                           name=f"SPC centre (n={ctl.n})")
+                           name=f"SPC centre ({ctl.describe()})")
             for v, name in ((ctl.ucl, "SPC ±3σ"), (ctl.lcl, None)):
                 self.plot.plot([x_spc, x_end], [v, v],
                                pen=pg.mkPen(_SPC, width=1.2, style=Qt.PenStyle.DotLine),
@@ -372,6 +402,14 @@ class TrendView(QWidget):
                              pen=[p for p, f in zip(pens, finite) if f],
                              data=[i for i, f in enumerate(finite) if f])
         self.plot.addItem(self.scatter)
+        self._signals = {}
+        for v in data.violations:
+            self._signals.setdefault(v.index, []).append(v.rule)
+        for rule in sorted({v.rule for v in data.violations}):
+            # a ringed sample in the legend, named by what the rule means
+            sample = pg.ScatterPlotItem(symbol="o", size=10, brush=pg.mkBrush("#ffffff"),
+                                        pen=pg.mkPen("k", width=2.5))
+            self.legend.addItem(sample, f"SPC signal: {_rule_text(rule)}")
         events = tuple(getattr(data, "service_events", ()) or ())
         self._draw_events(events)
         self._points_x, self._points_y = x, y
@@ -384,17 +422,20 @@ class TrendView(QWidget):
             counts[p.status] = counts.get(p.status, 0) + 1
         summary = ", ".join(f"{n} {STATUS_STYLE.get(s, STATUS_STYLE[None])[2]}"
                             for s, n in counts.items())
-        extra = f"; {len(data.violations)} control-rule signal(s)" if data.violations else ""
+        n_sig = len({v.index for v in data.violations})
+        extra = (f"; {n_sig} SPC signal(s), ringed (the legend says which rule)"
+                 if n_sig else "")
         if events:
             extra += f"; {len(events)} service event(s) marked (hover a line for details)"
         self.info.setText(f"{len(pts)} results: {summary}{extra}. Hover a point for details; "
                           "click it to open that session's images.")
         self.plot.autoRange()
-        if events:  # markers do not take part in auto-range: keep them in view
-            ex = [_epoch(e.when) for e in events]
-            lo, hi = min(x[0], *ex), max(x_end, *ex)
-            pad = 0.02 * (hi - lo or 86400.0)
-            self.plot.setXRange(lo - pad, hi + pad, padding=0)
+        # Markers do not take part in auto-range: keep them in view. A single point (or a
+        # day of points) gets at least a week around it, so the axis shows dates.
+        ex = [_epoch(e.when) for e in events]
+        lo, hi = min([float(x[0]), *ex]), max([x_end, *ex])
+        pad = 0.02 * (hi - lo or 86400.0)
+        self.plot.setXRange(*readable_range(lo - pad, hi + pad), padding=0)
         self.loaded.emit(len(pts))
 
     def _draw_events(self, events: tuple[Any, ...]) -> None:
@@ -453,6 +494,8 @@ class TrendView(QWidget):
         if p.relative_percent is not None:
             lines.append(f"{p.relative_percent:+.1f} % from baseline")
         lines.append(f"session {p.session_id}" + (" (reviewed)" if p.reviewed else ""))
+        for rule in getattr(self, "_signals", {}).get(int(data), ()):
+            lines.append(f"SPC signal: {_rule_text(rule)}")
         return "\n".join(lines)
 
     def _clicked(self, _item, points, _ev=None) -> None:

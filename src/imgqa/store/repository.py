@@ -54,7 +54,7 @@ from imgqa.store.records import (
     TrendPoint,
 )
 from imgqa.store.roles import PG_ROLE_PREFIX, RANK, ROLES, pg_role, role_at_least
-from imgqa.trends import control_limits, spc_period_start, western_electric
+from imgqa.trends import control_limits, spc_period_start, spc_signals
 
 __all__ = ["Store", "open_store"]
 
@@ -565,6 +565,21 @@ class Store:
                 hint="Its measurements are: " + ", ".join(x.name for x in proto.measurements)
             ) from None
 
+    @staticmethod
+    def _check_modality(eq: EquipmentRecord, protocol: str) -> None:
+        """Refuse a baseline/tolerance for a protocol that cannot run on this equipment.
+
+        Equipment without a recorded modality is not checked (nothing to compare with).
+        """
+        proto = get_protocol(protocol)
+        mods = tuple(proto.modalities)
+        if not eq.modality or "*" in mods or eq.modality in mods:
+            return
+        raise StoreError(
+            f"{protocol} ({proto.title}) is a test for {' or '.join(mods)} images, but "
+            f"{eq.name} is {eq.modality} equipment: no baseline or tolerance was set.",
+            hint=f"Choose a test made for {eq.modality} equipment, or the right equipment.")
+
     def set_baseline(self, equipment_id: int, protocol: str, measurement: str, value: float,
                      reason: str, who: str | None = None) -> BaselineRecord:
         """Set a new reference value (physicist). Needs a reason; the old value is kept."""
@@ -578,6 +593,7 @@ class Store:
                              hint="Say why, e.g. 'after detector replacement'.")
         actor = self._identity(who)
         eq = self.equipment(equipment_id)
+        self._check_modality(eq, protocol)
 
         def work(s: Session) -> BaselineRecord:
             bases, tols = self._current_rows(s, equipment_id, protocol)
@@ -614,6 +630,7 @@ class Store:
             raise StoreError("A tolerance change needs a reason.")
         actor = self._identity(who)
         eq = self.equipment(equipment_id)
+        self._check_modality(eq, protocol)
 
         def work(s: Session) -> ToleranceRecord:
             bases, tols = self._current_rows(s, equipment_id, protocol)
@@ -656,6 +673,7 @@ class Store:
         if first < 1:
             raise StoreError("--first must be at least 1.")
         eq = self.equipment(equipment_id)
+        self._check_modality(eq, protocol)
         proto = get_protocol(protocol)
         names = list(measurements) if measurements else [x.name for x in proto.measurements]
         out = []
@@ -1064,7 +1082,8 @@ class Store:
         when there is none). A reset is a baseline change and, with
         ``spc_restart_on_events``, a service event (True: every event; a collection of kinds,
         e.g. ``{"part replacement", "calibration"}``: events of those kinds, compared without
-        case). The Western Electric rules are checked from the start of the period on.
+        case). The signals (`imgqa.trends.spc_signals`: Western Electric rules 1 and 4, only
+        with limits from at least 20 values) are checked from the start of the period on.
         """
         eq = self.equipment(equipment_id)
         with self._read() as s:
@@ -1127,7 +1146,7 @@ class Store:
         if control:
             violations = tuple(
                 replace(v, index=v.index + start) for v in
-                western_electric([p.value for p in points[start:]], control))
+                spc_signals([p.value for p in points[start:]], control))
         return TrendData(
             equipment_id=equipment_id, protocol=protocol, measurement=measurement, unit=unit,
             points=tuple(points), baselines=tuple(base_hist),
