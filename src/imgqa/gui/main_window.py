@@ -527,7 +527,7 @@ class MainWindow(QMainWindow):
         import html
 
         why = entry.results[0].choice_reason
-        short = why if len(why) <= 140 else why[:139].rsplit(" ", 1)[0] + " …"
+        short = why if len(why) <= 300 else why[:299].rsplit(" ", 1)[0] + " …"
         self.result_title.setText(f"<b>{proto}</b> {title}{eq}" + (
             f"<br><small><i>Why this test: {html.escape(short)}</i></small>" if why else ""))
         self.result_title.setToolTip(f"Why this test: {why}" if why else "")
