@@ -130,7 +130,8 @@ class ParameterSpec:
 # A detector scores how likely a series is to be this protocol's phantom: 0 means "not this",
 # higher wins. It must be cheap (header only, or one small image). It may return
 # ``(score, reason)``: the reason, in words a technologist reads, is shown with the automatic
-# choice ("series description names a flood ('UNIF')", "looks like a whole-body sweep ...").
+# choice ("the series description 'UNIF_INT_H1_H1' contains 'UNIF'", "looks like a whole-body
+# sweep, not a flood: ...").
 Detector = Callable[[ImageSeries], "float | tuple[float, str]"]
 
 
@@ -458,7 +459,7 @@ class Detection:
     reason: str = ""
 
     def describe(self) -> str:
-        """``"nm.uniformity (0.90): series description names a flood ('UNIF')"``."""
+        """``"nm.uniformity (0.90): the series description 'UNIF_INT_H1_H1' contains 'UNIF'"``."""
         why = f": {self.reason}" if self.reason else ""
         return f"{self.protocol.name} ({self.score:.2f}){why}"
 
@@ -523,7 +524,7 @@ def _fallback_reason(series: ImageSeries, detections: Sequence[Detection]) -> st
     if detections:
         # One clause per distinct reason (the planar NM tests often decline for the same one).
         by_reason: dict[str, list[str]] = {}
-        for d in sorted(detections, key=lambda d: d.protocol.name):
+        for d in sorted(detections, key=lambda det: det.protocol.name):
             by_reason.setdefault(d.reason or "did not recognise the images", []).append(
                 d.protocol.name)
         why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())
