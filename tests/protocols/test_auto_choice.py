@@ -183,6 +183,7 @@ def test_cli_shows_the_reason_in_json_and_under_each_table_series(shared_data, c
     for i in heads:  # the line right under each series' heading
         assert lines[i + 1].startswith("  why: ")
     assert "'UNIF_INT_H1_H1' contains 'UNIF'" in "\n".join(lines)
+    assert sum("No specific QC test" in line for line in lines) == 1  # not repeated as warning
 
 
 def test_the_stored_analysis_keeps_the_reason(shared_data, tmp_path):

@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
             print(table([[m.name, fmt_value(m.value), m.unit, m.status or ""]
                          for m in r.measurements], ["Measurement", "Value", "Unit", "Status"]))
             for w in r.warnings:
-                print(f"  warning: {w}")
+                if w != r.choice_reason:  # the generic.roi fall-back is already the why line
+                    print(f"  warning: {w}")
             print()
         for sv in saved:
             print(f"Saved as QC session {sv['session_id']} of {sv['equipment']} "
