@@ -2,7 +2,8 @@
 
 The JSON form is a stable contract (docs/cli.md, ../shared/contracts/analyse-output.schema.json):
 ``{"imgqa_version", "results": [{"protocol", "protocol_version", "series", "measurements":
-[{"name", "value", "unit", "status"}], "warnings"}], "problems": [{"path", "error"}]}``.
+[{"name", "value", "unit", "status"}], "warnings", "choice_reason"}], "problems": [{"path",
+"error"}]}``; ``choice_reason`` says why the test ran (detector, fall-back, or the user's choice).
 """
 
 from __future__ import annotations
@@ -86,10 +87,13 @@ def run(args: argparse.Namespace) -> int:
                 head += f" [{r.label}]"
             print(f"{head} — {s.get('modality')} {s.get('manufacturer', '')} "
                   f"{s.get('model', '')} {s.get('series_description', '')}".rstrip())
+            if r.choice_reason:  # why this test ran (issue 11): the line under the series
+                print(f"  why: {r.choice_reason}")
             print(table([[m.name, fmt_value(m.value), m.unit, m.status or ""]
                          for m in r.measurements], ["Measurement", "Value", "Unit", "Status"]))
             for w in r.warnings:
-                print(f"  warning: {w}")
+                if w != r.choice_reason:  # the generic.roi fall-back is already the why line
+                    print(f"  warning: {w}")
             print()
         for sv in saved:
             print(f"Saved as QC session {sv['session_id']} of {sv['equipment']} "

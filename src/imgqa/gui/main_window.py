@@ -506,6 +506,7 @@ class MainWindow(QMainWindow):
         and the equipment, never the ROIs, curves or warnings) only the title and the table
         are refreshed: redrawing the rest took the GUI thread ~100 ms per Catphan result.
         """
+        self.result_title.setToolTip("")
         if entry.error:
             self.result_title.setText(f"<b>{entry.protocol or ''}</b>: could not analyse")
             self.warnings_label.setText(entry.error)
@@ -524,7 +525,14 @@ class MainWindow(QMainWindow):
         title = next((p.title for p in self._protocols or [] if p.name == proto), "")
         eq = f" · equipment: {entry.equipment_name}" if entry.equipment_name else \
             (" · equipment not in the database" if self.db.available else "")
-        self.result_title.setText(f"<b>{proto}</b> {title}{eq}")
+        # Why this test ran (issue 11): a short line under the title, the whole reason on hover.
+        import html
+
+        why = entry.results[0].choice_reason
+        short = why if len(why) <= 300 else why[:299].rsplit(" ", 1)[0] + " …"
+        self.result_title.setText(f"<b>{proto}</b> {title}{eq}" + (
+            f"<br><small><i>Why this test: {html.escape(short)}</i></small>" if why else ""))
+        self.result_title.setToolTip(f"Why this test: {why}" if why else "")
         self.results_table.show_rows(rows_for(entry))
         if judged_only:
             return

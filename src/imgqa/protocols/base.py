@@ -52,6 +52,8 @@ __all__ = [
     "candidate_protocols",
     "check_geometry",
     "choose_protocol",
+    "Detection",
+    "detect_protocols",
     "run_protocol",
     "with_pixel_size",
 ]
@@ -126,8 +128,11 @@ class ParameterSpec:
 
 
 # A detector scores how likely a series is to be this protocol's phantom: 0 means "not this",
-# higher wins. It must be cheap (header only, or one small image).
-Detector = Callable[[ImageSeries], float]
+# higher wins. It must be cheap (header only, or one small image). It may return
+# ``(score, reason)``: the reason, in words a technologist reads, is shown with the automatic
+# choice ("the series description 'UNIF_INT_H1_H1' contains 'UNIF'", "looks like a whole-body
+# sweep, not a flood: ...").
+Detector = Callable[[ImageSeries], "float | tuple[float, str]"]
 
 
 @dataclass(frozen=True)
@@ -334,6 +339,9 @@ class Result:
     extra: Mapping[str, Any] = field(default_factory=dict)
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     imgqa_version: str = ""
+    # Why this protocol ran: the detector's score and reason, what was tried first, or the
+    # fall-back reason for generic.roi; "Chosen by the user." for an explicit protocol.
+    choice_reason: str = ""
 
     def measurement(self, name: str) -> Measurement:
         for m in self.measurements:
@@ -364,6 +372,7 @@ class Result:
             "parameters": {k: _jsonable(v) for k, v in self.parameters.items()},
             "measurements": [m.to_dict() for m in self.measurements],
             "warnings": list(self.warnings),
+            "choice_reason": self.choice_reason,
             "inputs": [{"sop_instance_uid": i.sop_instance_uid, "pixel_sha256": i.pixel_sha256}
                        for i in self.inputs],
             "created": self.created.isoformat(),
@@ -445,25 +454,90 @@ def get_protocol(name: str) -> Protocol:
         raise UnknownProtocolError(f"There is no QC test called {name!r}.") from None
 
 
-def candidate_protocols(series: ImageSeries) -> list[Protocol]:
-    """Protocols that claim a series, best score first (``generic.roi`` is never a candidate)."""
-    scored: list[tuple[float, str, Protocol]] = []
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One detector's verdict on a series: its score (0 = "not this protocol") and why."""
+
+    protocol: Protocol
+    score: float
+    reason: str = ""
+
+    def describe(self) -> str:
+        """``"nm.uniformity (0.90): the series description 'UNIF_INT_H1_H1' contains 'UNIF'"``."""
+        why = f": {self.reason}" if self.reason else ""
+        return f"{self.protocol.name} ({self.score:.2f}){why}"
+
+
+def detect_protocols(series: ImageSeries) -> list[Detection]:
+    """Every detector's score and reason for a series, best first.
+
+    Only protocols that accept the series' modality and declare a detector are asked;
+    ``generic.roi`` has none. A detector that fails scores 0 (it must never stop loading).
+    """
+    out: list[Detection] = []
     for proto in all_protocols():
         if proto.detect is None or not proto.accepts(series):
             continue
         try:
-            score = float(proto.detect(series))
+            raw = proto.detect(series)
+            score, reason = raw if isinstance(raw, tuple) else (raw, "")
+            score = float(score)
         except Exception:  # a detector must never stop loading; it just does not claim
+            log.debug("detector of %s failed", proto.name, exc_info=True)
+            score, reason = 0.0, "its detector could not read the images"
+        if not math.isfinite(score) or score < 0:
             score = 0.0
-        if score > 0:
-            scored.append((-score, proto.name, proto))
-    return [p for _, _, p in sorted(scored, key=lambda t: (t[0], t[1]))]
+        out.append(Detection(proto, score, str(reason)))
+    return sorted(out, key=lambda d: (-d.score, d.protocol.name))
+
+
+def candidate_protocols(series: ImageSeries) -> list[Protocol]:
+    """Protocols that claim a series, best score first (``generic.roi`` is never a candidate)."""
+    return [d.protocol for d in detect_protocols(series) if d.score > 0]
 
 
 def choose_protocol(series: ImageSeries) -> Protocol:
     """The best-scoring protocol for a series; ``generic.roi`` when nothing else claims it."""
     candidates = candidate_protocols(series)
     return candidates[0] if candidates else get_protocol("generic.roi")
+
+
+# Modalities in words, for "imgqa has no QC test for PET (PT) images yet".
+_MODALITY_WORDS = {"PT": "PET (PT)", "NM": "nuclear medicine (NM)", "CT": "CT", "MR": "MR",
+                   "US": "ultrasound (US)", "MG": "mammography (MG)"}
+
+
+def _claimed_reason(chosen: Detection, detections: Sequence[Detection],
+                    tried: Sequence[tuple[Detection, str]] = ()) -> str:
+    """Why a claiming protocol runs: its score and reason, the others, what did not fit."""
+    text = f"Chosen automatically: {chosen.describe()}."
+    others = [d for d in detections if d.score > 0 and d is not chosen
+              and all(d is not t for t, _ in tried)]
+    if tried:
+        text += " Tried first: " + "; ".join(
+            f"{d.protocol.name} ({d.score:.2f}) did not fit: {msg.rstrip('.')}"
+            for d, msg in tried) + "."
+    if others:
+        text += " Other candidates: " + ", ".join(
+            f"{d.protocol.name} ({d.score:.2f})" for d in others) + "."
+    return text
+
+
+def _fallback_reason(series: ImageSeries, detections: Sequence[Detection]) -> str:
+    """Why ``generic.roi`` runs: each detector's reason for not claiming, or no test exists."""
+    if detections:
+        # One clause per distinct reason (the planar NM tests often decline for the same one).
+        by_reason: dict[str, list[str]] = {}
+        for d in sorted(detections, key=lambda det: det.protocol.name):
+            by_reason.setdefault(d.reason or "did not recognise the images", []).append(
+                d.protocol.name)
+        why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())
+    else:
+        mod = series.modality or ""
+        words = _MODALITY_WORDS.get(mod, mod) if mod else "this modality"
+        why = f"imgqa has no QC test for {words} images yet"
+    return (f"No specific QC test recognised this series, so generic.roi (mean, SD and SNR of "
+            f"a central ROI) was used: {why}. Choose the test by hand if one applies.")
 
 
 def analyse_series(series: ImageSeries, protocol: Protocol | str | None = None,
@@ -473,34 +547,46 @@ def analyse_series(series: ImageSeries, protocol: Protocol | str | None = None,
     With no protocol, the candidates are tried best first: when one finds that the images are
     not its phantom (`AnalysisError`, e.g. "no flood field"), the next candidate runs and its
     results carry a warning saying what was tried. If every candidate fails, the first error is
-    raised; ``generic.roi`` runs only when no protocol claims the series at all. An explicit
-    protocol (or parameters, which belong to one protocol) is never second-guessed.
+    raised; ``generic.roi`` runs only when no protocol claims the series at all, and then with
+    a warning saying why. An explicit protocol (or parameters, which belong to one protocol)
+    is never second-guessed.
+
+    Every result's ``choice_reason`` says why its protocol ran: the detector's score and
+    reason (and what was tried first), the fall-back reason, or "Chosen by the user.".
     """
     from dataclasses import replace
 
     from imgqa.errors import AnalysisError
 
-    if protocol is not None or params:
-        proto = choose_protocol(_with_user_spacing(series, params)) if protocol is None else (
-            get_protocol(protocol) if isinstance(protocol, str) else protocol)
-        return run_protocol(proto, series, **params)
+    if protocol is not None:
+        proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+        return [replace(r, choice_reason="Chosen by the user.")
+                for r in run_protocol(proto, series, **params)]
     # Detectors measure too (in mm): absurd geometry is refused before they run.
-    check_geometry(series, None, None)
-    candidates = candidate_protocols(series)
-    if not candidates:
-        return run_protocol(get_protocol("generic.roi"), series)
-    tried: list[tuple[Protocol, AnalysisError]] = []
-    for proto in candidates:
+    if not params:
+        check_geometry(series, None, None)
+    detections = detect_protocols(_with_user_spacing(series, params))
+    claims = [d for d in detections if d.score > 0]
+    if not claims:
+        reason = _fallback_reason(series, detections)
+        return [replace(r, choice_reason=reason, warnings=(reason,) + r.warnings)
+                for r in run_protocol(get_protocol("generic.roi"), series, **params)]
+    if params:  # parameters belong to one protocol: the best claim, no second guess
+        return [replace(r, choice_reason=_claimed_reason(claims[0], detections))
+                for r in run_protocol(claims[0].protocol, series, **params)]
+    tried: list[tuple[Detection, AnalysisError]] = []
+    for det in claims:
         try:
-            results = run_protocol(proto, series)
+            results = run_protocol(det.protocol, series)
         except AnalysisError as exc:
-            tried.append((proto, exc))
+            tried.append((det, exc))
             continue
+        reason = _claimed_reason(det, detections, [(d, e.message) for d, e in tried])
+        warn: tuple[str, ...] = ()
         if tried:
-            note = "; ".join(f"{p.name} did not fit ({e.message})" for p, e in tried)
-            results = [replace(r, warnings=(f"Analysed as {proto.name}: {note}",) + r.warnings)
-                       for r in results]
-        return results
+            note = "; ".join(f"{d.protocol.name} did not fit ({e.message})" for d, e in tried)
+            warn = (f"Analysed as {det.protocol.name}: {note}",)
+        return [replace(r, choice_reason=reason, warnings=warn + r.warnings) for r in results]
     raise tried[0][1]
 
 
@@ -689,6 +775,8 @@ def analyse_batch(series: Sequence[ImageSeries], protocol: Protocol | str | None
         One per series that could not: any `ImgqaError` as it is, any other exception from a
         kernel as an `InternalAnalysisError` (plain message; traceback logged at DEBUG).
     """
+    from dataclasses import replace
+
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     if proto is not None and proto.multi_series:
         units = [list(series)] if series else []
@@ -699,7 +787,8 @@ def analyse_batch(series: Sequence[ImageSeries], protocol: Protocol | str | None
     for unit in units:
         try:
             if proto is not None and proto.multi_series:
-                results.extend(run_protocol(proto, unit, **params))
+                results.extend(replace(r, choice_reason="Chosen by the user.")
+                               for r in run_protocol(proto, unit, **params))
             else:
                 results.extend(analyse_series(unit[0], proto, **params))
         except Exception as exc:  # isolation: whatever one series does, the next one runs

@@ -208,33 +208,50 @@ def ct_water(series: ImageSeries, *, roi_area_mm2: float = 400.0, edge_offset_mm
     )
 
 
-def _detect_water(series: ImageSeries) -> float:
+def _detect_water(series: ImageSeries) -> tuple[float, str]:
+    """Score a CT series as a water phantom: header words and a uniform ~0 HU object.
+
+    ct.water needs a uniform round water section (its centre ROI within ±100 HU of 0); the
+    image check asks for > 80 % of the object within ±40 HU. A QA phantom's resolution or
+    contrast section (e.g. the GE QA phantom's acrylic block, series 1–2 of the shared data:
+    ~29 % water, centre 113 HU) is declined with that figure as the reason.
+    """
     if series.modality != "CT" or _is_localizer(series):
-        return 0.0
+        return 0.0, "a localizer (topogram/scout), not an axial image"
     text = series.header.description_text
     if _CATPHAN_WORDS.search(text):
-        return 0.0
-    score = 0.0
-    if _WATER_WORDS.search(text):
+        return 0.0, "the header names a Catphan"
+    score, why = 0.0, []
+    words = _WATER_WORDS.search(text)
+    if words:
         score = 0.5
+        why.append(f"the header says {words.group(0)!r}")
     # Cheap image check on the middle slice, 4× subsampled: a uniform region near 0 HU at the
     # centre of a round object.
     sp = series.pixel_spacing_mm
     if sp is None:
-        return score * 0.5
+        return score * 0.5, "; ".join(why + ["no pixel spacing, so the image was not checked"])
     img = series.pixels(len(series) // 2)[::4, ::4]
     inside = img[img > -400.0]
     if inside.size < 0.1 * img.size:
-        return 0.0
+        return 0.0, "the middle slice shows almost no object (mostly air)"
     if has_catphan_housing(img, float(sp[0]) * 4.0):
-        return 0.0   # a Catphan module (e.g. CTP486) inside its housing, not a water phantom
+        # a Catphan module (e.g. CTP486) inside its housing, not a water phantom
+        return 0.0, "the middle slice shows a Catphan module inside its housing"
     water_fraction = float(np.mean(np.abs(inside) < 40.0))
     dense_fraction = float(np.mean(inside > 300.0))
+    seen = (f"{100 * water_fraction:.0f} % of the object in the middle slice is within ±40 HU "
+            f"of water and {100 * dense_fraction:.0f} % denser than 300 HU")
     if water_fraction > 0.8 and dense_fraction < 0.01:
         score += 0.4
+        why.append(seen + " (uniform water)")
     elif water_fraction < 0.5:
         score *= 0.5
-    return score
+        why.append(seen + "; a water phantom section reads > 80 % water, so this looks like "
+                   "another section or phantom (e.g. a resolution or contrast insert)")
+    else:
+        why.append(seen + " (a water phantom reads > 80 %)")
+    return score, "; ".join(why)
 
 
 register(Protocol(
@@ -351,20 +368,22 @@ def ct_mtf_wire(series: ImageSeries, *, roi_radius_mm: float = 4.0, wire_diamete
     )
 
 
-def _detect_wire(series: ImageSeries) -> float:
+def _detect_wire(series: ImageSeries) -> tuple[float, str]:
     if series.modality != "CT" or _is_localizer(series):
-        return 0.0
+        return 0.0, "a localizer (topogram/scout), not an axial image"
     text = series.header.description_text
-    score = 0.4 if _WIRE_WORDS.search(text) else 0.0
+    words = _WIRE_WORDS.search(text)
+    score = 0.4 if words else 0.0
+    named = f"the header says {words.group(0)!r}; " if words else ""
     sp = series.pixel_spacing_mm
     if sp is None:
-        return score * 0.5
+        return score * 0.5, named + "no pixel spacing, so the image was not checked"
     try:  # one slice: ~20 ms
         wire_mtf(series.pixels(len(series) // 2), float(sp[0]),
                  roi_radius_mm=max(4.0, 8.0 * float(sp[0])))
     except ImgqaError:
-        return 0.0
-    return score + 0.4
+        return 0.0, named + "no isolated wire or bead found in the middle slice"
+    return score + 0.4, named + "an isolated wire or bead in the middle slice"
 
 
 _MTF_MEASUREMENTS = (
@@ -940,28 +959,30 @@ def _ctp591_values(found, values, rois, curves, warnings, extra) -> None:
                             "bead signal", "HU·mm²"))
 
 
-def _detect_catphan(series: ImageSeries) -> float:
+def _detect_catphan(series: ImageSeries) -> tuple[float, str]:
     if series.modality != "CT" or _is_localizer(series):
-        return 0.0
+        return 0.0, "a localizer (topogram/scout), not an axial image"
     text = series.header.description_text
-    if _CATPHAN_WORDS.search(text):
-        return 0.9
+    words = _CATPHAN_WORDS.search(text)
+    if words:
+        return 0.9, f"the header names {words.group(0)!r}"
     sp = series.pixel_spacing_mm
     if sp is None:
-        return 0.0
+        return 0.0, "no Catphan name in the header and no pixel spacing to check the image"
     image = series.pixels(len(series) // 2)
     try:
         find_geometry_rods(image, float(sp[0]))
     except PhantomNotFoundError:
         # Any Catphan module: the 150 mm module inside the 200 mm housing (air-gap ring).
         if has_catphan_housing(image, float(sp[0])):
-            return 0.8
+            return 0.8, "the middle slice shows a Catphan module inside its housing"
         try:  # CTP591: beads on the bead-ramp lines (its air gap does not always show)
             find_ctp591(image, float(sp[0]), find_phantom(image, float(sp[0])).centre_rc)
         except PhantomNotFoundError:
-            return 0.0
-        return 0.8
-    return 0.85
+            return 0.0, ("no Catphan name in the header, and no Catphan module (geometry "
+                         "rods, housing or bead ramps) in the middle slice")
+        return 0.8, "the CTP591 bead ramps are in the middle slice"
+    return 0.85, "the CTP404 geometry rods are in the middle slice"
 
 
 _CATPHAN_MEASUREMENTS = tuple(

@@ -373,11 +373,14 @@ def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
     return Analysis(measurements=meas, rois=rois, curves=curves, warnings=warnings, extra=extra)
 
 
-def _detect_acr(series: ImageSeries) -> float:
+def _detect_acr(series: ImageSeries) -> tuple[float, str]:
     if series.modality != "MR" or len(series) != ACR_SLICES or _plane(series) != "axial":
-        return 0.0
+        return 0.0, (f"not an axial series of {ACR_SLICES} slices ({len(series)} image(s), "
+                     f"{_plane(series)} plane)")
     text = series.header.description_text.upper()
-    return 0.9 if "ACR" in text else 0.5
+    if "ACR" in text:
+        return 0.9, f"an axial series of {ACR_SLICES} slices and the header says ACR"
+    return 0.5, f"an axial series of {ACR_SLICES} slices, as the ACR phantom protocol has"
 
 
 register(Protocol(
@@ -496,11 +499,13 @@ def mr_snr(series_list: list[ImageSeries], *, method: str = "auto") -> Analysis:
                            "images": frames or [frame]})
 
 
-def _detect_snr(series: ImageSeries) -> float:
+def _detect_snr(series: ImageSeries) -> tuple[float, str]:
     if series.modality != "MR":
-        return 0.0
+        return 0.0, "not an MR image"
     text = series.header.description_text.upper()
-    return 0.6 if "SNR" in text else 0.0
+    if "SNR" in text:
+        return 0.6, "the header says SNR"
+    return 0.0, "only chosen when the header says SNR"
 
 
 register(Protocol(
@@ -579,11 +584,13 @@ def mr_ghosting(series: ImageSeries) -> list[Analysis]:
 
 
 def _detect_flood(word: str):
-    def detect(series: ImageSeries) -> float:
+    def detect(series: ImageSeries) -> tuple[float, str]:
         if series.modality != "MR":
-            return 0.0
+            return 0.0, "not an MR image"
         text = series.header.description_text.upper()
-        return 0.6 if word in text else 0.0
+        if word in text:
+            return 0.6, f"the header says {word}"
+        return 0.0, f"only chosen when the header says {word}"
     return detect
 
 

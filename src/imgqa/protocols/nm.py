@@ -66,17 +66,63 @@ def _check_counts(image: np.ndarray, series: ImageSeries, i: int, what: str) -> 
     return warnings
 
 
-def _planar_nm(series: ImageSeries) -> bool:
-    return series.modality == "NM" and 1 <= len(series) <= _MAX_PLANAR_FRAMES
+def _not_planar_reason(series: ImageSeries) -> str:
+    """Why a series is not one planar (static) image per detector, or "" when it is."""
+    image_type = " ".join(series.header.image_type).upper()
+    if "TOMO" in image_type or len(series) > _MAX_PLANAR_FRAMES:
+        what = "reconstructed SPECT" if "RECON" in image_type else "tomographic"
+        return (f"a {what} series of {len(series)} images, not a planar image: the planar "
+                f"gamma-camera tests take 1–{_MAX_PLANAR_FRAMES} frames and imgqa has no SPECT "
+                "test yet")
+    return ""
 
 
-def _keyword_detector(keywords: tuple[str, ...], base: float, hit: float
-                      ) -> Callable[[ImageSeries], float]:
-    def detect(series: ImageSeries) -> float:
-        if not _planar_nm(series):
-            return 0.0
+def _sweep_reason(series: ImageSeries) -> str:
+    """Why a series looks like a whole-body sweep (scan-speed test), or "" when it does not.
+
+    A static flood or phantom image covers the detector (about 54 × 40 cm at most, aspect
+    below 1.5); a whole-body sweep is marked WHOLE BODY in Image Type and is several times
+    longer than wide.
+    """
+    h = series.header
+    image_type = " ".join(h.image_type).upper()
+    sp = series.pixel_spacing_mm
+    rows, cols = h.rows or 0, h.columns or 0
+    size = (f"{rows} × {cols} matrix" + (f" ({rows * sp[0]:.0f} × {cols * sp[1]:.0f} mm)"
+                                         if sp is not None else "")) if rows and cols else ""
+    aspect = max(rows, cols) / min(rows, cols) if rows and cols else 1.0
+    if "WHOLE BODY" in image_type or aspect >= 2.0:
+        marks = [m for m in ("image type WHOLE BODY" if "WHOLE BODY" in image_type else "",
+                             size if aspect >= 2.0 else "") if m]
+        return ("looks like a whole-body sweep, not a flood: " + ", ".join(marks)
+                + " (imgqa has no whole-body scan-speed test yet)")
+    return ""
+
+
+def _keyword_detector(keywords: tuple[str, ...], base: float, hit: float, *,
+                      sweeps: bool = True) -> Callable[[ImageSeries], tuple[float, str]]:
+    """Score planar NM images by keywords in the series description, with the reason.
+
+    Tomographic series are declined (no SPECT test yet). Whole-body sweeps are declined unless
+    a keyword names the test, and always when ``sweeps`` is False (a NEMA flood is static:
+    analysing a sweep's counting noise as non-uniformity gave a false ACTION, issue 11).
+    """
+    def detect(series: ImageSeries) -> tuple[float, str]:
+        if series.modality != "NM":
+            return 0.0, "not an NM image"
+        not_planar = _not_planar_reason(series)
+        if not_planar:
+            return 0.0, not_planar
         words = series.header.description_text.upper()
-        return hit if any(k in words for k in keywords) else base
+        found = next((k for k in keywords if k in words), None)
+        sweep = _sweep_reason(series)
+        if sweep and (found is None or not sweeps):
+            return 0.0, sweep
+        desc = series.header.series_description or "(none)"
+        if found is not None:
+            return hit, f"the series description {desc!r} contains {found!r}"
+        return base, (f"a planar NM image whose description {desc!r} names no test "
+                      "(a low-score guess)")
     return detect
 
 
@@ -373,7 +419,7 @@ register(Protocol(
     inputs="one planar flood image (intrinsic or extrinsic); multi-detector files allowed",
     max_images=_MAX_PLANAR_FRAMES,
     detect=_keyword_detector(("UNIF", "FLOOD", "UFOV", "HOMOG", "INTRINSIC", "EXTRINSIC"),
-                             0.1, 0.9),
+                             0.1, 0.9, sweeps=False),
     standard="NEMA NU 1-2018 §2.4",
 ))
 

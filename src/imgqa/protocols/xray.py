@@ -235,12 +235,14 @@ def mtf_edge(series: ImageSeries, *, oversampling: int = 4, esf_half_width_px: i
     return _one_or_many(out)
 
 
-def _detect_edge(series: ImageSeries) -> float:
+def _detect_edge(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
-        return 0.0
+        return 0.0, "not a projection X-ray image"
     if _keyword_score(series, ("edge", "mtf")):
-        return 0.7
-    return 0.4 if _image_kind(series) == "edge" else 0.0
+        return 0.7, "the header says edge or MTF"
+    if _image_kind(series) == "edge":
+        return 0.4, "the first image is split into a dark and a bright half (an edge)"
+    return 0.0, "no edge or MTF in the header and no edge in the first image"
 
 
 register(Protocol(
@@ -372,10 +374,12 @@ def xray_nps(series: ImageSeries, *, roi_size_px: int = 128, overlap: float = 0.
     return _one_or_many(out)
 
 
-def _detect_nps(series: ImageSeries) -> float:
+def _detect_nps(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
-        return 0.0
-    return 0.7 if _keyword_score(series, ("nps", "noise power")) else 0.0
+        return 0.0, "not a projection X-ray image"
+    if _keyword_score(series, ("nps", "noise power")):
+        return 0.7, "the header says NPS or noise power"
+    return 0.0, "only chosen when the header says NPS (a flat field is analysed for uniformity)"
 
 
 register(Protocol(
@@ -487,12 +491,14 @@ def xray_uniformity(series: ImageSeries, *, roi_mm: float = 10.0, border_mm: flo
     return _one_or_many(out)
 
 
-def _detect_uniformity(series: ImageSeries) -> float:
+def _detect_uniformity(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
-        return 0.0
+        return 0.0, "not a projection X-ray image"
     if _keyword_score(series, ("flat", "uniform", "flood")):
-        return 0.6
-    return 0.35 if _image_kind(series) == "flat" else 0.0
+        return 0.6, "the header says flat, uniform or flood"
+    if _image_kind(series) == "flat":
+        return 0.35, "the first image is a flat field (SD within 20 % of the median)"
+    return 0.0, "no flat field in the header or the first image"
 
 
 register(Protocol(

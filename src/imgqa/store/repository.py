@@ -774,7 +774,10 @@ class Store:
                 a = m.Analysis(session_id=sess.id, protocol=r.protocol,
                                protocol_version=str(r.protocol_version), label=r.label or "",
                                parameters=_json_safe(dict(r.parameters)),
-                               series=_json_safe(dict(r.series)), warnings=list(r.warnings),
+                               # why the test ran goes with the series (no schema change)
+                               series=_json_safe({**dict(r.series), **(
+                                   {"choice_reason": r.choice_reason} if r.choice_reason
+                                   else {})}), warnings=list(r.warnings),
                                imgqa_version=r.imgqa_version or "", analysed_at=_aware(r.created))
                 s.add(a)
                 s.flush()

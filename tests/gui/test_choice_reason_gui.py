@@ -1,0 +1,49 @@
+"""The results panel says why a test was chosen (issue 11, item 3), driving the real window."""
+
+from __future__ import annotations
+
+from conftest import TIMEOUT_MS, open_and_wait, write_water_day
+
+
+def _shown(window, entry):
+    window.browser.select(entry.key)
+    return window.result_title.text(), window.result_title.toolTip(), window.warnings_label.text()
+
+
+def test_results_header_shows_why_each_series_got_its_test(qtbot, window, shared_data, tmp_path):
+    write_water_day(tmp_path / "water", 5)
+    open_and_wait(qtbot, window, [shared_data / "pet" / "imageqc_waterphantom",
+                                  shared_data / "nm" / "imageqc" / "WB_scanspeed.dcm",
+                                  tmp_path / "water"])
+    by_protocol = {}
+    for entry in window.workspace.entries:
+        assert entry.results, entry.error
+        by_protocol.setdefault(entry.protocol, []).append(entry)
+    assert set(by_protocol) == {"generic.roi", "ct.water"}  # the sweep is not nm.uniformity
+    for entry in by_protocol["generic.roi"]:
+        text, tip, warnings = _shown(window, entry)
+        reason = entry.results[0].choice_reason
+        assert "Why this test: No specific QC test recognised this series" in text
+        assert tip == f"Why this test: {reason}"  # the whole reason on hover
+        assert reason in warnings  # and never silent: the warning list says it too
+    assert any("PET (PT)" in e.results[0].choice_reason for e in by_protocol["generic.roi"])
+    assert any("whole-body sweep" in e.results[0].choice_reason
+               for e in by_protocol["generic.roi"])
+    (water,) = by_protocol["ct.water"]
+    text, tip, _ = _shown(window, water)
+    assert "Why this test: Chosen automatically: ct.water" in text
+    assert "uniform water" in tip
+
+
+def test_a_test_chosen_by_hand_says_so(qtbot, window, tmp_path):
+    write_water_day(tmp_path / "d", 4)
+    open_and_wait(qtbot, window, [tmp_path / "d"])
+    combo = window.protocol_combo
+    idx = combo.findData("generic.roi")
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT_MS):
+        combo.setCurrentIndex(idx)
+        combo.activated.emit(idx)
+    (entry,) = window.workspace.entries
+    _, tip, warnings = _shown(window, entry)
+    assert tip == "Why this test: Chosen by the user."
+    assert "No specific QC test" not in warnings
