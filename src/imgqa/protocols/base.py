@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +53,8 @@ __all__ = [
     "candidate_protocols",
     "check_geometry",
     "choose_protocol",
+    "humanise_name",
+    "measurement_label",
     "run_protocol",
     "with_pixel_size",
 ]
@@ -62,12 +65,20 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class MeasurementSpec:
-    """One number a protocol measures. ``name`` is a stable snake_case contract."""
+    """One number a protocol measures.
+
+    ``name`` is a stable snake_case contract (JSON, database, tolerance files) and never changes
+    for display reasons; ``label`` is what people read in tables, plots, reports and the CLI,
+    e.g. ``"Mean CT number, centre"`` (the unit is shown next to it, not inside it). Every
+    registered protocol declares a label for every measurement (``tests/protocols/
+    test_labels.py``); `measurement_label` is the one place that turns a name into a label.
+    """
 
     name: str
     unit: str
     description: str
     higher_is_better: bool | None = None
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +170,9 @@ class Protocol:
         Scores a series for automatic protocol choice.
     standard : str
         The standard or paper the method follows.
+    key_measurement : str or None
+        The test's headline number (one of ``measurements``): listed first in result tables
+        and the trend shown by default.
     """
 
     name: str
@@ -175,6 +189,7 @@ class Protocol:
     max_images: int | None = None
     detect: Detector | None = None
     standard: str = ""
+    key_measurement: str | None = None
 
     def measurement(self, name: str) -> MeasurementSpec:
         for m in self.measurements:
@@ -419,6 +434,10 @@ def register(protocol: Protocol) -> Protocol:
     for m in protocol.measurements:
         if not m.name.replace("_", "a").isalnum() or not m.name[0].isalpha() or m.name.lower() != m.name:
             raise ValueError(f"measurement name {m.name!r} must be snake_case")
+    if protocol.key_measurement is not None and protocol.key_measurement not in {
+            m.name for m in protocol.measurements}:
+        raise ValueError(f"{protocol.name}: key measurement {protocol.key_measurement!r} is not "
+                         "one of its measurements")
     _REGISTRY[protocol.name] = protocol
     return protocol
 
@@ -439,6 +458,54 @@ def get_protocol(name: str) -> Protocol:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownProtocolError(f"There is no QC test called {name!r}.") from None
+
+
+def measurement_label(protocol_name: str, measurement_name: str) -> str:
+    """The human label of a measurement, e.g. ``("ct.water", "mean_hu_12")`` →
+    ``"Mean CT number, 12 o'clock"``.
+
+    Pure (reads only the registry). The declared `MeasurementSpec.label` wins; a name the
+    protocol does not declare (a stored result of an older protocol version, an unknown
+    protocol) gets a readable form of the name itself, so nothing is ever shown blank.
+    """
+    _ensure_loaded()
+    proto = _REGISTRY.get(protocol_name)
+    if proto is not None:
+        for m in proto.measurements:
+            if m.name == measurement_name:
+                if m.label:
+                    return m.label
+                break
+    return humanise_name(measurement_name)
+
+
+def humanise_name(name: str) -> str:
+    """Fallback label from a snake_case name: ``geometric_accuracy_slice1_horizontal`` →
+    ``"Geometric accuracy, slice 1, horizontal"``; ``mean_hu_12`` → ``"Mean HU, 12"``.
+
+    Qualifier words (slice/quadrant/ROI numbers, directions, fields of view) become
+    comma-separated parts so two related names never read the same.
+    """
+    parts: list[list[str]] = [[]]
+    for tok in name.split("_"):
+        if not tok:
+            continue
+        m = re.fullmatch(r"(slice|q|roi|detector)(\d+)", tok)
+        word = _WORDS.get(tok, tok)
+        if m:
+            word = f"{_WORDS.get(m.group(1), m.group(1))} {m.group(2)}"
+        if (m or tok.isdigit() or tok in _QUALIFIERS) and parts[-1]:
+            parts.append([word])
+        else:
+            parts[-1].append(word)
+    text = ", ".join(" ".join(p) for p in parts if p) or name
+    return text[:1].upper() + text[1:]
+
+
+_WORDS = {"hu": "HU", "sd": "SD", "snr": "SNR", "mtf": "MTF", "nps": "NPS", "nnps": "NNPS",
+          "ufov": "UFOV", "cfov": "CFOV", "fwhm": "FWHM", "fwtm": "FWTM", "piu": "PIU",
+          "q": "quadrant", "roi": "ROI", "mm": "(mm)", "pct": "%", "deg": "(°)"}
+_QUALIFIERS = {"centre", "center", "horizontal", "vertical", "x", "y", "ufov", "cfov"}
 
 
 def candidate_protocols(series: ImageSeries) -> list[Protocol]:
