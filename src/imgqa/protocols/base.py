@@ -54,6 +54,7 @@ __all__ = [
     "check_geometry",
     "choose_protocol",
     "humanise_name",
+    "key_measurement",
     "measurement_label",
     "run_protocol",
     "with_pixel_size",
@@ -477,6 +478,13 @@ def measurement_label(protocol_name: str, measurement_name: str) -> str:
                     return m.label
                 break
     return humanise_name(measurement_name)
+
+
+def key_measurement(protocol_name: str) -> str | None:
+    """The headline measurement of a protocol (None for an unknown protocol or none declared)."""
+    _ensure_loaded()
+    proto = _REGISTRY.get(protocol_name)
+    return proto.key_measurement if proto is not None else None
 
 
 def humanise_name(name: str) -> str:
