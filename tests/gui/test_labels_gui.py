@@ -103,3 +103,28 @@ def test_series_tree_shows_whole_series_names(qtbot, demo_window):
         room = rect.width() - b.iconSize().width() - 4
         assert fm.horizontalAdvance(name) <= room, (name, room)
         assert not item.icon(0).isNull()  # status visible beside the name even when scrolled
+
+
+def test_trend_defaults_to_the_key_measurement_and_shows_labels(qtbot, window, tmp_path):
+    """mr.acr declares SNR last; the default trend used to be the first geometry row."""
+    from datetime import UTC, datetime
+
+    import imgqa
+    from imgqa.store import open_store
+
+    (folder,) = make_demo(tmp_path / "demo", ["mr_acr"])
+    results = imgqa.analyse(folder)
+    with open_store(str(tmp_path / "qc.sqlite3")) as store:  # the window's database
+        mr = store.add_equipment("MR 1", modality="MR")
+        store.save_session(mr.id, results, performed_at=datetime(2026, 1, 5, 8, tzinfo=UTC),
+                           performed_by="A. Tech")
+    trend = window.trend_view
+    with qtbot.waitSignal(trend.loaded, timeout=30000):
+        window.tabs.setCurrentWidget(trend)
+    qtbot.waitUntil(lambda: trend.point_count == 1, timeout=30000)
+    assert trend.measurement_combo.currentData() == ("mr.acr", "snr")
+    assert trend.measurement_combo.currentText() == "mr.acr · Signal-to-noise ratio"
+    assert "Signal-to-noise ratio" in trend.plot.getPlotItem().titleLabel.text
+    assert "Signal-to-noise ratio" in trend.plot.getAxis("left").labelText
+    tip = trend._tip(0, 0, 0)
+    assert "Signal-to-noise ratio = " in tip and "mr.acr · snr" in tip
