@@ -56,3 +56,13 @@ def test_history_table_titles_show_labels_and_json_adds_label(tmp_path, capsys):
     (series,) = json.loads(capsys.readouterr().out)["series"]
     assert series["measurement"] == "noise_sd_centre"
     assert series["label"] == "Noise (SD), centre"
+
+
+def test_protocols_lists_labels_and_key_measurements(capsys):
+    assert main(["protocols", "--format", "json"]) == 0
+    protos = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    water = protos["ct.water"]
+    assert water["key_measurement"] == "mean_hu_centre"
+    assert {m["name"]: m["label"] for m in water["measurements"]}["noise_sd_centre"] \
+        == "Noise (SD), centre"
+    assert all(p["key_measurement"] for p in protos.values())
