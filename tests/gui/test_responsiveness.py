@@ -63,7 +63,8 @@ def test_results_table_refill_replaces_every_cell_and_sizes_columns(qtbot):
     table.show_rows([MeasurementRow("mean", 1234567.5, "a very long unit name", None, "",
                                     "ACTION")])
     assert table.rowCount() == 1
-    assert table.item(0, 0).text() == "mean"
+    assert table.item(0, 0).text() == "Mean"  # its label; the internal name is in the tooltip
+    assert "mean" in table.item(0, 0).toolTip().splitlines()[1]
     assert table.item(0, 2).text() == "a very long unit name"
     assert table.statuses() == ["ACTION"]
     # Columns still follow their contents once the batch is in (sized once, at the end).

@@ -15,7 +15,8 @@ from imgqa import __version__
 from imgqa.cli._common import fmt_value, parse_params, print_json, table
 from imgqa.errors import ParameterError, UsageError
 from imgqa.io import load
-from imgqa.protocols import all_protocols, analyse_batch, get_protocol
+from imgqa.protocols import all_protocols, analyse_batch, get_protocol, measurement_label
+from imgqa.protocols.base import key_measurement
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     results, saved = judge_and_save(results, series, args, problems)
     if args.format == "json":
         print_json({"imgqa_version": __version__,
-                    "results": [r.to_dict(detail=args.detail) for r in results],
+                    "results": [_with_labels(r.protocol, r.to_dict(detail=args.detail))
+                                for r in results],
                     "problems": problems, "saved": saved})
     else:
         for r in results:
@@ -89,8 +91,12 @@ def run(args: argparse.Namespace) -> int:
                   f"{s.get('model', '')} {s.get('series_description', '')}".rstrip())
             if r.choice_reason:  # why this test ran (issue 11): the line under the series
                 print(f"  why: {r.choice_reason}")
-            print(table([[m.name, fmt_value(m.value), m.unit, m.status or ""]
-                         for m in r.measurements], ["Measurement", "Value", "Unit", "Status"]))
+            # labels for people, key measurement first; the internal name (as in JSON) last
+            key = key_measurement(r.protocol)
+            ms = sorted(r.measurements, key=lambda m: m.name != key)
+            print(table([[measurement_label(r.protocol, m.name), fmt_value(m.value), m.unit,
+                          m.status or "", m.name] for m in ms],
+                        ["Measurement", "Value", "Unit", "Status", "Internal name"]))
             for w in r.warnings:
                 if w != r.choice_reason:  # the generic.roi fall-back is already the why line
                     print(f"  warning: {w}")
@@ -103,6 +109,14 @@ def run(args: argparse.Namespace) -> int:
     if not results and not problems:
         return 1
     return 1 if problems else 0
+
+
+def _with_labels(protocol: str, d: dict) -> dict:
+    """A result's JSON with each measurement's human ``label`` added (names stay as they are;
+    the contract allows extra fields)."""
+    for m in d["measurements"]:
+        m["label"] = measurement_label(protocol, m["name"])
+    return d
 
 
 def judge_and_save(results, series, args, problems):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from imgqa.cli._common import fmt_value, print_json, table
 from imgqa.cli.db_cmd import open_from_args
+from imgqa.protocols import measurement_label
 
 
 def _date(text: str) -> datetime:
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         trends = [store.trend(e.id, p, m, since=args.since) for p, m in pairs]
     if args.format == "json":
         print_json({"equipment": {"id": e.id, "name": e.name}, "series": [{
-            "protocol": t.protocol, "measurement": t.measurement, "unit": t.unit,
+            "protocol": t.protocol, "measurement": t.measurement,
+            "label": measurement_label(t.protocol, t.measurement), "unit": t.unit,
             "control": None if t.control is None else {
                 "centre": t.control.centre, "lcl": t.control.lcl, "ucl": t.control.ucl},
             "points": [{"time": p.time.isoformat(), "value": p.value, "status": p.status,
@@ -79,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
                                                    args.measurement else "."))
         return 1 if args.measurement else 0
     for t in trends:
-        print(f"{e.name} — {t.protocol} {t.measurement}" + (f" [{t.unit}]" if t.unit else ""))
+        print(f"{e.name} — {t.protocol} · {measurement_label(t.protocol, t.measurement)}"
+              + (f" [{t.unit}]" if t.unit else "") + f" ({t.measurement})")
         print(_points_table(t))
         if t.control:
             print(f"  control limits (first {t.control.n} points): centre "

@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
             "inputs": p.inputs, "standard": p.standard,
             "parameters": [{"name": x.name, "type": x.type.__name__, "default": x.default,
                             "unit": x.unit, "description": x.description} for x in p.parameters],
-            "measurements": [{"name": m.name, "unit": m.unit, "description": m.description}
-                             for m in p.measurements],
+            "key_measurement": p.key_measurement,
+            "measurements": [{"name": m.name, "label": m.label, "unit": m.unit,
+                              "description": m.description} for m in p.measurements],
         } for p in protos])
         return 0
     for p in protos:
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  method: {p.standard}")
         for m in p.measurements:
             unit = f" [{m.unit}]" if m.unit else ""
-            print(f"    {m.name}{unit}: {m.description}")
+            key = " (key measurement)" if m.name == p.key_measurement else ""
+            print(f"    {m.name}{unit} — {m.label}{key}: {m.description}")
         for x in p.parameters:
             unit = f" {x.unit}" if x.unit else ""
             print(f"    --param {x.name}=<{x.type.__name__}> (default {x.default}{unit}): "

@@ -76,9 +76,13 @@ class SeriesEntry:
 
 
 def rows_for(entry: SeriesEntry) -> list[MeasurementRow]:
+    from imgqa.protocols.base import key_measurement
+
     rows = []
     for res in entry.results:
-        for m in res.measurements:
+        # the test's key measurement first (its headline number), the rest as declared
+        key = key_measurement(res.protocol)
+        for m in sorted(res.measurements, key=lambda m: m.name != key):
             ref, tol = entry.tolerances.get((res.label, res.protocol, m.name), (None, ""))
             rows.append(MeasurementRow(m.name, m.value, m.unit, ref, tol, m.status,
                                        m.description, res.label, res.protocol))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -29,10 +30,15 @@ class SeriesBrowser(QTreeWidget):
         super().__init__(parent)
         self.setHeaderLabels(["Equipment / series", "Test", "Status"])
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.header().setStretchLastSection(False)
+        # Series names are sized to their content, never cut (a stretched first column left
+        # 3–4 characters of them beside the test and status columns, issue 11 item 4); a narrow
+        # dock scrolls sideways, and the status icon also sits before the name so the
+        # judgement stays visible.
+        for c in range(3):
+            self.header().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setStretchLastSection(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._items: dict[int, QTreeWidgetItem] = {}
         self._groups: dict[str, QTreeWidgetItem] = {}
         self.currentItemChanged.connect(self._on_current)
@@ -73,11 +79,14 @@ class SeriesBrowser(QTreeWidget):
         if entry.error:
             item.setText(2, "✖ could not analyse")
             item.setToolTip(2, entry.error)
+            item.setIcon(0, status_icon(None))
         elif entry.results:
             item.setText(2, status_text(entry.status))
             item.setIcon(2, status_icon(entry.status))
+            item.setIcon(0, status_icon(entry.status))
         else:
             item.setText(2, "")
+            item.setIcon(0, QIcon())
 
     def select(self, key: int) -> None:
         item = self._items.get(key)

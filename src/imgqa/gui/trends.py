@@ -298,8 +298,11 @@ class TrendView(QWidget):
                 # the key measurement first, then the others in declaration order
                 for m in sorted(p.measurements, key=lambda m, k=key: m.name != k):
                     unit = f" ({m.unit})" if m.unit else ""
-                    self.measurement_combo.addItem(f"{p.name} · {m.name}{unit}",
+                    self.measurement_combo.addItem(f"{p.name} · {m.label or m.name}{unit}",
                                                    (p.name, m.name))
+                for m in sorted(p.measurements, key=lambda m, k=key: m.name != k):
+                        self.measurement_combo.count() - 1, f"{p.name} · {m.name}",
+                        Qt.ItemDataRole.ToolTipRole)
         idx = find_data(self.measurement_combo, current) if current is not None else -1
         self.measurement_combo.setCurrentIndex(idx if idx >= 0 else 0)
         self.measurement_combo.blockSignals(False)
@@ -414,9 +417,12 @@ class TrendView(QWidget):
         self._draw_events(events)
         self._points_x, self._points_y = x, y
         self._point_sessions = [p.session_id for p in pts]
-        self.plot.setLabel("left", data.measurement, units=None)
-        self.plot.getAxis("left").setLabel(f"{data.measurement}" + (f" ({unit})" if unit else ""))
-        self.plot.setTitle(f"{data.protocol} · {data.measurement}", color="#111111")
+        from imgqa.protocols import measurement_label
+
+        label = measurement_label(data.protocol, data.measurement)
+        self.plot.setLabel("left", label, units=None)
+        self.plot.getAxis("left").setLabel(label + (f" ({unit})" if unit else ""))
+        self.plot.setTitle(f"{data.protocol} · {label}", color="#111111")
         counts: dict[Any, int] = {}
         for p in pts:
             counts[p.status] = counts.get(p.status, 0) + 1
@@ -483,11 +489,15 @@ class TrendView(QWidget):
     def _tip(self, x: float, y: float, data: Any) -> str:
         if self.data is None or data is None or not (0 <= int(data) < len(self.data.points)):
             return ""
+        from imgqa.protocols import measurement_label
+
         p = self.data.points[int(data)]
         when = p.time.astimezone() if p.time.tzinfo else p.time
         unit = f" {self.data.unit}" if self.data.unit else ""
         lines = [when.strftime("%Y-%m-%d %H:%M"),
-                 f"{self.data.measurement} = {format_value(p.value)}{unit}",
+                 f"{measurement_label(self.data.protocol, self.data.measurement)} = "
+                 f"{format_value(p.value)}{unit}",
+                 f"({self.data.protocol} · {self.data.measurement})",
                  f"status: {STATUS_STYLE.get(p.status, STATUS_STYLE[None])[2]}"]
         if p.reference is not None:
             lines.append(f"baseline: {format_value(p.reference)}{unit}")

@@ -27,6 +27,7 @@ from imgqa.protocols.base import (
     candidate_protocols,
     choose_protocol,
     get_protocol,
+    measurement_label,
     register,
     run_protocol,
 )
@@ -34,7 +35,7 @@ from imgqa.protocols.base import (
 __all__ = [
     "Analysis", "AnalysisProblem", "Curve", "ImageMap", "Measurement", "MeasurementSpec",
     "ParameterSpec", "Protocol", "Result", "Roi", "all_protocols", "analyse_batch",
-    "analyse_series", "candidate_protocols", "choose_protocol", "get_protocol", "register",
+    "analyse_series", "candidate_protocols", "choose_protocol", "get_protocol", "measurement_label", "register",
     "run_protocol",
 ]
 

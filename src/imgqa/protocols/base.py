@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +55,9 @@ __all__ = [
     "choose_protocol",
     "Detection",
     "detect_protocols",
+    "humanise_name",
+    "key_measurement",
+    "measurement_label",
     "run_protocol",
     "with_pixel_size",
 ]
@@ -64,12 +68,20 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class MeasurementSpec:
-    """One number a protocol measures. ``name`` is a stable snake_case contract."""
+    """One number a protocol measures.
+
+    ``name`` is a stable snake_case contract (JSON, database, tolerance files) and never changes
+    for display reasons; ``label`` is what people read in tables, plots, reports and the CLI,
+    e.g. ``"Mean CT number, centre"`` (the unit is shown next to it, not inside it). Every
+    registered protocol declares a label for every measurement (``tests/protocols/
+    test_labels.py``); `measurement_label` is the one place that turns a name into a label.
+    """
 
     name: str
     unit: str
     description: str
     higher_is_better: bool | None = None
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +179,9 @@ class Protocol:
     kind : {"analysis", "manual"}
         ``"manual"``: the measurements are typed in (checklists, meter readings; see
         `imgqa.protocols.manual`), nothing is computed from images.
+    key_measurement : str or None
+        The test's headline number (one of ``measurements``): listed first in result tables
+        and the trend shown by default.
     """
 
     name: str
@@ -184,6 +199,7 @@ class Protocol:
     detect: Detector | None = None
     standard: str = ""
     kind: str = "analysis"
+    key_measurement: str | None = None
 
     def measurement(self, name: str) -> MeasurementSpec:
         for m in self.measurements:
@@ -432,6 +448,10 @@ def register(protocol: Protocol) -> Protocol:
     for m in protocol.measurements:
         if not m.name.replace("_", "a").isalnum() or not m.name[0].isalpha() or m.name.lower() != m.name:
             raise ValueError(f"measurement name {m.name!r} must be snake_case")
+    if protocol.key_measurement is not None and protocol.key_measurement not in {
+            m.name for m in protocol.measurements}:
+        raise ValueError(f"{protocol.name}: key measurement {protocol.key_measurement!r} is not "
+                         "one of its measurements")
     _REGISTRY[protocol.name] = protocol
     return protocol
 
@@ -452,6 +472,61 @@ def get_protocol(name: str) -> Protocol:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownProtocolError(f"There is no QC test called {name!r}.") from None
+
+
+def measurement_label(protocol_name: str, measurement_name: str) -> str:
+    """The human label of a measurement, e.g. ``("ct.water", "mean_hu_12")`` →
+    ``"Mean CT number, 12 o'clock"``.
+
+    Pure (reads only the registry). The declared `MeasurementSpec.label` wins; a name the
+    protocol does not declare (a stored result of an older protocol version, an unknown
+    protocol) gets a readable form of the name itself, so nothing is ever shown blank.
+    """
+    _ensure_loaded()
+    proto = _REGISTRY.get(protocol_name)
+    if proto is not None:
+        for m in proto.measurements:
+            if m.name == measurement_name:
+                if m.label:
+                    return m.label
+                break
+    return humanise_name(measurement_name)
+
+
+def key_measurement(protocol_name: str) -> str | None:
+    """The headline measurement of a protocol (None for an unknown protocol or none declared)."""
+    _ensure_loaded()
+    proto = _REGISTRY.get(protocol_name)
+    return proto.key_measurement if proto is not None else None
+
+
+def humanise_name(name: str) -> str:
+    """Fallback label from a snake_case name: ``geometric_accuracy_slice1_horizontal`` →
+    ``"Geometric accuracy, slice 1, horizontal"``; ``mean_hu_12`` → ``"Mean HU, 12"``.
+
+    Qualifier words (slice/quadrant/ROI numbers, directions, fields of view) become
+    comma-separated parts so two related names never read the same.
+    """
+    parts: list[list[str]] = [[]]
+    for tok in name.split("_"):
+        if not tok:
+            continue
+        m = re.fullmatch(r"(slice|q|roi|detector)(\d+)", tok)
+        word = _WORDS.get(tok, tok)
+        if m:
+            word = f"{_WORDS.get(m.group(1), m.group(1))} {m.group(2)}"
+        if (m or tok.isdigit() or tok in _QUALIFIERS) and parts[-1]:
+            parts.append([word])
+        else:
+            parts[-1].append(word)
+    text = ", ".join(" ".join(p) for p in parts if p) or name
+    return text[:1].upper() + text[1:]
+
+
+_WORDS = {"hu": "HU", "sd": "SD", "snr": "SNR", "mtf": "MTF", "nps": "NPS", "nnps": "NNPS",
+          "ufov": "UFOV", "cfov": "CFOV", "fwhm": "FWHM", "fwtm": "FWTM", "piu": "PIU",
+          "q": "quadrant", "roi": "ROI", "mm": "(mm)", "pct": "%", "deg": "(°)"}
+_QUALIFIERS = {"centre", "center", "horizontal", "vertical", "x", "y", "ufov", "cfov"}
 
 
 @dataclass(frozen=True, slots=True)

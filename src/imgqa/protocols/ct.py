@@ -256,6 +256,7 @@ def _detect_water(series: ImageSeries) -> tuple[float, str]:
 
 register(Protocol(
     name="ct.water",
+    key_measurement="mean_hu_centre",
     version="1",
     title="CT water phantom (daily QC)",
     description="Water CT number and noise in a centre ROI, and uniformity from four peripheral "
@@ -263,16 +264,23 @@ register(Protocol(
                 "are means over the slices analysed (per-slice values in the details).",
     modalities=("CT",),
     measurements=(
-        MeasurementSpec("mean_hu_centre", "HU", "Mean CT number in the centre ROI."),
+        MeasurementSpec("mean_hu_centre", "HU", "Mean CT number in the centre ROI.",
+                        label="Mean CT number, centre"),
         MeasurementSpec("noise_sd_centre", "HU", "Standard deviation in the centre ROI.",
-                        higher_is_better=False),
+                        higher_is_better=False,
+                        label="Noise (SD), centre"),
         MeasurementSpec("uniformity_max_deviation_hu", "HU",
                         "Largest |peripheral ROI mean − centre ROI mean|.",
-                        higher_is_better=False),
-        MeasurementSpec("mean_hu_12", "HU", "Mean CT number in the 12 o'clock ROI."),
-        MeasurementSpec("mean_hu_3", "HU", "Mean CT number in the 3 o'clock ROI."),
-        MeasurementSpec("mean_hu_6", "HU", "Mean CT number in the 6 o'clock ROI."),
-        MeasurementSpec("mean_hu_9", "HU", "Mean CT number in the 9 o'clock ROI."),
+                        higher_is_better=False,
+                        label="Uniformity, largest deviation from centre"),
+        MeasurementSpec("mean_hu_12", "HU", "Mean CT number in the 12 o'clock ROI.",
+                        label="Mean CT number, 12 o'clock ROI"),
+        MeasurementSpec("mean_hu_3", "HU", "Mean CT number in the 3 o'clock ROI.",
+                        label="Mean CT number, 3 o'clock ROI"),
+        MeasurementSpec("mean_hu_6", "HU", "Mean CT number in the 6 o'clock ROI.",
+                        label="Mean CT number, 6 o'clock ROI"),
+        MeasurementSpec("mean_hu_9", "HU", "Mean CT number in the 9 o'clock ROI.",
+                        label="Mean CT number, 9 o'clock ROI"),
     ),
     parameters=(
         ParameterSpec("roi_area_mm2", float, 400.0, "mm²", "Area of each circular ROI.",
@@ -388,13 +396,16 @@ def _detect_wire(series: ImageSeries) -> tuple[float, str]:
 
 _MTF_MEASUREMENTS = (
     MeasurementSpec("mtf50", "lp/mm", "Frequency where the radial MTF falls to 50 %.",
-                    higher_is_better=True),
+                    higher_is_better=True,
+                    label="MTF 50 % frequency"),
     MeasurementSpec("mtf10", "lp/mm", "Frequency where the radial MTF falls to 10 %.",
-                    higher_is_better=True),
+                    higher_is_better=True,
+                    label="MTF 10 % frequency"),
 )
 
 register(Protocol(
     name="ct.mtf_wire",
+    key_measurement="mtf50",
     version="1",
     title="CT MTF from a wire or bead",
     description="Point-spread function of a thin wire (or bead), background plane removed; "
@@ -402,12 +413,16 @@ register(Protocol(
     modalities=("CT",),
     measurements=_MTF_MEASUREMENTS + (
         MeasurementSpec("mtf50_x", "lp/mm", "50 % MTF along x (columns), from the LSF "
-                        "integrated over y.", higher_is_better=True),
+                        "integrated over y.", higher_is_better=True,
+                        label="MTF 50 % frequency, x"),
         MeasurementSpec("mtf10_x", "lp/mm", "10 % MTF along x (columns).",
-                        higher_is_better=True),
+                        higher_is_better=True,
+                        label="MTF 10 % frequency, x"),
         MeasurementSpec("mtf50_y", "lp/mm", "50 % MTF along y (rows), from the LSF "
-                        "integrated over x.", higher_is_better=True),
-        MeasurementSpec("mtf10_y", "lp/mm", "10 % MTF along y (rows).", higher_is_better=True),
+                        "integrated over x.", higher_is_better=True,
+                        label="MTF 50 % frequency, y"),
+        MeasurementSpec("mtf10_y", "lp/mm", "10 % MTF along y (rows).", higher_is_better=True,
+                        label="MTF 10 % frequency, y"),
     ),
     parameters=(
         ParameterSpec("roi_radius_mm", float, 4.0, "mm",
@@ -504,6 +519,7 @@ def ct_ttf(series: ImageSeries, *, rod_row: float | None = None, rod_col: float 
 
 register(Protocol(
     name="ct.ttf",
+    key_measurement="mtf50",
     version="1",
     title="CT task transfer function (circular edge)",
     description="AAPM TG-233 TTF of a rod insert: radial ESF in sub-pixel bins around the "
@@ -511,8 +527,10 @@ register(Protocol(
     modalities=("CT",),
     measurements=_MTF_MEASUREMENTS[:1] + (
         MeasurementSpec("mtf10", "lp/mm", "Frequency where the TTF falls to 10 %.",
-                        higher_is_better=True),
-        MeasurementSpec("contrast_hu", "HU", "Rod insert mean − background mean."),
+                        higher_is_better=True,
+                        label="MTF 10 % frequency"),
+        MeasurementSpec("contrast_hu", "HU", "Rod insert mean − background mean.",
+                        label="Insert contrast"),
     ),
     parameters=(
         ParameterSpec("rod_row", float, None, "px", "Row of the rod centre (default: found)."),
@@ -620,6 +638,7 @@ def ct_nps(series: ImageSeries, *, roi_size_mm: float = 25.0, region_fraction: f
 
 register(Protocol(
     name="ct.nps",
+    key_measurement="noise_sd_hu",
     version="1",
     title="CT noise power spectrum",
     description="AAPM TG-233 / ICRU 87 NPS from detrended square ROIs on uniform slices: "
@@ -627,13 +646,18 @@ register(Protocol(
     modalities=("CT",),
     measurements=(
         MeasurementSpec("noise_sd_hu", "HU", "Noise magnitude: SD of the detrended ROIs "
-                        "(= √ of the NPS integral).", higher_is_better=False),
-        MeasurementSpec("nps_f_peak", "1/mm", "Frequency of the radial NPS maximum."),
-        MeasurementSpec("nps_f_avg", "1/mm", "NPS-weighted mean frequency of the radial NPS."),
+                        "(= √ of the NPS integral).", higher_is_better=False,
+                        label="Noise (SD)"),
+        MeasurementSpec("nps_f_peak", "1/mm", "Frequency of the radial NPS maximum.",
+                        label="NPS peak frequency"),
+        MeasurementSpec("nps_f_avg", "1/mm", "NPS-weighted mean frequency of the radial NPS.",
+                        label="NPS mean frequency"),
         MeasurementSpec("nps_f_median", "1/mm",
                         "Frequency below which half of the noise variance lies (radial NPS "
-                        "weighted by 2πf)."),
-        MeasurementSpec("mean_hu", "HU", "Mean CT number of the ROIs."),
+                        "weighted by 2πf).",
+                        label="NPS median frequency"),
+        MeasurementSpec("mean_hu", "HU", "Mean CT number of the ROIs.",
+                        label="Mean CT number"),
     ),
     parameters=(
         ParameterSpec("roi_size_mm", float, 25.0, "mm", "Side of the square ROIs.",
@@ -987,48 +1011,65 @@ def _detect_catphan(series: ImageSeries) -> tuple[float, str]:
 
 _CATPHAN_MEASUREMENTS = tuple(
     MeasurementSpec(f"ctp404_hu_{m}", "HU", f"CTP404 {m.replace('_', ' ')} insert mean CT "
-                    "number (nominal: see docs/ct.md).")
+                    "number (nominal: see docs/ct.md).",
+                    label="CTP404 CT number, " + {"pmp": "PMP", "ldpe": "LDPE", "bone_20":
+                                                  "bone 20 %", "bone_50": "bone 50 %"}.get(m, m))
     for m in _CTP404_MATERIALS) + (
     MeasurementSpec("ctp404_hu_max_error", "HU",
                     "Largest |measured − nominal| CT number over the CTP404 inserts.",
-                    higher_is_better=False),
+                    higher_is_better=False,
+                    label="CTP404 CT number, largest error"),
     MeasurementSpec("ctp404_rod_distance_mean_mm", "mm",
-                    "Mean distance between neighbouring geometry rods (nominal 50 mm)."),
+                    "Mean distance between neighbouring geometry rods (nominal 50 mm).",
+                    label="CTP404 rod distance, mean"),
     MeasurementSpec("ctp404_rod_distance_max_error_mm", "mm",
-                    "Largest |rod distance − 50 mm|.", higher_is_better=False),
+                    "Largest |rod distance − 50 mm|.", higher_is_better=False,
+                    label="CTP404 rod distance, largest error"),
     MeasurementSpec("ctp404_pixel_size_mm", "mm",
-                    "Pixel size implied by the 50 mm rod square (compare with the header)."),
+                    "Pixel size implied by the 50 mm rod square (compare with the header).",
+                    label="CTP404 pixel size from the rods"),
     MeasurementSpec("ctp404_slice_thickness_mm", "mm",
-                    "Slice thickness from the four 23° wire ramps (FWHM × 0.42), mean."),
-    MeasurementSpec("phantom_roll_deg", "°", "Phantom rotation about z (clockwise on screen)."),
-    MeasurementSpec("ctp486_mean_hu_centre", "HU", "CTP486 centre ROI mean CT number."),
+                    "Slice thickness from the four 23° wire ramps (FWHM × 0.42), mean.",
+                    label="CTP404 slice thickness (wire ramps)"),
+    MeasurementSpec("phantom_roll_deg", "°", "Phantom rotation about z (clockwise on screen).",
+                    label="Phantom roll"),
+    MeasurementSpec("ctp486_mean_hu_centre", "HU", "CTP486 centre ROI mean CT number.",
+                    label="CTP486 mean CT number, centre"),
     MeasurementSpec("ctp486_noise_sd_centre", "HU", "CTP486 centre ROI standard deviation.",
-                    higher_is_better=False),
+                    higher_is_better=False,
+                    label="CTP486 noise (SD), centre"),
     MeasurementSpec("ctp486_uniformity_max_deviation_hu", "HU",
                     "CTP486: largest |peripheral ROI mean − centre ROI mean|.",
-                    higher_is_better=False),
+                    higher_is_better=False,
+                    label="CTP486 uniformity, largest deviation"),
     MeasurementSpec("ctp528_mtf50_lp_per_cm", "lp/cm",
                     "CTP528: frequency where the line-pair MTF (fundamental of the bar groups, "
                     "normalised to the 1 lp/cm bar contrast) falls to 50 %.",
-                    higher_is_better=True),
+                    higher_is_better=True,
+                    label="CTP528 MTF 50 % frequency"),
     MeasurementSpec("ctp528_mtf10_lp_per_cm", "lp/cm",
                     "CTP528: frequency where the line-pair MTF falls to 10 %.",
-                    higher_is_better=True),
+                    higher_is_better=True,
+                    label="CTP528 MTF 10 % frequency"),
 ) + tuple(
     MeasurementSpec(ctp515_target_name(tok, d), "",
                     f"CTP515 {pct:g} % target, {d} mm: (target − background) / background SD.",
-                    higher_is_better=True)
+                    higher_is_better=True,
+                    label=f"CTP515 CNR, {pct:g} % contrast, {d} mm")
     for tok, pct, _ in CTP515_CONTRASTS for d in CTP515_DIAMETERS_MM) + (
     MeasurementSpec("ctp515_visible_targets", "",
                     "CTP515: number of supra-slice targets (of 27) whose Rose index "
-                    "CNR·√(area in pixels) reaches rose_threshold.", higher_is_better=True),
+                    "CNR·√(area in pixels) reaches rose_threshold.", higher_is_better=True,
+                    label="CTP515 visible targets"),
     MeasurementSpec("ctp591_slice_thickness_mm", "mm",
                     "CTP591: FWHM of the slice sensitivity profile from the bead ramps (bead "
-                    "signal vs bead z, Gaussian fit), mean over the resolved ramps and slices."),
+                    "signal vs bead z, Gaussian fit), mean over the resolved ramps and slices.",
+                    label="CTP591 slice thickness (bead ramps)"),
 )
 
 register(Protocol(
     name="ct.catphan",
+    key_measurement="ctp404_hu_max_error",
     version="3",
     title="Catphan (CTP404 / CTP486 / CTP528 / CTP515 / CTP591)",
     description="Catphan image-quality phantom: CTP404 CT numbers of the sensitometry inserts, "

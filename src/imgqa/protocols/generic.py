@@ -59,14 +59,18 @@ def generic_roi(series: ImageSeries, *, roi_diameter_mm: float = 20.0,
 
 PROTOCOL = register(Protocol(
     name="generic.roi",
+    key_measurement="mean",
     version="1",
     title="Centre ROI statistics",
     description="Mean, standard deviation and SNR in a circular ROI at the image centre.",
     modalities=("*",),
     measurements=(
-        MeasurementSpec("mean", "", "Mean pixel value in the ROI (physical units, e.g. HU)."),
-        MeasurementSpec("sd", "", "Standard deviation of the pixel values in the ROI."),
-        MeasurementSpec("snr", "", "Mean / SD in the ROI.", higher_is_better=True),
+        MeasurementSpec("mean", "", "Mean pixel value in the ROI (physical units, e.g. HU).",
+                        label="Mean"),
+        MeasurementSpec("sd", "", "Standard deviation of the pixel values in the ROI.",
+                        label="Standard deviation"),
+        MeasurementSpec("snr", "", "Mean / SD in the ROI.", higher_is_better=True,
+                        label="SNR (mean / SD)"),
     ),
     parameters=(
         ParameterSpec("roi_diameter_mm", float, 20.0, "mm", "Diameter of the ROI.", minimum=0.1),

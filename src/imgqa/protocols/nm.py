@@ -378,30 +378,42 @@ _SPACING = ParameterSpec("pixel_spacing_mm", float, None, "mm",
 
 register(Protocol(
     name="nm.uniformity",
+    key_measurement="integral_uniformity_ufov",
     version="1",
     title="Gamma camera flood uniformity (NEMA)",
     description="Integral and differential uniformity of a flood in the UFOV and CFOV after "
                 "NEMA rebinning to ~6.4 mm and 9-point smoothing, one result per detector.",
     modalities=("NM",),
     measurements=(
-        MeasurementSpec("integral_uniformity_ufov", "%", "NEMA integral uniformity, UFOV.", False),
-        MeasurementSpec("integral_uniformity_cfov", "%", "NEMA integral uniformity, CFOV.", False),
+        MeasurementSpec("integral_uniformity_ufov", "%", "NEMA integral uniformity, UFOV.", False,
+                        label="Integral uniformity, UFOV"),
+        MeasurementSpec("integral_uniformity_cfov", "%", "NEMA integral uniformity, CFOV.", False,
+                        label="Integral uniformity, CFOV"),
         MeasurementSpec("differential_uniformity_ufov", "%",
-                        "NEMA differential uniformity, UFOV (larger of X and Y).", False),
+                        "NEMA differential uniformity, UFOV (larger of X and Y).", False,
+                        label="Differential uniformity, UFOV"),
         MeasurementSpec("differential_uniformity_cfov", "%",
-                        "NEMA differential uniformity, CFOV (larger of X and Y).", False),
+                        "NEMA differential uniformity, CFOV (larger of X and Y).", False,
+                        label="Differential uniformity, CFOV"),
         MeasurementSpec("differential_uniformity_ufov_x", "%", "Differential uniformity along "
-                        "rows (X), UFOV.", False),
+                        "rows (X), UFOV.", False,
+                        label="Differential uniformity, UFOV, X"),
         MeasurementSpec("differential_uniformity_ufov_y", "%", "Differential uniformity along "
-                        "columns (Y), UFOV.", False),
+                        "columns (Y), UFOV.", False,
+                        label="Differential uniformity, UFOV, Y"),
         MeasurementSpec("differential_uniformity_cfov_x", "%", "Differential uniformity along "
-                        "rows (X), CFOV.", False),
+                        "rows (X), CFOV.", False,
+                        label="Differential uniformity, CFOV, X"),
         MeasurementSpec("differential_uniformity_cfov_y", "%", "Differential uniformity along "
-                        "columns (Y), CFOV.", False),
-        MeasurementSpec("rebinned_pixel_mm", "mm", "Analysis pixel size after summing."),
+                        "columns (Y), CFOV.", False,
+                        label="Differential uniformity, CFOV, Y"),
+        MeasurementSpec("rebinned_pixel_mm", "mm", "Analysis pixel size after summing.",
+                        label="Analysis pixel size"),
         MeasurementSpec("mean_counts_per_pixel", "counts",
-                        "Mean counts per analysis pixel in the CFOV (NEMA asks ≥ 10 000).", True),
-        MeasurementSpec("total_counts", "counts", "Counts in the whole image."),
+                        "Mean counts per analysis pixel in the CFOV (NEMA asks ≥ 10 000).", True,
+                        label="Mean counts per pixel, CFOV"),
+        MeasurementSpec("total_counts", "counts", "Counts in the whole image.",
+                        label="Total counts"),
     ),
     parameters=(
         ParameterSpec("cfov_fraction", float, 0.75, "", "CFOV linear size as a fraction of the "
@@ -425,6 +437,7 @@ register(Protocol(
 
 register(Protocol(
     name="nm.resolution",
+    key_measurement="fwhm_x",
     version="1",
     title="Gamma camera spatial resolution (line sources, four-bar, edge)",
     description="FWHM and FWTM in X and Y from line sources or a four-bar phantom, by NEMA "
@@ -433,14 +446,20 @@ register(Protocol(
                 "(oversampled ESF of straight lead edges → LSF).",
     modalities=("NM",),
     measurements=(
-        MeasurementSpec("fwhm_x", "mm", "FWHM across vertical lines or edges (X).", False),
-        MeasurementSpec("fwhm_y", "mm", "FWHM across horizontal lines or edges (Y).", False),
-        MeasurementSpec("fwtm_x", "mm", "FWTM across vertical lines or edges (X).", False),
-        MeasurementSpec("fwtm_y", "mm", "FWTM across horizontal lines or edges (Y).", False),
+        MeasurementSpec("fwhm_x", "mm", "FWHM across vertical lines or edges (X).", False,
+                        label="FWHM, X"),
+        MeasurementSpec("fwhm_y", "mm", "FWHM across horizontal lines or edges (Y).", False,
+                        label="FWHM, Y"),
+        MeasurementSpec("fwtm_x", "mm", "FWTM across vertical lines or edges (X).", False,
+                        label="FWTM, X"),
+        MeasurementSpec("fwtm_y", "mm", "FWTM across horizontal lines or edges (Y).", False,
+                        label="FWTM, Y"),
         MeasurementSpec("pixel_size_measured_mm_x", "mm",
-                        "Pixel size in X from the known spacing of two vertical lines."),
+                        "Pixel size in X from the known spacing of two vertical lines.",
+                        label="Measured pixel size, X"),
         MeasurementSpec("pixel_size_measured_mm_y", "mm",
-                        "Pixel size in Y from the known spacing of two horizontal lines."),
+                        "Pixel size in Y from the known spacing of two horizontal lines.",
+                        label="Measured pixel size, Y"),
     ),
     parameters=(
         ParameterSpec("line_spacing_mm", float, None, "mm", "True distance between two "
@@ -471,15 +490,19 @@ register(Protocol(
 _QUADRANT_MEAS = tuple(
     spec for q in range(1, 5) for spec in (
         MeasurementSpec(f"mtf_q{q}", "", f"MTF at the bar fundamental, quadrant {q} "
-                        "(1 top-left, 2 top-right, 3 bottom-left, 4 bottom-right).", True),
+                        "(1 top-left, 2 top-right, 3 bottom-left, 4 bottom-right).", True,
+                        label=f"MTF, quadrant {q}"),
         MeasurementSpec(f"modulation_q{q}", "", f"Noise-corrected SD / mean, quadrant {q}.",
-                        True),
+                        True,
+                        label=f"Modulation, quadrant {q}"),
         MeasurementSpec(f"bar_width_measured_mm_q{q}", "mm",
-                        f"Bar width from the image spectrum, quadrant {q}."),
+                        f"Bar width from the image spectrum, quadrant {q}.",
+                        label=f"Measured bar width, quadrant {q}"),
     ))
 
 register(Protocol(
     name="nm.bar_phantom",
+    key_measurement="mtf_q1",
     version="1",
     title="Gamma camera quadrant bar phantom (MTF per quadrant)",
     description="Modulation and MTF at each quadrant's bar frequency from the count "

@@ -247,6 +247,7 @@ def _detect_edge(series: ImageSeries) -> tuple[float, str]:
 
 register(Protocol(
     name="xray.mtf_edge",
+    key_measurement="mtf50",
     version="1",
     title="Detector MTF (slanted edge)",
     description="Presampled MTF from a slanted-edge image (IEC 62220-1-1): automatic edge and "
@@ -254,13 +255,18 @@ register(Protocol(
                 "at 0.5/1/2/3 lp/mm.",
     modalities=MODALITIES,
     measurements=(
-        MeasurementSpec("mtf50", "lp/mm", "Frequency where the MTF falls to 0.5.", True),
-        MeasurementSpec("mtf10", "lp/mm", "Frequency where the MTF falls to 0.1.", True),
-        MeasurementSpec("edge_angle_deg", "°", "Tilt of the edge from the nearest pixel axis."),
-        *(MeasurementSpec(_freq_name("mtf", stem), "", f"MTF at {f:g} lp/mm.", True)
+        MeasurementSpec("mtf50", "lp/mm", "Frequency where the MTF falls to 0.5.", True,
+                        label="MTF 50 % frequency"),
+        MeasurementSpec("mtf10", "lp/mm", "Frequency where the MTF falls to 0.1.", True,
+                        label="MTF 10 % frequency"),
+        MeasurementSpec("edge_angle_deg", "°", "Tilt of the edge from the nearest pixel axis.",
+                        label="Edge angle"),
+        *(MeasurementSpec(_freq_name("mtf", stem), "", f"MTF at {f:g} lp/mm.", True,
+                          label=f"MTF at {f:g} lp/mm")
           for f, stem in REPORT_FREQUENCIES),
         MeasurementSpec("nyquist_lp_per_mm", "lp/mm",
-                        "Nyquist frequency across the edge, 1/(2·pixel pitch)."),
+                        "Nyquist frequency across the edge, 1/(2·pixel pitch).",
+                        label="Nyquist frequency"),
     ),
     parameters=(
         ParameterSpec("oversampling", int, 4, "", "ESF bins per pixel pitch (N).",
@@ -384,6 +390,7 @@ def _detect_nps(series: ImageSeries) -> tuple[float, str]:
 
 register(Protocol(
     name="xray.nps",
+    key_measurement="noise_sd",
     version="1",
     title="Detector noise power spectrum",
     description="2-D NPS of a flat field (ICRU 87 / IEC 62220-1-1) with polynomial detrending, "
@@ -391,15 +398,19 @@ register(Protocol(
                 "given (stp_slope/stp_intercept) or the image is linear (linear_image).",
     modalities=MODALITIES,
     measurements=(
-        MeasurementSpec("mean_signal", "", "Mean pixel value in the NPS area."),
+        MeasurementSpec("mean_signal", "", "Mean pixel value in the NPS area.",
+                        label="Mean signal"),
         MeasurementSpec("noise_sd", "", "Pixel SD after detrending (√ of the NPS integral).",
-                        False),
+                        False,
+                        label="Noise (SD)"),
         *(MeasurementSpec(_freq_name("nps", stem), "value²·mm²",
-                          f"Radially averaged NPS at {f:g} lp/mm.", False)
+                          f"Radially averaged NPS at {f:g} lp/mm.", False,
+                          label=f"NPS at {f:g} lp/mm")
           for f, stem in REPORT_FREQUENCIES),
         *(MeasurementSpec(_freq_name("nnps", stem), "mm²",
                           f"Normalised NPS (NPS / mean linearised signal²) at {f:g} lp/mm.",
-                          False)
+                          False,
+                          label=f"Normalised NPS at {f:g} lp/mm")
           for f, stem in REPORT_FREQUENCIES),
     ),
     parameters=(
@@ -503,6 +514,7 @@ def _detect_uniformity(series: ImageSeries) -> tuple[float, str]:
 
 register(Protocol(
     name="xray.uniformity",
+    key_measurement="global_signal_nonuniformity",
     version="1",
     title="Detector uniformity (TG-150)",
     description="AAPM TG-150 flat-field uniformity: ROI grid after removing a border; global "
@@ -510,20 +522,29 @@ register(Protocol(
     modalities=MODALITIES,
     measurements=(
         MeasurementSpec("global_signal_nonuniformity", "%", "(max − min) / mean of ROI means.",
-                        False),
+                        False,
+                        label="Signal non-uniformity, global"),
         MeasurementSpec("local_signal_nonuniformity", "%",
-                        "max |ROI mean − mean of 4 neighbours| / mean.", False),
+                        "max |ROI mean − mean of 4 neighbours| / mean.", False,
+                        label="Signal non-uniformity, local"),
         MeasurementSpec("global_noise_nonuniformity", "%", "(max − min) / mean of ROI SDs.",
-                        False),
+                        False,
+                        label="Noise non-uniformity, global"),
         MeasurementSpec("local_noise_nonuniformity", "%",
-                        "max |ROI SD − mean of 4 neighbours| / mean.", False),
+                        "max |ROI SD − mean of 4 neighbours| / mean.", False,
+                        label="Noise non-uniformity, local"),
         MeasurementSpec("global_snr_nonuniformity", "%", "(max − min) / mean of ROI SNRs.",
-                        False),
+                        False,
+                        label="SNR non-uniformity, global"),
         MeasurementSpec("local_snr_nonuniformity", "%",
-                        "max |ROI SNR − mean of 4 neighbours| / mean.", False),
-        MeasurementSpec("mean_signal", "", "Mean of the ROI means."),
-        MeasurementSpec("mean_noise", "", "Mean of the ROI SDs.", False),
-        MeasurementSpec("mean_snr", "", "Mean of the ROI SNRs.", True),
+                        "max |ROI SNR − mean of 4 neighbours| / mean.", False,
+                        label="SNR non-uniformity, local"),
+        MeasurementSpec("mean_signal", "", "Mean of the ROI means.",
+                        label="Mean signal"),
+        MeasurementSpec("mean_noise", "", "Mean of the ROI SDs.", False,
+                        label="Mean noise (SD)"),
+        MeasurementSpec("mean_snr", "", "Mean of the ROI SNRs.", True,
+                        label="Mean SNR"),
     ),
     parameters=(
         ParameterSpec("roi_mm", float, 10.0, "mm", "Side of the square ROIs.", minimum=0.1),
@@ -681,6 +702,7 @@ def xray_stp(series_list: Sequence[ImageSeries], *, air_kerma_ugy: str | None = 
 
 register(Protocol(
     name="xray.stp",
+    key_measurement="stp_slope",
     version="1",
     title="Signal transfer and noise vs dose",
     description="From flat fields at several detector air kermas: signal transfer property "
@@ -688,16 +710,23 @@ register(Protocol(
     modalities=MODALITIES,
     measurements=(
         MeasurementSpec("stp_slope", "value/µGy", "Slope of mean pixel value vs air kerma "
-                        "(per ln µGy for the log model)."),
-        MeasurementSpec("stp_intercept", "value", "Pixel value at zero kerma (offset)."),
-        MeasurementSpec("stp_r2", "", "R² of the STP fit.", True),
+                        "(per ln µGy for the log model).",
+                        label="Signal transfer, slope"),
+        MeasurementSpec("stp_intercept", "value", "Pixel value at zero kerma (offset).",
+                        label="Signal transfer, offset"),
+        MeasurementSpec("stp_r2", "", "R² of the STP fit.", True,
+                        label="Signal transfer, fit R²"),
         MeasurementSpec("noise_quantum_coefficient", "value²/µGy",
-                        "a in σ² = a·K + b + c·K² (quantum noise)."),
+                        "a in σ² = a·K + b + c·K² (quantum noise).",
+                        label="Noise, quantum coefficient"),
         MeasurementSpec("noise_electronic", "value²", "b: electronic (dose-independent) "
-                        "variance.", False),
+                        "variance.", False,
+                        label="Noise, electronic"),
         MeasurementSpec("noise_structured", "value²/µGy²", "c: structured (fixed-pattern) "
-                        "noise coefficient.", False),
-        MeasurementSpec("noise_fit_r2", "", "R² of the noise-vs-dose fit.", True),
+                        "noise coefficient.", False,
+                        label="Noise, structured"),
+        MeasurementSpec("noise_fit_r2", "", "R² of the noise-vs-dose fit.", True,
+                        label="Noise fit R²"),
     ),
     parameters=(
         ParameterSpec("air_kerma_ugy", str, None, "µGy",

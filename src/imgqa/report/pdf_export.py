@@ -417,12 +417,15 @@ def write_pdf(records: QaRecords, path: str | os.PathLike[str], *, department: s
         for r in rows:
             first = r.session_id != last
             last = r.session_id
-            measurement = r.measurement + (f" ({r.label})" if r.label else "")
+            # the label for people, the internal name (as in CSV/JSON) small beneath it
+            measurement = Paragraph(
+                _p(r.measurement_label + (f" ({r.label})" if r.label else ""))
+                + f'<br/><font size="6" color="#606060">{_p(r.measurement)}</font>', small)
             data.append([
                 _when(r.performed_at) if first else "",
                 _t(f"{r.protocol} v{r.protocol_version}" if r.protocol_version else
                    r.protocol),
-                _t(measurement), _num(r.value), _t(r.unit), _num(r.reference),
+                measurement, _num(r.value), _t(r.unit), _num(r.reference),
                 _t(_range(r.tol_low, r.tol_high)), _t(_range(r.act_low, r.act_high)),
                 r.status or "—", _t(r.performed_by) if first else "",
                 _t(r.review_decision or "awaiting") if first else ""])
@@ -440,9 +443,10 @@ def write_pdf(records: QaRecords, path: str | os.PathLike[str], *, department: s
                 series.setdefault((r.protocol, r.label, r.measurement), []).append(r)
             events = [e for e in getattr(records, "service_events", ()) or ()
                       if e.equipment_id == eq.id]
-            drawings = [trend_chart(_points(rs), f"{p} · {m}" + (f" ({lab})" if lab else ""),
+            drawings = [trend_chart(_points(rs), f"{p} · {rs[0].measurement_label}"
+                                    + (f" ({lab})" if lab else ""),
                                     rs[0].unit, width=(width - 6) / 2, events=events)
-                        for (p, lab, m), rs in series.items()
+                        for (p, lab, _m), rs in series.items()
                         if any(r.value is not None for r in rs)]
             if drawings:
                 story.append(CondPageBreak(_CHART_H + 40))

@@ -43,6 +43,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("protocol_version", "Protocol version"),
     ("label", "Label"),
     ("measurement", "Measurement"),
+    ("measurement_label", "Measurement label"),   # for people; ``measurement`` is the contract
     ("value", "Value"),
     ("unit", "Unit"),
     ("status", "Status"),
@@ -69,6 +70,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 class RecordRow:
     """One measurement of one QC session, with everything an auditor asks about it.
 
+    ``measurement`` is the internal name (a contract); ``measurement_label`` what people read.
     ``act_low … act_high`` are the absolute limits (in ``unit``) computed from the stored
     reference and tolerance; ``tolerance`` is the tolerance as set (e.g. ``"tol -2…2 %, act
     -3…3 %"``). ``review_decision`` is None while the session awaits review.
@@ -109,6 +111,16 @@ class RecordRow:
     review_comment: str
     comments: str
     warnings: str
+    # The measurement's human label (`imgqa.protocols.measurement_label`), filled in from
+    # protocol + measurement when not given; exported next to the internal name.
+    measurement_label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.measurement_label:
+            from imgqa.protocols import measurement_label  # registry loaded on first use
+
+            object.__setattr__(self, "measurement_label",
+                               measurement_label(self.protocol, self.measurement))
 
     def as_dict(self) -> dict[str, Any]:
         """Field name → value (datetimes kept as datetimes)."""
