@@ -300,7 +300,7 @@ class TrendView(QWidget):
                     unit = f" ({m.unit})" if m.unit else ""
                     self.measurement_combo.addItem(f"{p.name} · {m.label or m.name}{unit}",
                                                    (p.name, m.name))
-                for m in sorted(p.measurements, key=lambda m, k=key: m.name != k):
+                    self.measurement_combo.setItemData(
                         self.measurement_combo.count() - 1, f"{p.name} · {m.name}",
                         Qt.ItemDataRole.ToolTipRole)
         idx = find_data(self.measurement_combo, current) if current is not None else -1
