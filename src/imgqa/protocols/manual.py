@@ -113,12 +113,14 @@ def _declare(name: str, title: str, description: str, modalities: tuple[str, ...
 
     measurements = tuple(
         MeasurementSpec(i.name, i.unit, i.description or i.label,
-                        higher_is_better=True if i.kind == "passfail" else None)
+                        higher_is_better=True if i.kind == "passfail" else None, label=i.label)
         for i in items if i.kind != "text")
     proto = register(Protocol(
         name=name, version=version, title=title, description=description, modalities=modalities,
         measurements=measurements, function=refuse_images, inputs="typed-in values",
-        detect=None, standard=standard, kind="manual"))
+        detect=None, standard=standard, kind="manual",
+        # the first typed item heads the table and is the trend shown by default
+        key_measurement=measurements[0].name if measurements else None))
     MANUAL_ITEMS[name] = items
     return proto
 
