@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from imgqa.cli._common import fmt_value, print_json, table
 from imgqa.cli.db_cmd import open_from_args
 from imgqa.protocols import measurement_label
+from imgqa.trends import RULE_TEXT
 
 
 def _date(text: str) -> datetime:
@@ -85,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
               + (f" [{t.unit}]" if t.unit else "") + f" ({t.measurement})")
         print(_points_table(t))
         if t.control:
-            print(f"  control limits (first {t.control.n} points): centre "
+            print(f"  control limits ({t.control.describe()}): centre "
                   f"{fmt_value(t.control.centre)}, {fmt_value(t.control.lcl)}…"
                   f"{fmt_value(t.control.ucl)}")
+        for rule in sorted({v.rule for v in t.violations}):  # the SPC column in plain words
+            print(f"  SPC rule {rule}: {RULE_TEXT.get(rule, '')}")
         print()
     return 0
