@@ -77,7 +77,7 @@ def test_review_pane_shows_failing_measurements_and_needs_a_comment(qtbot, windo
                  if r.measurement == "mean_hu_centre"]
     assert stored.status == "ACTION" and float(value) == pytest.approx(stored.value, abs=1e-3)
     assert float(value) > 5.0                                # water measured well above 0 HU
-    assert limits == "action -5–5" and status.endswith("Action")
+    assert limits == "action -5 to 5" and status.endswith("Action")
     assert "ROIs are not stored" in pane.failing_title.text()
 
     # No comment: approving is not offered, and says why.

@@ -45,7 +45,7 @@ FAILING = ("TOLERANCE", "ACTION")
 
 
 def limits_text(limits: Any) -> str:
-    """``"tolerance 98–102; action 95–105"`` from stored absolute limits (None: open)."""
+    """``"tolerance 98 to 102; action 95 to 105"`` from stored absolute limits (None: open)."""
     if limits is None:
         return "—"
 
@@ -56,7 +56,7 @@ def limits_text(limits: Any) -> str:
             return f"≤ {format_value(hi)}"
         if hi is None:
             return f"≥ {format_value(lo)}"
-        return f"{format_value(lo)}–{format_value(hi)}"
+        return f"{format_value(lo)} to {format_value(hi)}"
 
     parts = [f"{name} {b}" for name, b in (
         ("tolerance", band(attr(limits, "tol_low"), attr(limits, "tol_high"))),
