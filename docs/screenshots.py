@@ -172,10 +172,17 @@ def main() -> int:
     wait_until(lambda: loaded["n"] > 0, 30)
     shoot("trends.png")
 
-    # 4. Review pane with the sessions awaiting review.
-    w.tabs.setCurrentWidget(w.review_pane)
-    wait_until(lambda: w.review_pane.table.rowCount() > 0, 30)
-    w.review_pane.table.selectRow(0)
+    # 4. Review pane with the sessions awaiting review; the one with an Action result (day 17)
+    #    selected, so its failing measurements and the comment it needs are shown.
+    pane = w.review_pane
+    w.tabs.setCurrentWidget(pane)
+    wait_until(lambda: pane.table.rowCount() > 0, 30)
+    failing = [r for r in range(pane.table.rowCount())
+               if "Action" in pane.table.item(r, 5).text()]
+    shown = {"sid": None}
+    pane.failing_loaded.connect(lambda sid, _n: shown.__setitem__("sid", sid))
+    pane.table.selectRow(failing[0] if failing else 0)
+    wait_until(lambda: shown["sid"] is not None, 30)
     shoot("review.png")
 
     # 5. The save dialog (equipment matched from the header).

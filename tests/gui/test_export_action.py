@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QDate, Qt
@@ -22,8 +23,10 @@ def _saved_sessions(window, tmp_path) -> tuple[int, int]:
     a = store.add_equipment("Gamma camera A", modality="NM", serial="NM-A")
     b = store.add_equipment("Gamma camera B", modality="NM", serial="NM-B")
     t0 = datetime(2026, 1, 5, 8, tzinfo=UTC)
-    for d in range(2):
-        store.save_session(a.id, results, performed_at=t0 + timedelta(days=d))
+    for d in range(2):  # one demo acquisition stands for two days: new UIDs for day 2
+        day = [replace(r, inputs=tuple(replace(i, sop_instance_uid=f"{i.sop_instance_uid}.{d}")
+                                       for i in r.inputs)) for r in results]
+        store.save_session(a.id, day, performed_at=t0 + timedelta(days=d))
     store.save_session(b.id, results, performed_at=t0)
     return a.id, len(results[0].measurements)
 

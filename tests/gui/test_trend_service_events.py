@@ -18,14 +18,14 @@ BEFORE = [100.0, 101.0, 99.0, 100.5, 99.5, 100.0, 100.8, 99.2]
 AFTER = [110.0, 111.0, 109.0, 110.5, 109.5, 110.2]
 
 
-def _result(mean: float) -> Result:
+def _result(mean: float, day: int) -> Result:
     return Result(protocol="generic.roi", protocol_version="1",
                   parameters={"roi_diameter_mm": 20.0},
                   series={"modality": "CT", "manufacturer": "Acme", "model": "Scan 1",
                           "serial": "SN-1", "station_name": "CT_1"},
                   measurements=(Measurement("mean", mean, "HU"), Measurement("sd", 5.0, "HU"),
                                 Measurement("snr", 20.0, "")),
-                  inputs=(InputIdentity("1.2.3", "ab" * 32),), imgqa_version="test")
+                  inputs=(InputIdentity(f"1.2.3.{day}", "ab" * 32),), imgqa_version="test")
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def filled_db(tmp_path):
         eq = store.add_equipment("CT room 1", modality="CT", manufacturer="Acme",
                                  model="Scan 1", serial="SN-1")
         for i, v in enumerate(BEFORE + AFTER):
-            store.save_session(eq.id, [_result(v)], performed_at=T0 + timedelta(days=i))
+            store.save_session(eq.id, [_result(v, i)], performed_at=T0 + timedelta(days=i))
         tube = store.add_service_event(eq.id, T0 + timedelta(days=len(BEFORE) - 1, hours=6),
                                        "part replacement", "X-ray tube replaced",
                                        performed_by="A. Engineer, Acme Service")

@@ -14,7 +14,7 @@ module name ``conftest``, which breaks collection when folders are given in some
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,6 +59,13 @@ def _add_patient(folder: Path) -> int:
     return n
 
 
+def as_new_images(results: list, day: int) -> list:
+    """The results as if measured on new images of day ``day`` (fresh SOP Instance UIDs): one
+    demo acquisition stands for every day, and the store refuses the same images twice."""
+    return [replace(r, inputs=tuple(replace(i, sop_instance_uid=f"{i.sop_instance_uid}.{day}")
+                                    for i in r.inputs)) for r in results]
+
+
 def _build(root: Path) -> FilledStore:
     from imgqa.store import open_store
 
@@ -87,10 +94,10 @@ def _build(root: Path) -> FilledStore:
                                     kind="absolute", act_low=None, tol_low=None,
                                     tol_high=1.5, act_high=2.0, reason="test: strict limit")
             ct_sessions.append(store.save_session(
-                ct.id, ct_results, performed_at=DAY0 + timedelta(days=d),
+                ct.id, as_new_images(ct_results, d), performed_at=DAY0 + timedelta(days=d),
                 performed_by="A. Tech", comment="after tube change" if d == 0 else ""))
             nm_sessions.append(store.save_session(
-                nm.id, nm_results, performed_at=DAY0 + timedelta(days=d, hours=1),
+                nm.id, as_new_images(nm_results, d), performed_at=DAY0 + timedelta(days=d, hours=1),
                 performed_by="B. Tech"))
         store.review([ct_sessions[0].id, ct_sessions[1].id], "approved",
                      comment="monthly check")

@@ -72,7 +72,7 @@ def test_pdf_report_marks_and_lists_the_periods_events(tmp_path):
         for i in range(6):
             r = Result(protocol="generic.roi", protocol_version="1", parameters={},
                        series={}, measurements=(Measurement("mean", 100.0 + (i > 2) * 5, ""),),
-                       inputs=(InputIdentity("1.2", "ab" * 32),), imgqa_version="test")
+                       inputs=(InputIdentity(f"1.2.{i}", "ab" * 32),), imgqa_version="test")
             store.save_session(eq.id, [r], performed_at=T0 + timedelta(days=i))
         store.add_service_event(eq.id, T0 + timedelta(days=2, hours=12), "part replacement",
                                 "X-ray tube replaced", performed_by="A. Engineer")

@@ -134,10 +134,18 @@ def store(store_url):
     s.close()
 
 
+_IMAGE_NUMBERS = itertools.count(1)
+
+
 def make_result(mean: float | None = 100.0, sd: float | None = 5.0, snr: float | None = 20.0,
-                *, serial: str = "SN-1", uid: str = "1.2.3.4", acquired: str | None = None
+                *, serial: str = "SN-1", uid: str | None = None, acquired: str | None = None
                 ) -> Result:
-    """A `generic.roi` result as `run_protocol` would make it (no images needed)."""
+    """A `generic.roi` result as `run_protocol` would make it (no images needed).
+
+    Each call stands for a new image (a fresh SOP Instance UID) unless ``uid`` is given, as
+    the store refuses to save the same image twice for one protocol.
+    """
+    uid = uid or f"1.2.3.4.{next(_IMAGE_NUMBERS)}"
     values = {"mean": mean, "sd": sd, "snr": snr}
     return Result(
         protocol="generic.roi", protocol_version="1", parameters={"roi_diameter_mm": 20.0},

@@ -24,12 +24,13 @@ CHILD_PRELUDE = textwrap.dedent("""
     from imgqa.protocols.base import InputIdentity, Measurement, Result
     from imgqa.store import open_store
 
-    def result(v, n):
+    def result(v, n, station=0):  # each saving station sends its own images
         return Result(protocol="generic.roi", protocol_version="1", parameters={},
                       series={"modality": "CT", "manufacturer": "Acme", "serial": "SN-1"},
                       measurements=tuple(Measurement(k, v + i, "") for i, k in
                                          enumerate(("mean", "sd", "snr"))),
-                      inputs=tuple(InputIdentity(f"1.2.{n}.{j}", "cd" * 32) for j in range(3)))
+                      inputs=tuple(InputIdentity(f"1.2.{station}.{n}.{j}", "cd" * 32)
+                                   for j in range(3)))
 """)
 
 
@@ -95,7 +96,7 @@ SAVER = """
     while time.time() < start:
         time.sleep(0.005)
     for i in range(n):
-        store.save_session(eq_id, [result(float(i), i)], uid=f"{tag}-{i:04d}")
+        store.save_session(eq_id, [result(float(i), i, ord(tag))], uid=f"{tag}-{i:04d}")
     print("done", tag)
 """
 

@@ -42,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--performed-by", metavar="NAME", default=None,
                    help="who did the test (default: you)")
     g.add_argument("--comment", default="", help="comment stored with the session")
+    g.add_argument("--allow-duplicate", action="store_true",
+                   help="save even if these images were already saved for the same test and "
+                        "equipment (needs --reason)")
+    g.add_argument("--reason", default="", metavar="TEXT",
+                   help="with --allow-duplicate: why the images are saved again (stored with "
+                        "the session and audited)")
     p.set_defaults(func=run)
 
 
@@ -59,6 +65,10 @@ def analyse_loaded(series, protocol_name, params, problems):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.allow_duplicate and not args.reason.strip():
+        print("imgqa analyse: error: --allow-duplicate needs --reason saying why the same "
+              "images are saved again.", file=sys.stderr)
+        return 2
     params = parse_params(args.param)
     if args.protocol:
         # An unknown name or parameter is a usage error (exit 2), found before loading anything.
@@ -136,7 +146,7 @@ def judge_and_save(results, series, args, problems):
     wants_store = args.save or args.equipment or args.create_equipment
     if not wants_store and not _database_configured(args):
         return [evaluate_with_defaults(r) for r in results], []
-    from imgqa.store import open_store
+    from imgqa.store import DuplicateSessionError, open_store
 
     store = open_store(args.db)
     with store:
@@ -165,9 +175,18 @@ def judge_and_save(results, series, args, problems):
             by_equipment.setdefault(eq.id, (eq, []))[1].append(r)
         saved = []
         if args.save:
+            reason = args.reason if getattr(args, "allow_duplicate", False) else ""
             for eq, rs in by_equipment.values():
-                sess = store.save_session(eq.id, rs, performed_by=args.performed_by,
-                                          comment=args.comment)
+                try:
+                    sess = store.save_session(eq.id, rs, performed_by=args.performed_by,
+                                              comment=args.comment, duplicate_reason=reason)
+                except DuplicateSessionError as exc:  # the other devices' sessions go on
+                    problems.append({
+                        "path": rs[0].series.get("series_description") or rs[0].protocol,
+                        "error": f"Not saved: {exc.message} To save them again anyway, add "
+                                 "--allow-duplicate --reason \"why\".", "kind": "duplicate",
+                        "earlier_sessions": [e.session_id for e in exc.earlier]})
+                    continue
                 saved.append({"session_id": sess.id, "equipment_id": eq.id,
                               "equipment": eq.name})
     return judged, saved

@@ -1,8 +1,15 @@
-"""``imgqa review``: list sessions awaiting review, or approve/reject them in bulk."""
+"""``imgqa review``: list sessions awaiting review, or approve/reject them in bulk.
+
+A session with a TOLERANCE or ACTION result is never approved in bulk by accident:
+``--approve-all`` skips such sessions and says how many it skipped and why, unless
+``--include-failing`` is given with a ``--comment`` (the store refuses an approval of a failing
+session without a comment anyway).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 from imgqa.cli._common import print_json, table
@@ -27,7 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--since", type=_date, default=None, metavar="DATE")
     p.add_argument("--until", type=_date, default=None, metavar="DATE")
     p.add_argument("--equipment", default=None, metavar="EQUIPMENT")
-    p.add_argument("--comment", default="")
+    p.add_argument("--comment", default="",
+                   help="review comment (required to approve sessions with a Tolerance or "
+                        "Action result)")
+    p.add_argument("--include-failing", action="store_true",
+                   help="with --approve-all: also approve sessions with a Tolerance or Action "
+                        "result (needs --comment)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
 
@@ -58,6 +70,27 @@ def run(args: argparse.Namespace) -> int:
         if not pending:
             print("Nothing to review in that period.")
             return 0
-        store.review([s.id for s in pending], decision, args.comment)
-    print(f"{decision.capitalize()} {len(pending)} session(s) as {store.current_user()}.")
+        skipped: list = []
+        if decision == "approved":
+            failing = [s for s in pending if s.worst_status in FAILING]
+            if args.include_failing and failing and not args.comment.strip():
+                print("imgqa review: error: --include-failing needs --comment saying why "
+                      f"the {len(failing)} session(s) with a Tolerance or Action result may "
+                      "be approved.", file=sys.stderr)
+                return 2
+            if not args.include_failing:
+                skipped = failing
+                pending = [s for s in pending if s.worst_status not in FAILING]
+        if pending:
+            store.review([s.id for s in pending], decision, args.comment)
+        me = store.current_user()
+    print(f"{decision.capitalize()} {len(pending)} session(s) as {me}.")
+    if skipped:
+        print(f"Skipped {len(skipped)} session(s) with a Tolerance or Action result "
+              f"(session {', '.join(str(s.id) for s in skipped)}): look at them "
+              "(`imgqa history`, the Review tab), then approve with --include-failing "
+              "--comment \"what was checked\", or reject them.")
     return 0
+
+
+FAILING = ("TOLERANCE", "ACTION")

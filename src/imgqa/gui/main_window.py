@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self._demo_pending = False
         self._protocols: list[Any] | None = None
         self.save_dialog = None
+        self.duplicate_dialog = None
         self.baseline_dialog = None
         self.settings_dialog = None
         self.export_dialog = None
@@ -739,7 +740,11 @@ class MainWindow(QMainWindow):
                 g["equipment_id"], g["equipment_name"] = e.equipment_id, e.equipment_name
         return list(groups.values())
 
-    def _save(self, choices: dict) -> None:
+    def _save(self, choices: dict, *, duplicate_reason: str = "",
+              only: Sequence[int] | None = None) -> None:
+        """Save the chosen groups (``only``: their indices, for a retry with a reason)."""
+        from imgqa.store.duplicates import DuplicateSessionError
+
         performed_by = choices.get("performed_by") or None
         comment = choices.get("comment", "")
         plan = []
@@ -748,10 +753,12 @@ class MainWindow(QMainWindow):
                 continue
             plan.append((g["entries"][0].series, g.get("equipment_id"), g.get("new_name"),
                          g.get("location", ""), [(e.key, list(e.results)) for e in g["entries"]]))
+        todo = list(range(len(plan))) if only is None else list(only)
 
-        def save_all(store) -> list:
-            sessions = []
-            for series, eq_id, new_name, location, entry_results in plan:
+        def save_all(store) -> tuple[list, list]:
+            sessions, refused = [], []
+            for n in todo:
+                series, eq_id, new_name, location, entry_results = plan[n]
                 if eq_id is None:
                     eq = store.create_equipment_from_series(series, name=new_name or None,
                                                             location=location)
@@ -759,15 +766,36 @@ class MainWindow(QMainWindow):
                 results = []
                 for _key, rs in entry_results:
                     results.extend(store.evaluate(eq_id, r) for r in rs)
-                session = store.save_session(eq_id, results, performed_by=performed_by,
-                                             comment=comment)
+                try:
+                    session = store.save_session(eq_id, results, performed_by=performed_by,
+                                                 comment=comment,
+                                                 duplicate_reason=duplicate_reason)
+                except DuplicateSessionError as exc:  # ask for a reason; the others go on
+                    refused.append((n, exc.message))
+                    continue
                 session_index.remember(attr(session, "uid", "id"),
                                        [i.source for r in results for i in r.inputs])
                 sessions.append(session)
-            return sessions
+            return sessions, refused
 
         self._set_status("Saving…")
-        self.db.run(save_all, name="saving", on_done=self._saved, on_failed=self._save_error)
+        self.db.run(save_all, name="saving",
+                    on_done=lambda out: self._save_done(choices, *out),
+                    on_failed=self._save_error)
+
+    def _save_done(self, choices: dict, sessions: list, refused: list) -> None:
+        if sessions:
+            self._saved(sessions)
+        if not refused:
+            return
+        from imgqa.gui.duplicate_dialog import DuplicateDialog
+
+        self._set_status("Not saved: these images were already saved.")
+        self.duplicate_dialog = DuplicateDialog(self, [msg for _, msg in refused])
+        self.duplicate_dialog.accepted.connect(lambda: self._save(
+            choices, duplicate_reason=self.duplicate_dialog.reason_text(),
+            only=[n for n, _ in refused]))
+        self.duplicate_dialog.open()
 
     def _saved(self, sessions: list) -> None:
         self._set_status(f"Saved {len(sessions)} session(s) to the database.")

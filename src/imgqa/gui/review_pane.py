@@ -1,5 +1,13 @@
 """The physicist's review pane: sessions awaiting review, approve/reject with a comment,
-bulk approval of a period, and a double-click to open a session's images."""
+bulk approval of a period, and a double-click to open a session's images.
+
+A failure cannot be approved unnoticed (issue 11, item 1): the selected session's Tolerance and
+Action measurements are listed with value, reference, limits and status; approving a session
+with one needs a review comment (the button stays disabled and says why; the store refuses it
+too); the period's bulk approval approves only sessions without such results and says how many
+it skipped. ROIs are not stored with results, so the list names the measurements and a
+double-click opens the images, where the analysis draws them again.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imgqa.formatting import format_value
 from imgqa.gui.results_table import STATUS_STYLE, status_icon, status_text
 from imgqa.gui.store_bridge import StoreBridge, attr
 
@@ -31,6 +40,28 @@ __all__ = ["ReviewPane"]
 
 COLUMNS = ["Session", "When", "Equipment", "Performed by", "Tests", "Status", "Comment",
            "Review"]
+FAILING_COLUMNS = ["Test", "Measurement", "Value", "Unit", "Reference", "Limits", "Status"]
+FAILING = ("TOLERANCE", "ACTION")
+
+
+def limits_text(limits: Any) -> str:
+    """``"tolerance 98 to 102; action 95 to 105"`` from stored absolute limits (None: open)."""
+    if limits is None:
+        return "—"
+
+    def band(lo: Any, hi: Any) -> str:
+        if lo is None and hi is None:
+            return ""
+        if lo is None:
+            return f"≤ {format_value(hi)}"
+        if hi is None:
+            return f"≥ {format_value(lo)}"
+        return f"{format_value(lo)} to {format_value(hi)}"
+
+    parts = [f"{name} {b}" for name, b in (
+        ("tolerance", band(attr(limits, "tol_low"), attr(limits, "tol_high"))),
+        ("action", band(attr(limits, "act_low"), attr(limits, "act_high")))) if b]
+    return "; ".join(parts) or "—"
 
 
 def _when(value: Any) -> str:
@@ -44,6 +75,7 @@ class ReviewPane(QWidget):
     open_session = Signal(object)
     refreshed = Signal(int)      # number of sessions listed
     reviewed = Signal(int)       # number of sessions just reviewed
+    failing_loaded = Signal(object, int)  # session id, number of failing measurements listed
 
     def __init__(self, db: StoreBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,14 +102,34 @@ class ReviewPane(QWidget):
         self.table.cellDoubleClicked.connect(self._double_clicked)
         self.table.setToolTip("Double-click a session to open its images.")
 
+        # The selected session's Tolerance/Action measurements (loaded on selection).
+        self.failing_title = QLabel("Select a session to see its failing measurements.")
+        self.failing = QTableWidget(0, len(FAILING_COLUMNS))
+        self.failing.setHorizontalHeaderLabels(FAILING_COLUMNS)
+        self.failing.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.failing.verticalHeader().setVisible(False)
+        fh = self.failing.horizontalHeader()
+        for c in range(len(FAILING_COLUMNS)):
+            fh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        fh.setStretchLastSection(True)
+        self.failing.setMaximumHeight(160)
+        self.failing.hide()
+        self._failing_for: Any = None
+
         self.comment = QLineEdit()
-        self.comment.setPlaceholderText("Review comment (required to reject)")
+        self.comment.setPlaceholderText("Review comment (required to reject, and to approve a "
+                                        "session with a Tolerance or Action result)")
+        self.comment_needed = QLabel("")
+        self.comment_needed.setStyleSheet("color: #c62828;")
+        self.comment_needed.setWordWrap(True)
+        self.comment_needed.hide()
         self.approve_button = QPushButton("✔ Approve selected")
         self.reject_button = QPushButton("✖ Reject selected")
         self.approve_button.clicked.connect(lambda: self.review_selected("approved"))
         self.reject_button.clicked.connect(lambda: self.review_selected("rejected"))
         self.comment.textChanged.connect(self._update_buttons)
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemSelectionChanged.connect(self._load_failing)
 
         today = QDate.currentDate()
         self.period_from = QDateEdit(today.addDays(-7))
@@ -107,7 +159,10 @@ class ReviewPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.failing_title)
+        layout.addWidget(self.failing)
         layout.addLayout(act)
+        layout.addWidget(self.comment_needed)
         layout.addLayout(period)
         self.message = QLabel("")
         layout.addWidget(self.message)
@@ -149,6 +204,7 @@ class ReviewPane(QWidget):
                 self.table.setItem(r, c, item)
         self.count_label.setText(f"{len(self._sessions)} session(s)")
         self._update_buttons()
+        self._load_failing()
         self.refreshed.emit(len(self._sessions))
 
     def session_ids(self) -> list[Any]:
@@ -158,10 +214,69 @@ class ReviewPane(QWidget):
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
         return [attr(self._sessions[r], "id") for r in rows if r < len(self._sessions)]
 
+    def failing_selected(self) -> list[Any]:
+        """Ids of the selected sessions with a Tolerance or Action result."""
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [attr(self._sessions[r], "id") for r in rows if r < len(self._sessions)
+                and attr(self._sessions[r], "worst_status") in FAILING]
+
     def _update_buttons(self) -> None:
         has = bool(self.table.selectedIndexes())
-        self.approve_button.setEnabled(has)
-        self.reject_button.setEnabled(has and bool(self.comment.text().strip()))
+        commented = bool(self.comment.text().strip())
+        failing = self.failing_selected() if has else []
+        self.approve_button.setEnabled(has and (commented or not failing))
+        self.reject_button.setEnabled(has and commented)
+        need = bool(failing) and not commented
+        if need:
+            self.comment_needed.setText(
+                f"Session {', '.join(map(str, failing))} has a Tolerance or Action result: "
+                "write a review comment (what was checked, why it may stand) to approve it.")
+        self.comment_needed.setVisible(need)
+        self.approve_button.setToolTip(self.comment_needed.text() if need else
+                                       "Approve the selected session(s).")
+
+    def _load_failing(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        if len(rows) != 1 or rows[0] >= len(self._sessions):
+            self._failing_for = None
+            self.failing.hide()
+            self.failing_title.setText("Select one session to see its failing measurements.")
+            return
+        sid = attr(self._sessions[rows[0]], "id")
+        self._failing_for = sid
+        self.db.run(lambda store: list(store.session_results(sid)), name="session results",
+                    on_done=lambda results: self._fill_failing(sid, results),
+                    on_failed=lambda m, h: self.failing_title.setText(f"{m} {h}".strip()))
+
+    def _fill_failing(self, sid: Any, results: Sequence[Any]) -> None:
+        if sid != self._failing_for:  # the selection moved on while loading
+            return
+        bad = [r for r in results if attr(r, "status") in FAILING]
+        bad.sort(key=lambda r: attr(r, "status") != "ACTION")  # Action first
+        self.failing.setRowCount(len(bad))
+        for row, r in enumerate(bad):
+            status = attr(r, "status")
+            label = str(attr(r, "protocol", default=""))
+            if attr(r, "label", default=""):
+                label += f" [{attr(r, 'label')}]"
+            cells = [label, str(attr(r, "measurement")), format_value(attr(r, "value")),
+                     str(attr(r, "unit", default="") or ""),
+                     format_value(attr(r, "reference")), limits_text(attr(r, "limits")),
+                     status_text(status)]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c == 6:
+                    item.setIcon(status_icon(status))
+                self.failing.setItem(row, c, item)
+        if bad:
+            self.failing_title.setText(
+                f"Session {sid}: {len(bad)} measurement(s) outside tolerance. ROIs are not "
+                "stored with results: double-click the session to open its images with the "
+                "analysis drawn.")
+        else:
+            self.failing_title.setText(f"Session {sid}: no measurement outside tolerance.")
+        self.failing.setVisible(bool(bad))
+        self.failing_loaded.emit(sid, len(bad))
 
     # -- actions --------------------------------------------------------------------------
     def review_selected(self, decision: str) -> None:
@@ -174,16 +289,29 @@ class ReviewPane(QWidget):
         end = datetime.combine(self.period_to.date().toPython(), dtime.max).astimezone()
         comment = self.comment.text().strip() or "Bulk approval of the period"
 
-        def job(store) -> int:
+        # A bulk approval never covers a failure: those sessions are approved one by one,
+        # after their failing measurements were looked at, with a comment.
+        def job(store) -> tuple[int, list]:
             todo = [s for s in store.sessions(since=start.astimezone(UTC),
                                               unreviewed_only=True)
                     if _aware(s.performed_at) <= end]
+            skipped = [s.id for s in todo if s.worst_status in FAILING]
+            todo = [s for s in todo if s.worst_status not in FAILING]
             if todo:
                 store.review([s.id for s in todo], "approved", comment=comment)
-            return len(todo)
+            return len(todo), skipped
 
-        self.db.run(job, name="bulk review", on_done=self._reviewed,
+        self.db.run(job, name="bulk review", on_done=self._bulk_reviewed,
                     on_failed=lambda m, h: self.message.setText(f"{m} {h}".strip()))
+
+    def _bulk_reviewed(self, out: tuple[int, list]) -> None:
+        n, skipped = out
+        self._reviewed(n)
+        if skipped:
+            self.message.setText(
+                f"{n} session(s) approved. Skipped {len(skipped)} session(s) with a Tolerance "
+                f"or Action result (session {', '.join(map(str, skipped))}): select each, look "
+                "at its failing measurements and approve it with a comment, or reject it.")
 
     def _review(self, ids: list[Any], decision: str, comment: str) -> None:
         def job(store) -> int:

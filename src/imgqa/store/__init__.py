@@ -17,6 +17,7 @@ See docs/store.md for the schema, the evaluation rules, roles and the PostgreSQL
 from __future__ import annotations
 
 from imgqa.errors import StoreError, StorePermissionError, ToleranceError
+from imgqa.store.duplicates import DuplicateSessionError, EarlierSession
 from imgqa.store.models import SERVICE_KINDS
 from imgqa.store.records import (
     AssignmentRecord,
@@ -42,6 +43,8 @@ __all__ = [
     "AuditEntry",
     "BaselineRecord",
     "CommentRecord",
+    "DuplicateSessionError",
+    "EarlierSession",
     "EquipmentRecord",
     "ResultRow",
     "ReviewRecord",

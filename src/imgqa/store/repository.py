@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from imgqa.errors import ImgqaError, StoreError, StorePermissionError, ToleranceError
 from imgqa.evaluate import Limits, Tolerance, evaluate, limits, validate_tolerance
 from imgqa.protocols.base import Result, get_protocol
-from imgqa.store import anchor, audit, db, integrity, matching
+from imgqa.store import anchor, audit, db, duplicates, integrity, matching
 from imgqa.store import models as m
 from imgqa.store.defaults import find_default
 from imgqa.store.records import (
@@ -728,19 +728,26 @@ class Store:
 
     def save_session(self, equipment_id: int, results: Sequence[Result], *,
                      performed_by: str | None = None, comment: str = "",
-                     performed_at: datetime | None = None, uid: str | None = None
-                     ) -> SessionRecord:
+                     performed_at: datetime | None = None, uid: str | None = None,
+                     duplicate_reason: str = "") -> SessionRecord:
         """Store results as one QC session, atomically.
 
         Each measurement is stored with its value, unit, status and the reference and
         tolerance in force now. ``performed_at`` defaults to the earliest acquisition time of
         the images, else now. ``uid`` (generated if omitted) makes a retried save idempotent.
+
+        Images already saved for the same protocol on this equipment (same SOP Instance UIDs
+        and pixel hashes, `imgqa.store.duplicates`) are refused with a
+        `~imgqa.store.duplicates.DuplicateSessionError` naming the earlier session(s), unless
+        ``duplicate_reason`` says why they are saved again: the reason is then added to the
+        session comment and to the audit entry (``duplicate_of``, ``duplicate_reason``).
         """
         self._require("technologist", "save QC sessions")
         if not results:
             raise StoreError("There are no results to save.")
         me = self.current_user()
         who = (performed_by or "").strip() or me
+        dup_reason = " ".join((duplicate_reason or "").split())
         uid = uid or str(uuid.uuid4())
         when = (_aware(performed_at) if performed_at else _acquired(results) or _now()
                 ).astimezone(UTC)
@@ -757,9 +764,18 @@ class Store:
                 raise StoreError(f"{eq.name} is retired (inactive); results cannot be saved "
                                  "to it.", hint="An admin can re-activate it with "
                                                 "`imgqa equipment activate`.")
+            earlier = duplicates.find_earlier(s, equipment_id, results)
+            if earlier and not dup_reason:
+                raise duplicates.DuplicateSessionError(
+                    duplicates.describe(earlier, eq.name), earlier)
+            note = comment or ""
+            if earlier:  # saved again on purpose: say so where reviewers and reports look
+                ids = ", ".join(str(e.session_id) for e in earlier)
+                note = (f"{note}\n" if note else "") + \
+                    f"Duplicate of session {ids} saved on purpose: {dup_reason}"
             now = _now()
             sess = m.QcSession(uid=uid, equipment_id=equipment_id, performed_at=when,
-                               performed_by=who, saved_by=me, comment=comment or "",
+                               performed_by=who, saved_by=me, comment=note,
                                created_at=now)
             s.add(sess)
             s.flush()
@@ -813,7 +829,9 @@ class Store:
                                   "performed_by": who, "results": len(rows),
                                   "digest": integrity.session_digest(rows, sess, audit.DIGEST_V,
                                                                      parts),
-                                  "digest_v": audit.DIGEST_V})
+                                  "digest_v": audit.DIGEST_V,
+                                  **({"duplicate_of": sorted({e.session_id for e in earlier}),
+                                      "duplicate_reason": dup_reason} if earlier else {})})
             ranks = [_STATUS_RANK[r["status"]] for r in rows if r["status"] is not None]
             inv = {v: k for k, v in _STATUS_RANK.items()}
             return SessionRecord(
@@ -924,7 +942,12 @@ class Store:
     # -- review and comments --------------------------------------------------------------
     def review(self, session_ids: Sequence[int], decision: str, comment: str = "",
                reviewer: str | None = None) -> None:
-        """Approve or reject sessions (physicist), one review record each, atomically."""
+        """Approve or reject sessions (physicist), one review record each, atomically.
+
+        Approving a session with a TOLERANCE or ACTION result needs a ``comment`` (what was
+        checked, why it may stand): without one a `StoreError` names the sessions and their
+        failing measurements, and nothing is reviewed.
+        """
         if decision not in m.DECISIONS:
             raise StoreError(f"A review decision is 'approved' or 'rejected', not {decision!r}.")
         self._require("physicist", "review QC sessions")
@@ -940,6 +963,20 @@ class Store:
             missing = [i for i in ids if i not in found]
             if missing:
                 raise StoreError(f"No QC session(s) {', '.join(map(str, missing))}.")
+            if decision == "approved" and not (comment or "").strip():
+                failing = _failing(s, ids)
+                if failing:
+                    raise StoreError(
+                        "Approving a session with a Tolerance or Action result needs a "
+                        "review comment: " + "; ".join(
+                            f"session {sid}: {', '.join(what[:4])}"
+                            + (f" and {len(what) - 4} more" if len(what) > 4 else "")
+                            for sid, what in list(failing.items())[:5])
+                        + (f"; and {len(failing) - 5} more session(s)" if len(failing) > 5
+                           else "") + ". Nothing was approved.",
+                        hint="Look at the failing measurements, then approve with a comment "
+                             "saying what was checked and why the results may stand (or "
+                             "reject the session).")
             now = _now()
             for sid in ids:
                 rv = m.Review(session_id=sid, reviewer=who, decision=decision,
@@ -1263,6 +1300,20 @@ def _event_time(when: datetime | date) -> datetime:
     if isinstance(when, date):
         return datetime(when.year, when.month, when.day, tzinfo=UTC)
     raise StoreError(f"A service event time must be a date or a date-time, not {when!r}.")
+
+
+def _failing(s: Session, ids: Sequence[int]) -> dict[int, list[str]]:
+    """Session id → ``"protocol/measurement STATUS"`` of its TOLERANCE/ACTION results."""
+    out: dict[int, list[str]] = {}
+    for chunk in _chunks(list(ids), 900):
+        for sid, proto, meas, status in s.execute(
+                select(m.ResultRow.session_id, m.ResultRow.protocol, m.ResultRow.measurement,
+                       m.ResultRow.status)
+                .where(m.ResultRow.session_id.in_(chunk),
+                       m.ResultRow.status.in_(("TOLERANCE", "ACTION")))
+                .order_by(m.ResultRow.session_id, m.ResultRow.id)):
+            out.setdefault(sid, []).append(f"{proto}/{meas} {status}")
+    return out
 
 
 def _chunks(seq: Sequence[int], n: int) -> Iterator[list[int]]:
