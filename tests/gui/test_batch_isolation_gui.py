@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from conftest import open_and_wait, write_water_day
+
 from imgqa.phantoms.ct import water_phantom
 from imgqa.phantoms.writer import write_series
 from imgqa.protocols import base
-
-from conftest import open_and_wait, write_water_day
 
 
 def _water(folder, spacing, description):

@@ -9,6 +9,8 @@ from conftest import TIMEOUT_MS, open_and_wait, write_water_day
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
+from imgqa.protocols.base import measurement_label
+
 
 def _save(qtbot, window, comment: str = "", expect_saved: bool = True):
     window.act_save.trigger()
@@ -69,9 +71,11 @@ def test_review_pane_shows_failing_measurements_and_needs_a_comment(qtbot, windo
         pane.table.selectRow(row)
     assert loaded.args[0] == bad_id and loaded.args[1] >= 1
     assert pane.failing.isVisible()
-    rows = {pane.failing.item(r, 1).text(): [pane.failing.item(r, c).text() for c in range(7)]
+    # people read the label; the internal name is the tooltip
+    rows = {pane.failing.item(r, 1).toolTip(): [pane.failing.item(r, c).text() for c in range(7)]
             for r in range(pane.failing.rowCount())}
-    test, _, value, unit, ref, limits, status = rows["mean_hu_centre"]
+    test, label, value, unit, ref, limits, status = rows["mean_hu_centre"]
+    assert label == measurement_label("ct.water", "mean_hu_centre") != "mean_hu_centre"
     assert test == "ct.water" and unit == "HU" and ref == "0"
     (stored,) = [r for r in window.db.store.session_results(bad_id)
                  if r.measurement == "mean_hu_centre"]

@@ -25,7 +25,7 @@ def _fill(tmp_path, values):
     with open_store(str(tmp_path / "qc.sqlite3")) as store:
         eq = store.add_equipment("CT room 1", modality="CT", serial="SN-1")
         for i, v in enumerate(values):
-            store.save_session(eq.id, [_result(v)], performed_at=T0 + timedelta(days=i))
+            store.save_session(eq.id, [_result(v, i)], performed_at=T0 + timedelta(days=i))
     return eq
 
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -147,9 +147,12 @@ class BaselineDialog(QDialog):
             for p in self._protocols:
                 if "*" in p.modalities or eq.modality in p.modalities:
                     for m in p.measurements:
-                        self.measurement.addItem(f"{p.name} · {m.name}"
+                        self.measurement.addItem(f"{p.name} · {m.label or m.name}"
                                                  + (f" ({m.unit})" if m.unit else ""),
                                                  (p.name, m.name))
+                        self.measurement.setItemData(  # internal name, as in tolerance files
+                            self.measurement.count() - 1, f"{p.name} · {m.name}",
+                            Qt.ItemDataRole.ToolTipRole)
         if self._context is not None:
             j = find_data(self.measurement, (self._context[1], self._context[2]))
             if j >= 0:

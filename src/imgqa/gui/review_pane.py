@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from imgqa.formatting import format_value
 from imgqa.gui.results_table import STATUS_STYLE, status_icon, status_text
 from imgqa.gui.store_bridge import StoreBridge, attr
+from imgqa.protocols.base import measurement_label
 
 __all__ = ["ReviewPane"]
 
@@ -259,12 +260,16 @@ class ReviewPane(QWidget):
             label = str(attr(r, "protocol", default=""))
             if attr(r, "label", default=""):
                 label += f" [{attr(r, 'label')}]"
-            cells = [label, str(attr(r, "measurement")), format_value(attr(r, "value")),
+            name = str(attr(r, "measurement"))
+            cells = [label, measurement_label(str(attr(r, "protocol", default="")), name),
+                     format_value(attr(r, "value")),
                      str(attr(r, "unit", default="") or ""),
                      format_value(attr(r, "reference")), limits_text(attr(r, "limits")),
                      status_text(status)]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                if c == 1:
+                    item.setToolTip(name)  # the internal name, as in JSON and tolerance files
                 if c == 6:
                     item.setIcon(status_icon(status))
                 self.failing.setItem(row, c, item)

@@ -13,8 +13,14 @@ the accuracy claimed for one noisy realisation (docs/validation.md), not the noi
 
 from __future__ import annotations
 
-from imgqa.validation.registry import (Check, Measure, all_checks, check, missing_protocols,
-                                       phantom_makers)
+from imgqa.validation.registry import (
+    Check,
+    Measure,
+    all_checks,
+    check,
+    missing_protocols,
+    phantom_makers,
+)
 from imgqa.validation.runner import CheckOutcome, run_validation
 
 __all__ = ["Check", "CheckOutcome", "CHECKS", "Measure", "check", "all_checks",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from imgqa.validation.registry import Measure, check
 from imgqa.validation.xray import xray_white_flat
 
-
 # The white-noise flat field of the xray.nps check: mean offset + slope·K, SD √(a·K + b + 1/12).
 check("generic.roi", source="uniform field: mean = offset + slope·K, SD = √(a·K + b + 1/12)",
       measure=[Measure("mean", "generic_mean", rel_tol=0.001,
