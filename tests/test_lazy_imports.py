@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from datetime import datetime
@@ -174,7 +175,8 @@ def test_lazy_stand_ins_forward_to_the_real_objects():
 
     dumps, loads = lazy_functions("json", "dumps", "loads")
     assert loads(dumps({"a": [1, 2]}, sort_keys=True)) == {"a": [1, 2]}
-    assert dumps.__name__ == "dumps"
+    # A worker process receives the real function, not the stand-in.
+    assert pickle.loads(pickle.dumps(dumps)) is json.dumps
     (missing,) = lazy_functions("json", "no_such_function")
     with pytest.raises(AttributeError):
         missing()

@@ -40,19 +40,30 @@ def lazy_module(name: str) -> Any:
     return _LazyModule(name)
 
 
-def _lazy_function(module: str, name: str) -> Callable[..., Any]:
-    target: Callable[..., Any] | None = None
+def _resolve(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
 
-    def call(*args: Any, **kwargs: Any) -> Any:
-        nonlocal target
-        if target is None:
-            target = getattr(importlib.import_module(module), name)
-        return target(*args, **kwargs)
 
-    call.__name__ = call.__qualname__ = name
-    call.__module__ = module
-    call.__doc__ = f"Calls `{module}.{name}`, importing that module on the first call."
-    return call
+class _LazyFunction:
+    """Stand-in for ``from module import name``: imports ``module`` on the first call."""
+
+    __slots__ = ("_module", "_name", "_target")
+
+    def __init__(self, module: str, name: str) -> None:
+        self._module, self._name = module, name
+        self._target: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._target is None:
+            self._target = _resolve(self._module, self._name)
+        return self._target(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        # Pickled (e.g. sent to a worker process) as the real function it stands for.
+        return _resolve, (self._module, self._name)
+
+    def __repr__(self) -> str:
+        return f"<lazy function {self._module}.{self._name}>"
 
 
 def lazy_functions(module: str, *names: str) -> tuple[Callable[..., Any], ...]:
@@ -72,4 +83,4 @@ def lazy_functions(module: str, *names: str) -> tuple[Callable[..., Any], ...]:
         One per name, in order; each imports ``module`` on its first call and then forwards to
         the real function.
     """
-    return tuple(_lazy_function(module, n) for n in names)
+    return tuple(_LazyFunction(module, n) for n in names)
