@@ -164,9 +164,11 @@ def test_ctp515_declared_measurements_match_the_kernel_layout():
     from imgqa.analysis.catphan_ctp515 import ctp515_layout, ctp515_target_name
     from imgqa.protocols import get_protocol
 
-    declared = [m.name for m in get_protocol("ct.catphan").measurements
+    declared = [(m.name, m.label) for m in get_protocol("ct.catphan").measurements
                 if m.name.startswith("ctp515_cnr_")]
-    kernel = [ctp515_target_name(t["token"], t["diameter_mm"]) for t in ctp515_layout()]
+    kernel = [(ctp515_target_name(t["token"], t["diameter_mm"]),
+               f"CTP515 CNR, {t['contrast_percent']:g} % contrast, {t['diameter_mm']} mm")
+              for t in ctp515_layout()]
     assert declared == kernel and len(declared) == 27
 
 
