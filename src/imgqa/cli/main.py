@@ -27,6 +27,12 @@ SUBCOMMANDS = [
     "record",
 ]
 
+# Other names a subcommand module registers, so `imgqa analyze …` also loads only its module.
+_ALIASES = {"analyze": "analyse"}
+# Top-level options that take no value (``--db`` takes one); any other option before the command
+# (``-h``, an abbreviation, a typo) makes the whole parser be built, as argparse then needs it.
+_PLAIN_OPTIONS = ("-v", "--verbose")
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: the shell's code for a filter whose reader left
 
@@ -37,7 +43,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"imgqa: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def subcommands_for(argv: Sequence[str]) -> list[str]:
+    """The subcommand modules `main` must import to parse ``argv``.
+
+    Importing a module imports what its command runs (the protocols and their kernels for
+    ``analyse``, the database layer for ``history``), so a command loads only its own module:
+    ``imgqa --version`` loads none. Whenever the command cannot be told for sure (no command, the
+    top-level ``--help``, an unknown name or option), every module is loaded so the help and the
+    error messages list all commands, exactly as before.
+    """
+    tokens = iter(argv)
+    for tok in tokens:
+        if tok == "--version":  # argparse prints the version as soon as it reads this option
+            return []
+        if tok == "--db":
+            next(tokens, None)
+        elif tok.startswith("--db=") or tok in _PLAIN_OPTIONS:
+            continue
+        elif tok.startswith("-"):
+            return list(SUBCOMMANDS)
+        else:
+            name = _ALIASES.get(tok, tok)
+            return [name] if name in SUBCOMMANDS else list(SUBCOMMANDS)
+    return list(SUBCOMMANDS)
+
+
+def build_parser(subcommands: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``imgqa`` parser with the given subcommands (default: all, in `SUBCOMMANDS` order)."""
     from imgqa import __version__
 
     parser = _Parser(prog="imgqa", description="Imaging quality control for X-ray, CT, MRI "
@@ -48,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "default: $IMGQA_DB or the user data directory")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if subcommands is None else subcommands:
         try:
             module = importlib.import_module(f"imgqa.cli.{name}_cmd")
         except ModuleNotFoundError as exc:
@@ -60,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(subcommands_for(words))
+    args = parser.parse_args(words)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:

@@ -8,26 +8,10 @@ with the ROIs drawn. Pixels are in HU (`ImageSeries.pixels` applies Rescale Slop
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imgqa.analysis.catphan import (
-    analyse_ctp404,
-    analyse_ctp486,
-    find_geometry_rods,
-    has_catphan_housing,
-    looks_uniform,
-)
-from imgqa.analysis.catphan_ctp515 import (
-    CTP515_CONTRASTS,
-    CTP515_DIAMETERS_MM,
-    analyse_ctp515,
-    ctp515_target_name,
-)
-from imgqa.analysis.catphan_ctp528 import analyse_ctp528
-from imgqa.analysis.catphan_ctp591 import analyse_ctp591, find_ctp591
-from imgqa.analysis.ct_phantom import WaterSlice, find_phantom, water_phantom_rois
 from imgqa.analysis.nps import (
     extract_rois,
     nps_2d,
@@ -35,20 +19,10 @@ from imgqa.analysis.nps import (
     nps_peak_frequency,
     radial_profile,
 )
-from imgqa.analysis.radial_mtf import (
-    EdgeTtfResult,
-    MtfCurve,
-    WireMtfResult,
-    average_curves,
-    circular_edge_ttf,
-    find_rod,
-    refine_rod_centre,
-    rod_at,
-    wire_mtf,
-)
 from imgqa.analysis.roi import circle_mask
 from imgqa.errors import ImgqaError, ParameterError, PhantomNotFoundError
 from imgqa.io.series import ImageSeries
+from imgqa.protocols._lazy import lazy_functions
 from imgqa.protocols.base import (
     Analysis,
     Curve,
@@ -60,6 +34,35 @@ from imgqa.protocols.base import (
     register,
     with_pixel_size,
 )
+
+if TYPE_CHECKING:
+    from imgqa.analysis.ct_phantom import WaterSlice
+    from imgqa.analysis.radial_mtf import EdgeTtfResult, MtfCurve, WireMtfResult
+
+# Kernels that import SciPy are bound lazily so that the declarations below load without it
+# (`imgqa protocols`, `history`… start in a fraction of a second); `nps` and `roi` are numpy only.
+(analyse_ctp404, analyse_ctp486, find_geometry_rods, has_catphan_housing,
+ looks_uniform) = lazy_functions("imgqa.analysis.catphan", "analyse_ctp404", "analyse_ctp486",
+                                 "find_geometry_rods", "has_catphan_housing", "looks_uniform")
+(analyse_ctp515,) = lazy_functions("imgqa.analysis.catphan_ctp515", "analyse_ctp515")
+(analyse_ctp528,) = lazy_functions("imgqa.analysis.catphan_ctp528", "analyse_ctp528")
+analyse_ctp591, find_ctp591 = lazy_functions("imgqa.analysis.catphan_ctp591", "analyse_ctp591",
+                                             "find_ctp591")
+find_phantom, water_phantom_rois = lazy_functions("imgqa.analysis.ct_phantom", "find_phantom",
+                                                  "water_phantom_rois")
+(average_curves, circular_edge_ttf, find_rod, refine_rod_centre, rod_at,
+ wire_mtf) = lazy_functions("imgqa.analysis.radial_mtf", "average_curves", "circular_edge_ttf",
+                            "find_rod", "refine_rod_centre", "rod_at", "wire_mtf")
+
+# The CTP515 target layout of `imgqa.analysis.catphan_ctp515` (whose module imports
+# scipy.signal), repeated here for the measurement declarations;
+# tests/test_lazy_imports.py checks that both give the same measurement names.
+_CTP515_CONTRASTS = (("1p0", 1.0), ("0p5", 0.5), ("0p3", 0.3))  # name token, contrast %
+_CTP515_DIAMETERS_MM = (15, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def _ctp515_target_name(token: str, diameter_mm: int) -> str:
+    return f"ctp515_cnr_{token}_{diameter_mm}mm"
 
 __all__ = ["ct_catphan", "ct_mtf_wire", "ct_nps", "ct_ttf", "ct_water"]
 
@@ -910,6 +913,12 @@ def _ctp528_values(found, px, values, rois, curves, warnings, extra) -> None:
 
 
 def _ctp515_values(found, values, rois, warnings, extra) -> None:
+    from imgqa.analysis.catphan_ctp515 import (
+        CTP515_CONTRASTS,
+        CTP515_DIAMETERS_MM,
+        ctp515_target_name,
+    )
+
     res = [r for _, r in found]
     for tok, _, _ in CTP515_CONTRASTS:
         for d in CTP515_DIAMETERS_MM:
@@ -1052,11 +1061,11 @@ _CATPHAN_MEASUREMENTS = tuple(
                     higher_is_better=True,
                     label="CTP528 MTF 10 % frequency"),
 ) + tuple(
-    MeasurementSpec(ctp515_target_name(tok, d), "",
+    MeasurementSpec(_ctp515_target_name(tok, d), "",
                     f"CTP515 {pct:g} % target, {d} mm: (target − background) / background SD.",
                     higher_is_better=True,
                     label=f"CTP515 CNR, {pct:g} % contrast, {d} mm")
-    for tok, pct, _ in CTP515_CONTRASTS for d in CTP515_DIAMETERS_MM) + (
+    for tok, pct in _CTP515_CONTRASTS for d in _CTP515_DIAMETERS_MM) + (
     MeasurementSpec("ctp515_visible_targets", "",
                     "CTP515: number of supra-slice targets (of 27) whose Rose index "
                     "CNR·√(area in pixels) reaches rose_threshold.", higher_is_better=True,

@@ -11,32 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from imgqa.analysis.acr_mri import geometry as geo
-from imgqa.analysis.acr_mri.ghosting import background_rois, percent_ghosting
-from imgqa.analysis.acr_mri.localisation import (
-    derotate,
-    find_phantom,
-    find_rotation,
-    find_slice_one,
-    to_image_coords,
-)
-from imgqa.analysis.acr_mri.low_contrast import SPOKE_DIAMETERS_MM, low_contrast_spokes
-from imgqa.analysis.acr_mri.piu import percent_integral_uniformity
-from imgqa.analysis.acr_mri.resolution import hole_resolution
-from imgqa.analysis.acr_mri.slice_position import slice_position
-from imgqa.analysis.acr_mri.slice_thickness import slice_thickness
-from imgqa.analysis.mr_snr import (
-    RAYLEIGH_FACTOR,
-    background_mask,
-    find_object,
-    flood_ghosting,
-    flood_uniformity,
-    signal_roi_mask,
-    snr_background,
-    snr_difference,
-)
 from imgqa.errors import AnalysisError, ParameterError, PhantomNotFoundError
 from imgqa.io.series import ImageSeries
+from imgqa.protocols._lazy import lazy_functions, lazy_module
 from imgqa.protocols.base import (
     Analysis,
     Curve,
@@ -46,6 +23,25 @@ from imgqa.protocols.base import (
     Roi,
     register,
 )
+
+# The kernels import SciPy: bound lazily so that the declarations below load without it.
+geo = lazy_module("imgqa.analysis.acr_mri.geometry")
+background_rois, percent_ghosting = lazy_functions("imgqa.analysis.acr_mri.ghosting",
+                                                   "background_rois", "percent_ghosting")
+derotate, find_phantom, find_rotation, find_slice_one, to_image_coords = lazy_functions(
+    "imgqa.analysis.acr_mri.localisation", "derotate", "find_phantom", "find_rotation",
+    "find_slice_one", "to_image_coords")
+(low_contrast_spokes,) = lazy_functions("imgqa.analysis.acr_mri.low_contrast",
+                                        "low_contrast_spokes")
+(percent_integral_uniformity,) = lazy_functions("imgqa.analysis.acr_mri.piu",
+                                                "percent_integral_uniformity")
+(hole_resolution,) = lazy_functions("imgqa.analysis.acr_mri.resolution", "hole_resolution")
+(slice_position,) = lazy_functions("imgqa.analysis.acr_mri.slice_position", "slice_position")
+(slice_thickness,) = lazy_functions("imgqa.analysis.acr_mri.slice_thickness", "slice_thickness")
+(background_mask, find_object, flood_ghosting, flood_uniformity, signal_roi_mask,
+ snr_background, snr_difference) = lazy_functions(
+    "imgqa.analysis.mr_snr", "background_mask", "find_object", "flood_ghosting",
+    "flood_uniformity", "signal_roi_mask", "snr_background", "snr_difference")
 
 ACR_SLICES = 11
 # Low-contrast detectability pass levels: total complete spokes on slices 8–11, per nominal field
@@ -141,6 +137,9 @@ def _image_roi(points: Any, centre: tuple[float, float], angle: float) -> tuple:
 def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
                 spoke_z_threshold: float = 3.5) -> Analysis:
     """The ACR large phantom battery on one 11-slice axial series (see docs/mr.md)."""
+    from imgqa.analysis.acr_mri.low_contrast import SPOKE_DIAMETERS_MM
+    from imgqa.analysis.mr_snr import RAYLEIGH_FACTOR
+
     _check_acr_series(series)
     sp = series.require_spacing("mr.acr")
     n = len(series)

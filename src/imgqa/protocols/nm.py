@@ -4,15 +4,13 @@ quadrant-bar MTF. Each planar frame (detector) of a series gives its own analysi
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from imgqa.analysis.bar_phantom import quadrant_bar_analysis
-from imgqa.analysis.edge_spread import EdgeSpread, edge_resolution
-from imgqa.analysis.line_spread import lines_in_direction
-from imgqa.analysis.nema_uniformity import nema_uniformity
 from imgqa.errors import AnalysisError, ParameterError, PhantomNotFoundError
 from imgqa.io.series import ImageSeries
+from imgqa.protocols._lazy import lazy_functions
 from imgqa.protocols.base import (
     Analysis,
     Curve,
@@ -24,6 +22,15 @@ from imgqa.protocols.base import (
     register,
     with_pixel_size,
 )
+
+if TYPE_CHECKING:
+    from imgqa.analysis.edge_spread import EdgeSpread
+
+# The kernels import SciPy: bound lazily so that the declarations below load without it.
+(quadrant_bar_analysis,) = lazy_functions("imgqa.analysis.bar_phantom", "quadrant_bar_analysis")
+(edge_resolution,) = lazy_functions("imgqa.analysis.edge_spread", "edge_resolution")
+(lines_in_direction,) = lazy_functions("imgqa.analysis.line_spread", "lines_in_direction")
+(nema_uniformity,) = lazy_functions("imgqa.analysis.nema_uniformity", "nema_uniformity")
 
 __all__ = ["nm_bar_phantom", "nm_resolution", "nm_uniformity"]
 

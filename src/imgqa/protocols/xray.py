@@ -18,12 +18,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from imgqa.analysis import edge_mtf as em
-from imgqa.analysis import nps as npsk
-from imgqa.analysis.signal_transfer import fit_noise_dose, fit_stp
-from imgqa.analysis.tg150 import field_mask, tg150_uniformity
+from imgqa.analysis import nps as npsk  # numpy only: its DETRENDS are declared below
 from imgqa.errors import AnalysisError, ParameterError, PhantomNotFoundError
 from imgqa.io.series import ImageSeries
+from imgqa.protocols._lazy import lazy_functions, lazy_module
 from imgqa.protocols.base import (
     Analysis,
     Curve,
@@ -34,6 +32,14 @@ from imgqa.protocols.base import (
     Roi,
     register,
 )
+
+# The kernels import SciPy or scikit-image: bound lazily so that the declarations below load
+# without them.
+em = lazy_module("imgqa.analysis.edge_mtf")
+fit_noise_dose, fit_stp = lazy_functions("imgqa.analysis.signal_transfer", "fit_noise_dose",
+                                         "fit_stp")
+field_mask, tg150_uniformity = lazy_functions("imgqa.analysis.tg150", "field_mask",
+                                              "tg150_uniformity")
 
 __all__ = ["mtf_edge", "xray_nps", "xray_uniformity", "xray_stp", "detector_spacing"]
 
