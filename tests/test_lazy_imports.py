@@ -160,7 +160,8 @@ def test_single_command_parser_parses_like_the_full_one():
 
 
 def test_ctp515_declared_measurements_match_the_kernel_layout():
-    # ct.py repeats the CTP515 target layout so its declarations load without scipy.signal.
+    # ct.py declares the CTP515 measurements from the numpy-free ctp515_layout module: they must
+    # name exactly the targets the kernel measures.
     from imgqa.analysis.catphan_ctp515 import ctp515_layout, ctp515_target_name
     from imgqa.protocols import get_protocol
 

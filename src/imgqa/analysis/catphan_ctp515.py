@@ -41,6 +41,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from imgqa.analysis.ct_phantom import circle_stats
+from imgqa.analysis.ctp515_layout import CTP515_CONTRASTS, CTP515_DIAMETERS_MM
 from imgqa.analysis.roi import RoiStats, circle_mask, require_2d
 from imgqa.errors import PhantomNotFoundError
 
@@ -56,9 +57,6 @@ __all__ = [
 ]
 
 CTP515_RADIUS_MM = 50.0
-CTP515_DIAMETERS_MM = (15, 9, 8, 7, 6, 5, 4, 3, 2)
-# Name token, nominal contrast in percent and its group's angle offset.
-CTP515_CONTRASTS = (("1p0", 1.0, 0.0), ("0p5", 0.5, 120.0), ("0p3", 0.3, 240.0))
 _ANGLES_1PCT = (-87.4, -69.1, -52.7, -38.5, -25.1, -12.9, -1.9, 8.1, 17.1)
 _ROI_FRACTION = 0.7
 _BG_RADIUS_MM = 4.0

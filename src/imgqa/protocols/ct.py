@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from imgqa.analysis.ctp515_layout import CTP515_CONTRASTS, CTP515_DIAMETERS_MM
 from imgqa.analysis.nps import (
     extract_rois,
     nps_2d,
@@ -54,11 +55,6 @@ find_phantom, water_phantom_rois = lazy_functions("imgqa.analysis.ct_phantom", "
  wire_mtf) = lazy_functions("imgqa.analysis.radial_mtf", "average_curves", "circular_edge_ttf",
                             "find_rod", "refine_rod_centre", "rod_at", "wire_mtf")
 
-# The CTP515 target layout of `imgqa.analysis.catphan_ctp515` (whose module imports
-# scipy.signal), repeated here for the measurement declarations;
-# tests/test_lazy_imports.py checks that both give the same measurement names.
-_CTP515_CONTRASTS = (("1p0", 1.0), ("0p5", 0.5), ("0p3", 0.3))  # name token, contrast %
-_CTP515_DIAMETERS_MM = (15, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def _ctp515_target_name(token: str, diameter_mm: int) -> str:
@@ -913,11 +909,7 @@ def _ctp528_values(found, px, values, rois, curves, warnings, extra) -> None:
 
 
 def _ctp515_values(found, values, rois, warnings, extra) -> None:
-    from imgqa.analysis.catphan_ctp515 import (
-        CTP515_CONTRASTS,
-        CTP515_DIAMETERS_MM,
-        ctp515_target_name,
-    )
+    from imgqa.analysis.catphan_ctp515 import ctp515_target_name
 
     res = [r for _, r in found]
     for tok, _, _ in CTP515_CONTRASTS:
@@ -1065,7 +1057,7 @@ _CATPHAN_MEASUREMENTS = tuple(
                     f"CTP515 {pct:g} % target, {d} mm: (target − background) / background SD.",
                     higher_is_better=True,
                     label=f"CTP515 CNR, {pct:g} % contrast, {d} mm")
-    for tok, pct in _CTP515_CONTRASTS for d in _CTP515_DIAMETERS_MM) + (
+    for tok, pct, _ in CTP515_CONTRASTS for d in CTP515_DIAMETERS_MM) + (
     MeasurementSpec("ctp515_visible_targets", "",
                     "CTP515: number of supra-slice targets (of 27) whose Rose index "
                     "CNR·√(area in pixels) reaches rose_threshold.", higher_is_better=True,
