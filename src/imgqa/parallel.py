@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 # once (as a process killed by the system would), to verify that a dying worker costs one unit.
 CRASH_ENV = "IMGQA_TEST_WORKER_EXIT_UID"
 
+# None: automatic (see `_context`); tests force "fork" or "forkserver" to cover both paths.
+START_METHOD: str | None = None
+
+# With "fork", the units are inherited by the workers (copy-on-write), not pickled.
+_INHERITED: list = []
+
 # Imported once by the fork server, so every worker starts with the analysis code loaded.
 _PRELOAD = ["imgqa.parallel", "imgqa.io.dicom", "imgqa.protocols"]
 
@@ -100,14 +106,33 @@ def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | N
     return results, problems
 
 
-def _context():
-    import multiprocessing
+def warm_up() -> None:
+    """Start the fork server now, so that it imports the analysis code while this process is
+    still reading the images (otherwise that import is a serial delay before the first worker).
+    Harmless if no pool is made afterwards; does nothing where there is no fork server."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
 
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
+        forkserver.ensure_running()
+
+
+def _context():
+    """How workers start: see the module docstring ("fork" only while single-threaded)."""
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    method = START_METHOD
+    if method is None:
+        if sys.platform.startswith("linux") and threading.active_count() == 1:
+            method = "fork"
+        else:
+            method = "forkserver" if "forkserver" in methods else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
         ctx.set_forkserver_preload(_PRELOAD)  # only effective before the server first starts
-        return ctx
-    return multiprocessing.get_context("spawn")
+    return ctx
 
 
 def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
@@ -121,6 +146,9 @@ def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
     name = proto.name if proto is not None else None
     total, done = len(units), 0
     ctx = _context()
+    _INHERITED[:] = units  # before the pool forks its workers
+    for stream in (sys.stdout, sys.stderr):  # a forked worker must not write our buffers again
+        stream.flush()
     pending = list(range(len(units)))
     isolate = False  # after a worker died: one unit per fresh pool, to find the culprit
     first = True
@@ -137,8 +165,11 @@ def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
                 except BrokenProcessPool:
                     _stop(pool)
                     return False
-            futures = {pool.submit(_worker, [_pack(s) for s in units[i]], name, params): i
-                       for i in batch}
+            if ctx.get_start_method() == "fork":
+                futures = {pool.submit(_worker_forked, i, name, params): i for i in batch}
+            else:
+                futures = {pool.submit(_worker, [_pack(s) for s in units[i]], name, params): i
+                           for i in batch}
             broken: list[int] = []
             waiting = set(futures)
             while waiting:
@@ -161,6 +192,7 @@ def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
                         progress(done, total, units[i])
         except BaseException:  # Ctrl-C (or anything else): stop the workers, then go on raising
             _stop(pool)
+            _INHERITED.clear()
             raise
         pool.shutdown(wait=True)
         if isolate:
@@ -169,6 +201,7 @@ def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
             pending, isolate = sorted(broken), True
         else:
             pending = []
+    _INHERITED.clear()
     return True
 
 
@@ -206,14 +239,21 @@ def _pack(s: ImageSeries) -> tuple:
             s._cache.max_bytes)
 
 
+def _worker_forked(index: int, protocol: str | None, params: dict[str, Any]):
+    return _analyse_in_worker(_INHERITED[index], protocol, params)
+
+
 def _worker(packed: list[tuple], protocol: str | None, params: dict[str, Any]):
     from imgqa.io.series import ImageSeries
+
+    return _analyse_in_worker([ImageSeries(*p) for p in packed], protocol, params)
+
+
+def _analyse_in_worker(unit, protocol: str | None, params: dict[str, Any]):
     from imgqa.protocols.base import analyse_unit, get_protocol
 
-    unit = [ImageSeries(*p) for p in packed]
     crash = os.environ.get(CRASH_ENV)
     if crash and unit and unit[0].header.series_uid == crash:
-        sys.stdout.flush()
         os._exit(70)
     proto = get_protocol(protocol) if protocol else None
     return analyse_unit(unit, proto, **params)

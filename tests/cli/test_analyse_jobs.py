@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from imgqa import parallel
 from imgqa.cli.main import main
 from imgqa.io import load
 from imgqa.parallel import CRASH_ENV
@@ -50,7 +51,12 @@ def demo_dir(tmp_path_factory) -> Path:
     return out
 
 
-def test_two_jobs_give_the_json_of_one_job_on_the_demo_phantoms(capsys, demo_dir):
+@pytest.mark.parametrize("start", ["fork", "forkserver"])
+def test_two_jobs_give_the_json_of_one_job_on_the_demo_phantoms(capsys, demo_dir, monkeypatch,
+                                                                 start):
+    # "fork" (the CLI, single-threaded: series inherited) and "forkserver" (a program with
+    # threads, e.g. the GUI: series pickled to the workers) must both give the same output.
+    monkeypatch.setattr(parallel, "START_METHOD", start)
     code1, one, _ = _analyse_json(capsys, str(demo_dir), "--jobs", "1")
     code2, two, _ = _analyse_json(capsys, str(demo_dir), "--jobs", "2")
     assert len(one["results"]) >= 9  # every demo phantom gave at least one result
@@ -164,3 +170,17 @@ def test_jobs_must_be_a_positive_whole_number(capsys, demo_dir, bad):
         main(["analyse", str(demo_dir), "--jobs", bad])
     assert exc.value.code == 2
     assert "--jobs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("start", ["fork", "forkserver"])
+def test_series_refused_inside_the_workers_give_the_same_problems(capsys, demo_dir, monkeypatch,
+                                                                  start):
+    monkeypatch.setattr(parallel, "START_METHOD", start)
+    # nm.uniformity on every demo series: all but the NM flood fail inside a worker process
+    # (wrong modality, no flood field); each is its own problem, in input order, as in-process.
+    args = (str(demo_dir), "--protocol", "nm.uniformity")
+    code1, one, _ = _analyse_json(capsys, *args, "--jobs", "1")
+    code2, two, _ = _analyse_json(capsys, *args, "--jobs", "2")
+    assert code1 == code2 == 1
+    assert one["results"] and len(one["problems"]) >= 5
+    assert _without_timestamps(two) == _without_timestamps(one)

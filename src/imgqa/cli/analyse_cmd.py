@@ -83,6 +83,14 @@ def analyse_loaded(series, protocol_name, params, problems, jobs=1, progress=Non
     return results
 
 
+def _may_hold_several_series(paths) -> bool:
+    """A folder, an archive or several files: worth starting worker processes early for."""
+    import os
+
+    return len(paths) > 1 or any(os.path.isdir(p) or str(p).lower().endswith(".zip")
+                                 for p in paths)
+
+
 def _progress_printer(enabled: bool):
     """``analysed 3/52 …`` on stderr after each unit (stdout stays clean for JSON)."""
     if not enabled:
@@ -113,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"No QC test has a parameter {', '.join(map(repr, unknown))}.",
                              hint="Run `imgqa protocols` to see each test's parameters.")
+    if args.jobs != 1 and _may_hold_several_series(args.paths):
+        from imgqa.parallel import warm_up
+
+        warm_up()  # the workers' imports overlap with reading the headers below
     series = load(args.paths)
     problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
     show = _progress_printer(args.progress or sys.stderr.isatty())
