@@ -14,8 +14,9 @@ come back in the order of the units, so the output is the same as with one job.
 - A failing series is that unit's one problem, exactly as in-process; a worker that dies
   outright (killed, out of memory) breaks the pool: the units that had not finished are then
   re-run one by one, each in a fresh one-process pool, so only the culprit becomes a problem.
-- Ctrl-C (KeyboardInterrupt in the main process; workers ignore SIGINT) cancels the pending
-  units, stops the workers and re-raises, so the command exits 130 without a traceback.
+- Ctrl-C (SIGINT to the main process; workers ignore it) is noted and acted on between two
+  waits of at most 0.2 s: the pending units are cancelled, the workers stopped, and
+  KeyboardInterrupt raised, so the command exits 130 without a traceback.
 """
 
 from __future__ import annotations
@@ -135,11 +136,50 @@ def _context():
     return ctx
 
 
+class _Interrupted:
+    """Ctrl-C noted as a flag while the pool runs, acted on at a safe point.
+
+    A KeyboardInterrupt raised at an arbitrary point inside `concurrent.futures` can leave one
+    of its locks held, and the executor's thread then waits on it for ever (seen: a hang after
+    Ctrl-C). So in the main thread SIGINT only sets ``is_set``; the waiting loop checks it.
+    """
+
+    def __init__(self) -> None:
+        self.is_set = False
+        self._old = None
+
+    def __enter__(self) -> _Interrupted:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame) -> None:
+        self.is_set = True
+
+    def check(self) -> None:
+        if self.is_set:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
 def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
     """Fill ``outcomes[i]`` for every unit; see the module docstring for crashes and Ctrl-C.
 
     Returns False (nothing analysed) when no worker process can start at all.
     """
+    try:
+        with _Interrupted() as interrupted:
+            return _run_pools(units, proto, params, jobs, outcomes, progress, interrupted)
+    finally:
+        _INHERITED.clear()
+
+
+def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> bool:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
@@ -165,6 +205,7 @@ def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
                 except BrokenProcessPool:
                     _stop(pool)
                     return False
+                interrupted.check()
             if ctx.get_start_method() == "fork":
                 futures = {pool.submit(_worker_forked, i, name, params): i for i in batch}
             else:
@@ -173,7 +214,8 @@ def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
             broken: list[int] = []
             waiting = set(futures)
             while waiting:
-                finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                finished, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+                interrupted.check()
                 for fut in finished:
                     i = futures[fut]
                     try:
@@ -192,16 +234,15 @@ def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
                         progress(done, total, units[i])
         except BaseException:  # Ctrl-C (or anything else): stop the workers, then go on raising
             _stop(pool)
-            _INHERITED.clear()
             raise
         pool.shutdown(wait=True)
+        interrupted.check()  # stopped between two pools: nothing left to stop
         if isolate:
             pending = pending[1:]
         elif broken:  # the units a dead worker took down with it: again, one at a time
             pending, isolate = sorted(broken), True
         else:
             pending = []
-    _INHERITED.clear()
     return True
 
 

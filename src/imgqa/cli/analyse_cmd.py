@@ -9,6 +9,7 @@ The JSON form is a stable contract (docs/cli.md, ../shared/contracts/analyse-out
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from imgqa import __version__
@@ -85,8 +86,6 @@ def analyse_loaded(series, protocol_name, params, problems, jobs=1, progress=Non
 
 def _may_hold_several_series(paths) -> bool:
     """A folder, an archive or several files: worth starting worker processes early for."""
-    import os
-
     return len(paths) > 1 or any(os.path.isdir(p) or str(p).lower().endswith(".zip")
                                  for p in paths)
 
@@ -128,8 +127,17 @@ def run(args: argparse.Namespace) -> int:
     series = load(args.paths)
     problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
     show = _progress_printer(args.progress or sys.stderr.isatty())
-    results = analyse_loaded(series, args.protocol, params, problems, jobs=args.jobs,
-                             progress=show)
+    try:
+        results = analyse_loaded(series, args.protocol, params, problems, jobs=args.jobs,
+                                 progress=show)
+    except KeyboardInterrupt:
+        if args.jobs == 1:
+            raise
+        # The workers are stopped; the executor's helper threads may still be tearing down
+        # their pipes (in Python 3.11 they can print a traceback or block the interpreter's
+        # exit). Nothing is being saved yet (saving comes after analysis), so leave now: 130.
+        sys.stderr.flush()
+        os._exit(130)
     results, saved = judge_and_save(results, series, args, problems)
     if args.format == "json":
         print_json({"imgqa_version": __version__,
@@ -238,8 +246,6 @@ def judge_and_save(results, series, args, problems):
 
 
 def _database_configured(args) -> bool:
-    import os
-
     from imgqa.store import db
 
     if args.db or os.environ.get("IMGQA_DB"):
