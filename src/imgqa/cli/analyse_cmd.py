@@ -9,13 +9,14 @@ The JSON form is a stable contract (docs/cli.md, ../shared/contracts/analyse-out
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from imgqa import __version__
 from imgqa.cli._common import fmt_value, parse_params, print_json, table
 from imgqa.errors import ParameterError, UsageError
 from imgqa.io import load
-from imgqa.protocols import all_protocols, analyse_batch, get_protocol, measurement_label
+from imgqa.protocols import all_protocols, get_protocol, measurement_label
 from imgqa.protocols.base import key_measurement
 
 
@@ -30,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--detail", action="store_true",
                    help="JSON: include ROIs, curves and extra detail")
+    p.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                   help="analyse up to N series at once in separate processes "
+                        "(default: the number of cores; 1: one after the other)")
+    p.add_argument("--progress", action="store_true",
+                   help="print 'analysed 3/52 ...' lines on stderr (default: only on a terminal)")
     g = p.add_argument_group("saving to the results database (see `imgqa db`)")
     g.add_argument("--save", action="store_true",
                    help="save the results as a QC session of the matching equipment")
@@ -51,17 +57,49 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def analyse_loaded(series, protocol_name, params, problems):
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes ≥ 1, not {text!r}")
+    return n
+
+
+def analyse_loaded(series, protocol_name, params, problems, jobs=1, progress=None):
     """Run the analyses; each series that fails becomes a problem and the others go on.
 
     Whatever goes wrong inside one series' analysis (a refused geometry, a phantom not found,
     or an unforeseen error in a kernel) is appended to ``problems`` as ``{"path", "error",
     "kind", "protocol"}`` with a plain message and hint; no traceback reaches the console
-    (``-v`` logs it). Returns the results.
+    (``-v`` logs it). With ``jobs`` > 1 the series are analysed in that many processes
+    (`imgqa.parallel`); the results are the same and in the same order. Returns the results.
     """
-    results, failed = analyse_batch(list(series), protocol_name, **params)
+    from imgqa.parallel import analyse_parallel
+
+    results, failed = analyse_parallel(list(series), protocol_name, jobs=jobs,
+                                       progress=progress, **params)
     problems.extend(p.to_dict() for p in failed)
     return results
+
+
+def _may_hold_several_series(paths) -> bool:
+    """A folder, an archive or several files: worth starting worker processes early for."""
+    return len(paths) > 1 or any(os.path.isdir(p) or str(p).lower().endswith(".zip")
+                                 for p in paths)
+
+
+def _progress_printer(enabled: bool):
+    """``analysed 3/52 …`` on stderr after each unit (stdout stays clean for JSON)."""
+    if not enabled:
+        return None
+
+    def show(done: int, total: int, unit) -> None:
+        what = ", ".join(s.header.series_description or s.modality for s in unit[:2])
+        print(f"analysed {done}/{total} {what}".rstrip(), file=sys.stderr, flush=True)
+
+    return show
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,9 +120,24 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"No QC test has a parameter {', '.join(map(repr, unknown))}.",
                              hint="Run `imgqa protocols` to see each test's parameters.")
+    if args.jobs != 1 and _may_hold_several_series(args.paths):
+        from imgqa.parallel import warm_up
+
+        warm_up()  # the workers' imports overlap with reading the headers below
     series = load(args.paths)
     problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
-    results = analyse_loaded(series, args.protocol, params, problems)
+    show = _progress_printer(args.progress or sys.stderr.isatty())
+    try:
+        results = analyse_loaded(series, args.protocol, params, problems, jobs=args.jobs,
+                                 progress=show)
+    except KeyboardInterrupt:
+        if args.jobs == 1:
+            raise
+        # The workers are stopped; the executor's helper threads may still be tearing down
+        # their pipes (in Python 3.11 they can print a traceback or block the interpreter's
+        # exit). Nothing is being saved yet (saving comes after analysis), so leave now: 130.
+        sys.stderr.flush()
+        os._exit(130)
     results, saved = judge_and_save(results, series, args, problems)
     if args.format == "json":
         print_json({"imgqa_version": __version__,
@@ -193,8 +246,6 @@ def judge_and_save(results, series, args, problems):
 
 
 def _database_configured(args) -> bool:
-    import os
-
     from imgqa.store import db
 
     if args.db or os.environ.get("IMGQA_DB"):

@@ -850,23 +850,39 @@ def analyse_batch(series: Sequence[ImageSeries], protocol: Protocol | str | None
         One per series that could not: any `ImgqaError` as it is, any other exception from a
         kernel as an `InternalAnalysisError` (plain message; traceback logged at DEBUG).
     """
-    from dataclasses import replace
-
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    if proto is not None and proto.multi_series:
-        units = [list(series)] if series else []
-    else:
-        units = [[s] for s in series]
     results: list[Result] = []
     problems: list[AnalysisProblem] = []
-    for unit in units:
-        try:
-            if proto is not None and proto.multi_series:
-                results.extend(replace(r, choice_reason="Chosen by the user.")
-                               for r in run_protocol(proto, unit, **params))
-            else:
-                results.extend(analyse_series(unit[0], proto, **params))
-        except Exception as exc:  # isolation: whatever one series does, the next one runs
-            problems.append(AnalysisProblem.from_exception(
-                exc, proto.name if proto is not None else None, unit))
+    for unit in batch_units(series, proto):
+        rs, ps = analyse_unit(unit, proto, **params)
+        results.extend(rs)
+        problems.extend(ps)
     return results, problems
+
+
+def batch_units(series: Sequence[ImageSeries], protocol: Protocol | None
+                ) -> list[list[ImageSeries]]:
+    """The independent pieces of work of a batch, in input order.
+
+    One series per unit, except that a ``multi_series`` protocol (e.g. the two-acquisition
+    NEMA SNR) gets all the series together as one unit. `analyse_batch` and the parallel batch
+    (`imgqa.parallel`) share this so that both give the same results in the same order.
+    """
+    if protocol is not None and protocol.multi_series:
+        return [list(series)] if series else []
+    return [[s] for s in series]
+
+
+def analyse_unit(unit: Sequence[ImageSeries], protocol: Protocol | None, **params: Any
+                 ) -> tuple[list[Result], list[AnalysisProblem]]:
+    """Analyse one unit of `batch_units`; any failure becomes its one problem (never raised)."""
+    from dataclasses import replace
+
+    try:
+        if protocol is not None and protocol.multi_series:
+            return [replace(r, choice_reason="Chosen by the user.")
+                    for r in run_protocol(protocol, unit, **params)], []
+        return list(analyse_series(unit[0], protocol, **params)), []
+    except Exception as exc:  # isolation: whatever one series does, the next one runs
+        return [], [AnalysisProblem.from_exception(
+            exc, protocol.name if protocol is not None else None, unit)]

@@ -1,0 +1,300 @@
+"""Analysing a batch of independent series on several cores (``imgqa analyse --jobs N``).
+
+Each unit of `imgqa.protocols.base.batch_units` (one series, or all series together for a
+multi-series protocol) is analysed in a worker process of a `ProcessPoolExecutor`; the results
+come back in the order of the units, so the output is the same as with one job.
+
+- A series travels as its headers and frame list (no pixels: `ImageSeries` decodes lazily);
+  the worker decodes and analyses it, so decoding also runs in parallel. At most
+  ``jobs + 1`` units are pickled ahead of the workers (the executor's call queue), so memory
+  does not grow with the size of the batch.
+- Workers start from a fork server that has imported the analysis code once ("forkserver":
+  safe with the main process' threads, unlike a plain fork, and cheaper than "spawn", which
+  imports everything again in every worker). Where there is no fork server (Windows), "spawn".
+- A failing series is that unit's one problem, exactly as in-process; a worker that dies
+  outright (killed, out of memory) breaks the pool: the units that had not finished are then
+  re-run one by one, each in a fresh one-process pool, so only the culprit becomes a problem.
+- Ctrl-C (SIGINT to the main process; workers ignore it) is noted and acted on between two
+  waits of at most 0.2 s: the pending units are cancelled, the workers stopped, and
+  KeyboardInterrupt raised, so the command exits 130 without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgqa.io.series import ImageSeries
+    from imgqa.protocols.base import AnalysisProblem, Protocol, Result
+
+log = logging.getLogger(__name__)
+
+# Test hook: a worker analysing a unit whose first series has this Series Instance UID exits at
+# once (as a process killed by the system would), to verify that a dying worker costs one unit.
+CRASH_ENV = "IMGQA_TEST_WORKER_EXIT_UID"
+
+# None: automatic (see `_context`); tests force "fork" or "forkserver" to cover both paths.
+START_METHOD: str | None = None
+
+# With "fork", the units are inherited by the workers (copy-on-write), not pickled.
+_INHERITED: list = []
+
+# Imported once by the fork server, so every worker starts with the analysis code loaded.
+_PRELOAD = ["imgqa.parallel", "imgqa.io.dicom", "imgqa.protocols"]
+
+Progress = Callable[[int, int, "Sequence[ImageSeries]"], None]
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use (its CPU affinity where the OS reports it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | None = None,
+                     *, jobs: int | None = None, progress: Progress | None = None,
+                     **params: Any) -> tuple[list[Result], list[AnalysisProblem]]:
+    """Like `imgqa.protocols.analyse_batch`, on up to ``jobs`` processes.
+
+    Parameters
+    ----------
+    series : sequence of ImageSeries
+    protocol : Protocol or str, optional
+        As for `analyse_batch`.
+    jobs : int, optional
+        Worker processes (default: `default_jobs`). With 1, or with a single unit of work, the
+        batch runs in this process (no start-up cost).
+    progress : callable, optional
+        Called as ``progress(done, total, unit)`` after each unit, in the order they finish.
+    **params
+        Protocol parameters.
+
+    Returns
+    -------
+    results, problems
+        As `analyse_batch`, in the same order whatever the number of jobs.
+    """
+    from imgqa.protocols.base import analyse_unit, batch_units, get_protocol
+
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    units = batch_units(series, proto)
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    outcomes: list[tuple[list, list] | None] = [None] * len(units)
+    if jobs == 1 or len(units) <= 1:
+        for i, unit in enumerate(units):
+            outcomes[i] = analyse_unit(unit, proto, **params)
+            if progress is not None:
+                progress(i + 1, len(units), unit)
+    elif not _run_pool(units, proto, params, min(jobs, len(units)), outcomes, progress):
+        log.warning("could not start worker processes; analysing in this process instead")
+        for i, unit in enumerate(units):
+            outcomes[i] = analyse_unit(unit, proto, **params)
+            if progress is not None:
+                progress(i + 1, len(units), unit)
+    results: list[Result] = []
+    problems: list[AnalysisProblem] = []
+    for out in outcomes:
+        assert out is not None
+        results.extend(out[0])
+        problems.extend(out[1])
+    return results, problems
+
+
+def warm_up() -> None:
+    """Start the fork server now, so that it imports the analysis code while this process is
+    still reading the images (otherwise that import is a serial delay before the first worker).
+    Harmless if no pool is made afterwards; does nothing where there is no fork server."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _context():
+    """How workers start: see the module docstring ("fork" only while single-threaded)."""
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    method = START_METHOD
+    if method is None:
+        if sys.platform.startswith("linux") and threading.active_count() == 1:
+            method = "fork"
+        else:
+            method = "forkserver" if "forkserver" in methods else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(_PRELOAD)  # only effective before the server first starts
+    return ctx
+
+
+class _Interrupted:
+    """Ctrl-C noted as a flag while the pool runs, acted on at a safe point.
+
+    A KeyboardInterrupt raised at an arbitrary point inside `concurrent.futures` can leave one
+    of its locks held, and the executor's thread then waits on it for ever (seen: a hang after
+    Ctrl-C). So in the main thread SIGINT only sets ``is_set``; the waiting loop checks it.
+    """
+
+    def __init__(self) -> None:
+        self.is_set = False
+        self._old = None
+
+    def __enter__(self) -> _Interrupted:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame) -> None:
+        self.is_set = True
+
+    def check(self) -> None:
+        if self.is_set:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
+    """Fill ``outcomes[i]`` for every unit; see the module docstring for crashes and Ctrl-C.
+
+    Returns False (nothing analysed) when no worker process can start at all.
+    """
+    try:
+        with _Interrupted() as interrupted:
+            return _run_pools(units, proto, params, jobs, outcomes, progress, interrupted)
+    finally:
+        _INHERITED.clear()
+
+
+def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> bool:
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    name = proto.name if proto is not None else None
+    total, done = len(units), 0
+    ctx = _context()
+    _INHERITED[:] = units  # before the pool forks its workers
+    for stream in (sys.stdout, sys.stderr):  # a forked worker must not write our buffers again
+        stream.flush()
+    pending = list(range(len(units)))
+    isolate = False  # after a worker died: one unit per fresh pool, to find the culprit
+    first = True
+    while pending:
+        width = 1 if isolate else jobs
+        batch = pending[:1] if isolate else pending
+        pool = ProcessPoolExecutor(max_workers=width, mp_context=ctx,
+                                   initializer=_worker_init)
+        try:
+            if first:  # a worker that cannot even start is not a problem of the first series
+                first = False
+                try:
+                    pool.submit(os.getpid).result()
+                except BrokenProcessPool:
+                    _stop(pool)
+                    return False
+                interrupted.check()
+            if ctx.get_start_method() == "fork":
+                futures = {pool.submit(_worker_forked, i, name, params): i for i in batch}
+            else:
+                futures = {pool.submit(_worker, [_pack(s) for s in units[i]], name, params): i
+                           for i in batch}
+            broken: list[int] = []
+            waiting = set(futures)
+            while waiting:
+                finished, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+                interrupted.check()
+                for fut in finished:
+                    i = futures[fut]
+                    try:
+                        outcomes[i] = fut.result()
+                    except BrokenProcessPool:
+                        if isolate:  # alone in its pool: this unit is the one that kills it
+                            outcomes[i] = ([], [_died(units[i], name)])
+                        else:
+                            broken.append(i)
+                            continue
+                    except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot travel
+                        from imgqa.protocols.base import AnalysisProblem
+                        outcomes[i] = ([], [AnalysisProblem.from_exception(exc, name, units[i])])
+                    done += 1
+                    if progress is not None:
+                        progress(done, total, units[i])
+        except BaseException:  # Ctrl-C (or anything else): stop the workers, then go on raising
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+        interrupted.check()  # stopped between two pools: nothing left to stop
+        if isolate:
+            pending = pending[1:]
+        elif broken:  # the units a dead worker took down with it: again, one at a time
+            pending, isolate = sorted(broken), True
+        else:
+            pending = []
+    return True
+
+
+def _stop(pool) -> None:
+    """Cancel what has not started and end the workers now (not after their current unit)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+
+
+def _died(unit, protocol: str | None):
+    from imgqa.errors import InternalAnalysisError
+    from imgqa.protocols.base import AnalysisProblem
+
+    err = InternalAnalysisError(
+        "The process analysing this series stopped unexpectedly (it may have run out of "
+        "memory); the other series were analysed.",
+        hint="Run it again on its own with --jobs 1; if it stops again, report it with -v.")
+    return AnalysisProblem.from_exception(err, protocol, unit)
+
+
+# -- the worker side --------------------------------------------------------------------------
+def _worker_init() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the main process alone decides.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pack(s: ImageSeries) -> tuple:
+    """What a worker needs to rebuild a series: headers and frame list, no pixels or locks."""
+    return (s.header, s.geometry, s.frames, s.datasets, s._decoder, s.flags,
+            s._cache.max_bytes)
+
+
+def _worker_forked(index: int, protocol: str | None, params: dict[str, Any]):
+    return _analyse_in_worker(_INHERITED[index], protocol, params)
+
+
+def _worker(packed: list[tuple], protocol: str | None, params: dict[str, Any]):
+    from imgqa.io.series import ImageSeries
+
+    return _analyse_in_worker([ImageSeries(*p) for p in packed], protocol, params)
+
+
+def _analyse_in_worker(unit, protocol: str | None, params: dict[str, Any]):
+    from imgqa.protocols.base import analyse_unit, get_protocol
+
+    crash = os.environ.get(CRASH_ENV)
+    if crash and unit and unit[0].header.series_uid == crash:
+        os._exit(70)
+    proto = get_protocol(protocol) if protocol else None
+    return analyse_unit(unit, proto, **params)
