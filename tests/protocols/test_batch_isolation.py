@@ -161,8 +161,10 @@ def test_kernel_crash_is_one_series_problem_cli(tmp_path, good_ct, contracts_dir
              lambda s: s.header.series_description == "Water crashing")
     try:
         with caplog.at_level(logging.DEBUG, logger="imgqa"):
+            # one job: the analysis (and its DEBUG record) stays in this process, where
+            # caplog sees it; the parallel path is tests/cli/test_analyse_jobs.py's
             code = main(["analyse", str(other), str(good_ct), "--protocol", "ct.water",
-                         "--format", "json"])
+                         "--format", "json", "--jobs", "1"])
     finally:
         monkeypatch.undo()
     captured = capsys.readouterr()
