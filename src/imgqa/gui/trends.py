@@ -63,8 +63,10 @@ def key_measurement(proto: Any) -> str:
     """The measurement a trend of this protocol shows first.
 
     ``Protocol.key_measurement`` when the protocol declares one, else its first measurement.
+    Read from the protocol object (not the registry by name, as
+    `imgqa.protocols.base.key_measurement` does) so the view follows the protocols it lists.
     """
-    return getattr(proto, "key_measurement", None) or proto.measurements[0].name
+    return proto.key_measurement or proto.measurements[0].name
 
 
 def _rule_text(rule: int) -> str:
