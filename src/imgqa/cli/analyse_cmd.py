@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from imgqa import __version__
+from imgqa._version import __version__
 from imgqa.cli._common import fmt_value, parse_params, print_json, table
 from imgqa.errors import ParameterError, UsageError
 from imgqa.io import load

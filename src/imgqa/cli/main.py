@@ -70,7 +70,7 @@ def subcommands_for(argv: Sequence[str]) -> list[str]:
 
 def build_parser(subcommands: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The ``imgqa`` parser with the given subcommands (default: all, in `SUBCOMMANDS` order)."""
-    from imgqa import __version__
+    from imgqa._version import __version__
 
     parser = _Parser(prog="imgqa", description="Imaging quality control for X-ray, CT, MRI "
                      "and gamma cameras. Without a command, opens the desktop application.")

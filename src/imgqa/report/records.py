@@ -261,7 +261,7 @@ def gather(store: Any, *, equipment: Sequence[int | str] = (), protocol: str | N
     imgqa.errors.StoreError
         Unknown equipment.
     """
-    from imgqa import __version__
+    from imgqa._version import __version__
 
     since, until = _aware(since), _aware(until)
     if since is not None and until is not None and since >= until:
