@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from imgqa.errors import ImgqaError, UsageError
 
@@ -38,7 +39,7 @@ EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: the shell's code for a filter whos
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors exit 2 with a short message
+    def error(self, message: str) -> NoReturn:  # usage errors exit 2 with a short message
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"imgqa: error: {message}\n")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, overload
 
 from imgqa.errors import ExportError
 
@@ -226,7 +226,18 @@ def parse_date(text: str, *, end: bool = False) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+@overload
+def _aware(t: datetime) -> datetime:
+    ...
+
+
+@overload
+def _aware(t: None) -> None:
+    ...
+
+
 def _aware(t: datetime | None) -> datetime | None:
+    """A naive time read from the database is UTC (the store writes UTC)."""
     if t is None:
         return None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
