@@ -62,6 +62,8 @@ def package_copy(tmp_path_factory) -> Path:
     # The version read from the package root: the root's lazy API reaches up to imgqa.api.
     ("protocols/_bad.py", "from imgqa import __version__\n", (LAYERS,),
      "imgqa.protocols._bad -> imgqa"),
+    # A new top-level package nobody placed in the layers (the contract is exhaustive).
+    ("_unplaced.py", "", (LAYERS,), "- imgqa._unplaced"),
 ])
 def test_a_broken_rule_fails_the_check(package_copy, module, code, broken, import_line):
     bad = package_copy / "src" / "imgqa" / module
