@@ -62,10 +62,13 @@ installer: $(BUILD_STAMP)
 test-install: $(STAMP)
 	CI_SLOW=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/install
 
+## Style and complexity (ruff), layer contracts (import-linter), types of the non-GUI packages
+## (mypy, configured in pyproject.toml). `make test` runs the contracts and mypy as tests too.
 lint: $(STAMP)
-	$(PY) -m pip install -q ruff import-linter
+	$(PY) -m pip install -q ruff
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) .venv-ref $(BUILD_VENV) build dist *.egg-info src/*.egg-info .pytest_cache

@@ -9,7 +9,7 @@ The Python API in two calls::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from imgqa._version import __version__
 
 __all__ = ["__version__", "analyse", "load"]
 

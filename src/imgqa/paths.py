@@ -55,9 +55,10 @@ def source_checkout(package_file: str | os.PathLike[str] | None = None) -> Path 
     if getattr(sys, "frozen", False):
         return None
     if package_file is None:
-        import imgqa
-
-        package_file = imgqa.__file__
+        # The root package is always loaded before this submodule. Read it from sys.modules:
+        # a static `import imgqa` would make this bottom-layer module depend on imgqa.api
+        # (the root's lazy attributes) in the layer contract.
+        package_file = sys.modules["imgqa"].__file__
     if package_file is None:
         return None
     pkg = Path(package_file).resolve().parent

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from imgqa.analysis.ct_phantom import PhantomCircle, circle_stats, find_phantom
-from imgqa.analysis.roi import RoiStats, require_2d
+from imgqa.analysis.roi import RoiStats, point_rc, require_2d
 from imgqa.errors import PhantomNotFoundError
 
 __all__ = [
@@ -307,7 +307,7 @@ def _ramp(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, float], ro
     lo, hi = max(k - 2, 0), min(k + 3, v.size)
     profile = roi[:, lo:hi].mean(axis=1)
     fwhm = _fwhm(profile, step)
-    corners = tuple(tuple(float(x) for x in c + (tangent * a + radial * b) / pixel_mm)
+    corners = tuple(point_rc(c + (tangent * a + radial * b) / pixel_mm)
                     for a, b in ((-RAMP_LENGTH_MM / 2, -RAMP_WIDTH_MM / 2),
                                          (RAMP_LENGTH_MM / 2, -RAMP_WIDTH_MM / 2),
                                          (RAMP_LENGTH_MM / 2, RAMP_WIDTH_MM / 2),
@@ -359,6 +359,7 @@ def analyse_ctp404(image: np.ndarray, pixel_mm: float, *, model: str = "auto",
                 score = np.mean([abs(s.mean - nom) for _, s, nom in inserts.values()])
                 if best is None or score < best[0]:
                     best = (score, name, inserts, turns, mirror)
+    assert best is not None  # models holds at least one layout (an unknown one is a KeyError)
     _, name, inserts, turns, mirror = best
     ramps = tuple(_ramp(img, pixel_mm, centre, roll, a, n)
                   for a, n in ((-90, "top"), (0, "right"), (90, "bottom"), (180, "left")))

@@ -36,19 +36,21 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 from scipy import ndimage, signal
 
 from imgqa.analysis.ct_phantom import circle_stats
 from imgqa.analysis.ctp515_layout import CTP515_CONTRASTS, CTP515_DIAMETERS_MM
-from imgqa.analysis.roi import RoiStats, circle_mask, require_2d
+from imgqa.analysis.roi import RoiStats, circle_mask, point_rc, require_2d
 from imgqa.errors import PhantomNotFoundError
 
 __all__ = [
     "CTP515_CONTRASTS",
     "CTP515_DIAMETERS_MM",
     "CTP515_RADIUS_MM",
+    "Ctp515LayoutItem",
     "Ctp515Result",
     "Ctp515Target",
     "analyse_ctp515",
@@ -71,10 +73,19 @@ def ctp515_target_name(token: str, diameter_mm: int) -> str:
     return f"ctp515_cnr_{token}_{diameter_mm}mm"
 
 
-def ctp515_layout() -> list[dict[str, float]]:
+class Ctp515LayoutItem(TypedDict):
+    """One nominal CTP515 target of `ctp515_layout`."""
+
+    token: str               # contrast group in measurement names: "1p0", "0p5", "0p3"
+    contrast_percent: float  # nominal contrast, %
+    diameter_mm: int
+    angle_deg: float         # position on the 50 mm circle at roll 0
+
+
+def ctp515_layout() -> list[Ctp515LayoutItem]:
     """Nominal targets: contrast token, contrast %, diameter (mm), angle (°, roll 0)."""
-    return [{"token": tok, "contrast_percent": pct, "diameter_mm": d,
-             "angle_deg": a + off}
+    return [Ctp515LayoutItem(token=tok, contrast_percent=pct, diameter_mm=d,
+                             angle_deg=a + off)
             for tok, pct, off in CTP515_CONTRASTS
             for d, a in zip(CTP515_DIAMETERS_MM, _ANGLES_1PCT)]
 
@@ -157,7 +168,7 @@ def _find_rotation(img, pixel_mm, centre_rc, roll_deg):
     smoothed = [_disc_mean(img, max(d / 2.0 / pixel_mm, 1.0))
                 for d in CTP515_DIAMETERS_MM[:6]]
     angles = np.arange(-180.0, 180.0, 0.5)
-    best_sense, score, cand = 1.0, None, None
+    options = []  # (sense, scores, candidate scores) for plain and mirrored
     for sense in (1.0, -1.0):
         sc = _rotation_scores(img, pixel_mm, centre_rc, angles, smoothed=smoothed, sense=sense)
         if roll_deg is not None:
@@ -166,8 +177,9 @@ def _find_rotation(img, pixel_mm, centre_rc, roll_deg):
             cd = np.where((np.abs(near[0]) <= 10.0) | (np.abs(near[1]) <= 10.0), sc, -np.inf)
         else:
             cd = sc
-        if cand is None or cd.max() > cand.max():
-            best_sense, score, cand = sense, sc, cd
+        options.append((sense, sc, cd))
+    # the first of equal maxima: plain before mirrored
+    best_sense, score, cand = max(options, key=lambda o: o[2].max())
     null = _rotation_scores(img, pixel_mm, centre_rc, angles, _NULL_RADIUS_MM, smoothed,
                             sense=best_sense)
     j = int(np.argmax(cand))
@@ -232,10 +244,10 @@ def analyse_ctp515(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, f
     for item in ctp515_layout():
         t = np.deg2rad((-item["angle_deg"] if mirrored else item["angle_deg"]) + rotation_deg)
         unit = np.array([np.sin(t), np.cos(t)])
-        pos = tuple(float(x) for x in np.asarray(centre_rc) + dist * unit)
+        pos = point_rc(np.asarray(centre_rc) + dist * unit)
         rad = max(_ROI_FRACTION * item["diameter_mm"] / 2.0 / pixel_mm, 0.75)
         st = circle_stats(img, pos, rad)
-        bgs = [tuple(float(x) for x in np.asarray(centre_rc) + q * dist * unit)
+        bgs = [point_rc(np.asarray(centre_rc) + q * dist * unit)
                for q in _BG_RATIOS]
         bst = [circle_stats(img, p, bg_r) for p in bgs]
         n = np.array([s.n_pixels for s in bst], dtype=float)

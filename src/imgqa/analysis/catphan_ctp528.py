@@ -48,7 +48,7 @@ from itertools import pairwise
 import numpy as np
 from scipy import ndimage
 
-from imgqa.analysis.roi import require_2d
+from imgqa.analysis.roi import point_rc, require_2d
 from imgqa.errors import PhantomNotFoundError
 
 __all__ = [
@@ -218,7 +218,9 @@ def analyse_ctp528(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, f
             f"with the bar layout {score:.2f}).")
     step = pixel_mm / 4.0
     v = np.arange(-_BAND_MM, _BAND_MM + 1e-9, pixel_mm / 2.0)
-    raw = []
+    # (lp/cm, fundamental amplitude, peak-to-valley, centre, corners, profile, bar plateau)
+    raw: list[tuple[int, float, float, tuple[float, float], tuple[tuple[float, float], ...],
+                    np.ndarray, float]] = []
     for k, n, a in CTP528_LAYOUT:
         w = 5.0 / k
         ang = np.deg2rad(_START_DEG + sense * (a - _START_DEG) + rot)
@@ -258,18 +260,15 @@ def analyse_ctp528(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, f
         troughs = crests[:-1] + 0.5 / f
         pv = float(np.interp(crests, u, prof).mean() - np.interp(troughs, u, prof).mean()) \
             if troughs.size else float("nan")
-        corners = tuple(tuple(float(x) for x in c + (tangent * p + radial * q) / pixel_mm)
+        corners = tuple(point_rc(c + (tangent * p + radial * q) / pixel_mm)
                         for p, q in ((-half, -_BAND_MM), (half, -_BAND_MM), (half, _BAND_MM),
                                      (-half, _BAND_MM)))
-        plateau = None
-        if k == 1:
+        plateau = float("nan")  # measured on the 1 lp/cm group only
+        if k == 1 and troughs.size:
             # bar and gap plateaus (central quarter of each: clear of the blurred edges)
-            if troughs.size:
-                near = np.abs(u[None, :] - np.concatenate([crests, troughs])[:, None]) <= w / 8
-                plateau = float(prof[near[:crests.size].any(axis=0)].mean()
-                                - prof[near[crests.size:].any(axis=0)].mean())
-            else:
-                plateau = float("nan")
+            near = np.abs(u[None, :] - np.concatenate([crests, troughs])[:, None]) <= w / 8
+            plateau = float(prof[near[:crests.size].any(axis=0)].mean()
+                            - prof[near[crests.size:].any(axis=0)].mean())
         raw.append((k, amp, pv, (float(c[0] + tangent[0] * u0 / pixel_mm),
                                  float(c[1] + tangent[1] * u0 / pixel_mm)), corners, prof,
                     plateau))
@@ -281,8 +280,8 @@ def analyse_ctp528(image: np.ndarray, pixel_mm: float, centre_rc: tuple[float, f
     groups = tuple(Ctp528Group(k, float(np.pi * amp / (2.0 * contrast)), pv / contrast,
                                pos, corners, prof)
                    for k, amp, pv, pos, corners, prof, _ in raw)
-    f = np.array([g.lp_per_cm for g in groups], dtype=float)
-    m = np.array([g.mtf for g in groups])
-    return Ctp528Result(groups, float(contrast), tuple(float(x) for x in centre_rc),
-                        float(rot), bool(sense < 0), float(score), _crossing(f, m, 0.5),
-                        _crossing(f, m, 0.1))
+    freqs = np.array([g.lp_per_cm for g in groups], dtype=float)
+    mtf = np.array([g.mtf for g in groups])
+    return Ctp528Result(groups, float(contrast), point_rc(centre_rc),
+                        float(rot), bool(sense < 0), float(score), _crossing(freqs, mtf, 0.5),
+                        _crossing(freqs, mtf, 0.1))

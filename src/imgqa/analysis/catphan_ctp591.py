@@ -62,7 +62,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import curve_fit
 
-from imgqa.analysis.roi import require_2d
+from imgqa.analysis.roi import point_rc, require_2d
 from imgqa.errors import PhantomNotFoundError
 
 __all__ = [
@@ -298,7 +298,7 @@ def _ramp(img: np.ndarray, pixel_mm: float, centre_rc: tuple[float, float], roll
     u = ((rr - base[0]) * along[0] + (cc - base[1]) * along[1]) * pixel_mm
     v = ((rr - base[0]) * normal[0] + (cc - base[1]) * normal[1]) * pixel_mm
     band = (np.abs(u) <= half) & (np.abs(v) <= _BAND_HALF_WIDTH_MM)
-    corners = tuple(tuple(float(x) for x in base + (along * a + normal * b) / pixel_mm)
+    corners = tuple(point_rc(base + (along * a + normal * b) / pixel_mm)
                     for a, b in ((-half, -_BAND_HALF_WIDTH_MM), (half, -_BAND_HALF_WIDTH_MM),
                                  (half, _BAND_HALF_WIDTH_MM), (-half, _BAND_HALF_WIDTH_MM)))
     pix = img[r0:r1, c0:c1]

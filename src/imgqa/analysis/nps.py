@@ -283,8 +283,7 @@ def extract_rois(image: np.ndarray, size_px: int | tuple[int, int], *, overlap: 
     img = np.asarray(image)
     if img.ndim != 2:
         raise ValueError(f"image must be 2-D, got shape {img.shape}")
-    h, w = (int(size_px), int(size_px)) if np.isscalar(size_px) else (int(size_px[0]),
-                                                                        int(size_px[1]))
+    h, w = (int(v) for v in np.broadcast_to(np.asarray(size_px), (2,)))  # n or (h, w)
     if h < 1 or w < 1:
         raise ValueError("size_px must be ≥ 1")
     if not 0 <= overlap < 1:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RoiStats", "circle_mask", "rect_mask", "roi_stats", "require_2d"]
+__all__ = ["RoiStats", "circle_mask", "point_rc", "rect_mask", "roi_stats", "require_2d"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,15 @@ class RoiStats:
     @property
     def snr(self) -> float:
         return self.mean / self.sd if self.sd > 0 else float("inf")
+
+
+def point_rc(point) -> tuple[float, float]:
+    """A (row, col) position (array, tuple, NumPy scalars) as a pair of Python floats (pixels).
+
+    Results are frozen dataclasses of plain floats: they compare, hash and serialise to JSON
+    without NumPy types, and their declared pair type holds.
+    """
+    return (float(point[0]), float(point[1]))
 
 
 def require_2d(image: np.ndarray, name: str = "image") -> np.ndarray:

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from imgqa import __version__
+from imgqa._version import __version__
 from imgqa.cli._common import fmt_value, parse_params, print_json, table
 from imgqa.errors import ParameterError, UsageError
 from imgqa.io import load
@@ -108,10 +108,32 @@ def run(args: argparse.Namespace) -> int:
               "images are saved again.", file=sys.stderr)
         return 2
     params = parse_params(args.param)
-    if args.protocol:
-        # An unknown name or parameter is a usage error (exit 2), found before loading anything.
+    _check_params(args.protocol, params)
+    if args.jobs != 1 and _may_hold_several_series(args.paths):
+        from imgqa.parallel import warm_up
+
+        warm_up()  # the workers' imports overlap with reading the headers below
+    series = load(args.paths)
+    problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
+    results = _analyse_or_leave(args, series, params, problems)
+    results, saved = judge_and_save(results, series, args, problems)
+    if args.format == "json":
+        print_json({"imgqa_version": __version__,
+                    "results": [_with_labels(r.protocol, r.to_dict(detail=args.detail))
+                                for r in results],
+                    "problems": problems, "saved": saved})
+    else:
+        _print_tables(results, saved, problems)
+    if not results and not problems:
+        return 1
+    return 1 if problems else 0
+
+
+def _check_params(protocol: str | None, params: dict) -> None:
+    """An unknown protocol or parameter is a usage error (exit 2), found before loading."""
+    if protocol:
         try:
-            get_protocol(args.protocol).resolve_params(params)
+            get_protocol(protocol).resolve_params(params)
         except ParameterError as exc:
             raise UsageError(exc.message, hint=exc.hint) from exc
     elif params:  # tests chosen per series: a name no test knows is still a typing error
@@ -120,16 +142,14 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"No QC test has a parameter {', '.join(map(repr, unknown))}.",
                              hint="Run `imgqa protocols` to see each test's parameters.")
-    if args.jobs != 1 and _may_hold_several_series(args.paths):
-        from imgqa.parallel import warm_up
 
-        warm_up()  # the workers' imports overlap with reading the headers below
-    series = load(args.paths)
-    problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
+
+def _analyse_or_leave(args: argparse.Namespace, series, params: dict, problems: list[dict]):
+    """`analyse_loaded` with progress lines; Ctrl+C during a parallel batch exits with 130."""
     show = _progress_printer(args.progress or sys.stderr.isatty())
     try:
-        results = analyse_loaded(series, args.protocol, params, problems, jobs=args.jobs,
-                                 progress=show)
+        return analyse_loaded(series, args.protocol, params, problems, jobs=args.jobs,
+                              progress=show)
     except KeyboardInterrupt:
         if args.jobs == 1:
             raise
@@ -138,40 +158,34 @@ def run(args: argparse.Namespace) -> int:
         # exit). Nothing is being saved yet (saving comes after analysis), so leave now: 130.
         sys.stderr.flush()
         os._exit(130)
-    results, saved = judge_and_save(results, series, args, problems)
-    if args.format == "json":
-        print_json({"imgqa_version": __version__,
-                    "results": [_with_labels(r.protocol, r.to_dict(detail=args.detail))
-                                for r in results],
-                    "problems": problems, "saved": saved})
-    else:
-        for r in results:
-            s = r.series
-            head = f"{r.protocol} v{r.protocol_version}"
-            if r.label:
-                head += f" [{r.label}]"
-            print(f"{head} — {s.get('modality')} {s.get('manufacturer', '')} "
-                  f"{s.get('model', '')} {s.get('series_description', '')}".rstrip())
-            if r.choice_reason:  # why this test ran (issue 11): the line under the series
-                print(f"  why: {r.choice_reason}")
-            # labels for people, key measurement first; the internal name (as in JSON) last
-            key = key_measurement(r.protocol)
-            ms = sorted(r.measurements, key=lambda m: m.name != key)
-            print(table([[measurement_label(r.protocol, m.name), fmt_value(m.value), m.unit,
-                          m.status or "", m.name] for m in ms],
-                        ["Measurement", "Value", "Unit", "Status", "Internal name"]))
-            for w in r.warnings:
-                if w != r.choice_reason:  # the generic.roi fall-back is already the why line
-                    print(f"  warning: {w}")
-            print()
-        for sv in saved:
-            print(f"Saved as QC session {sv['session_id']} of {sv['equipment']} "
-                  f"(equipment {sv['equipment_id']}).")
-        for p in problems:
-            print(f"Not analysed: {p['path']}\n  {p['error']}", file=sys.stderr)
-    if not results and not problems:
-        return 1
-    return 1 if problems else 0
+
+
+def _print_tables(results, saved: list[dict], problems: list[dict]) -> None:
+    """The table form: per result a header, the why line, its measurements and warnings."""
+    for r in results:
+        s = r.series
+        head = f"{r.protocol} v{r.protocol_version}"
+        if r.label:
+            head += f" [{r.label}]"
+        print(f"{head} — {s.get('modality')} {s.get('manufacturer', '')} "
+              f"{s.get('model', '')} {s.get('series_description', '')}".rstrip())
+        if r.choice_reason:  # why this test ran (issue 11): the line under the series
+            print(f"  why: {r.choice_reason}")
+        # labels for people, key measurement first; the internal name (as in JSON) last
+        key = key_measurement(r.protocol)
+        ms = sorted(r.measurements, key=lambda m: m.name != key)
+        print(table([[measurement_label(r.protocol, m.name), fmt_value(m.value), m.unit,
+                      m.status or "", m.name] for m in ms],
+                    ["Measurement", "Value", "Unit", "Status", "Internal name"]))
+        for w in r.warnings:
+            if w != r.choice_reason:  # the generic.roi fall-back is already the why line
+                print(f"  warning: {w}")
+        print()
+    for sv in saved:
+        print(f"Saved as QC session {sv['session_id']} of {sv['equipment']} "
+              f"(equipment {sv['equipment_id']}).")
+    for p in problems:
+        print(f"Not analysed: {p['path']}\n  {p['error']}", file=sys.stderr)
 
 
 def _with_labels(protocol: str, d: dict) -> dict:
@@ -199,12 +213,12 @@ def judge_and_save(results, series, args, problems):
     wants_store = args.save or args.equipment or args.create_equipment
     if not wants_store and not _database_configured(args):
         return [evaluate_with_defaults(r) for r in results], []
-    from imgqa.store import DuplicateSessionError, open_store
+    from imgqa.store import DuplicateSessionError, EquipmentRecord, open_store
 
     store = open_store(args.db)
     with store:
         fixed = store.find_equipment(args.equipment) if args.equipment else None
-        by_equipment: dict[int, tuple[object, list]] = {}
+        by_equipment: dict[int, tuple[EquipmentRecord, list]] = {}
         judged = []
         for r in results:
             eq = fixed or store.match_equipment(r.series)

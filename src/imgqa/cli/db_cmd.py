@@ -133,54 +133,22 @@ def run_backup(args: argparse.Namespace) -> int:
 
 
 def run_init_roles(args: argparse.Namespace) -> int:
-    from sqlalchemy import inspect, text
-    from sqlalchemy.exc import DBAPIError
-
-    from imgqa.store.roles import init_roles_sql
+    from imgqa.store import roles
 
     with open_from_args(args) as store:
         if store.dialect != "postgresql":
             raise StoreError("Database roles exist only on PostgreSQL.",
                              hint="On a local SQLite file use `imgqa db user NAME ROLE`.")
-        tables = inspect(store.engine).get_table_names(schema=args.schema)
-        sql = init_roles_sql(store.url.database or "", args.schema, tables=tables)
+        sql = roles.init_roles_for(store.engine, args.schema)
         if args.print_only:
             print(";\n".join(sql) + ";")
             return 0
-        _check_init_roles_rights(store, args.schema)
-        with store.engine.begin() as conn:
-            for stmt in sql:
-                try:
-                    conn.execute(text(stmt))
-                except DBAPIError as exc:  # what the pre-check could not foresee
-                    first = str(exc.orig).strip().splitlines()[0]
-                    raise StoreError(f"init-roles stopped, nothing was changed: {first}.",
-                                     hint="Run it as the database owner with CREATEROLE, or "
-                                          "as a superuser (docs/store.md).") from exc
+        roles.check_init_roles_rights(store.engine, args.schema)
+        roles.apply_init_roles(store.engine, sql)
     print("Created roles imgqa_technologist, imgqa_physicist, imgqa_admin and their grants.\n"
           "Give logins a role with e.g. `imgqa --db URL db user alice physicist` or in psql:\n"
           "  CREATE ROLE alice LOGIN PASSWORD '...' IN ROLE imgqa_physicist;")
     return 0
-
-
-def _check_init_roles_rights(store, schema: str) -> None:  # store: imgqa.store.Store
-    """One clear line instead of a psycopg traceback when the login may not do init-roles."""
-    from sqlalchemy import text
-
-    from imgqa.store.roles import missing_privilege
-
-    with store.engine.connect() as conn:
-        user, sup, createrole = conn.execute(text(
-            "SELECT rolname, rolsuper, rolcreaterole FROM pg_roles "
-            "WHERE rolname = current_user")).one()
-        owner = conn.execute(text(
-            "SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = 'audit_log'"),
-            {"s": schema}).scalar_one_or_none()
-        owns = bool(owner) and bool(conn.execute(
-            text("SELECT pg_has_role(current_user, :o, 'MEMBER')"), {"o": owner}).scalar_one())
-    why = missing_privilege(user, bool(sup), bool(createrole), owner, owns)
-    if why:
-        raise StoreError(why)
 
 
 def run_user(args: argparse.Namespace) -> int:

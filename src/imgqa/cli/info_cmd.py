@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from imgqa import __version__
+from imgqa._version import __version__
 from imgqa.cli._common import print_json, table
 from imgqa.io import load
 

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from imgqa.errors import ImgqaError, UsageError
 
@@ -38,7 +39,7 @@ EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: the shell's code for a filter whos
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors exit 2 with a short message
+    def error(self, message: str) -> NoReturn:  # usage errors exit 2 with a short message
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"imgqa: error: {message}\n")
 
@@ -70,7 +71,7 @@ def subcommands_for(argv: Sequence[str]) -> list[str]:
 
 def build_parser(subcommands: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The ``imgqa`` parser with the given subcommands (default: all, in `SUBCOMMANDS` order)."""
-    from imgqa import __version__
+    from imgqa._version import __version__
 
     parser = _Parser(prog="imgqa", description="Imaging quality control for X-ray, CT, MRI "
                      "and gamma cameras. Without a command, opens the desktop application.")

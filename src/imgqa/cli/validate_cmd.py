@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from imgqa import __version__
+from imgqa._version import __version__
 from imgqa.cli._common import fmt_value, print_json, table
 
 _AUTO = "auto"

@@ -614,14 +614,14 @@ def catphan_ctp591(*, size: int = 512, pixel_mm: float = 0.41, fwhm_mm: float = 
                             ((58.5, 0.0), np.nan, fine_bead_hu_mm2)):
         beads.append((py * np.cos(rot) + px_ * np.sin(rot),
                       -py * np.sin(rot) + px_ * np.cos(rot), z, m))
-    beads = np.array(beads)
+    bead_table = np.array(beads)  # (n, 4), columns as above
     half_box = 5.0 * psf_sigma_mm
     images = []
     for zsl in zs:
         img = body.copy()
-        w = np.where(np.isnan(beads[:, 2]), 1.0,
-                     np.exp(-4.0 * np.log(2.0) * (beads[:, 2] - zsl) ** 2 / fwhm_mm ** 2))
-        for (by, bx, _, m), wk in zip(beads, w):
+        w = np.where(np.isnan(bead_table[:, 2]), 1.0,
+                     np.exp(-4.0 * np.log(2.0) * (bead_table[:, 2] - zsl) ** 2 / fwhm_mm ** 2))
+        for (by, bx, _, m), wk in zip(bead_table, w):
             if wk < 1e-6:
                 continue
             rows = np.nonzero(np.abs(y[:, 0] - by) <= half_box)[0]

@@ -117,7 +117,7 @@ def flood(matrix: int | tuple[int, int] = 128, pixel_mm: float = 3.2, *,
         ``integral_uniformity`` and ``differential_uniformity_x``/``_y`` (%), valid for the UFOV
         and CFOV alike because both bumps lie inside the CFOV.
     """
-    rows, cols = (matrix, matrix) if np.isscalar(matrix) else matrix  # type: ignore[misc]
+    rows, cols = (int(v) for v in np.broadcast_to(np.asarray(matrix), (2,)))  # n or (rows, cols)
     f = nema_block(pixel_mm)
     if rows % f or cols % f:
         raise ValueError(f"matrix {rows}×{cols} must be a multiple of the NEMA block {f}")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
 
 __all__ = ["SOP_CLASSES", "PhantomDevice", "write_series", "write_ground_truth", "DEMO_DEVICE"]
 
@@ -115,109 +115,163 @@ def write_series(
     modality = modality.upper()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if pixel_spacing_mm is not None and np.isscalar(pixel_spacing_mm):
-        pixel_spacing_mm = (float(pixel_spacing_mm), float(pixel_spacing_mm))  # type: ignore
-    when = acquired or datetime(2026, 1, 5, 8, 0, 0)
-    study_uid, series_uid, frame_of_ref = generate_uid(), generate_uid(), generate_uid()
-    sop_class = SOP_CLASSES[modality]
-    n = stack.shape[0]
-    thickness = slice_thickness_mm
-    step = slice_spacing_mm or thickness or 1.0
-
-    def base_dataset(sop_uid: str, index: int) -> Dataset:
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = sop_class
-        meta.MediaStorageSOPInstanceUID = sop_uid
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID = sop_class
-        ds.SOPInstanceUID = sop_uid
-        ds.StudyInstanceUID = study_uid
-        ds.SeriesInstanceUID = series_uid
-        ds.FrameOfReferenceUID = frame_of_ref
-        ds.Modality = modality
-        ds.PatientName = "PHANTOM^QC"  # a phantom, never a person
-        ds.PatientID = "PHANTOM"
-        ds.PatientBirthDate = ""
-        ds.PatientSex = "O"
-        ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = \
-            when.strftime("%Y%m%d")
-        ds.StudyTime = ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = \
-            when.strftime("%H%M%S")
-        ds.StudyID = "QC"
-        ds.AccessionNumber = ""
-        ds.ReferringPhysicianName = ""
-        ds.SeriesNumber = 1
-        ds.InstanceNumber = index + 1
-        ds.SeriesDescription = description
-        ds.Manufacturer = device.manufacturer
-        ds.ManufacturerModelName = device.model
-        ds.DeviceSerialNumber = device.serial
-        ds.StationName = device.station_name
-        ds.InstitutionName = device.institution
-        ds.SoftwareVersions = "imgqa phantoms"
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 1 if signed else 0
-        ds.Rows, ds.Columns = int(stack.shape[1]), int(stack.shape[2])
-        if pixel_spacing_mm is not None:
-            setattr(ds, spacing_tag, [f"{pixel_spacing_mm[0]:.6g}", f"{pixel_spacing_mm[1]:.6g}"])
-        if rescale_slope != 1.0 or rescale_intercept != 0.0 or modality in ("CT",):
-            ds.RescaleSlope = f"{rescale_slope:.6g}"
-            ds.RescaleIntercept = f"{rescale_intercept:.6g}"
-            if modality == "CT":
-                ds.RescaleType = "HU"
-        if modality in ("CT", "MR"):
-            ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-            ds.ImagePositionPatient = [
-                -(stack.shape[2] - 1) / 2 * (pixel_spacing_mm or (1, 1))[1],
-                -(stack.shape[1] - 1) / 2 * (pixel_spacing_mm or (1, 1))[0],
-                index * step,
-            ]
-            ds.SliceLocation = index * step
-            if thickness:
-                ds.SliceThickness = f"{thickness:.6g}"
-            ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        if modality in ("DX", "CR", "MG", "IO"):
-            ds.ImageType = ["ORIGINAL", "PRIMARY"]
-            ds.PresentationIntentType = "FOR PRESENTATION"
-        if modality == "NM":
-            ds.ImageType = ["ORIGINAL", "PRIMARY", "STATIC", "EMISSION"]
-        for kw, value in (extra_tags or {}).items():
-            setattr(ds, kw, value)
-        return ds
-
-    paths: list[Path] = []
+    step = slice_spacing_mm or slice_thickness_mm or 1.0
+    ctx = _SeriesContext(
+        modality=modality, sop_class=UID(SOP_CLASSES[modality]), description=description,
+        when=acquired or datetime(2026, 1, 5, 8, 0, 0), device=device,
+        study_uid=generate_uid(), series_uid=generate_uid(), frame_of_ref=generate_uid(),
+        rows=int(stack.shape[1]), cols=int(stack.shape[2]),
+        spacing=_spacing_pair(pixel_spacing_mm), spacing_tag=spacing_tag,
+        thickness=slice_thickness_mm, step=step, slope=rescale_slope,
+        intercept=rescale_intercept, signed=signed, extra_tags=dict(extra_tags or {}))
     if multiframe:
-        if modality != "NM":
-            raise ValueError("multiframe writing is implemented for NM only")
-        sop = generate_uid()
-        ds = base_dataset(sop, 0)
-        ds.NumberOfFrames = n
-        ds.FrameIncrementPointer = [0x00540020]  # DetectorVector
-        ds.DetectorVector = list(range(1, n + 1))
-        ds.NumberOfDetectors = n
-        ds.PixelData = _to_stored(stack, rescale_slope, rescale_intercept, signed).tobytes()
-        path = out / f"{prefix}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        return [path]
-    for i in range(n):
-        sop = generate_uid()
-        ds = base_dataset(sop, i)
-        if modality == "NM":
-            ds.NumberOfFrames = 1
-            ds.FrameIncrementPointer = 0x00540010  # EnergyWindowVector
-            ds.EnergyWindowVector = [1]
-        ds.PixelData = _to_stored(stack[i], rescale_slope, rescale_intercept, signed).tobytes()
-        path = out / f"{prefix}_{i + 1:03d}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    return paths
+        return [_write_multiframe(ctx, stack, out / f"{prefix}.dcm")]
+    return [_write_frame(ctx, stack[i], i, out / f"{prefix}_{i + 1:03d}.dcm")
+            for i in range(stack.shape[0])]
+
+
+@dataclass(frozen=True)
+class _SeriesContext:
+    """What every file of one written series shares (UIDs, geometry, scaling, identity)."""
+
+    modality: str
+    sop_class: UID
+    description: str
+    when: datetime
+    device: PhantomDevice
+    study_uid: UID
+    series_uid: UID
+    frame_of_ref: UID
+    rows: int
+    cols: int
+    spacing: tuple[float, float] | None   # (row, col) mm; None writes no spacing
+    spacing_tag: str
+    thickness: float | None
+    step: float                           # mm between slice positions
+    slope: float
+    intercept: float
+    signed: bool
+    extra_tags: Mapping[str, Any]
+
+
+def _spacing_pair(pixel_spacing_mm: float | tuple[float, float] | None
+                  ) -> tuple[float, float] | None:
+    """``None``, one number for square pixels, or (row, col) → (row, col) floats in mm."""
+    if pixel_spacing_mm is None:
+        return None
+    if isinstance(pixel_spacing_mm, (int, float, np.number)):
+        return (float(pixel_spacing_mm), float(pixel_spacing_mm))
+    return (float(pixel_spacing_mm[0]), float(pixel_spacing_mm[1]))
+
+
+def _write_multiframe(ctx: _SeriesContext, stack: np.ndarray, path: Path) -> Path:
+    """NM only: all images as the frames of one file (one frame per detector vector entry)."""
+    if ctx.modality != "NM":
+        raise ValueError("multiframe writing is implemented for NM only")
+    n = stack.shape[0]
+    ds = _base_dataset(ctx, generate_uid(), 0)
+    ds.NumberOfFrames = n
+    ds.FrameIncrementPointer = [0x00540020]  # DetectorVector
+    ds.DetectorVector = list(range(1, n + 1))
+    ds.NumberOfDetectors = n
+    ds.PixelData = _to_stored(stack, ctx.slope, ctx.intercept, ctx.signed).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def _write_frame(ctx: _SeriesContext, image: np.ndarray, index: int, path: Path) -> Path:
+    """One image of the series as one file."""
+    ds = _base_dataset(ctx, generate_uid(), index)
+    if ctx.modality == "NM":
+        ds.NumberOfFrames = 1
+        ds.FrameIncrementPointer = 0x00540010  # EnergyWindowVector
+        ds.EnergyWindowVector = [1]
+    ds.PixelData = _to_stored(image, ctx.slope, ctx.intercept, ctx.signed).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def _base_dataset(ctx: _SeriesContext, sop_uid: UID, index: int) -> Dataset:
+    """The dataset of image ``index`` without its pixel data."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ctx.sop_class
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = ctx.sop_class
+    ds.SOPInstanceUID = sop_uid
+    _set_identity(ds, ctx, index)
+    _set_image_pixel(ds, ctx)
+    _set_modality_tags(ds, ctx, index)
+    for kw, value in ctx.extra_tags.items():
+        setattr(ds, kw, value)
+    return ds
+
+
+def _set_identity(ds: Dataset, ctx: _SeriesContext, index: int) -> None:
+    """Patient (a phantom, never a person), study, series and equipment modules."""
+    ds.StudyInstanceUID = ctx.study_uid
+    ds.SeriesInstanceUID = ctx.series_uid
+    ds.FrameOfReferenceUID = ctx.frame_of_ref
+    ds.Modality = ctx.modality
+    ds.PatientName = "PHANTOM^QC"  # a phantom, never a person
+    ds.PatientID = "PHANTOM"
+    ds.PatientBirthDate = ""
+    ds.PatientSex = "O"
+    ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = \
+        ctx.when.strftime("%Y%m%d")
+    ds.StudyTime = ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = \
+        ctx.when.strftime("%H%M%S")
+    ds.StudyID = "QC"
+    ds.AccessionNumber = ""
+    ds.ReferringPhysicianName = ""
+    ds.SeriesNumber = 1
+    ds.InstanceNumber = index + 1
+    ds.SeriesDescription = ctx.description
+    ds.Manufacturer = ctx.device.manufacturer
+    ds.ManufacturerModelName = ctx.device.model
+    ds.DeviceSerialNumber = ctx.device.serial
+    ds.StationName = ctx.device.station_name
+    ds.InstitutionName = ctx.device.institution
+    ds.SoftwareVersions = "imgqa phantoms"
+
+
+def _set_image_pixel(ds: Dataset, ctx: _SeriesContext) -> None:
+    """Image pixel module (16-bit monochrome), pixel spacing and the rescale to real units."""
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 1 if ctx.signed else 0
+    ds.Rows, ds.Columns = ctx.rows, ctx.cols
+    if ctx.spacing is not None:
+        setattr(ds, ctx.spacing_tag, [f"{ctx.spacing[0]:.6g}", f"{ctx.spacing[1]:.6g}"])
+    if ctx.slope != 1.0 or ctx.intercept != 0.0 or ctx.modality == "CT":
+        ds.RescaleSlope = f"{ctx.slope:.6g}"
+        ds.RescaleIntercept = f"{ctx.intercept:.6g}"
+        if ctx.modality == "CT":
+            ds.RescaleType = "HU"
+
+
+def _set_modality_tags(ds: Dataset, ctx: _SeriesContext, index: int) -> None:
+    """Image type per modality; slice geometry (centred plane, position along z) for CT/MR."""
+    if ctx.modality in ("CT", "MR"):
+        row_mm, col_mm = ctx.spacing or (1.0, 1.0)
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [-(ctx.cols - 1) / 2 * col_mm, -(ctx.rows - 1) / 2 * row_mm,
+                                   index * ctx.step]
+        ds.SliceLocation = index * ctx.step
+        if ctx.thickness:
+            ds.SliceThickness = f"{ctx.thickness:.6g}"
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    if ctx.modality in ("DX", "CR", "MG", "IO"):
+        ds.ImageType = ["ORIGINAL", "PRIMARY"]
+        ds.PresentationIntentType = "FOR PRESENTATION"
+    if ctx.modality == "NM":
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "STATIC", "EMISSION"]
 
 
 def write_ground_truth(out_dir: str | Path, truth: Mapping[str, Any],

@@ -70,7 +70,7 @@ def slanted_edge(shape: tuple[int, int] = (512, 512), pixel_mm: float | tuple[fl
     """
     if orientation_deg not in (0, 90, 180, 270):
         raise ValueError("orientation_deg must be 0, 90, 180 or 270")
-    dy, dx = (pixel_mm, pixel_mm) if np.isscalar(pixel_mm) else pixel_mm  # type: ignore[misc]
+    dy, dx = (float(v) for v in np.broadcast_to(np.asarray(pixel_mm), (2,)))  # s or (dy, dx)
     rows, cols = shape
     y = (np.arange(rows) - (rows - 1) / 2.0)[:, None] * dy
     x = (np.arange(cols) - (cols - 1) / 2.0)[None, :] * dx
@@ -180,7 +180,7 @@ def flat_field(shape: tuple[int, int] = (512, 512), *, air_kerma_ugy: float = 2.
     else:
         raise ValueError("noise must be 'gaussian', 'poisson' or 'none'")
     electronic = rng.normal(0.0, math.sqrt(electronic_b), shape) if noise != "none" else 0.0
-    structured = 0.0
+    structured: float | np.ndarray = 0.0
     if structured_c > 0 and noise != "none":
         fixed = np.random.default_rng(pattern_seed).normal(0.0, 1.0, shape)
         structured = math.sqrt(structured_c) * k * fixed

@@ -708,7 +708,7 @@ def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageS
     carrying the protocol name (``exc.protocol``): an unforeseen exception from a kernel is
     re-raised as `InternalAnalysisError` with a plain message (traceback logged at DEBUG).
     """
-    from imgqa import __version__
+    from imgqa._version import __version__
 
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     series_list = [inputs] if isinstance(inputs, ImageSeries) else list(inputs)

@@ -260,7 +260,7 @@ def manual_result(protocol: str, values: Mapping[str, Any], *, entered_by: str,
     ParameterError
         Not a manual protocol, an unknown item, a value that does not fit, or nothing typed.
     """
-    from imgqa import __version__
+    from imgqa._version import __version__
 
     proto = get_protocol(protocol)
     if proto.kind != "manual":

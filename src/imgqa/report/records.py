@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, overload
 
 from imgqa.errors import ExportError
 
@@ -226,7 +226,18 @@ def parse_date(text: str, *, end: bool = False) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+@overload
+def _aware(t: datetime) -> datetime:
+    ...
+
+
+@overload
+def _aware(t: None) -> None:
+    ...
+
+
 def _aware(t: datetime | None) -> datetime | None:
+    """A naive time read from the database is UTC (the store writes UTC)."""
     if t is None:
         return None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
@@ -261,7 +272,7 @@ def gather(store: Any, *, equipment: Sequence[int | str] = (), protocol: str | N
     imgqa.errors.StoreError
         Unknown equipment.
     """
-    from imgqa import __version__
+    from imgqa._version import __version__
 
     since, until = _aware(since), _aware(until)
     if since is not None and until is not None and since >= until:

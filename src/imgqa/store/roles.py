@@ -13,7 +13,9 @@ even with psql, nor write to the audit log except through ``imgqa_audit_append``
 triggers refusing UPDATE/DELETE for everyone.
 
 `init_roles_sql` needs the database owner (or a superuser) with CREATEROLE: `missing_privilege`
-says in one line what is missing before anything runs.
+says in one line what is missing before anything runs. `init_roles_for`, `check_init_roles_rights`
+and `apply_init_roles` do the same on a live engine (``imgqa db init-roles``), so the SQL stays in
+the store and the CLI never imports SQLAlchemy.
 
 On a local SQLite file the OS user is the identity and the roles live in the ``app_user``
 table; with no users registered, the local user is admin (a single-user workstation). Anyone
@@ -23,11 +25,16 @@ who can write the file can bypass this: use PostgreSQL where the roles must hold
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from imgqa.errors import StoreError
 
-__all__ = ["AUDIT_APPEND_FN", "PG_ROLE_PREFIX", "RANK", "ROLES", "init_roles_sql",
-           "missing_privilege", "pg_role", "role_at_least"]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["AUDIT_APPEND_FN", "PG_ROLE_PREFIX", "RANK", "ROLES", "apply_init_roles",
+           "check_init_roles_rights", "init_roles_for", "init_roles_sql", "missing_privilege",
+           "pg_role", "role_at_least"]
 
 ROLES = ("technologist", "physicist", "admin")
 RANK = {r: i for i, r in enumerate(ROLES)}
@@ -134,3 +141,71 @@ def missing_privilege(user: str, is_super: bool, can_create_role: bool, owner: s
         return (f"The database owner '{user}' lacks CREATEROLE: run `ALTER ROLE {user} "
                 f"CREATEROLE` as a superuser, or run init-roles as a superuser.")
     return None
+
+
+def init_roles_for(engine: Engine, schema: str = "public") -> list[str]:
+    """`init_roles_sql` for the database ``engine`` points at, granting on its existing tables.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        A PostgreSQL engine (the caller checks the dialect).
+    schema : str
+        The schema holding the imgqa tables.
+
+    Returns
+    -------
+    list of str
+        The statements, in order; nothing is executed.
+    """
+    from sqlalchemy import inspect
+
+    tables = inspect(engine).get_table_names(schema=schema)
+    return init_roles_sql(engine.url.database or "", schema, tables=tables)
+
+
+def check_init_roles_rights(engine: Engine, schema: str = "public") -> None:
+    """Raise a one-line `StoreError` when the current login may not run `init_roles_sql`.
+
+    Reads the login's ``rolsuper``/``rolcreaterole`` and the owner of the imgqa tables
+    (``audit_log``) from the PostgreSQL catalogue; `missing_privilege` words the answer.
+    Done before any statement runs, so a technologist sees what is missing instead of a
+    psycopg traceback.
+    """
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        user, sup, createrole = conn.execute(text(
+            "SELECT rolname, rolsuper, rolcreaterole FROM pg_roles "
+            "WHERE rolname = current_user")).one()
+        owner = conn.execute(text(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = :s AND tablename = 'audit_log'"),
+            {"s": schema}).scalar_one_or_none()
+        owns = bool(owner) and bool(conn.execute(
+            text("SELECT pg_has_role(current_user, :o, 'MEMBER')"), {"o": owner}).scalar_one())
+    why = missing_privilege(user, bool(sup), bool(createrole), owner, owns)
+    if why:
+        raise StoreError(why)
+
+
+def apply_init_roles(engine: Engine, statements: Sequence[str]) -> None:
+    """Run the statements of `init_roles_sql` in one transaction: all of them or none.
+
+    Raises
+    ------
+    StoreError
+        A statement the server refused (what `check_init_roles_rights` could not foresee);
+        nothing was changed.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with engine.begin() as conn:
+        for stmt in statements:
+            try:
+                conn.execute(text(stmt))
+            except DBAPIError as exc:
+                first = str(exc.orig).strip().splitlines()[0]
+                raise StoreError(f"init-roles stopped, nothing was changed: {first}.",
+                                 hint="Run it as the database owner with CREATEROLE, or "
+                                      "as a superuser (docs/store.md).") from exc

@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from imgqa import __version__
+from imgqa._version import __version__
 from imgqa.validation.runner import CheckOutcome
 
 __all__ = ["REPORT_KIND", "build_report", "canonical_json", "content_hash", "environment",

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from imgqa.analysis.roi import point_rc
+
 __all__ = ["EdgeLength", "diameter", "half_level_crossings", "profile_along"]
 
 _STEP_PX = 0.5       # profile sampling step, pixels
@@ -109,11 +111,12 @@ def diameter(image: np.ndarray, centre_rc: tuple[float, float], spacing_mm: tupl
     d_mm = np.array([np.sin(t), np.cos(t)])          # (row, col)
     n_mm = np.array([np.cos(t), -np.sin(t)])
     d_px = d_mm / np.array([sr, sc])
-    mm_per_px_along = 1.0 / np.linalg.norm(d_px)
+    mm_per_px_along = 1.0 / float(np.linalg.norm(d_px))
     d_unit = d_px / np.linalg.norm(d_px)
     half_len_px = 1.3 * radius_mm / mm_per_px_along
     c = np.asarray(centre_rc, dtype=float)
-    lengths, ends = [], []
+    lengths: list[float] = []
+    ends: list[tuple[tuple[float, float], tuple[float, float]]] = []
     for off in offsets_mm:
         start = c + n_mm * off / np.array([sr, sc]) - d_unit * half_len_px
         tt, vals = profile_along(image, start, d_unit, 2 * half_len_px)
@@ -130,6 +133,6 @@ def diameter(image: np.ndarray, centre_rc: tuple[float, float], spacing_mm: tupl
         a, b = (tt[0] + _STEP_PX * cr[0]), (tt[0] + _STEP_PX * cr[1])
         chord = (b - a) * mm_per_px_along
         lengths.append(float(np.sqrt(chord ** 2 + (2.0 * off) ** 2)))
-        ends.append((tuple(start + d_unit * a), tuple(start + d_unit * b)))
+        ends.append((point_rc(start + d_unit * a), point_rc(start + d_unit * b)))
     # Median: one line may cross a feature touching the wall (e.g. the 12 o'clock notch).
-    return EdgeLength(float(np.median(lengths)), float(angle_deg), tuple(ends))  # type: ignore[arg-type]
+    return EdgeLength(float(np.median(lengths)), float(angle_deg), tuple(ends))

@@ -250,7 +250,7 @@ def _gaussian_bank(sigma_px: tuple[float, float], shape: tuple[int, int]
     k2 = np.zeros(grid)
     k2[:kers[0].size, :kers[1].size] = np.outer(kers[0], kers[1])
     k2 = np.roll(k2, (-pads[0], -pads[1]), axis=(0, 1))
-    return sp_fft.fft2(k2), (pads[0], pads[1]), grid
+    return sp_fft.fft2(k2), (pads[0], pads[1]), (grid[0], grid[1])
 
 
 def _put_symmetric(dst: np.ndarray, src: np.ndarray, pr: int, pc: int) -> None:
@@ -560,8 +560,9 @@ def low_contrast_spokes(images: list[np.ndarray], centre_rc: tuple[float, float]
     z, zd = (samples - mu) / sd
 
     def count(zz: np.ndarray, t: float = z_threshold) -> tuple[int, ...]:
-        seen = (zz >= t).all(axis=2)
-        return tuple(int(np.argmin(np.append(row, False))) for row in seen)
+        seen = (zz >= t).all(axis=2)                       # (slices, spokes)
+        # complete spokes = index of the first spoke not seen (a False column closes each row)
+        return tuple(int(i) for i in np.argmin(np.pad(seen, ((0, 0), (0, 1))), axis=1))
 
     per_slice = count(z)
     decoy = count(zd)

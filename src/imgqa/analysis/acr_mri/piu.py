@@ -102,6 +102,6 @@ def percent_integral_uniformity(image: np.ndarray, centre_rc: tuple[float, float
     smax, smin = float(vals[imax]), float(vals[imin])
     piu = 100.0 * (1.0 - (smax - smin) / (smax + smin)) if smax + smin > 0 else float("nan")
     inside = crop[d2 <= big_mm ** 2]
-    return PiuResult(float(piu), smax, smin, (imax[0] + r0, imax[1] + c0),
-                     (imin[0] + r0, imin[1] + c0), float(inside.mean()),
+    return PiuResult(float(piu), smax, smin, (float(imax[0] + r0), float(imax[1] + c0)),
+                     (float(imin[0] + r0), float(imin[1] + c0)), float(inside.mean()),
                      float(inside.std(ddof=1)), big_mm / sc, small_mm / sc, (cr, cc))
