@@ -115,10 +115,13 @@ def test_ge_qa_resolution_section_really_does_not_fit_ct_water(shared_data):
                 analyse_series(s, "ct.water")
 
 
-def test_pet_water_phantom_falls_back_saying_no_pet_test_exists(shared_data):
+def test_pet_water_phantom_is_recognised_from_its_images(shared_data):
+    # Was generic.roi ("no QC test for PET images yet") until issue 14. Its description
+    # ("PET WB") names no test: the uniform round disc in the middle slice identifies it.
     (results,) = _auto(shared_data / "pet" / "imageqc_waterphantom").values()
     (r,) = results
-    _assert_fallback_said_why(r, "imgqa has no QC test for PET (PT) images yet")
+    assert r.protocol == "pet.cross_calibration"
+    assert "uniform round disc" in r.choice_reason
 
 
 @pytest.mark.parametrize("rel", ["nm/imageqc_spect/linesource_tomo_recon.dcm",

@@ -65,6 +65,8 @@ class CylinderResult:
 def _phantom_masks(volume: np.ndarray) -> tuple[np.ndarray, float]:
     """Per-voxel phantom mask: above half the typical filled-phantom value."""
     hi = float(np.percentile(volume, 99.5))
+    if hi <= 0:  # a small object fills less than 0.5 % of the field
+        hi = float(volume.max())
     if hi <= 0:
         raise ValueError("the images are empty (no activity)")
     inside = volume[volume > 0.25 * hi]

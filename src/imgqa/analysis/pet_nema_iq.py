@@ -313,7 +313,7 @@ def nema_iq_analysis(volume: np.ndarray, pixel_mm: float, slice_mm: float, *,
     k0 = int(round(centre_vox[0]))
     bslices = []
     for off in (0.0, -10.0, 10.0, -20.0, 20.0):
-        k = int(round(centre_vox[0] + off / dz))
+        k = k0 + int(round(off / dz))  # from the central slice, as NEMA counts
         if 0 <= k < vol.shape[0] and k not in bslices:
             bslices.append(k)
     if len(bslices) < 5:
