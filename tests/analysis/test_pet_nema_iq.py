@@ -108,7 +108,7 @@ def test_peak_kernel_is_one_cubic_centimetre():
 
 def test_earl_bands_are_ordered_and_complete():
     for band in EARL_BANDS.values():
-        for kind, limits in band.items():
+        for limits in band.values():
             if limits is None:
                 continue
             assert len(limits) == 6

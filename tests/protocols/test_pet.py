@@ -176,6 +176,10 @@ def test_real_water_phantom_against_imageqcpy(shared_data):
     # Expected: 89.19 MBq decayed 1919 s (F-18, 6586.2 s) over 6.28 l → 11 605 Bq/ml (+0.05 %).
     assert r.value("expected_concentration_bq_ml") == pytest.approx(11599.0, rel=0.002)
     assert r.extra["activity_at_reference_bq"] == pytest.approx(73e6, rel=0.005)
+    # The 0.05 % is the volume: imageQCpy's 11 599 is 72.88 MBq over π·(100 mm)²·200 mm =
+    # 6283.2 ml (a 20 × 20 cm cylinder) where the header's weight gives 6280 ml.
+    (vol_r,) = run_protocol("pet.cross_calibration", series, phantom_volume_ml=6283.185)
+    assert vol_r.value("expected_concentration_bq_ml") == pytest.approx(11599.0, abs=1.0)
     # Measured: our default VOI (radius 50 mm, all 5 slices) gives 11 877 Bq/ml, +0.35 % from
     # imageQCpy; a 25 mm radius VOI gives 11 843 Bq/ml, within 0.1 % of it.
     assert r.value("activity_concentration_bq_ml") == pytest.approx(11835.0, rel=0.01)

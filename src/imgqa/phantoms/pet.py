@@ -218,7 +218,8 @@ def _iq_truth(clean: np.ndarray, centres: list[np.ndarray], px: float, dz: float
         axis=(1, 3, 5))
     kern /= kern.sum()
     peak_map = ndimage.correlate(clean.astype(np.float64), kern, mode="nearest")
-    iz, iy, ix = np.indices(shape, sparse=True)
+    grid: tuple[np.ndarray, ...] = np.indices(shape, sparse=True)
+    iz, iy, ix = grid[0], grid[1], grid[2]
     out: dict[str, Any] = {"spheres": []}
     for k, (d, c) in enumerate(zip(SPHERE_DIAMETERS_MM, centres), start=1):
         ci = _index_of(c, shape, px, dz)

@@ -118,7 +118,7 @@ def _volume(series: ImageSeries, what: str, pixel_spacing_mm: float | None
     else:
         z = np.arange(len(series)) * float(geo.slice_spacing_mm or
                                            series.header.slice_thickness_mm or 1.0)
-    return series.stack().astype(np.float64), px, z, series
+    return series.stack(), px, z, series
 
 
 def _reference_time(h: PetHeader, warnings: list[str]) -> datetime:
