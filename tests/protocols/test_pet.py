@@ -189,3 +189,16 @@ def test_real_water_phantom_against_imageqcpy(shared_data):
     assert r.value("calibration_factor") == pytest.approx(0.977, abs=0.005)
     assert r.extra["phantom_radius_mm"] == pytest.approx(99.0, abs=1.5)  # 20 cm cylinder
     assert 0.5 < r.value("axial_uniformity_max_deviation_percent") < 5.0
+
+
+def test_not_decay_corrected_images_use_the_acquisition_start(tmp_path):
+    series, truth = _cylinder_series(tmp_path / "c", decay="NONE")
+    (r,) = run_protocol("pet.cross_calibration", series)
+    assert r.value("expected_concentration_bq_ml") == pytest.approx(CONC, rel=1e-4)
+    assert any("not decay corrected" in w for w in r.warnings)
+
+
+def test_the_trend_view_shows_the_calibration_factor_first():
+    from imgqa.gui.trends import key_measurement
+
+    assert key_measurement(get_protocol("pet.cross_calibration")) == "calibration_factor"
