@@ -63,6 +63,7 @@ def test_pet_header_and_per_slice_slopes_round_trip(tmp_path):
                                                 ("pet_nema_iq", "pet.nema_iq")])
 def test_demo_round_trip(tmp_path, name, protocol):
     folder = demo_sets()[name](tmp_path)
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 1_500_000  # kept in phantoms/
     truth = read_ground_truth(folder)
     (result,) = imgqa.analyse(folder)  # automatic protocol choice
     assert result.protocol == protocol

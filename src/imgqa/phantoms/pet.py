@@ -326,7 +326,7 @@ _SCAN = datetime(2026, 1, 5, 9, 0, 0)
 def _make_cylinder_demo(root: Path) -> Path:
     folder = Path(root) / "pet_cylinder"
     conc, vol_ml = 11600.0, None
-    img, truth = cylinder(noise_fraction=0.05, seed=3)
+    img, truth = cylinder((21, 100, 100), noise_fraction=0.05, seed=3)  # ≈ 0.4 MB
     vol_ml = truth["volume_ml"]
     injected_at = _SCAN - timedelta(minutes=35)
     injected = conc * vol_ml / math.exp(-math.log(2) * 35 * 60 / F18_HALF_LIFE_S)
@@ -343,9 +343,9 @@ def _make_cylinder_demo(root: Path) -> Path:
 
 def _make_iq_demo(root: Path) -> Path:
     folder = Path(root) / "pet_nema_iq"
-    img, truth = nema_iq(shift_mm=(12.0, -8.0, 4.0), tilt_deg=3.0, rotation_deg=10.0,
-                         noise_fraction=0.02, seed=5)
-    write_pet_series(img, folder, pixel_mm=2.5, slice_mm=3.0, description="NEMA IQ",
+    img, truth = nema_iq((36, 128, 128), 3.0, 3.0, shift_mm=(12.0, -8.0, 4.0), tilt_deg=3.0,
+                         rotation_deg=10.0, noise_fraction=0.02, seed=5)  # ≈ 1.2 MB
+    write_pet_series(img, folder, pixel_mm=3.0, slice_mm=3.0, description="NEMA IQ",
                      scan_start=_SCAN, tags=pet_tags(injected_bq=None, injected_at=None,
                                                      scan_start=_SCAN, weight_kg=None))
     write_ground_truth(folder, truth)
