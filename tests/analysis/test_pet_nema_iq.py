@@ -98,6 +98,15 @@ def test_ratio_parameter_scales_contrast_and_recovery():
             assert s.rc_mean == pytest.approx(t["rc_mean"], rel=0.02)
 
 
+def test_weaker_filling_than_stated_is_still_located():
+    # Filled 2.5:1 but analysed with the default 4:1: the spheres are still found; the
+    # contrast formula then uses the stated ratio (the user's value), as NEMA defines it.
+    vol, truth = nema_iq(ratio=2.5, shift_mm=(8.0, 4.0, 0.0))
+    r = nema_iq_analysis(vol, 2.5, 3.0, ratio=4.0)
+    for s, t in zip(r.spheres, truth["spheres"]):
+        assert np.linalg.norm(_centre_mm(s, vol.shape, 2.5, 3.0) - t["centre_mm"]) < 1.0
+
+
 def test_peak_kernel_is_one_cubic_centimetre():
     k = peak_kernel(2.0, 3.0)
     assert k.sum() == pytest.approx(1.0)
