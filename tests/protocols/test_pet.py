@@ -202,3 +202,19 @@ def test_the_trend_view_shows_the_calibration_factor_first():
     from imgqa.gui.trends import key_measurement
 
     assert key_measurement(get_protocol("pet.cross_calibration")) == "calibration_factor"
+
+
+def test_a_pet_series_of_no_known_phantom_is_not_claimed(tmp_path):
+    # Two hot blobs of different sizes (like a patient's organs), no keyword: neither PET test
+    # claims it, so the fall-back runs and says why, instead of a calibration of the wrong thing.
+    vol = np.zeros((8, 96, 96), np.float32)
+    yy, xx = np.indices((96, 96))
+    vol[:] = np.where(((yy - 40) / 30) ** 2 + ((xx - 48) / 12) ** 2 <= 1, 3000.0, 0.0)
+    vol[:, 70:80, 20:76] = 5000.0
+    write_pet_series(vol, tmp_path / "x", pixel_mm=4.0, slice_mm=4.0, description="WB",
+                     scan_start=SCAN, tags=pet_tags(injected_bq=None, injected_at=None,
+                                                    scan_start=SCAN, weight_kg=70.0))
+    (series,) = imgqa.load(tmp_path / "x")
+    assert candidate_protocols(series) == []
+    (r,) = analyse_series(series)
+    assert r.protocol == "generic.roi"

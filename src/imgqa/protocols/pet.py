@@ -375,9 +375,9 @@ def _detector(kind: str, words: tuple[str, ...], hit: float, content_score: floa
         if found is not None:
             return hit, f"the series description {desc!r} contains {found.strip()!r}"
         what, why = _content(series)
-        if what == kind:
-            return content_score, why
-        return (0.05 if not what else 0.0), why
+        # Nothing recognised (e.g. a patient study): no claim, so generic.roi runs with the
+        # reason instead of a calibration computed on the wrong images.
+        return (content_score, why) if what == kind else (0.0, why)
     return detect
 
 
