@@ -12,7 +12,9 @@ def _shown(window, entry):
 
 def test_results_header_shows_why_each_series_got_its_test(qtbot, window, shared_data, tmp_path):
     write_water_day(tmp_path / "water", 5)
-    open_and_wait(qtbot, window, [shared_data / "pet" / "imageqc_waterphantom",
+    # A SPECT series is the fall-back example since issue 14 gave the PET water phantom a test.
+    open_and_wait(qtbot, window, [shared_data / "nm" / "imageqc_spect" /
+                                  "linesource_tomo_recon.dcm",
                                   shared_data / "nm" / "imageqc" / "WB_scanspeed.dcm",
                                   tmp_path / "water"])
     by_protocol = {}
@@ -26,7 +28,8 @@ def test_results_header_shows_why_each_series_got_its_test(qtbot, window, shared
         assert "Why this test: No specific QC test recognised this series" in text
         assert tip == f"Why this test: {reason}"  # the whole reason on hover
         assert reason in warnings  # and never silent: the warning list says it too
-    assert any("PET (PT)" in e.results[0].choice_reason for e in by_protocol["generic.roi"])
+    assert any("reconstructed SPECT" in e.results[0].choice_reason
+               for e in by_protocol["generic.roi"])
     assert any("whole-body sweep" in e.results[0].choice_reason
                for e in by_protocol["generic.roi"])
     (water,) = by_protocol["ct.water"]

@@ -93,7 +93,7 @@ def test_store_and_tolerances_work_from_the_user_data_folder(venv, tmp_path):
     statuses = {m["status"] for r in json.loads(out)["results"] for m in r["measurements"]}
     assert statuses & {"OK", "TOLERANCE", "ACTION"}, statuses  # judged by packaged tolerances
     defaults = run([imgqa_exe, "tolerance", "defaults"], env=env, cwd=tmp_path).stdout
-    for toml in ("ct", "mr", "nm", "xray"):  # one packaged TOML per area
+    for toml in ("ct", "mr", "nm", "pet", "xray"):  # one packaged TOML per area
         assert f"\n{toml}." in defaults
     info = run([imgqa_exe, "db", "info"], env=env, cwd=tmp_path).stdout
     dbs = list(home.rglob("imgqa.sqlite3"))

@@ -115,10 +115,13 @@ def test_ge_qa_resolution_section_really_does_not_fit_ct_water(shared_data):
                 analyse_series(s, "ct.water")
 
 
-def test_pet_water_phantom_falls_back_saying_no_pet_test_exists(shared_data):
+def test_pet_water_phantom_is_recognised_from_its_images(shared_data):
+    # Was generic.roi ("no QC test for PET images yet") until issue 14. Its description
+    # ("PET WB") names no test: the uniform round disc in the middle slice identifies it.
     (results,) = _auto(shared_data / "pet" / "imageqc_waterphantom").values()
     (r,) = results
-    _assert_fallback_said_why(r, "imgqa has no QC test for PET (PT) images yet")
+    assert r.protocol == "pet.cross_calibration"
+    assert "uniform round disc" in r.choice_reason
 
 
 @pytest.mark.parametrize("rel", ["nm/imageqc_spect/linesource_tomo_recon.dcm",
@@ -166,14 +169,16 @@ def test_cli_shows_the_reason_in_json_and_under_each_table_series(shared_data, c
 
     from imgqa.cli.main import main
 
-    paths = [str(shared_data / "pet" / "imageqc_waterphantom"),
+    # The fall-back example was the PET water phantom until issue 14 gave PET its tests.
+    paths = [str(shared_data / "nm" / "imageqc_spect" / "linesource_tomo_recon.dcm"),
              str(shared_data / "nm" / "nmqc" / "UNIFORMIDAD_1.dcm")]
     main(["analyse", *paths, "--format", "json"])
     out = json.loads(capsys.readouterr().out)
     jsonschema.validate(out, json.loads((contracts_dir / "analyse-output.schema.json")
                                         .read_text()))
     why = {r["protocol"]: r["choice_reason"] for r in out["results"]}
-    assert why["generic.roi"].startswith("No specific QC test") and "PET (PT)" in why["generic.roi"]
+    assert why["generic.roi"].startswith("No specific QC test")
+    assert "reconstructed SPECT" in why["generic.roi"]
     assert why["nm.uniformity"].startswith("Chosen automatically: nm.uniformity (0.90)")
 
     main(["analyse", *paths])
@@ -191,8 +196,9 @@ def test_the_stored_analysis_keeps_the_reason(shared_data, tmp_path):
 
     from imgqa.store import open_store
 
-    (series,) = imgqa.load(shared_data / "pet" / "imageqc_waterphantom")
+    (series,) = imgqa.load(shared_data / "nm" / "imageqc_spect" / "linesource_tomo_recon.dcm")
     (r,) = analyse_series(series)
+    assert r.protocol == "generic.roi"  # a fall-back: its reason is also a warning
     db = tmp_path / "qc.sqlite3"
     with open_store(str(db)) as store:
         eq = store.create_equipment_from_series(series)

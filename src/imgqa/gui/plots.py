@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
@@ -15,6 +17,12 @@ if TYPE_CHECKING:
 __all__ = ["PlotsPanel"]
 
 _COLOURS = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#4e342e"]
+
+
+def _band_edge(name: str) -> tuple[str, str] | None:
+    """("EARL2", "low") for a curve named "EARL2 low": the edges of an acceptance band."""
+    head, _, tail = name.rpartition(" ")
+    return (head, tail) if head and tail in ("low", "high") else None
 
 
 def dark_axes(plot_item: pg.PlotItem) -> None:
@@ -117,10 +125,27 @@ class PlotsPanel(QWidget):
         plot.setLabel("bottom", _axis_text(xl, xu))
         plot.setLabel("left", _axis_text(yl, yu))
         dark_axes(plot.getPlotItem())
+        edges: dict[tuple[str, str], dict[str, pg.PlotDataItem]] = {}
+        colour_of: dict[tuple[str, str], str] = {}
         for i, (label, c) in enumerate(curves):
             name = f"{label}: {c.name}" if label else c.name
-            plot.plot(np.asarray(c.x, float), np.asarray(c.y, float), name=name,
-                      pen=pg.mkPen(_COLOURS[i % len(_COLOURS)], width=2))
+            band = _band_edge(c.name)
+            if band is None:
+                plot.plot(np.asarray(c.x, float), np.asarray(c.y, float), name=name,
+                          pen=pg.mkPen(_COLOURS[i % len(_COLOURS)], width=2))
+                continue
+            # An acceptance band ("EARL2 low"/"EARL2 high"): dashed edges, shaded between.
+            key = (label, band[0])
+            colour = colour_of.setdefault(key, _COLOURS[(len(colour_of) + 3) % len(_COLOURS)])
+            item = plot.plot(np.asarray(c.x, float), np.asarray(c.y, float),
+                             name=name if band[1] == "low" else None,
+                             pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine))
+            edges.setdefault(key, {})[band[1]] = item
+        for key, pair in edges.items():
+            if len(pair) == 2:
+                fill = QColor(colour_of[key])
+                fill.setAlpha(40)
+                plot.addItem(pg.FillBetweenItem(pair["low"], pair["high"], brush=fill))
         return plot
 
     @staticmethod
