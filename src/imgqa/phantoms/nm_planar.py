@@ -19,6 +19,7 @@ Images are point-sampled at pixel centres; ``noise`` draws Poisson counts.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -267,7 +268,7 @@ def write_sni(out: Path, *, description: str = "Flood SNI", **kwargs: Any) -> Pa
 
 
 def write_sensitivity(out: Path, *, description: str = "Planar sensitivity Tc99m",
-                      **kwargs: Any) -> Path:
+                      acquired: datetime | None = None, **kwargs: Any) -> Path:
     """Write `sensitivity_source` with its duration and nuclide in the header."""
     img, truth = sensitivity_source(**kwargs)
     from pydicom.dataset import Dataset
@@ -280,6 +281,7 @@ def write_sensitivity(out: Path, *, description: str = "Planar sensitivity Tc99m
     radio.RadionuclideCodeSequence = Sequence([code])
     write_series(img, out, modality="NM", description=description,
                  pixel_spacing_mm=truth["pixel_spacing_mm"], prefix="sensitivity",
+                 acquired=acquired,
                  extra_tags={"ActualFrameDuration": int(round(truth["duration_s"] * 1000)),
                              "RadiopharmaceuticalInformationSequence": Sequence([radio])})
     write_ground_truth(out, truth)
