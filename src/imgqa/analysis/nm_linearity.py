@@ -173,6 +173,8 @@ def lines_linearity(image: np.ndarray, pixel_mm: float, *, bin_mm: float = 10.0,
     if colsum.max() <= 0:
         return None
     med = np.median(colsum)
+    if colsum.max() - med < 0.5 * med:  # lines stand far above the background, noise does not
+        return None
     peaks, _ = signal.find_peaks(colsum, prominence=0.3 * (colsum.max() - med),
                                  distance=max(2, int(min_spacing_mm / pixel_mm)))
     # a line is narrow: its half-maximum width is well below the spacing (not a flood edge)

@@ -238,7 +238,8 @@ def wb_sweep(rows: int = 1024, cols: int = 256, pixel_mm: float = 2.4, *,
     length = source_mm[0] - 2.0 * cut
     seg = fast_segment_mm[1] - fast_segment_mm[0]
     m = (length - seg + seg / (1.0 + speed_error)) / length
-    fastest, slowest = 100.0 * ((1.0 + speed_error) * m - 1.0), 100.0 * (m - 1.0)
+    on_seg, off_seg = 100.0 * ((1.0 + speed_error) * m - 1.0), 100.0 * (m - 1.0)
+    fastest, slowest = max(on_seg, off_seg), min(on_seg, off_seg)
     truth = {"kind": "nm_wb_sweep", "pixel_spacing_mm": pixel_mm, "speed_error": speed_error,
              "fastest_percent": fastest, "slowest_percent": slowest,
              "max_speed_deviation_percent": max(abs(fastest), abs(slowest))}
