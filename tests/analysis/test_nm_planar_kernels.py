@@ -40,6 +40,8 @@ def _lin_values(r) -> dict[str, float]:
     {"pixel_mm": 1.0, "matrix": 512},                    # pixel size
     {"pixel_mm": 1.5, "matrix": 340},
     {"pixel_mm": 2.5, "matrix": 200},
+    {"tilt_deg": 1.0},                                   # mask set askew (rotation)
+    {"tilt_deg": -2.0, "shift_mm": (-4.0, 3.3)},
 ])
 def test_linearity_recovers_known_distortion(kw):
     img, truth = linearity_lines(**kw)

@@ -66,7 +66,8 @@ def linearity_lines(matrix: int = 256, pixel_mm: float = 2.0, *, spacing_mm: flo
                     kink_at: float = 0.1, barrel_mm: float = 0.5,
                     peak_counts: float = 10_000.0,
                     shift_mm: tuple[float, float] = (0.0, 0.0), edge_mm: float = 10.0,
-                    cfov_fraction: float = 0.75, transpose: bool = False,
+                    cfov_fraction: float = 0.75, tilt_deg: float = 0.0,
+                    transpose: bool = False,
                     noise: bool = True, seed: int | None = 0
                     ) -> tuple[np.ndarray, dict[str, Any]]:
     """Slit-pattern image with a known distortion field (vertical lines: X linearity).
@@ -89,6 +90,9 @@ def linearity_lines(matrix: int = 256, pixel_mm: float = 2.0, *, spacing_mm: flo
         Translation of the whole pattern (mm).
     edge_mm, cfov_fraction : float
         The analysis' field definitions, for the truth (`imgqa.analysis.nm_linearity`).
+    tilt_deg : float
+        The mask set slightly askew: every line tilted by this angle about the centre (the
+        grid fit's common tilt absorbs it, so the truth is unchanged up to cos θ ≈ 1).
     transpose : bool
         Horizontal lines (Y linearity) instead.
 
@@ -111,7 +115,8 @@ def linearity_lines(matrix: int = 256, pixel_mm: float = 2.0, *, spacing_mm: flo
     img = np.zeros((n, n))
     for xk in x0:
         pos = xk + _displacement(np.full_like(y, xk), y, amplitude_mm, kink_width_mm,
-                                 barrel_mm, xc, yb, half)
+                                 barrel_mm, xc, yb, half) \
+            + (y - yc) * math.tan(math.radians(tilt_deg))
         img += np.exp(-0.5 * ((x[None, :] - pos[:, None]) / sig) ** 2) * inside[:, None]
     img *= peak_counts
     if noise:
