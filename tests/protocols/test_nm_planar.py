@@ -226,3 +226,13 @@ def test_real_whole_body_sweep(shared_data):
         assert r.value("profile_noise_percent") < 1.5
         assert r.value("nominal_speed_mm_per_s") == pytest.approx(2.0, rel=1e-6)
         assert 1700 < r.value("analysed_length_mm") < 1900
+
+
+def test_a_skewed_slit_mask_is_warned_about(tmp_path):
+    folder = write_linearity(tmp_path / "t", description="Linearity slit X", tilt_deg=3.0)
+    (r,) = imgqa.analyse(folder)
+    assert r.protocol == "nm.linearity"
+    assert any("tilted 3." in w and "align the slit mask" in w for w in r.warnings)
+    (ok,) = imgqa.analyse(write_linearity(tmp_path / "s", description="Linearity slit X",
+                                          tilt_deg=1.0))
+    assert not any("tilted" in w for w in ok.warnings)

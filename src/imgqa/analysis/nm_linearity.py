@@ -59,6 +59,8 @@ class LineLinearity:
         Per line: deviation from the UFOV grid fit (mm, NaN outside the UFOV).
     along_range_px : (start, stop)
         UFOV extent along the lines (pixels).
+    tilt_deg : float
+        Common tilt of the fitted grid from the image axis (degrees).
     """
 
     ufov: FieldLinearity
@@ -69,6 +71,7 @@ class LineLinearity:
     across_px: list[np.ndarray]
     deviation_mm: list[np.ndarray]
     along_range_px: tuple[float, float]
+    tilt_deg: float = 0.0
 
 
 def _gauss_centres(profiles: np.ndarray) -> np.ndarray:
@@ -117,12 +120,12 @@ def _extent(values: np.ndarray, level: float) -> tuple[int, int]:
 
 
 def _grid_fit(k: np.ndarray, t: np.ndarray, x: np.ndarray, nlines: int
-              ) -> tuple[np.ndarray, float | None]:
-    """Residuals of x = a + s·k + m·t (common tilt m, spacing s) and the spacing s."""
+              ) -> tuple[np.ndarray, float | None, float]:
+    """Residuals of x = a + s·k + m·t (common tilt m, spacing s), the spacing s and m."""
     cols = [np.ones_like(t), t] + ([k.astype(np.float64)] if nlines > 1 else [])
     a = np.stack(cols, axis=1)
     coef, *_ = np.linalg.lstsq(a, x, rcond=None)
-    return x - a @ coef, (float(coef[2]) if nlines > 1 else None)
+    return x - a @ coef, (float(coef[2]) if nlines > 1 else None), float(coef[1])
 
 
 def _per_line_sd(k: np.ndarray, t: np.ndarray, x: np.ndarray) -> float | None:
@@ -237,20 +240,20 @@ def lines_linearity(image: np.ndarray, pixel_mm: float, *, bin_mm: float = 10.0,
     mid_t, half_t = 0.5 * (u0 + u1 - 1), 0.5 * (u1 - u0) * cfov_fraction
     mid_x, half_x = 0.5 * (x0 + x1), 0.5 * (x1 - x0) * cfov_fraction
 
-    def field(sel: np.ndarray) -> tuple[FieldLinearity, np.ndarray, float | None]:
+    def field(sel: np.ndarray) -> tuple[FieldLinearity, np.ndarray, float | None, float]:
         nl = int(np.unique(k[sel]).size)
         if sel.sum() < 3:
-            return FieldLinearity(None, None, int(sel.sum()), nl), np.zeros(0), None
-        res, sp = _grid_fit(k[sel], t[sel], x[sel], nl)
+            return FieldLinearity(None, None, int(sel.sum()), nl), np.zeros(0), None, 0.0
+        res, sp, tilt = _grid_fit(k[sel], t[sel], x[sel], nl)
         diff = _per_line_sd(k[sel], t[sel], x[sel])
         return (FieldLinearity(float(np.max(np.abs(res))) * pixel_mm,
                                None if diff is None else diff * pixel_mm, int(sel.sum()), nl),
-                res, sp)
+                res, sp, tilt)
 
     all_sel = np.ones(t.size, bool)
-    ufov, res_u, sp = field(all_sel)
+    ufov, res_u, sp, slope = field(all_sel)
     cf_sel = (np.abs(t - mid_t) <= half_t) & (np.abs(x - mid_x) <= half_x)
-    cfov, _, _ = field(cf_sel)
+    cfov, _, _, _ = field(cf_sel)
     dev = []
     start = 0
     for a in along:
@@ -260,4 +263,5 @@ def lines_linearity(image: np.ndarray, pixel_mm: float, *, bin_mm: float = 10.0,
                          line_positions_px=np.array([np.mean(c) for c in across]),
                          spacing_mm=None if sp is None else sp * pixel_mm,
                          along_px=along, across_px=across, deviation_mm=dev,
-                         along_range_px=(float(u0), float(u1)))
+                         along_range_px=(float(u0), float(u1)),
+                         tilt_deg=float(np.degrees(np.arctan(slope))))

@@ -150,7 +150,10 @@ def nm_linearity(series: ImageSeries, *, bin_mm: float = 10.0, edge_mm: float = 
                                 "ideal grid is fitted to them alone (NEMA uses a slit mask "
                                 "covering the field, 30 mm apart); the result is the "
                                 "straightness of these lines, not the whole field's linearity.")
-            a0, a1 = r.along_range_px
+            if abs(r.tilt_deg) > 2.0:
+                warnings.append(f"{axis.upper()} lines are tilted {r.tilt_deg:.1f}° from the "
+                                "image axis: beyond about 2° the result is less reliable; "
+                                "align the slit mask with the detector.")
             for k, (t, x, d) in enumerate(zip(r.along_px, r.across_px, r.deviation_mm), 1):
                 pts = [(float(tt), float(xx)) for tt, xx in zip(t, x)]
                 if axis == "y":  # transposed: (along=col, across=row) → (row, col)
