@@ -21,7 +21,8 @@ def test_results_header_shows_why_each_series_got_its_test(qtbot, window, shared
     for entry in window.workspace.entries:
         assert entry.results, entry.error
         by_protocol.setdefault(entry.protocol, []).append(entry)
-    assert set(by_protocol) == {"generic.roi", "ct.water"}  # the sweep is not nm.uniformity
+    # the sweep is not nm.uniformity; since issue 13 it is nm.scan_speed's
+    assert set(by_protocol) == {"generic.roi", "ct.water", "nm.scan_speed"}
     for entry in by_protocol["generic.roi"]:
         text, tip, warnings = _shown(window, entry)
         reason = entry.results[0].choice_reason
@@ -30,8 +31,10 @@ def test_results_header_shows_why_each_series_got_its_test(qtbot, window, shared
         assert reason in warnings  # and never silent: the warning list says it too
     assert any("reconstructed SPECT" in e.results[0].choice_reason
                for e in by_protocol["generic.roi"])
-    assert any("whole-body sweep" in e.results[0].choice_reason
-               for e in by_protocol["generic.roi"])
+    (sweep,) = by_protocol["nm.scan_speed"]
+    text, tip, _ = _shown(window, sweep)
+    assert "Why this test: Chosen automatically: nm.scan_speed" in text
+    assert "whole-body sweep" in tip
     (water,) = by_protocol["ct.water"]
     text, tip, _ = _shown(window, water)
     assert "Why this test: Chosen automatically: ct.water" in text

@@ -55,18 +55,23 @@ def _assert_fallback_said_why(result, *words):
 
 def test_whole_body_scan_speed_sweep_is_not_a_flood(shared_data):
     # Was nm.uniformity with a false ACTION (IU 34 %): counting noise of a sweep is not a
-    # flood's non-uniformity. No scan-speed test exists yet (issue 13): generic.roi, saying so.
+    # flood's non-uniformity. Since issue 13 the sweep goes to nm.scan_speed, saying why;
+    # nm.uniformity still declines it.
     (series,) = imgqa.load(shared_data / "nm" / "imageqc" / "WB_scanspeed.dcm")
     assert "nm.uniformity" not in [p.name for p in candidate_protocols(series)]
     results = analyse_series(series)
-    assert results
+    assert [r.label for r in results] == ["detector 1", "detector 2"]
     for r in results:
-        _assert_fallback_said_why(r, "looks like a whole-body sweep, not a flood",
-                                  "WHOLE BODY", "1024 × 256", "nm.uniformity")
+        assert r.protocol == "nm.scan_speed"
+        assert r.choice_reason.startswith("Chosen automatically: nm.scan_speed")
+        for w in ("whole-body sweep", "WHOLE BODY", "1024 × 256", "HASTIGHET"):
+            assert w in r.choice_reason
     from imgqa.store.defaults import evaluate_with_defaults
 
     judged = [evaluate_with_defaults(r) for r in results]
-    assert not any(m.status == "ACTION" for r in judged for m in r.measurements)
+    # no uniformity numbers are judged on a sweep any more
+    assert not any(m.name.startswith("integral_uniformity") for r in judged
+                   for m in r.measurements)
 
 
 @pytest.mark.parametrize("image_type", [("ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"),
@@ -130,7 +135,9 @@ def test_spect_series_fall_back_saying_they_are_not_planar(shared_data, rel):
     (series,) = imgqa.load(shared_data / rel)
     (r,) = analyse_series(series)
     _assert_fallback_said_why(r, "reconstructed SPECT series", f"{len(series)} images",
-                              "no SPECT test yet", "nm.bar_phantom, nm.resolution, nm.uniformity")
+                              "no SPECT test yet", "nm.bar_phantom, nm.linearity, "
+                              "nm.resolution, nm.scan_speed, nm.sensitivity, nm.sni, "
+                              "nm.uniformity")
 
 
 @pytest.mark.parametrize("rel", ["nm/imageqc", "nm/nmqc", "ct/ge_qa_phantom",

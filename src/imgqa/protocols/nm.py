@@ -102,7 +102,7 @@ def _sweep_reason(series: ImageSeries) -> str:
         marks = [m for m in ("image type WHOLE BODY" if "WHOLE BODY" in image_type else "",
                              size if aspect >= 2.0 else "") if m]
         return ("looks like a whole-body sweep, not a flood: " + ", ".join(marks)
-                + " (imgqa has no whole-body scan-speed test yet)")
+                + " (the test for it is nm.scan_speed)")
     return ""
 
 

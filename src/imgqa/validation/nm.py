@@ -61,3 +61,60 @@ def nm_quadrant_bars(root: Path) -> Path:
         truth[f"bar_width_measured_mm_q{q['quadrant']}"] = q["bar_width_mm"]
     write_ground_truth(folder, truth)
     return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 13, planar: linearity, SNI, sensitivity, whole-body scan speed (imgqa.phantoms.nm_planar)
+# ---------------------------------------------------------------------------------------------
+@check("nm.linearity", auto=True,
+       source="slit pattern displaced by a known field A·exp(−(y−y_b)²/2w²) + B·((x−x_c)/H)²: "
+              "the linearity definitions applied to the known positions (dense, noise-free)",
+       measure=[Measure(f"{kind}_linearity_{fld}_mm", abs_tol=0.05,
+                        why="issue 13: linearity within 0.05 mm; Poisson counts")
+                for kind in ("absolute", "differential") for fld in ("ufov", "cfov")])
+def nm_linearity_slits(root: Path) -> Path:
+    from imgqa.phantoms.nm_planar import write_linearity
+
+    return write_linearity(root / "nm_linearity_slits", description="Linearity slit mask X")
+
+
+@check("nm.sni", auto=True,
+       source="Poisson flood × (1 + a·cos 2πf₀x): SNI = (S/Q)/(1 + S/Q), "
+              "S/Q = N·a²·V(f₀)/(2⟨V⟩)",
+       measure=[Measure("sni", abs_tol=0.04, why="periodogram scatter: SD ≈ 0.015"),
+                *(Measure(f"sni_q{q}", abs_tol=0.06, why="quarter-size ROI: SD ≈ 0.025")
+                  for q in range(1, 5))])
+def nm_sni_flood(root: Path) -> Path:
+    from imgqa.phantoms.nm_planar import write_sni
+
+    return write_sni(root / "nm_sni_flood", description="Flood SNI", amplitude=0.05)
+
+
+_ACQ = "2026-01-05T10:00:00"
+
+
+@check("nm.sensitivity", auto=True,
+       params={"activity_mbq": 40.0, "calibration_time": "2026-01-05T09:00:00"},
+       source="blob of known expected counts S·A·e^(−λΔt)·T·(1 − e^(−λT))/(λT)",
+       measure=[Measure("sensitivity_cps_per_mbq", rel_tol=0.001,
+                        why="issue 13: 0.1 %; 5.5·10⁶ Poisson counts (SD 0.04 %)")])
+def nm_sensitivity_source(root: Path) -> Path:
+    from datetime import datetime
+
+    from imgqa.phantoms.nm_planar import write_sensitivity
+
+    return write_sensitivity(root / "nm_sensitivity_source", elapsed_s=3600.0, duration_s=1800.0,
+                             acquired=datetime.fromisoformat(_ACQ), seed=3)
+
+
+@check("nm.scan_speed", auto=True,
+       source="sweep of a uniform sheet, table 10 % faster over 400 mm: counts ∝ 1/v, "
+              "deviations (1 + ε)·m − 1 and m − 1 about the harmonic-mean speed",
+       measure=[Measure("max_speed_deviation_percent", abs_tol=0.3,
+                        why="Poisson noise of the 30 mm profile: SD 0.05 %"),
+                Measure("fastest_percent", abs_tol=0.3),
+                Measure("slowest_percent", abs_tol=0.3)])
+def nm_wb_sweep(root: Path) -> Path:
+    from imgqa.phantoms.nm_planar import write_sweep
+
+    return write_sweep(root / "nm_wb_sweep", description="WB scan speed", counts_per_pixel=2000.0)
