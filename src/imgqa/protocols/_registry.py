@@ -7,11 +7,10 @@ Owns `_REGISTRY` (name → `Protocol`), `register` (with its checks of a declara
 
 from __future__ import annotations
 
+import inspect
 import re
 
-from imgqa.errors import (
-    UnknownProtocolError,
-)
+from imgqa.errors import UnknownProtocolError
 from imgqa.protocols._declarations import Protocol
 
 # ---------------------------------------------------------------------------------------------
@@ -21,7 +20,12 @@ _REGISTRY: dict[str, Protocol] = {}
 
 
 def register(protocol: Protocol) -> Protocol:
-    """Add a protocol to the registry (idempotent for the same name and version)."""
+    """Add a protocol to the registry (idempotent for the same name and version).
+
+    Refuses (``ValueError``) a measurement name that is not snake_case, a key measurement the
+    protocol does not declare, and parameters declared differently in the `ParameterSpec`s and
+    in the function's signature (`check_parameters`).
+    """
     for m in protocol.measurements:
         if not m.name.replace("_", "a").isalnum() or not m.name[0].isalpha() or m.name.lower() != m.name:
             raise ValueError(f"measurement name {m.name!r} must be snake_case")
@@ -29,8 +33,65 @@ def register(protocol: Protocol) -> Protocol:
             m.name for m in protocol.measurements}:
         raise ValueError(f"{protocol.name}: key measurement {protocol.key_measurement!r} is not "
                          "one of its measurements")
+    check_parameters(protocol)
     _REGISTRY[protocol.name] = protocol
     return protocol
+
+
+def check_parameters(protocol: Protocol) -> None:
+    """Refuse a protocol whose `ParameterSpec`s and function signature disagree.
+
+    A parameter is declared once for people (the spec: type, unit, range, description) and
+    once for Python (the keyword parameter); this keeps the two the same. Every spec must be a
+    keyword parameter of the function after the series argument, with the same default, and
+    every such keyword parameter must have a spec (else the CLI, the GUI's parameter editor
+    and the stored results would not know it). ``*args``/``**kwargs`` are not parameters.
+
+    Raises
+    ------
+    ValueError
+        Naming the protocol, the parameter and what differs.
+    """
+    try:
+        sig = inspect.signature(protocol.function)
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to compare
+        return
+    params = list(sig.parameters.values())[1:]    # the first is the series (or list of them)
+    keywords = {p.name: p for p in params
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    specs = {s.name: s for s in protocol.parameters}
+    problems = []
+    for name, spec in specs.items():
+        param = keywords.get(name)
+        if param is None:
+            problems.append(f"the ParameterSpec {name!r} is not a keyword parameter of "
+                            f"{_function_name(protocol)}")
+        elif param.default is inspect.Parameter.empty:
+            problems.append(f"{name!r} has no default in the function (the spec says "
+                            f"{spec.default!r})")
+        elif not _same_default(param.default, spec.default):
+            problems.append(f"{name!r} defaults to {param.default!r} in the function but to "
+                            f"{spec.default!r} in its ParameterSpec")
+    for name in keywords:
+        if name not in specs:
+            problems.append(f"the keyword parameter {name!r} of {_function_name(protocol)} "
+                            "has no ParameterSpec")
+    if problems:
+        raise ValueError(f"{protocol.name}: parameters declared differently in the "
+                         f"declaration and the function: {'; '.join(problems)}. Declare each "
+                         "parameter once as a keyword parameter with a default and once as a "
+                         "ParameterSpec with the same name and default.")
+
+
+def _function_name(protocol: Protocol) -> str:
+    return getattr(protocol.function, "__qualname__", None) or repr(protocol.function)
+
+
+def _same_default(a: object, b: object) -> bool:
+    # 5 and 5.0 are the same default; True and 1 are not (a bool parameter is not a count).
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return a == b
 
 
 def _ensure_loaded() -> None:

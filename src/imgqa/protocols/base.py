@@ -16,8 +16,8 @@ layers use:
 * `imgqa.protocols._declarations`: `MeasurementSpec`, `ParameterSpec`, `Protocol`, `Detector`,
   `Roi`, `Curve`, `ImageMap`, `Analysis`, `with_pixel_size`;
 * `imgqa.protocols._result`: `Status`, `Measurement`, `InputIdentity`, `Result`;
-* `imgqa.protocols._registry`: `register`, `get_protocol`, `all_protocols`,
-  `measurement_label`, `key_measurement`, `humanise_name`;
+* `imgqa.protocols._registry`: `register` (and `check_parameters`), `get_protocol`,
+  `all_protocols`, `measurement_label`, `key_measurement`, `humanise_name`;
 * `imgqa.protocols._running`: `run_protocol`, `internal_error`, `AnalysisProblem`;
 * `imgqa.protocols._analyse`: the automatic choice (`detect_protocols`, `choose_protocol`, ...)
   and `analyse_series`, `analyse_batch`, `batch_units`, `analyse_unit`.
@@ -50,6 +50,7 @@ from imgqa.protocols._declarations import (
 from imgqa.protocols._registry import (
     _REGISTRY,
     all_protocols,
+    check_parameters,
     get_protocol,
     humanise_name,
     key_measurement,
@@ -92,6 +93,7 @@ __all__ = [
     "Status",
     "analyse_unit",
     "batch_units",
+    "check_parameters",
     "internal_error",
     "_REGISTRY",
     "_jsonable",
