@@ -15,7 +15,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import pydicom
@@ -72,9 +72,9 @@ class _NativeFormat:
 
 
 def _native_format(ds: Dataset, loc: PixelLocation) -> _NativeFormat | None:
-    fmt = getattr(ds, "_imgqa_native", False)
-    if fmt is not False:
-        return fmt
+    cached = getattr(ds, "_imgqa_native", False)
+    if cached is not False:
+        return cast("_NativeFormat | None", cached)
     fmt = None
     try:
         spp = _int(ds, "SamplesPerPixel", 1) or 1
@@ -123,12 +123,12 @@ def _read_range(source: str, offset: int, length: int | None) -> bytearray:
             raise CorruptDicomError(f"{_short(source)} is truncated: the file ends before the "
                                     "end of its image.", path=source)
         return bytearray(data)
-    with _arc.open_regular(source, buffering=0) as fh:
+    with _arc.open_regular(source, buffering=0) as fh:  # unbuffered: a FileIO
         fh.seek(offset)
         if length is None:
             return bytearray(fh.read())
         buf = bytearray(length)
-        got = fh.readinto(buf)
+        got = cast(io.RawIOBase, fh).readinto(buf)
     if got != length:
         raise CorruptDicomError(f"{_short(source)} is truncated: the file ends before the end "
                                 "of its image.", path=source)

@@ -60,7 +60,6 @@ from imgqa.io.dicom_header import (
     read_header,
 )
 from imgqa.io.header_facts import (
-    _frame_metadata,
     _int,
     _orientation,
     _position,
@@ -68,8 +67,9 @@ from imgqa.io.header_facts import (
     _spacing,
     _summary,
     _text,
+    frame_infos,
 )
-from imgqa.io.series import Frame, Geometry, ImageSeries
+from imgqa.io.series import Frame, FrameInfo, Geometry, ImageSeries
 from imgqa.io.sources import Problem, Source, _short, iter_sources
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _file_info(src: Source, ds: Dataset, flags: list[str]) -> _FileInfo:
     sp, sp_src, det, sp_problem = _spacing(ds, first_group)
     ori = _orientation(ds, first_group)
     sop = _text(ds, "SOPInstanceUID") or f"file:{src.name}"
-    meta = _frame_metadata(ds, n) if n > 1 else [{}]
+    infos = frame_infos(ds, n) if n > 1 else [FrameInfo()]
     frames: list[Frame] = []
     for i in range(n):
         group = per_frame[i] if per_frame is not None and i < len(per_frame) else None
@@ -143,7 +143,7 @@ def _file_info(src: Source, ds: Dataset, flags: list[str]) -> _FileInfo:
             slope=slope,
             intercept=intercept,
             position=_position(ds, group),
-            metadata=meta[i] if i < len(meta) else {},
+            metadata=infos[i] if i < len(infos) else FrameInfo(),
         ))
     return _FileInfo(src, ds, flags, n, ori, sp, sp_src, det, frames,
                      spacing_problem=sp_problem)
@@ -166,8 +166,8 @@ def _sort_frames(frames: list[tuple[int, Frame]], orientation: tuple[float, ...]
         pos = np.asarray(positions, dtype=float)
         dist = pos @ normal
         if np.ptp(dist) > 1e-6:
-            order = np.lexsort((np.arange(len(frames)), dist))  # stable for equal positions
-            return [int(i) for i in order], pos[order]
+            by_position = np.lexsort((np.arange(len(frames)), dist))  # stable for equal positions
+            return [int(i) for i in by_position], pos[by_position]
         return list(range(len(frames))), pos
     keys = [(n if n is not None else 1 << 30, name, i)
             for i, (n, name) in enumerate(zip(instance_numbers, names))]

@@ -244,7 +244,8 @@ def _locate_pixels(fh: BinaryIO, ds: Dataset, size: int, name: str) -> PixelLoca
         if PIXEL_DATA not in full:
             return None
         elem = full.get_item(PIXEL_DATA)
-        loc = PixelLocation(0, int(elem.length or 0), True, tsyntax, in_stream=False)
+        loc = PixelLocation(0, int(getattr(elem, "length", 0) or 0), True, tsyntax,
+                            in_stream=False)
         object.__setattr__(ds, _PIXEL_ATTR, loc)
         return loc
     start = fh.tell()
@@ -286,7 +287,7 @@ def _check_not_truncated(ds: Dataset, size: int, name: str, stop: int | None = N
                                 "its header.", path=name)
     if not ds._dict:
         return
-    last = next(reversed(ds._dict.values()))
+    last = next(reversed(list(ds._dict.values())))
     length = getattr(last, "length", 0)
     value = getattr(last, "value", None)
     tell = getattr(last, "value_tell", None)

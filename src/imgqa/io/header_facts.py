@@ -21,11 +21,12 @@ import pydicom
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from imgqa.errors import (
     CorruptDicomError,
 )
-from imgqa.io.series import Equipment, HeaderSummary
+from imgqa.io.series import Equipment, FrameInfo, HeaderSummary
 from imgqa.io.sources import _short
 
 # ---------------------------------------------------------------------------------------------
@@ -48,7 +49,7 @@ def _tag_vr(kw: str) -> tuple[int, str]:
 def _raw_text(ds: Dataset, kw: str) -> str | None:
     """The value of `kw` as text (multiple values joined by a backslash); None when absent."""
     tag, vr = _tag_vr(kw)
-    elem = ds._dict.get(tag)
+    elem = ds._dict.get(BaseTag(tag))
     if elem is None:
         return None
     if (type(elem) is RawDataElement and vr in _ASCII_VRS and elem.value is not None
@@ -69,7 +70,7 @@ def _text(ds: Dataset, kw: str) -> str:
 def _int(ds: Dataset, kw: str, default: int | None = None) -> int | None:
     """An integer element (US, IS...), or `default` when absent or unreadable."""
     tag, vr = _tag_vr(kw)
-    elem = ds._dict.get(tag)
+    elem = ds._dict.get(BaseTag(tag))
     if elem is None:
         return default
     try:
@@ -345,7 +346,7 @@ def _rescale(ds: Dataset, frame_groups: Dataset | None, name: str) -> tuple[floa
     return s, i
 
 
-# NM frame vectors named by the Frame Increment Pointer, kept as per-frame metadata.
+# NM frame vectors named by the Frame Increment Pointer → `FrameInfo` field names.
 _NM_VECTORS = {
     "EnergyWindowVector": "energy_window",
     "DetectorVector": "detector",
@@ -359,8 +360,15 @@ _NM_VECTORS = {
 }
 
 
-def _frame_metadata(ds: Dataset, n_frames: int) -> list[dict[str, Any]]:
-    meta: list[dict[str, Any]] = [{} for _ in range(n_frames)]
+def frame_infos(ds: Dataset, n_frames: int) -> list[FrameInfo]:
+    """The `FrameInfo` of each frame of a multi-frame file (the one place it is built).
+
+    NM frame vectors (`_NM_VECTORS`) whose length matches the number of frames are read as
+    integers; a damaged vector is left out. With the NM Rotation Information Sequence, each
+    frame's gantry angle is Start Angle + Angular Step × its index within its (detector,
+    rotation).
+    """
+    values: list[dict[str, Any]] = [{} for _ in range(n_frames)]
     for kw, key in _NM_VECTORS.items():
         vec = ds.get(kw, None)
         if vec is None:
@@ -371,18 +379,18 @@ def _frame_metadata(ds: Dataset, n_frames: int) -> list[dict[str, Any]]:
         except (TypeError, ValueError):
             continue
         if len(vals) == n_frames:
-            for m, v in zip(meta, vals):
+            for m, v in zip(values, vals):
                 m[key] = v
     # Gantry angle per frame for NM tomography: start angle + step * index within rotation.
     rot = _first_item(ds, "RotationInformationSequence")
     if rot is not None and all(k in rot for k in ("StartAngle", "AngularStep")):
         start, step = _float(rot, "StartAngle") or 0.0, _float(rot, "AngularStep") or 0.0
         counts: dict[tuple[Any, Any], int] = defaultdict(int)
-        for m in meta:
+        for m in values:
             k = (m.get("detector"), m.get("rotation"))
             m["angle_deg"] = (start + step * counts[k]) % 360.0
             counts[k] += 1
-    return meta
+    return [FrameInfo(**m) for m in values]
 
 
 def _summary(ds: Dataset) -> HeaderSummary:

@@ -65,12 +65,10 @@ def _acr_weighting(series: ImageSeries) -> str | None:
     has1, has2 = "T1" in text, "T2" in text
     if has1 != has2:
         return "T1" if has1 else "T2"
-    te = series.frames[0].metadata.get("echo_time") if len(series) else None
-    if te is None:
-        try:
-            te = series.dataset(0).get("EchoTime")
-        except (IndexError, AttributeError):
-            te = None
+    try:
+        te = series.dataset(0).get("EchoTime")
+    except (IndexError, AttributeError):
+        te = None
     try:
         te = float(te) if te is not None else None
     except (TypeError, ValueError):
@@ -437,7 +435,8 @@ def _spoke_details(fr: _AcrFrame, lc: Any, out: _AcrOut) -> None:
         for s_ in range(10):
             for j in range(3):
                 seen = bool(lc.z[k, s_, j] >= lc.z_threshold)
-                out.rois.append(Roi("circle", (tuple(float(v) for v in lc.disks_rc[k, s_, j]),),
+                rc = lc.disks_rc[k, s_, j]
+                out.rois.append(Roi("circle", ((float(rc[0]), float(rc[1])),),
                                     label=f"spoke {s_ + 1} disk {j + 1}: z "
                                           f"{lc.z[k, s_, j]:.1f}{'' if seen else ' (not seen)'}",
                                     frame=frame, radius=0.5 * SPOKE_DIAMETERS_MM[s_] / sp[1],

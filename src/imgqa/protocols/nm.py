@@ -51,7 +51,7 @@ def _frames(series: ImageSeries, frame: int | None) -> list[int]:
 
 
 def _label(series: ImageSeries, i: int) -> str:
-    det = series.frames[i].metadata.get("detector")
+    det = series.frames[i].metadata.detector
     if len(series) == 1 and det is None:
         return ""
     return f"detector {det if det is not None else i + 1}"

@@ -133,6 +133,7 @@ def _stp_samples(images: list[tuple[ImageSeries, int]], given: list[float] | Non
     variances: list[float] = []
     rois: list[Roi] = []
     for n, (s, i) in enumerate(images):
+        k: float | None
         if given is not None:
             k, src = given[n], "user parameter air_kerma_ugy"
         else:
