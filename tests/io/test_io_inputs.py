@@ -195,7 +195,10 @@ def test_per_frame_rescale_from_functional_groups(tmp_path):
     s = _only(imgqa.load(p))
     got = [float(s.pixels(i).mean()) for i in range(3)]
     assert got == pytest.approx([50 * (k + 1) - 10 * k for k in range(3)])
+    assert [f.metadata.detector for f in s.frames] == [1, 2, 3]
+    # the transitional dict-style read gives the same
     assert [f.metadata.get("detector") for f in s.frames] == [1, 2, 3]
+    assert s.frames[0].metadata.get("no_such_fact", "x") == "x"
 
 
 def test_rgb_image_is_read_as_grey_level(tmp_path):

@@ -166,8 +166,12 @@ def scratch_registry(monkeypatch):
     """Department checklists registered by a test do not outlive it."""
     from imgqa.protocols import base, manual
 
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    # The registry is one dict shared by every framework module: restore its content.
+    saved = dict(base._REGISTRY)
     monkeypatch.setattr(manual, "MANUAL_ITEMS", dict(manual.MANUAL_ITEMS))
+    yield
+    base._REGISTRY.clear()
+    base._REGISTRY.update(saved)
 
 
 def test_department_checklist_is_registered_and_judged(tmp_path, scratch_registry):

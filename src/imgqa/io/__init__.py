@@ -7,15 +7,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from imgqa.io.dicom import Problem, SeriesList, load, load_report
-    from imgqa.io.series import Equipment, Frame, Geometry, HeaderSummary, ImageSeries
+    from imgqa.io.series import (
+        Equipment,
+        Frame,
+        FrameInfo,
+        Geometry,
+        HeaderSummary,
+        ImageSeries,
+    )
 
-__all__ = ["Equipment", "Frame", "Geometry", "HeaderSummary", "ImageSeries", "Problem",
-           "SeriesList", "load", "load_report"]
+__all__ = ["Equipment", "Frame", "FrameInfo", "Geometry", "HeaderSummary", "ImageSeries",
+           "Problem", "SeriesList", "load", "load_report"]
 
 # Where each public name lives. They are imported on first use (PEP 562) so that importing
 # `imgqa.io.series` (the data model every protocol declaration needs) does not load pydicom.
 _SOURCES = {"Problem": "dicom", "SeriesList": "dicom", "load": "dicom", "load_report": "dicom",
-            "Equipment": "series", "Frame": "series", "Geometry": "series",
+            "Equipment": "series", "Frame": "series", "FrameInfo": "series", "Geometry": "series",
             "HeaderSummary": "series", "ImageSeries": "series"}
 
 

@@ -27,7 +27,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from imgqa.errors import CorruptArchiveError, UnreadableInputError, UnsafeArchiveError
 
@@ -101,7 +101,8 @@ def open_regular(path: str | os.PathLike[str], buffering: int = -1) -> BinaryIO:
             os.set_blocking(fd, True)  # no effect on regular files; restores normal reads
         fh = os.fdopen(fd, "rb", buffering=buffering)
         # Named like open(path) would: pydicom keeps the name to re-read deferred elements.
-        (fh.raw if hasattr(fh, "raw") else fh).name = os.fspath(path)
+        raw: Any = fh.raw if hasattr(fh, "raw") else fh
+        raw.name = os.fspath(path)
         return fh
     except BaseException:
         os.close(fd)
@@ -295,4 +296,5 @@ def open_member(arc: Archive, info: zipfile.ZipInfo, name: str) -> LimitedReader
         raw = arc.zf.open(info)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise damaged_archive(arc.path, exc, info.filename) from None
-    return LimitedReader(raw, min(info.file_size, ZIP_MAX_MEMBER_BYTES), info.file_size, name)
+    return LimitedReader(cast(BinaryIO, raw), min(info.file_size, ZIP_MAX_MEMBER_BYTES),
+                         info.file_size, name)

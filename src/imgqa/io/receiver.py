@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from pydicom.dataset import Dataset
 
@@ -218,12 +219,15 @@ class StorageReceiver:
         ae.dimse_timeout = self.dimse_timeout
         ae.network_timeout = self.network_timeout
         for cx in AllStoragePresentationContexts:
-            ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES())
+            if cx.abstract_syntax is not None:  # always set in pynetdicom's list
+                ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES())
         ae.add_supported_context(Verification)
-        handlers = [(evt.EVT_C_STORE, self._handle_store), (evt.EVT_C_ECHO, lambda e: _SUCCESS)]
-        self._server = ae.start_server((self.host, self.port), block=False,
-                                       evt_handlers=handlers)
-        self.port = self._server.server_address[1]  # type: ignore[attr-defined]
+        handlers: list[Any] = [(evt.EVT_C_STORE, self._handle_store),
+                               (evt.EVT_C_ECHO, lambda e: _SUCCESS)]
+        server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+        assert server is not None  # block=False returns the running server
+        self._server = server
+        self.port = server.server_address[1]
         log.info("receiving DICOM as %s on %s port %d into %s (max %d associations, "
                  "timeouts ACSE %g s, DIMSE %g s, network %g s)", self.ae_title,
                  self.host or "all interfaces", self.port, self.inbox,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -133,6 +133,67 @@ class Geometry:
 
 
 @dataclass(frozen=True, slots=True)
+class FrameInfo:
+    """Per-frame facts of a multi-frame image, typed; None where the file does not say.
+
+    Built in one place, `imgqa.io.header_facts.frame_infos`, from the NM frame vectors that
+    (0028,0009) Frame Increment Pointer names (DICOM PS3.3 C.8.4.8) and the NM Rotation
+    Information. Indices are as stored (1-based in DICOM).
+
+    Attributes
+    ----------
+    detector : int or None
+        (0054,0020) Detector Vector: which detector (head) acquired the frame.
+    energy_window : int or None
+        (0054,0010) Energy Window Vector.
+    phase : int or None
+        (0054,0030) Phase Vector (dynamic acquisitions).
+    rotation : int or None
+        (0054,0050) Rotation Vector (tomographic acquisitions).
+    rr_interval : int or None
+        (0054,0060) R-R Interval Vector (gated acquisitions).
+    time_slot : int or None
+        (0054,0070) Time Slot Vector (gated acquisitions).
+    slice : int or None
+        (0054,0080) Slice Vector (reconstructed tomograms).
+    angular_view : int or None
+        (0054,0090) Angular View Vector.
+    time_slice : int or None
+        (0054,0100) Time Slice Vector.
+    angle_deg : float or None
+        Gantry angle of the frame in degrees: Start Angle + Angular Step × the frame's index
+        within its detector and rotation (NM Rotation Information Sequence).
+    """
+
+    detector: int | None = None
+    energy_window: int | None = None
+    phase: int | None = None
+    rotation: int | None = None
+    rr_interval: int | None = None
+    time_slot: int | None = None
+    slice: int | None = None
+    angular_view: int | None = None
+    time_slice: int | None = None
+    angle_deg: float | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """``info.get("detector")``: the field's value, or `default` when it is None or unknown.
+
+        Transitional: `Frame.metadata` used to be a dict, and code written against it reads
+        ``frame.metadata.get("key")``. New code reads the attribute (``info.detector``).
+        """
+        value = getattr(self, name, None) if name in _FRAME_INFO_FIELDS else None
+        return default if value is None else value
+
+    def as_dict(self) -> dict[str, int | float]:
+        """The fields the file gave (not None), e.g. for JSON."""
+        return {k: v for k in _FRAME_INFO_FIELDS if (v := getattr(self, k)) is not None}
+
+
+_FRAME_INFO_FIELDS = tuple(FrameInfo.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
 class Frame:
     """One 2-D image of a series and where its pixels are.
 
@@ -149,9 +210,9 @@ class Frame:
         Rescale to physical units: value = stored · slope + intercept.
     position : 3-tuple or None
         Image Position (Patient) of this image.
-    metadata : mapping
-        Per-frame facts, e.g. NM ``detector``, ``energy_window``, ``rotation``, ``angle``; enhanced
-        MR/CT ``echo_time`` or ``temporal_index``.
+    metadata : FrameInfo
+        Per-frame facts of a multi-frame file (NM detector, energy window, rotation, gantry
+        angle...); every field None for a single-frame file.
     """
 
     source: str
@@ -161,7 +222,7 @@ class Frame:
     slope: float = 1.0
     intercept: float = 0.0
     position: tuple[float, float, float] | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: FrameInfo = field(default_factory=lambda: FrameInfo())
 
 
 class _LRU:

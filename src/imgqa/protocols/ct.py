@@ -1,7 +1,8 @@
-"""CT protocols: ``ct.water``, ``ct.mtf_wire``, ``ct.ttf``, ``ct.nps`` and ``ct.catphan``.
+"""CT protocols: ``ct.water`` and ``ct.nps``; ``ct.mtf_wire`` and ``ct.ttf`` are in
+`imgqa.protocols.ct_resolution`, ``ct.catphan`` in `imgqa.protocols.catphan`.
 
 Each protocol is a thin layer: it picks the slices, calls the kernels in `imgqa.analysis`
-(`ct_phantom`, `radial_mtf`, `nps`, `catphan`) and turns their results into an `Analysis`
+(`ct_phantom`, `nps`) and turns their results into an `Analysis`
 with the ROIs drawn. Pixels are in HU (`ImageSeries.pixels` applies Rescale Slope/Intercept).
 """
 
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imgqa.analysis.ctp515_layout import CTP515_CONTRASTS, CTP515_DIAMETERS_MM
 from imgqa.analysis.nps import (
     extract_rois,
     nps_2d,
@@ -21,9 +21,16 @@ from imgqa.analysis.nps import (
     radial_profile,
 )
 from imgqa.analysis.roi import circle_mask
-from imgqa.errors import ImgqaError, ParameterError, PhantomNotFoundError
+from imgqa.errors import PhantomNotFoundError
 from imgqa.io.series import ImageSeries
+from imgqa.protocols._ct_common import (
+    _CATPHAN_WORDS,
+    _is_localizer,
+    _require_axial_ct,
+)
 from imgqa.protocols._lazy import lazy_functions
+from imgqa.protocols._slices import slice_indices as _slice_indices
+from imgqa.protocols._slices import try_each_slice
 from imgqa.protocols.base import (
     Analysis,
     Curve,
@@ -38,29 +45,14 @@ from imgqa.protocols.base import (
 
 if TYPE_CHECKING:
     from imgqa.analysis.ct_phantom import WaterSlice
-    from imgqa.analysis.radial_mtf import EdgeTtfResult, MtfCurve, WireMtfResult
 
 # Kernels that import SciPy are bound lazily so that the declarations below load without it
 # (`imgqa protocols`, `history`… start in a fraction of a second); `nps` and `roi` are numpy only.
-(analyse_ctp404, analyse_ctp486, find_geometry_rods, has_catphan_housing,
- looks_uniform) = lazy_functions("imgqa.analysis.catphan", "analyse_ctp404", "analyse_ctp486",
-                                 "find_geometry_rods", "has_catphan_housing", "looks_uniform")
-(analyse_ctp515,) = lazy_functions("imgqa.analysis.catphan_ctp515", "analyse_ctp515")
-(analyse_ctp528,) = lazy_functions("imgqa.analysis.catphan_ctp528", "analyse_ctp528")
-analyse_ctp591, find_ctp591 = lazy_functions("imgqa.analysis.catphan_ctp591", "analyse_ctp591",
-                                             "find_ctp591")
+(has_catphan_housing,) = lazy_functions("imgqa.analysis.catphan", "has_catphan_housing")
 find_phantom, water_phantom_rois = lazy_functions("imgqa.analysis.ct_phantom", "find_phantom",
                                                   "water_phantom_rois")
-(average_curves, circular_edge_ttf, find_rod, refine_rod_centre, rod_at,
- wire_mtf) = lazy_functions("imgqa.analysis.radial_mtf", "average_curves", "circular_edge_ttf",
-                            "find_rod", "refine_rod_centre", "rod_at", "wire_mtf")
 
-
-
-def _ctp515_target_name(token: str, diameter_mm: int) -> str:
-    return f"ctp515_cnr_{token}_{diameter_mm}mm"
-
-__all__ = ["ct_catphan", "ct_mtf_wire", "ct_nps", "ct_ttf", "ct_water"]
+__all__ = ["ct_nps", "ct_water"]
 
 # A water ROI reading further than this from 0 HU is not water (a Catphan module, an insert,
 # a wire...): the slice is skipped rather than reported as a badly calibrated scanner.
@@ -70,42 +62,11 @@ _NOT_UNIFORM_SD_HU = 60.0
 
 _WATER_WORDS = re.compile(r"water|wasser|vann|vatten|vand|eau|agua|acqua|h2o|homog|uniform|"
                           r"daily|constancy|qa\b", re.IGNORECASE)
-_WIRE_WORDS = re.compile(r"wire|bead|mtf|tråd|trad|draht|fil\b", re.IGNORECASE)
-_CATPHAN_WORDS = re.compile(r"catphan|ctp\s?\d{3}", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------------------------
-def _is_localizer(series: ImageSeries) -> bool:
-    it = " ".join(series.header.image_type).upper()
-    desc = series.header.series_description.lower()
-    return "LOCALIZER" in it or "topogram" in desc or "scout" in desc or "surview" in desc
-
-
-def _require_axial_ct(series: ImageSeries, expected: str) -> None:
-    """Refuse localizers and non-axial images with a message naming what was expected."""
-    if _is_localizer(series):
-        raise PhantomNotFoundError(
-            f"This series is a localizer (topogram/scout), not an axial image of {expected}.",
-            hint="Choose the axial series of the phantom.")
-    normal = series.geometry.normal
-    if normal is not None and abs(normal[2]) < 0.9:
-        raise PhantomNotFoundError(
-            f"The images are not axial (slice normal {np.round(normal, 2).tolist()}); "
-            f"{expected} is analysed on axial slices.",
-            hint="Reconstruct or choose axial images of the phantom.")
-
-
-def _slice_indices(series: ImageSeries, slice_index: int | None) -> list[int]:
-    if slice_index is None:
-        return list(range(len(series)))
-    if not 0 <= slice_index < len(series):
-        raise ParameterError(
-            f"slice_index {slice_index} is outside the series (0–{len(series) - 1}).")
-    return [slice_index]
-
-
 def _profile_curve(image: np.ndarray, row: float, pixel_mm: float, name: str) -> Curve:
     r = int(round(row))
     prof = np.asarray(image[r], dtype=float)
@@ -144,20 +105,20 @@ def ct_water(series: ImageSeries, *, roi_area_mm2: float = 400.0, edge_offset_mm
     per_slice: list[dict[str, Any]] = []
     rois: list[Roi] = []
     warnings: list[str] = []
-    failures: list[str] = []
     first_image = None
-    for i in _slice_indices(series, slice_index):
-        image = series.pixels(i)
-        try:
-            ws = water_phantom_rois(image, px, roi_area_mm2=roi_area_mm2,
-                                    edge_offset_mm=edge_offset_mm, threshold_hu=threshold_hu)
-        except PhantomNotFoundError as exc:
-            failures.append(f"slice {i}: {exc.message}")
-            continue
+
+    def water_slice(i: int) -> WaterSlice:
+        ws = water_phantom_rois(series.pixels(i), px, roi_area_mm2=roi_area_mm2,
+                                edge_offset_mm=edge_offset_mm, threshold_hu=threshold_hu)
         if abs(ws.centre.mean) > _NOT_WATER_HU or ws.centre.sd > _NOT_UNIFORM_SD_HU:
-            failures.append(f"slice {i}: the centre ROI reads {ws.centre.mean:.0f} ± "
-                            f"{ws.centre.sd:.0f} HU, which is not uniform water")
-            continue
+            raise PhantomNotFoundError(f"the centre ROI reads {ws.centre.mean:.0f} ± "
+                                       f"{ws.centre.sd:.0f} HU, which is not uniform water")
+        return ws
+
+    tried = try_each_slice(_slice_indices(series, slice_index), water_slice,
+                           catch=(PhantomNotFoundError,))
+    for i, ws in tried.done:
+        image = series.pixels(i)
         vals = _water_slice_values(ws)
         per_slice.append({"slice_index": i, **{k: float(v) for k, v in vals.items()},
                           "centre_rc": list(ws.phantom.centre_rc),
@@ -173,14 +134,13 @@ def ct_water(series: ImageSeries, *, roi_area_mm2: float = 400.0, edge_offset_mm
             rois.append(Roi("circle", (rc,), label=f"{name} o'clock", frame=i,
                             radius=ws.roi_radius_px))
     if not per_slice:
-        detail = "; ".join(failures[:3])
+        detail = tried.reasons(3)
         raise PhantomNotFoundError(
             f"ct.water expects axial images of a uniform round water phantom with air around it; "
             f"none of the {len(series)} image(s) shows one ({detail}).",
             hint="Choose the water-phantom series (head or body), reconstructed with the whole "
                  "phantom in the field of view.")
-    for f in failures:
-        warnings.append(f"Skipped {f}.")
+    warnings += tried.skipped()
     summary = {k: float(np.mean([s[k] for s in per_slice])) for k in _WATER_NAMES}
     # Uniformity of the series from the slice-averaged ROI means (the mean of per-slice maxima
     # would be biased upwards by noise); per-slice maxima are in extra["per_slice"].
@@ -302,258 +262,6 @@ register(Protocol(
 
 
 # ---------------------------------------------------------------------------------------------
-# ct.mtf_wire
-# ---------------------------------------------------------------------------------------------
-def _mtf_curve(name: str, curve: MtfCurve) -> Curve:
-    return Curve(name, curve.frequency, curve.mtf, "spatial frequency", "lp/mm", "MTF", "")
-
-
-def _none_if_nan(value: float) -> float | None:
-    return None if not np.isfinite(value) else float(value)
-
-
-def ct_mtf_wire(series: ImageSeries, *, roi_radius_mm: float = 4.0, wire_diameter_mm: float = 0.0,
-                slice_index: int | None = None, wire_row: float | None = None,
-                wire_col: float | None = None, pixel_spacing_mm: float | None = None
-                ) -> Analysis:
-    """MTF from a wire or bead: 2-D PSF → 2-D FFT → radial MTF, plus x and y (line integration).
-
-    Each slice gives an MTF (wire found automatically unless `wire_row`/`wire_col` are given);
-    the reported curves are their mean.
-    """
-    _, px = with_pixel_size(series, pixel_spacing_mm, "ct.mtf_wire")
-    _require_axial_ct(series, "a wire or bead phantom")
-    radius = max(roi_radius_mm, 8.0 * px)
-    given = (wire_row, wire_col) if wire_row is not None and wire_col is not None else None
-    results: list[tuple[int, WireMtfResult]] = []
-    failures: list[str] = []
-    for i in _slice_indices(series, slice_index):
-        try:
-            results.append((i, wire_mtf(series.pixels(i), px, wire_rc=given,
-                                        roi_radius_mm=radius,
-                                        wire_diameter_mm=wire_diameter_mm)))
-        except ImgqaError as exc:
-            failures.append(f"slice {i}: {exc.message}")
-    if not results:
-        raise PhantomNotFoundError(
-            "ct.mtf_wire expects axial images of a thin wire (or bead) in a uniform phantom; "
-            f"none was usable ({'; '.join(failures[:3])}).",
-            hint="Choose the wire/bead series, reconstructed with a small field of view.")
-    radial = average_curves([r.radial for _, r in results])
-    cx = average_curves([r.x for _, r in results])
-    cy = average_curves([r.y for _, r in results])
-    warnings = [f"Skipped {f}." for f in failures]
-    if not np.isfinite(radial.mtf10):
-        warnings.append("The MTF does not fall to 10 % below the Nyquist frequency: mtf10 is "
-                        "not reported (use a smaller pixel size / field of view).")
-    positions = np.array([r.wire_rc for _, r in results])
-    if len(results) > 1 and np.ptp(positions, axis=0).max() * px > 5.0:
-        warnings.append("The wire position moves by more than 5 mm between slices: check that "
-                        "the wire is perpendicular to the slice.")
-    rois = []
-    for i, r in results:
-        rois.append(Roi("circle", (r.wire_rc,), label="wire PSF", frame=i,
-                        radius=r.roi_radius_px))
-        rois.append(Roi("circle", (r.wire_rc,), label="background ring", frame=i,
-                        radius=1.5 * r.roi_radius_px, role="background"))
-    return Analysis(
-        measurements={"mtf50": _none_if_nan(radial.mtf50), "mtf10": _none_if_nan(radial.mtf10),
-                      "mtf50_x": _none_if_nan(cx.mtf50), "mtf10_x": _none_if_nan(cx.mtf10),
-                      "mtf50_y": _none_if_nan(cy.mtf50), "mtf10_y": _none_if_nan(cy.mtf10)},
-        rois=rois,
-        curves=[_mtf_curve("MTF (radial)", radial), _mtf_curve("MTF x", cx),
-                _mtf_curve("MTF y", cy)],
-        maps=[ImageMap("PSF", results[0][1].psf, "background-subtracted wire PSF", "HU", px)],
-        warnings=warnings,
-        extra={"slices_used": [i for i, _ in results],
-               "wire_rc": [list(r.wire_rc) for _, r in results],
-               "background_hu": [r.background_hu for _, r in results],
-               "roi_radius_mm": radius,
-               "per_slice_mtf50": [_none_if_nan(r.radial.mtf50) for _, r in results],
-               "summary": "MTF curves averaged over the slices used"},
-        frames=[i for i, _ in results],
-    )
-
-
-def _detect_wire(series: ImageSeries) -> tuple[float, str]:
-    if series.modality != "CT" or _is_localizer(series):
-        return 0.0, "a localizer (topogram/scout), not an axial image"
-    text = series.header.description_text
-    words = _WIRE_WORDS.search(text)
-    score = 0.4 if words else 0.0
-    named = f"the header says {words.group(0)!r}; " if words else ""
-    sp = series.pixel_spacing_mm
-    if sp is None:
-        return score * 0.5, named + "no pixel spacing, so the image was not checked"
-    try:  # one slice: ~20 ms
-        wire_mtf(series.pixels(len(series) // 2), float(sp[0]),
-                 roi_radius_mm=max(4.0, 8.0 * float(sp[0])))
-    except ImgqaError:
-        return 0.0, named + "no isolated wire or bead found in the middle slice"
-    return score + 0.4, named + "an isolated wire or bead in the middle slice"
-
-
-_MTF_MEASUREMENTS = (
-    MeasurementSpec("mtf50", "lp/mm", "Frequency where the radial MTF falls to 50 %.",
-                    higher_is_better=True,
-                    label="MTF 50 % frequency"),
-    MeasurementSpec("mtf10", "lp/mm", "Frequency where the radial MTF falls to 10 %.",
-                    higher_is_better=True,
-                    label="MTF 10 % frequency"),
-)
-
-register(Protocol(
-    name="ct.mtf_wire",
-    key_measurement="mtf50",
-    version="1",
-    title="CT MTF from a wire or bead",
-    description="Point-spread function of a thin wire (or bead), background plane removed; "
-                "2-D FFT → radial MTF, and the x/y MTFs from line integration. f50 and f10.",
-    modalities=("CT",),
-    measurements=_MTF_MEASUREMENTS + (
-        MeasurementSpec("mtf50_x", "lp/mm", "50 % MTF along x (columns), from the LSF "
-                        "integrated over y.", higher_is_better=True,
-                        label="MTF 50 % frequency, x"),
-        MeasurementSpec("mtf10_x", "lp/mm", "10 % MTF along x (columns).",
-                        higher_is_better=True,
-                        label="MTF 10 % frequency, x"),
-        MeasurementSpec("mtf50_y", "lp/mm", "50 % MTF along y (rows), from the LSF "
-                        "integrated over x.", higher_is_better=True,
-                        label="MTF 50 % frequency, y"),
-        MeasurementSpec("mtf10_y", "lp/mm", "10 % MTF along y (rows).", higher_is_better=True,
-                        label="MTF 10 % frequency, y"),
-    ),
-    parameters=(
-        ParameterSpec("roi_radius_mm", float, 4.0, "mm",
-                      "PSF kept within this radius; background fitted from 1 to 1.5× it.",
-                      minimum=0.2),
-        ParameterSpec("wire_diameter_mm", float, 0.0, "mm",
-                      "Wire/bead diameter to correct for (0: no correction).", minimum=0.0),
-        ParameterSpec("slice_index", int, None, "", "Analyse only this image.", minimum=0),
-        ParameterSpec("wire_row", float, None, "px", "Wire row (default: found automatically)."),
-        ParameterSpec("wire_col", float, None, "px",
-                      "Wire column (default: found automatically)."),
-        ParameterSpec("pixel_spacing_mm", float, None, "mm",
-                      "Pixel size to use when the images have none.", minimum=1e-4),
-    ),
-    function=ct_mtf_wire,
-    inputs="axial slices of a thin wire or small bead perpendicular to the slice",
-    detect=_detect_wire,
-    standard="IEC 61223-3-5:2019; AAPM Report 233 (2019)",
-))
-
-
-# ---------------------------------------------------------------------------------------------
-# ct.ttf
-# ---------------------------------------------------------------------------------------------
-def ct_ttf(series: ImageSeries, *, rod_row: float | None = None, rod_col: float | None = None,
-           polarity: str = "any", margin_mm: float = 5.0, bin_fraction: float = 0.1,
-           slice_index: int | None = None, pixel_spacing_mm: float | None = None) -> Analysis:
-    """Circular-edge TTF of a rod insert (AAPM TG-233).
-
-    The rod is the highest-contrast round insert (of the chosen `polarity`) unless
-    `rod_row`/`rod_col` point at one; its centre is refined to sub-pixel precision on every
-    slice and the TTFs of the slices are averaged. Slice default: the middle image.
-    """
-    _, px = with_pixel_size(series, pixel_spacing_mm, "ct.ttf")
-    _require_axial_ct(series, "a phantom with a rod insert")
-    idx = [len(series) // 2] if slice_index is None else _slice_indices(series, slice_index)
-    results: list[tuple[int, EdgeTtfResult]] = []
-    failures: list[str] = []
-    for i in idx:
-        image = series.pixels(i)
-        try:
-            if rod_row is not None and rod_col is not None:
-                rod = rod_at(image, px, (rod_row, rod_col))
-            else:
-                rod = find_rod(image, px, polarity=polarity)
-            centre = refine_rod_centre(image, rod.centre_rc, rod.radius_px)
-            results.append((i, circular_edge_ttf(image, px, centre, rod.radius_px,
-                                                 margin_mm=margin_mm,
-                                                 bin_fraction=bin_fraction)))
-        except ImgqaError as exc:
-            failures.append(f"slice {i}: {exc.message}")
-    if not results:
-        raise PhantomNotFoundError(
-            "ct.ttf expects an axial slice through a round rod insert of a phantom (e.g. a "
-            f"Catphan CTP404 or ACR CT module 1 insert); none was found ({'; '.join(failures)}).",
-            hint="Give rod_row and rod_col (pixels) at the centre of the insert to use.")
-    ttf = average_curves([r.ttf for _, r in results])
-    contrast = float(np.mean([r.contrast_hu for _, r in results]))
-    warnings = [f"Skipped {f}." for f in failures]
-    if not np.isfinite(ttf.mtf10):
-        warnings.append("The TTF does not fall to 10 % below the Nyquist frequency: mtf10 is "
-                        "not reported.")
-    if abs(contrast) < 100.0:
-        warnings.append(f"The insert contrast is low ({contrast:.0f} HU): the TTF is noisy; "
-                        "TG-233 recommends averaging several slices or scans.")
-    rois = []
-    for i, r in results:
-        rad = r.rod_radius_px
-        marg = margin_mm / px
-        rois.append(Roi("circle", (r.centre_rc,), label="rod edge", frame=i, radius=rad,
-                        role="edge"))
-        rois.append(Roi("circle", (r.centre_rc,), label="ESF outer limit", frame=i,
-                        radius=rad + marg, role="background"))
-        if rad - marg > 1:
-            rois.append(Roi("circle", (r.centre_rc,), label="ESF inner limit", frame=i,
-                            radius=rad - marg, role="background"))
-    first = results[0][1]
-    return Analysis(
-        measurements={"mtf50": _none_if_nan(ttf.mtf50), "mtf10": _none_if_nan(ttf.mtf10),
-                      "contrast_hu": contrast},
-        rois=rois,
-        curves=[_mtf_curve("TTF", ttf),
-                Curve("radial ESF", first.esf_r_mm, first.esf, "distance from rod centre",
-                      "mm", "CT number", "HU")],
-        warnings=warnings,
-        extra={"slices_used": [i for i, _ in results],
-               "rod_centre_rc": [list(r.centre_rc) for _, r in results],
-               "rod_diameter_mm": [2.0 * r.rod_radius_px * px for _, r in results],
-               "bin_width_mm": bin_fraction * px,
-               "summary": "TTF curves averaged over the slices used"},
-        frames=[i for i, _ in results],
-    )
-
-
-register(Protocol(
-    name="ct.ttf",
-    key_measurement="mtf50",
-    version="1",
-    title="CT task transfer function (circular edge)",
-    description="AAPM TG-233 TTF of a rod insert: radial ESF in sub-pixel bins around the "
-                "rod centre → LSF → |FFT|; f50, f10 and the insert contrast.",
-    modalities=("CT",),
-    measurements=_MTF_MEASUREMENTS[:1] + (
-        MeasurementSpec("mtf10", "lp/mm", "Frequency where the TTF falls to 10 %.",
-                        higher_is_better=True,
-                        label="MTF 10 % frequency"),
-        MeasurementSpec("contrast_hu", "HU", "Rod insert mean − background mean.",
-                        label="Insert contrast"),
-    ),
-    parameters=(
-        ParameterSpec("rod_row", float, None, "px", "Row of the rod centre (default: found)."),
-        ParameterSpec("rod_col", float, None, "px", "Column of the rod centre (default: found)."),
-        ParameterSpec("polarity", str, "any", "",
-                      "Which insert to find: highest |contrast| (any), densest (positive) or "
-                      "least dense (negative).", choices=("any", "positive", "negative")),
-        ParameterSpec("margin_mm", float, 5.0, "mm",
-                      "The ESF spans the rod radius ± this distance.", minimum=0.5),
-        ParameterSpec("bin_fraction", float, 0.1, "",
-                      "ESF bin width as a fraction of the pixel size.", minimum=0.01,
-                      maximum=1.0),
-        ParameterSpec("slice_index", int, None, "", "Image to analyse (default: the middle).",
-                      minimum=0),
-        ParameterSpec("pixel_spacing_mm", float, None, "mm",
-                      "Pixel size to use when the images have none.", minimum=1e-4),
-    ),
-    function=ct_ttf,
-    inputs="an axial slice through a rod insert (Catphan CTP404, ACR CT module 1...)",
-    standard="AAPM Report 233 (2019), §4 (task transfer function)",
-))
-
-
-# ---------------------------------------------------------------------------------------------
 # ct.nps
 # ---------------------------------------------------------------------------------------------
 def ct_nps(series: ImageSeries, *, roi_size_mm: float = 25.0, region_fraction: float = 0.6,
@@ -572,19 +280,20 @@ def ct_nps(series: ImageSeries, *, roi_size_mm: float = 25.0, region_fraction: f
     rois_drawn: list[Roi] = []
     used: list[int] = []
     means: list[float] = []
-    failures: list[str] = []
-    for i in _slice_indices(series, slice_index):
+
+    def uniform_rois(i: int) -> tuple[Any, np.ndarray, np.ndarray]:
         image = series.pixels(i)
-        try:
-            ph = find_phantom(image, px)
-        except PhantomNotFoundError as exc:
-            failures.append(f"slice {i}: {exc.message}")
-            continue
+        ph = find_phantom(image, px)
         region = circle_mask(image.shape, ph.centre_rc, region_fraction * ph.radius_px)
         rois = extract_rois(image, n, overlap=overlap, mask=region)
         if rois.shape[0] == 0:
-            failures.append(f"slice {i}: no {roi_size_mm:g} mm ROI fits in the uniform region")
-            continue
+            raise PhantomNotFoundError(f"no {roi_size_mm:g} mm ROI fits in the uniform region")
+        return ph, region, rois
+
+    tried = try_each_slice(_slice_indices(series, slice_index), uniform_rois,
+                           catch=(PhantomNotFoundError,))
+    for i, (ph, region, rois) in tried.done:
+        image = series.pixels(i)
         all_rois.append(rois)
         used.append(i)
         means.append(float(rois.mean()))
@@ -603,13 +312,13 @@ def ct_nps(series: ImageSeries, *, roi_size_mm: float = 25.0, region_fraction: f
     if not all_rois:
         raise PhantomNotFoundError(
             "ct.nps expects axial slices of a uniform phantom (water phantom or Catphan "
-            f"CTP486); none was usable ({'; '.join(failures[:3])}).",
+            f"CTP486); none was usable ({tried.reasons(3)}).",
             hint="Choose a uniform slice, or use smaller ROIs (roi_size_mm).")
     stack = np.concatenate(all_rois)
     nps = nps_2d(stack, (px, px), detrend=detrend)
     f, prof = radial_profile(nps)
     mean_hu = float(np.mean(means))
-    warnings = [f"Skipped {f_}." for f_ in failures]
+    warnings = tried.skipped()
     if abs(mean_hu) > 150.0:
         warnings.append(f"The ROIs read {mean_hu:.0f} HU on average: is this a uniform "
                         "water-equivalent slice?")
@@ -675,423 +384,4 @@ register(Protocol(
     function=ct_nps,
     inputs="axial slices of a uniform phantom",
     standard="AAPM Report 233 (2019) §5; ICRU Report 87 (2012)",
-))
-
-
-# ---------------------------------------------------------------------------------------------
-# ct.catphan
-# ---------------------------------------------------------------------------------------------
-_CTP404_MATERIALS = ("air", "pmp", "ldpe", "polystyrene", "acrylic", "delrin", "teflon",
-                     "bone_20", "bone_50")
-
-
-def _classify_catphan_slice(image: np.ndarray, px: float, roll: float | None,
-                            rose_threshold: float):
-    """(module, result) for one slice, or (None, reason).
-
-    Order: CTP404 (geometry rods), CTP528 (bar pattern on the 47 mm circle), CTP515 (large
-    low-contrast targets on the 50 mm circle), CTP591 (bead ramps), CTP486 (uniform disc). The
-    CTP404 roll, when known, limits the rotation searches of CTP528 and CTP515.
-    """
-    try:
-        return "ctp404", find_geometry_rods(image, px)
-    except PhantomNotFoundError as exc:
-        reason = exc.message
-    return _classify_non_ctp404(image, px, roll, rose_threshold, reason)
-
-
-def _classify_non_ctp404(image: np.ndarray, px: float, roll: float | None,
-                         rose_threshold: float, reason: str):
-    """The rest of `_classify_catphan_slice`, once the geometry rods were not found."""
-    try:
-        ph = find_phantom(image, px)
-    except PhantomNotFoundError as exc:
-        return None, f"{reason} {exc.message}"
-    try:
-        return "ctp528", analyse_ctp528(image, px, ph.centre_rc, roll_deg=roll)
-    except PhantomNotFoundError:
-        pass
-    try:
-        return "ctp515", analyse_ctp515(image, px, ph.centre_rc, roll_deg=roll,
-                                        rose_threshold=rose_threshold)
-    except PhantomNotFoundError:
-        pass
-    try:
-        return "ctp591", analyse_ctp591(image, px, ph.centre_rc)
-    except PhantomNotFoundError:
-        pass
-    uniform, ph486 = looks_uniform(image, px)
-    if uniform:
-        return "ctp486", ph486
-    return None, reason
-
-
-def _ctp404_orientation_warnings(res404: list) -> list[str]:
-    """Say when the CTP404 insert ring matched only mirrored or turned by quarter turns.
-
-    The materials are then still assigned right (the kernel matched the ring that way), but a
-    mirrored slice usually means the patient orientation (head/feet first) does not match
-    how the phantom was set up, which a technologist should correct for the next scan.
-    """
-    out = []
-    if any(r.mirrored for r in res404):
-        out.append("The CTP404 slice is mirrored (left-right flipped): check that the patient "
-                   "orientation (head first / feet first) matches how the phantom was set up. "
-                   "The insert materials were matched on the mirrored ring.")
-    turns = sorted({r.quarter_turns for r in res404 if r.quarter_turns})
-    if turns:
-        out.append("The Catphan is turned by "
-                   f"{' / '.join(f'{90 * t:+d}°' for t in turns)} from its usual mounting; "
-                   "the inserts were matched at that turn.")
-    return out
-
-
-def ct_catphan(series: ImageSeries, *, model: str = "auto", slice_index: int | None = None,
-               rose_threshold: float = 5.0, pixel_spacing_mm: float | None = None) -> Analysis:
-    """Catphan CTP404, CTP486, CTP528, CTP515 and CTP591 modules, found automatically.
-
-    Every slice is classified: CTP404 when the four geometry rods (50 mm square) are found,
-    CTP528 when the line-pair bar pattern is on the 47 mm circle, CTP515 when the large
-    low-contrast targets stand out on the 50 mm circle, CTP591 when beads lie on its bead-ramp
-    lines, CTP486 when it is a uniform, water-equivalent disc. Values are means over the slices of each module; per-slice values
-    are in ``extra``. The CTP404 roll (when CTP404 is in the series) guides the CTP528/CTP515
-    rotation search.
-    """
-    _, px = with_pixel_size(series, pixel_spacing_mm, "ct.catphan")
-    _require_axial_ct(series, "a Catphan phantom")
-    found: dict[str, list[tuple[int, Any]]] = {"ctp404": [], "ctp486": [], "ctp528": [],
-                                               "ctp515": [], "ctp591": []}
-    reasons: list[str] = []
-    rest: list[tuple[int, str]] = []
-    for i in _slice_indices(series, slice_index):
-        image = series.pixels(i)
-        try:
-            rods = find_geometry_rods(image, px)
-        except PhantomNotFoundError as exc:
-            rest.append((i, exc.message))
-            continue
-        found["ctp404"].append((i, analyse_ctp404(image, px, model=model, rods=rods)))
-    # second pass: the CTP404 roll guides the rotation search of the other modules — unless
-    # the slice is mirrored or the phantom turned by quarter turns: the rods alone cannot
-    # tell those, so the other modules then search every rotation themselves.
-    unusual = any(r.mirrored or r.quarter_turns for _, r in found["ctp404"])
-    roll = float(np.mean([r.rods.roll_deg for _, r in found["ctp404"]])) \
-        if found["ctp404"] and not unusual else None
-    for i, reason in rest:
-        image = series.pixels(i)
-        kind, info = _classify_non_ctp404(image, px, roll, rose_threshold, reason)
-        if kind == "ctp486":
-            found[kind].append((i, analyse_ctp486(image, px, phantom=info)))
-        elif kind in ("ctp528", "ctp515", "ctp591"):
-            found[kind].append((i, info))
-        else:
-            reasons.append(f"slice {i}: {info}")
-    if not any(found.values()):
-        raise PhantomNotFoundError(
-            "ct.catphan expects slices of a Catphan CTP404 (geometry rods, sensitometry "
-            "inserts, wire ramps), CTP528 (line pairs), CTP515 (low contrast), CTP591 (bead "
-            f"ramps) or CTP486 (uniform) module; none of the {len(series)} image(s) is one "
-            f"({'; '.join(reasons[:2])}).",
-            hint="Choose the Catphan series, axial, with the phantom centred.")
-    values: dict[str, float | None] = {}
-    rois: list[Roi] = []
-    curves: list[Curve] = []
-    warnings: list[str] = []
-    extra: dict[str, Any] = {"modules": {k: [i for i, _ in v] for k, v in found.items()},
-                             "summary": "means over the slices of each module"}
-    if found["ctp404"]:
-        res404 = [r for _, r in found["ctp404"]]
-        models = {r.model for r in res404}
-        if len(models) > 1:
-            warnings.append(f"The insert layout matched different Catphan models on different "
-                            f"slices ({', '.join(sorted(models))}).")
-        for mat in _CTP404_MATERIALS:
-            vals = [r.inserts[mat][1].mean for r in res404 if mat in r.inserts]
-            if vals:
-                values[f"ctp404_hu_{mat}"] = float(np.mean(vals))
-        values["ctp404_hu_max_error"] = float(np.mean([r.max_hu_error for r in res404]))
-        sides = np.array([r.rods.side_lengths_mm for r in res404])
-        values["ctp404_rod_distance_mean_mm"] = float(sides.mean())
-        values["ctp404_rod_distance_max_error_mm"] = float(
-            np.abs(sides - 50.0).max(axis=1).mean())
-        values["ctp404_pixel_size_mm"] = float(px * 50.0 / sides.mean())
-        thick = [r.slice_thickness_mm for r in res404 if np.isfinite(r.slice_thickness_mm)]
-        values["ctp404_slice_thickness_mm"] = float(np.mean(thick)) if thick else None
-        if not thick:
-            warnings.append("No wire ramp could be measured: slice thickness not reported.")
-        values["phantom_roll_deg"] = float(np.mean([r.rods.roll_deg for r in res404]))
-        warnings += _ctp404_orientation_warnings(res404)
-        nominal = series.header.slice_thickness_mm
-        extra["ctp404"] = [{
-            "slice_index": i, "model": r.model,
-            "inserts": {m: {"mean_hu": s.mean, "sd_hu": s.sd, "nominal_hu": nom}
-                        for m, (_, s, nom) in r.inserts.items()},
-            "rod_distances_mm": list(r.rods.side_lengths_mm),
-            "rod_diagonals_mm": list(r.rods.diagonals_mm),
-            "ramp_slice_thickness_mm": {rp.name: rp.slice_thickness_mm for rp in r.ramps},
-            "roll_deg": r.rods.roll_deg} for i, r in found["ctp404"]]
-        extra["nominal_slice_thickness_mm"] = nominal
-        i0, r0 = found["ctp404"][len(found["ctp404"]) // 2]
-        for mat, (pos, _, _) in r0.inserts.items():
-            rois.append(Roi("circle", (pos,), label=mat, frame=i0, radius=r0.roi_radius_px))
-        for k, pos in enumerate(r0.rods.positions_rc):
-            rois.append(Roi("point", (pos,), label=f"geometry rod {k + 1}", frame=i0))
-        rois.append(Roi("polygon", r0.rods.positions_rc, label="rod square", frame=i0,
-                        role="profile"))
-        for rp in r0.ramps:
-            rois.append(Roi("polygon", rp.corners_rc, label=f"ramp {rp.name}", frame=i0,
-                            role="profile"))
-            x = np.arange(rp.profile.size) * px / 2.0
-            curves.append(Curve(f"ramp {rp.name} (slice {i0})", x, rp.profile, "position",
-                                "mm", "CT number", "HU"))
-        mats = [m for m in r0.inserts]
-        curves.append(Curve("CT number vs nominal", np.array([r0.inserts[m][2] for m in mats]),
-                            np.array([r0.inserts[m][1].mean for m in mats]), "nominal", "HU",
-                            "measured", "HU"))
-    if found["ctp486"]:
-        res486 = [r for _, r in found["ctp486"]]
-        values["ctp486_mean_hu_centre"] = float(np.mean([r.centre.mean for r in res486]))
-        values["ctp486_noise_sd_centre"] = float(np.mean([r.centre.sd for r in res486]))
-        values["ctp486_uniformity_max_deviation_hu"] = float(
-            np.mean([r.uniformity_max_deviation_hu for r in res486]))
-        extra["ctp486"] = [{"slice_index": i, "centre_mean_hu": r.centre.mean,
-                            "centre_sd_hu": r.centre.sd,
-                            **{f"mean_hu_{k}": s.mean for k, (_, s) in r.peripheral.items()}}
-                           for i, r in found["ctp486"]]
-        i0, r0 = found["ctp486"][len(found["ctp486"]) // 2]
-        rois.append(Roi("circle", (r0.phantom.centre_rc,), label="phantom", frame=i0,
-                        radius=r0.phantom.radius_px, role="phantom"))
-        rois.append(Roi("circle", (r0.phantom.centre_rc,), label="CTP486 centre", frame=i0,
-                        radius=r0.roi_radius_px))
-        for name, (pos, _) in r0.peripheral.items():
-            rois.append(Roi("circle", (pos,), label=f"CTP486 {name} o'clock", frame=i0,
-                            radius=r0.roi_radius_px))
-    if found["ctp528"]:
-        _ctp528_values(found["ctp528"], px, values, rois, curves, warnings, extra)
-    if found["ctp515"]:
-        _ctp515_values(found["ctp515"], values, rois, warnings, extra)
-    if found["ctp591"]:
-        _ctp591_values(found["ctp591"], values, rois, curves, warnings, extra)
-        extra["nominal_slice_thickness_mm"] = series.header.slice_thickness_mm
-    used = sorted(i for v in found.values() for i, _ in v)
-    for r in reasons:
-        warnings.append(f"Not a recognised Catphan module slice: {r}.")
-    return Analysis(measurements=values, rois=rois, curves=curves, warnings=warnings,
-                    extra=extra, frames=used)
-
-
-def _ctp528_values(found, px, values, rois, curves, warnings, extra) -> None:
-    res = [r for _, r in found]
-    f = res[0].frequencies_lp_per_cm
-    mtf = np.mean([r.mtf for r in res], axis=0)
-    from imgqa.analysis.catphan_ctp528 import _crossing  # same interpolation as the kernel
-
-    for level, name in ((0.5, "ctp528_mtf50_lp_per_cm"), (0.1, "ctp528_mtf10_lp_per_cm")):
-        values[name] = _crossing(f, mtf, level)
-        if values[name] is None:
-            warnings.append(f"CTP528: the MTF does not fall to {level:g} up to 21 lp/cm; "
-                            f"{name} not reported.")
-    extra["ctp528"] = [{"slice_index": i, "contrast_hu": r.contrast_hu,
-                        "rotation_deg": r.rotation_deg, "mirrored": r.mirrored,
-                        "template_score": r.score,
-                        "mtf": {g.lp_per_cm: g.mtf for g in r.groups},
-                        "square_wave_modulation": {g.lp_per_cm: g.modulation for g in r.groups}}
-                       for i, r in found]
-    i0, r0 = found[len(found) // 2]
-    for g in r0.groups:
-        rois.append(Roi("polygon", g.corners_rc, label=f"{g.lp_per_cm} lp/cm", frame=i0,
-                        role="profile"))
-    curves.append(Curve("CTP528 MTF (fundamental of the bar groups)", f, mtf,
-                        "spatial frequency", "lp/cm", "MTF", ""))
-    curves.append(Curve("CTP528 square-wave modulation", f,
-                        np.mean([[g.modulation for g in r.groups] for r in res], axis=0),
-                        "spatial frequency", "lp/cm", "modulation", ""))
-
-
-def _ctp515_values(found, values, rois, warnings, extra) -> None:
-    from imgqa.analysis.catphan_ctp515 import ctp515_target_name
-
-    res = [r for _, r in found]
-    for tok, _, _ in CTP515_CONTRASTS:
-        for d in CTP515_DIAMETERS_MM:
-            name = ctp515_target_name(tok, d)
-            values[name] = float(np.mean([t.cnr for r in res for t in r.targets
-                                          if t.name == name]))
-    values["ctp515_visible_targets"] = float(np.mean([r.visible_targets for r in res]))
-    extra["ctp515"] = [{"slice_index": i, "rotation_deg": r.rotation_deg,
-                        "detection_z": r.detection_z, "rose_threshold": r.rose_threshold,
-                        "targets": {t.name: {"mean_hu": t.target.mean,
-                                             "background_hu": t.background_mean,
-                                             "background_sd_hu": t.background_sd,
-                                             "cnr": t.cnr, "rose_index": t.rose_index,
-                                             "visible": t.visible} for t in r.targets}}
-                       for i, r in found]
-    i0, r0 = found[len(found) // 2]
-    for t in r0.targets:
-        rois.append(Roi("circle", (t.centre_rc,), label=t.name.removeprefix("ctp515_cnr_"),
-                        frame=i0, radius=t.roi_radius_px))
-    for t in r0.targets[:9]:
-        for k, pos in enumerate(t.background_rc):
-            rois.append(Roi("circle", (pos,), label=f"background {k + 1}", frame=i0,
-                            radius=r0.background_roi_radius_px, role="background"))
-
-
-def _ctp591_values(found, values, rois, curves, warnings, extra) -> None:
-    res = [r for _, r in found]
-    per_slice = [r.slice_thickness_mm for r in res if r.slice_thickness_mm is not None]
-    values["ctp591_slice_thickness_mm"] = float(np.mean(per_slice)) if per_slice else None
-    names = [rp.name for rp in res[0].ramps]
-    per_ramp: dict[str, float | None] = {}
-    for k, name in enumerate(names):
-        ramps = [r.ramps[k] for r in res]
-        vals = [rp.fwhm_mm for rp in ramps if rp.fwhm_mm is not None and not rp.saturated]
-        per_ramp[name] = float(np.mean(vals)) if vals else None
-        if any(rp.saturated for rp in ramps):
-            warnings.append(f"CTP591 {name}: bead pixels reach the scanner's clipping level; "
-                            "this ramp is left out of the slice thickness (its SSP would read "
-                            "too wide).")
-        if not vals and name.startswith("fine"):
-            warnings.append(f"CTP591 {name}: no slice thickness ({ramps[0].reason or 'saturated'}).")
-    coarse_reasons = {rp.reason for r in res for rp in r.ramps
-                      if rp.name.startswith("coarse") and rp.fwhm_mm is None and rp.reason}
-    if coarse_reasons and all(per_ramp[n] is None for n in names if n.startswith("coarse")):
-        warnings.append("CTP591 coarse ramps (1 mm z steps) not used: "
-                        f"{sorted(coarse_reasons)[0]}.")
-    if values["ctp591_slice_thickness_mm"] is None:
-        warnings.append("CTP591: no bead ramp resolved the slice sensitivity profile; slice "
-                        "thickness not reported.")
-    extra["ctp591_ramp_fwhm_mm"] = per_ramp
-    extra["ctp591"] = [{
-        "slice_index": i, "roll_deg": r.roll_deg, "slice_thickness_mm": r.slice_thickness_mm,
-        "ramps": {rp.name: {"fwhm_mm": rp.fwhm_mm, "reason": rp.reason,
-                            "z_step_mm": rp.z_step_mm, "saturated": rp.saturated,
-                            "slice_position_mm": _none_if_nan(rp.slice_position_mm),
-                            "bead_pitch_mm": _none_if_nan(rp.pitch_mm)} for rp in r.ramps}}
-        for i, r in found]
-    i0, r0 = found[len(found) // 2]
-    for rp in r0.ramps:
-        rois.append(Roi("polygon", rp.corners_rc, label=f"bead ramp {rp.name}", frame=i0,
-                        role="profile"))
-        if rp.fwhm_mm is None:
-            continue
-        order = np.argsort(rp.z_mm)
-        curves.append(Curve(f"CTP591 {rp.name} bead signal (slice {i0})", rp.z_mm[order],
-                            rp.signal[order], "z", "mm", "bead signal", "HU·mm²"))
-        zf = np.linspace(rp.z_mm.min(), rp.z_mm.max(), 400)
-        _, a, z0, sd = rp.fit
-        curves.append(Curve(f"CTP591 {rp.name} Gaussian fit (FWHM {rp.fwhm_mm:.2f} mm)", zf,
-                            a * np.exp(-0.5 * ((zf - z0) / sd) ** 2), "z", "mm",
-                            "bead signal", "HU·mm²"))
-
-
-def _detect_catphan(series: ImageSeries) -> tuple[float, str]:
-    if series.modality != "CT" or _is_localizer(series):
-        return 0.0, "a localizer (topogram/scout), not an axial image"
-    text = series.header.description_text
-    words = _CATPHAN_WORDS.search(text)
-    if words:
-        return 0.9, f"the header names {words.group(0)!r}"
-    sp = series.pixel_spacing_mm
-    if sp is None:
-        return 0.0, "no Catphan name in the header and no pixel spacing to check the image"
-    image = series.pixels(len(series) // 2)
-    try:
-        find_geometry_rods(image, float(sp[0]))
-    except PhantomNotFoundError:
-        # Any Catphan module: the 150 mm module inside the 200 mm housing (air-gap ring).
-        if has_catphan_housing(image, float(sp[0])):
-            return 0.8, "the middle slice shows a Catphan module inside its housing"
-        try:  # CTP591: beads on the bead-ramp lines (its air gap does not always show)
-            find_ctp591(image, float(sp[0]), find_phantom(image, float(sp[0])).centre_rc)
-        except PhantomNotFoundError:
-            return 0.0, ("no Catphan name in the header, and no Catphan module (geometry "
-                         "rods, housing or bead ramps) in the middle slice")
-        return 0.8, "the CTP591 bead ramps are in the middle slice"
-    return 0.85, "the CTP404 geometry rods are in the middle slice"
-
-
-_CATPHAN_MEASUREMENTS = tuple(
-    MeasurementSpec(f"ctp404_hu_{m}", "HU", f"CTP404 {m.replace('_', ' ')} insert mean CT "
-                    "number (nominal: see docs/ct.md).",
-                    label="CTP404 CT number, " + {"pmp": "PMP", "ldpe": "LDPE", "bone_20":
-                                                  "bone 20 %", "bone_50": "bone 50 %"}.get(m, m))
-    for m in _CTP404_MATERIALS) + (
-    MeasurementSpec("ctp404_hu_max_error", "HU",
-                    "Largest |measured − nominal| CT number over the CTP404 inserts.",
-                    higher_is_better=False,
-                    label="CTP404 CT number, largest error"),
-    MeasurementSpec("ctp404_rod_distance_mean_mm", "mm",
-                    "Mean distance between neighbouring geometry rods (nominal 50 mm).",
-                    label="CTP404 rod distance, mean"),
-    MeasurementSpec("ctp404_rod_distance_max_error_mm", "mm",
-                    "Largest |rod distance − 50 mm|.", higher_is_better=False,
-                    label="CTP404 rod distance, largest error"),
-    MeasurementSpec("ctp404_pixel_size_mm", "mm",
-                    "Pixel size implied by the 50 mm rod square (compare with the header).",
-                    label="CTP404 pixel size from the rods"),
-    MeasurementSpec("ctp404_slice_thickness_mm", "mm",
-                    "Slice thickness from the four 23° wire ramps (FWHM × 0.42), mean.",
-                    label="CTP404 slice thickness (wire ramps)"),
-    MeasurementSpec("phantom_roll_deg", "°", "Phantom rotation about z (clockwise on screen).",
-                    label="Phantom roll"),
-    MeasurementSpec("ctp486_mean_hu_centre", "HU", "CTP486 centre ROI mean CT number.",
-                    label="CTP486 mean CT number, centre"),
-    MeasurementSpec("ctp486_noise_sd_centre", "HU", "CTP486 centre ROI standard deviation.",
-                    higher_is_better=False,
-                    label="CTP486 noise (SD), centre"),
-    MeasurementSpec("ctp486_uniformity_max_deviation_hu", "HU",
-                    "CTP486: largest |peripheral ROI mean − centre ROI mean|.",
-                    higher_is_better=False,
-                    label="CTP486 uniformity, largest deviation"),
-    MeasurementSpec("ctp528_mtf50_lp_per_cm", "lp/cm",
-                    "CTP528: frequency where the line-pair MTF (fundamental of the bar groups, "
-                    "normalised to the 1 lp/cm bar contrast) falls to 50 %.",
-                    higher_is_better=True,
-                    label="CTP528 MTF 50 % frequency"),
-    MeasurementSpec("ctp528_mtf10_lp_per_cm", "lp/cm",
-                    "CTP528: frequency where the line-pair MTF falls to 10 %.",
-                    higher_is_better=True,
-                    label="CTP528 MTF 10 % frequency"),
-) + tuple(
-    MeasurementSpec(_ctp515_target_name(tok, d), "",
-                    f"CTP515 {pct:g} % target, {d} mm: (target − background) / background SD.",
-                    higher_is_better=True,
-                    label=f"CTP515 CNR, {pct:g} % contrast, {d} mm")
-    for tok, pct, _ in CTP515_CONTRASTS for d in CTP515_DIAMETERS_MM) + (
-    MeasurementSpec("ctp515_visible_targets", "",
-                    "CTP515: number of supra-slice targets (of 27) whose Rose index "
-                    "CNR·√(area in pixels) reaches rose_threshold.", higher_is_better=True,
-                    label="CTP515 visible targets"),
-    MeasurementSpec("ctp591_slice_thickness_mm", "mm",
-                    "CTP591: FWHM of the slice sensitivity profile from the bead ramps (bead "
-                    "signal vs bead z, Gaussian fit), mean over the resolved ramps and slices.",
-                    label="CTP591 slice thickness (bead ramps)"),
-)
-
-register(Protocol(
-    name="ct.catphan",
-    key_measurement="ctp404_hu_max_error",
-    version="3",
-    title="Catphan (CTP404 / CTP486 / CTP528 / CTP515 / CTP591)",
-    description="Catphan image-quality phantom: CTP404 CT numbers of the sensitometry inserts, "
-                "geometry-rod distances, wire-ramp slice thickness and phantom roll; CTP486 "
-                "uniformity; CTP528 line-pair MTF; CTP515 low-contrast CNR and visible "
-                "targets; CTP591 slice sensitivity profile FWHM from the bead ramps. Modules "
-                "and roll are found automatically.",
-    modalities=("CT",),
-    measurements=_CATPHAN_MEASUREMENTS,
-    parameters=(
-        ParameterSpec("model", str, "auto", "", "Catphan insert layout.",
-                      choices=("auto", "504", "600", "604")),
-        ParameterSpec("slice_index", int, None, "", "Analyse only this image.", minimum=0),
-        ParameterSpec("rose_threshold", float, 5.0, "",
-                      "CTP515: Rose index (CNR·√area in pixels) for a target to count as "
-                      "visible (Rose 1948: 5).", minimum=0.0),
-        ParameterSpec("pixel_spacing_mm", float, None, "mm",
-                      "Pixel size to use when the images have none.", minimum=1e-4),
-    ),
-    function=ct_catphan,
-    inputs="axial slices through Catphan modules CTP404, CTP486, CTP528, CTP515 and/or CTP591",
-    detect=_detect_catphan,
-    standard="Catphan 500/600 manual (The Phantom Laboratory); IEC 61223-3-5:2019",
 ))

@@ -225,6 +225,13 @@ def display_value(protocol: str, measurement: str, value: float | None) -> str:
     return f"{value:g}"
 
 
+def _number(value: float | str | None) -> float:
+    """A parsed measurement value as a float (`_parse_all` gives numbers for measurements)."""
+    if value is None:  # filtered out before; float(None) would raise this too
+        raise TypeError("a measurement without a value")
+    return float(value)
+
+
 def _parse_all(protocol: str, items: tuple[ManualItem, ...], values: Mapping[str, Any]
                ) -> dict[str, float | str | None]:
     known = {i.name: i for i in items}
@@ -267,7 +274,7 @@ def manual_result(protocol: str, values: Mapping[str, Any], *, entered_by: str,
         raise ParameterError(f"{protocol} is analysed from images; only a measurement it "
                              "could not score can be typed in (`--series`).")
     parsed = _parse_all(protocol, MANUAL_ITEMS[protocol], values)
-    ms = tuple(Measurement(spec.name, float(parsed[spec.name]), spec.unit, spec.description)
+    ms = tuple(Measurement(spec.name, _number(parsed[spec.name]), spec.unit, spec.description)
                for spec in proto.measurements if parsed.get(spec.name) is not None)
     notes = {i.name: parsed[i.name] for i in MANUAL_ITEMS[protocol]
              if i.kind == "text" and parsed.get(i.name)}
@@ -310,10 +317,10 @@ def with_manual_values(result: Result, values: Mapping[str, Any], *, entered_by:
     for name, value in parsed.items():
         old = current.get(name)
         auto = None if old is None else _jsonable(old.value)
-        current[name] = Measurement(name, float(value), spec[name].unit, spec[name].description)
-        entries[name] = {"value": float(value), "entered_by": who, "automatic": auto}
+        current[name] = Measurement(name, _number(value), spec[name].unit, spec[name].description)
+        entries[name] = {"value": _number(value), "entered_by": who, "automatic": auto}
         was = "not scored automatically" if auto is None else f"automatic value {auto:g}"
-        warnings.append(f"{name} = {float(value):g} entered manually by {who} ({was}).")
+        warnings.append(f"{name} = {_number(value):g} entered manually by {who} ({was}).")
     order = [m.name for m in get_protocol(result.protocol).measurements]
     ms = tuple(current[n] for n in order if n in current)
     params = dict(result.parameters)

@@ -4,13 +4,14 @@ quadrant-bar MTF. Each planar frame (detector) of a series gives its own analysi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from imgqa.errors import AnalysisError, ParameterError, PhantomNotFoundError
 from imgqa.io.series import ImageSeries
 from imgqa.protocols._lazy import lazy_functions
+from imgqa.protocols._slices import try_each_slice
 from imgqa.protocols.base import (
     Analysis,
     Curve,
@@ -50,7 +51,7 @@ def _frames(series: ImageSeries, frame: int | None) -> list[int]:
 
 
 def _label(series: ImageSeries, i: int) -> str:
-    det = series.frames[i].metadata.get("detector")
+    det = series.frames[i].metadata.detector
     if len(series) == 1 and det is None:
         return ""
     return f"detector {det if det is not None else i + 1}"
@@ -143,16 +144,22 @@ def nm_uniformity(series: ImageSeries, *, cfov_fraction: float = 0.75,
     """NEMA NU 1 integral and differential uniformity of each flood frame (detector)."""
     series, px = with_pixel_size(series, pixel_spacing_mm, "NEMA uniformity")
     out = []
-    for i in _frames(series, frame):
+
+    def flood(i: int) -> tuple[list[str], Any]:
         image = series.pixels(i)
         warnings = _check_counts(image, series, i, "uniformity")
-        try:
-            r = nema_uniformity(image, px, cfov_fraction=cfov_fraction,
-                                ufov_fraction=ufov_fraction, rebin_factor=rebin_factor,
-                                edge_rule=edge_rule)
-        except ValueError as exc:
-            raise PhantomNotFoundError(f"No usable flood field in image {i + 1}: {exc}.",
-                                       hint="Use a flood image covering the detector.") from None
+        return warnings, nema_uniformity(image, px, cfov_fraction=cfov_fraction,
+                                         ufov_fraction=ufov_fraction,
+                                         rebin_factor=rebin_factor, edge_rule=edge_rule)
+
+    tried = try_each_slice(_frames(series, frame), flood, catch=(ValueError,),
+                           stop_at_first=True)
+    if tried.failed:
+        bad = tried.failed[0]
+        raise PhantomNotFoundError(f"No usable flood field in image {bad.index + 1}: "
+                                   f"{bad.message}.",
+                                   hint="Use a flood image covering the detector.")
+    for i, (warnings, r) in tried.done:
         warnings += list(r.warnings)
         rois = [_mask_outline(r.ufov_mask, r, "UFOV", i), _mask_outline(r.cfov_mask, r, "CFOV", i)]
         for name, rc in (("UFOV max", r.max_rc_ufov), ("UFOV min", r.min_rc_ufov),
@@ -345,14 +352,19 @@ def nm_bar_phantom(series: ImageSeries, *, bar_widths_mm: str = "2.0,2.5,3.0,3.5
     widths = _parse_widths(bar_widths_mm)
     m0 = (1.0 - bar_transmission) / (1.0 + bar_transmission)
     out = []
-    for i in _frames(series, frame):
+
+    def bars(i: int) -> tuple[list[str], Any]:
         image = series.pixels(i)
         warnings = _check_counts(image, series, i, "bar phantom contrast")
-        try:
-            r = quadrant_bar_analysis(image, px, bar_widths_mm=widths, m0_fraction=m0)
-        except ValueError as exc:
-            raise PhantomNotFoundError(f"No quadrant bar pattern in image {i + 1}: {exc}.")\
-                from None
+        return warnings, quadrant_bar_analysis(image, px, bar_widths_mm=widths, m0_fraction=m0)
+
+    tried = try_each_slice(_frames(series, frame), bars, catch=(ValueError,),
+                           stop_at_first=True)
+    if tried.failed:
+        bad = tried.failed[0]
+        raise PhantomNotFoundError(f"No quadrant bar pattern in image {bad.index + 1}: "
+                                   f"{bad.message}.")
+    for i, (warnings, r) in tried.done:
         warnings += list(r.warnings)
         meas: dict[str, float | None] = {}
         rois = []

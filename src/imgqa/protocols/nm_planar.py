@@ -48,23 +48,20 @@ NUCLIDES = ("Tc-99m", "I-123", "I-131", "In-111", "Ga-67", "Tl-201", "Lu-177", "
 
 
 # ---------------------------------------------------------------------------------------------
-# Header facts (kept in one place: per-frame facts may become a typed record later)
+# Header facts (kept in one place)
 # ---------------------------------------------------------------------------------------------
 def _frame_facts(series: ImageSeries, i: int) -> dict[str, Any]:
     """Duration (s), nuclide text and scan velocity (mm/s) of frame `i`, from the header.
 
-    The duration is the per-frame ``frame_duration_ms`` when the loader gives one, else
-    (0018,1242) Actual Frame Duration of the file, else that of the frame's phase in the
-    Phase Information Sequence (dynamic NM).
+    The duration is (0018,1242) Actual Frame Duration of the file, else that of the frame's
+    phase in the Phase Information Sequence (dynamic NM).
     """
     frame = series.frames[i]
     ds = series.dataset(i)
-    ms = frame.metadata.get("frame_duration_ms")
-    if ms is None:
-        ms = ds.get("ActualFrameDuration", None)
+    ms = ds.get("ActualFrameDuration", None)
     if ms is None:
         phases = ds.get("PhaseInformationSequence", None)
-        phase = frame.metadata.get("phase")
+        phase = frame.metadata.phase
         if phases and phase is not None and 1 <= int(phase) <= len(phases):
             ms = phases[int(phase) - 1].get("ActualFrameDuration", None)
     nuclide = ""

@@ -120,6 +120,6 @@ def check_geometry(series: ImageSeries, user_spacing_mm: float | None, what: str
                 f"Check {tag} in the DICOM header; the file may have been edited or exported "
                 "wrongly.")
         raise ImplausibleGeometryError(
-            f"This series' pixel spacing {_fmt(tuple(map(float, spacing)))}, from {tag}, is "
+            f"This series' pixel spacing {_fmt((float(spacing[0]), float(spacing[1])))}, from {tag}, is "
             f"outside the plausible range {rng}, so {outcome}.",
             hint=hint)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from imgqa.phantoms import write_ground_truth, write_series
 from imgqa.phantoms.ct import rod_phantom, water_phantom
 from imgqa.validation._phantom import demo
 from imgqa.validation.registry import Measure, check
 
-_CT = {"modality": "CT", "slice_thickness_mm": 2.0, "rescale_intercept": -1024.0}
+_CT: dict[str, Any] = {"modality": "CT", "slice_thickness_mm": 2.0, "rescale_intercept": -1024.0}
 
 
 @check("ct.water", auto=True,

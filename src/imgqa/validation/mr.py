@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from imgqa.phantoms import write_ground_truth, write_series
 from imgqa.phantoms.mr import ACR_SMALL_ROI_MM, flood_phantom, rician_mean
 from imgqa.validation._phantom import demo
 from imgqa.validation.registry import Measure, check
 
-_MR = {"modality": "MR", "extra_tags": {"MagneticFieldStrength": 1.5,
+_MR: dict[str, Any] = {"modality": "MR", "extra_tags": {"MagneticFieldStrength": 1.5,
                                         "InPlanePhaseEncodingDirection": "COL"}}
 
 

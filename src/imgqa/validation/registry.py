@@ -4,7 +4,8 @@ A *check* compares one measurement of one protocol, run through the real pipelin
 by `imgqa.phantoms` → `imgqa.analyse` → `Result`), with the analytic ground truth the phantom
 maker wrote beside the images. Checks are declared with the `check` decorator on the function
 that writes the phantom, next to each other per area (`imgqa.validation.ct`, ``.mr``, ``.nm``,
-``.xray``, ``.generic``)::
+``.xray``, ``.generic``; every module of this package is an area except the machinery listed in
+`_NOT_AREAS` and private ``_`` modules, so a new area module is found without being listed)::
 
     @check("ct.ttf", source="Gaussian PSF: MTF(f) = exp(−2π²σ²f²)",
            measure=[Measure("mtf50", rel_tol=0.05), Measure("contrast_hu", abs_tol=5.0)])
@@ -21,17 +22,19 @@ validate; its typed values are judged by the same tolerance logic as every other
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Check", "Measure", "check", "all_checks", "phantom_makers", "missing_protocols",
-           "needs_check"]
+__all__ = ["Check", "Measure", "check", "all_checks", "area_modules", "phantom_makers",
+           "missing_protocols", "needs_check"]
 
 PhantomMaker = Callable[[Path], Path]
 
-_AREAS = ("ct", "mr", "nm", "pet", "xray", "generic")
+# Modules of imgqa.validation that run, report or register checks rather than declare them.
+_NOT_AREAS = frozenset({"registry", "runner", "report", "report_pdf", "real_data"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +124,26 @@ def check(protocol: str, *, source: str, measure: Iterable[Measure],
     return register
 
 
+def area_modules() -> list[str]:
+    """Names of the modules of `imgqa.validation` that declare checks, in the order they load.
+
+    Every public module of the package except `_NOT_AREAS`, alphabetically, with ``generic``
+    (the checks of the fall-back protocol) last.
+    """
+    import imgqa.validation as package
+
+    names = [m.name for m in pkgutil.iter_modules(package.__path__)
+             if not m.name.startswith("_") and m.name not in _NOT_AREAS]
+    return sorted(names, key=lambda n: (n == "generic", n))
+
+
 def _load_areas() -> None:
     global _loaded
     if _loaded:
         return
     _loaded = True
     package = __name__.rsplit(".", 1)[0]
-    for area in _AREAS:
+    for area in area_modules():
         importlib.import_module(f"{package}.{area}")
 
 

@@ -42,6 +42,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,6 +151,39 @@ def _peak_offset(corr: np.ndarray) -> tuple[float, float]:
     return out[0], out[1]
 
 
+def _refine_pairs(sample: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                  pairs: list[tuple[float, tuple[float, float]]], dx: float, dy: float
+                  ) -> list[tuple[float, float, float]]:
+    """Each hole-array pair's centre refined to ±1 mm (step 2 of `hole_resolution`).
+
+    ``sample(x, y)`` reads the image at phantom-frame points (mm); ``(dx, dy)`` is the coarse
+    shift of the insert. Returns ``(diameter, x, y)`` per pair, in mm.
+    """
+    grids = []
+    for d, (cx0, cy0) in pairs:
+        p = 2.0 * d
+        f = p / 4.0
+        nf = int(np.ceil(_FINE_MM / f))
+        g = np.arange(-(16 + 4 + nf), 16 + 4 + nf + 1) * f     # ±(4p + 1 pitch + search)
+        grids.append((d, cx0 + dx, cy0 + dy, f, nf, g))
+    xs = np.concatenate([np.broadcast_to(cx + g[None, :], (g.size, g.size)).ravel()
+                         for _, cx, _, _, _, g in grids])
+    ys = np.concatenate([np.broadcast_to(cy + g[:, None], (g.size, g.size)).ravel()
+                         for _, _, cy, _, _, g in grids])
+    vals = sample(xs, ys)
+    refined = []
+    k0 = 0
+    for d, cx, cy, f, nf, g in grids:
+        win = vals[k0:k0 + g.size ** 2].reshape(g.size, g.size)
+        k0 += g.size ** 2
+        gm = g[nf:g.size - nf]
+        ftm = _outline_mask(gm[None, :], gm[:, None], [(d, (0.0, 0.0))])
+        ftm -= ftm.mean()
+        fi, fj = _peak_offset(fftconvolve(win, ftm[::-1, ::-1], mode="valid"))
+        refined.append((d, cx + (fj - nf) * f, cy + (fi - nf) * f))
+    return refined
+
+
 def hole_resolution(image: np.ndarray, centre_rc: tuple[float, float], rotation_deg: float,
                     spacing_mm: tuple[float, float], *, water_signal: float,
                     dip_fraction: float = 0.25) -> ResolutionResult:
@@ -243,28 +277,7 @@ def hole_resolution(image: np.ndarray, centre_rc: tuple[float, float], rotation_
                          "hole pattern where the ACR geometry puts it)")
 
     # 2. Fine: each pair's two outlines, ±1 mm, every pitch/4 (all pairs sampled at once).
-    grids = []
-    for d, (cx0, cy0) in pairs:
-        p = 2.0 * d
-        f = p / 4.0
-        nf = int(np.ceil(_FINE_MM / f))
-        g = np.arange(-(16 + 4 + nf), 16 + 4 + nf + 1) * f     # ±(4p + 1 pitch + search)
-        grids.append((d, cx0 + dx, cy0 + dy, f, nf, g))
-    xs = np.concatenate([np.broadcast_to(cx + g[None, :], (g.size, g.size)).ravel()
-                         for _, cx, _, _, _, g in grids])
-    ys = np.concatenate([np.broadcast_to(cy + g[:, None], (g.size, g.size)).ravel()
-                         for _, _, cy, _, _, g in grids])
-    vals = sample(xs, ys)
-    refined = []
-    k0 = 0
-    for d, cx, cy, f, nf, g in grids:
-        win = vals[k0:k0 + g.size ** 2].reshape(g.size, g.size)
-        k0 += g.size ** 2
-        gm = g[nf:g.size - nf]
-        ftm = _outline_mask(gm[None, :], gm[:, None], [(d, (0.0, 0.0))])
-        ftm -= ftm.mean()
-        fi, fj = _peak_offset(fftconvolve(win, ftm[::-1, ::-1], mode="valid"))
-        refined.append((d, cx + (fj - nf) * f, cy + (fi - nf) * f))
+    refined = _refine_pairs(sample, pairs, dx, dy)
 
     # 3. Profiles through the 4 lines of each array, every pitch/8 (all sampled at once).
     steps = np.arange(-4, 29) / 8.0                 # −p/2 … 3.5·p, in pitches
