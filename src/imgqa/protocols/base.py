@@ -30,6 +30,7 @@ from imgqa.errors import (
 )
 from imgqa.io.series import ImageSeries
 from imgqa.protocols.plausibility import check_geometry
+from imgqa.status import StatusName as Status
 
 log = logging.getLogger(__name__)
 
@@ -310,9 +311,6 @@ class Analysis:
 # ---------------------------------------------------------------------------------------------
 # The result
 # ---------------------------------------------------------------------------------------------
-Status = Literal["OK", "TOLERANCE", "ACTION", "NO_TOL"]
-
-
 @dataclass(frozen=True, slots=True)
 class Measurement:
     name: str
