@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from imgqa.errors import ToleranceError
+from imgqa.status import STATUSES, worst
+from imgqa.status import StatusName as Status
 
 __all__ = [
     "STATUSES",
@@ -42,8 +45,6 @@ __all__ = [
     "worst_status",
 ]
 
-Status = Literal["OK", "TOLERANCE", "ACTION", "NO_TOL"]
-STATUSES: tuple[str, ...] = ("OK", "TOLERANCE", "ACTION", "NO_TOL")
 Kind = Literal["absolute", "percent"]
 
 # Limits snap outwards to this many significant digits so that limits typed as decimals behave
@@ -208,10 +209,9 @@ def evaluate(value: float | None, reference: float | None, tol: Tolerance | None
     return "OK"
 
 
-_RANK = {"OK": 1, "NO_TOL": 0, "TOLERANCE": 2, "ACTION": 3}
+def worst_status(statuses: Iterable[str | None]) -> str | None:
+    """The most severe status (ACTION > TOLERANCE > OK > NO_TOL), None if all are None.
 
-
-def worst_status(statuses: list[str | None]) -> str | None:
-    """The most severe status (ACTION > TOLERANCE > OK > NO_TOL), None if all are None."""
-    known = [s for s in statuses if s is not None]
-    return max(known, key=lambda s: _RANK.get(s, -1)) if known else None
+    The ranking is `imgqa.status`'s; kept here under its old name for callers.
+    """
+    return worst(statuses)

@@ -271,7 +271,7 @@ def _rechain_plain(url: str, from_id: int, edit_details, keep_key: bool) -> None
     from there to the end, as someone without the key would."""
     engine = db.make_engine(db.resolve_url(url)[0])
     with engine.connect() as conn:
-        rows = conn.execute(m.AuditLog.__table__.select().order_by(m.AuditLog.id)).all()
+        rows = conn.execute(m.AuditLogRow.__table__.select().order_by(m.AuditLogRow.id)).all()
     engine.dispose()
     prev = next(r.hash for r in rows if r.id == from_id - 1) if from_id > 1 else audit.GENESIS
     sql = []
@@ -312,7 +312,7 @@ def test_forged_entry_with_a_plain_chain_is_caught_with_the_key(store_url, resul
         from imgqa.store.integrity import tolerance_digest
 
         with store._read() as s:
-            forged = tolerance_digest(s.get(m.Tolerance, made["tolerance"].id))
+            forged = tolerance_digest(s.get(m.ToleranceRow, made["tolerance"].id))
     _rechain_plain(store_url, tol_entry.id, lambda d: {**d, "digest": forged}, keep_key)
     with open_store(store_url) as store:
         report = store.audit_report()

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from imgqa.cli._common import print_json, table
 from imgqa.cli.db_cmd import open_from_args
+from imgqa.status import FAILING
 
 
 def _date(text: str) -> datetime:
@@ -92,5 +93,3 @@ def run(args: argparse.Namespace) -> int:
               "--comment \"what was checked\", or reject them.")
     return 0
 
-
-FAILING = ("TOLERANCE", "ACTION")

@@ -9,6 +9,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from imgqa.status import BY_SEVERITY, rank, worst
+
 if TYPE_CHECKING:  # keep start-up light: no pydicom/SciPy import here
     from imgqa.io.series import ImageSeries
     from imgqa.protocols.base import Result
@@ -17,15 +19,11 @@ __all__ = ["STATUS_ORDER", "MeasurementRow", "SeriesEntry", "Workspace", "worst_
            "rows_for"]
 
 # Worse statuses sort later; None = not judged (no equipment or no database).
-STATUS_ORDER = {None: 0, "NO_TOL": 1, "OK": 2, "TOLERANCE": 3, "ACTION": 4}
+STATUS_ORDER = {None: 0, **{s: rank(s) + 1 for s in BY_SEVERITY}}
 
 
 def worst_status(statuses) -> str | None:
-    worst = None
-    for s in statuses:
-        if STATUS_ORDER.get(s, 0) > STATUS_ORDER.get(worst, 0):
-            worst = s
-    return worst
+    return worst(statuses)
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,13 @@ from imgqa.formatting import format_value
 from imgqa.gui.results_table import STATUS_STYLE, status_icon, status_text
 from imgqa.gui.store_bridge import StoreBridge, attr
 from imgqa.protocols.base import measurement_label
+from imgqa.status import FAILING
 
 __all__ = ["ReviewPane"]
 
 COLUMNS = ["Session", "When", "Equipment", "Performed by", "Tests", "Status", "Comment",
            "Review"]
 FAILING_COLUMNS = ["Test", "Measurement", "Value", "Unit", "Reference", "Limits", "Status"]
-FAILING = ("TOLERANCE", "ACTION")
 
 
 def limits_text(limits: Any) -> str:

@@ -35,13 +35,14 @@ from PySide6.QtWidgets import (
 )
 
 from imgqa.gui.store_bridge import attr
+from imgqa.status import BY_SEVERITY
 
 __all__ = ["SaveDialog", "CREATE_NEW", "saved_message"]
 
 CREATE_NEW = "__create__"
 # Share of the screen's available height the dialog may take at most when it opens.
 _MAX_SCREEN_SHARE = 0.85
-_STATUS_ORDER = ("ACTION", "TOLERANCE", "OK", "NO_TOL")
+_STATUS_ORDER = BY_SEVERITY[::-1]  # worst first
 _STATUS_WORDS = {"NO_TOL": "without tolerance"}
 
 

@@ -1,7 +1,8 @@
 """The immutable outcome of a protocol run: `Result`, its `Measurement`s and input identities.
 
-Owns `Status` (a measurement's tolerance verdict), `Measurement`, `InputIdentity` and `Result`
-with its JSON form. Import these names from `imgqa.protocols.base`, which re-exports them.
+Owns `Measurement`, `InputIdentity` and `Result` with its JSON form. A measurement's tolerance
+verdict is typed with `imgqa.status.StatusName` (re-exported here as `Status`). Import these
+names from `imgqa.protocols.base`, which re-exports them.
 """
 
 from __future__ import annotations
@@ -9,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from imgqa.protocols._declarations import Curve, ImageMap, Roi, _jsonable
+from imgqa.status import StatusName as Status
+
 
 # ---------------------------------------------------------------------------------------------
 # The result
 # ---------------------------------------------------------------------------------------------
-Status = Literal["OK", "TOLERANCE", "ACTION", "NO_TOL"]
-
-
 @dataclass(frozen=True, slots=True)
 class Measurement:
     name: str

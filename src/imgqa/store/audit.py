@@ -19,6 +19,9 @@ Writers append under the database write lock (SQLite ``BEGIN IMMEDIATE``, Postgr
 lock taken by the caller), so the chain stays linear with several workstations. On PostgreSQL
 the append goes through the ``imgqa_audit_append`` SECURITY DEFINER function (revision 0003):
 logins have no INSERT right on ``audit_log`` itself.
+
+The content digests of the audited objects (`session_digest`, `baseline_digest`, …) are
+defined here too, next to the chain that carries them; `imgqa.store.integrity` checks them.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ import hmac
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +41,28 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from imgqa.errors import StoreError
-from imgqa.store.models import AuditLog
+from imgqa.store.models import AuditLogRow
 
 __all__ = [
     "DIGEST_V",
     "GENESIS",
+    "DIGEST_COLS",
+    "DIGEST_COLS_V2",
     "AuditKey",
     "ChainCheck",
+    "analysis_item",
     "append",
+    "as_utc",
+    "baseline_digest",
     "canonical_json",
+    "comment_digest",
     "content_digest",
     "entry_hash",
     "load_key",
+    "review_digest",
+    "service_event_digest",
+    "session_digest",
+    "tolerance_digest",
     "verify_chain",
 ]
 
@@ -80,8 +93,9 @@ def canonical_json(value: Any) -> str:
     return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def content_digest(rows: Iterable[Mapping[str, Any]]) -> str:
-    """SHA-256 of a list of row dicts in canonical form."""
+def content_digest(rows: Iterable[Any]) -> str:
+    """SHA-256 of a list of row dicts (or, in version-1 session digests, their canonical
+    JSON strings) in canonical form."""
     return hashlib.sha256(canonical_json(list(rows)).encode()).hexdigest()
 
 
@@ -165,8 +179,8 @@ def append(session: Session, *, at: datetime, actor: str, action: str, entity: s
     StoreError
         The log is keyed and this computer has no key, or another key.
     """
-    last = session.execute(select(AuditLog.hash, AuditLog.details)
-                           .order_by(AuditLog.id.desc()).limit(1)).first()
+    last = session.execute(select(AuditLogRow.hash, AuditLogRow.details)
+                           .order_by(AuditLogRow.id.desc()).limit(1)).first()
     prev = last[0] if last else GENESIS
     chain_kid = _key_id(last[1]) if last else None
     if chain_kid and (key is None or key.key_id != chain_kid):
@@ -191,7 +205,7 @@ def append(session: Session, *, at: datetime, actor: str, action: str, entity: s
             {"at": at, "actor": actor, "action": action, "entity": entity, "eid": entity_id,
              "details": body_text, "prev": prev, "hash": digest}).scalar_one()
     else:
-        entry = AuditLog(at=at, actor=actor, action=action, entity=entity, entity_id=entity_id,
+        entry = AuditLogRow(at=at, actor=actor, action=action, entity=entity, entity_id=entity_id,
                          details=body_text, prev_hash=prev, hash=digest)
         session.add(entry)
         session.flush()
@@ -215,7 +229,7 @@ class ChainCheck:
 
     problems: list[str]
     notes: list[str]
-    entries: list[AuditLog]
+    entries: list[AuditLogRow]
 
     @property
     def head(self) -> tuple[int, str] | None:
@@ -223,7 +237,7 @@ class ChainCheck:
         return (self.entries[-1].id, self.entries[-1].hash) if self.entries else None
 
 
-def _label(e: AuditLog) -> str:
+def _label(e: AuditLogRow) -> str:
     return f"audit entry {e.id} ({e.action} {e.entity} {e.entity_id})"
 
 
@@ -231,14 +245,14 @@ def verify_chain(session: Session, key: AuditKey | None = None, batch: int = 500
                  ) -> ChainCheck:
     """Check every link (and every keyed hash when ``key`` is given)."""
     problems: list[str] = []
-    entries: list[AuditLog] = []
+    entries: list[AuditLogRow] = []
     prev = GENESIS
     last_id = 0
     first_keyed: int | None = None
     unchecked = 0
     while True:
-        rows = session.execute(select(AuditLog).where(AuditLog.id > last_id)
-                               .order_by(AuditLog.id).limit(batch)).scalars().all()
+        rows = session.execute(select(AuditLogRow).where(AuditLogRow.id > last_id)
+                               .order_by(AuditLogRow.id).limit(batch)).scalars().all()
         if not rows:
             break
         for e in rows:
@@ -280,3 +294,81 @@ def verify_chain(session: Session, key: AuditKey | None = None, batch: int = 500
     elif key is not None and entries:
         notes.append(f"a department key is set (id {key.key_id}) but no entry is signed yet")
     return ChainCheck(problems, notes, entries)
+
+
+# ------------------------------------------------------------------------------------------
+# Content digests of the audited objects (what an entry's ``digest`` covers)
+# ------------------------------------------------------------------------------------------
+# Result columns in a session digest (version 1); version 2 adds the tolerance's source.
+DIGEST_COLS = ("protocol", "measurement", "value", "unit", "status", "reference", "tol_kind",
+               "act_low", "tol_low", "tol_high", "act_high", "performed_at")
+DIGEST_COLS_V2 = (*DIGEST_COLS, "tolerance_source")
+
+
+def as_utc(t: datetime | None) -> datetime | None:
+    """The same instant in UTC, so a digest does not depend on the zone it was given in."""
+    if t is None:
+        return None
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def analysis_item(a: Any, inputs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """What a version-2 session digest covers of one analysis and its input images."""
+    return {"protocol": a.protocol, "version": a.protocol_version, "label": a.label,
+            "parameters": a.parameters or {}, "series": a.series or {},
+            "warnings": list(a.warnings or ()), "imgqa_version": a.imgqa_version,
+            "at": as_utc(a.analysed_at), "inputs": sorted([u, h] for u, h in inputs)}
+
+
+def session_digest(rows: Sequence[Mapping[str, Any]], sess: Any, version: int = DIGEST_V,
+                   analyses: Sequence[Mapping[str, Any]] = ()) -> str:
+    """Digest of a session: its header and result rows; from version 2 also its analyses
+    (`analysis_item`) and who saved it."""
+    cols = DIGEST_COLS if version < 2 else DIGEST_COLS_V2
+    items = sorted(canonical_json({c: r.get(c) for c in cols}) for r in rows)
+    head: dict[str, Any] = {"uid": sess.uid, "equipment_id": sess.equipment_id,
+                            "performed_by": sess.performed_by,
+                            "performed_at": sess.performed_at, "comment": sess.comment}
+    if version < 2:
+        return content_digest([head, *items])
+    head["saved_by"] = sess.saved_by
+    head["performed_at"] = as_utc(sess.performed_at)
+    parts = sorted(canonical_json(a) for a in analyses)
+    return content_digest([head, {"results": items, "analyses": parts}])
+
+
+def baseline_digest(b: Any, version: int = DIGEST_V) -> str:
+    d: dict[str, Any] = {"e": b.equipment_id, "p": b.protocol, "m": b.measurement, "v": b.value,
+                         "old": b.old_value, "why": b.reason, "by": b.set_by, "at": b.set_at}
+    if version >= 2:
+        d.update(u=b.unit, at=as_utc(b.set_at))
+    return content_digest([d])
+
+
+def tolerance_digest(t: Any, version: int = DIGEST_V) -> str:
+    d: dict[str, Any] = {"e": t.equipment_id, "p": t.protocol, "m": t.measurement, "k": t.kind,
+                         "l": [t.act_low, t.tol_low, t.tol_high, t.act_high],
+                         "why": t.reason, "by": t.set_by, "at": t.set_at}
+    if version >= 2:
+        d.update(old=t.old, at=as_utc(t.set_at))
+    return content_digest([d])
+
+
+def review_digest(r: Any, version: int = DIGEST_V) -> str:
+    d = {"s": r.session_id, "by": r.reviewer, "d": r.decision, "c": r.comment,
+         "at": r.reviewed_at if version < 2 else as_utc(r.reviewed_at)}
+    return content_digest([d])
+
+
+def service_event_digest(e: Any, version: int = DIGEST_V) -> str:
+    d = {"e": e.equipment_id, "at": e.occurred_at, "k": e.kind, "d": e.description,
+         "by": e.performed_by, "rec": e.recorded_by, "c": e.created_at}
+    if version >= 2:
+        d.update(at=as_utc(e.occurred_at), c=as_utc(e.created_at))
+    return content_digest([d])
+
+
+def comment_digest(c: Any) -> str:
+    """Version 2 only: version-1 comment entries carried the text itself (checked as such)."""
+    return content_digest([{"s": c.session_id, "r": c.result_id, "by": c.author,
+                                  "t": c.text, "at": as_utc(c.created_at)}])

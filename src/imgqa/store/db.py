@@ -7,6 +7,8 @@
   PostgreSQL through psycopg 3.
 * `upgrade`: Alembic to head, after an online backup of an existing SQLite file.
 * `backup_sqlite`: SQLite online backup API (consistent copy while others write).
+* `read_session` / `write_transaction`: the short transactions every `Store` method runs in
+  (a write takes the write lock first and is retried while another writer holds it).
 """
 
 from __future__ import annotations
@@ -14,15 +16,19 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
-from imgqa.errors import StoreError
+from imgqa.errors import ImgqaError, StoreError
 from imgqa.paths import data_dir
 
 __all__ = [
@@ -35,10 +41,12 @@ __all__ = [
     "head_revision",
     "make_engine",
     "pg_dump_hint",
+    "read_session",
     "resolve_url",
     "sqlite_path",
     "translate_error",
     "upgrade",
+    "write_transaction",
 ]
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,9 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 WRITE = {"imgqa_write": True}
 # A constant advisory-lock key serialising writers on PostgreSQL (audit chain order, upgrades).
 PG_WRITE_LOCK = 0x1A6_0A
+# Quick "busy" refusals a write retries (with back-off) within SQLITE_BUSY_TIMEOUT_S.
+WRITE_RETRIES = 8
+T = TypeVar("T")
 
 
 def default_data_dir() -> Path:
@@ -296,3 +307,66 @@ def pg_dump_hint(url: URL) -> str:
 
 def is_operational(exc: BaseException) -> bool:
     return isinstance(exc, (OperationalError, DBAPIError))
+
+
+# ------------------------------------------------------------------------------------------
+# Transactions (used by every `imgqa.store.Store` method)
+# ------------------------------------------------------------------------------------------
+def is_busy(exc: BaseException) -> bool:
+    """A transient conflict worth retrying: SQLite busy/locked, PG serialization/deadlock."""
+    orig = getattr(exc, "orig", exc)
+    name = type(orig).__name__
+    text_ = str(orig).lower()
+    return ("locked" in text_ or "busy" in text_ or name in
+            ("SerializationFailure", "DeadlockDetected", "LockNotAvailable"))
+
+
+@contextmanager
+def read_session(engine: Engine, url: URL) -> Iterator[Session]:
+    """A short read session; database errors become a `StoreError` with a hint."""
+    try:
+        with Session(engine, expire_on_commit=False) as s:
+            yield s
+    except ImgqaError:
+        raise
+    except DBAPIError as exc:
+        raise translate_error(exc, url) from exc
+
+
+def write_transaction(engine: Engine, fn: Callable[[Session], T],
+                      after_commit: Callable[[Session], None] | None = None) -> T:
+    """Run ``fn`` in one write transaction, retrying while another writer holds the lock.
+
+    The transaction takes the write lock first (SQLite ``BEGIN IMMEDIATE`` through the `WRITE`
+    option, a PostgreSQL advisory lock), so the audit chain stays linear. ``after_commit`` runs
+    with the session once the transaction is committed (the anchor file is written then).
+    """
+    delay = 0.05
+    started = time.monotonic()
+    for attempt in range(WRITE_RETRIES + 1):
+        try:
+            with engine.connect().execution_options(**WRITE) as conn:
+                with Session(bind=conn, expire_on_commit=False) as s:
+                    with s.begin():
+                        if engine.dialect.name == "postgresql":
+                            s.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                                      {"k": PG_WRITE_LOCK})
+                        out = fn(s)
+                    if after_commit is not None:
+                        after_commit(s)  # committed: the head is real now
+                    return out
+        except ImgqaError:
+            raise
+        except IntegrityError as exc:
+            raise StoreError(f"The database refused the change: {exc.orig}") from exc
+        except DBAPIError as exc:
+            # SQLite already waited up to its busy timeout inside the call; retry only
+            # quick refusals (e.g. a snapshot that cannot be upgraded) within that time.
+            if is_busy(exc) and attempt < WRITE_RETRIES and \
+                    time.monotonic() - started < SQLITE_BUSY_TIMEOUT_S:
+                log.info("database busy, retrying (%d)", attempt + 1)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            raise translate_error(exc, engine.url) from exc
+    raise StoreError("The results database stayed busy.")  # pragma: no cover

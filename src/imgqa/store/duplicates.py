@@ -90,15 +90,16 @@ def find_earlier(s: Session, equipment_id: int, results: Sequence[Result]
         meta: dict[int, tuple] = {}
         uids = sorted({u for u, _ in wanted})
         for k in range(0, len(uids), _CHUNK):
-            q = (select(m.InputImage.analysis_id, m.InputImage.sop_instance_uid,
-                        m.InputImage.pixel_sha256, m.QcSession.id, m.QcSession.performed_at,
-                        m.QcSession.performed_by, m.QcSession.saved_by)
-                 .join(m.Analysis, m.Analysis.id == m.InputImage.analysis_id)
-                 .join(m.QcSession, m.QcSession.id == m.Analysis.session_id)
-                 .where(m.QcSession.equipment_id == equipment_id,
-                        m.Analysis.protocol == r.protocol,
-                        m.Analysis.label == (r.label or ""),
-                        m.InputImage.sop_instance_uid.in_(uids[k:k + _CHUNK])))
+            q = (select(m.InputImageRow.analysis_id, m.InputImageRow.sop_instance_uid,
+                        m.InputImageRow.pixel_sha256, m.QcSessionRow.id,
+                        m.QcSessionRow.performed_at, m.QcSessionRow.performed_by,
+                        m.QcSessionRow.saved_by)
+                 .join(m.AnalysisRow, m.AnalysisRow.id == m.InputImageRow.analysis_id)
+                 .join(m.QcSessionRow, m.QcSessionRow.id == m.AnalysisRow.session_id)
+                 .where(m.QcSessionRow.equipment_id == equipment_id,
+                        m.AnalysisRow.protocol == r.protocol,
+                        m.AnalysisRow.label == (r.label or ""),
+                        m.InputImageRow.sop_instance_uid.in_(uids[k:k + _CHUNK])))
             for aid, uid, sha, sid, when, by, saver in s.execute(q):
                 held.setdefault(aid, set()).add((uid, sha))
                 meta[aid] = (sid, when, by, saver)

@@ -1,4 +1,4 @@
-"""Content digests of stored objects and the full check behind ``imgqa db verify``.
+"""The full check behind ``imgqa db verify`` (the content digests are `imgqa.store.audit`'s).
 
 The check is complete in both directions:
 
@@ -24,7 +24,6 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -33,85 +32,22 @@ from sqlalchemy.orm import Session
 from imgqa.store import anchor as anchors_mod
 from imgqa.store import audit
 from imgqa.store import models as m
+from imgqa.store.audit import (  # the digests live with the audit log since issue 9
+    DIGEST_COLS,
+    DIGEST_COLS_V2,
+    analysis_item,
+    as_utc,
+    baseline_digest,
+    comment_digest,
+    review_digest,
+    service_event_digest,
+    session_digest,
+    tolerance_digest,
+)
 
 __all__ = ["AuditReport", "DIGEST_COLS", "analysis_item", "baseline_digest", "comment_digest",
            "review_digest", "service_event_digest", "session_digest", "tolerance_digest",
            "verify_store"]
-
-# Result columns in a session digest (version 1); version 2 adds the tolerance's source.
-DIGEST_COLS = ("protocol", "measurement", "value", "unit", "status", "reference", "tol_kind",
-               "act_low", "tol_low", "tol_high", "act_high", "performed_at")
-_DIGEST_COLS_V2 = (*DIGEST_COLS, "tolerance_source")
-
-
-def _utc(t: datetime | None) -> datetime | None:
-    """The same instant in UTC, so a digest does not depend on the zone it was given in."""
-    if t is None:
-        return None
-    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def analysis_item(a: Any, inputs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """What a version-2 session digest covers of one analysis and its input images."""
-    return {"protocol": a.protocol, "version": a.protocol_version, "label": a.label,
-            "parameters": a.parameters or {}, "series": a.series or {},
-            "warnings": list(a.warnings or ()), "imgqa_version": a.imgqa_version,
-            "at": _utc(a.analysed_at), "inputs": sorted([u, h] for u, h in inputs)}
-
-
-def session_digest(rows: Sequence[Mapping[str, Any]], sess: Any, version: int = audit.DIGEST_V,
-                   analyses: Sequence[Mapping[str, Any]] = ()) -> str:
-    """Digest of a session: its header and result rows; from version 2 also its analyses
-    (`analysis_item`) and who saved it."""
-    cols = DIGEST_COLS if version < 2 else _DIGEST_COLS_V2
-    items = sorted(audit.canonical_json({c: r.get(c) for c in cols}) for r in rows)
-    head: dict[str, Any] = {"uid": sess.uid, "equipment_id": sess.equipment_id,
-                            "performed_by": sess.performed_by,
-                            "performed_at": sess.performed_at, "comment": sess.comment}
-    if version < 2:
-        return audit.content_digest([head, *items])
-    head["saved_by"] = sess.saved_by
-    head["performed_at"] = _utc(sess.performed_at)
-    parts = sorted(audit.canonical_json(a) for a in analyses)
-    return audit.content_digest([head, {"results": items, "analyses": parts}])
-
-
-def baseline_digest(b: Any, version: int = audit.DIGEST_V) -> str:
-    d: dict[str, Any] = {"e": b.equipment_id, "p": b.protocol, "m": b.measurement, "v": b.value,
-                         "old": b.old_value, "why": b.reason, "by": b.set_by, "at": b.set_at}
-    if version >= 2:
-        d.update(u=b.unit, at=_utc(b.set_at))
-    return audit.content_digest([d])
-
-
-def tolerance_digest(t: Any, version: int = audit.DIGEST_V) -> str:
-    d: dict[str, Any] = {"e": t.equipment_id, "p": t.protocol, "m": t.measurement, "k": t.kind,
-                         "l": [t.act_low, t.tol_low, t.tol_high, t.act_high],
-                         "why": t.reason, "by": t.set_by, "at": t.set_at}
-    if version >= 2:
-        d.update(old=t.old, at=_utc(t.set_at))
-    return audit.content_digest([d])
-
-
-def review_digest(r: Any, version: int = audit.DIGEST_V) -> str:
-    d = {"s": r.session_id, "by": r.reviewer, "d": r.decision, "c": r.comment,
-         "at": r.reviewed_at if version < 2 else _utc(r.reviewed_at)}
-    return audit.content_digest([d])
-
-
-def service_event_digest(e: Any, version: int = audit.DIGEST_V) -> str:
-    d = {"e": e.equipment_id, "at": e.occurred_at, "k": e.kind, "d": e.description,
-         "by": e.performed_by, "rec": e.recorded_by, "c": e.created_at}
-    if version >= 2:
-        d.update(at=_utc(e.occurred_at), c=_utc(e.created_at))
-    return audit.content_digest([d])
-
-
-def comment_digest(c: Any) -> str:
-    """Version 2 only: version-1 comment entries carried the text itself (checked as such)."""
-    return audit.content_digest([{"s": c.session_id, "r": c.result_id, "by": c.author,
-                                  "t": c.text, "at": _utc(c.created_at)}])
-
 
 # ------------------------------------------------------------------------------------------
 # The check
@@ -139,12 +75,13 @@ class AuditReport:
 
 
 # (audit entity name, table) of every audited object, in report order.
-_AUDITED = (("session", m.QcSession), ("baseline", m.Baseline), ("tolerance", m.Tolerance),
-            ("review", m.Review), ("comment", m.Comment), ("service_event", m.ServiceEvent),
-            ("equipment", m.Equipment), ("protocol_assignment", m.ProtocolAssignment))
+_AUDITED = (("session", m.QcSessionRow), ("baseline", m.BaselineRow),
+            ("tolerance", m.ToleranceRow), ("review", m.ReviewRow), ("comment", m.CommentRow),
+            ("service_event", m.ServiceEventRow), ("equipment", m.EquipmentRow),
+            ("protocol_assignment", m.ProtocolAssignmentRow))
 
 
-def _details(e: m.AuditLog) -> dict[str, Any]:
+def _details(e: m.AuditLogRow) -> dict[str, Any]:
     try:
         d = json.loads(e.details)
     except ValueError:
@@ -152,8 +89,8 @@ def _details(e: m.AuditLog) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
-def _describe(e: m.AuditLog) -> str:
-    return f"{e.action} by {e.actor} at {_utc(e.at):%Y-%m-%d %H:%M} UTC, audit entry {e.id}"
+def _describe(e: m.AuditLogRow) -> str:
+    return f"{e.action} by {e.actor} at {as_utc(e.at):%Y-%m-%d %H:%M} UTC, audit entry {e.id}"
 
 
 def verify_store(s: Session, key: audit.AuditKey | None = None,
@@ -161,7 +98,7 @@ def verify_store(s: Session, key: audit.AuditKey | None = None,
     """Check the chain, every audited object against its entry (both ways) and the anchors."""
     chk = audit.verify_chain(s, key)
     problems = list(chk.problems)
-    latest: dict[tuple[str, int], m.AuditLog] = {}
+    latest: dict[tuple[str, int], m.AuditLogRow] = {}
     for e in chk.entries:
         if e.entity_id is not None:
             latest[(e.entity, e.entity_id)] = e
@@ -193,21 +130,21 @@ def verify_store(s: Session, key: audit.AuditKey | None = None,
 class _SessionParts:
     def __init__(self, s: Session) -> None:
         self.rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for r in s.execute(select(m.ResultRow.session_id,
-                                  *[getattr(m.ResultRow, c) for c in _DIGEST_COLS_V2])):
+        for r in s.execute(select(m.QcResultRow.session_id,
+                                  *[getattr(m.QcResultRow, c) for c in DIGEST_COLS_V2])):
             d = dict(r._mapping)
             self.rows[d.pop("session_id")].append(d)
         inputs: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        for aid, uid, sha in s.execute(select(m.InputImage.analysis_id,
-                                              m.InputImage.sop_instance_uid,
-                                              m.InputImage.pixel_sha256)):
+        for aid, uid, sha in s.execute(select(m.InputImageRow.analysis_id,
+                                              m.InputImageRow.sop_instance_uid,
+                                              m.InputImageRow.pixel_sha256)):
             inputs[aid].append((uid, sha))
         self.analyses: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for a in s.execute(select(m.Analysis)).scalars():
+        for a in s.execute(select(m.AnalysisRow)).scalars():
             self.analyses[a.session_id].append(analysis_item(a, inputs.get(a.id, ())))
 
 
-def _rows(s: Session, entity: str, table: type) -> Any:
+def _rows(s: Session, entity: str, table: type[Any]) -> Any:
     if entity == "session":
         s.info["imgqa_session_parts"] = _SessionParts(s)
     return s.execute(select(table).order_by(table.id)).scalars()
