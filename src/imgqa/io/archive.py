@@ -265,7 +265,7 @@ class LimitedReader(io.RawIOBase):
         self._check()
         return data
 
-    def readinto(self, buf) -> int:  # type: ignore[override]
+    def readinto(self, buf) -> int:
         data = self.read(len(buf))
         buf[: len(data)] = data
         return len(data)
