@@ -243,6 +243,347 @@ def _background_centres(body: np.ndarray, sphere_rc: np.ndarray, sphere_r_mm: np
     return pts
 
 
+def _block_means(vol: np.ndarray, f: int) -> np.ndarray:
+    """In-plane means of ``f`` × ``f`` pixel blocks (rows and columns beyond a whole block are
+    dropped).
+
+    Parameters
+    ----------
+    vol : (n, rows, cols) float32 array
+        The volume.
+    f : int
+        Block size in pixels.
+
+    Returns
+    -------
+    (n, rows // f, cols // f) float32 array
+    """
+    nz, ny, nx = vol.shape
+    cy, cx = ny - ny % f, nx - nx % f
+    coarse = np.zeros((nz, cy // f, cx // f), np.float32)
+    for i in range(f):
+        for j in range(f):
+            coarse += vol[:, i:cy:f, j:cx:f]
+    coarse /= f * f
+    return coarse
+
+
+def _background_level(coarse: np.ndarray) -> float:
+    """First background estimate: the median of the voxels above 30 % of the 99th percentile.
+
+    Raises
+    ------
+    ValueError
+        The volume has no activity.
+    """
+    hi = float(np.percentile(coarse, 99.0))
+    if hi <= 0:
+        raise ValueError("the images are empty (no activity)")
+    return float(np.median(coarse[coarse > 0.3 * hi]))
+
+
+def _hot_regions(coarse: np.ndarray, bg0: float, ratio: float) -> tuple[np.ndarray, int]:
+    """Connected regions above half the expected sphere excess (or, for a filling weaker than
+    the stated ratio, above 1.3 × background).
+
+    Returns
+    -------
+    labels : int array
+        Region labels of `coarse` (0: none).
+    n : int
+        Number of regions, at least 3.
+
+    Raises
+    ------
+    ValueError
+        Fewer than three hot regions at either level.
+    """
+    # A filling weaker than the stated ratio still shows its large spheres at a lower level.
+    for level in (1.0 + 0.5 * (ratio - 1.0), 1.3):
+        labels, n = ndimage.label(coarse > bg0 * level)
+        if n >= 3:
+            break
+    if n < 3:
+        raise ValueError(f"only {n} hot sphere(s) found; the three largest (37, 28, 22 mm) "
+                         "are needed to locate the phantom")
+    return labels, n
+
+
+def _largest_centroids(coarse: np.ndarray, labels: np.ndarray, n: int, bg0: float, f: int
+                       ) -> list[np.ndarray]:
+    """Excess-weighted centroids of the three regions of most excess activity, largest first.
+
+    Parameters
+    ----------
+    coarse : (n, rows, cols) array
+        Block means of the volume (block size `f`).
+    labels, n : int array, int
+        Regions of `coarse` and their number.
+    bg0 : float
+        Background level.
+    f : int
+        Block size, to map the centroids back to full-resolution voxels.
+
+    Returns
+    -------
+    list of three (3,) arrays
+        Centres (slice, row, col) in full-resolution voxels.
+    """
+    excess_map = np.clip(coarse - bg0, 0, None)
+    excess = np.bincount(labels.ravel(), weights=excess_map.ravel(), minlength=n + 1)[1:]
+    big = 1 + np.argsort(excess)[::-1][:3]
+    boxes = ndimage.find_objects(labels)
+    cents = []
+    for b in big:
+        box = boxes[b - 1]
+        w = excess_map[box] * (labels[box] == b)
+        iz, iy, ix = _sparse_indices(w.shape)
+        c = np.array([(w * iz).sum(), (w * iy).sum(), (w * ix).sum()]) / w.sum()
+        c += [sl.start for sl in box]
+        cents.append(c * [1, f, f] + [0, (f - 1) / 2, (f - 1) / 2])
+    return cents
+
+
+def _sphere_plane(p37: np.ndarray, p28: np.ndarray, p22: np.ndarray
+                  ) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """The sphere ring through the three largest spheres (mm).
+
+    Returns
+    -------
+    centre_mm : (3,) array
+        Ring centre (on the lung-insert axis).
+    ring_r : float
+        Ring radius (mm).
+    normal : (3,) array
+        Unit normal of the sphere plane, pointing towards increasing slice index.
+    tilt_deg : float
+        Angle between the normal and the scanner axis.
+
+    Raises
+    ------
+    ValueError
+        The points are in a line, or the ring is not within 20 % of the phantom's.
+    """
+    centre_mm, ring_r = _circumcentre(p37, p28, p22)
+    if not 0.8 * RING_RADIUS_MM <= ring_r <= 1.2 * RING_RADIUS_MM:
+        raise ValueError(f"the three largest hot regions lie on a {2 * ring_r:.0f} mm circle, "
+                         f"not the phantom's {2 * RING_RADIUS_MM:.1f} mm sphere ring")
+    normal = np.cross(p28 - p37, p22 - p37)
+    normal /= np.linalg.norm(normal)
+    if normal[0] < 0:
+        normal = -normal
+    tilt = math.degrees(math.acos(min(1.0, abs(normal[0]))))
+    return centre_mm, ring_r, normal, tilt
+
+
+def _all_sphere_centres(vol: np.ndarray, found: list[np.ndarray], centre_mm: np.ndarray,
+                        ring_r: float, normal: np.ndarray, bg0: float, px: float, dz: float
+                        ) -> list[np.ndarray]:
+    """Centres of the six spheres (10 … 37 mm, voxels): the three found, and the other three
+    predicted from the ring layout (60° apart, in order of size) and refined.
+
+    Parameters
+    ----------
+    found : list of three (3,) arrays
+        Centres of the 37, 28 and 22 mm spheres (voxels).
+    centre_mm, ring_r, normal
+        The sphere ring, from `_sphere_plane`.
+    """
+    p37, p28 = _mm(found[0], px, dz), _mm(found[1], px, dz)
+    u = (p37 - centre_mm) / np.linalg.norm(p37 - centre_mm)
+    v = np.cross(normal, u)
+    sense = 1.0 if (p28 - centre_mm) @ v >= 0 else -1.0
+    known = {5: found[0], 4: found[1], 3: found[2]}
+    centres_vox: list[np.ndarray] = []
+    for k, d in enumerate(SPHERE_DIAMETERS_MM):
+        if k in known:
+            centres_vox.append(known[k])
+            continue
+        a = math.radians(60.0 * (5 - k)) * sense
+        pred = centre_mm + ring_r * (math.cos(a) * u + math.sin(a) * v)
+        centres_vox.append(_refine(vol, _vox(pred, px, dz), d / 2, bg0, px, dz, 4.0))
+    return centres_vox
+
+
+def _background_slices(k0: int, dz: float, n_slices: int) -> list[int]:
+    """The background slices (NEMA §7.4.1).
+
+    Parameters
+    ----------
+    k0 : int
+        Central slice (through the sphere centres).
+    dz : float
+        Slice spacing (mm).
+    n_slices : int
+        Number of slices in the images.
+
+    Returns
+    -------
+    list of int
+        `k0` and the slices ±10 mm and ±20 mm from it that are in the images, in that order.
+    """
+    bslices: list[int] = []
+    for off in (0.0, -10.0, 10.0, -20.0, 20.0):
+        k = k0 + int(round(off / dz))  # from the central slice, as NEMA counts
+        if 0 <= k < n_slices and k not in bslices:
+            bslices.append(k)
+    return bslices
+
+
+def _on_axis(k: int, centre_vox: np.ndarray, centre_mm: np.ndarray, normal: np.ndarray,
+             px: float, dz: float) -> np.ndarray:
+    """Where the ring axis (the lung-insert axis) crosses slice `k`.
+
+    Parameters
+    ----------
+    k : int
+        Slice index.
+    centre_vox, centre_mm : (3,) arrays
+        Ring centre in voxels and in mm.
+    normal : (3,) array
+        Unit normal of the sphere plane (axis direction).
+    px, dz : float
+        Pixel size and slice spacing (mm).
+
+    Returns
+    -------
+    (3,) array
+        The crossing point (slice, row, col) in voxels.
+    """
+    t = (k - centre_vox[0]) * dz / normal[0]
+    return _vox(centre_mm + t * normal, px, dz)
+
+
+def _body_mask(image: np.ndarray, level: float) -> np.ndarray:
+    """The phantom body on one slice.
+
+    Parameters
+    ----------
+    image : 2-D array
+        The slice.
+    level : float
+        Threshold.
+
+    Returns
+    -------
+    bool array
+        The largest connected region above `level`, holes filled.
+    """
+    body0 = ndimage.binary_fill_holes(image > level)
+    lab2, n2 = ndimage.label(body0)
+    if n2 > 1:
+        sizes = ndimage.sum_labels(body0, lab2, np.arange(1, n2 + 1))
+        body0 = lab2 == (1 + int(np.argmax(sizes)))
+    return body0
+
+
+def _coarse_mask(mask: np.ndarray, f: int) -> np.ndarray:
+    """`mask` on the grid of `_block_means`.
+
+    Parameters
+    ----------
+    mask : 2-D bool array
+        Full-resolution mask.
+    f : int
+        Block size in pixels.
+
+    Returns
+    -------
+    2-D bool array
+        True for the blocks at least half inside `mask`.
+    """
+    ny, nx = mask.shape
+    return mask[:ny - ny % f, :nx - nx % f].reshape(ny // f, f, nx // f, f).mean(
+        axis=(1, 3)) >= 0.5
+
+
+def _background_stats(vol: np.ndarray, bslices: list[int], bg_rc: np.ndarray, px: float
+                      ) -> tuple[dict[float, float], dict[float, float]]:
+    """Background ROI statistics per sphere diameter (NEMA §7.4.1).
+
+    Returns
+    -------
+    cb : dict
+        Mean of the ROIs of that diameter over all background slices.
+    nb : dict
+        Background variability: their standard deviation (ddof 1) in percent of `cb`.
+    """
+    roi_means = {d: np.array([_circle_means(vol[k], bg_rc, d / 2, px) for k in bslices])
+                 for d in SPHERE_DIAMETERS_MM}
+    cb = {d: float(np.nanmean(m)) for d, m in roi_means.items()}
+    nb = {d: float(100.0 * np.nanstd(m, ddof=1) / cb[d]) for d, m in roi_means.items()}
+    return cb, nb
+
+
+def _sphere_true(background: float, background_true: float | None, ratio: float,
+                 warnings: list[str]) -> float:
+    """True sphere concentration: ``ratio`` × the entered background, else × the measured one
+    (with a warning); warns when the two backgrounds differ by more than 10 %."""
+    if background_true is None:
+        warnings.append("Recovery coefficients use the measured background × the ratio as the "
+                        "true sphere concentration; enter background_bq_ml (from the "
+                        "preparation) for EARL accreditation.")
+        return ratio * background
+    if abs(background / background_true - 1) > 0.1:
+        warnings.append(f"Measured background {background:.0f} Bq/ml differs by "
+                        f"{100 * (background / background_true - 1):+.0f} % from the "
+                        "entered value: check the calibration or the entered activity.")
+    return ratio * background_true
+
+
+@dataclass(frozen=True, slots=True)
+class _Voi:
+    """Sphere VOI values: maximum, A50 mean, peak and the A50 size (voxels)."""
+
+    vmax: float
+    vmean: float
+    vpeak: float
+    a50_voxels: int
+
+
+def _sphere_voi(vol: np.ndarray, c: np.ndarray, d: float, background: float, kern: np.ndarray,
+                px: float, dz: float) -> _Voi:
+    """Maximum, A50 mean and peak of the sphere of diameter `d` centred at `c` (voxels).
+
+    The maximum and the peak centre are searched in the sphere (the nearest voxel when none is
+    inside); A50 holds the voxels within r + 5 mm at or above half-way from `background` to the
+    maximum; the peak is the highest `kern`-weighted mean.
+    """
+    r = d / 2
+    # The box holds the A50 search ball (r + 5 mm) and the 1 cm³ kernel (6.2 mm) around
+    # every candidate peak centre inside the sphere.
+    sl, lo = _box(c, r + 7.0, vol.shape, px, dz)
+    sub = vol[sl].astype(np.float64)
+    d2 = _dist2_mm(sub.shape, lo, c, px, dz)
+    ball = d2 <= r * r
+    if not ball.any():
+        ball = d2 <= d2.min()
+    vmax = float(sub[ball].max())
+    a50 = (d2 <= (r + 5.0) ** 2) & (sub >= background + 0.5 * (vmax - background))
+    vmean = float(sub[a50].mean())
+    pk = ndimage.correlate(sub, kern, mode="nearest")
+    vpeak = float(pk[ball].max())
+    return _Voi(vmax=vmax, vmean=vmean, vpeak=vpeak, a50_voxels=int(a50.sum()))
+
+
+def _measure_sphere(vol: np.ndarray, c: np.ndarray, d: float, *, background: float,
+                    sphere_true: float, ratio: float, cb: dict[float, float],
+                    nb: dict[float, float], kern: np.ndarray, px: float, dz: float
+                    ) -> SphereResult:
+    """NEMA contrast (circular ROI on the slice nearest the centre) and EARL recovery of one
+    sphere."""
+    voi = _sphere_voi(vol, c, d, background, kern, px, dz)
+    ks = int(np.clip(round(c[0]), 0, vol.shape[0] - 1))
+    nema = float(_circle_means(vol[ks], np.array([c[1:]]), d / 2, px)[0])
+    return SphereResult(
+        diameter_mm=d, centre_vox=(float(c[0]), float(c[1]), float(c[2])), slice_index=ks,
+        mean=voi.vmean, max=voi.vmax, peak=voi.vpeak, nema_roi_mean=nema,
+        contrast_percent=100.0 * (nema / cb[d] - 1.0) / (ratio - 1.0),
+        background_mean=cb[d], background_variability_percent=nb[d],
+        rc_mean=voi.vmean / sphere_true, rc_max=voi.vmax / sphere_true,
+        rc_peak=voi.vpeak / sphere_true, a50_voxels=voi.a50_voxels)
+
+
 def nema_iq_analysis(volume: np.ndarray, pixel_mm: float, slice_mm: float, *,
                      ratio: float = 4.0, background_true: float | None = None
                      ) -> IqResult:
@@ -277,92 +618,31 @@ def nema_iq_analysis(volume: np.ndarray, pixel_mm: float, slice_mm: float, *,
     # Localisation on a ~4 mm in-plane grid (block means): it smooths the noise and keeps the
     # whole-volume steps (levels, labelling) a few times cheaper than at full resolution.
     f = max(1, int(round(4.0 / px)))
-    nz, ny, nx = vol.shape
-    cy, cx = ny - ny % f, nx - nx % f
-    coarse = np.zeros((nz, cy // f, cx // f), np.float32)
-    for i in range(f):
-        for j in range(f):
-            coarse += vol[:, i:cy:f, j:cx:f]
-    coarse /= f * f
-    hi = float(np.percentile(coarse, 99.0))
-    if hi <= 0:
-        raise ValueError("the images are empty (no activity)")
-    bg0 = float(np.median(coarse[coarse > 0.3 * hi]))
-    # Hot regions: above half the expected sphere excess.
-    # A filling weaker than the stated ratio still shows its large spheres at a lower level.
-    for level in (1.0 + 0.5 * (ratio - 1.0), 1.3):
-        labels, n = ndimage.label(coarse > bg0 * level)
-        if n >= 3:
-            break
-    if n < 3:
-        raise ValueError(f"only {n} hot sphere(s) found; the three largest (37, 28, 22 mm) "
-                         "are needed to locate the phantom")
-    excess_map = np.clip(coarse - bg0, 0, None)
-    excess = np.bincount(labels.ravel(), weights=excess_map.ravel(), minlength=n + 1)[1:]
-    big = 1 + np.argsort(excess)[::-1][:3]
-    boxes = ndimage.find_objects(labels)
-    cents = []
-    for b in big:
-        box = boxes[b - 1]
-        w = excess_map[box] * (labels[box] == b)
-        iz, iy, ix = _sparse_indices(w.shape)
-        c = np.array([(w * iz).sum(), (w * iy).sum(), (w * ix).sum()]) / w.sum()
-        c += [sl.start for sl in box]
-        cents.append(c * [1, f, f] + [0, (f - 1) / 2, (f - 1) / 2])
+    coarse = _block_means(vol, f)
+    bg0 = _background_level(coarse)
+    labels, n = _hot_regions(coarse, bg0, ratio)
     cents = [_refine(vol, c, d / 2, bg0, px, dz, 6.0)
-             for c, d in zip(cents, SPHERE_DIAMETERS_MM[::-1])]
-    p37, p28, p22 = (_mm(c, px, dz) for c in cents)
-    centre_mm, ring_r = _circumcentre(p37, p28, p22)
-    if not 0.8 * RING_RADIUS_MM <= ring_r <= 1.2 * RING_RADIUS_MM:
-        raise ValueError(f"the three largest hot regions lie on a {2 * ring_r:.0f} mm circle, "
-                         f"not the phantom's {2 * RING_RADIUS_MM:.1f} mm sphere ring")
-    normal = np.cross(p28 - p37, p22 - p37)
-    normal /= np.linalg.norm(normal)
-    if normal[0] < 0:
-        normal = -normal
-    tilt = math.degrees(math.acos(min(1.0, abs(normal[0]))))
+             for c, d in zip(_largest_centroids(coarse, labels, n, bg0, f),
+                             SPHERE_DIAMETERS_MM[::-1])]
+    centre_mm, ring_r, normal, tilt = _sphere_plane(*(_mm(c, px, dz) for c in cents))
     if tilt > 15.0:
         warnings.append(f"The sphere plane is tilted {tilt:.0f}° from the axial plane; NEMA "
                         "expects the phantom aligned with the scanner axis.")
-    u = (p37 - centre_mm) / np.linalg.norm(p37 - centre_mm)
-    v = np.cross(normal, u)
-    sense = 1.0 if (p28 - centre_mm) @ v >= 0 else -1.0
-    found = {5: cents[0], 4: cents[1], 3: cents[2]}
-    centres_vox: list[np.ndarray] = []
-    for k, d in enumerate(SPHERE_DIAMETERS_MM):
-        if k in found:
-            centres_vox.append(found[k])
-            continue
-        a = math.radians(60.0 * (5 - k)) * sense
-        pred = centre_mm + ring_r * (math.cos(a) * u + math.sin(a) * v)
-        centres_vox.append(_refine(vol, _vox(pred, px, dz), d / 2, bg0, px, dz, 4.0))
+    centres_vox = _all_sphere_centres(vol, cents, centre_mm, ring_r, normal, bg0, px, dz)
     centre_vox = _vox(centre_mm, px, dz)
 
     # Background ROIs on the central slice and ±10, ±20 mm (NEMA §7.4.1).
     k0 = int(round(centre_vox[0]))
-    bslices = []
-    for off in (0.0, -10.0, 10.0, -20.0, 20.0):
-        k = k0 + int(round(off / dz))  # from the central slice, as NEMA counts
-        if 0 <= k < vol.shape[0] and k not in bslices:
-            bslices.append(k)
+    bslices = _background_slices(k0, dz, vol.shape[0])
     if len(bslices) < 5:
         warnings.append(f"Only {len(bslices)} of the 5 background slices (±10, ±20 mm) are in "
                         "the images.")
-    def on_axis(k: int) -> np.ndarray:
-        t = (k - centre_vox[0]) * dz / normal[0]
-        return _vox(centre_mm + t * normal, px, dz)
-    lung0 = on_axis(k0)
-    body0 = ndimage.binary_fill_holes(vol[k0] > 0.5 * bg0)
-    lab2, n2 = ndimage.label(body0)
-    if n2 > 1:
-        sizes = ndimage.sum_labels(body0, lab2, np.arange(1, n2 + 1))
-        body0 = lab2 == (1 + int(np.argmax(sizes)))
+    lung0 = _on_axis(k0, centre_vox, centre_mm, normal, px, dz)
+    body0 = _body_mask(vol[k0], 0.5 * bg0)
     sph_rc = np.array([[c[1], c[2]] for c in centres_vox])
     # ROI placement needs no finer than ~4 mm: found on the coarse grid, mapped back.
-    body_c = body0[:ny - ny % f, :nx - nx % f].reshape(ny // f, f, nx // f, f).mean(
-        axis=(1, 3)) >= 0.5
     shift = (f - 1) / 2
-    bg_rc = _background_centres(body_c, (sph_rc - shift) / f,
+    bg_rc = _background_centres(_coarse_mask(body0, f), (sph_rc - shift) / f,
                                 np.array(SPHERE_DIAMETERS_MM) / 2, (lung0[1:] - shift) / f,
                                 px * f) * f + shift
     if len(bg_rc) < 12:
@@ -370,59 +650,21 @@ def nema_iq_analysis(volume: np.ndarray, pixel_mm: float, slice_mm: float, *,
                         "and the spheres (NEMA asks for 12 per slice).")
     if len(bg_rc) == 0:
         raise ValueError("no room for background ROIs: is this the NEMA body phantom?")
-    roi_means = {d: np.array([_circle_means(vol[k], bg_rc, d / 2, px) for k in bslices])
-                 for d in SPHERE_DIAMETERS_MM}
-    cb = {d: float(np.nanmean(m)) for d, m in roi_means.items()}
-    nb = {d: float(100.0 * np.nanstd(m, ddof=1) / cb[d]) for d, m in roi_means.items()}
+    cb, nb = _background_stats(vol, bslices, bg_rc, px)
     background = cb[SPHERE_DIAMETERS_MM[-1]]
     # Lung insert residual per slice (NEMA §7.4.2).
-    lung_rc = []
-    lung = []
-    for k in bslices:
-        c = on_axis(k)
-        lung_rc.append((float(c[1]), float(c[2])))
-        lung.append(100.0 * float(_circle_means(vol[k], np.array([c[1:]]), LUNG_ROI_MM / 2,
-                                                px)[0]) / background)
+    lung_c = [_on_axis(k, centre_vox, centre_mm, normal, px, dz) for k in bslices]
+    lung_rc = [(float(c[1]), float(c[2])) for c in lung_c]
+    lung = [100.0 * float(_circle_means(vol[k], np.array([c[1:]]), LUNG_ROI_MM / 2, px)[0])
+            / background for k, c in zip(bslices, lung_c)]
     if float(np.mean(lung)) > 50.0:
         warnings.append("No cold lung insert found on the phantom axis (residual "
                         f"{np.mean(lung):.0f} %).")
-    if background_true is None:
-        sphere_true = ratio * background
-        warnings.append("Recovery coefficients use the measured background × the ratio as the "
-                        "true sphere concentration; enter background_bq_ml (from the "
-                        "preparation) for EARL accreditation.")
-    else:
-        sphere_true = ratio * background_true
-        if abs(background / background_true - 1) > 0.1:
-            warnings.append(f"Measured background {background:.0f} Bq/ml differs by "
-                            f"{100 * (background / background_true - 1):+.0f} % from the "
-                            "entered value: check the calibration or the entered activity.")
+    sphere_true = _sphere_true(background, background_true, ratio, warnings)
     kern = peak_kernel(px, dz)
-    spheres = []
-    for d, c in zip(SPHERE_DIAMETERS_MM, centres_vox):
-        r = d / 2
-        # The box holds the A50 search ball (r + 5 mm) and the 1 cm³ kernel (6.2 mm) around
-        # every candidate peak centre inside the sphere.
-        sl, lo = _box(c, r + 7.0, vol.shape, px, dz)
-        sub = vol[sl].astype(np.float64)
-        d2 = _dist2_mm(sub.shape, lo, c, px, dz)
-        ball = d2 <= r * r
-        if not ball.any():
-            ball = d2 <= d2.min()
-        vmax = float(sub[ball].max())
-        a50 = (d2 <= (r + 5.0) ** 2) & (sub >= background + 0.5 * (vmax - background))
-        vmean = float(sub[a50].mean())
-        pk = ndimage.correlate(sub, kern, mode="nearest")
-        vpeak = float(pk[ball].max())
-        ks = int(np.clip(round(c[0]), 0, vol.shape[0] - 1))
-        nema = float(_circle_means(vol[ks], np.array([c[1:]]), r, px)[0])
-        spheres.append(SphereResult(
-            diameter_mm=d, centre_vox=(float(c[0]), float(c[1]), float(c[2])), slice_index=ks,
-            mean=vmean, max=vmax, peak=vpeak, nema_roi_mean=nema,
-            contrast_percent=100.0 * (nema / cb[d] - 1.0) / (ratio - 1.0),
-            background_mean=cb[d], background_variability_percent=nb[d],
-            rc_mean=vmean / sphere_true, rc_max=vmax / sphere_true, rc_peak=vpeak / sphere_true,
-            a50_voxels=int(a50.sum())))
+    spheres = [_measure_sphere(vol, c, d, background=background, sphere_true=sphere_true,
+                               ratio=ratio, cb=cb, nb=nb, kern=kern, px=px, dz=dz)
+               for d, c in zip(SPHERE_DIAMETERS_MM, centres_vox)]
     return IqResult(
         spheres=tuple(spheres), background_mean=background, sphere_true=sphere_true,
         lung_residual_percent=float(np.mean(lung)), lung_residual_per_slice=tuple(lung),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from imgqa.protocols.base import (
     register,
     with_pixel_size,
 )
+
+if TYPE_CHECKING:
+    from imgqa.analysis.pet_calibration import CylinderResult
 
 (uniform_cylinder,) = lazy_functions("imgqa.analysis.pet_calibration", "uniform_cylinder")
 (nema_iq_analysis,) = lazy_functions("imgqa.analysis.pet_nema_iq", "nema_iq_analysis")
@@ -140,6 +143,121 @@ def _reference_time(h: PetHeader, warnings: list[str]) -> datetime:
 # ---------------------------------------------------------------------------------------------
 # pet.cross_calibration
 # ---------------------------------------------------------------------------------------------
+def _check_units(h: PetHeader, warnings: list[str]) -> None:
+    """Refuse images not in Bq/ml; warn when the Units are not stated (taken as Bq/ml)."""
+    if h.units not in ("BQML", ""):
+        raise AnalysisError(f"The image values are in {h.units}, not Bq/ml: the cross-"
+                            "calibration needs activity-concentration images (Units BQML).",
+                            hint="Reconstruct or export the series in Bq/ml.")
+    if not h.units:
+        warnings.append("The series does not state its Units; values are taken as Bq/ml.")
+
+
+def _injected_bq(h: PetHeader, activity_mbq: float | None, activity_time: str | None) -> float:
+    """The activity put in the phantom (Bq): as entered (which then needs its time), else from
+    the header.
+
+    Raises
+    ------
+    ParameterError
+        `activity_mbq` without `activity_time`.
+    AnalysisError
+        Nothing entered and no Radionuclide Total Dose in the header.
+    """
+    if activity_mbq is not None:
+        if activity_time is None:
+            raise ParameterError("activity_mbq needs activity_time (when the dose calibrator "
+                                 "read it), e.g. --param activity_time=08:15.")
+        return activity_mbq * 1e6
+    if h.injected_bq is not None:
+        return h.injected_bq
+    raise AnalysisError("This series has no injected activity: enter it with --param "
+                        "activity_mbq=… --param activity_time=HH:MM.",
+                        hint="Radionuclide Total Dose is missing from the header.")
+
+
+def _activity_time(h: PetHeader, activity_time: str | None, ref: datetime) -> datetime:
+    """When the activity was measured: as entered (a time on the day of `ref`, or a full date
+    and time), else the header's radiopharmaceutical start.
+
+    Raises
+    ------
+    ParameterError
+        `activity_time` is not a time.
+    AnalysisError
+        Nothing entered and no start time in the header.
+    """
+    try:
+        when = _act.parse_time(activity_time, ref) if activity_time else h.injected_at
+    except ValueError as exc:
+        raise ParameterError(f"activity_time: {exc}.") from None
+    if when is None:
+        raise AnalysisError("This series has no time for the injected activity: enter it with "
+                            "--param activity_time=HH:MM.")
+    return when
+
+
+def _half_life_s(h: PetHeader, isotope: str | None) -> float:
+    """Half-life (s) of the entered isotope, else the header's half-life, else that of the
+    header's radionuclide name.
+
+    Raises
+    ------
+    ParameterError
+        Unknown entered isotope.
+    AnalysisError
+        Nothing entered and no usable half-life or radionuclide in the header.
+    """
+    if isotope:
+        try:
+            return _act.half_life_s(isotope)
+        except KeyError as exc:
+            raise ParameterError(str(exc.args[0])) from None
+    if h.half_life_s:
+        return h.half_life_s
+    try:
+        return _act.half_life_s(h.nuclide)
+    except KeyError:
+        raise AnalysisError("The series names no radionuclide half-life: enter the isotope "
+                            "with --param isotope=F-18.") from None
+
+
+def _volume_and_mass(h: PetHeader, phantom_volume_ml: float | None, warnings: list[str]
+                     ) -> tuple[float, float]:
+    """Phantom volume (ml) and the mass used for SUV (g).
+
+    The volume is the entered one, else the Patient Weight as water (1 kg ↔ 1000 ml, as entered
+    at the console); the mass is the Patient Weight, else the volume as water (with a warning).
+
+    Raises
+    ------
+    AnalysisError
+        No volume entered and no Patient Weight.
+    """
+    volume_ml = phantom_volume_ml
+    if volume_ml is None:
+        if h.weight_kg is None:
+            raise AnalysisError("The phantom volume is unknown (no Patient Weight in the "
+                                "header): enter it with --param phantom_volume_ml=….")
+        volume_ml = 1000.0 * h.weight_kg  # water: 1 kg ↔ 1000 ml, as entered at the console
+    weight_g = 1000.0 * h.weight_kg if h.weight_kg is not None else volume_ml
+    if h.weight_kg is None:
+        warnings.append("No Patient Weight: SUV uses the phantom volume as its mass (water).")
+    return volume_ml, weight_g
+
+
+def _calibration_rois(r: CylinderResult, px: float) -> list[Roi]:
+    """The central VOI and the ring of background ROIs of every slice used."""
+    rois = []
+    for s in r.slices:
+        rois.append(Roi("circle", (s.centre_rc,), label=f"VOI {s.voi_mean:.0f} Bq/ml",
+                        frame=s.index, radius=r.voi_radius_mm / px))
+        rois += [Roi("circle", (c,), frame=s.index, radius=r.ring_roi_radius_mm / px,
+                     role="background", label="")
+                 for c in s.ring_rc]
+    return rois
+
+
 def pet_cross_calibration(series: ImageSeries, *, activity_mbq: float | None = None,
                           activity_time: str | None = None, residual_activity_mbq: float = 0.0,
                           phantom_volume_ml: float | None = None, isotope: str | None = None,
@@ -150,12 +268,7 @@ def pet_cross_calibration(series: ImageSeries, *, activity_mbq: float | None = N
     vol, px, z, series = _volume(series, "PET cross-calibration", pixel_spacing_mm)
     h = pet_header(series)
     warnings: list[str] = []
-    if h.units not in ("BQML", ""):
-        raise AnalysisError(f"The image values are in {h.units}, not Bq/ml: the cross-"
-                            "calibration needs activity-concentration images (Units BQML).",
-                            hint="Reconstruct or export the series in Bq/ml.")
-    if not h.units:
-        warnings.append("The series does not state its Units; values are taken as Bq/ml.")
+    _check_units(h, warnings)
     try:
         r = uniform_cylinder(vol, px, z, voi_radius_mm=voi_radius_mm,
                              end_margin_mm=end_margin_mm)
@@ -164,58 +277,16 @@ def pet_cross_calibration(series: ImageSeries, *, activity_mbq: float | None = N
                                    hint="Use a scan of a uniformly filled cylinder.") from None
     warnings += list(r.warnings)
     ref = _reference_time(h, warnings)
-    if activity_mbq is not None:
-        injected = activity_mbq * 1e6
-        if activity_time is None:
-            raise ParameterError("activity_mbq needs activity_time (when the dose calibrator "
-                                 "read it), e.g. --param activity_time=08:15.")
-    elif h.injected_bq is not None:
-        injected = h.injected_bq
-    else:
-        raise AnalysisError("This series has no injected activity: enter it with --param "
-                            "activity_mbq=… --param activity_time=HH:MM.",
-                            hint="Radionuclide Total Dose is missing from the header.")
-    try:
-        when = _act.parse_time(activity_time, ref) if activity_time else h.injected_at
-    except ValueError as exc:
-        raise ParameterError(f"activity_time: {exc}.") from None
-    if when is None:
-        raise AnalysisError("This series has no time for the injected activity: enter it with "
-                            "--param activity_time=HH:MM.")
-    if isotope:
-        try:
-            half = _act.half_life_s(isotope)
-        except KeyError as exc:
-            raise ParameterError(str(exc.args[0])) from None
-    elif h.half_life_s:
-        half = h.half_life_s
-    else:
-        try:
-            half = _act.half_life_s(h.nuclide)
-        except KeyError:
-            raise AnalysisError("The series names no radionuclide half-life: enter the isotope "
-                                "with --param isotope=F-18.") from None
-    volume_ml = phantom_volume_ml
-    if volume_ml is None:
-        if h.weight_kg is None:
-            raise AnalysisError("The phantom volume is unknown (no Patient Weight in the "
-                                "header): enter it with --param phantom_volume_ml=….")
-        volume_ml = 1000.0 * h.weight_kg  # water: 1 kg ↔ 1000 ml, as entered at the console
-    weight_g = 1000.0 * h.weight_kg if h.weight_kg is not None else volume_ml
-    if h.weight_kg is None:
-        warnings.append("No Patient Weight: SUV uses the phantom volume as its mass (water).")
+    injected = _injected_bq(h, activity_mbq, activity_time)
+    when = _activity_time(h, activity_time, ref)
+    half = _half_life_s(h, isotope)
+    volume_ml, weight_g = _volume_and_mass(h, phantom_volume_ml, warnings)
     expected, decayed = _act.expected_concentration(
         injected, when, ref, half, volume_ml, residual_activity_mbq * 1e6)
     if decayed.elapsed_s < 0:
         warnings.append("The activity was measured after the scan started; check the times.")
     suv = r.mean / (decayed.activity_bq / weight_g)
-    rois = []
-    for s in r.slices:
-        rois.append(Roi("circle", (s.centre_rc,), label=f"VOI {s.voi_mean:.0f} Bq/ml",
-                        frame=s.index, radius=r.voi_radius_mm / px))
-        rois += [Roi("circle", (c,), frame=s.index, radius=r.ring_roi_radius_mm / px,
-                     role="background", label="")
-                 for c in s.ring_rc]
+    rois = _calibration_rois(r, px)
     used = [s.index for s in r.slices]
     means = np.array([s.voi_mean for s in r.slices])
     curves = (Curve("slice mean", z[used] - z[used][0], means, "axial position", "mm",
