@@ -121,13 +121,16 @@ def test_pet_water_phantom_falls_back_saying_no_pet_test_exists(shared_data):
     _assert_fallback_said_why(r, "imgqa has no QC test for PET (PT) images yet")
 
 
-@pytest.mark.parametrize("rel", ["nm/imageqc_spect/linesource_tomo_recon.dcm",
-                                 "nm/nmqc/Jaszack.dcm"])
-def test_spect_series_fall_back_saying_they_are_not_planar(shared_data, rel):
+@pytest.mark.parametrize("rel, protocol", [
+    ("nm/imageqc_spect/linesource_tomo_recon.dcm", "spect.resolution"),
+    ("nm/nmqc/Jaszack.dcm", "spect.uniformity_contrast")])
+def test_spect_series_go_to_the_spect_tests_not_the_planar_ones(shared_data, rel, protocol):
     (series,) = imgqa.load(shared_data / rel)
     (r,) = analyse_series(series)
-    _assert_fallback_said_why(r, "reconstructed SPECT series", f"{len(series)} images",
-                              "no SPECT test yet", "nm.bar_phantom, nm.resolution, nm.uniformity")
+    assert r.protocol == protocol
+    assert "reconstructed SPECT volume" in r.choice_reason
+    planar = {d.protocol.name: d for d in detect_protocols(series)}["nm.uniformity"]
+    assert planar.score == 0 and "reconstructed SPECT series" in planar.reason
 
 
 @pytest.mark.parametrize("rel", ["nm/imageqc", "nm/nmqc", "ct/ge_qa_phantom",
