@@ -56,3 +56,6 @@ def test_resolution_lsf_fits_and_uniformity_rois(qtbot, window, tmp_path):
     v.set_index(sphere.frame)
     assert v.drawn_overlay_count > 0
     assert "smoothed uniform section" in window.plots.tab_titles
+    rod = next(r for r in res[0].rois if r.label == "R1")  # rod centres of sector 1
+    v.set_index(rod.frame)
+    assert v.drawn_overlay_count > 0

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from imgqa.analysis.spect_rods import RodSector, rod_contrast, rod_section
+
 __all__ = ["Sphere", "TomoUniformity", "phantom_disc", "uniform_section", "smooth9",
            "tomographic_uniformity"]
 
@@ -69,6 +71,8 @@ class TomoUniformity:
     sphere_slices: tuple[int, int] | None
     smoothed: np.ndarray
     roi_mask: np.ndarray
+    rods: tuple[RodSector, ...] = ()
+    rod_slices: tuple[int, int] | None = None
 
 
 def smooth9(image: np.ndarray) -> np.ndarray:
@@ -212,7 +216,7 @@ def tomographic_uniformity(volume: np.ndarray, pixel_mm: float, *, roi_fraction:
         raise ValueError("a reconstructed volume of at least 3 slices is needed")
     r0, c0, radius = phantom_disc(vol)
     disc = _disc(vol.shape[1:], (r0, c0), roi_fraction * radius)
-    found, cold, _ = uniform_section(vol, disc)
+    found, cold, slice_means = uniform_section(vol, disc)
     first, last = slices if slices is not None else found
     if not (0 <= first <= last < vol.shape[0]):
         raise ValueError(f"uniform slices {first}–{last} are outside the volume "
@@ -243,6 +247,23 @@ def tomographic_uniformity(volume: np.ndarray, pixel_mm: float, *, roi_fraction:
     sph_slices = None
     if contrast:
         spheres, sph_slices = _spheres(vol, disc, level, pixel_mm, (first, last), blob_level)
+    rods: tuple[RodSector, ...] = ()
+    rod_slices = None
+    if contrast:
+        # The rod section: cold structure outside the uniform section and the spheres (their
+        # largest radius, in slices, plus one on either side of the sphere slices).
+        exclude = [(first, last)]
+        if sph_slices is not None and spheres:
+            half = int(np.ceil(max(s.diameter_mm for s in spheres) / 2 / pixel_mm)) + 1
+            exclude.append((sph_slices[0] - half, sph_slices[1] + half))
+        rod_slices = rod_section(cold, slice_means, level, exclude)
+        if rod_slices is not None and rod_slices[1] - rod_slices[0] >= 2:
+            a, b = rod_slices
+            inner = slice(a + 1, b) if b - a >= 4 else slice(a, b + 1)  # drop end slices
+            rods = rod_contrast(vol[inner].mean(axis=0), (r0, c0), radius, level, pixel_mm,
+                                blob_level=blob_level)
+        else:
+            rod_slices = None
     return TomoUniformity(
         uniform_slices=(first, last), centre_rc=(r0, c0), radius_px=radius,
         roi_radius_px=roi_fraction * radius, integral_uniformity_percent=iu,
@@ -251,4 +272,4 @@ def tomographic_uniformity(volume: np.ndarray, pixel_mm: float, *, roi_fraction:
         ring_radii_mm=(np.arange(nbin) + 0.5) * pixel_mm, ring_profile=prof / ring_med,
         ring_artefact_percent=ring, ring_artefact_radius_mm=(kmax + 0.5) * pixel_mm,
         spheres=spheres, sphere_slices=sph_slices, smoothed=np.where(disc, sm, 0.0),
-        roi_mask=disc)
+        roi_mask=disc, rods=rods, rod_slices=rod_slices)

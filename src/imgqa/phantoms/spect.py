@@ -32,11 +32,15 @@ from pydicom.sequence import Sequence as DicomSequence
 
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
-__all__ = ["cor_projections", "demo_sets", "jaszczak_volume", "line_volume", "write_projections",
+__all__ = ["DEMO_RODS", "cor_projections", "demo_sets", "jaszczak_volume", "line_volume", "write_projections",
            "write_reconstruction"]
 
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 _FWTM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(10.0))
+
+# Rod sectors of the demo/validation cylinder: (diameter mm, activity fraction), the Jaszczak
+# Deluxe sizes 12.7–6.4 mm, two sectors partly filled so the contrasts differ.
+DEMO_RODS = ((12.7, 0.0), (11.1, 0.2), (9.5, 0.0), (7.9, 0.4), (6.4, 0.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,6 +149,8 @@ def jaszczak_volume(*, size: int = 96, pixel_mm: float = 3.0, n_uniform: int = 1
                     spheres: Sequence[tuple[float, float]] = ((38.0, 0.0), (31.8, 0.2),
                                                               (25.4, 0.4), (19.1, 0.5)),
                     roi_fraction: float = 0.8, centre_px: tuple[float, float] | None = None,
+                    rods: Sequence[tuple[float, float]] = (), n_rods: int = 10,
+                    rod_rotation_deg: float = 15.0,
                     counts: float = 0.0, seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
     """A Jaszczak-type cylinder (see the module docstring); slices are ``pixel_mm`` apart.
 
@@ -158,7 +164,7 @@ def jaszczak_volume(*, size: int = 96, pixel_mm: float = 3.0, n_uniform: int = 1
     100·height, ``sphere_N_contrast_percent`` = 100·(1 − fraction·(1 + g·x_s/R)) (x_s the
     sphere centre), largest sphere first.
     """
-    nz = n_uniform + n_spheres
+    nz = n_uniform + n_spheres + (n_rods if rods else 0)
     c = centre_px or ((size - 1) / 2.0, (size - 1) / 2.0)
     rr = (np.arange(size) - c[0])[:, None] * pixel_mm
     cc = (np.arange(size) - c[1])[None, :] * pixel_mm
@@ -173,7 +179,7 @@ def jaszczak_volume(*, size: int = 96, pixel_mm: float = 3.0, n_uniform: int = 1
     zc = n_uniform + (n_spheres - 1) / 2.0
     z = (np.arange(nz) - zc)[:, None, None] * pixel_mm
     sec = np.where(inside, level, 0.0)[None].repeat(n_spheres, axis=0)
-    vol[n_uniform:] = sec * (1.0 + gradient * cc / radius_mm)
+    vol[n_uniform:n_uniform + n_spheres] = sec * (1.0 + gradient * cc / radius_mm)
     truth: dict[str, Any] = {"pixel_mm": pixel_mm, "uniform_slices": [0, n_uniform - 1],
                              "radius_mm": radius_mm, "level": level}
     order = sorted(range(len(spheres)), key=lambda k: -spheres[k][0])
@@ -183,18 +189,62 @@ def jaszczak_volume(*, size: int = 96, pixel_mm: float = 3.0, n_uniform: int = 1
         sx, sy = 0.55 * radius_mm * math.cos(ang), 0.55 * radius_mm * math.sin(ang)
         ball = (cc - sx) ** 2 + (rr - sy) ** 2 + z ** 2 <= (d / 2) ** 2
         ball[:n_uniform] = False
+        ball[n_uniform + n_spheres:] = False
         vol[ball] = (level * frac * (1.0 + gradient * cc / radius_mm) * np.ones_like(vol))[ball]
         # The gradient runs through the whole cylinder: the sphere sits where the level is
         # level·(1 + g·x/R), and the uniform level (mean over the centred disc) is level.
         truth[f"sphere_{n}_contrast_percent"] = 100.0 * (1.0 - frac * (1 + gradient * sx
                                                                           / radius_mm))
         truth[f"sphere_{n}_diameter_mm"] = d
+    if rods:
+        rod_img, rod_truth = _rod_insert(size, pixel_mm, c, radius_mm, level, gradient, rods,
+                                         rod_rotation_deg)
+        vol[n_uniform + n_spheres:] = rod_img
+        truth.update(rod_truth)
     truth["tomographic_integral_uniformity_percent"] = 100.0 * gradient * roi_fraction
     truth["ring_artefact_percent"] = 100.0 * ring[2] if ring is not None else 0.0
     if counts > 0:
         rng = np.random.default_rng(seed)
         vol = np.asarray(rng.poisson(vol * counts / level), dtype=float) * (level / counts)
     return vol, truth
+
+
+def _rod_insert(size: int, pixel_mm: float, c: tuple[float, float], radius_mm: float,
+                level: float, gradient: float, rods: Sequence[tuple[float, float]],
+                rotation_deg: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """One slice of the rod insert: sector k (of 6, from ``rotation_deg`` counter-clockwise)
+    holds rods of (diameter_mm, activity fraction) on a hexagonal grid of pitch 2·d, each rod
+    wholly inside its wedge (d/2 clear of the edges) between 15 % and 85 % of the radius.
+    Truth per sector (largest diameter = 1): mean over its rods of 100·(1 − f(1 + g·x/R))."""
+    y = -(np.arange(size) - c[0])[:, None] * pixel_mm  # up
+    x = (np.arange(size) - c[1])[None, :] * pixel_mm
+    img = np.where(np.hypot(x, y) <= radius_mm, level * (1.0 + gradient * x / radius_mm), 0.0)
+    truth: dict[str, Any] = {}
+    order = sorted(range(len(rods)), key=lambda k: -rods[k][0])
+    for n, k in enumerate(order, start=1):
+        d, frac = rods[k]
+        a0, a1 = math.radians(rotation_deg + 60 * k), math.radians(rotation_deg + 60 * (k + 1))
+        pitch = 2.0 * d
+        gi, gj = np.meshgrid(np.arange(-40, 41), np.arange(-40, 41))
+        px_ = (gi + 0.5 * (gj % 2)) * pitch
+        py_ = gj * pitch * math.sqrt(3) / 2
+        rr_ = np.hypot(px_, py_)
+        aa = np.arctan2(py_, px_) % (2 * math.pi)
+        # distance from each wedge edge (a line through the centre at angle a0 or a1)
+        e0 = px_ * math.sin(a0) - py_ * math.cos(a0)
+        e1 = -(px_ * math.sin(a1) - py_ * math.cos(a1))
+        inside = ((aa - a0) % (2 * math.pi) < (a1 - a0)) & (-e0 >= d) & (-e1 >= d) & \
+            (rr_ >= 0.15 * radius_mm + d / 2) & (rr_ <= 0.85 * radius_mm - d / 2)
+        cx, cy = px_[inside], py_[inside]
+        vals = []
+        for x0, y0 in zip(cx, cy):
+            rod = (x - x0) ** 2 + (y - y0) ** 2 <= (d / 2) ** 2
+            img = np.where(rod, level * frac * (1.0 + gradient * x / radius_mm), img)
+            vals.append(100.0 * (1.0 - frac * (1.0 + gradient * x0 / radius_mm)))
+        truth[f"rod_{n}_contrast_percent"] = float(np.mean(vals)) if vals else None
+        truth[f"rod_{n}_diameter_mm"] = d
+        truth[f"rod_{n}_count"] = len(vals)
+    return img, truth
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +342,7 @@ def _demo_lines(root: Path) -> Path:
 
 def _demo_jaszczak(root: Path) -> Path:
     folder = root / "spect_jaszczak"
-    vol, truth = jaszczak_volume()
+    vol, truth = jaszczak_volume(pixel_mm=2.0, size=140, rods=DEMO_RODS)
     write_reconstruction(vol, folder, pixel_mm=truth["pixel_mm"],
                          description="SPECT Jaszczak [Recon] (phantom)")
     write_ground_truth(folder, truth)

@@ -263,7 +263,7 @@ def spect_uniformity_contrast(series: ImageSeries, *, roi_fraction: float = 0.8,
                               first_uniform_slice: int | None = None,
                               last_uniform_slice: int | None = None,
                               pixel_spacing_mm: float | None = None) -> Analysis:
-    """Jaszczak phantom: tomographic uniformity, ring check and cold-sphere contrast."""
+    """Jaszczak phantom: tomographic uniformity, ring check, cold-sphere and rod contrast."""
     _require(series, "reconstruction", "Tomographic uniformity",
              "Reconstruct the Jaszczak acquisition first; projections suit spect.cor.")
     series, px = with_pixel_size(series, pixel_spacing_mm, "Tomographic uniformity")
@@ -288,6 +288,10 @@ def spect_uniformity_contrast(series: ImageSeries, *, roi_fraction: float = 0.8,
         meas[f"sphere_{k}_contrast_percent"] = None
     for s in r.spheres[:_MAX_SPHERES]:
         meas[f"sphere_{s.index}_contrast_percent"] = s.contrast_percent
+    for k in range(1, _MAX_SPHERES + 1):
+        meas[f"rod_{k}_contrast_percent"] = None
+    for rs in r.rods[:_MAX_SPHERES]:
+        meas[f"rod_{rs.index}_contrast_percent"] = rs.contrast_percent
     if not r.spheres:
         warnings.append("No cold sphere found outside the uniform section.")
     elif len(r.spheres) > _MAX_SPHERES:
@@ -301,6 +305,10 @@ def spect_uniformity_contrast(series: ImageSeries, *, roi_fraction: float = 0.8,
         rois.append(Roi("circle", (s.centre_rc,), label=f"Sphere {s.index}: "
                         f"{s.contrast_percent:.0f} %", frame=s.slice,
                         radius=s.diameter_mm / px / 2))
+    for rs in r.rods[:_MAX_SPHERES]:
+        rois.extend(Roi("point", (c,), label=f"R{rs.index}" if j == 0 else "",
+                        frame=(r.rod_slices or (0, 0))[0] + 1)
+                    for j, c in enumerate(rs.centres_rc))
     curves = [
         Curve("Ring profile (annular means / median)", r.ring_radii_mm, r.ring_profile,
               "radius", "mm", "relative mean", ""),
@@ -319,7 +327,11 @@ def spect_uniformity_contrast(series: ImageSeries, *, roi_fraction: float = 0.8,
                "uniform_level": r.uniform_level,
                "spheres": [{"index": s.index, "slice": s.slice, "centre_rc": list(s.centre_rc),
                             "diameter_mm": s.diameter_mm, "contrast_percent":
-                            s.contrast_percent} for s in r.spheres]})
+                            s.contrast_percent} for s in r.spheres],
+               "rod_slices": list(r.rod_slices) if r.rod_slices else None,
+               "rod_sectors": [{"index": s.index, "angle_range_deg": list(s.angle_range_deg),
+                                "rods": s.n_rods, "diameter_mm": s.diameter_mm,
+                                "contrast_percent": s.contrast_percent} for s in r.rods]})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,8 +425,8 @@ register(Protocol(
     version="1",
     title="SPECT tomographic uniformity and contrast (Jaszczak)",
     description="Uniform section found along z; integral uniformity of its mean slice after "
-                "9-point smoothing, ring-artefact check from annular means, and the contrast "
-                "of each cold sphere.",
+                "9-point smoothing, ring-artefact check from annular means, the contrast "
+                "of each cold sphere and of each resolved rod sector.",
     modalities=("NM",),
     measurements=(
         MeasurementSpec("tomographic_integral_uniformity_percent", "%", "Integral uniformity "
@@ -428,6 +440,10 @@ register(Protocol(
         *(MeasurementSpec(f"sphere_{k}_contrast_percent", "%", f"Contrast of cold sphere {k} "
                           "(1 = largest): (1 − sphere/uniform) × 100.", True,
                           label=f"Contrast, sphere {k}") for k in range(1, _MAX_SPHERES + 1)),
+        *(MeasurementSpec(f"rod_{k}_contrast_percent", "%", f"Mean contrast of the rods of "
+                          f"sector {k} (1 = largest rods): (1 − rod/uniform) × 100; none when "
+                          "the sector is not resolved.", True,
+                          label=f"Contrast, rod sector {k}") for k in range(1, _MAX_SPHERES + 1)),
     ),
     parameters=(
         ParameterSpec("roi_fraction", float, 0.8, "", "Radius of the analysis disc as a "

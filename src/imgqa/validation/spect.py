@@ -6,6 +6,7 @@ from pathlib import Path
 
 from imgqa.phantoms import write_ground_truth
 from imgqa.phantoms.spect import (
+    DEMO_RODS,
     cor_projections,
     jaszczak_volume,
     line_volume,
@@ -52,14 +53,19 @@ def spect_lines(root: Path) -> Path:
 
 @check("spect.uniformity_contrast", auto=True,
        source="cylinder with a 4 % linear gradient: IU = 100·g·ρ (ρ = 0.8 of the radius); cold "
-              "spheres of activity fraction f: contrast 100·(1 − f·(1 + g·x/R))",
+              "spheres and rods of activity fraction f: contrast 100·(1 − f·(1 + g·x/R))",
        measure=[Measure("tomographic_integral_uniformity_percent", abs_tol=0.15,
                         why="the disc's extreme pixel centre lies within one pixel of ρ·R"),
-                *(Measure(f"sphere_{k}_contrast_percent", abs_tol=0.5) for k in range(1, 5))])
+                *(Measure(f"sphere_{k}_contrast_percent", abs_tol=0.5) for k in range(1, 5)),
+                *(Measure(f"rod_{k}_contrast_percent", abs_tol=0.5,
+                          why="rods ≥ 3 pixels across, so the central disc is inside the rod")
+                  for k in range(1, 6))])
 def spect_jaszczak(root: Path) -> Path:
     folder = root / "spect_jaszczak_gradient"
-    vol, truth = jaszczak_volume()
+    # Rod sectors 12.7–6.4 mm (Jaszczak Deluxe sizes) at 2 mm pixels, some partly filled.
+    vol, truth = jaszczak_volume(pixel_mm=2.0, size=140, rods=DEMO_RODS)
     write_reconstruction(vol, folder, pixel_mm=truth["pixel_mm"],
                          description="SPECT Jaszczak [Recon] (phantom)")
     write_ground_truth(folder, truth)
     return folder
+
