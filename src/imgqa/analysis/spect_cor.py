@@ -84,11 +84,11 @@ class CorResult:
         return max(self.heads, key=lambda h: abs(h.offset_px))
 
 
-def projection_centroids(stack: np.ndarray, *, window_px: float, iterations: int = 4
+def projection_centroids(stack: np.ndarray, *, window_px: float, iterations: int = 6
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Count-weighted centroid (row, column) of a point source in every projection.
 
-    The background (the median of each projection) is removed and the centroid is computed in a
+    The background (the median of each projection's border) is removed and the centroid is computed in a
     disc of radius ``window_px`` re-centred on the previous estimate: a window symmetric about the
     source does not bias the centroid as a fixed threshold does. Vectorised over projections.
 
@@ -104,20 +104,32 @@ def projection_centroids(stack: np.ndarray, *, window_px: float, iterations: int
     rows, cols : (n,) ndarray
         Centroids in pixel-index coordinates.
     """
-    img = np.asarray(stack, dtype=np.float64)
+    img = np.asarray(stack, dtype=np.float32)
     n, nr, nc = img.shape
-    img = np.clip(img - np.median(img.reshape(n, -1), axis=1)[:, None, None], 0.0, None)
-    # Start at the brightest pixel of a lightly smoothed projection (a single hot pixel of noise
-    # must not win): a 3 × 3 box sum, vectorised with shifted slices.
-    pad = np.pad(img, ((0, 0), (1, 1), (1, 1)))
-    box = np.zeros_like(img)
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            box += pad[:, 1 + dr:1 + dr + nr, 1 + dc:1 + dc + nc]
-    flat = box.reshape(n, -1).argmax(axis=1)
-    r0, c0 = (flat // nc).astype(float), (flat % nc).astype(float)
-    rr = np.arange(nr, dtype=float)[None, :, None]
-    cc = np.arange(nc, dtype=float)[None, None, :]
+    # Background: the median of each projection's border pixels (far from a point source; the
+    # median of the whole frame costs ten times more for the same value).
+    border = np.concatenate([img[:, 0, :], img[:, -1, :], img[:, :, 0], img[:, :, -1]], axis=1)
+    img = np.clip(img - np.median(border, axis=1)[:, None, None], 0.0, None)
+    # Start at the brightest 4 × 4 block (a single hot pixel of noise must not win; summing
+    # blocks is one pass, a smoothing filter several): its centre is within 2 pixels of the
+    # source, and the re-centred window converges from there.
+    b = 4 if min(nr, nc) >= 32 else 1
+    blocks = img[:, :nr // b * b, :nc // b * b].reshape(n, nr // b, b, nc // b, b).sum(axis=(2, 4))
+    flat = blocks.reshape(n, -1).argmax(axis=1)
+    pr = (flat // (nc // b)) * b + b // 2
+    pc = (flat % (nc // b)) * b + b // 2
+    # Work in a crop about each peak (the window moves by a few pixels while it re-centres):
+    # the zero padding keeps sources near the edge inside the crop.
+    h = int(np.ceil(window_px)) + b + 2
+    padded = np.pad(img, ((0, 0), (h, h), (h, h)))
+    off = np.arange(-h, h + 1)
+    crop = padded[np.arange(n)[:, None, None], (pr + h)[:, None, None] + off[None, :, None],
+                  (pc + h)[:, None, None] + off[None, None, :]]
+    rr = off.astype(float)[None, :, None]
+    cc = off.astype(float)[None, None, :]
+    r0 = np.zeros(n)
+    c0 = np.zeros(n)
+    img = crop.astype(np.float64)
     for _ in range(iterations):
         inside = (rr - r0[:, None, None]) ** 2 + (cc - c0[:, None, None]) ** 2 <= window_px ** 2
         w = np.where(inside, img, 0.0)
@@ -127,7 +139,7 @@ def projection_centroids(stack: np.ndarray, *, window_px: float, iterations: int
             raise ValueError(f"projection {bad + 1} has no counts above its background")
         r0 = (w * rr).sum(axis=(1, 2)) / tot
         c0 = (w * cc).sum(axis=(1, 2)) / tot
-    return r0, c0
+    return r0 + pr, c0 + pc
 
 
 def fit_sinusoid(angles_deg: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
