@@ -44,6 +44,21 @@ def test_ring_height_recovered_on_the_ring_slices():
     r = tomographic_uniformity(vol, 3.0, slices=tuple(truth["uniform_slices"]))
     assert r.ring_artefact_percent == pytest.approx(truth["ring_artefact_percent"], abs=0.1)
     assert r.ring_artefact_radius_mm == pytest.approx(50.0, abs=4.5)
+    assert r.radial_nonuniformity_percent < 0.1
+
+
+def test_smooth_cupping_is_not_a_ring_and_a_ring_on_cupping_is_found():
+    cup, t = jaszczak_volume(cupping=0.1)
+    r = tomographic_uniformity(cup, 3.0, slices=tuple(t["uniform_slices"]))
+    assert r.ring_artefact_percent < 0.2
+    # The trend's range over the annuli used (2 pixels to 0.8 R): 0.1·((28.5/36)² − (2.5/36)²)
+    # of the level, relative to the median annulus.
+    assert r.radial_nonuniformity_percent == pytest.approx(6.2, abs=0.4)
+    both, t = jaszczak_volume(cupping=0.1, ring=(50.0, 9.0, 0.05))
+    r = tomographic_uniformity(both, 3.0, slices=tuple(t["uniform_slices"]))
+    # Height relative to the median annulus, which cupping lowers by ~1.5 %.
+    assert r.ring_artefact_percent == pytest.approx(5.0, abs=0.25)
+    assert r.ring_artefact_radius_mm == pytest.approx(50.0, abs=4.5)
 
 
 def test_noise_raises_iu_and_spheres_stay_found():

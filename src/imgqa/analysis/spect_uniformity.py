@@ -12,8 +12,11 @@ spheres and a section of cold rods:
   IU = (max − min)/(max + min) × 100 % in a disc of ``roi_fraction`` × the phantom radius.
   The same IU of each slice alone is given as a curve (noise dominates it).
 * **Ring artefacts**: the mean of the (unsmoothed) uniform image in 1-pixel annuli about the
-  phantom centre; the largest deviation of an annulus from the median of all annuli, in % of it.
-  A linear gradient averages out over an annulus; a ring does not.
+  phantom centre. A linear gradient averages out over an annulus; a smooth radial trend
+  (cupping or a central hot spot from attenuation/scatter correction) is fitted as
+  a + b r² + c r⁴ (robustly, so a ring does not pull it); the ring artefact is the largest
+  deviation of an annulus from that trend, in % of the median annulus, and the trend's range
+  is the radial non-uniformity.
 * **Sphere contrast**: cold spheres are found as dark blobs (below 80 % of the uniform level) in
   the slice where the sphere section is darkest, numbered by size (1 = largest). Each sphere's
   value is the mean of a disc of half its found radius about its darkest point, in the slice
@@ -65,6 +68,8 @@ class TomoUniformity:
     uniform_level: float
     ring_radii_mm: np.ndarray
     ring_profile: np.ndarray
+    ring_trend: np.ndarray
+    radial_nonuniformity_percent: float
     ring_artefact_percent: float
     ring_artefact_radius_mm: float
     spheres: tuple[Sphere, ...]
@@ -132,6 +137,32 @@ def uniform_section(volume: np.ndarray, disc: np.ndarray, *, cold_level: float =
         raise ValueError("no uniform section found: every slice has cold structures or is an "
                          "end slice")
     return best, cold, means
+
+
+def _radial_trend(r: np.ndarray, prof: np.ndarray, counts: np.ndarray, use: np.ndarray
+                  ) -> np.ndarray:
+    """Smooth radial trend of the annular means: a + b r² + c r⁴ (cupping or capping from
+    attenuation and scatter is even and smooth), fitted with the annuli's pixel counts as
+    weights; annuli more than 3 robust SDs off are left out and the fit repeated twice, so a
+    ring does not pull the trend towards itself."""
+    keep = use & (counts > 0)
+    if keep.sum() < 4:
+        return np.full_like(prof, np.median(prof[keep]) if keep.any() else 0.0)
+    x = (r / r[keep].max()) ** 2
+    design = np.column_stack([np.ones_like(x), x, x ** 2])
+    w = np.sqrt(counts.astype(float))
+    fit = np.zeros_like(prof)
+    for _ in range(3):
+        coef, *_ = np.linalg.lstsq(design[keep] * w[keep, None], prof[keep] * w[keep],
+                                   rcond=None)
+        fit = design @ coef
+        res = prof - fit
+        mad = 1.4826 * float(np.median(np.abs(res[keep] - np.median(res[keep])))) + 1e-12
+        new = use & (counts > 0) & (np.abs(res) <= 3.0 * mad)
+        if new.sum() < 4 or np.array_equal(new, keep):
+            break
+        keep = new
+    return fit
 
 
 def _integral_uniformity(img: np.ndarray, mask: np.ndarray) -> float:
@@ -240,9 +271,12 @@ def tomographic_uniformity(volume: np.ndarray, pixel_mm: float, *, roi_fraction:
     # The innermost annuli hold a handful of pixels: noise, not rings; start at 2 pixels.
     use = np.arange(nbin) >= 2
     ring_med = float(np.median(prof[use])) if use.any() else level
-    dev = np.where(use, np.abs(prof - ring_med), 0.0)
+    trend = _radial_trend(np.arange(nbin) + 0.5, prof, counts, use)
+    dev = np.where(use, np.abs(prof - trend), 0.0)
     kmax = int(np.argmax(dev))
     ring = float(100.0 * dev[kmax] / ring_med) if ring_med > 0 else float("nan")
+    radial = (float(100.0 * np.ptp(trend[use]) / ring_med) if use.sum() > 1 and ring_med > 0
+              else float("nan"))
     spheres: tuple[Sphere, ...] = ()
     sph_slices = None
     if contrast:
@@ -270,6 +304,7 @@ def tomographic_uniformity(volume: np.ndarray, pixel_mm: float, *, roi_fraction:
         slice_uniformity_percent=per_slice, slice_cold_fraction=cold,
         noise_cv_percent=noise, uniform_level=level,
         ring_radii_mm=(np.arange(nbin) + 0.5) * pixel_mm, ring_profile=prof / ring_med,
+        ring_trend=trend / ring_med, radial_nonuniformity_percent=radial,
         ring_artefact_percent=ring, ring_artefact_radius_mm=(kmax + 0.5) * pixel_mm,
         spheres=spheres, sphere_slices=sph_slices, smoothed=np.where(disc, sm, 0.0),
         roi_mask=disc, rods=rods, rod_slices=rod_slices)

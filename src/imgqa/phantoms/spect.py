@@ -150,12 +150,13 @@ def jaszczak_volume(*, size: int = 96, pixel_mm: float = 3.0, n_uniform: int = 1
                                                               (25.4, 0.4), (19.1, 0.5)),
                     roi_fraction: float = 0.8, centre_px: tuple[float, float] | None = None,
                     rods: Sequence[tuple[float, float]] = (), n_rods: int = 10,
-                    rod_rotation_deg: float = 15.0,
+                    rod_rotation_deg: float = 15.0, cupping: float = 0.0,
                     counts: float = 0.0, seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
     """A Jaszczak-type cylinder (see the module docstring); slices are ``pixel_mm`` apart.
 
     The whole cylinder is ``level·(1 + gradient·x/R)`` (x from the centre along the columns,
-    R the cylinder radius); the uniform section adds ``ring = (radius_mm, width_mm, height)`` when given: a ring of
+    R the cylinder radius); the uniform section adds ``cupping``·level·((r/R)² − ½) (a smooth
+    radial trend, no ring) and ``ring = (radius_mm, width_mm, height)`` when given: a ring of
     ``height`` × level. The sphere section follows: spheres of (diameter_mm, activity fraction)
     at 55 % of the radius, evenly spaced in angle, centred on the section's middle slice.
 
@@ -172,6 +173,9 @@ def jaszczak_volume(*, size: int = 96, pixel_mm: float = 3.0, n_uniform: int = 1
     inside = dist <= radius_mm
     vol = np.zeros((nz, size, size))
     uni = level * (1.0 + gradient * cc / radius_mm)
+    if cupping:
+        # A smooth radial trend level·cupping·((r/R)² − ½): no ring, radial range |cupping|.
+        uni = uni + level * cupping * ((dist / radius_mm) ** 2 - 0.5)
     if ring is not None:
         r_mm, w_mm, h = ring
         uni = uni + level * h * ((dist >= r_mm - w_mm / 2) & (dist < r_mm + w_mm / 2))

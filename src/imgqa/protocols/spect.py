@@ -282,6 +282,7 @@ def spect_uniformity_contrast(series: ImageSeries, *, roi_fraction: float = 0.8,
     meas: dict[str, float | None] = {
         "tomographic_integral_uniformity_percent": r.integral_uniformity_percent,
         "ring_artefact_percent": r.ring_artefact_percent,
+        "radial_nonuniformity_percent": r.radial_nonuniformity_percent,
         "noise_cv_percent": r.noise_cv_percent,
     }
     for k in range(1, _MAX_SPHERES + 1):
@@ -311,6 +312,8 @@ def spect_uniformity_contrast(series: ImageSeries, *, roi_fraction: float = 0.8,
                     for j, c in enumerate(rs.centres_rc))
     curves = [
         Curve("Ring profile (annular means / median)", r.ring_radii_mm, r.ring_profile,
+              "radius", "mm", "relative mean", ""),
+        Curve("Smooth radial trend", r.ring_radii_mm, r.ring_trend,
               "radius", "mm", "relative mean", ""),
         Curve("Integral uniformity per uniform slice", np.arange(first, last + 1) + 1.0,
               r.slice_uniformity_percent, "slice", "", "integral uniformity", "%"),
@@ -433,8 +436,11 @@ register(Protocol(
                         "of the uniform section (mean slice, 9-point smoothed).", False,
                         label="Tomographic integral uniformity"),
         MeasurementSpec("ring_artefact_percent", "%", "Largest deviation of a 1-pixel annulus "
-                        "mean from the median annulus (uniform section).", False,
-                        label="Ring artefact"),
+                        "mean from the smooth radial trend, % of the median annulus (uniform "
+                        "section).", False, label="Ring artefact"),
+        MeasurementSpec("radial_nonuniformity_percent", "%", "Range of the smooth radial trend "
+                        "of the annular means (cupping or central hot spot), % of the median "
+                        "annulus.", False, label="Radial non-uniformity"),
         MeasurementSpec("noise_cv_percent", "%", "Pixel standard deviation / mean in the "
                         "uniform slices' disc.", False, label="Noise (CV)"),
         *(MeasurementSpec(f"sphere_{k}_contrast_percent", "%", f"Contrast of cold sphere {k} "
