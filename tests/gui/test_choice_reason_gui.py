@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 from conftest import TIMEOUT_MS, open_and_wait, write_water_day
+
+from imgqa.phantoms.writer import write_series
 
 
 def _shown(window, entry):
@@ -12,9 +15,11 @@ def _shown(window, entry):
 
 def test_results_header_shows_why_each_series_got_its_test(qtbot, window, shared_data, tmp_path):
     write_water_day(tmp_path / "water", 5)
-    # A SPECT series is the fall-back example since issue 14 gave the PET water phantom a test.
-    open_and_wait(qtbot, window, [shared_data / "nm" / "imageqc_spect" /
-                                  "linesource_tomo_recon.dcm",
+    # An ultrasound image is the fall-back example (imgqa has no US test): it was the PET water
+    # phantom, then a SPECT series, until issues 14 and 13 gave those their tests.
+    write_series(np.full((64, 64), 100.0), tmp_path / "us", modality="US",
+                 description="Ultrasound", pixel_spacing_mm=0.2, prefix="us")
+    open_and_wait(qtbot, window, [tmp_path / "us",
                                   shared_data / "nm" / "imageqc" / "WB_scanspeed.dcm",
                                   tmp_path / "water"])
     by_protocol = {}
@@ -29,7 +34,7 @@ def test_results_header_shows_why_each_series_got_its_test(qtbot, window, shared
         assert "Why this test: No specific QC test recognised this series" in text
         assert tip == f"Why this test: {reason}"  # the whole reason on hover
         assert reason in warnings  # and never silent: the warning list says it too
-    assert any("reconstructed SPECT" in e.results[0].choice_reason
+    assert any("ultrasound (US)" in e.results[0].choice_reason
                for e in by_protocol["generic.roi"])
     (sweep,) = by_protocol["nm.scan_speed"]
     text, tip, _ = _shown(window, sweep)

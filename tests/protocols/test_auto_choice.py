@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import imgqa
@@ -129,15 +131,16 @@ def test_pet_water_phantom_is_recognised_from_its_images(shared_data):
     assert "uniform round disc" in r.choice_reason
 
 
-@pytest.mark.parametrize("rel", ["nm/imageqc_spect/linesource_tomo_recon.dcm",
-                                 "nm/nmqc/Jaszack.dcm"])
-def test_spect_series_fall_back_saying_they_are_not_planar(shared_data, rel):
+@pytest.mark.parametrize("rel, protocol", [
+    ("nm/imageqc_spect/linesource_tomo_recon.dcm", "spect.resolution"),
+    ("nm/nmqc/Jaszack.dcm", "spect.uniformity_contrast")])
+def test_spect_series_go_to_the_spect_tests_not_the_planar_ones(shared_data, rel, protocol):
     (series,) = imgqa.load(shared_data / rel)
     (r,) = analyse_series(series)
-    _assert_fallback_said_why(r, "reconstructed SPECT series", f"{len(series)} images",
-                              "no SPECT test yet", "nm.bar_phantom, nm.linearity, "
-                              "nm.resolution, nm.scan_speed, nm.sensitivity, nm.sni, "
-                              "nm.uniformity")
+    assert r.protocol == protocol
+    assert "reconstructed SPECT volume" in r.choice_reason
+    planar = {d.protocol.name: d for d in detect_protocols(series)}["nm.uniformity"]
+    assert planar.score == 0 and "reconstructed SPECT series" in planar.reason
 
 
 @pytest.mark.parametrize("rel", ["nm/imageqc", "nm/nmqc", "ct/ge_qa_phantom",
@@ -170,14 +173,32 @@ def test_explicit_choice_says_the_user_chose(shared_data):
     assert not any("No specific QC test" in w for r in results for w in r.warnings)
 
 
+def _ultrasound_image(folder: Path) -> Path:
+    """A modality imgqa has no test for: the stable generic.roi example.
+
+    (It was the PET water phantom until issue 14, then a SPECT series until issue 13 gave both
+    their tests.)
+    """
+    from imgqa.phantoms.writer import write_series
+
+    (path,) = write_series(np.full((64, 64), 100.0), folder, modality="US",
+                           description="Ultrasound", pixel_spacing_mm=0.2, prefix="us")
+    return path
+
+
+def test_a_modality_without_tests_falls_back_saying_so(tmp_path):
+    (series,) = imgqa.load(_ultrasound_image(tmp_path / "us"))
+    (r,) = analyse_series(series)
+    _assert_fallback_said_why(r, "imgqa has no QC test for ultrasound (US) images yet")
+
+
 def test_cli_shows_the_reason_in_json_and_under_each_table_series(shared_data, contracts_dir,
-                                                                  capsys):
+                                                                  capsys, tmp_path):
     import jsonschema
 
     from imgqa.cli.main import main
 
-    # The fall-back example was the PET water phantom until issue 14 gave PET its tests.
-    paths = [str(shared_data / "nm" / "imageqc_spect" / "linesource_tomo_recon.dcm"),
+    paths = [str(_ultrasound_image(tmp_path / "us")),
              str(shared_data / "nm" / "nmqc" / "UNIFORMIDAD_1.dcm")]
     main(["analyse", *paths, "--format", "json"])
     out = json.loads(capsys.readouterr().out)
@@ -185,7 +206,7 @@ def test_cli_shows_the_reason_in_json_and_under_each_table_series(shared_data, c
                                         .read_text()))
     why = {r["protocol"]: r["choice_reason"] for r in out["results"]}
     assert why["generic.roi"].startswith("No specific QC test")
-    assert "reconstructed SPECT" in why["generic.roi"]
+    assert "ultrasound (US)" in why["generic.roi"]
     assert why["nm.uniformity"].startswith("Chosen automatically: nm.uniformity (0.90)")
 
     main(["analyse", *paths])
@@ -203,7 +224,7 @@ def test_the_stored_analysis_keeps_the_reason(shared_data, tmp_path):
 
     from imgqa.store import open_store
 
-    (series,) = imgqa.load(shared_data / "nm" / "imageqc_spect" / "linesource_tomo_recon.dcm")
+    (series,) = imgqa.load(_ultrasound_image(tmp_path / "us"))
     (r,) = analyse_series(series)
     assert r.protocol == "generic.roi"  # a fall-back: its reason is also a warning
     db = tmp_path / "qc.sqlite3"

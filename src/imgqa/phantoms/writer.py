@@ -31,6 +31,8 @@ SOP_CLASSES = {
     "MG": "1.2.840.10008.5.1.4.1.1.1.2",         # Digital Mammography X-Ray - For Presentation
     "IO": "1.2.840.10008.5.1.4.1.1.1.3",         # Digital Intra-Oral X-Ray - For Presentation
     "PT": "1.2.840.10008.5.1.4.1.1.128",         # Positron Emission Tomography Image Storage
+    # No QC test exists for ultrasound yet: tests use a US image as the generic.roi example.
+    "US": "1.2.840.10008.5.1.4.1.1.6.1",         # Ultrasound Image Storage
 }
 
 # Our UID root for generated data: pydicom's generate_uid() without a prefix gives a 2.25 UUID

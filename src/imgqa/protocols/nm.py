@@ -80,8 +80,8 @@ def _not_planar_reason(series: ImageSeries) -> str:
     if "TOMO" in image_type or len(series) > _MAX_PLANAR_FRAMES:
         what = "reconstructed SPECT" if "RECON" in image_type else "tomographic"
         return (f"a {what} series of {len(series)} images, not a planar image: the planar "
-                f"gamma-camera tests take 1–{_MAX_PLANAR_FRAMES} frames and imgqa has no SPECT "
-                "test yet")
+                f"gamma-camera tests take 1–{_MAX_PLANAR_FRAMES} frames (SPECT tests: "
+                "spect.cor, spect.resolution, spect.uniformity_contrast)")
     return ""
 
 
@@ -111,7 +111,7 @@ def _keyword_detector(keywords: tuple[str, ...], base: float, hit: float, *,
                       sweeps: bool = True) -> Callable[[ImageSeries], tuple[float, str]]:
     """Score planar NM images by keywords in the series description, with the reason.
 
-    Tomographic series are declined (no SPECT test yet). Whole-body sweeps are declined unless
+    Tomographic series are declined (the spect.* tests take them). Whole-body sweeps are declined unless
     a keyword names the test, and always when ``sweeps`` is False (a NEMA flood is static:
     analysing a sweep's counting noise as non-uniformity gave a false ACTION, issue 11).
     """
