@@ -300,3 +300,16 @@ def test_a_dataset_that_cannot_be_written_is_refused_and_quarantined(tmp_path, c
             assoc.release()
     assert (bad, good) == (0xC000, 0)
     assert len(rx.quarantined) == 1 and len(_images(tmp_path / "inbox")) == 1
+
+
+def test_starting_twice_keeps_one_server(tmp_path):
+    """`imgqa receive` starts the receiver (to report a busy port), then enters `with rx:`:
+    the second start must not bind the port again (it used to fail: address already in use)."""
+    rx = StorageReceiver(inbox=tmp_path / "inbox", port=0).start()
+    port = rx.port
+    with rx:
+        assert rx.port == port
+        assoc = _associate(rx.port)
+        assert assoc.is_established
+        assoc.release()
+    assert rx._server is None

@@ -4,15 +4,19 @@ Listens on this computer only (127.0.0.1) unless ``--host`` opens it to the netw
 association limit and the timeouts that drop idle connections are flags (defaults in
 `imgqa.io.receiver`). Who may send: ``--allow-ae AE`` (repeatable; ``ANY`` for every title) and
 ``--allow-host ADDR`` (repeatable, an address or a network); without ``--allow-ae`` only programs
-on this computer are accepted (`imgqa.io.ae_policy`, docs/security.md).
+on this computer are accepted (`imgqa.io.ae_policy`, docs/security.md). With ``--analyse`` each
+series is analysed once no new image of it has arrived for ``--quiet`` seconds (one line per
+series, `imgqa.service`); SIGTERM or Ctrl-C stop it after analysing the series already received.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
-import time
+import threading
+from types import FrameType
 
 from imgqa.io.ae_policy import parse_ae_title, parse_host
 from imgqa.io.receiver import (
@@ -45,6 +49,16 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: give at least 1")
+    return value
+
+
+def _quiet(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds >= 0")
     return value
 
 
@@ -110,6 +124,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar="S", help="seconds an association may stay silent before it is "
                                      f"aborted (default {DEFAULT_NETWORK_TIMEOUT_S:g})")
     add_policy_arguments(p)
+    p.add_argument("--analyse", action="store_true",
+                   help="analyse each series once it is complete (test chosen from the "
+                        "images) and print one line per series; not saved yet")
+    p.add_argument("--quiet", type=_quiet, default=None, metavar="S",
+                   help="with --analyse: a series is complete when no new image has arrived "
+                        "for S seconds (default 10)")
     p.set_defaults(func=run)
 
 
@@ -125,6 +145,22 @@ def receiver_from_args(args: argparse.Namespace) -> StorageReceiver:
 
 def run(args: argparse.Namespace) -> int:
     rx = receiver_from_args(args)
+    qc = None
+    if getattr(args, "analyse", False):
+        from imgqa.cli._auto import SummaryPrinter
+        from imgqa.service.completion import DEFAULT_QUIET_S
+        from imgqa.service.pipeline import AutomaticQC
+
+        qc = AutomaticQC(SummaryPrinter("table"),
+                         quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
+        show = rx.on_received
+
+        def received(item):  # noqa: ANN001, ANN202 - ReceivedImage, from a network thread
+            if show is not None:
+                show(item)
+            qc.on_received(item)
+
+        rx.on_received = received
     try:
         rx.start()
     except OSError as exc:
@@ -147,9 +183,24 @@ def run(args: argparse.Namespace) -> int:
             print("Warning: --allow-ae ANY accepts images from any computer that can reach "
                   "this port; name the scanners' AE titles (and --allow-host) for routine "
                   "use.", flush=True)
+        stop = threading.Event()
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, on_term)
         try:
-            while True:
-                time.sleep(1)
+            # With --analyse, look for complete series 5 times a second: the result follows
+            # the quiet period by at most 0.2 s.
+            while not stop.wait(0.2 if qc is not None else 1.0):
+                if qc is not None:
+                    qc.run_due()
         except KeyboardInterrupt:
-            print(f"Stopped; {len(rx.received)} image(s) received.")
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    # Stopped listening: every acknowledged image of an incomplete series is analysed now.
+    if qc is not None:
+        qc.flush()
+    print(f"Stopped; {len(rx.received)} image(s) received.", flush=True)
     return 0

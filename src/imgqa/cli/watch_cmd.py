@@ -14,7 +14,6 @@ cannot be read, 2 for usage errors.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import signal
 import sys
@@ -22,7 +21,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from imgqa.service.completion import DEFAULT_QUIET_S, CompleteSeries
+from imgqa.cli._auto import SummaryPrinter
+from imgqa.service.completion import DEFAULT_QUIET_S
 from imgqa.service.watcher import DirectoryWatcher
 
 DEFAULT_POLL_S = 5.0
@@ -59,28 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-class _Printer:
-    """The default ``handle_complete``: analyse and print one line per series."""
-
-    def __init__(self, fmt: str) -> None:
-        self.fmt = fmt
-        self.failures = 0
-        self.series = 0
-
-    def __call__(self, complete: CompleteSeries) -> None:
-        from imgqa.service.automatic import analyse_complete
-
-        for outcome in analyse_complete(complete.paths, update=complete.update,
-                                        series_uid=complete.series_uid):
-            self.series += 1
-            self.failures += outcome.state == "failed"
-            if self.fmt == "json":
-                print(json.dumps(outcome.to_dict(), ensure_ascii=False, default=str),
-                      flush=True)
-            else:
-                print(outcome.summary_line(), flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
     from imgqa.service.pipeline import AutomaticQC
 
@@ -90,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         print("  Check the path; a network share may need to be connected first.",
               file=sys.stderr)
         return 1
-    printer = _Printer(args.format)
+    printer = SummaryPrinter(args.format)
     qc = AutomaticQC(printer, quiet_s=args.quiet)
     watcher = DirectoryWatcher(folder)
     stop = threading.Event()

@@ -255,7 +255,10 @@ class StorageReceiver:
             self.allowed_hosts or ())
 
     def start(self) -> "StorageReceiver":
-        """Start listening in the background; returns self."""
+        """Start listening in the background; returns self. Already listening: nothing to do
+        (``rx.start()`` to report a busy port, then ``with rx:`` to stop it at the end)."""
+        if self._server is not None:
+            return self
         from pynetdicom import AE, AllStoragePresentationContexts, evt
         from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
