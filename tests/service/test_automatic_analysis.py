@@ -131,3 +131,38 @@ def test_received_series_is_analysed_once_after_the_quiet_period(tmp_path, water
     assert all(p.is_relative_to(tmp_path / "inbox") for p in
                {r.path for r in rx.received})
     assert np.isclose(_values(outcome)[1]["noise_sd_centre"], NOISE_SD, rtol=0.15)
+
+
+@pytest.mark.slow  # 500 C-STOREs, each fsynced: ~40 s on a loaded 2-core machine
+def test_500_images_in_a_burst_from_two_associations_are_stored_and_handed_on_once(tmp_path):
+    """Two series of 250 images, each association delivering half of each, at the same time."""
+    import threading
+
+    clock = [0.0]
+    handed = []
+    qc = AutomaticQC(handed.append, quiet_s=10.0, clock=lambda: clock[0])
+    series = [write_series(np.zeros((250, 4, 4)), tmp_path / f"src{i}", modality="CT",
+                           description=f"burst {i}", pixel_spacing_mm=1.0,
+                           rescale_intercept=-1024.0) for i in range(2)]
+    files = [f for pair in zip(*series) for f in pair]  # interleaved: A0 B0 A1 B1 ...
+    statuses: list[list[int] | None] = [None, None]
+
+    def deliver(k):
+        statuses[k] = _send(rx.port, files[k::2])
+
+    with StorageReceiver(inbox=tmp_path / "inbox", port=0, allowed_ae_titles=["CTSCANNER"],
+                         on_received=qc.on_received) as rx:
+        threads = [threading.Thread(target=deliver, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        clock[0] = 10.0
+        assert qc.run_due() == 2
+        clock[0] = 1000.0
+        assert qc.run_due() == 0
+    assert statuses[0] == [0] * 250 and statuses[1] == [0] * 250
+    stored = [p for p in (tmp_path / "inbox").rglob("*.dcm")]
+    assert len(stored) == 500 and len(rx.received) == 500
+    assert sorted(len(s.sop_uids) for s in handed) == [250, 250]
+    assert {p for s in handed for p in s.paths} == set(stored)
