@@ -170,3 +170,38 @@ def test_automatic_qc_hands_each_complete_series_once_and_survives_a_failing_han
     assert qc.run_due() == 2 and sorted(seen) == ["BAD", "GOOD"]
     assert (qc.handled, qc.failed) == (1, 1)
     assert qc.run_due() == 0 and qc.flush() == 0
+
+
+def _events():
+    from hypothesis import strategies as st
+
+    return st.lists(st.tuples(st.sampled_from("ABC"), st.integers(0, 15),
+                              st.floats(0.0, 15.0, allow_nan=False)), max_size=80)
+
+
+def test_any_arrival_order_reports_every_instance_and_never_an_unchanged_series():
+    from hypothesis import given, settings
+
+    @settings(max_examples=200, deadline=None)
+    @given(_events())
+    def check(events):
+        clock = FakeClock()
+        c = SeriesCollector(quiet_s=10.0, clock=clock)
+        reported: dict[str, list[tuple[str, ...]]] = {}
+        sent: dict[str, set[str]] = {}
+        for series, sop, dt in events:
+            clock.advance(dt)
+            c.add(series, f"{series}.{sop}", f"/{series}/{sop}")
+            sent.setdefault(series, set()).add(f"{series}.{sop}")
+            for done in c.due():
+                reported.setdefault(done.series_uid, []).append(done.sop_uids)
+        for done in c.flush():
+            reported.setdefault(done.series_uid, []).append(done.sop_uids)
+        assert set(reported) == set(sent)
+        for series, completions in reported.items():
+            for earlier, later in zip(completions, completions[1:]):
+                assert set(earlier) < set(later)  # reported again only with new instances
+            assert len(completions[-1]) == len(set(completions[-1]))
+            assert set(completions[-1]) == sent[series]  # nothing lost
+
+    check()
