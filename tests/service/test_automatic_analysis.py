@@ -52,6 +52,8 @@ def test_automatic_route_analyses_and_recovers_the_truth(water_files):
     d = outcome.to_dict()
     assert d["state"] == "analysed" and d["route"]["protocol"] is None
     assert d["results"][0]["protocol"] == "ct.water"
+    labels = {m["name"]: m["label"] for m in d["results"][0]["measurements"]}
+    assert labels["mean_hu_centre"] == "Mean CT number, centre"
 
 
 def test_a_route_can_choose_the_protocol_and_parameters(water_files):

@@ -92,7 +92,7 @@ class SeriesOutcome:
                 "modality": self.modality, "images": self.n_images, "update": self.update,
                 "route": {"protocol": self.route.protocol, "params": dict(self.route.params),
                           "reason": self.route.reason},
-                "results": [r.to_dict() for r in self.results],
+                "results": [_with_labels(r) for r in self.results],
                 "problems": [dict(p) for p in self.problems]}
 
     def summary_line(self) -> str:
@@ -107,6 +107,15 @@ class SeriesOutcome:
         parts = [_headline(r) for r in self.results]
         tail = f"; {len(self.problems)} problem(s)" if self.problems else ""
         return f"analysed: {what}: " + "; ".join(parts) + tail
+
+
+def _with_labels(r: Result) -> dict[str, Any]:
+    """The result's JSON as ``imgqa analyse --format json`` gives it, with each measurement's
+    human ``label`` beside its ``name``."""
+    d = r.to_dict()
+    for m in d["measurements"]:
+        m["label"] = measurement_label(r.protocol, m["name"])
+    return d
 
 
 def _headline(r: Result) -> str:
