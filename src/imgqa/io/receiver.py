@@ -12,6 +12,17 @@ under the inbox (else the C-STORE is refused with status 0xC001). A second, *dif
 arriving with the same SOP Instance UID is kept beside the first as ``<name>_2.dcm`` (never
 replaces it); an identical re-send is recognised and not stored twice.
 
+Who may send (`imgqa.io.ae_policy`): the called AE title must be ours and the calling AE title
+on the allow-list (by default: any title, from this computer only); others get an
+A-ASSOCIATE-RJ (PS3.8 §9.3.4) and a log line naming the AE titles and the address.
+
+Robustness: a C-STORE success (0x0000) is returned only after the file is complete under its
+final name and flushed to disk (`os.fsync` of the file and of its folder), so an acknowledged
+image survives the process being killed. A dataset that cannot be decoded or re-encoded, or
+that lacks the SOP Class, SOP Instance or Series Instance UID (or whose SOP Instance UID differs
+from the C-STORE request's), is refused (0xC000 / 0xA900) and its bytes, as received, are kept
+in ``inbox/quarantine/`` for the physicist to inspect; the receiver goes on serving.
+
 Network limits (pynetdicom defaults are 10 associations and a 60 s idle timeout, so ten idle
 TCP connections block every scanner): by default up to 32 simultaneous associations, a
 connection that has not asked for an association within 10 s is dropped, an association idle
@@ -31,7 +42,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path, PurePosixPath
@@ -39,7 +50,10 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-__all__ = ["ReceivedImage", "StorageReceiver", "inbox_relpath", "is_valid_da", "is_valid_uid",
+from imgqa.io.ae_policy import AssociationPolicy
+
+__all__ = ["ReceivedImage", "RejectedAssociation", "StorageReceiver", "inbox_relpath",
+           "is_valid_da", "is_valid_uid", "QUARANTINE",
            "DEFAULT_HOST", "DEFAULT_MAX_ASSOCIATIONS", "DEFAULT_ACSE_TIMEOUT_S",
            "DEFAULT_DIMSE_TIMEOUT_S", "DEFAULT_NETWORK_TIMEOUT_S"]
 
@@ -49,11 +63,13 @@ log = logging.getLogger(__name__)
 _SUCCESS = 0x0000
 _OUT_OF_RESOURCES = 0xA700
 _CANNOT_UNDERSTAND = 0xC000
+_DOES_NOT_MATCH_SOP_CLASS = 0xA900  # PS3.4 Table B.2-1: required UIDs missing or inconsistent
 # "Cannot understand" class (Cxxx): a failure the scanner should not retry blindly. The
 # sub-code 0x001 is ours: the inbox path would leave the inbox (e.g. a symlink inside it).
 _REFUSED_UNSAFE_PATH = 0xC001
 
 DEFAULT_HOST = "127.0.0.1"
+QUARANTINE = "quarantine"  # inbox sub-folder for refused datasets, kept as received
 DEFAULT_MAX_ASSOCIATIONS = 32
 DEFAULT_ACSE_TIMEOUT_S = 10.0     # TCP connected but no A-ASSOCIATE-RQ (a scanner sends at once)
 DEFAULT_DIMSE_TIMEOUT_S = 30.0
@@ -125,9 +141,9 @@ def _check_inside(path: Path, root: Path) -> None:
         raise _OutsideInbox(str(path))
 
 
-def _loggable(value: str) -> str:
+def _loggable(value: str, limit: int = 80) -> str:
     # A hostile header may hold newlines or control characters: never let it forge log lines.
-    return ascii(value[:80])
+    return ascii(value[:limit])
 
 
 def _header_text(ds: Dataset, keyword: str) -> str | None:
@@ -152,6 +168,25 @@ class ReceivedImage:
     series_instance_uid: str
     modality: str
     calling_ae: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedAssociation:
+    """An association refused by the AE policy (no patient data: titles and address only)."""
+
+    calling_ae: str
+    called_ae: str
+    address: str
+    why: str
+
+
+class _Malformed(Exception):
+    """The dataset cannot be filed as an image: refuse it with `status`, keep its bytes."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+        self.why = why
 
 
 @dataclass
@@ -180,6 +215,12 @@ class StorageReceiver:
         Seconds to wait for a DIMSE message within an association (default 30).
     network_timeout : float
         Seconds an association may stay silent before it is aborted (default 30).
+    allowed_ae_titles : iterable of str, optional
+        Calling AE titles allowed to send (``"ANY"``: all). Default None: any title, but only
+        from this computer (loopback); see `imgqa.io.ae_policy.AssociationPolicy`.
+    allowed_hosts : iterable of str
+        Addresses or networks (``10.1.2.0/24``) allowed to connect (default: no restriction
+        beyond the AE titles).
     """
 
     inbox: Path
@@ -191,7 +232,12 @@ class StorageReceiver:
     acse_timeout: float = DEFAULT_ACSE_TIMEOUT_S
     dimse_timeout: float = DEFAULT_DIMSE_TIMEOUT_S
     network_timeout: float = DEFAULT_NETWORK_TIMEOUT_S
+    allowed_ae_titles: Sequence[str] | None = None
+    allowed_hosts: Sequence[str] = ()
     received: list[ReceivedImage] = field(default_factory=list, init=False)
+    rejected: list[RejectedAssociation] = field(default_factory=list, init=False)
+    quarantined: list[Path] = field(default_factory=list, init=False)
+    policy: AssociationPolicy = field(init=False, repr=False)
     _server: object = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -203,9 +249,16 @@ class StorageReceiver:
         self.acse_timeout = _positive("ACSE timeout", self.acse_timeout)
         self.dimse_timeout = _positive("DIMSE timeout", self.dimse_timeout)
         self.network_timeout = _positive("network timeout", self.network_timeout)
+        # Validated here, so a bad title or address fails before anything listens.
+        self.policy = AssociationPolicy.build(
+            self.ae_title, None if self.allowed_ae_titles is None else self.allowed_ae_titles,
+            self.allowed_hosts or ())
 
     def start(self) -> "StorageReceiver":
-        """Start listening in the background; returns self."""
+        """Start listening in the background; returns self. Already listening: nothing to do
+        (``rx.start()`` to report a busy port, then ``with rx:`` to stop it at the end)."""
+        if self._server is not None:
+            return self
         from pynetdicom import AE, AllStoragePresentationContexts, evt
         from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
@@ -219,20 +272,21 @@ class StorageReceiver:
         ae.dimse_timeout = self.dimse_timeout
         ae.network_timeout = self.network_timeout
         for cx in AllStoragePresentationContexts:
-            if cx.abstract_syntax is not None:  # always set in pynetdicom's list
-                ae.add_supported_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES())
+            ae.add_supported_context(str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES())
         ae.add_supported_context(Verification)
-        handlers: list[Any] = [(evt.EVT_C_STORE, self._handle_store),
-                               (evt.EVT_C_ECHO, lambda e: _SUCCESS)]
+        handlers: list[Any] = [
+            (evt.EVT_REQUESTED, self._handle_requested),
+            (evt.EVT_C_STORE, self._handle_store), (evt.EVT_C_ECHO, lambda e: _SUCCESS)]
         server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
-        assert server is not None  # block=False returns the running server
+        if server is None:  # only with block=True
+            raise OSError("the DICOM receiver did not start")
         self._server = server
-        self.port = server.server_address[1]
+        self.port = int(server.server_address[1])
         log.info("receiving DICOM as %s on %s port %d into %s (max %d associations, "
-                 "timeouts ACSE %g s, DIMSE %g s, network %g s)", self.ae_title,
+                 "timeouts ACSE %g s, DIMSE %g s, network %g s); %s", self.ae_title,
                  self.host or "all interfaces", self.port, self.inbox,
                  self.maximum_associations, self.acse_timeout, self.dimse_timeout,
-                 self.network_timeout)
+                 self.network_timeout, self.policy.describe())
         return self
 
     def stop(self) -> None:
@@ -246,14 +300,33 @@ class StorageReceiver:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- A-ASSOCIATE ------------------------------------------------------------------------
+    def _handle_requested(self, event) -> None:  # noqa: ANN001 - pynetdicom event
+        """EVT_REQUESTED: refuse (A-ASSOCIATE-RJ) what the policy does not accept."""
+        assoc = event.assoc
+        rq = assoc.requestor.primitive
+        calling = str(getattr(rq, "calling_ae_title", "") or "").strip()
+        called = str(getattr(rq, "called_ae_title", "") or "").strip()
+        address = str(assoc.requestor.address)
+        rejection = self.policy.decide(calling, called, address)
+        if rejection is None:
+            return
+        with self._lock:
+            self.rejected.append(RejectedAssociation(calling, called, address, rejection.why))
+        log.warning("refused an association from AE title %s at %s addressed to %s: %s",
+                    _loggable(calling), _loggable(address), _loggable(called), rejection.why)
+        assoc.acse.send_reject(rejection.result, rejection.source, rejection.reason)
+        # As pynetdicom does for its own rejections: wait until the A-ASSOCIATE-RJ has gone
+        # and the peer has closed (or the ACSE timer expired) before the socket is shut.
+        assoc.kill()
+
     # -- C-STORE ---------------------------------------------------------------------------
     def _handle_store(self, event) -> int:  # noqa: ANN001 - pynetdicom event
         try:
-            ds: Dataset = event.dataset
-            ds.file_meta = event.file_meta
-        except Exception:
-            log.warning("C-STORE from %s could not be decoded", _loggable(_calling_ae(event)))
-            return _CANNOT_UNDERSTAND
+            ds = _checked_dataset(event)
+        except _Malformed as exc:
+            self._quarantine(event, exc.why)
+            return exc.status
         try:
             path = self._file(ds)
         except _OutsideInbox as exc:
@@ -264,8 +337,9 @@ class StorageReceiver:
         except OSError as exc:
             log.error("cannot write received image to the inbox: %s", exc.strerror or exc)
             return _OUT_OF_RESOURCES
-        except Exception:  # e.g. a header pydicom cannot encode: refuse, keep serving
-            log.exception("received image could not be written")
+        except Exception as exc:  # e.g. a header pydicom cannot encode: refuse, keep serving
+            log.warning("received image could not be written", exc_info=True)
+            self._quarantine(event, f"it could not be written as a DICOM file: {exc}")
             return _CANNOT_UNDERSTAND
         item = ReceivedImage(path, str(ds.get("SOPInstanceUID", "")),
                              str(ds.get("SeriesInstanceUID", "")), str(ds.get("Modality", "")),
@@ -294,13 +368,112 @@ class StorageReceiver:
         _check_inside(folder, root)
         # Write beside the target then publish: a reader never sees a half-written file.
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".dcm")
-        os.close(fd)
         try:
-            ds.save_as(tmp, enforce_file_format=True)
+            with os.fdopen(fd, "wb") as fh:
+                ds.save_as(fh, enforce_file_format=True)
+                _durable(fh)
             with self._lock:  # two associations may deliver the same SOP UID at once
-                return _publish(Path(tmp), folder, rel.stem)
+                final = _publish(Path(tmp), folder, rel.stem)
+            _sync_folder(folder)  # the new name itself survives a crash
+            return final
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+    def _quarantine(self, event, why: str) -> None:  # noqa: ANN001 - pynetdicom event
+        """Keep a refused dataset's bytes, exactly as received, in ``inbox/quarantine/``.
+
+        Named by the SHA-256 of the bytes (a re-send is kept once), with ``.txt`` beside it
+        saying why. Never raises: quarantine is a courtesy, the refusal is what matters.
+        """
+        calling = _calling_ae(event)
+        try:
+            raw = event.encoded_dataset(include_meta=True)
+            folder = Path(self.inbox) / QUARANTINE
+            folder.mkdir(parents=True, exist_ok=True)
+            stem = hashlib.sha256(raw).hexdigest()[:_HASH_CHARS]
+            target = folder / f"{stem}.dcm"
+            _write_atomically(target, raw)
+            _write_atomically(folder / f"{stem}.txt",
+                              f"refused from AE title {calling}: {why}\n".encode())
+        except Exception:
+            log.warning("refused a dataset from %s (%s); it could not be quarantined",
+                        _loggable(calling), _loggable(why, 240), exc_info=True)
+            return
+        with self._lock:
+            self.quarantined.append(target)
+        log.warning("refused a dataset from %s: %s; kept as %s", _loggable(calling),
+                    _loggable(why, 240), target)
+
+
+def _checked_dataset(event) -> Dataset:  # noqa: ANN001 - pynetdicom event
+    """The decoded dataset of a C-STORE, or `_Malformed` saying why it cannot be filed."""
+    try:
+        ds: Dataset = event.dataset
+        ds.file_meta = event.file_meta
+        # pydicom decodes lazily: touch every element now so a truncated or garbled stream
+        # fails here, not later in a reader's hands.
+        for _ in ds.iterall():
+            pass
+    except Exception as exc:
+        raise _Malformed(_CANNOT_UNDERSTAND, f"it could not be decoded ({exc})") from None
+    missing = [k for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID")
+               if not str(ds.get(k, "") or "").strip()]
+    if missing:
+        raise _Malformed(_DOES_NOT_MATCH_SOP_CLASS, "it has no " + ", ".join(missing))
+    short = _pixel_data_shortfall(ds)
+    if short:
+        raise _Malformed(_CANNOT_UNDERSTAND, f"its pixel data is {short} bytes shorter than "
+                         "its rows, columns and bits declare (truncated?)")
+    requested = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
+    if requested and str(ds.SOPInstanceUID) != requested:
+        raise _Malformed(_DOES_NOT_MATCH_SOP_CLASS, "its SOP Instance UID differs from the "
+                         "one in the C-STORE request")
+    return ds
+
+
+def _pixel_data_shortfall(ds: Dataset) -> int:
+    """Bytes missing from native (uncompressed) Pixel Data; 0 when complete or not checkable
+    (compressed, or no Image Pixel module: the loader reports those later in its own words)."""
+    from pydicom.pixels.utils import get_expected_length
+
+    try:
+        if "PixelData" not in ds or ds.file_meta.TransferSyntaxUID.is_compressed:
+            return 0
+        expected = int(get_expected_length(ds, "bytes"))
+        return max(0, expected - len(ds.PixelData))
+    except Exception:
+        return 0
+
+
+def _durable(fh) -> None:  # noqa: ANN001 - a binary file object
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _sync_folder(folder: Path) -> None:
+    # POSIX: a new directory entry is durable once the directory is fsynced. Windows cannot
+    # open a directory this way (NTFS journals the name); skip there.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            _durable(fh)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _publish(tmp: Path, folder: Path, stem: str) -> Path:
