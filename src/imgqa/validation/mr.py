@@ -91,3 +91,26 @@ def mr_flood_ghost(root: Path) -> Path:
         "ghosting_percent": 100.0 * (rician_mean(g * signal, sd) - floor)
         / rician_mean(signal, sd)})
     return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# mr.relaxometry (issue 16)
+# ---------------------------------------------------------------------------------------------
+@check("mr.relaxometry",
+       source="Eurospin-like plate, IR signal m0·|1 − 2·exp(−TI/T1) + exp(−TR/T1)| with the "
+              "known T1 per vial, Rician noise σ = 1 (SNR 1000)",
+       measure=[Measure(f"vial_{n}_t1_ms", rel_tol=0.02,
+                        why="issue 16: within 2 %; 6 TIs 50–800 ms as at the real site 1")
+                for n in range(1, 15)])
+def mr_relaxometry_t1(root: Path) -> Path:
+    return demo("mr_relaxometry_t1", root)
+
+
+@check("mr.relaxometry", auto=True,
+       source="Eurospin-like plate, multi-echo signal m0·exp(−TE/T2) (first echo × 0.9) with "
+              "the known T2 per vial, Rician noise σ = 1",
+       measure=[Measure(f"vial_{n}_t2_ms", rel_tol=0.02,
+                        why="issue 16: within 2 %; 32 echoes 10–320 ms")
+                for n in range(1, 15)])
+def mr_relaxometry_t2(root: Path) -> Path:
+    return demo("mr_relaxometry_t2", root)
