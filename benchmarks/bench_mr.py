@@ -115,6 +115,7 @@ def run(repeats: int = 5, names: list[str] | None = None) -> list[dict]:
         })
     if not names:
         rows += run_relaxometry(repeats)
+        rows += run_magnet(repeats)
     return rows
 
 
@@ -182,6 +183,49 @@ def run_relaxometry(repeats: int = 5) -> list[dict]:
                      "ratio": t_imgqa / t_ref if t_ref else None, "pylinac_s": None,
                      "ratio_pylinac": None, "agreement": agreement,
                      "notes": ref.get("error") or "hazen Relaxometry (template registration)"})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# mr.magnet vs hazen's slice_width / slice_position / spatial_resolution tasks (issue 16)
+# ---------------------------------------------------------------------------------------------
+MAGNET = DATA / "magnet_hazen"
+MAGNET_CASES = [  # name, folder, hazen task, imgqa measurement, hazen subtype
+    ("MagNET slice width", MAGNET / "SLICEWIDTH", "slice_width", "slice_width_mm",
+     "slice width"),
+    ("MagNET slice position (60 slices)", MAGNET / "SLICEPOSITION", "slice_position",
+     "slice_position_max_error_mm", "maximum"),
+    ("MagNET resolution (512²)", MAGNET / "RESOLUTION", "spatial_resolution",
+     "resolution_mtf50_lp_mm", "phase encoding direction"),
+]
+
+
+def run_magnet(repeats: int = 5) -> list[dict]:
+    """imgqa mr.magnet vs the matching hazen task (load + analysis, median of repeats)."""
+    import imgqa
+
+    rows = []
+    for name, folder, task, meas, subtype in MAGNET_CASES:
+        if not folder.is_dir():
+            continue
+        imgqa.analyse(folder, "mr.magnet")  # warm-up
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            result = imgqa.analyse(imgqa.load(folder), "mr.magnet")[0]
+            times.append(time.perf_counter() - t0)
+        t_imgqa = statistics.median(times)
+        ref = _hazen_task(task, folder, max(1, repeats // 2))
+        hz = next((v["value"] for v in ref.get("values", [])
+                   if v.get("subtype") == subtype), None)
+        t_ref = ref.get("time_s")
+        rows.append({"name": name, "imgqa_s": t_imgqa, "reference_s": t_ref,
+                     "ratio": t_imgqa / t_ref if t_ref else None, "pylinac_s": None,
+                     "ratio_pylinac": None,
+                     "agreement": {meas: {"imgqa": result.value(meas), "hazen": hz,
+                                          "pylinac": None}},
+                     "notes": ref.get("error") or f"hazen {task}"
+                              + (" (hazen: mm, ≈ 1/(2·MTF50))" if "resolution" in task else "")})
     return rows
 
 

@@ -114,3 +114,31 @@ def mr_relaxometry_t1(root: Path) -> Path:
                 for n in range(1, 15)])
 def mr_relaxometry_t2(root: Path) -> Path:
     return demo("mr_relaxometry_t2", root)
+
+
+# ---------------------------------------------------------------------------------------------
+# mr.magnet (issue 16)
+# ---------------------------------------------------------------------------------------------
+@check("mr.magnet", auto=True,
+       source="MagNET slice-width object: Gaussian slice profile of FWHM W seen through 11.3° "
+              "ramps (dip FWHM W/tan 11.3°), 5 % shading, Rician noise",
+       measure=[Measure("slice_width_mm", abs_tol=0.2, why="IPEM-type ±0.2 mm at 5 mm")])
+def mr_magnet_slice_width(root: Path) -> Path:
+    return demo("mr_magnet_slice_width", root)
+
+
+@check("mr.magnet", auto=True,
+       source="60 slices through ±45° rods (separation 2z) with known per-slice position "
+              "errors: max |e − median e| over slices 11–50",
+       measure=[Measure("slice_position_max_error_mm", abs_tol=0.1,
+                        why="rod centroids to ≈ 0.05 pixel at 1 mm pixels")])
+def mr_magnet_slice_position(root: Path) -> Path:
+    return demo("mr_magnet_slice_position", root)
+
+
+@check("mr.magnet", auto=True,
+       source="square block blurred by a Gaussian PSF σ (exact erf product), point-sampled: "
+              "MTF50 = √(ln 2/(2π²))/σ",
+       measure=[Measure("resolution_mtf50_lp_mm", rel_tol=0.03)])
+def mr_magnet_resolution(root: Path) -> Path:
+    return demo("mr_magnet_resolution", root)
