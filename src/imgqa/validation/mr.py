@@ -142,3 +142,12 @@ def mr_magnet_slice_position(root: Path) -> Path:
        measure=[Measure("resolution_mtf50_lp_mm", rel_tol=0.03)])
 def mr_magnet_resolution(root: Path) -> Path:
     return demo("mr_magnet_resolution", root)
+
+
+@check("mr.acr_sagittal", auto=True,
+       source="ACR sagittal localiser drawn with exact edge coverage: 148 mm long, 50 % B1 "
+              "shading towards the inferior end, Rician noise",
+       measure=[Measure("sagittal_length_mm", abs_tol=0.5,
+                        why="edges interpolated to ≈ 0.1 pixel (0.98 mm pixels)")])
+def mr_acr_sagittal(root: Path) -> Path:
+    return demo("mr_acr_sagittal", root)
