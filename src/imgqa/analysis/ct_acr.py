@@ -111,7 +111,9 @@ def _classify(img: np.ndarray, px: float) -> int:
 
 def find_modules(stack: np.ndarray, z_mm: np.ndarray, px: float) -> dict[int, int]:
     """Frame index of each module (1–4) from the slices' content and positions (mm)."""
-    kinds = np.array([_classify(im, px) for im in stack])
+    # classification needs no detail: every slice decimated to ≈ 1.5 mm pixels
+    k = max(1, int(1.5 / px))
+    kinds = np.array([_classify(im[::k, ::k], px * k) for im in stack])
     if not np.any(kinds == 1):
         raise ValueError("no slice shows module 1 (the five CT-number inserts)")
     z1 = float(np.median(z_mm[kinds == 1]))
