@@ -17,7 +17,7 @@ import numpy as np
 
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
-__all__ = ["sagittal_localiser", "write_sagittal", "demo_sets"]
+__all__ = ["sagittal_localiser", "write_sagittal", "validation_sets"]
 
 
 def _cover(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -63,8 +63,8 @@ def write_sagittal(folder: Path, **kw: Any) -> dict[str, Any]:
     return truth
 
 
-def demo_sets() -> dict[str, Callable[[Path], Path]]:
-    """``mr_acr_sagittal``: one 256² sagittal localiser."""
+def validation_sets() -> dict[str, Callable[[Path], Path]]:
+    """Phantoms `imgqa validate` writes (not in the GUI demo set): ``mr_acr_sagittal``: one 256² sagittal localiser."""
     def make(out: Path) -> Path:
         write_sagittal(out / "mr_acr_sagittal", offset_mm=(6.0, -4.0), seed=1)
         return out / "mr_acr_sagittal"

@@ -40,7 +40,7 @@ from imgqa.analysis.ct_acr import (
 )
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
-__all__ = ["MATERIAL_HU", "acr_ct_series", "write_acr_ct", "demo_sets"]
+__all__ = ["MATERIAL_HU", "acr_ct_series", "write_acr_ct", "validation_sets"]
 
 MATERIAL_HU = {"polyethylene": -95.0, "bone": 955.0, "acrylic": 120.0, "air": -1000.0,
                "water": 0.0}
@@ -153,8 +153,8 @@ def write_acr_ct(folder: Path, **kw: Any) -> dict[str, Any]:
     return truth
 
 
-def demo_sets() -> dict[str, Callable[[Path], Path]]:
-    """``ct_acr``: 16 slices of 512² through the four modules."""
+def validation_sets() -> dict[str, Callable[[Path], Path]]:
+    """Phantoms `imgqa validate` writes (not in the GUI demo set): ``ct_acr``: 16 slices of 512² through the four modules."""
     def make(out: Path) -> Path:
         write_acr_ct(out / "ct_acr", rotation_deg=3.0, seed=1)
         return out / "ct_acr"

@@ -27,7 +27,7 @@ from scipy.special import ndtr
 
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
-__all__ = ["slice_width_object", "slice_position_series", "resolution_object", "demo_sets"]
+__all__ = ["slice_width_object", "slice_position_series", "resolution_object", "validation_sets"]
 
 RAMP_TAN = float(np.tan(np.deg2rad(11.3)))
 _DISC_MM = 90.0
@@ -164,8 +164,8 @@ def write_resolution(folder: Path, **kw: Any) -> dict[str, Any]:
     return truth
 
 
-def demo_sets() -> dict[str, Callable[[Path], Path]]:
-    """``mr_magnet_slice_width``, ``mr_magnet_slice_position``, ``mr_magnet_resolution``."""
+def validation_sets() -> dict[str, Callable[[Path], Path]]:
+    """Phantoms `imgqa validate` writes (not in the GUI demo set): ``mr_magnet_slice_width``, ``mr_magnet_slice_position``, ``mr_magnet_resolution``."""
     def sw(out: Path) -> Path:
         write_slice_width(out / "mr_magnet_slice_width", rotation_deg=2.0, seed=1)
         return out / "mr_magnet_slice_width"

@@ -29,7 +29,7 @@ import pydicom
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
 __all__ = ["PLATE5_T1_MS", "PLATE4_T2_MS", "plate_layout", "relaxometry_plate",
-           "write_t1_series", "write_t2_series", "demo_sets"]
+           "write_t1_series", "write_t2_series", "validation_sets"]
 
 # vials 1–14 then the bath (ms)
 PLATE5_T1_MS = (1862.6, 1435.8, 999.9, 740.7, 498.2, 351.6, 255.2, 178.0, 131.7, 93.3, 66.6,
@@ -180,6 +180,6 @@ def _make_t2(out_dir: Path) -> Path:
     return folder
 
 
-def demo_sets() -> dict[str, Callable[[Path], Path]]:
-    """``mr_relaxometry_t1`` (6 IR series, 192²) and ``mr_relaxometry_t2`` (32 echoes)."""
+def validation_sets() -> dict[str, Callable[[Path], Path]]:
+    """Phantoms `imgqa validate` writes (not in the GUI demo set): ``mr_relaxometry_t1`` (6 IR series, 192²) and ``mr_relaxometry_t2`` (32 echoes)."""
     return {"mr_relaxometry_t1": _make_t1, "mr_relaxometry_t2": _make_t2}

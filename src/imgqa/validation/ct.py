@@ -97,4 +97,6 @@ def ct_rod(root: Path) -> Path:
                 Measure("resolution_lp_cm", abs_tol=0.5,
                         why="groups are ≥ 1 lp/cm apart: ±0.5 means the exact group")])
 def ct_acr(root: Path) -> Path:
-    return demo("ct_acr", root)
+    from imgqa.phantoms.ct_acr import validation_sets  # kept out of the GUI demo set
+
+    return validation_sets()["ct_acr"](root)

@@ -93,6 +93,13 @@ def mr_flood_ghost(root: Path) -> Path:
     return folder
 
 
+def _validation_phantom(module: str, name: str, root: Path) -> Path:
+    """Write one of the issue-16 validation phantoms (kept out of the GUI demo set)."""
+    import importlib
+
+    return importlib.import_module(f"imgqa.phantoms.{module}").validation_sets()[name](root)
+
+
 # ---------------------------------------------------------------------------------------------
 # mr.relaxometry (issue 16)
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +110,7 @@ def mr_flood_ghost(root: Path) -> Path:
                         why="issue 16: within 2 %; 6 TIs 50–800 ms as at the real site 1")
                 for n in range(1, 15)])
 def mr_relaxometry_t1(root: Path) -> Path:
-    return demo("mr_relaxometry_t1", root)
+    return _validation_phantom("relaxometry", "mr_relaxometry_t1", root)
 
 
 @check("mr.relaxometry", auto=True,
@@ -113,7 +120,7 @@ def mr_relaxometry_t1(root: Path) -> Path:
                         why="issue 16: within 2 %; 32 echoes 10–320 ms")
                 for n in range(1, 15)])
 def mr_relaxometry_t2(root: Path) -> Path:
-    return demo("mr_relaxometry_t2", root)
+    return _validation_phantom("relaxometry", "mr_relaxometry_t2", root)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,7 +131,7 @@ def mr_relaxometry_t2(root: Path) -> Path:
               "ramps (dip FWHM W/tan 11.3°), 5 % shading, Rician noise",
        measure=[Measure("slice_width_mm", abs_tol=0.2, why="IPEM-type ±0.2 mm at 5 mm")])
 def mr_magnet_slice_width(root: Path) -> Path:
-    return demo("mr_magnet_slice_width", root)
+    return _validation_phantom("magnet", "mr_magnet_slice_width", root)
 
 
 @check("mr.magnet", auto=True,
@@ -133,7 +140,7 @@ def mr_magnet_slice_width(root: Path) -> Path:
        measure=[Measure("slice_position_max_error_mm", abs_tol=0.1,
                         why="rod centroids to ≈ 0.05 pixel at 1 mm pixels")])
 def mr_magnet_slice_position(root: Path) -> Path:
-    return demo("mr_magnet_slice_position", root)
+    return _validation_phantom("magnet", "mr_magnet_slice_position", root)
 
 
 @check("mr.magnet", auto=True,
@@ -141,7 +148,7 @@ def mr_magnet_slice_position(root: Path) -> Path:
               "MTF50 = √(ln 2/(2π²))/σ",
        measure=[Measure("resolution_mtf50_lp_mm", rel_tol=0.03)])
 def mr_magnet_resolution(root: Path) -> Path:
-    return demo("mr_magnet_resolution", root)
+    return _validation_phantom("magnet", "mr_magnet_resolution", root)
 
 
 @check("mr.acr_sagittal", auto=True,
@@ -150,4 +157,4 @@ def mr_magnet_resolution(root: Path) -> Path:
        measure=[Measure("sagittal_length_mm", abs_tol=0.5,
                         why="edges interpolated to ≈ 0.1 pixel (0.98 mm pixels)")])
 def mr_acr_sagittal(root: Path) -> Path:
-    return demo("mr_acr_sagittal", root)
+    return _validation_phantom("acr_sagittal", "mr_acr_sagittal", root)
