@@ -69,8 +69,56 @@ def _reference() -> dict:
         return {"error": proc.stderr[-300:]}
 
 
+def _ref_py() -> Path:
+    """.venv-ref next to the repository, else the main checkout's (worktrees), or $REF_PY."""
+    import os
+
+    for p in (os.environ.get("REF_PY"), REF_PY, Path("/work/main/.venv-ref/bin/python")):
+        if p and Path(p).exists():
+            return Path(p)
+    return REF_PY
+
+
+def run_acr(repeats: int = 3) -> list[dict]:
+    """ct.acr vs pylinac 3.49 ACRCT on the digital Gammex 464 series (32 slices of 512², 5 mm;
+    pylinac needs the 5 mm sampling to find its module offsets), reading included."""
+    import tempfile
+
+    import imgqa
+    from imgqa.phantoms.ct_acr import write_acr_ct
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "acr"
+        truth = write_acr_ct(folder, seed=1, slice_step_mm=5.0)
+        t_imgqa, res = _median(lambda: imgqa.analyse(imgqa.load(folder), "ct.acr")[0])
+        ref: dict = {}
+        py = _ref_py()
+        if py.exists():
+            proc = subprocess.run([str(py), str(ROOT / "benchmarks/reference/ct_acr_ref.py"),
+                                   str(folder), "--repeats", str(repeats)],
+                                  capture_output=True, text=True, timeout=900, check=False,
+                                  cwd=str(ROOT))
+            if proc.returncode == 0 and proc.stdout.strip():
+                ref = json.loads(proc.stdout.strip().splitlines()[-1])
+    t_ref = ref.get("time_s")
+    pv = ref.get("values") or {}
+    names = {"Poly": "polyethylene", "Bone": "bone", "Acrylic": "acrylic", "Air": "air",
+             "Water": "water"}
+    agreement = {f"ct_number_{m}_hu": {"imgqa": res.value(f"ct_number_{m}_hu"),
+                                       "pylinac": (pv.get("rois") or {}).get(k),
+                                       "truth": truth[f"ct_number_{m}_hu"]}
+                 for k, m in names.items()}
+    agreement["low_contrast_cnr"] = {"imgqa": res.value("low_contrast_cnr"),
+                                     "pylinac": pv.get("low_contrast_cnr"),
+                                     "truth": truth["low_contrast_cnr"]}
+    return [{"name": "ct.acr, digital Gammex 464 (32 × 512², load + 4 modules)",
+             "imgqa_s": t_imgqa, "reference_s": t_ref,
+             "ratio": t_imgqa / t_ref if t_ref else None,
+             "notes": ref.get("error") or f"pylinac ACRCT; agreement {agreement}"}]
+
+
 def run() -> list[dict]:
-    rows = []
+    rows = run_acr()
     t, res = _median(_water_set)
     vals = {k: {m: round(v, 2) for m, v in r.as_dict().items()
                 if m in ("mean_hu_centre", "noise_sd_centre", "uniformity_max_deviation_hu")}

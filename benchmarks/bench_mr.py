@@ -113,6 +113,119 @@ def run(repeats: int = 5, names: list[str] | None = None) -> list[dict]:
             "agreement": agreement,
             "notes": (ref.get("pylinac") or {}).get("error") or "",
         })
+    if not names:
+        rows += run_relaxometry(repeats)
+        rows += run_magnet(repeats)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# mr.relaxometry vs hazen's Relaxometry task (issue 16)
+# ---------------------------------------------------------------------------------------------
+def _ref_py() -> Path:
+    """.venv-ref next to the repository, else the main checkout's (worktrees), or $REF_PY."""
+    import os
+
+    for p in (os.environ.get("REF_PY"), REF_PY, Path("/work/main/.venv-ref/bin/python")):
+        if p and Path(p).exists():
+            return Path(p)
+    return REF_PY
+
+
+def _hazen_task(task: str, folder: Path, repeats: int, *extra: str) -> dict:
+    py = _ref_py()
+    if not py.exists():
+        return {}
+    proc = subprocess.run([str(py), str(ROOT / "benchmarks" / "reference" / "mr_tasks_ref.py"),
+                           task, str(folder), "--repeats", str(repeats), *extra],
+                          capture_output=True, text=True, timeout=900, check=False,
+                          cwd=str(ROOT))
+    if proc.returncode != 0 or not proc.stdout.strip():
+        print(proc.stderr[-2000:], file=sys.stderr)
+        return {}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+RELAX = DATA / "relaxometry_hazen"
+RELAX_CASES = [  # name, folder, calc, plate, hazen's template image
+    ("relaxometry T1 site 1 plate 5 (6 series)", RELAX / "T1/site1_20200218/plate5", "T1", 5,
+     RELAX / "T1/Template_plate5_T1_signed"),
+    ("relaxometry T2 site 1 plate 4 (32 echoes)", RELAX / "T2/site1_20200218/plate4", "T2", 4,
+     RELAX / "T2/Template_plate4_T2"),
+]
+
+
+def run_relaxometry(repeats: int = 5) -> list[dict]:
+    """imgqa mr.relaxometry vs hazen Relaxometry (load + fit, median of repeats)."""
+    import imgqa
+
+    rows = []
+    for name, folder, calc, plate, template in RELAX_CASES:
+        if not folder.is_dir():
+            continue
+        imgqa.analyse(folder, "mr.relaxometry")  # warm-up
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            result = imgqa.analyse(imgqa.load(folder), "mr.relaxometry")[0]
+            times.append(time.perf_counter() - t0)
+        t_imgqa = statistics.median(times)
+        ref = _hazen_task("relaxometry", folder, max(1, repeats // 2), "--calc", calc,
+                          "--plate", str(plate), "--template", str(template))
+        key = calc.lower()
+        hz = [v["value"] for v in ref.get("values", [])
+              if v.get("type") == "measured" and v.get("unit") == "ms"]
+        agreement = {f"vial_{n}_{key}_ms": {"imgqa": result.value(f"vial_{n}_{key}_ms"),
+                                             "hazen": hz[n - 1] if n <= len(hz) else None,
+                                             "pylinac": None} for n in range(1, 16)}
+        t_ref = ref.get("time_s")
+        rows.append({"name": name, "imgqa_s": t_imgqa, "reference_s": t_ref,
+                     "ratio": t_imgqa / t_ref if t_ref else None, "pylinac_s": None,
+                     "ratio_pylinac": None, "agreement": agreement,
+                     "notes": ref.get("error") or "hazen Relaxometry (template registration)"})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# mr.magnet vs hazen's slice_width / slice_position / spatial_resolution tasks (issue 16)
+# ---------------------------------------------------------------------------------------------
+MAGNET = DATA / "magnet_hazen"
+MAGNET_CASES = [  # name, folder, hazen task, imgqa measurement, hazen subtype
+    ("MagNET slice width", MAGNET / "SLICEWIDTH", "slice_width", "slice_width_mm",
+     "slice width"),
+    ("MagNET slice position (60 slices)", MAGNET / "SLICEPOSITION", "slice_position",
+     "slice_position_max_error_mm", "maximum"),
+    ("MagNET resolution (512²)", MAGNET / "RESOLUTION", "spatial_resolution",
+     "resolution_mtf50_lp_mm", "phase encoding direction"),
+]
+
+
+def run_magnet(repeats: int = 5) -> list[dict]:
+    """imgqa mr.magnet vs the matching hazen task (load + analysis, median of repeats)."""
+    import imgqa
+
+    rows = []
+    for name, folder, task, meas, subtype in MAGNET_CASES:
+        if not folder.is_dir():
+            continue
+        imgqa.analyse(folder, "mr.magnet")  # warm-up
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            result = imgqa.analyse(imgqa.load(folder), "mr.magnet")[0]
+            times.append(time.perf_counter() - t0)
+        t_imgqa = statistics.median(times)
+        ref = _hazen_task(task, folder, max(1, repeats // 2))
+        hz = next((v["value"] for v in ref.get("values", [])
+                   if v.get("subtype") == subtype), None)
+        t_ref = ref.get("time_s")
+        rows.append({"name": name, "imgqa_s": t_imgqa, "reference_s": t_ref,
+                     "ratio": t_imgqa / t_ref if t_ref else None, "pylinac_s": None,
+                     "ratio_pylinac": None,
+                     "agreement": {meas: {"imgqa": result.value(meas), "hazen": hz,
+                                          "pylinac": None}},
+                     "notes": ref.get("error") or f"hazen {task}"
+                              + (" (hazen: mm, ≈ 1/(2·MTF50))" if "resolution" in task else "")})
     return rows
 
 

@@ -79,3 +79,25 @@ def ct_rod(root: Path) -> Path:
                  prefix="ct_rod", **_CT)
     write_ground_truth(folder, truth)
     return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# ct.acr (issue 16)
+# ---------------------------------------------------------------------------------------------
+@check("ct.acr", auto=True,
+       source="Gammex 464 layout: known insert HU, wire-ramp slice profile (rect ⊗ Gaussian, "
+              "FWHM on a fine grid × tan θ), 6 HU rod in σ = 1 HU noise (CNR 6), cupping "
+              "c·(r/R)² (deviation c·0.66²), analytic bar patterns (Gaussian MTF × pixel sinc)",
+       measure=[*(Measure(f"ct_number_{m}_hu", abs_tol=1.0, why="issue 16: ±1 HU")
+                  for m in ("polyethylene", "bone", "acrylic", "air", "water")),
+                Measure("slice_width_mm", abs_tol=0.2, why="issue 16: ±0.2 mm"),
+                Measure("low_contrast_cnr", rel_tol=0.05, why="issue 16: ±5 %; SD of a "
+                        "1300-pixel ROI is known to ≈ 2 %"),
+                Measure("uniformity_max_deviation_hu", abs_tol=0.3),
+                Measure("noise_sd_hu", rel_tol=0.05),
+                Measure("resolution_lp_cm", abs_tol=0.5,
+                        why="groups are ≥ 1 lp/cm apart: ±0.5 means the exact group")])
+def ct_acr(root: Path) -> Path:
+    from imgqa.phantoms.ct_acr import validation_sets  # kept out of the GUI demo set
+
+    return validation_sets()["ct_acr"](root)

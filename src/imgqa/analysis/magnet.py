@@ -1,0 +1,330 @@
+"""MagNET test objects (IPEM Report 112): slice width, slice position, spatial resolution.
+
+* **Slice width** (geometry/slice-width object): two ramps inclined at 11.3° to the image plane
+  (tan = 0.2) between the rows of a 3 × 3 grid of rods 60 mm apart. Across a ramp the signal
+  dips in proportion to the slice profile stretched by 1/tan 11.3°, so
+  FWHM(slice) = FWHM(dip along the ramp) · tan 11.3°. The dip is the profile averaged over a
+  band 20 mm wide, minus a quadratic baseline fitted to its outer halves (as hazen); the two ramps are combined as
+  their geometric mean (IPEM Report 112; the mean of opposed ramps cancels a small tilt to
+  first order).
+* **Slice position** (60-slice series through two rods inclined at ±45° to the slice): the
+  in-plane separation of the two rods grows by 2 mm per mm of table position, so the actual
+  position is z = separation/2 (IPEM Report 112). Positions are compared with the nominal
+  ones after removing the common offset (median); the first and last 10 slices (outside the
+  rods) are skipped as IPEM and hazen do. Rod centres are darkness-weighted centroids
+  (sub-pixel); the separation is taken along the rods' direction of travel (principal axis of
+  their positions over slices), so an in-plane rotation does not matter.
+* **Resolution** (resolution object): the edges of the dark square block, slightly rotated,
+  give the presampled MTF by the slanted-edge method (`imgqa.analysis.edge_mtf`); MTF50 in
+  lp/mm along rows and columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from imgqa.analysis.edge_mtf import mtf_crossing, slanted_edge_mtf
+
+__all__ = ["RAMP_TAN", "SliceWidth", "SlicePosition", "Resolution", "find_rods",
+           "magnet_slice_width", "magnet_slice_position", "magnet_resolution"]
+
+RAMP_TAN = float(np.tan(np.deg2rad(11.3)))   # MagNET slice-width ramps (IPEM Report 112)
+ROD_PITCH_MM = 60.0                         # rod grid of the geometry object
+POSITION_ROD_FACTOR = 2.0                   # separation change per mm of z (rods at ±45°)
+
+
+def _phantom(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float]:
+    from skimage.filters import threshold_otsu
+
+    mask = image > 0.5 * float(threshold_otsu(image))
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        raise ValueError("no phantom signal")
+    big = 1 + int(np.argmax(np.bincount(lab.ravel())[1:]))
+    disc = ndimage.binary_fill_holes(lab == big)
+    r, c = np.nonzero(disc)
+    return disc, (float(r.mean()), float(c.mean())), float(np.sqrt(disc.sum() / np.pi))
+
+
+def find_rods(image: np.ndarray, pixel_mm: float, *, max_diameter_mm: float = 8.0,
+              region: np.ndarray | None = None, disc: np.ndarray | None = None,
+              inner: np.ndarray | None = None) -> np.ndarray:
+    """Centres (row, col) of small dark rods inside the phantom, darkness-weighted.
+
+    A pixel is "rod" when it is below half the local bath level (15 mm box mean); blobs
+    with an area between 1 pixel and a disc of ``max_diameter_mm`` count.
+    """
+    img = np.asarray(image, float)
+    if disc is None:
+        disc = _phantom(img)[0]
+    if inner is None:  # 6 mm inside the phantom edge (given by callers that loop over slices)
+        inner = ndimage.binary_erosion(disc, iterations=max(1, int(round(6.0 / pixel_mm))))
+    if region is not None:
+        inner = inner & region
+    # only the bounding box of the search region is filtered (slice-position series: 40 ×)
+    rows, cols = np.nonzero(inner)
+    if rows.size == 0:
+        return np.zeros((0, 2))
+    pad = int(round(10.0 / pixel_mm))
+    r0, c0 = max(rows.min() - pad, 0), max(cols.min() - pad, 0)
+    box = (slice(r0, rows.max() + pad + 1), slice(c0, cols.max() + pad + 1))
+    img, disc, inner = img[box], disc[box], inner[box]
+    size = max(5, int(round(15.0 / pixel_mm)) | 1)
+    level = ndimage.uniform_filter(np.where(disc, img, 0.0), size=size) / np.maximum(
+        ndimage.uniform_filter(disc.astype(float), size=size), 1e-6)  # local bath mean
+    dark = (img < 0.5 * level) & inner
+    lab, n = ndimage.label(dark)
+    if n == 0:
+        return np.zeros((0, 2))
+    idx = np.arange(1, n + 1)
+    area = ndimage.sum(dark, lab, idx)
+    max_area = np.pi * (max_diameter_mm / 2 / pixel_mm) ** 2
+    keep = idx[(area >= 1) & (area <= max_area)]
+    if keep.size == 0:
+        return np.zeros((0, 2))
+    # grow each blob by 2 pixels for the weighted centroid (partial-volume edge included)
+    grown = ndimage.grey_dilation(np.where(np.isin(lab, keep), lab, 0), size=5)
+    weight = np.clip(level - img, 0, None) * (grown > 0)
+    cents = ndimage.center_of_mass(weight, grown, keep)
+    return np.asarray(cents, float).reshape(-1, 2) + np.array([r0, c0], float)
+
+
+# ---------------------------------------------------------------------------------------------
+# slice width
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SliceWidth:
+    """Slice width (mm) from the two ramps, each ramp's FWHM, and what was sampled."""
+
+    slice_width_mm: float
+    top_mm: float
+    bottom_mm: float
+    angle_deg: float
+    centre_rc: tuple[float, float]
+    rods_rc: np.ndarray
+    profiles_mm: np.ndarray
+    profiles: tuple[np.ndarray, np.ndarray]
+    band_rc: tuple[tuple[tuple[float, float], ...], ...]
+
+
+def _fwhm(x: np.ndarray, y: np.ndarray) -> float:
+    """FWHM of a single peak by linear interpolation of the half-maximum crossings."""
+    k = int(np.argmax(y))
+    half = 0.5 * y[k]
+    left = np.flatnonzero(y[:k] < half)
+    right = np.flatnonzero(y[k:] < half)
+    if left.size == 0 or right.size == 0:
+        raise ValueError("the ramp profile does not fall to half its depth on both sides")
+    i, j = left[-1], k + right[0]
+    xl = x[i] + (half - y[i]) / (y[i + 1] - y[i]) * (x[i + 1] - x[i])
+    xr = x[j - 1] + (half - y[j - 1]) / (y[j] - y[j - 1]) * (x[j] - x[j - 1])
+    return float(xr - xl)
+
+
+def _grid_pose(rods: np.ndarray, centre: tuple[float, float], px: float
+               ) -> tuple[np.ndarray, float, np.ndarray]:
+    """Centre rod, in-plane angle (rad) and the 9 rods of the 60-mm grid."""
+    if len(rods) < 3:
+        raise ValueError(f"found {len(rods)} rods; the slice-width object has a 3 × 3 grid")
+    d = np.hypot(rods[:, 0] - centre[0], rods[:, 1] - centre[1])
+    mid = rods[int(np.argmin(d))]
+    rel = (rods - mid) * px
+    # rods one pitch from the centre rod: the angle of the nearest to the +x axis
+    r = np.hypot(*rel.T)
+    ring = rel[np.abs(r - ROD_PITCH_MM) < 0.15 * ROD_PITCH_MM]
+    if len(ring) < 2:
+        raise ValueError("no rods 60 mm from the central rod (not the MagNET slice-width object)")
+    ang = np.arctan2(ring[:, 0], ring[:, 1])
+    # fold every direction to the nearest multiple of 90°: the grid's rotation
+    rot = np.angle(np.mean(np.exp(4j * ang))) / 4.0
+    return mid, float(rot), rods
+
+
+def magnet_slice_width(image: np.ndarray, pixel_mm: float, *, band_mm: float = 20.0,
+                       half_length_mm: float = 55.0, ramp_tan: float = RAMP_TAN) -> SliceWidth:
+    """Slice width (FWHM, mm) of the MagNET slice-width object (IPEM Report 112).
+
+    Parameters
+    ----------
+    image : 2-D array
+    pixel_mm : float
+        Square pixel size (mm).
+    band_mm : float
+        Width of the band averaged across each ramp (20 mm as hazen).
+    half_length_mm : float
+        Half-length of the profile along the ramp, inside the outer rods (±60 mm); the
+        outer half on each side (beyond ±27.5 mm) carries the quadratic baseline.
+    ramp_tan : float
+        tan of the ramp angle (11.3° → 0.2).
+    """
+    img = np.asarray(image, float)
+    _, centre, _ = _phantom(img)
+    rods = find_rods(img, pixel_mm)
+    mid, rot, rods = _grid_pose(rods, centre, pixel_mm)
+    ex = np.array([np.sin(rot), np.cos(rot)])      # (row, col) of the object's x axis
+    ey = np.array([np.cos(rot), -np.sin(rot)])     # object's y axis (rows)
+    step = 0.25
+    u = np.arange(-half_length_mm, half_length_mm + 1e-9, step)
+    v_off = np.arange(-band_mm / 2, band_mm / 2 + 1e-9, pixel_mm / 2)
+    out, bands = [], []
+    for sign in (-1.0, 1.0):                       # top (−y) and bottom ramp, between rod rows
+        v = sign * ROD_PITCH_MM / 2 + v_off
+        pts = (mid[:, None, None] + (ex[:, None, None] * u[None, None, :]
+                                     + ey[:, None, None] * v[None, :, None]) / pixel_mm)
+        prof = ndimage.map_coordinates(img, pts.reshape(2, -1), order=1).reshape(v.size, u.size)
+        p = prof.mean(axis=0)
+        # quadratic baseline through the outer half of the profile (the coil/B1 shading bows
+        # it; a straight line leaves a pedestal under the dip that widens the FWHM by 10 %)
+        ends = np.abs(u) > 0.5 * half_length_mm
+        base = np.polyval(np.polyfit(u[ends], p[ends], 2), u)
+        depth = ndimage.uniform_filter1d(base - p, size=max(1, int(round(pixel_mm / step))))
+        out.append((_fwhm(u, depth) * ramp_tan, depth))
+        corners = [mid + (ex * a + ey * (sign * ROD_PITCH_MM / 2 + b)) / pixel_mm
+                   for a, b in ((-half_length_mm, -band_mm / 2), (half_length_mm, -band_mm / 2),
+                                (half_length_mm, band_mm / 2), (-half_length_mm, band_mm / 2))]
+        bands.append(tuple((float(c[0]), float(c[1])) for c in corners))
+    top, bottom = out[0][0], out[1][0]
+    return SliceWidth(float(np.sqrt(top * bottom)), top, bottom, float(np.rad2deg(rot)),
+                      (float(mid[0]), float(mid[1])), rods, u, (out[0][1], out[1][1]),
+                      tuple(bands))
+
+
+# ---------------------------------------------------------------------------------------------
+# slice position
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SlicePosition:
+    """Per analysed slice: nominal and measured position (mm) and their difference; ``used``
+    are the slice indices where both rods were found."""
+
+    max_error_mm: float
+    mean_abs_error_mm: float
+    nominal_mm: np.ndarray
+    measured_mm: np.ndarray
+    error_mm: np.ndarray
+    used: np.ndarray
+    rods_rc: np.ndarray        # (n_used, 2, 2): left and right rod per slice
+
+
+def magnet_slice_position(stack: np.ndarray, nominal_mm: np.ndarray, pixel_mm: float, *,
+                          skip: int = 10, factor: float = POSITION_ROD_FACTOR
+                          ) -> SlicePosition:
+    """Maximum slice-position error (mm) of a MagNET slice-position series.
+
+    Parameters
+    ----------
+    stack : (n, rows, cols) array
+        The series in table order.
+    nominal_mm : (n,) array
+        Nominal slice positions (along the slice normal).
+    skip : int
+        Slices skipped at each end (outside the rods).
+    factor : float
+        Change of the rods' in-plane separation per mm of slice position (2 for ±45° rods).
+    """
+    stack = np.asarray(stack, float)
+    nominal = np.asarray(nominal_mm, float)
+    if len(stack) < 2 * skip + 3:
+        raise ValueError(f"{len(stack)} slices; the slice-position test needs more than "
+                         f"{2 * skip + 2} (60 for the MagNET series)")
+    used = np.arange(skip, len(stack) - skip)
+    disc, centre, radius = _phantom(stack[used[len(used) // 2]])
+    yy, xx = np.indices(stack.shape[1:])
+    # the two rods travel along the vertical mid-line of the object (they cross at its
+    # centre); the side bars and corner markers lie outside a strip of ±r/4
+    region = (np.abs(xx - centre[1]) < 0.25 * radius) & (
+        np.hypot(yy - centre[0], xx - centre[1]) < 0.95 * radius)
+    inner = region & ndimage.binary_erosion(disc, iterations=max(1, int(round(6.0 / pixel_mm))))
+    pairs, kept = [], []
+    for i in used:
+        rods = find_rods(stack[i], pixel_mm, max_diameter_mm=6.0, disc=disc, inner=inner)
+        if len(rods) == 2:  # slices beyond the ends of the rods show none
+            pairs.append(rods[np.argsort(rods[:, 1])])
+            kept.append(i)
+    if len(kept) < 10:
+        raise ValueError(f"the two inclined rods were found on {len(kept)} of {len(used)} "
+                         "slices (at least 10 needed)")
+    used = np.asarray(kept)
+    rods_rc = np.asarray(pairs)                                   # (n, 2, 2)
+    left = rods_rc[:, 0] - rods_rc[:, 0].mean(axis=0)
+    # direction of travel: principal axis of the left rod's positions over the slices
+    _, _, vt = np.linalg.svd(left, full_matrices=False)
+    axis = vt[0]
+    sep = (rods_rc[:, 1] - rods_rc[:, 0]) @ axis * pixel_mm
+    measured = sep / factor
+    nom = nominal[used]
+    if np.polyfit(nom, measured, 1)[0] < 0:
+        measured = -measured
+    err = measured - nom
+    err = err - np.median(err)
+    return SlicePosition(float(np.max(np.abs(err))), float(np.mean(np.abs(err))), nom,
+                         measured - np.median(measured - nom), err, used, rods_rc)
+
+
+# ---------------------------------------------------------------------------------------------
+# resolution
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Resolution:
+    """MTF50 (lp/mm) across a horizontal edge (along rows: "vertical") and a vertical edge."""
+
+    mtf50_lp_mm: float
+    mtf50_vertical: float | None
+    mtf50_horizontal: float | None
+    curves: tuple[tuple[str, np.ndarray, np.ndarray], ...]
+    rois_rc: tuple[tuple[tuple[float, float], tuple[float, float]], ...]
+    square_rc: tuple[float, float]
+
+
+def magnet_resolution(image: np.ndarray, pixel_mm: float) -> Resolution:
+    """MTF50 of the MagNET resolution object's square block edges (slanted-edge method)."""
+    img = np.asarray(image, float)
+    disc, centre, _ = _phantom(img)
+    level = float(np.median(img[disc]))
+    dark = (img < 0.5 * level) & disc
+    lab, n = ndimage.label(dark)
+    if n == 0:
+        raise ValueError("no dark block in the phantom")
+    areas = ndimage.sum(dark, lab, np.arange(1, n + 1))
+    # the block: the largest dark blob that is compact (not one of the thin bar groups)
+    best = None
+    for k in np.argsort(areas)[::-1][:5]:
+        rr, cc = np.nonzero(lab == k + 1)
+        h, w = np.ptp(rr) + 1, np.ptp(cc) + 1
+        if 0.6 < h / w < 1.6 and areas[k] > 0.5 * h * w and h * pixel_mm > 15:
+            best = (rr, cc)
+            break
+    if best is None:
+        raise ValueError("no square block (≥ 15 mm) in the phantom")
+    rr, cc = best
+    block = np.zeros(img.shape, bool)
+    block[rr, cc] = True
+    rc = (float(rr.mean()), float(cc.mean()))
+    ri, ci = int(round(rc[0])), int(round(rc[1]))
+    # edge midpoints: first block pixel down the middle column / along the middle row
+    top = int(np.argmax(block[:, ci]))
+    left = int(np.argmax(block[ri, :]))
+    half = int(round(0.3 * min(np.ptp(rr), np.ptp(cc))))
+    across = max(20, int(round(10.0 / pixel_mm)))
+    mtfs: dict[str, float | None] = {}
+    curves, rois = [], []
+    # a horizontal edge (top of the block) → MTF along the columns' direction (vertical)
+    for name, (ra, rb, ca, cb) in (
+            ("vertical", (top - across, top + across, ci - half, ci + half)),
+            ("horizontal", (ri - half, ri + half, left - across, left + across))):
+        roi = img[max(ra, 0):rb, max(ca, 0):cb]
+        try:
+            m = slanted_edge_mtf(roi, (pixel_mm, pixel_mm), esf_half_width_px=across // 2)
+            mtfs[name] = mtf_crossing(m, 0.5)
+            curves.append((name, m.frequency, m.mtf))
+        except ValueError:
+            mtfs[name] = None
+        rois.append(((float(ra), float(ca)), (float(rb), float(cb))))
+    vals = [v for v in mtfs.values() if v is not None]
+    if not vals:
+        raise ValueError("no usable edge on the block")
+    return Resolution(float(np.mean(vals)), mtfs["vertical"], mtfs["horizontal"],
+                      tuple(curves), tuple(rois), rc)
