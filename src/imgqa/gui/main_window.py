@@ -39,7 +39,13 @@ from imgqa.gui.state import add_recent_folder, app_settings, recent_folders
 from imgqa.gui.store_bridge import StoreBridge
 from imgqa.gui.viewer import ImageViewer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the dialogs are imported when first opened (light start-up)
+    from imgqa.gui.baseline_dialog import BaselineDialog
+    from imgqa.gui.duplicate_dialog import DuplicateDialog
+    from imgqa.gui.export_dialog import ExportDialog
+    from imgqa.gui.manual_entry_dialog import ManualEntryDialog
+    from imgqa.gui.save_dialog import SaveDialog
+    from imgqa.gui.settings_dialog import SettingsDialog
     from imgqa.io.series import ImageSeries
     from imgqa.protocols.base import Protocol
     from imgqa.store.records import SessionRecord
@@ -82,12 +88,13 @@ class MainWindow(QMainWindow):
         self._preview_uid: str | None = None
         self.auto_analyse = True
         self.last_opened_session: int | None = None
-        self.save_dialog: Any = None      # the dialogs last opened (tests and screenshots)
-        self.duplicate_dialog: Any = None
-        self.baseline_dialog: Any = None
-        self.settings_dialog: Any = None
-        self.export_dialog: Any = None
-        self.manual_dialog: Any = None
+        # the dialogs last opened (tests and the screenshot mode look at them)
+        self.save_dialog: SaveDialog | None = None
+        self.duplicate_dialog: DuplicateDialog | None = None
+        self.baseline_dialog: BaselineDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.export_dialog: ExportDialog | None = None
+        self.manual_dialog: ManualEntryDialog | None = None
 
         self._build_widgets()
         self._build_actions()
@@ -262,9 +269,11 @@ class MainWindow(QMainWindow):
         c.duplicates_refused.connect(self._ask_duplicate_reason)
         c.session_images.connect(self._open_session_images)
         c.demo_ready.connect(self._open_demo)
-        for name in ("loaded", "analysis_finished", "analysis_cancelled", "saved", "save_failed",
-                     "exported", "export_failed"):
-            getattr(c, name).connect(getattr(self, name))
+        for theirs, ours in ((c.loaded, self.loaded), (c.analysis_finished, self.analysis_finished),
+                             (c.analysis_cancelled, self.analysis_cancelled),
+                             (c.saved, self.saved), (c.save_failed, self.save_failed),
+                             (c.exported, self.exported), (c.export_failed, self.export_failed)):
+            theirs.connect(ours)
         c.saved.connect(lambda _sessions: self.review_pane.refresh())
 
     # =====================================================================================

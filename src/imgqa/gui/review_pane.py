@@ -39,6 +39,7 @@ from imgqa.protocols.base import measurement_label
 
 if TYPE_CHECKING:
     from imgqa.evaluate import Limits
+    from imgqa.store import Store
     from imgqa.store.records import ResultRow, SessionRecord
 
 __all__ = ["ReviewPane"]
@@ -294,7 +295,7 @@ class ReviewPane(QWidget):
 
         # A bulk approval never covers a failure: those sessions are approved one by one,
         # after their failing measurements were looked at, with a comment.
-        def job(store) -> tuple[int, list]:
+        def job(store: Store) -> tuple[int, list[int]]:
             todo = [s for s in store.sessions(since=start.astimezone(UTC),
                                               unreviewed_only=True)
                     if _aware(s.performed_at) <= end]
@@ -307,7 +308,7 @@ class ReviewPane(QWidget):
         self.db.run(job, name="bulk review", on_done=self._bulk_reviewed,
                     on_failed=lambda m, h: self.message.setText(f"{m} {h}".strip()))
 
-    def _bulk_reviewed(self, out: tuple[int, list]) -> None:
+    def _bulk_reviewed(self, out: tuple[int, list[int]]) -> None:
         n, skipped = out
         self._reviewed(n)
         if skipped:
@@ -317,7 +318,7 @@ class ReviewPane(QWidget):
                 "at its failing measurements and approve it with a comment, or reject it.")
 
     def _review(self, ids: list[int], decision: str, comment: str) -> None:
-        def job(store) -> int:
+        def job(store: Store) -> int:
             store.review(ids, decision, comment=comment)
             return len(ids)
 
