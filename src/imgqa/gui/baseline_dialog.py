@@ -229,9 +229,11 @@ class BaselineDialog(QDialog):
         if sel is None or not reason:
             self.message.setText("Choose a measurement and give a reason.")
             return
-        kind = self.kind.currentData()
-        self.db.run(lambda store: store.set_tolerance(*sel, kind=kind, reason=reason, **levels),
-                    name="set tolerance", on_done=self._done, on_failed=self._show_error)
+        kind = str(self.kind.currentData())
+        self.db.run(lambda store: store.set_tolerance(
+            *sel, kind=kind, reason=reason, act_low=levels["act_low"],
+            tol_low=levels["tol_low"], tol_high=levels["tol_high"], act_high=levels["act_high"]),
+            name="set tolerance", on_done=self._done, on_failed=self._show_error)
 
     def _done(self, rec: object) -> None:  # the BaselineRecord or ToleranceRecord saved
         self.message.setText("✔ Saved. Earlier results keep the status they had.")

@@ -71,7 +71,7 @@ class ManualEntryDialog(QDialog):
         self.setSizeGripEnabled(True)
         self.db = db
         self.base = base
-        self.fields: dict[str, QWidget] = {}
+        self.fields: dict[str, QComboBox | QLineEdit] = {}
         self._equipment: list[EquipmentRecord] = []
         self.session: SessionRecord | None = None
 
@@ -217,7 +217,7 @@ class ManualEntryDialog(QDialog):
         self._say(f"Not saved: {message} {hint}".strip())
 
 
-def _field_for(item: ManualItem) -> QWidget:
+def _field_for(item: ManualItem) -> QComboBox | QLineEdit:
     if item.kind == "passfail":
         w = QComboBox()
         w.addItems(PASS_FAIL_CHOICES)   # empty = not checked
