@@ -4,11 +4,12 @@ resizable, a search box, Save and Cancel on screen) and the status bar says what
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 from conftest import TIMEOUT_MS, open_and_wait
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QDialogButtonBox
+
+from imgqa.store.records import EquipmentRecord
 
 N_DEVICES = 17
 
@@ -22,7 +23,7 @@ def _groups(n: int) -> list[dict]:
 
 def _records(n: int) -> list:
     mods = ("CT", "NM", "MR", "DX")
-    return [SimpleNamespace(id=i + 1, name=f"{mods[i % 4]} room {i + 1}", modality=mods[i % 4],
+    return [EquipmentRecord(id=i + 1, name=f"{mods[i % 4]} room {i + 1}", modality=mods[i % 4],
                             location=f"Building {i % 3}") for i in range(n)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,7 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgqa.gui.store_bridge import StoreBridge, attr, find_data
+from imgqa.gui.store_bridge import StoreBridge, find_data
+
+if TYPE_CHECKING:
+    from imgqa.protocols.base import Protocol
+    from imgqa.store.records import EquipmentRecord, ToleranceRecord
 
 __all__ = ["BaselineDialog", "parse_optional_float"]
 
@@ -45,8 +49,8 @@ def parse_optional_float(text: str) -> float | None:
 class BaselineDialog(QDialog):
     changed = Signal()
 
-    def __init__(self, db: StoreBridge, protocols: Sequence[Any] | None,
-                 context: tuple[Any, str, str] | None = None,
+    def __init__(self, db: StoreBridge, protocols: Sequence[Protocol] | None,
+                 context: tuple[int, str, str] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Baselines and tolerances")
@@ -54,7 +58,7 @@ class BaselineDialog(QDialog):
         self.db = db
         self._protocols = list(protocols or [])
         self._context = context
-        self._equipment: list[Any] = []
+        self._equipment: list[EquipmentRecord] = []
 
         self.equipment = QComboBox()
         self.measurement = QComboBox()
@@ -123,7 +127,7 @@ class BaselineDialog(QDialog):
                     on_failed=self._show_error)
 
     # -- choices --------------------------------------------------------------------------
-    def _fill_equipment(self, records: Sequence[Any]) -> None:
+    def _fill_equipment(self, records: Sequence[EquipmentRecord]) -> None:
         self._equipment = list(records)
         self.equipment.blockSignals(True)
         self.equipment.clear()
@@ -164,7 +168,7 @@ class BaselineDialog(QDialog):
         self.measurement.blockSignals(False)
         self._load_current()
 
-    def selection(self) -> tuple[Any, str, str] | None:
+    def selection(self) -> tuple[int, str, str] | None:
         eq_id = self.equipment.currentData()
         key = self.measurement.currentData()
         if eq_id is None or key is None:
@@ -179,21 +183,17 @@ class BaselineDialog(QDialog):
         self.db.run(lambda store: store.tolerance(*sel), name="tolerance",
                     on_done=self._show_current, on_failed=self._show_error)
 
-    def _show_current(self, rec: Any) -> None:
+    def _show_current(self, rec: ToleranceRecord | None) -> None:
         if rec is None:
             self.current.setText("No baseline or tolerance yet (results are NO_TOL).")
             return
-        tol = attr(rec, "tolerance")
-        ref = attr(rec, "reference")
-        src = attr(rec, "source", default="")
-        cite = attr(rec, "citation", default="")
-        text = f"reference {ref:g}" if isinstance(ref, (int, float)) else "no reference"
-        if tol is not None:
-            text += f"; {tol.describe()}"
-            self.kind.setCurrentIndex(max(self.kind.findData(tol.kind), 0))
-            for lv in LEVELS:
-                v = getattr(tol, lv)
-                self.level_edits[lv].setText("" if v is None else f"{v:g}")
+        tol, ref, src, cite = rec.tolerance, rec.reference, rec.source, rec.citation
+        text = "no reference" if ref is None else f"reference {ref:g}"
+        text += f"; {tol.describe()}"
+        self.kind.setCurrentIndex(max(self.kind.findData(tol.kind), 0))
+        for lv in LEVELS:
+            v = getattr(tol, lv)  # one of the four named limits of `Tolerance`
+            self.level_edits[lv].setText("" if v is None else f"{v:g}")
         if src:
             text += f" (from {src}{'; ' + cite if cite else ''})"
         self.current.setText(text)
@@ -229,11 +229,13 @@ class BaselineDialog(QDialog):
         if sel is None or not reason:
             self.message.setText("Choose a measurement and give a reason.")
             return
-        kind = self.kind.currentData()
-        self.db.run(lambda store: store.set_tolerance(*sel, kind=kind, reason=reason, **levels),
-                    name="set tolerance", on_done=self._done, on_failed=self._show_error)
+        kind = str(self.kind.currentData())
+        self.db.run(lambda store: store.set_tolerance(
+            *sel, kind=kind, reason=reason, act_low=levels["act_low"],
+            tol_low=levels["tol_low"], tol_high=levels["tol_high"], act_high=levels["act_high"]),
+            name="set tolerance", on_done=self._done, on_failed=self._show_error)
 
-    def _done(self, rec: Any) -> None:
+    def _done(self, rec: object) -> None:  # the BaselineRecord or ToleranceRecord saved
         self.message.setText("✔ Saved. Earlier results keep the status they had.")
         self.baseline_reason.clear()
         self.tolerance_reason.clear()

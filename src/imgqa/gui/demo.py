@@ -6,9 +6,15 @@ at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imgqa.paths import demo_phantoms_dir, source_checkout
+
+if TYPE_CHECKING:
+    from imgqa.protocols.base import Result
+    from imgqa.store import Store
 
 __all__ = ["repository_phantoms", "demo_folder", "register_demo_baselines", "DEMO_BASELINE_REASON"]
 
@@ -47,7 +53,7 @@ def demo_folder(generate: bool = True) -> Path | None:
     return target if _has_images(target) else None
 
 
-def register_demo_baselines(store, equipment_id: int, results) -> int:
+def register_demo_baselines(store: Store, equipment_id: int, results: Sequence[Result]) -> int:
     """Give a device the demo has just registered the baselines its default tolerances need.
 
     Default tolerances relative to a baseline (``reference = "baseline"``, e.g. CT noise within

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgqa.gui.store_bridge import attr
+if TYPE_CHECKING:
+    from imgqa.store import Store
+    from imgqa.store.records import EquipmentRecord
 
 __all__ = ["ExportDialog", "run_export"]
 
@@ -94,11 +96,11 @@ class ExportDialog(QDialog):
         self._file_changed(self.file.text())
 
     # -- equipment list (filled from the database thread) --------------------------------
-    def set_equipment_list(self, equipment: Sequence[Any]) -> None:
+    def set_equipment_list(self, equipment: Sequence[EquipmentRecord]) -> None:
         self.equipment.clear()
         for e in equipment:
-            item = QListWidgetItem(f"{attr(e, 'name')} · {attr(e, 'modality', default='')}")
-            item.setData(Qt.ItemDataRole.UserRole, attr(e, "id"))
+            item = QListWidgetItem(f"{e.name} · {e.modality}")
+            item.setData(Qt.ItemDataRole.UserRole, e.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.equipment.addItem(item)
@@ -160,7 +162,7 @@ class ExportDialog(QDialog):
         self.accept()
 
 
-def run_export(store: Any, choices: dict[str, Any]) -> tuple[int, int, str]:
+def run_export(store: Store, choices: dict[str, Any]) -> tuple[int, int, str]:
     """Gather and write the export (on the database thread); (results, sessions, path)."""
     from imgqa.report import export, gather
 

@@ -5,25 +5,29 @@ The receiver files images as ``inbox/<YYYYMMDD>/<SeriesInstanceUID>/<SOP>.dcm``.
 `InboxView` shows them (today first) with modality, equipment, image count, time received and a
 "new" mark for series that arrived while the window was open and were not opened since.
 Double-click or *Analyse* hands the folders to the window's ordinary open-and-analyse path.
-`install_inbox` wires the view, the receiver and its status-bar text into the main window.
+`InboxController` adds the view, the receiver and its status-bar text to a window; the window
+creates it and passes what it needs (its tabs, settings and ``open_paths``), so this module does
+not import the main window.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMainWindow,
     QPushButton,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -35,10 +39,7 @@ from imgqa.gui.receiver_control import ReceiverControl
 from imgqa.gui.state import receiver_settings
 from imgqa.gui.workers import TaskRunner
 
-if TYPE_CHECKING:  # pragma: no cover
-    from imgqa.gui.main_window import MainWindow
-
-__all__ = ["InboxController", "InboxSeries", "InboxView", "install_inbox", "scan_inbox"]
+__all__ = ["InboxController", "InboxSeries", "InboxView", "scan_inbox"]
 
 log = logging.getLogger(__name__)
 
@@ -285,16 +286,29 @@ class InboxView(QWidget):
 
 
 class InboxController(QObject):
-    """The receiver, the inbox tab, *File → Open inbox…* and the status-bar text of a window."""
+    """The receiver, the inbox tab, *File → Open inbox…* and the status-bar text of a window.
 
-    def __init__(self, window: MainWindow) -> None:
+    Parameters
+    ----------
+    window : the main window (status bar, shortcut, parent).
+    tabs : the window's central tabs; the Inbox tab is added, the first tab is the analysis.
+    settings : the application settings (receiver AE title, port, folder).
+    open_paths : the window's open-and-analyse path, given the chosen series folders.
+    after : the *File* menu action after which *Open inbox…* is inserted.
+    """
+
+    def __init__(self, window: QMainWindow, tabs: QTabWidget, settings: QSettings,
+                 open_paths: Callable[[Sequence[str]], None], *,
+                 after: QAction | None = None) -> None:
         super().__init__(window)
-        self.window = window
+        self.tabs = tabs
+        self.settings = settings
+        self._open_paths = open_paths
         self.receiver = ReceiverControl(self)
         self.view = InboxView(self.receiver)
         self.view.analyse_requested.connect(self.analyse)
-        window.tabs.addTab(self.view, "Inbox")
-        window.tabs.currentChanged.connect(self._tab_changed)
+        tabs.addTab(self.view, "Inbox")
+        tabs.currentChanged.connect(self._tab_changed)
 
         self.status_label = QLabel("")
         window.statusBar().addPermanentWidget(self.status_label)
@@ -307,11 +321,10 @@ class InboxController(QObject):
         self.action.setToolTip(tip)
         self.action.triggered.connect(self.show_inbox)
         window.addAction(self.action)
-        self._add_to_file_menu()
+        self._add_to_file_menu(after)
         self.apply_settings()
 
-    def _add_to_file_menu(self) -> None:
-        anchor = getattr(self.window, "act_open_folder", None)
+    def _add_to_file_menu(self, anchor: QAction | None) -> None:
         menus = [m for m in (anchor.associatedObjects() if anchor is not None else [])
                  if hasattr(m, "insertAction") and hasattr(m, "menuAction")]
         if not menus:
@@ -327,24 +340,24 @@ class InboxController(QObject):
 
     def apply_settings(self) -> bool:
         """Start, restart or stop the receiver from the saved settings."""
-        ok = self.receiver.apply(receiver_settings(self.window.settings))
+        ok = self.receiver.apply(receiver_settings(self.settings))
         if self.view.isVisible() or self.receiver.running:
             self.view.refresh()
         return ok
 
     def show_inbox(self) -> None:
-        self.window.tabs.setCurrentWidget(self.view)
+        self.tabs.setCurrentWidget(self.view)
         self.view.refresh()
 
     def analyse(self, folders: list[str]) -> None:
         """Open the chosen series through the window's ordinary open-and-analyse path."""
         self.receiver.mark_seen(folders)
-        self.window.tabs.setCurrentIndex(0)
-        self.window.open_paths(folders)
+        self.tabs.setCurrentIndex(0)
+        self._open_paths(folders)
         self.view.refresh()
 
     def _tab_changed(self, index: int) -> None:
-        if self.window.tabs.widget(index) is self.view:
+        if self.tabs.widget(index) is self.view:
             self.view.refresh()
 
     def _update_status(self) -> None:
@@ -357,7 +370,3 @@ class InboxController(QObject):
         self.receiver.stop(notify=False)
         self.view.shutdown()
 
-
-def install_inbox(window: MainWindow) -> InboxController:
-    """Give `window` the receiver and the inbox (called once from its constructor)."""
-    return InboxController(window)

@@ -1,51 +1,59 @@
 """The main window: open images, see them with the analysis ROIs, results, save, review, trend.
 
-Slow work never runs here: loading and analysis go to `self.runner` (a thread pool), database
-work to `self.db` (one database thread). The window only reacts to their signals.
+The window keeps the layout: it builds the widgets, menus and docks and wires them to its
+`QcController` (`gui/controller.py`), which loads, analyses, judges, saves, opens sessions and
+exports. Slow work never runs here: loading and analysis go to the controller's thread pool,
+database work to `self.db` (one database thread); the window only reacts to their signals.
+The inbox (`gui/inbox.py`) is added by the window and knows nothing of it but the widgets and
+the ``open_paths`` callback it is given.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
     QPushButton,
     QSplitter,
     QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
-from imgqa.gui import session_index
+from imgqa.gui.controller import QcController, equipment_groups
 from imgqa.gui.heap import freeze_long_lived
-from imgqa.gui.model import SeriesEntry, Workspace, rows_for
-from imgqa.gui.plots import PlotsPanel
+from imgqa.gui.inbox import InboxController
+from imgqa.gui.model import SeriesEntry, rows_for
 from imgqa.gui.problems_panel import ProblemsPanel
-from imgqa.gui.results_table import ResultsTable
-from imgqa.gui.series_browser import HeaderPanel, SeriesBrowser
+from imgqa.gui.result_panel import ResultPanel
+from imgqa.gui.series_browser import SeriesBrowser
 from imgqa.gui.state import add_recent_folder, app_settings, recent_folders
-from imgqa.gui.store_bridge import StoreBridge, attr
+from imgqa.gui.store_bridge import StoreBridge
 from imgqa.gui.viewer import ImageViewer
-from imgqa.gui.workers import Progress, Task, TaskRunner
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened (light start-up)
+    from imgqa.gui.baseline_dialog import BaselineDialog
+    from imgqa.gui.duplicate_dialog import DuplicateDialog
+    from imgqa.gui.export_dialog import ExportDialog
+    from imgqa.gui.manual_entry_dialog import ManualEntryDialog
+    from imgqa.gui.save_dialog import SaveDialog
+    from imgqa.gui.settings_dialog import SettingsDialog
+    from imgqa.io.series import ImageSeries
+    from imgqa.protocols.base import Protocol
+    from imgqa.store.records import SessionRecord
 
 __all__ = ["MainWindow"]
 
 log = logging.getLogger(__name__)
 
-AUTO_PROTOCOL = "Automatic"
 
 
 class MainWindow(QMainWindow):
@@ -72,27 +80,28 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("imgqa — imaging QC")
         self.setAcceptDrops(True)
         self.settings = app_settings()
-        self.workspace = Workspace()
-        self.runner = TaskRunner(parent=self)
         self.db = StoreBridge(self)
         self.db.changed.connect(self._update_actions)
-        self._analysis_task: Task | None = None
+        self.controller = QcController(self.db, self)
+        self.workspace = self.controller.workspace
+        self.runner = self.controller.runner
         self._preview_uid: str | None = None
-        self._load_task: Task | None = None
         self.auto_analyse = True
-        self._demo_pending = False
-        self._protocols: list[Any] | None = None
-        self.save_dialog = None
-        self.duplicate_dialog = None
-        self.baseline_dialog = None
-        self.settings_dialog = None
-        self.export_dialog = None
+        self.last_opened_session: int | None = None
+        # the dialogs last opened (tests and the screenshot mode look at them)
+        self.save_dialog: SaveDialog | None = None
+        self.duplicate_dialog: DuplicateDialog | None = None
+        self.baseline_dialog: BaselineDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.export_dialog: ExportDialog | None = None
+        self.manual_dialog: ManualEntryDialog | None = None
 
         self._build_widgets()
         self._build_actions()
-        from imgqa.gui.inbox import install_inbox
-
-        self.inbox = install_inbox(self)  # receiver, Inbox tab, File → Open inbox… (Ctrl+I)
+        # receiver, Inbox tab, File → Open inbox… (Ctrl+I)
+        self.inbox = InboxController(self, self.tabs, self.settings, self.open_paths,
+                                     after=self.act_open_folder)
+        self._connect_controller()
         self._restore_state()
         self._update_actions()
         if connect:
@@ -105,34 +114,12 @@ class MainWindow(QMainWindow):
     # =====================================================================================
     def _build_widgets(self) -> None:
         self.viewer = ImageViewer()
-        self.results_table = ResultsTable()
-        self.plots = PlotsPanel()
-        self.header_panel = HeaderPanel()
-        self.protocol_combo = QComboBox()
-        self.protocol_combo.setToolTip("The QC test for this series: chosen automatically from "
-                                       "the modality and the phantom; pick another to re-run.")
-        self.protocol_combo.setMinimumWidth(220)
-        self.protocol_combo.activated.connect(self._protocol_override_chosen)
-        self.result_title = QLabel("")
-        self.result_title.setWordWrap(True)
-        self.warnings_label = QLabel("")
-        self.warnings_label.setWordWrap(True)
-        self.warnings_label.setStyleSheet("color: #b26a00;")
-
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(4, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Test:"))
-        row.addWidget(self.protocol_combo, 1)
-        side_layout.addLayout(row)
-        side_layout.addWidget(self.result_title)
-        self.side_tabs = QTabWidget()
-        self.side_tabs.addTab(self.results_table, "Results")
-        self.side_tabs.addTab(self.plots, "Plots")
-        self.side_tabs.addTab(self.header_panel, "Header")
-        side_layout.addWidget(self.side_tabs, 1)
-        side_layout.addWidget(self.warnings_label)
+        self.result_panel = side = ResultPanel()
+        side.protocol_chosen.connect(self._protocol_override_chosen)
+        # the panel's widgets, by their names (tests and the screenshot mode use them)
+        self.results_table, self.plots = side.results_table, side.plots
+        self.header_panel, self.protocol_combo = side.header_panel, side.protocol_combo
+        self.result_title, self.warnings_label = side.result_title, side.warnings_label
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.viewer)
@@ -269,6 +256,26 @@ class MainWindow(QMainWindow):
             a.triggered.connect(lambda _=False, f=folder: self.open_paths([f]))
         self.recent_menu.setEnabled(bool(folders))
 
+    def _connect_controller(self) -> None:
+        c = self.controller
+        c.status.connect(self._set_status)
+        c.problem.connect(self.problems.add_problem)
+        c.progress.connect(self._show_progress)
+        c.progress_hidden.connect(self._hide_progress)
+        c.state_changed.connect(self._update_actions)
+        c.preview.connect(self._show_preview)
+        c.entries_added.connect(self._entries_added)
+        c.entry_changed.connect(self._entry_changed)
+        c.duplicates_refused.connect(self._ask_duplicate_reason)
+        c.session_images.connect(self._open_session_images)
+        c.demo_ready.connect(self._open_demo)
+        for theirs, ours in ((c.loaded, self.loaded), (c.analysis_finished, self.analysis_finished),
+                             (c.analysis_cancelled, self.analysis_cancelled),
+                             (c.saved, self.saved), (c.save_failed, self.save_failed),
+                             (c.exported, self.exported), (c.export_failed, self.export_failed)):
+            theirs.connect(ours)
+        c.saved.connect(lambda _sessions: self.review_pane.refresh())
+
     # =====================================================================================
     # State
     # =====================================================================================
@@ -290,8 +297,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         self.save_state()
-        self.runner.cancel_all()
-        self.runner.wait(5000)
+        self.controller.shutdown()
         self.trend_view.shutdown()
         self.inbox.shutdown()
         self.db.close()
@@ -299,10 +305,14 @@ class MainWindow(QMainWindow):
 
     @property
     def busy(self) -> bool:
-        return self.runner.busy
+        return self.controller.busy
+
+    @property
+    def _protocols(self) -> list[Protocol] | None:
+        return self.controller.protocols
 
     def _update_actions(self) -> None:
-        running = self._analysis_task is not None or self._load_task is not None
+        running = self.controller.running
         has_series = bool(self.workspace.entries)
         has_results = bool(self.workspace.results)
         self.act_run.setEnabled(has_series and not running)
@@ -336,10 +346,9 @@ class MainWindow(QMainWindow):
         self.trend_view.set_can_edit(self.db.can("baseline"))
 
     def _tab_changed(self, index: int) -> None:
-        w = self.tabs.widget(index)
-        if w is self.review_pane:
+        if index == self.tabs.indexOf(self.review_pane):
             self.review_pane.refresh()
-        elif w is self.trend_view:
+        elif index == self.tabs.indexOf(self.trend_view):
             self.trend_view.refresh_equipment()
 
     def _set_status(self, text: str) -> None:
@@ -380,55 +389,21 @@ class MainWindow(QMainWindow):
 
     def open_paths(self, paths: Sequence[str | Path], *, analyse: bool | None = None) -> None:
         """Load files, folders or zips in the background, then (by default) analyse them."""
-        paths = [str(p) for p in paths]
-        if not paths:
+        items = [str(p) for p in paths]
+        if not items:
             return
-        first = Path(paths[0])
+        first = Path(items[0])
         add_recent_folder(str(first if first.is_dir() else first.parent), self.settings)
         self._rebuild_recent_menu()
-        if self._analysis_task is not None:
-            self._analysis_task.cancel()
-        self.workspace.clear()
+        self._preview_uid = None
+        # The controller empties the workspace first, so nothing below shows an old series.
+        self.controller.load(items, analyse=self.auto_analyse if analyse is None else analyse)
         self.browser.clear_entries()
         self.problems.clear_problems()
         self.viewer.set_series(None)
-        self.results_table.show_rows([])
-        self.plots.clear()
-        self.protocol_combo.clear()
-        self.result_title.setText("")
-        self.warnings_label.setText("")
-        do_analyse = self.auto_analyse if analyse is None else analyse
-        self._set_status(f"Reading {len(paths)} item(s)…")
-        self._show_progress(0, 0)
-        t0 = time.perf_counter()
+        self.result_panel.clear()
 
-        def job(p: Progress):
-            from imgqa.io import load
-
-            _emit_preview(paths, p)
-            series = load(paths)
-            # Protocol declarations are imported here, off the GUI thread (some pull in SciPy).
-            from imgqa.protocols import all_protocols
-
-            return series, all_protocols()
-
-        def done(value) -> None:
-            series, protocols = value
-            if self._protocols is None:
-                # The protocol modules (SciPy, scikit-image…) are imported now: exempt them
-                # from garbage collection before the analysis allocates (see gui/heap.py).
-                freeze_long_lived()
-            self._protocols = protocols
-            self._loaded(series, do_analyse, time.perf_counter() - t0)
-
-        self._preview_uid: str | None = None
-        self._load_task = self.runner.start(job, name="loading images", on_done=done,
-                                            on_partial=self._show_preview,
-                                            on_failed=self._load_failed,
-                                            on_finished=self._load_finished)
-        self._update_actions()
-
-    def _show_preview(self, series) -> None:
+    def _show_preview(self, series: ImageSeries) -> None:
         """Show the first image found while the rest of the headers are still being read."""
         if self.workspace.entries or len(series) == 0:
             return
@@ -436,34 +411,30 @@ class MainWindow(QMainWindow):
         self._preview_uid = series.frames[0].sop_instance_uid
         self._set_status("Reading the image headers…")
 
-    def _load_failed(self, message: str, hint: str) -> None:
-        self.problems.add_problem("", message, hint)
-        self._set_status(message)
-
-    def _load_finished(self) -> None:
-        self._load_task = None
-        if self._analysis_task is None:
-            self._hide_progress()
-        self._update_actions()
-
-    def _loaded(self, series_list, analyse: bool, seconds: float) -> None:
-        for s in series_list:
-            entry = self.workspace.add(s)
+    def _entries_added(self, entries: list[SeriesEntry]) -> None:
+        for entry in entries:
             self.browser.add_entry(entry)
-        for prob in series_list.problems:
-            self.workspace.problems.append(prob)
-            self.problems.add_problem(prob.path, prob.error, prob.hint)
-        n = len(series_list)
-        bad = len(series_list.problems)
-        self._set_status(f"{n} series loaded in {seconds:.1f} s"
-                         + (f"; {bad} file(s) could not be used (see Problems)." if bad else "."))
-        if self.workspace.entries:
-            self.browser.select(self.workspace.entries[0].key)
-        self._load_task = None
-        self.loaded.emit(n)
-        self._update_actions()
-        if analyse and self.workspace.entries:
-            self.run_analysis()
+        if entries:
+            self.browser.select(entries[0].key)
+
+    def _entry_changed(self, entry: SeriesEntry, judged_only: bool) -> None:
+        """New results (or, `judged_only`, new statuses after the tolerance evaluation)."""
+        self.browser.update_entry(entry)
+        if self.browser.current_key() == entry.key:
+            if not judged_only:
+                self._fill_protocol_combo(entry)
+            self._show_results(entry, judged_only=judged_only)
+
+    def _show_progress(self, done: int, total: int, text: str = "") -> None:
+        self.progress.setMaximum(total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"%v / %m {text}".strip() if total else "working…")
+        self.progress.show()
+        self.cancel_button.show()
+
+    def _hide_progress(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
 
     # =====================================================================================
     # Showing one series
@@ -488,364 +459,88 @@ class MainWindow(QMainWindow):
         self._show_results(entry)
 
     def _fill_protocol_combo(self, entry: SeriesEntry) -> None:
-        self.protocol_combo.blockSignals(True)
-        self.protocol_combo.clear()
-        auto = f"{AUTO_PROTOCOL}" + (f" ({entry.auto_protocol})" if entry.auto_protocol else "")
-        self.protocol_combo.addItem(auto, None)
-        for proto in self._protocols or []:
-            if proto.accepts(entry.series) and proto.kind != "manual":  # typed in, not analysed
-                self.protocol_combo.addItem(f"{proto.name} — {proto.title}", proto.name)
-        idx = self.protocol_combo.findData(entry.protocol_override) \
-            if entry.protocol_override else 0
-        self.protocol_combo.setCurrentIndex(max(idx, 0))
-        self.protocol_combo.blockSignals(False)
+        self.result_panel.fill_protocols(entry, self._protocols or [])
 
     def _show_results(self, entry: SeriesEntry, *, judged_only: bool = False) -> None:
-        """Show `entry`'s results: title, table, plots (built when seen), warnings, ROIs.
-
-        With `judged_only` (after the tolerance evaluation, which changes statuses, references
-        and the equipment, never the ROIs, curves or warnings) only the title and the table
-        are refreshed: redrawing the rest took the GUI thread ~100 ms per Catphan result.
-        """
-        self.result_title.setToolTip("")
-        if entry.error:
-            self.result_title.setText(f"<b>{entry.protocol or ''}</b>: could not analyse")
-            self.warnings_label.setText(entry.error)
-            self.results_table.show_rows([])
-            self.plots.clear()
+        """Show `entry`'s results beside the image and (unless `judged_only`) its ROIs."""
+        self.result_panel.show_entry(entry, self._protocols or [],
+                                     db_available=self.db.available, judged_only=judged_only)
+        if not (entry.results and not entry.error):
             self.viewer.set_rois([], jump=False)
-            return
-        if not entry.results:
-            self.result_title.setText("Not analysed yet (F5 runs the analysis).")
-            self.warnings_label.setText("")
-            self.results_table.show_rows([])
-            self.plots.clear()
-            self.viewer.set_rois([], jump=False)
-            return
-        proto = entry.protocol or entry.results[0].protocol
-        title = next((p.title for p in self._protocols or [] if p.name == proto), "")
-        eq = f" · equipment: {entry.equipment_name}" if entry.equipment_name else \
-            (" · equipment not in the database" if self.db.available else "")
-        # Why this test ran (issue 11): a short line under the title, the whole reason on hover.
-        import html
+        elif not judged_only:
+            self.viewer.set_rois([roi for r in entry.results for roi in r.rois])
 
-        why = entry.results[0].choice_reason
-        short = why if len(why) <= 300 else why[:299].rsplit(" ", 1)[0] + " …"
-        self.result_title.setText(f"<b>{proto}</b> {title}{eq}" + (
-            f"<br><small><i>Why this test: {html.escape(short)}</i></small>" if why else ""))
-        self.result_title.setToolTip(f"Why this test: {why}" if why else "")
-        self.results_table.show_rows(rows_for(entry))
-        if judged_only:
-            return
-        self.plots.show_results(entry.results)
-        warnings = [w for r in entry.results for w in r.warnings]
-        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in dict.fromkeys(warnings)))
-        self.viewer.set_rois([roi for r in entry.results for roi in r.rois])
-
-    def _protocol_override_chosen(self, index: int) -> None:
+    def _protocol_override_chosen(self, protocol: str | None) -> None:
         entry = self.current_entry()
-        if entry is None:
-            return
-        entry.protocol_override = self.protocol_combo.itemData(index)
-        entry.results = []
-        entry.error = None
-        self.run_analysis([entry.key])
+        if entry is not None:
+            self.controller.rerun(entry, protocol)
 
     # =====================================================================================
-    # Analysis
+    # Analysis and saving (the work is the controller's)
     # =====================================================================================
     def run_analysis(self, keys: Sequence[int] | None = None) -> None:
         """Analyse the given series (all by default) on the worker pool."""
-        if self._analysis_task is not None:
-            return
-        entries = [e for e in self.workspace.entries if keys is None or e.key in keys]
-        if not entries:
-            return
-        items = [(e.key, e.series, e.protocol_override) for e in entries]
-        n = len(items)
-        self._show_progress(0, n)
-        self._set_status(f"Analysing {n} series…")
-
-        def job(p: Progress) -> int:
-            from imgqa.protocols import AnalysisProblem, analyse_series
-
-            for i, (key, series, override) in enumerate(items):
-                p.check()
-                p.report(i, n, f"{i + 1}/{n}")
-                name = override
-                try:
-                    results = analyse_series(series, override)
-                    name = results[0].protocol if results else override
-                    p.emit(("ok", key, name, results))
-                except Exception as exc:  # one series' problem; the next one runs
-                    # Plain message and hint; a traceback goes to the log at DEBUG only.
-                    prob = AnalysisProblem.from_exception(exc, override, [series])
-                    p.emit(("error", key, name, prob.error, prob.hint))
-            p.report(n, n, "done")
-            return n
-
-        self._analysis_task = self.runner.start(
-            job, name="analysis", on_progress=self._on_progress, on_partial=self._on_partial,
-            on_done=lambda _n: self._evaluate(entries), on_failed=self._analysis_failed,
-            on_cancelled=self._analysis_cancelled, on_finished=self._analysis_task_finished)
-        self._update_actions()
+        self.controller.run_analysis(keys)
 
     def cancel(self) -> None:
-        if self._analysis_task is not None:
-            self._analysis_task.cancel()
-            self._set_status("Cancelling after the current series…")
-        if self._load_task is not None:
-            self._load_task.cancel()
+        self.controller.cancel()
 
-    def _on_progress(self, done: int, total: int, text: str) -> None:
-        self._show_progress(done, total, text)
-
-    def _on_partial(self, item) -> None:
-        kind, key = item[0], item[1]
-        entry = self.workspace.get(key)
-        if entry is None:  # the workspace was replaced meanwhile
-            return
-        if kind == "ok":
-            _, _, name, results = item
-            entry.auto_protocol = entry.auto_protocol if entry.protocol_override else name
-            entry.results = list(results)
-            entry.error = None
-        else:
-            _, _, name, message, hint = item
-            entry.auto_protocol = entry.auto_protocol or name
-            entry.results = []
-            entry.error = f"{message} {hint}".strip()
-            src = entry.series.sources[0] if entry.series.sources else ""
-            self.problems.add_problem(src, f"{name or 'analysis'}: {message}", hint)
-        self.browser.update_entry(entry)
-        if self.browser.current_key() == key:
-            self._fill_protocol_combo(entry)
-            self._show_results(entry)
-
-    def _analysis_failed(self, message: str, hint: str) -> None:
-        self.problems.add_problem("", message, hint)
-        self._set_status(message)
-        self.analysis_finished.emit()
-
-    def _analysis_cancelled(self) -> None:
-        done = sum(1 for e in self.workspace.entries if e.results or e.error)
-        self._set_status(f"Analysis cancelled ({done} of {len(self.workspace.entries)} "
-                         "series analysed).")
-        self.analysis_cancelled.emit()
-
-    def _analysis_task_finished(self) -> None:
-        self._analysis_task = None
-        self._hide_progress()
-        self._update_actions()
-
-    def _evaluate(self, entries: list[SeriesEntry]) -> None:
-        """Judge the new results against the database's baselines and tolerances."""
-        todo = [e for e in entries if e.results]
-        if not todo or not self.db.available:
-            self._analysis_done()
-            return
-        jobs = [(e.key, e.series, list(e.results)) for e in todo]
-        # Demo phantoms: register their (fictitious) devices so statuses show at once.
-        create = self._demo_pending and self.db.can("equipment_admin")
-        self._demo_pending = False
-
-        def evaluate_all(store) -> list:
-            out = []
-            created: set[int] = set()
-            for key, series, results in jobs:
-                eq = store.match_equipment(series)
-                if eq is None and create:
-                    eq = store.create_equipment_from_series(
-                        series, name=f"Demo {series.modality} (digital phantom)",
-                        location="imgqa demo")
-                    created.add(attr(eq, "id"))
-                if eq is None:
-                    out.append((key, None, "", results, {}))
-                    continue
-                eq_id = attr(eq, "id")
-                if eq_id in created:  # demo devices get their baselines (gui/demo.py)
-                    from imgqa.gui.demo import register_demo_baselines
-
-                    register_demo_baselines(store, eq_id, results)
-                evaluated = [store.evaluate(eq_id, r) for r in results]
-                out.append((key, eq_id, str(attr(eq, "name", default="")), evaluated,
-                            _tolerance_texts(store, eq_id, evaluated)))
-            return out
-
-        self._set_status("Comparing with baselines and tolerances…")
-        self.db.run(evaluate_all, name="evaluation", on_done=self._evaluated,
-                    on_failed=lambda m, h: (self.problems.add_problem("", m, h),
-                                            self._analysis_done()))
-
-    def _evaluated(self, items: list) -> None:
-        for key, eq_id, eq_name, results, tols in items:
-            entry = self.workspace.get(key)
-            if entry is None:
-                continue
-            entry.equipment_id, entry.equipment_name = eq_id, eq_name
-            entry.results = list(results)
-            entry.tolerances = tols
-            self.browser.update_entry(entry)
-            if self.browser.current_key() == key:
-                self._show_results(entry, judged_only=True)
-        self._analysis_done()
-
-    def _analysis_done(self) -> None:
-        n_ok = sum(1 for e in self.workspace.entries if e.results)
-        n_err = sum(1 for e in self.workspace.entries if e.error)
-        self._set_status(f"Analysis finished: {n_ok} series analysed"
-                         + (f", {n_err} could not be analysed (see Problems)." if n_err else "."))
-        self._update_actions()
-        self.analysis_finished.emit()
-
-    def _show_progress(self, done: int, total: int, text: str = "") -> None:
-        self.progress.setMaximum(total)
-        self.progress.setValue(done)
-        self.progress.setFormat(f"%v / %m {text}".strip() if total else "working…")
-        self.progress.show()
-        self.cancel_button.show()
-
-    def _hide_progress(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
-
-    # =====================================================================================
-    # Saving
-    # =====================================================================================
     def save_results(self) -> None:
         """Open the save dialog (non-blocking); saving happens when it is accepted."""
         if not self.db.available or not self.workspace.results:
             return
         from imgqa.gui.save_dialog import SaveDialog
 
-        groups = self._equipment_groups()
-        self.save_dialog = SaveDialog(self, groups, default_user=self.db.user)
-        self.save_dialog.accepted.connect(lambda: self._save(self.save_dialog.choices()))
+        groups = equipment_groups(self.workspace.entries)
+        self.save_dialog = dlg = SaveDialog(self, groups, default_user=self.db.user)
+        dlg.accepted.connect(lambda: self.controller.save(dlg.choices()))
         self.db.run(lambda store: store.list_equipment(active_only=True),
-                    name="equipment list", on_done=self.save_dialog.set_equipment_list)
-        self.save_dialog.open()
+                    name="equipment list", on_done=dlg.set_equipment_list)
+        dlg.open()
 
-    def _equipment_groups(self) -> list[dict]:
-        """The analysed series, grouped by the device that made them."""
-        groups: dict[str, dict] = {}
-        for e in self.workspace.entries:
-            if not e.results:
-                continue
-            label = f"{e.series.header.equipment.label()} · {e.series.modality}"
-            g = groups.setdefault(label, {"label": label, "entries": [], "equipment_id":
-                                          e.equipment_id, "equipment_name": e.equipment_name,
-                                          "modality": e.series.modality})
-            g["entries"].append(e)
-            if e.equipment_id is not None:
-                g["equipment_id"], g["equipment_name"] = e.equipment_id, e.equipment_name
-        return list(groups.values())
-
-    def _save(self, choices: dict, *, duplicate_reason: str = "",
-              only: Sequence[int] | None = None) -> None:
-        """Save the chosen groups (``only``: their indices, for a retry with a reason)."""
-        from imgqa.store.duplicates import DuplicateSessionError
-
-        performed_by = choices.get("performed_by") or None
-        comment = choices.get("comment", "")
-        plan = []
-        for g in choices["groups"]:
-            if g.get("skip"):
-                continue
-            plan.append((g["entries"][0].series, g.get("equipment_id"), g.get("new_name"),
-                         g.get("location", ""), [(e.key, list(e.results)) for e in g["entries"]]))
-        todo = list(range(len(plan))) if only is None else list(only)
-
-        def save_all(store) -> tuple[list, list]:
-            sessions, refused = [], []
-            for n in todo:
-                series, eq_id, new_name, location, entry_results = plan[n]
-                if eq_id is None:
-                    eq = store.create_equipment_from_series(series, name=new_name or None,
-                                                            location=location)
-                    eq_id = attr(eq, "id")
-                results = []
-                for _key, rs in entry_results:
-                    results.extend(store.evaluate(eq_id, r) for r in rs)
-                try:
-                    session = store.save_session(eq_id, results, performed_by=performed_by,
-                                                 comment=comment,
-                                                 duplicate_reason=duplicate_reason)
-                except DuplicateSessionError as exc:  # ask for a reason; the others go on
-                    refused.append((n, exc.message))
-                    continue
-                session_index.remember(attr(session, "uid", "id"),
-                                       [i.source for r in results for i in r.inputs])
-                sessions.append(session)
-            return sessions, refused
-
-        self._set_status("Saving…")
-        self.db.run(save_all, name="saving",
-                    on_done=lambda out: self._save_done(choices, *out),
-                    on_failed=self._save_error)
-
-    def _save_done(self, choices: dict, sessions: list, refused: list) -> None:
-        if sessions:
-            self._saved(sessions)
-        if not refused:
-            return
+    def _ask_duplicate_reason(self, choices: dict[str, Any],
+                              refused: list[tuple[int, str]]) -> None:
+        """Some images were saved before: ask why they are saved again, then retry those."""
         from imgqa.gui.duplicate_dialog import DuplicateDialog
 
-        self._set_status("Not saved: these images were already saved.")
-        self.duplicate_dialog = DuplicateDialog(self, [msg for _, msg in refused])
-        self.duplicate_dialog.accepted.connect(lambda: self._save(
-            choices, duplicate_reason=self.duplicate_dialog.reason_text(),
-            only=[n for n, _ in refused]))
-        self.duplicate_dialog.open()
-
-    def _saved(self, sessions: list) -> None:
-        self._set_status(f"Saved {len(sessions)} session(s) to the database.")
-        self.saved.emit(sessions)
-        # Equipment may have been created: judge again so the table shows statuses.
-        self._evaluate(list(self.workspace.entries))
-        self.review_pane.refresh()
-        # Queued after the judging above (one database thread), whose "Analysis finished"
-        # would hide it: "Saved session 12 for CT 1: 3 results, 1 ACTION."
-        from imgqa.gui.save_dialog import saved_message
-
-        self.db.run(lambda store: [(s, store.session_results(attr(s, "id"))) for s in sessions],
-                    name="saved summary",
-                    on_done=lambda saved: self._set_status(saved_message(saved)))
-
-    def _save_error(self, message: str, hint: str) -> None:
-        self.problems.add_problem("", f"Saving failed: {message}", hint)
-        self._set_status(f"Saving failed: {message}")
-        self.save_failed.emit(message)
+        self.duplicate_dialog = dlg = DuplicateDialog(self, [msg for _, msg in refused])
+        dlg.accepted.connect(lambda: self.controller.save(
+            choices, duplicate_reason=dlg.reason_text(), only=[n for n, _ in refused]))
+        dlg.open()
 
     # =====================================================================================
-    # Sessions, baselines, settings, demo
+    # Sessions, baselines, export, settings, demo
     # =====================================================================================
-    def open_session(self, session_id: Any) -> None:
+    def open_session(self, session_id: int) -> None:
         """Open the images of a saved session (from the trend view or the review pane)."""
+        self.controller.find_session_images(session_id)
 
-        def find_paths(store) -> list[str]:
-            session = store.session(session_id)
-            return session_index.paths_for(attr(session, "uid", "id"))
-
-        def opened(paths: list[str]) -> None:
-            existing = [p for p in paths if Path(p).exists()]
-            if not existing:
-                self.problems.add_problem("", f"The images of session {session_id} are not "
-                                          "available on this computer.",
-                                          "They may have been moved or were on another "
-                                          "workstation.")
-                return
-            self.tabs.setCurrentIndex(0)
-            self.open_paths(existing)
-            self.last_opened_session = session_id
-
-        self.db.run(find_paths, name="session images", on_done=opened,
-                    on_failed=lambda m, h: self.problems.add_problem("", m, h))
+    def _open_session_images(self, session_id: int, paths: list[str]) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.open_paths(paths)
+        self.last_opened_session = session_id
 
     def enter_results(self) -> None:
-        """Database → Enter results…: manual results (`imgqa.gui.manual_entry_dialog`)."""
-        from imgqa.gui.manual_entry_dialog import open_manual_entry
+        """Database → Enter results…: manual results (`imgqa.gui.manual_entry_dialog`).
 
-        self.manual_dialog = open_manual_entry(self)
+        The open series' ``mr.acr`` result, if any, is offered for its visual count.
+        """
+        from imgqa.gui.manual_entry_dialog import ManualEntryDialog, manual_base
+
+        entry = self.current_entry()
+        base = manual_base(entry.results or (), entry.equipment_id) if entry is not None \
+            else None
+        self.manual_dialog = dlg = ManualEntryDialog(self.db, self, base=base,
+                                                     default_user=self.db.user)
+        dlg.saved.connect(self._manual_saved)
+        dlg.open()
+
+    def _manual_saved(self, session: SessionRecord) -> None:
+        self._set_status(f"Saved entered results as QC session {session.id} "
+                         f"(worst status {session.worst_status or 'none'}).")
+        self.review_pane.refresh()
+        self.trend_view.reload()
+        self.saved.emit([session])
 
     def open_baseline_editor(self, *context: Any) -> None:
         from imgqa.gui.baseline_dialog import BaselineDialog
@@ -859,13 +554,13 @@ class MainWindow(QMainWindow):
             if m is not None:
                 ctx = (entry.equipment_id, m.protocol, m.measurement)
         self.baseline_dialog = BaselineDialog(self.db, self._protocols, context=ctx, parent=self)
-        self.baseline_dialog.changed.connect(lambda: self._evaluate(list(self.workspace.entries)))
+        self.baseline_dialog.changed.connect(lambda: self.controller.evaluate())
         self.baseline_dialog.changed.connect(self.trend_view.reload)
         self.baseline_dialog.open()
 
     def export_records(self) -> None:
         """Database → Export QA records…: a dialog, then the export on the database thread."""
-        from imgqa.gui.export_dialog import ExportDialog, run_export
+        from imgqa.gui.export_dialog import ExportDialog
 
         folder = str(self.settings.value("export/folder", "")) or str(Path.home())
         self.export_dialog = dlg = ExportDialog(self, folder)
@@ -875,102 +570,24 @@ class MainWindow(QMainWindow):
         def start() -> None:
             choices = dlg.choices()
             self.settings.setValue("export/folder", str(Path(choices["file"]).parent))
-            self._set_status("Exporting QA records…")
-            self.db.run(lambda store: run_export(store, choices), name="export",
-                        on_done=self._exported, on_failed=self._export_error)
+            self.controller.export(choices)
 
         dlg.accepted.connect(start)
         dlg.open()
 
-    def _exported(self, value: tuple) -> None:
-        n_results, n_sessions, path = value
-        self._set_status(f"Exported {n_results} result(s) of {n_sessions} session(s) to "
-                         f"{path}.")
-        self.exported.emit(value)
-
-    def _export_error(self, message: str, hint: str) -> None:
-        self.problems.add_problem("", f"Export failed: {message}", hint)
-        self._set_status(f"Export failed: {message}")
-        self.export_failed.emit(message)
-
     def open_settings(self) -> None:
         from imgqa.gui.settings_dialog import SettingsDialog
 
-        self.settings_dialog = SettingsDialog(self.settings, self.db.url, parent=self,
-                                              receiver=self.inbox.receiver)
-        self.settings_dialog.accepted.connect(
-            lambda: self.db.connect_to(self.settings_dialog.url()))
-        self.settings_dialog.accepted.connect(self.inbox.apply_settings)
-        self.settings_dialog.open()
+        self.settings_dialog = dlg = SettingsDialog(self.settings, self.db.url, parent=self,
+                                                    receiver=self.inbox.receiver)
+        dlg.accepted.connect(lambda: self.db.connect_to(dlg.url()))
+        dlg.accepted.connect(self.inbox.apply_settings)
+        dlg.open()
 
     def load_demo(self) -> None:
         """Open the demo phantoms (generating them once if needed) and analyse them."""
-        self._set_status("Preparing the demo phantoms…")
-        self._show_progress(0, 0)
+        self.controller.prepare_demo()
 
-        def job(_p: Progress):
-            from imgqa.gui.demo import demo_folder
-
-            return demo_folder()
-
-        def done(folder) -> None:
-            self._hide_progress()
-            if folder is None:
-                self.problems.add_problem("", "No demo phantoms are available.",
-                                          "Run `imgqa phantoms make DIR` and open DIR.")
-                return
-            self.settings.setValue("demo/loaded", True)
-            self._demo_pending = True
-            self.open_paths([str(folder)])
-
-        self.runner.start(job, name="demo phantoms", on_done=done,
-                          on_failed=lambda m, h: (self._hide_progress(),
-                                                  self.problems.add_problem("", m, h)))
-
-
-def _tolerance_texts(store, eq_id, results) -> dict:
-    """(label, protocol, measurement) → (reference, tolerance text) from the store."""
-    out: dict = {}
-    fn = getattr(store, "tolerance", None)
-    if fn is None:
-        return out
-    for r in results:
-        for m in r.measurements:
-            try:
-                info = fn(eq_id, r.protocol, m.name)
-            except Exception:
-                log.debug("tolerance lookup failed", exc_info=True)
-                continue
-            if info is None:
-                continue
-            ref = attr(info, "reference", "baseline", "value")
-            tol = attr(info, "tolerance", default=info)
-            text = ""
-            describe = getattr(tol, "describe", None)
-            if callable(describe):
-                try:
-                    text = describe(m.unit)
-                except Exception:
-                    text = ""
-            out[(r.label, r.protocol, m.name)] = (ref if isinstance(ref, (int, float)) else None,
-                                                  text)
-    return out
-
-
-def _emit_preview(paths: Sequence[str], progress: Progress, tries: int = 5) -> None:
-    """Read one image file's header (of the first few found) and hand it to the GUI, so a
-    large series shows an image long before all its headers are read."""
-    from imgqa.io.dicom import iter_sources, load
-
-    try:
-        for k, src in enumerate(iter_sources(paths, [])):
-            if k >= tries or progress.cancelled:
-                return
-            if src.member is not None:  # zip members: no cheap preview
-                return
-            found = load([src.path])
-            if len(found):
-                progress.emit(found[0])
-                return
-    except Exception:  # a preview is a nicety: the real load reports problems
-        log.debug("preview failed", exc_info=True)
+    def _open_demo(self, folder: str) -> None:
+        self.settings.setValue("demo/loaded", True)
+        self.open_paths([folder])

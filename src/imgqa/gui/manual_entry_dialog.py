@@ -12,7 +12,8 @@ low-contrast spokes count: the count is stored in that analysis, marked as enter
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -29,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from imgqa.errors import ImgqaError
-from imgqa.gui.store_bridge import attr
 from imgqa.protocols import all_protocols, get_protocol
 from imgqa.protocols.manual import (
     MANUAL_OVERRIDES,
@@ -39,7 +39,12 @@ from imgqa.protocols.manual import (
     with_manual_values,
 )
 
-__all__ = ["ManualEntryDialog", "open_manual_entry"]
+if TYPE_CHECKING:
+    from imgqa.gui.store_bridge import StoreBridge
+    from imgqa.protocols.base import Result
+    from imgqa.store.records import EquipmentRecord, SessionRecord
+
+__all__ = ["ManualEntryDialog", "manual_base"]
 
 PASS_FAIL_CHOICES = ("", "pass", "fail")
 
@@ -59,16 +64,16 @@ class ManualEntryDialog(QDialog):
 
     saved = Signal(object)   # the SessionRecord
 
-    def __init__(self, db: Any, parent: QWidget | None = None, *,
-                 base: tuple[Any, int | None] | None = None, default_user: str = "") -> None:
+    def __init__(self, db: StoreBridge, parent: QWidget | None = None, *,
+                 base: tuple[Result, int | None] | None = None, default_user: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Enter results")
         self.setSizeGripEnabled(True)
         self.db = db
         self.base = base
-        self.fields: dict[str, QWidget] = {}
-        self._equipment: list[Any] = []
-        self.session: Any = None
+        self.fields: dict[str, QComboBox | QLineEdit] = {}
+        self._equipment: list[EquipmentRecord] = []
+        self.session: SessionRecord | None = None
 
         self.protocol_combo = QComboBox()
         for p in all_protocols():
@@ -141,7 +146,7 @@ class ManualEntryDialog(QDialog):
         self._fill_equipment()
         self._say("")
 
-    def set_equipment_list(self, equipment: list[Any]) -> None:
+    def set_equipment_list(self, equipment: Sequence[EquipmentRecord]) -> None:
         self._equipment = list(equipment)
         self._fill_equipment()
 
@@ -153,9 +158,9 @@ class ManualEntryDialog(QDialog):
         self.equipment_combo.clear()
         mods = get_protocol(self.protocol).modalities if self.protocol else ()
         for e in self._equipment:
-            mod = attr(e, "modality", default="") or ""
+            mod = e.modality
             if not mod or "*" in mods or mod in mods:
-                self.equipment_combo.addItem(f"{attr(e, 'name')} ({mod or '?'})", attr(e, "id"))
+                self.equipment_combo.addItem(f"{e.name} ({mod or '?'})", e.id)
         idx = self.equipment_combo.findData(keep)
         self.equipment_combo.setCurrentIndex(max(idx, 0))
 
@@ -170,16 +175,16 @@ class ManualEntryDialog(QDialog):
         self.message.setText(text)
 
     # -- saving ----------------------------------------------------------------------------
-    def build_result(self) -> Any:
+    def build_result(self) -> Result:
         """The result to store; raises `ImgqaError` with a sentence for the user."""
-        who = self.performed_by.text().strip() or getattr(self.db, "user", "")
+        who = self.performed_by.text().strip() or self.db.user
         values = {k: v for k, v in self.values().items() if v.strip()}
         if self.base is not None and self.protocol == self.base[0].protocol:
             return with_manual_values(self.base[0], values, entered_by=who)
         eq = next((e for e in self._equipment
-                   if attr(e, "id") == self.equipment_combo.currentData()), None)
+                   if e.id == self.equipment_combo.currentData()), None)
         return manual_result(self.protocol, values, entered_by=who,
-                             equipment_modality=attr(eq, "modality", default="") or "")
+                             equipment_modality=eq.modality if eq is not None else "")
 
     def save(self) -> None:
         eq_id = self.equipment_combo.currentData()
@@ -201,7 +206,7 @@ class ManualEntryDialog(QDialog):
                     name="saving entered results", on_done=self._saved,
                     on_failed=self._failed)
 
-    def _saved(self, session: Any) -> None:
+    def _saved(self, session: SessionRecord) -> None:
         self.session = session
         self.buttons.setEnabled(True)
         self.saved.emit(session)
@@ -212,7 +217,7 @@ class ManualEntryDialog(QDialog):
         self._say(f"Not saved: {message} {hint}".strip())
 
 
-def _field_for(item: ManualItem) -> QWidget:
+def _field_for(item: ManualItem) -> QComboBox | QLineEdit:
     if item.kind == "passfail":
         w = QComboBox()
         w.addItems(PASS_FAIL_CHOICES)   # empty = not checked
@@ -225,29 +230,10 @@ def _field_for(item: ManualItem) -> QWidget:
     return line
 
 
-def open_manual_entry(window: Any) -> ManualEntryDialog:
-    """Open the dialog from the main window (Database → Enter results…).
-
-    The open series' ``mr.acr`` result, if any, is offered for its visual count. After a save
-    the review pane and trends are refreshed and the status bar says what was stored.
-    """
-    entry = window.current_entry()
-    base = None
-    if entry is not None:
-        for r in entry.results or ():
-            if r.protocol in MANUAL_OVERRIDES:
-                base = (r, entry.equipment_id)
-                break
-    dlg = ManualEntryDialog(window.db, window, base=base, default_user=window.db.user)
-
-    def saved(session: Any) -> None:
-        window._set_status(
-            f"Saved entered results as QC session {attr(session, 'id')} "
-            f"(worst status {attr(session, 'worst_status') or 'none'}).")
-        window.review_pane.refresh()
-        window.trend_view.reload()
-        window.saved.emit([session])
-
-    dlg.saved.connect(saved)
-    dlg.open()
-    return dlg
+def manual_base(results: Sequence[Result], equipment_id: int | None
+                ) -> tuple[Result, int | None] | None:
+    """The open series' result whose visual count may be typed in (``mr.acr``), if any."""
+    for r in results:
+        if r.protocol in MANUAL_OVERRIDES:
+            return r, equipment_id
+    return None

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from imgqa.status import BY_SEVERITY, rank, worst
 
 if TYPE_CHECKING:  # keep start-up light: no pydicom/SciPy import here
+    from imgqa.io.dicom import Problem
     from imgqa.io.series import ImageSeries
     from imgqa.protocols.base import Result
 
@@ -54,10 +55,9 @@ class SeriesEntry:
     protocol_override: str | None = None
     results: list[Result] = field(default_factory=list)
     error: str | None = None
-    equipment_id: Any = None
+    equipment_id: int | None = None
     equipment_name: str = ""
     tolerances: dict[tuple[str, str, str], tuple[float | None, str]] = field(default_factory=dict)
-    saved_session: Any = None
 
     @property
     def protocol(self) -> str | None:
@@ -92,7 +92,7 @@ class Workspace:
 
     def __init__(self) -> None:
         self.entries: list[SeriesEntry] = []
-        self.problems: list[Any] = []
+        self.problems: list[Problem] = []
 
     def clear(self) -> None:
         self.entries.clear()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from datetime import time as dtime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
@@ -34,9 +34,14 @@ from PySide6.QtWidgets import (
 
 from imgqa.formatting import format_value
 from imgqa.gui.results_table import STATUS_STYLE, status_icon, status_text
-from imgqa.gui.store_bridge import StoreBridge, attr
+from imgqa.gui.store_bridge import StoreBridge
 from imgqa.protocols.base import measurement_label
 from imgqa.status import FAILING
+
+if TYPE_CHECKING:
+    from imgqa.evaluate import Limits
+    from imgqa.store import Store
+    from imgqa.store.records import ResultRow, SessionRecord
 
 __all__ = ["ReviewPane"]
 
@@ -45,12 +50,12 @@ COLUMNS = ["Session", "When", "Equipment", "Performed by", "Tests", "Status", "C
 FAILING_COLUMNS = ["Test", "Measurement", "Value", "Unit", "Reference", "Limits", "Status"]
 
 
-def limits_text(limits: Any) -> str:
+def limits_text(limits: Limits | None) -> str:
     """``"tolerance 98 to 102; action 95 to 105"`` from stored absolute limits (None: open)."""
     if limits is None:
         return "—"
 
-    def band(lo: Any, hi: Any) -> str:
+    def band(lo: float | None, hi: float | None) -> str:
         if lo is None and hi is None:
             return ""
         if lo is None:
@@ -60,12 +65,12 @@ def limits_text(limits: Any) -> str:
         return f"{format_value(lo)} to {format_value(hi)}"
 
     parts = [f"{name} {b}" for name, b in (
-        ("tolerance", band(attr(limits, "tol_low"), attr(limits, "tol_high"))),
-        ("action", band(attr(limits, "act_low"), attr(limits, "act_high")))) if b]
+        ("tolerance", band(limits.tol_low, limits.tol_high)),
+        ("action", band(limits.act_low, limits.act_high))) if b]
     return "; ".join(parts) or "—"
 
 
-def _when(value: Any) -> str:
+def _when(value: datetime | None) -> str:
     if isinstance(value, datetime):
         local = value.astimezone() if value.tzinfo else value
         return local.strftime("%Y-%m-%d %H:%M")
@@ -81,7 +86,7 @@ class ReviewPane(QWidget):
     def __init__(self, db: StoreBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.db = db
-        self._sessions: list[Any] = []
+        self._sessions: list[SessionRecord] = []
 
         self.unreviewed_only = QCheckBox("Awaiting review only")
         self.unreviewed_only.setChecked(True)
@@ -115,7 +120,7 @@ class ReviewPane(QWidget):
         fh.setStretchLastSection(True)
         self.failing.setMaximumHeight(160)
         self.failing.hide()
-        self._failing_for: Any = None
+        self._failing_for: int | None = None
 
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("Review comment (required to reject, and to approve a "
@@ -179,24 +184,22 @@ class ReviewPane(QWidget):
                     name="sessions", on_done=self._fill,
                     on_failed=lambda m, h: self.message.setText(f"{m} {h}".strip()))
 
-    def _fill(self, sessions: Sequence[Any]) -> None:
-        self._sessions = sorted(sessions, key=lambda s: attr(s, "performed_at") or datetime.min,
-                                reverse=True)
+    def _fill(self, sessions: Sequence[SessionRecord]) -> None:
+        self._sessions = sorted(sessions, key=lambda s: _aware(s.performed_at), reverse=True)
         self.table.setRowCount(len(self._sessions))
         for r, s in enumerate(self._sessions):
-            status = attr(s, "worst_status")
-            decision = attr(s, "review_decision")
+            status = s.worst_status
+            decision = s.review_decision
             review = "awaiting review" if decision is None else \
-                f"{decision} by {attr(s, 'reviewed_by', default='')}"
-            cells = [str(attr(s, "id")), _when(attr(s, "performed_at")),
-                     str(attr(s, "equipment_name", default="") or attr(s, "equipment_id")),
-                     str(attr(s, "performed_by", default="")),
-                     ", ".join(attr(s, "protocols", default=()) or ()),
-                     status_text(status), str(attr(s, "comment", default="") or ""), review]
+                f"{decision} by {s.reviewed_by or ''}"
+            cells = [str(s.id), _when(s.performed_at),
+                     str(s.equipment_name or s.equipment_id), str(s.performed_by or ""),
+                     ", ".join(s.protocols), status_text(status), str(s.comment or ""),
+                     review]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c == 0:
-                    item.setData(Qt.ItemDataRole.UserRole, attr(s, "id"))
+                    item.setData(Qt.ItemDataRole.UserRole, s.id)
                 if c == 5:
                     item.setIcon(status_icon(status))
                     item.setForeground(Qt.GlobalColor.black)
@@ -208,18 +211,18 @@ class ReviewPane(QWidget):
         self._load_failing()
         self.refreshed.emit(len(self._sessions))
 
-    def session_ids(self) -> list[Any]:
-        return [attr(s, "id") for s in self._sessions]
+    def session_ids(self) -> list[int]:
+        return [s.id for s in self._sessions]
 
-    def selected_ids(self) -> list[Any]:
+    def selected_ids(self) -> list[int]:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
-        return [attr(self._sessions[r], "id") for r in rows if r < len(self._sessions)]
+        return [self._sessions[r].id for r in rows if r < len(self._sessions)]
 
-    def failing_selected(self) -> list[Any]:
+    def failing_selected(self) -> list[int]:
         """Ids of the selected sessions with a Tolerance or Action result."""
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
-        return [attr(self._sessions[r], "id") for r in rows if r < len(self._sessions)
-                and attr(self._sessions[r], "worst_status") in FAILING]
+        return [self._sessions[r].id for r in rows if r < len(self._sessions)
+                and self._sessions[r].worst_status in FAILING]
 
     def _update_buttons(self) -> None:
         has = bool(self.table.selectedIndexes())
@@ -243,28 +246,24 @@ class ReviewPane(QWidget):
             self.failing.hide()
             self.failing_title.setText("Select one session to see its failing measurements.")
             return
-        sid = attr(self._sessions[rows[0]], "id")
+        sid = self._sessions[rows[0]].id
         self._failing_for = sid
         self.db.run(lambda store: list(store.session_results(sid)), name="session results",
                     on_done=lambda results: self._fill_failing(sid, results),
                     on_failed=lambda m, h: self.failing_title.setText(f"{m} {h}".strip()))
 
-    def _fill_failing(self, sid: Any, results: Sequence[Any]) -> None:
+    def _fill_failing(self, sid: int, results: Sequence[ResultRow]) -> None:
         if sid != self._failing_for:  # the selection moved on while loading
             return
-        bad = [r for r in results if attr(r, "status") in FAILING]
-        bad.sort(key=lambda r: attr(r, "status") != "ACTION")  # Action first
+        bad = [r for r in results if r.status in FAILING]
+        bad.sort(key=lambda r: r.status != "ACTION")  # Action first
         self.failing.setRowCount(len(bad))
         for row, r in enumerate(bad):
-            status = attr(r, "status")
-            label = str(attr(r, "protocol", default=""))
-            if attr(r, "label", default=""):
-                label += f" [{attr(r, 'label')}]"
-            name = str(attr(r, "measurement"))
-            cells = [label, measurement_label(str(attr(r, "protocol", default="")), name),
-                     format_value(attr(r, "value")),
-                     str(attr(r, "unit", default="") or ""),
-                     format_value(attr(r, "reference")), limits_text(attr(r, "limits")),
+            status = r.status
+            label = r.protocol + (f" [{r.label}]" if r.label else "")
+            name = r.measurement
+            cells = [label, measurement_label(r.protocol, name), format_value(r.value),
+                     r.unit or "", format_value(r.reference), limits_text(r.limits),
                      status_text(status)]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -296,7 +295,7 @@ class ReviewPane(QWidget):
 
         # A bulk approval never covers a failure: those sessions are approved one by one,
         # after their failing measurements were looked at, with a comment.
-        def job(store) -> tuple[int, list]:
+        def job(store: Store) -> tuple[int, list[int]]:
             todo = [s for s in store.sessions(since=start.astimezone(UTC),
                                               unreviewed_only=True)
                     if _aware(s.performed_at) <= end]
@@ -309,7 +308,7 @@ class ReviewPane(QWidget):
         self.db.run(job, name="bulk review", on_done=self._bulk_reviewed,
                     on_failed=lambda m, h: self.message.setText(f"{m} {h}".strip()))
 
-    def _bulk_reviewed(self, out: tuple[int, list]) -> None:
+    def _bulk_reviewed(self, out: tuple[int, list[int]]) -> None:
         n, skipped = out
         self._reviewed(n)
         if skipped:
@@ -318,8 +317,8 @@ class ReviewPane(QWidget):
                 f"or Action result (session {', '.join(map(str, skipped))}): select each, look "
                 "at its failing measurements and approve it with a comment, or reject it.")
 
-    def _review(self, ids: list[Any], decision: str, comment: str) -> None:
-        def job(store) -> int:
+    def _review(self, ids: list[int], decision: str, comment: str) -> None:
+        def job(store: Store) -> int:
             store.review(ids, decision, comment=comment)
             return len(ids)
 
@@ -334,7 +333,7 @@ class ReviewPane(QWidget):
 
     def _double_clicked(self, row: int, _col: int) -> None:
         if 0 <= row < len(self._sessions):
-            self.open_session.emit(attr(self._sessions[row], "id"))
+            self.open_session.emit(self._sessions[row].id)
 
 
 def _aware(when: datetime) -> datetime:

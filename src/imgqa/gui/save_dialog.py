@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
@@ -34,8 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgqa.gui.store_bridge import attr
 from imgqa.status import BY_SEVERITY
+
+if TYPE_CHECKING:
+    from imgqa.store.records import EquipmentRecord, ResultRow, SessionRecord
 
 __all__ = ["SaveDialog", "CREATE_NEW", "saved_message"]
 
@@ -69,19 +71,17 @@ class _GroupBox(QGroupBox):
         form.addRow("Location", self.location)
         self.set_equipment_list([])
 
-    def set_equipment_list(self, records: Sequence[Any]) -> None:
+    def set_equipment_list(self, records: Sequence[EquipmentRecord]) -> None:
         current = self.group.get("equipment_id")
         self.equipment.blockSignals(True)
         self.equipment.clear()
-        if current is not None and not any(attr(r, "id") == current for r in records):
+        if current is not None and not any(r.id == current for r in records):
             self.equipment.addItem(self.group.get("equipment_name") or f"#{current}", current)
         for r in records:
-            modality = attr(r, "modality", default="")
+            modality = r.modality
             if modality and modality != self.group.get("modality"):
                 continue
-            self.equipment.addItem(f"{attr(r, 'name', default='')} "
-                                   f"({attr(r, 'location', default='') or modality})",
-                                   attr(r, "id"))
+            self.equipment.addItem(f"{r.name} ({r.location or modality})", r.id)
         self.equipment.addItem("Create a new equipment record from the image header…",
                                CREATE_NEW)
         idx = self.equipment.findData(current) if current is not None else -1
@@ -195,7 +195,7 @@ class SaveDialog(QDialog):
         ok = bool(self.performed_by.text().strip())
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(ok)
 
-    def set_equipment_list(self, records: Sequence[Any]) -> None:
+    def set_equipment_list(self, records: Sequence[EquipmentRecord]) -> None:
         for box in self.group_boxes:
             box.set_equipment_list(records)
         self._filter()
@@ -206,23 +206,23 @@ class SaveDialog(QDialog):
                 "groups": [b.choice() for b in self.group_boxes]}
 
 
-def saved_message(saved: Sequence[tuple[Any, Sequence[Any]]]) -> str:
+def saved_message(saved: Sequence[tuple[SessionRecord, Sequence[ResultRow]]]) -> str:
     """The status-bar line after saving: "Saved session 12 for CT 1: 3 results, 1 ACTION."
 
     Parameters
     ----------
     saved : sequence of (session record, result rows)
-        Each saved session with its stored results (anything with a ``status``).
+        Each saved session with its stored results.
     """
     if not saved:
         return "Nothing was saved."
     parts = []
     for session, rows in saved:
-        counts: dict[Any, int] = {}
+        counts: dict[str | None, int] = {}
         for r in rows:
-            counts[attr(r, "status")] = counts.get(attr(r, "status"), 0) + 1
+            counts[r.status] = counts.get(r.status, 0) + 1
         statuses = [f"{counts[s]} {_STATUS_WORDS.get(s, s)}" for s in _STATUS_ORDER
                     if counts.get(s)]
-        parts.append(f"session {attr(session, 'id')} for {attr(session, 'equipment_name')}: "
+        parts.append(f"session {session.id} for {session.equipment_name}: "
                      + ", ".join([f"{len(rows)} results", *statuses]))
     return "Saved " + "; ".join(parts) + "."

@@ -12,29 +12,25 @@ from __future__ import annotations
 import getpass
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QComboBox
 
 from imgqa.gui.workers import Progress, Task, TaskRunner
 
-__all__ = ["StoreBridge", "PHYSICIST_ACTIONS", "attr"]
+if TYPE_CHECKING:  # imported when connecting, on the database thread (SQLAlchemy is heavy)
+    from imgqa.store import Store
+
+__all__ = ["StoreBridge", "PHYSICIST_ACTIONS"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 # What each role may do in the GUI (the store/database enforces it too).
 PHYSICIST_ACTIONS = frozenset({"review", "baseline", "tolerance"})
 ADMIN_ACTIONS = frozenset({"equipment_admin"})
-
-
-def attr(obj: Any, *names: str, default: Any = None) -> Any:
-    """First present attribute (or mapping key) of `obj` among `names`."""
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return default
 
 
 class StoreBridge(QObject):
@@ -45,7 +41,7 @@ class StoreBridge(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runner = TaskRunner(max_threads=1, parent=self)
-        self.store: Any = None
+        self.store: Store | None = None
         self.url: str | None = None
         self.user: str = getpass.getuser()
         self.role: str | None = None
@@ -64,22 +60,20 @@ class StoreBridge(QObject):
         self.reason = "Connecting to the results database…"
         self.changed.emit()
 
-        def job(_p: Progress) -> tuple[Any, str, str | None]:
+        def job(_p: Progress) -> tuple[Store, str, str | None]:
             store = open_store_or_explain(url)
-            user = _call(store, "current_user") or getpass.getuser()
-            role = _call(store, "current_role")
-            return store, user, role
+            return store, _current_user(store), _current_role(store)
 
         return self.runner.start(job, name="open database", on_done=self._connected,
                                  on_failed=self._failed)
 
-    def _connected(self, value: tuple[Any, str, str | None]) -> None:
+    def _connected(self, value: tuple[Store, str, str | None]) -> None:
         old = self.store
         self.store, self.user, self.role = value
         self.connecting = False
         self.reason = ""
         if old is not None and old is not self.store:
-            self.runner.start(lambda _p: _call(old, "close"), name="close database")
+            self.runner.start(lambda _p: _close(old), name="close database")
         self.changed.emit()
 
     def _failed(self, message: str, hint: str) -> None:
@@ -106,8 +100,8 @@ class StoreBridge(QObject):
         return ""
 
     # -- work -----------------------------------------------------------------------------
-    def run(self, fn: Callable[[Any], Any], *, name: str = "database",
-            on_done: Callable[[Any], None] | None = None,
+    def run(self, fn: Callable[[Store], T], *, name: str = "database",
+            on_done: Callable[[T], None] | None = None,
             on_failed: Callable[[str, str], None] | None = None,
             on_finished: Callable[[], None] | None = None) -> Task | None:
         """Run ``fn(store)`` on the database thread."""
@@ -124,34 +118,42 @@ class StoreBridge(QObject):
     def close(self) -> None:
         self.runner.wait(10000)
         if self.store is not None:
-            _call(self.store, "close")
+            _close(self.store)
             self.store = None
 
 
-def _call(obj: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-    fn = getattr(obj, name, None)
-    if fn is None:
-        return None
+def _current_user(store: Store) -> str:
     try:
-        return fn(*args, **kwargs)
+        return store.current_user() or getpass.getuser()
     except Exception:  # an optional nicety: never block the connection on it
-        log.debug("store.%s failed", name, exc_info=True)
+        log.debug("store.current_user failed", exc_info=True)
+        return getpass.getuser()
+
+
+def _current_role(store: Store) -> str | None:
+    try:
+        return store.current_role()
+    except Exception:  # as above: the database enforces roles anyway
+        log.debug("store.current_role failed", exc_info=True)
         return None
 
 
-def open_store_or_explain(url: str | None) -> Any:
+def _close(store: Store) -> None:
+    try:
+        store.close()
+    except Exception:  # closing at exit or on reconnect: nothing left to do about it
+        log.debug("store.close failed", exc_info=True)
+
+
+def open_store_or_explain(url: str | None) -> Store:
     """`imgqa.store.open_store(url)`, or an `ImgqaError` saying why it is not possible."""
     from imgqa.errors import StoreError
 
     try:
-        import imgqa.store as store_mod
-    except ImportError as exc:
+        from imgqa.store import open_store
+    except ImportError as exc:  # e.g. SQLAlchemy missing from a broken installation
         raise StoreError("The results database module could not be loaded "
                          f"({exc}).", hint="Reinstall imgqa.") from None
-    open_store = getattr(store_mod, "open_store", None)
-    if open_store is None:
-        raise StoreError("The results database is not available in this version of imgqa.",
-                         hint="Analysis works; saving, review and trends need the database.")
     return open_store(url)
 
 
@@ -159,16 +161,15 @@ def check_connection(url: str | None) -> str:
     """Open and close the database at `url`; return a short description (raises on failure)."""
     store = open_store_or_explain(url)
     try:
-        n = len(store.list_equipment(active_only=False)) if hasattr(store, "list_equipment") \
-            else 0
-        user = _call(store, "current_user") or getpass.getuser()
-        role = _call(store, "current_role") or "unknown role"
+        n = len(store.list_equipment(active_only=False))
+        user = _current_user(store)
+        role = _current_role(store) or "unknown role"
         return f"Connected as {user} ({role}); {n} equipment record(s)."
     finally:
-        _call(store, "close")
+        _close(store)
 
 
-def find_data(combo: Any, value: Any) -> int:
+def find_data(combo: QComboBox, value: object) -> int:
     """Index of the combo item whose data equals `value` (QComboBox.findData does not compare
     Python tuples), or -1."""
     for i in range(combo.count()):

@@ -18,23 +18,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QDateTime, QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateTimeEdit,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -43,7 +38,16 @@ from PySide6.QtWidgets import (
 from imgqa.gui.date_axis import DateAxis, readable_range
 from imgqa.gui.plots import dark_axes
 from imgqa.gui.results_table import STATUS_STYLE, format_value
-from imgqa.gui.store_bridge import StoreBridge, attr, find_data
+from imgqa.gui.service_event_dialog import SERVICE_KINDS, ServiceEventDialog, event_tooltip
+from imgqa.gui.store_bridge import StoreBridge, find_data
+
+if TYPE_CHECKING:
+    from imgqa.protocols.base import Protocol
+    from imgqa.store import Store
+    from imgqa.store.records import EquipmentRecord, ServiceEventRecord, TrendData
+
+    # equipment list, and per equipment id its session count and the tests it has results of
+    EquipmentForTrends = tuple[list[EquipmentRecord], dict[int, tuple[int, list[str]]]]
 
 __all__ = ["SERVICE_KINDS", "ServiceEventDialog", "TrendView", "event_tooltip", "key_measurement",
            "step_xy"]
@@ -53,13 +57,9 @@ _ACTION = "#c62828"
 _BASELINE = "#1b5e20"
 _SPC = "#1565c0"
 _EVENT = "#6a1b9a"
-# Suggested kinds (free text is allowed); the same list as imgqa.store.SERVICE_KINDS, repeated
-# so the GUI does not import the store module on the GUI thread.
-SERVICE_KINDS = ("service", "repair", "calibration", "software", "part replacement",
-                 "acceptance")
 
 
-def key_measurement(proto: Any) -> str:
+def key_measurement(proto: Protocol) -> str:
     """The measurement a trend of this protocol shows first.
 
     ``Protocol.key_measurement`` when the protocol declares one, else its first measurement.
@@ -90,68 +90,6 @@ def step_xy(x: np.ndarray, y: np.ndarray, x_end: float | None = None
     return xs, ys
 
 
-def event_tooltip(event: Any) -> str:
-    """Hover text of a service-event marker: date, kind, description, who did/recorded it."""
-    when = event.when.astimezone() if event.when.tzinfo else event.when
-    lines = [f"{when:%Y-%m-%d %H:%M} · {event.kind}", event.description]
-    if event.performed_by:
-        lines.append(f"performed by {event.performed_by}")
-    lines.append(f"recorded by {event.recorded_by}")
-    return "\n".join(lines)
-
-
-class ServiceEventDialog(QDialog):
-    """Record a service event: when, kind (suggestions or free text), what was done, by whom.
-
-    The time is entered in local time and stored in UTC.
-    """
-
-    def __init__(self, equipment_name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Add service event · {equipment_name}")
-        self.setMinimumWidth(460)
-        self.when = QDateTimeEdit(QDateTime.currentDateTime())
-        self.when.setCalendarPopup(True)
-        self.when.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.when.setMaximumDateTime(QDateTime.currentDateTime().addDays(1))
-        self.kind = QComboBox()
-        self.kind.setEditable(True)
-        self.kind.addItems(SERVICE_KINDS)
-        self.kind.setCurrentIndex(-1)
-        self.kind.lineEdit().setPlaceholderText("e.g. part replacement")
-        self.description = QLineEdit()
-        self.description.setPlaceholderText("What was done (required), e.g. X-ray tube replaced")
-        self.performed_by = QLineEdit()
-        self.performed_by.setPlaceholderText("Engineer and company (optional)")
-        form = QFormLayout()
-        form.addRow("When", self.when)
-        form.addRow("Kind", self.kind)
-        form.addRow("Description", self.description)
-        form.addRow("Performed by", self.performed_by)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Record event")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self.kind.currentTextChanged.connect(self._update_ok)
-        self.description.textChanged.connect(self._update_ok)
-        self._update_ok()
-
-    def _update_ok(self, *_: Any) -> None:
-        ok = bool(self.kind.currentText().strip() and self.description.text().strip())
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
-
-    def values(self) -> dict[str, Any]:
-        """Keyword arguments for `Store.add_service_event` (``when`` timezone-aware)."""
-        when = self.when.dateTime().toPython().astimezone()  # naive local → aware
-        return {"when": when, "kind": self.kind.currentText().strip(),
-                "description": self.description.text().strip(),
-                "performed_by": self.performed_by.text().strip()}
-
-
 class TrendView(QWidget):
     session_clicked = Signal(object)                 # session id
     edit_baseline = Signal(object, object, object)   # equipment id, protocol, measurement
@@ -161,11 +99,11 @@ class TrendView(QWidget):
     def __init__(self, db: StoreBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.db = db
-        self.data: Any = None
-        self._equipment: list[Any] = []
+        self.data: TrendData | None = None
+        self._equipment: list[EquipmentRecord] = []
         self._points_x = np.empty(0)
         self._points_y = np.empty(0)
-        self._point_sessions: list[Any] = []
+        self._point_sessions: list[int] = []
 
         # Combos sized by a fixed text length, not their longest entry: otherwise a long
         # measurement name widens the whole window when the tab opens (issue 11).
@@ -195,6 +133,7 @@ class TrendView(QWidget):
         self.event_labels: list[pg.TextItem] = []
         self._event_pool: list[tuple[pg.InfiniteLine, pg.TextItem]] = []
         self._event_legend: Any = None
+        self._signals: dict[int, list[int]] = {}   # point index → SPC rules it breaks
         self.png_button = QPushButton("Export PNG…")
         self.svg_button = QPushButton("Export SVG…")
         self.png_button.clicked.connect(lambda: self._export_dialog("png"))
@@ -251,14 +190,14 @@ class TrendView(QWidget):
 
     # -- choosing what to plot ----------------------------------------------------------
     def refresh_equipment(self) -> None:
-        def job(store):
+        def job(store: Store) -> EquipmentForTrends:
             eqs = list(store.list_equipment(active_only=False))
-            with_data = {}
+            with_data: dict[int, tuple[int, list[str]]] = {}
             for e in eqs:
                 sessions = store.sessions(equipment_id=e.id)
                 protos: list[str] = []
                 for s in sessions:
-                    for p in attr(s, "protocols", default=()) or ():
+                    for p in s.protocols:
                         if p not in protos:
                             protos.append(p)
                 with_data[e.id] = (len(sessions), protos)
@@ -267,7 +206,7 @@ class TrendView(QWidget):
         self.db.run(job, name="equipment for trends", on_done=self._fill_equipment,
                     on_failed=lambda m, h: self.info.setText(f"{m} {h}".strip()))
 
-    def _fill_equipment(self, value) -> None:
+    def _fill_equipment(self, value: EquipmentForTrends) -> None:
         eqs, with_data = value
         self._with_data = with_data
         current = self.equipment_combo.currentData()
@@ -311,7 +250,7 @@ class TrendView(QWidget):
         self._update_event_button()
         self.reload()
 
-    def select(self, equipment_id: Any, protocol: str, measurement: str) -> None:
+    def select(self, equipment_id: int, protocol: str, measurement: str) -> None:
         """Show one trend (equipment must be in the combo: call `refresh_equipment` first)."""
         i = self.equipment_combo.findData(equipment_id)
         if i >= 0 and i != self.equipment_combo.currentIndex():
@@ -336,7 +275,7 @@ class TrendView(QWidget):
                     on_failed=lambda m, h: self.info.setText(f"{m} {h}".strip()))
 
     # -- drawing --------------------------------------------------------------------------
-    def _draw(self, data: Any) -> None:
+    def _draw(self, data: TrendData | None) -> None:
         self.data = data
         self.plot.clear()
         self.legend.clear()
@@ -408,14 +347,14 @@ class TrendView(QWidget):
                              data=[i for i, f in enumerate(finite) if f])
         self.plot.addItem(self.scatter)
         self._signals = {}
-        for v in data.violations:
-            self._signals.setdefault(v.index, []).append(v.rule)
+        for sig in data.violations:
+            self._signals.setdefault(sig.index, []).append(sig.rule)
         for rule in sorted({v.rule for v in data.violations}):
             # a ringed sample in the legend, named by what the rule means
             sample = pg.ScatterPlotItem(symbol="o", size=10, brush=pg.mkBrush("#ffffff"),
                                         pen=pg.mkPen("k", width=2.5))
             self.legend.addItem(sample, f"SPC signal: {_rule_text(rule)}")
-        events = tuple(getattr(data, "service_events", ()) or ())
+        events = data.service_events
         self._draw_events(events)
         self._points_x, self._points_y = x, y
         self._point_sessions = [p.session_id for p in pts]
@@ -425,7 +364,7 @@ class TrendView(QWidget):
         self.plot.setLabel("left", label, units=None)
         self.plot.getAxis("left").setLabel(label + (f" ({unit})" if unit else ""))
         self.plot.setTitle(f"{data.protocol} · {label}", color="#111111")
-        counts: dict[Any, int] = {}
+        counts: dict[str | None, int] = {}
         for p in pts:
             counts[p.status] = counts.get(p.status, 0) + 1
         summary = ", ".join(f"{n} {STATUS_STYLE.get(s, STATUS_STYLE[None])[2]}"
@@ -446,7 +385,7 @@ class TrendView(QWidget):
         self.plot.setXRange(*readable_range(lo - pad, hi + pad), padding=0)
         self.loaded.emit(len(pts))
 
-    def _draw_events(self, events: tuple[Any, ...]) -> None:
+    def _draw_events(self, events: tuple[ServiceEventRecord, ...]) -> None:
         """A dashed vertical line per service event, labelled with its kind; the description
         shows on hover (tooltip on the line and on its label).
 
@@ -506,7 +445,7 @@ class TrendView(QWidget):
         if p.relative_percent is not None:
             lines.append(f"{p.relative_percent:+.1f} % from baseline")
         lines.append(f"session {p.session_id}" + (" (reviewed)" if p.reviewed else ""))
-        for rule in getattr(self, "_signals", {}).get(int(data), ()):
+        for rule in self._signals.get(int(data), ()):
             lines.append(f"SPC signal: {_rule_text(rule)}")
         return "\n".join(lines)
 
@@ -547,8 +486,8 @@ class TrendView(QWidget):
         dlg.open()
         return dlg
 
-    def _record_event(self, equipment_id: Any, values: dict[str, Any]) -> None:
-        def done(ev: Any) -> None:
+    def _record_event(self, equipment_id: int, values: dict[str, Any]) -> None:
+        def done(ev: ServiceEventRecord) -> None:
             self.event_recorded.emit(ev)
             self.reload()
 

@@ -8,9 +8,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgqa.report.pdf_text import _num, _t
+
+if TYPE_CHECKING:
+    from imgqa.store.records import ServiceEventRecord
 
 __all__ = ["trend_chart"]
 
@@ -92,7 +95,7 @@ def _value_range(pts: Sequence[_Point], vals: list[float]) -> tuple[float, float
 
 def trend_chart(points: Sequence[_Point], title: str, unit: str = "", *,
                 width: float = _CHART_W, height: float = _CHART_H,
-                events: Sequence[Any] = ()) -> Any:
+                events: Sequence[ServiceEventRecord] = ()) -> Any:
     """A reportlab Drawing: values over time on their OK / tolerance / action bands.
 
     The bands of each point are those stored with it (the limits in force when it was
@@ -156,7 +159,7 @@ def _draw_bands(d: Any, fr: _Frame, p: _Point, reference: float, xa: float, xb: 
                    strokeColor=HexColor("#1F4E79"), strokeWidth=0.8, strokeDashArray=(4, 2)))
 
 
-def _draw_events(d: Any, fr: _Frame, events: Sequence[Any]) -> None:
+def _draw_events(d: Any, fr: _Frame, events: Sequence[ServiceEventRecord]) -> None:
     """Service events in the charted span: dashed vertical lines, the kind on top
     (alternating heights so neighbours do not overprint)."""
     from reportlab.graphics.shapes import Line, String

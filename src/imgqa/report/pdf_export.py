@@ -23,14 +23,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # The chart lives in pdf_chart, the text helpers in pdf_text (this module stays under 600
 # lines); _EVENT and _Point are re-exported for the tests that draw charts directly.
 from imgqa.report.pdf_chart import _CHART_H, _Point, trend_chart
 from imgqa.report.pdf_chart import _EVENT as _EVENT  # noqa: F401 (re-export)
 from imgqa.report.pdf_text import _num, _p, _range, _t, _when
-from imgqa.report.records import STATUS_ORDER, QaRecords, RecordRow
+from imgqa.report.records import STATUS_ORDER, QaRecords, RecordRow, SessionInfo
+
+if TYPE_CHECKING:
+    from imgqa.store.records import EquipmentRecord, ServiceEventRecord
 
 __all__ = ["STATUS_COLOURS", "trend_chart", "write_pdf"]
 
@@ -210,7 +213,8 @@ def _report_header(records: QaRecords, site: str, generated: str, look: _Look) -
     return [Paragraph("Imaging QC — QA report", look.h1), mt, Spacer(1, 4 * mm)]
 
 
-def _equipment_section(records: QaRecords, eq: Any, look: _Look, charts: bool) -> list[Any]:
+def _equipment_section(records: QaRecords, eq: EquipmentRecord, look: _Look, charts: bool
+                       ) -> list[Any]:
     """One piece of equipment: identity and counts, results, trends, review sign-off."""
     from reportlab.platypus import Paragraph
 
@@ -230,8 +234,7 @@ def _equipment_section(records: QaRecords, eq: Any, look: _Look, charts: bool) -
                                    "awaiting review"), look.body)]
     story += _results_table(rows, look)
     if charts:
-        events = [e for e in getattr(records, "service_events", ()) or ()
-                  if e.equipment_id == eq.id]
+        events = [e for e in records.service_events if e.equipment_id == eq.id]
         story += _trend_section(rows, events, look)
     story += _review_sign_off(sessions, look)
     return story
@@ -270,7 +273,8 @@ def _results_table(rows: Sequence[RecordRow], look: _Look) -> list[Any]:
     return [Paragraph("Results", look.h3), _table(data, [f * look.width for f in fr], extra)]
 
 
-def _trend_section(rows: Sequence[RecordRow], events: Sequence[Any], look: _Look) -> list[Any]:
+def _trend_section(rows: Sequence[RecordRow], events: Sequence[ServiceEventRecord],
+                   look: _Look) -> list[Any]:
     """A chart per measurement with values, two per row, and the service events below."""
     from reportlab.lib.units import mm
     from reportlab.platypus import (
@@ -319,7 +323,7 @@ def _trend_section(rows: Sequence[RecordRow], events: Sequence[Any], look: _Look
     return story
 
 
-def _review_sign_off(sessions: Sequence[Any], look: _Look) -> list[Any]:
+def _review_sign_off(sessions: Sequence[SessionInfo], look: _Look) -> list[Any]:
     """Each session's reviews (or "awaiting review") with the session's comments."""
     from reportlab.lib.units import mm
     from reportlab.platypus import CondPageBreak, Paragraph

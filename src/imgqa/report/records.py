@@ -15,9 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from imgqa.errors import ExportError
+
+if TYPE_CHECKING:  # the store's record types; importing imgqa.store at run time loads SQLAlchemy
+    from imgqa.store import Store
+    from imgqa.store.records import EquipmentRecord, ReviewRecord, ServiceEventRecord
 
 __all__ = ["COLUMNS", "QaRecords", "RecordRow", "SessionInfo", "gather", "parse_date"]
 
@@ -138,7 +142,7 @@ class SessionInfo:
     performed_by: str
     comment: str
     worst_status: str | None
-    reviews: tuple[Any, ...] = ()       # imgqa.store.ReviewRecord, oldest first
+    reviews: tuple[ReviewRecord, ...] = ()   # oldest first
     comments: tuple[str, ...] = ()
 
 
@@ -147,7 +151,7 @@ class QaRecords:
     """Everything the exports need: rows, equipment, sessions and the query that chose them."""
 
     rows: tuple[RecordRow, ...]
-    equipment: tuple[Any, ...]          # imgqa.store.EquipmentRecord, in name order
+    equipment: tuple[EquipmentRecord, ...]   # in name order
     sessions: tuple[SessionInfo, ...]   # oldest first
     since: datetime | None
     until: datetime | None              # exclusive
@@ -157,8 +161,8 @@ class QaRecords:
     database: str = ""
     imgqa_version: str = ""
     filters: dict[str, Any] = field(default_factory=dict)
-    # imgqa.store.ServiceEventRecord of the exported equipment in the period, oldest first
-    service_events: tuple[Any, ...] = ()
+    # service events of the exported equipment in the period, oldest first
+    service_events: tuple[ServiceEventRecord, ...] = ()
     # The audit chain head when the records were gathered, "ID:HASH16" (imgqa.store.anchor),
     # and the number of entries then; "" when the store has none (or no audit log).
     audit_anchor: str = ""
@@ -243,7 +247,7 @@ def _aware(t: datetime | None) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def gather(store: Any, *, equipment: Sequence[int | str] = (), protocol: str | None = None,
+def gather(store: Store, *, equipment: Sequence[int | str] = (), protocol: str | None = None,
            since: datetime | None = None, until: datetime | None = None,
            unreviewed_only: bool = False, now: datetime | None = None) -> QaRecords:
     """Collect the QA records of a period from the store.
@@ -290,7 +294,7 @@ def gather(store: Any, *, equipment: Sequence[int | str] = (), protocol: str | N
     if protocol:
         sessions = [s for s in sessions if protocol in s.protocols]
     sessions.sort(key=lambda s: (s.performed_at, s.id))
-    eq_cache: dict[int, Any] = {e.id: e for e in chosen}
+    eq_cache: dict[int, EquipmentRecord] = {e.id: e for e in chosen}
     rows: list[RecordRow] = []
     infos: list[SessionInfo] = []
     for s in sessions:
@@ -363,7 +367,7 @@ def gather(store: Any, *, equipment: Sequence[int | str] = (), protocol: str | N
                  "unreviewed_only": unreviewed_only})
 
 
-def _describe_filters(chosen: Sequence[Any], protocol: str | None, since: datetime | None,
+def _describe_filters(chosen: Sequence[EquipmentRecord], protocol: str | None, since: datetime | None,
                       until: datetime | None, unreviewed_only: bool) -> str:
     parts = []
     parts.append("equipment " + ", ".join(e.name for e in chosen) if chosen
