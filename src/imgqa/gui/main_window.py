@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         self.results_table, self.plots = side.results_table, side.plots
         self.header_panel, self.protocol_combo = side.header_panel, side.protocol_combo
         self.result_title, self.warnings_label = side.result_title, side.warnings_label
+        self.side_tabs = side.tabs  # Results / Plots / Header
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.viewer)
