@@ -14,8 +14,14 @@ from conftest import TIMEOUT_MS, write_water_day
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
-from imgqa.gui.receiver_control import access_note, split_names, validate_receiver
+from imgqa.gui.receiver_control import (
+    access_note,
+    refusal_reason,
+    split_names,
+    validate_receiver,
+)
 from imgqa.gui.state import ReceiverSettings, receiver_settings, save_receiver_settings
+from imgqa.io.receiver import RejectedAssociation
 
 
 def free_port() -> int:
@@ -215,3 +221,27 @@ def test_any_scanner_accepts_every_title(qtbot, window, tmp_path, image):
     assert send(port, [image], "WHOEVER") == [0]
     qtbot.waitUntil(lambda: rx.new_images == 1, timeout=TIMEOUT_MS)
     assert rx.refused_count == 0
+
+
+def test_refusal_reasons_match_the_receivers_policy():
+    """Each reason the GUI gives is the one the receiver's policy applied (same settings)."""
+    from imgqa.io.ae_policy import AssociationPolicy
+
+    cases = [  # settings, calling AE, called AE, address, the GUI's reason
+        (ReceiverSettings(True, "QCTEST", host=""), "CT_ROOM1", "QCTEST", "10.1.2.3",
+         "no scanner is allowed yet: add its AE title to Settings → Scanners allowed to send"),
+        (ReceiverSettings(True, "QCTEST", host="", allowed_ae_titles=("MR_3T",)), "CT_ROOM1",
+         "QCTEST", "10.1.2.3", "its AE title is not in Settings → Scanners allowed to send"),
+        (ReceiverSettings(True, "QCTEST", host="", allowed_ae_titles=("ANY",)), "CT_ROOM1",
+         "IMGQA", "10.1.2.3", "it was sent to AE title 'IMGQA', this receiver is 'QCTEST'"),
+        (ReceiverSettings(True, "QCTEST", host="", allowed_ae_titles=("CT_ROOM1",),
+                          allowed_hosts=("10.9.0.0/16",)), "CT_ROOM1", "QCTEST", "10.1.2.3",
+         "its address is not in Settings → Allowed addresses"),
+    ]
+    for rs, calling, called, address, reason in cases:
+        policy = AssociationPolicy.build(rs.ae_title, list(rs.allowed_ae_titles) or None,
+                                         rs.allowed_hosts)
+        rejection = policy.decide(calling, called, address)
+        assert rejection is not None  # the receiver does refuse it
+        refused = RejectedAssociation(calling, called, address, rejection.why)
+        assert refusal_reason(refused, rs) == reason
