@@ -12,6 +12,7 @@ not import the main window.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -272,8 +273,11 @@ class InboxView(QWidget):
         n = len(self.series)
         listed = f"{n} series in {rx.inbox}." if n else f"The inbox ({rx.inbox}) is empty."
         if rx.running:
-            head = (f"Receiving as AE title <b>{rx.settings.ae_title}</b> on port "
+            head = (f"Receiving as AE title <b>{html.escape(rx.settings.ae_title)}</b> on port "
                     f"<b>{rx.port}</b>.")
+            if rx.refused_count:  # why a scanner's send failed, where the technologist looks
+                head += (f" <span style='color:#c62828'>{rx.refused_count} refused. "
+                         f"{html.escape(rx.refused_detail())}</span>")
         elif rx.error:
             head = f"<span style='color:#c62828'>The receiver is stopped: {rx.error}</span>"
         else:
@@ -363,7 +367,10 @@ class InboxController(QObject):
     def _update_status(self) -> None:
         rx = self.receiver
         self.status_label.setText(rx.status_text() if (rx.running or rx.error) else "")
-        self.status_label.setToolTip(f"Inbox: {rx.inbox}" if rx.running else rx.error)
+        tip = f"Inbox: {rx.inbox}" if rx.running else rx.error
+        if rx.running and rx.refused_count:
+            tip += "\n" + rx.refused_detail()
+        self.status_label.setToolTip(tip)
         self.status_label.setStyleSheet("color: #c62828;" if rx.error else "")
 
     def shutdown(self) -> None:

@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from imgqa.gui.state import ReceiverSettings
+from imgqa.io.ae_policy import ANY, parse_ae_title, parse_host
 
-__all__ = ["ReceiverControl", "port_problem", "validate_receiver"]
+if TYPE_CHECKING:
+    from imgqa.io.receiver import RejectedAssociation, StorageReceiver
+
+__all__ = ["ReceiverControl", "access_note", "port_problem", "refusal_reason", "split_names",
+           "validate_receiver"]
 
 log = logging.getLogger(__name__)
 
 _DICOM_ALT_PORT = 11112  # the registered DICOM port for unprivileged use (PS3.8 annex G)
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# No patient data here, but the peer chose these strings: show printable ASCII only.
+_SHOWN = re.compile(r"[^ -~]")
 
 
 def validate_receiver(rs: ReceiverSettings) -> list[str]:
@@ -44,7 +54,73 @@ def validate_receiver(rs: ReceiverSettings) -> list[str]:
     inbox = rs.inbox_path()
     if inbox.exists() and not inbox.is_dir():
         problems.append(f"The inbox {inbox} is a file, not a folder.")
+    for name in rs.allowed_ae_titles:
+        if name.strip().upper() == ANY:
+            continue
+        try:
+            parse_ae_title(name)
+        except ValueError as exc:
+            problems.append(f"Scanners allowed to send: {exc}.")
+    for address in rs.allowed_hosts:
+        try:
+            parse_host(address)
+        except ValueError as exc:
+            problems.append(f"Allowed addresses: {exc}.")
     return problems
+
+
+def split_names(text: str) -> tuple[str, ...]:
+    """The names in a typed list: separated by commas when there is a comma (so an AE title
+    may contain a space), else by spaces. Empty items are dropped, the order is kept."""
+    parts = text.split(",") if "," in text else text.split()
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def _allows_any(rs: ReceiverSettings) -> bool:
+    return any(t.strip().upper() == ANY for t in rs.allowed_ae_titles)
+
+
+def access_note(rs: ReceiverSettings) -> str:
+    """Who will be refused or let in with these settings, when that may surprise (else "").
+
+    A warning, not an error: saving is allowed, but a technologist should know before a
+    scanner's send fails (see `imgqa.io.ae_policy` for the rules).
+    """
+    network = rs.host not in _LOOPBACK
+    if _allows_any(rs):
+        if network:
+            return ("Any scanner or program on the network can send images to imgqa. Name the "
+                    "scanners' AE titles instead if you can.")
+        return ""
+    if not rs.allowed_ae_titles:
+        if network:
+            return ("Scanners on the network will be refused until you name them in "
+                    "\"Scanners allowed to send\" (their AE titles, as set on each scanner). "
+                    "Until then only programs on this computer can send.")
+        return ""
+    if not network:
+        return ("Only programs on this computer can reach the receiver: tick \"Accept images "
+                "from scanners on the network\" so the named scanners can send.")
+    return ""
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    text = _SHOWN.sub("?", str(text))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def refusal_reason(refused: RejectedAssociation, rs: ReceiverSettings) -> str:
+    """Why an association was refused, in the words of the settings dialog."""
+    called = str(refused.called_ae).strip()
+    if called != rs.ae_title.strip():
+        return f"it was sent to AE title {_shown(called)!r}, this receiver is {rs.ae_title!r}"
+    if not rs.allowed_ae_titles:
+        return ("no scanner is allowed yet: add its AE title to Settings → Scanners allowed "
+                "to send")
+    if not _allows_any(rs) and str(refused.calling_ae).strip() not in {
+            t.strip() for t in rs.allowed_ae_titles}:
+        return ("its AE title is not in Settings → Scanners allowed to send")
+    return "its address is not in Settings → Allowed addresses"
 
 
 def port_problem(host: str, port: int, exc: OSError | None = None) -> str | None:
@@ -81,21 +157,28 @@ class ReceiverControl(QObject):
     Signals
     -------
     received(object): a `ReceivedImage`, delivered on the GUI thread.
-    state_changed(): started, stopped, failed, or the count of new images changed.
+    refused(object): a `RejectedAssociation` (AE titles and address only), on the GUI thread.
+    state_changed(): started, stopped, failed, or the count of new or refused changed.
     """
 
     received = Signal(object)
+    refused = Signal(object)
     state_changed = Signal()
     _arrived = Signal(object)  # emitted on pynetdicom's thread, queued to ours
+    _rejected = Signal(object)  # likewise, for refused associations
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = ReceiverSettings()
         self.error = ""
-        self._rx = None
+        self._rx: StorageReceiver | None = None
         # Series folders that received images this session and were not opened since.
         self.new_series: dict[Path, int] = {}
+        # Associations refused since the receiver (re)started: a count and the last one.
+        self.refused_count = 0
+        self.last_refused: RejectedAssociation | None = None
         self._arrived.connect(self._on_arrived)  # a bound slot: queued across threads
+        self._rejected.connect(self._on_rejected)
 
     @property
     def running(self) -> bool:
@@ -124,6 +207,7 @@ class ReceiverControl(QObject):
         self.stop(notify=False)
         self.settings = rs
         self.error = ""
+        self.refused_count, self.last_refused = 0, None
         if not rs.enabled:
             self.state_changed.emit()
             return True
@@ -134,8 +218,17 @@ class ReceiverControl(QObject):
             return False
         from imgqa.io.receiver import StorageReceiver
 
-        rx = StorageReceiver(inbox=rs.inbox_path(), port=int(rs.port), ae_title=rs.ae_title,
-                             host=rs.host, on_received=self._arrived.emit)
+        try:
+            rx = StorageReceiver(inbox=rs.inbox_path(), port=int(rs.port),
+                                 ae_title=rs.ae_title, host=rs.host,
+                                 on_received=self._arrived.emit,
+                                 allowed_ae_titles=list(rs.allowed_ae_titles) or None,
+                                 allowed_hosts=list(rs.allowed_hosts),
+                                 on_rejected=self._rejected.emit)
+        except ValueError as exc:  # validate_receiver should have caught it; say it anyway
+            self.error = str(exc)
+            self.state_changed.emit()
+            return False
         try:
             rx.start()
         except OSError as exc:
@@ -170,7 +263,32 @@ class ReceiverControl(QObject):
             return "Receiver off" if not rs.enabled else "Receiver stopped"
         n = self.new_images
         new = f" — {n} new image{'s' if n != 1 else ''}" if n else ""
-        return f"Receiving as {rs.ae_title} on port {self.port}{new}"
+        return f"Receiving as {rs.ae_title} on port {self.port}{new}{self.refused_text()}"
+
+    def refused_text(self) -> str:
+        """`` — 2 refused (last: CT_ROOM1 at 10.1.2.3)`` when associations were refused."""
+        last = self.last_refused
+        if not self.refused_count or last is None:
+            return ""
+        who = _shown(str(last.calling_ae).strip(), 16) or "no AE title"
+        return f" — {self.refused_count} refused (last: {who} at {_shown(last.address)})"
+
+    def refused_detail(self) -> str:
+        """One sentence on the last refused association, for a tooltip or the inbox page."""
+        last = self.last_refused
+        if last is None:
+            return ""
+        who = _shown(str(last.calling_ae).strip(), 16) or "no AE title"
+        return (f"Last refused: AE title {who} at {_shown(last.address)}, because "
+                f"{refusal_reason(last, self.settings)}.")
+
+    def _on_rejected(self, item: RejectedAssociation) -> None:
+        if self._rx is None:
+            return  # from a receiver stopped since: not this run's business
+        self.refused_count += 1
+        self.last_refused = item
+        self.refused.emit(item)
+        self.state_changed.emit()
 
     def _on_arrived(self, item) -> None:
         folder = Path(item.path).parent

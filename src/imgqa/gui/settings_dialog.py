@@ -1,5 +1,6 @@
 """Settings: which results database to use (SQLite file or PostgreSQL), with a connection test,
-and the DICOM receiver (receive images from scanners: AE title, port, inbox folder)."""
+and the DICOM receiver (receive images from scanners: AE title, port, inbox folder, and which
+scanners may send: their AE titles and, optionally, addresses)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgqa.gui.receiver_control import ReceiverControl, port_problem, validate_receiver
+from imgqa.gui.receiver_control import (
+    ReceiverControl,
+    access_note,
+    port_problem,
+    split_names,
+    validate_receiver,
+)
 from imgqa.gui.state import ReceiverSettings, receiver_settings, save_receiver_settings
 from imgqa.gui.store_bridge import check_connection
 from imgqa.gui.workers import TaskRunner
+from imgqa.io.ae_policy import ANY
 
 __all__ = ["SettingsDialog"]
 
@@ -149,6 +157,7 @@ class SettingsDialog(QDialog):
                f"{self._rx_network_host}") + ", so scanners and PACS can reach the receiver.")
         self.rx_network.setChecked(rs.host not in _LOOPBACK)
         self.rx_network.toggled.connect(self._rx_network_toggled)
+        self._build_allow_list(rs)
         form = QFormLayout()
         form.addRow(self.rx_enabled)
         form.addRow("AE title", self.rx_ae)
@@ -158,7 +167,14 @@ class SettingsDialog(QDialog):
         row.addWidget(browse)
         form.addRow("Inbox folder", row)
         form.addRow(self.rx_network)
+        form.addRow("Scanners allowed to send (their AE titles)", self.rx_allowed_ae)
+        form.addRow("", self.rx_any_ae)
+        form.addRow("Allowed addresses", self.rx_allowed_hosts)
         v.addLayout(form)
+        self.rx_note = QLabel("")
+        self.rx_note.setWordWrap(True)
+        self.rx_note.setStyleSheet("color: #8a5a00;")
+        v.addWidget(self.rx_note)
         self.rx_message = QLabel("")
         self.rx_message.setWordWrap(True)
         self.rx_message.setStyleSheet("color: #c62828;")
@@ -167,13 +183,44 @@ class SettingsDialog(QDialog):
         self._rx_enable_fields(rs.enabled)
         return box
 
+    def _build_allow_list(self, rs: ReceiverSettings) -> None:
+        """Who may send: the scanners' AE titles (or any), optionally their addresses."""
+        names = [t for t in rs.allowed_ae_titles if t.strip().upper() != ANY]
+        self.rx_allowed_ae = QLineEdit(", ".join(names))
+        self.rx_allowed_ae.setPlaceholderText("e.g. CT_ROOM1, MR_3T, GAMMA2")
+        self.rx_allowed_ae.setToolTip(
+            "The AE title each scanner sends as (its own AE title, set on the scanner's DICOM "
+            "page), separated by commas or spaces; use commas when a title has a space in it. "
+            "Other scanners are refused. Leave empty to accept programs on this computer only.")
+        self.rx_any_ae = QCheckBox("Any scanner (not recommended)")
+        self.rx_any_ae.setToolTip("Accept every AE title: any program that reaches the port "
+                                  "can fill the inbox. Name the scanners instead if you can.")
+        self.rx_any_ae.setChecked(len(names) != len(rs.allowed_ae_titles))
+        self.rx_allowed_hosts = QLineEdit(", ".join(rs.allowed_hosts))
+        self.rx_allowed_hosts.setPlaceholderText("e.g. 10.1.2.15, 10.1.2.0/24 (empty: any)")
+        self.rx_allowed_hosts.setToolTip(
+            "Optional: the scanners' IP addresses or networks (10.1.2.0/24). When given, a "
+            "scanner must also send from one of them. Host names are not accepted.")
+        self.rx_allowed_ae.textChanged.connect(self._rx_update_note)
+        self.rx_allowed_hosts.textChanged.connect(self._rx_update_note)
+        self.rx_any_ae.toggled.connect(self._rx_update_note)
+
     def _rx_enable_fields(self, on: bool) -> None:
-        for w in (self.rx_ae, self.rx_port, self.rx_inbox, self.rx_network):
+        for w in (self.rx_ae, self.rx_port, self.rx_inbox, self.rx_network, self.rx_any_ae,
+                  self.rx_allowed_hosts):
             w.setEnabled(on)
         self.rx_message.setText("")
+        self._rx_update_note()
 
     def _rx_network_toggled(self, on: bool) -> None:
         self._rx_host = self._rx_network_host if on else "127.0.0.1"
+        self._rx_update_note()
+
+    def _rx_update_note(self, *_args: object) -> None:
+        """Say who will be refused (or let in) as the choice stands; never blocks saving."""
+        on = self.rx_enabled.isChecked()
+        self.rx_allowed_ae.setEnabled(on and not self.rx_any_ae.isChecked())
+        self.rx_note.setText(access_note(self.receiver_choice()) if on else "")
 
     def _browse_inbox(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Inbox folder for received images",
@@ -183,9 +230,14 @@ class SettingsDialog(QDialog):
             self.rx_inbox.setText(folder)
 
     def receiver_choice(self) -> ReceiverSettings:
+        titles = split_names(self.rx_allowed_ae.text())
+        if self.rx_any_ae.isChecked():  # the typed names are kept for when it is unticked
+            titles += (ANY,)
         return ReceiverSettings(enabled=self.rx_enabled.isChecked(),
                                 ae_title=self.rx_ae.text().strip(), port=self.rx_port.value(),
-                                inbox=self.rx_inbox.text().strip(), host=self._rx_host)
+                                inbox=self.rx_inbox.text().strip(), host=self._rx_host,
+                                allowed_ae_titles=titles,
+                                allowed_hosts=split_names(self.rx_allowed_hosts.text()))
 
     def receiver_problems(self) -> list[str]:
         """What stops the receiver from starting as chosen (empty: fine or disabled)."""

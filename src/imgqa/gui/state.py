@@ -74,6 +74,11 @@ class ReceiverSettings:
     interfaces (Settings → "Accept images from scanners on the network"), or one address set as
     ``receiver/host`` in the ini file. An ini file that already holds an empty ``receiver/host``
     (saved before loopback became the default) keeps listening on the network.
+
+    Who may send (`imgqa.io.ae_policy`): ``allowed_ae_titles`` are the scanners' (calling) AE
+    titles, ``ANY`` among them allowing every title; empty means programs on this computer only,
+    so a receiver opened to the network refuses every scanner until they are named.
+    ``allowed_hosts`` optionally restricts senders to addresses or networks (``10.1.2.0/24``).
     """
 
     enabled: bool = False
@@ -81,6 +86,8 @@ class ReceiverSettings:
     port: int = 11112
     inbox: str = ""
     host: str = "127.0.0.1"
+    allowed_ae_titles: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
 
     def inbox_path(self) -> Path:
         if self.inbox:
@@ -105,7 +112,10 @@ def receiver_settings(settings: QSettings | None = None) -> ReceiverSettings:
     return ReceiverSettings(enabled=_as_bool(s.value("receiver/enabled", False)),
                             ae_title=str(s.value("receiver/ae_title", d.ae_title) or d.ae_title),
                             port=port, inbox=str(s.value("receiver/inbox", "") or ""),
-                            host=_str_or(s.value("receiver/host", None), d.host))
+                            host=_str_or(s.value("receiver/host", None), d.host),
+                            allowed_ae_titles=tuple(_as_list(
+                                s.value("receiver/allowed_ae_titles", []))),
+                            allowed_hosts=tuple(_as_list(s.value("receiver/allowed_hosts", []))))
 
 
 def _str_or(value: object, default: str) -> str:
@@ -120,4 +130,7 @@ def save_receiver_settings(rs: ReceiverSettings, settings: QSettings | None = No
     s.setValue("receiver/port", int(rs.port))
     s.setValue("receiver/inbox", rs.inbox)
     s.setValue("receiver/host", rs.host)
+    # Lists (QSettings quotes titles with commas or spaces in the ini file).
+    s.setValue("receiver/allowed_ae_titles", list(rs.allowed_ae_titles))
+    s.setValue("receiver/allowed_hosts", list(rs.allowed_hosts))
     s.sync()

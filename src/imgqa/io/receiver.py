@@ -221,6 +221,9 @@ class StorageReceiver:
     allowed_hosts : iterable of str
         Addresses or networks (``10.1.2.0/24``) allowed to connect (default: no restriction
         beyond the AE titles).
+    on_rejected : callable, optional
+        Called (from the network thread) with each `RejectedAssociation`, e.g. so the GUI can
+        say why a scanner's send failed. Must not block: the scanner waits for the answer.
     """
 
     inbox: Path
@@ -234,6 +237,7 @@ class StorageReceiver:
     network_timeout: float = DEFAULT_NETWORK_TIMEOUT_S
     allowed_ae_titles: Sequence[str] | None = None
     allowed_hosts: Sequence[str] = ()
+    on_rejected: Callable[[RejectedAssociation], None] | None = None
     received: list[ReceivedImage] = field(default_factory=list, init=False)
     rejected: list[RejectedAssociation] = field(default_factory=list, init=False)
     quarantined: list[Path] = field(default_factory=list, init=False)
@@ -311,10 +315,16 @@ class StorageReceiver:
         rejection = self.policy.decide(calling, called, address)
         if rejection is None:
             return
+        refused = RejectedAssociation(calling, called, address, rejection.why)
         with self._lock:
-            self.rejected.append(RejectedAssociation(calling, called, address, rejection.why))
+            self.rejected.append(refused)
         log.warning("refused an association from AE title %s at %s addressed to %s: %s",
                     _loggable(calling), _loggable(address), _loggable(called), rejection.why)
+        if self.on_rejected is not None:
+            try:
+                self.on_rejected(refused)
+            except Exception:  # a listener must never keep the A-ASSOCIATE-RJ from going out
+                log.exception("on_rejected callback failed")
         assoc.acse.send_reject(rejection.result, rejection.source, rejection.reason)
         # As pynetdicom does for its own rejections: wait until the A-ASSOCIATE-RJ has gone
         # and the peer has closed (or the ACSE timer expired) before the socket is shut.
