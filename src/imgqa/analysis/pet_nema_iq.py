@@ -378,7 +378,7 @@ def _sphere_plane(p37: np.ndarray, p28: np.ndarray, p22: np.ndarray
 
 def _all_sphere_centres(vol: np.ndarray, found: list[np.ndarray], centre_mm: np.ndarray,
                         ring_r: float, normal: np.ndarray, bg0: float, px: float, dz: float
-                        ) -> list[np.ndarray]:
+                        ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Centres of the six spheres (10 … 37 mm, voxels): the three found, and the other three
     predicted from the ring layout (60° apart, in order of size) and refined.
 
@@ -388,21 +388,66 @@ def _all_sphere_centres(vol: np.ndarray, found: list[np.ndarray], centre_mm: np.
         Centres of the 37, 28 and 22 mm spheres (voxels).
     centre_mm, ring_r, normal
         The sphere ring, from `_sphere_plane`.
+
+    Returns
+    -------
+    centres_vox : list of six (3,) arrays
+    centre_mm, normal
+        The ring centre and plane normal refitted through the four largest spheres.
     """
     p37, p28 = _mm(found[0], px, dz), _mm(found[1], px, dz)
     u = (p37 - centre_mm) / np.linalg.norm(p37 - centre_mm)
     v = np.cross(normal, u)
     sense = 1.0 if (p28 - centre_mm) @ v >= 0 else -1.0
     known = {5: found[0], 4: found[1], 3: found[2]}
+
+    def predicted(k: int) -> np.ndarray:
+        a = math.radians(60.0 * (5 - k)) * sense
+        return centre_mm + ring_r * (math.cos(a) * u + math.sin(a) * v)
+
+    # The plane through three centres is ill-conditioned: 1 slice of error in one of them
+    # (a sphere glued a little off the plane, noise) moves the far side of the ring by
+    # ~2 slices, further than `_refine` may shift. The 17 mm sphere still stands out of the
+    # noise: search it along the normal, then refit the plane through four centres.
+    d17 = SPHERE_DIAMETERS_MM[2]
+    known[2] = _refine(vol, _axial_search(vol, predicted(2), d17 / 2, bg0, normal, px, dz),
+                       d17 / 2, bg0, px, dz, 4.0)
+    pts = np.array([_mm(known[k], px, dz) for k in (5, 4, 3, 2)])
+    new_normal = np.linalg.svd(pts - pts.mean(axis=0))[2][-1]
+    if new_normal @ normal < 0:
+        new_normal = -new_normal
+    normal = new_normal
+    centre_mm = centre_mm - ((centre_mm - pts.mean(axis=0)) @ normal) * normal
+    u = u - (u @ normal) * normal
+    u /= np.linalg.norm(u)
+    v = np.cross(normal, u)
     centres_vox: list[np.ndarray] = []
     for k, d in enumerate(SPHERE_DIAMETERS_MM):
         if k in known:
             centres_vox.append(known[k])
             continue
-        a = math.radians(60.0 * (5 - k)) * sense
-        pred = centre_mm + ring_r * (math.cos(a) * u + math.sin(a) * v)
-        centres_vox.append(_refine(vol, _vox(pred, px, dz), d / 2, bg0, px, dz, 4.0))
-    return centres_vox
+        centres_vox.append(_refine(vol, _vox(predicted(k), px, dz), d / 2, bg0, px, dz, 4.0))
+    return centres_vox, centre_mm, normal
+
+
+def _axial_search(vol: np.ndarray, pred_mm: np.ndarray, radius: float, bg: float,
+                  normal: np.ndarray, px: float, dz: float, half_mm: float = 12.0
+                  ) -> np.ndarray:
+    """The position along `normal` (± `half_mm`) of `pred_mm` where the mean excess activity
+    in a ball of `radius` (mm) is highest (voxels)."""
+    best, best_val = _vox(pred_mm, px, dz), -np.inf
+    step = min(dz, px) / 2.0
+    for t in np.arange(-half_mm, half_mm + step / 2, step):
+        c = _vox(pred_mm + t * normal, px, dz)
+        sl, lo = _box(c, radius, vol.shape, px, dz)
+        sub = vol[sl]
+        inside = _dist2_mm(sub.shape, lo, c, px, dz) <= radius ** 2
+        if not inside.any():
+            continue
+        val = float(sub[inside].mean()) - bg
+        if val > best_val:
+            best, best_val = c, val
+    return best
 
 
 def _background_slices(k0: int, dz: float, n_slices: int) -> list[int]:
@@ -624,11 +669,13 @@ def nema_iq_analysis(volume: np.ndarray, pixel_mm: float, slice_mm: float, *,
     cents = [_refine(vol, c, d / 2, bg0, px, dz, 6.0)
              for c, d in zip(_largest_centroids(coarse, labels, n, bg0, f),
                              SPHERE_DIAMETERS_MM[::-1])]
-    centre_mm, ring_r, normal, tilt = _sphere_plane(*(_mm(c, px, dz) for c in cents))
+    centre_mm, ring_r, normal, _ = _sphere_plane(*(_mm(c, px, dz) for c in cents))
+    centres_vox, centre_mm, normal = _all_sphere_centres(vol, cents, centre_mm, ring_r, normal,
+                                                         bg0, px, dz)
+    tilt = math.degrees(math.acos(min(1.0, abs(float(normal[0])))))
     if tilt > 15.0:
         warnings.append(f"The sphere plane is tilted {tilt:.0f}° from the axial plane; NEMA "
                         "expects the phantom aligned with the scanner axis.")
-    centres_vox = _all_sphere_centres(vol, cents, centre_mm, ring_r, normal, bg0, px, dz)
     centre_vox = _vox(centre_mm, px, dz)
 
     # Background ROIs on the central slice and ±10, ±20 mm (NEMA §7.4.1).
