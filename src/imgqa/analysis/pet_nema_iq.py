@@ -14,7 +14,7 @@ Everything is found in 3-D from the image, with no hand-placed ROI:
    from the spheres and the insert; percent contrast, background variability and the lung
    residual (30 mm ROI on the insert on each of the five slices);
 5. EARL recovery coefficients (Boellaard et al., EJNMMI 42:328 (2015); Kaalep et al., EJNMMI
-   Phys 5:26 (2018)): RC = VOI value / true sphere concentration, for the maximum voxel, the
+   45:1344 (2018)): RC = VOI value / true sphere concentration, for the maximum voxel, the
    mean in the 50 % background-adapted isocontour (A50) and the peak (the highest mean of a
    1 cm³ sphere centred inside the sphere, via a convolution with fractional edge weights).
 
@@ -40,12 +40,20 @@ LUNG_RADIUS_MM = 25.5        # lung insert, 51 mm outer diameter
 PEAK_VOLUME_ML = 1.0
 
 # EARL acceptance bands per sphere diameter (10 … 37 mm), (low, high) of the recovery
-# coefficient. EARL1: EANM FDG PET/CT guideline v2.0, Boellaard et al. EJNMMI 42:328 (2015),
-# Table 5 (no peak band). EARL2: Kaalep et al. EJNMMI Phys 5:26 (2018), Table 3 (as adopted by
-# EARL in 2019).
+# coefficient.
+# EARL1 (RCmean A50 and RCmax; no peak band): checked 2026-12-04 against EARL's "Accreditation
+# specifications" page (R. Boellaard, January 2017, Tables 1 and 2) and against Table 3 of
+# Koopman et al., "SUV variability in EARL-accredited conventional and digital PET" (2019);
+# all 12 numbers agree. The method is that of the EANM FDG PET/CT guideline 2.0 (Boellaard et
+# al., Eur J Nucl Med Mol Imaging 42:328-354, 2015).
+# EARL2 (adopted by EARL as "18F standards 2", 2019): the harmonising specifications proposed
+# by Kaalep et al., Eur J Nucl Med Mol Imaging 45:1344-1361 (2018). NOT yet checked against
+# the paper's table (it could not be read here): the tolerance file marks them verify = true.
 EARL_SOURCES = {
-    "EARL1": "Boellaard et al., EJNMMI 42:328-354 (2015), FDG PET/CT guideline 2.0, Table 5",
-    "EARL2": "Kaalep et al., EJNMMI Physics 5:26 (2018), Table 3",
+    "EARL1": "EARL accreditation specifications (Boellaard, Jan 2017), Tables 1-2; EANM FDG "
+             "PET/CT guideline 2.0, Boellaard et al., Eur J Nucl Med Mol Imaging 42:328 (2015)",
+    "EARL2": "Kaalep et al., Eur J Nucl Med Mol Imaging 45:1344-1361 (2018) (numbers to be "
+             "verified against the paper)",
 }
 EARL_BANDS: dict[str, dict[str, tuple[tuple[float, float], ...] | None]] = {
     "EARL1": {
@@ -407,20 +415,20 @@ def _all_sphere_centres(vol: np.ndarray, found: list[np.ndarray], centre_mm: np.
 
     # The plane through three centres is ill-conditioned: 1 slice of error in one of them
     # (a sphere glued a little off the plane, noise) moves the far side of the ring by
-    # ~2 slices, further than `_refine` may shift. The 17 mm sphere still stands out of the
-    # noise: search it along the normal, then refit the plane through four centres.
-    d17 = SPHERE_DIAMETERS_MM[2]
-    known[2] = _refine(vol, _axial_search(vol, predicted(2), d17 / 2, bg0, normal, px, dz),
-                       d17 / 2, bg0, px, dz, 4.0)
-    pts = np.array([_mm(known[k], px, dz) for k in (5, 4, 3, 2)])
-    new_normal = np.linalg.svd(pts - pts.mean(axis=0))[2][-1]
-    if new_normal @ normal < 0:
-        new_normal = -new_normal
-    normal = new_normal
-    centre_mm = centre_mm - ((centre_mm - pts.mean(axis=0)) @ normal) * normal
-    u = u - (u @ normal) * normal
-    u /= np.linalg.norm(u)
-    v = np.cross(normal, u)
+    # ~2 slices, further than `_refine` may shift. The 17 and 13 mm spheres still stand out
+    # of the noise: each is searched along the normal, then the plane is refitted through
+    # all centres found so far (least squares), before the 10 mm sphere is predicted.
+    for k, half in ((2, 12.0), (1, 8.0)):
+        r = SPHERE_DIAMETERS_MM[k] / 2
+        known[k] = _refine(vol, _axial_search(vol, predicted(k), r, bg0, normal, px, dz, half),
+                           r, bg0, px, dz, 4.0)
+        pts = np.array([_mm(c, px, dz) for c in known.values()])
+        new_normal = np.linalg.svd(pts - pts.mean(axis=0))[2][-1]
+        normal = new_normal if new_normal @ normal >= 0 else -new_normal
+        centre_mm = centre_mm - ((centre_mm - pts.mean(axis=0)) @ normal) * normal
+        u = u - (u @ normal) * normal
+        u /= np.linalg.norm(u)
+        v = np.cross(normal, u)
     centres_vox: list[np.ndarray] = []
     for k, d in enumerate(SPHERE_DIAMETERS_MM):
         if k in known:
