@@ -57,9 +57,9 @@ PEAK_VOLUME_ML = 1.0
 # EARL acceptance bands per sphere diameter (10 … 37 mm), (low, high) of the recovery
 # coefficient.
 # EARL1 (RCmean A50 and RCmax; no peak band): checked 2026-12-04 against EARL's "Accreditation
-# specifications" page (R. Boellaard, January 2017, Tables 1 and 2) and against Table 3 of
-# Koopman et al., "SUV variability in EARL-accredited conventional and digital PET" (2019);
-# all 12 numbers agree. The method is that of the EANM FDG PET/CT guideline 2.0 (Boellaard et
+# specifications" page (R. Boellaard, January 2017, Tables 1 and 2) and against Table 3 of the
+# article "SUV variability in EARL-accredited conventional and digital PET" (which reproduces
+# the EARL limits); all 12 numbers agree. The method is that of the EANM FDG PET/CT guideline 2.0 (Boellaard et
 # al., Eur J Nucl Med Mol Imaging 42:328-354, 2015).
 # EARL2 (adopted by EARL as "18F standards 2", 2019): the harmonising specifications proposed
 # by Kaalep et al., Eur J Nucl Med Mol Imaging 45:1344-1361 (2018). NOT yet checked against
