@@ -4,6 +4,7 @@ errors a technologist understands, and the real water-phantom series vs imageQCp
 from __future__ import annotations
 
 import math
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -218,3 +219,35 @@ def test_a_pet_series_of_no_known_phantom_is_not_claimed(tmp_path):
     assert candidate_protocols(series) == []
     (r,) = analyse_series(series)
     assert r.protocol == "generic.roi"
+
+
+# ---------------------------------------------------------------------------------------------
+# Real NEMA IQ series (not in ../shared/data): gschramm/pynemaiqpet's demo data (MIT licence),
+# data/pet_recon_1 and data/pet_recon_2 (89 slices of 192², 2.08 mm, 2.78 mm), put under
+# $IMGQA_EXTRA_DATA/pynemaiqpet/. The headers carry no activity, units or ratio: 10:1 assumed.
+# ---------------------------------------------------------------------------------------------
+def _extra_iq(recon: str) -> Path:
+    root = os.environ.get("IMGQA_EXTRA_DATA")
+    folder = Path(root or "/nonexistent") / "pynemaiqpet" / recon
+    if not folder.is_dir():
+        pytest.skip("set IMGQA_EXTRA_DATA to a folder holding pynemaiqpet/pet_recon_1, _2")
+    return folder
+
+
+@pytest.mark.parametrize("recon", ["pet_recon_1", "pet_recon_2"])
+def test_real_nema_iq_series_is_found_without_hand_placed_rois(recon):
+    (series,) = imgqa.load(_extra_iq(recon))
+    (auto,) = analyse_series(series)
+    assert auto.protocol == "pet.nema_iq"          # chosen from the image (lung insert)
+    (r,) = run_protocol("pet.nema_iq", series, ratio=10.0)
+    cz = np.array(r.extra["sphere_centres_voxel"])[:, 0]
+    # The six spheres hang in one plane: every centre within 1.5 slices of their median
+    # (the 3-point plane of the first version put the 10/13 mm spheres 3 slices off).
+    assert np.abs(cz - np.median(cz)).max() < 1.5
+    assert r.extra["ring_radius_mm"] == pytest.approx(57.2, abs=2.0)
+    assert r.extra["tilt_deg"] < 3.0
+    contrast = [r.value(f"sphere_{n}_contrast_percent") for n in range(1, 7)]
+    assert min(contrast) > 40.0                     # every sphere, the 10 mm one included
+    assert r.value("lung_residual_percent") < 5.0
+    if recon == "pet_recon_1":                      # no resolution modelling: monotone recovery
+        assert contrast == sorted(contrast)

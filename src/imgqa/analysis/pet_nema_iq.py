@@ -7,14 +7,16 @@ Everything is found in 3-D from the image, with no hand-placed ROI:
    half the expected sphere excess; the circle through their centres gives the ring centre
    (the lung-insert axis), the sphere plane and its normal (so a tilted phantom is followed);
 3. the other three spheres from the phantom's layout (six spheres 60° apart on a 114.4 mm
-   ring, in order of size), each refined by the centroid of its excess activity;
+   ring, in order of size): the 17 and 13 mm searched along the plane normal, the plane
+   refitted through all centres, then the 10 mm predicted; each refined by the centroid of its
+   excess activity (`imgqa.analysis.pet_iq_locate`);
 4. NEMA §7.4: for each sphere a circular ROI of its inner diameter on the slice nearest its
    centre; 12 background ROIs of 37 mm (and concentric ones of the other diameters) on the
    central slice and the slices ±10 mm and ±20 mm from it, ≥ 15 mm from the phantom edge and
    from the spheres and the insert; percent contrast, background variability and the lung
    residual (30 mm ROI on the insert on each of the five slices);
 5. EARL recovery coefficients (Boellaard et al., EJNMMI 42:328 (2015); Kaalep et al., EJNMMI
-   Phys 5:26 (2018)): RC = VOI value / true sphere concentration, for the maximum voxel, the
+   45:1344 (2018)): RC = VOI value / true sphere concentration, for the maximum voxel, the
    mean in the 50 % background-adapted isocontour (A50) and the peak (the highest mean of a
    1 cm³ sphere centred inside the sphere, via a convolution with fractional edge weights).
 
@@ -29,23 +31,44 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from imgqa.analysis.pet_iq_locate import (
+    SPHERE_DIAMETERS_MM,
+    all_sphere_centres,
+    background_level,
+    block_means,
+    box_around,
+    dist2_mm,
+    hot_regions,
+    largest_centroids,
+    refine_centre,
+    sphere_plane,
+    to_mm,
+    to_vox,
+)
+
 __all__ = ["EARL_BANDS", "EARL_SOURCES", "SPHERE_DIAMETERS_MM", "IqResult", "SphereResult",
            "nema_iq_analysis", "peak_kernel"]
 
-SPHERE_DIAMETERS_MM = (10.0, 13.0, 17.0, 22.0, 28.0, 37.0)
-RING_RADIUS_MM = 57.2        # NEMA NU 2-2018 §7.3: sphere centres on a 114.4 mm circle
 ROI_MARGIN_MM = 15.0         # NEMA §7.4.1: background ROIs ≥ 15 mm from edges and spheres
 LUNG_ROI_MM = 30.0           # NEMA §7.4.1: 30 mm ROI centred on the lung insert
 LUNG_RADIUS_MM = 25.5        # lung insert, 51 mm outer diameter
 PEAK_VOLUME_ML = 1.0
 
 # EARL acceptance bands per sphere diameter (10 … 37 mm), (low, high) of the recovery
-# coefficient. EARL1: EANM FDG PET/CT guideline v2.0, Boellaard et al. EJNMMI 42:328 (2015),
-# Table 5 (no peak band). EARL2: Kaalep et al. EJNMMI Phys 5:26 (2018), Table 3 (as adopted by
-# EARL in 2019).
+# coefficient.
+# EARL1 (RCmean A50 and RCmax; no peak band): checked 2026-12-04 against EARL's "Accreditation
+# specifications" page (R. Boellaard, January 2017, Tables 1 and 2) and against Table 3 of the
+# article "SUV variability in EARL-accredited conventional and digital PET" (which reproduces
+# the EARL limits); all 12 numbers agree. The method is that of the EANM FDG PET/CT guideline 2.0 (Boellaard et
+# al., Eur J Nucl Med Mol Imaging 42:328-354, 2015).
+# EARL2 (adopted by EARL as "18F standards 2", 2019): the harmonising specifications proposed
+# by Kaalep et al., Eur J Nucl Med Mol Imaging 45:1344-1361 (2018). NOT yet checked against
+# the paper's table (it could not be read here): the tolerance file marks them verify = true.
 EARL_SOURCES = {
-    "EARL1": "Boellaard et al., EJNMMI 42:328-354 (2015), FDG PET/CT guideline 2.0, Table 5",
-    "EARL2": "Kaalep et al., EJNMMI Physics 5:26 (2018), Table 3",
+    "EARL1": "EARL accreditation specifications (Boellaard, Jan 2017), Tables 1-2; EANM FDG "
+             "PET/CT guideline 2.0, Boellaard et al., Eur J Nucl Med Mol Imaging 42:328 (2015)",
+    "EARL2": "Kaalep et al., Eur J Nucl Med Mol Imaging 45:1344-1361 (2018) (numbers to be "
+             "verified against the paper)",
 }
 EARL_BANDS: dict[str, dict[str, tuple[tuple[float, float], ...] | None]] = {
     "EARL1": {
@@ -124,67 +147,6 @@ def peak_kernel(pixel_mm: float, slice_mm: float, volume_ml: float = PEAK_VOLUME
     return occ / occ.sum()
 
 
-def _mm(vox: np.ndarray, px: float, dz: float) -> np.ndarray:
-    return np.asarray(vox, float) * np.array([dz, px, px])
-
-
-def _vox(mm: np.ndarray, px: float, dz: float) -> np.ndarray:
-    return np.asarray(mm, float) / np.array([dz, px, px])
-
-
-def _circumcentre(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, float]:
-    """Centre and radius of the circle through three points in 3-D."""
-    ab, ac = b - a, c - a
-    n = np.cross(ab, ac)
-    nn = float(n @ n)
-    if nn < 1e-9:
-        raise ValueError("the three largest hot regions are in a line")
-    centre = a + (np.cross(n, ab) * (ac @ ac) + np.cross(ac, n) * (ab @ ab)) / (2.0 * nn)
-    return centre, float(np.linalg.norm(centre - a))
-
-
-def _box(centre: np.ndarray, half_mm: float, shape: tuple[int, ...], px: float, dz: float
-         ) -> tuple[tuple[slice, ...], np.ndarray]:
-    """Slices of a box around `centre` (voxels) and its origin (voxels)."""
-    half = np.array([half_mm / dz, half_mm / px, half_mm / px])
-    lo = np.maximum(np.floor(centre - half).astype(int), 0)
-    hi = np.minimum(np.ceil(centre + half).astype(int) + 1, shape)
-    return tuple(slice(a, b) for a, b in zip(lo, hi)), lo
-
-
-def _sparse_indices(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    grid = np.indices(shape, sparse=True)
-    return grid[0], grid[1], grid[2]
-
-
-def _dist2_mm(box_shape: tuple[int, ...], origin: np.ndarray, centre: np.ndarray, px: float,
-              dz: float) -> np.ndarray:
-    iz, iy, ix = _sparse_indices(box_shape)
-    return (((iz + origin[0] - centre[0]) * dz) ** 2 + ((iy + origin[1] - centre[1]) * px) ** 2
-            + ((ix + origin[2] - centre[2]) * px) ** 2)
-
-
-def _refine(vol: np.ndarray, centre: np.ndarray, radius: float, bg: float, px: float,
-            dz: float, max_shift_mm: float) -> np.ndarray:
-    """Centroid of the excess activity in a ball around `centre`, iterated (voxels)."""
-    c0 = centre.copy()
-    c = centre.copy()
-    for _ in range(4):
-        sl, lo = _box(c, radius + 6.0, vol.shape, px, dz)
-        sub = vol[sl]
-        w = np.clip(sub - bg, 0.0, None) * (_dist2_mm(sub.shape, lo, c, px, dz)
-                                             <= (radius + 4.0) ** 2)
-        s = float(w.sum())
-        if s <= 0:
-            return c0
-        iz, iy, ix = _sparse_indices(sub.shape)
-        new = np.array([(w * iz).sum(), (w * iy).sum(), (w * ix).sum()]) / s + lo
-        if np.linalg.norm(_mm(new - c0, px, dz)) > max_shift_mm:
-            return c0
-        c = new
-    return c
-
-
 def _circle_means(image: np.ndarray, centres_rc: np.ndarray, radius_mm: float, px: float
                   ) -> np.ndarray:
     """Mean of `image` in circles (pixel centres within the radius) around each centre;
@@ -243,168 +205,6 @@ def _background_centres(body: np.ndarray, sphere_rc: np.ndarray, sphere_r_mm: np
     return pts
 
 
-def _block_means(vol: np.ndarray, f: int) -> np.ndarray:
-    """In-plane means of ``f`` × ``f`` pixel blocks (rows and columns beyond a whole block are
-    dropped).
-
-    Parameters
-    ----------
-    vol : (n, rows, cols) float32 array
-        The volume.
-    f : int
-        Block size in pixels.
-
-    Returns
-    -------
-    (n, rows // f, cols // f) float32 array
-    """
-    nz, ny, nx = vol.shape
-    cy, cx = ny - ny % f, nx - nx % f
-    coarse = np.zeros((nz, cy // f, cx // f), np.float32)
-    for i in range(f):
-        for j in range(f):
-            coarse += vol[:, i:cy:f, j:cx:f]
-    coarse /= f * f
-    return coarse
-
-
-def _background_level(coarse: np.ndarray) -> float:
-    """First background estimate: the median of the voxels above 30 % of the 99th percentile.
-
-    Raises
-    ------
-    ValueError
-        The volume has no activity.
-    """
-    hi = float(np.percentile(coarse, 99.0))
-    if hi <= 0:
-        raise ValueError("the images are empty (no activity)")
-    return float(np.median(coarse[coarse > 0.3 * hi]))
-
-
-def _hot_regions(coarse: np.ndarray, bg0: float, ratio: float) -> tuple[np.ndarray, int]:
-    """Connected regions above half the expected sphere excess (or, for a filling weaker than
-    the stated ratio, above 1.3 × background).
-
-    Returns
-    -------
-    labels : int array
-        Region labels of `coarse` (0: none).
-    n : int
-        Number of regions, at least 3.
-
-    Raises
-    ------
-    ValueError
-        Fewer than three hot regions at either level.
-    """
-    # A filling weaker than the stated ratio still shows its large spheres at a lower level.
-    for level in (1.0 + 0.5 * (ratio - 1.0), 1.3):
-        labels, n = ndimage.label(coarse > bg0 * level)
-        if n >= 3:
-            break
-    if n < 3:
-        raise ValueError(f"only {n} hot sphere(s) found; the three largest (37, 28, 22 mm) "
-                         "are needed to locate the phantom")
-    return labels, n
-
-
-def _largest_centroids(coarse: np.ndarray, labels: np.ndarray, n: int, bg0: float, f: int
-                       ) -> list[np.ndarray]:
-    """Excess-weighted centroids of the three regions of most excess activity, largest first.
-
-    Parameters
-    ----------
-    coarse : (n, rows, cols) array
-        Block means of the volume (block size `f`).
-    labels, n : int array, int
-        Regions of `coarse` and their number.
-    bg0 : float
-        Background level.
-    f : int
-        Block size, to map the centroids back to full-resolution voxels.
-
-    Returns
-    -------
-    list of three (3,) arrays
-        Centres (slice, row, col) in full-resolution voxels.
-    """
-    excess_map = np.clip(coarse - bg0, 0, None)
-    excess = np.bincount(labels.ravel(), weights=excess_map.ravel(), minlength=n + 1)[1:]
-    big = 1 + np.argsort(excess)[::-1][:3]
-    boxes = ndimage.find_objects(labels)
-    cents = []
-    for b in big:
-        box = boxes[b - 1]
-        w = excess_map[box] * (labels[box] == b)
-        iz, iy, ix = _sparse_indices(w.shape)
-        c = np.array([(w * iz).sum(), (w * iy).sum(), (w * ix).sum()]) / w.sum()
-        c += [sl.start for sl in box]
-        cents.append(c * [1, f, f] + [0, (f - 1) / 2, (f - 1) / 2])
-    return cents
-
-
-def _sphere_plane(p37: np.ndarray, p28: np.ndarray, p22: np.ndarray
-                  ) -> tuple[np.ndarray, float, np.ndarray, float]:
-    """The sphere ring through the three largest spheres (mm).
-
-    Returns
-    -------
-    centre_mm : (3,) array
-        Ring centre (on the lung-insert axis).
-    ring_r : float
-        Ring radius (mm).
-    normal : (3,) array
-        Unit normal of the sphere plane, pointing towards increasing slice index.
-    tilt_deg : float
-        Angle between the normal and the scanner axis.
-
-    Raises
-    ------
-    ValueError
-        The points are in a line, or the ring is not within 20 % of the phantom's.
-    """
-    centre_mm, ring_r = _circumcentre(p37, p28, p22)
-    if not 0.8 * RING_RADIUS_MM <= ring_r <= 1.2 * RING_RADIUS_MM:
-        raise ValueError(f"the three largest hot regions lie on a {2 * ring_r:.0f} mm circle, "
-                         f"not the phantom's {2 * RING_RADIUS_MM:.1f} mm sphere ring")
-    normal = np.cross(p28 - p37, p22 - p37)
-    normal /= np.linalg.norm(normal)
-    if normal[0] < 0:
-        normal = -normal
-    tilt = math.degrees(math.acos(min(1.0, abs(normal[0]))))
-    return centre_mm, ring_r, normal, tilt
-
-
-def _all_sphere_centres(vol: np.ndarray, found: list[np.ndarray], centre_mm: np.ndarray,
-                        ring_r: float, normal: np.ndarray, bg0: float, px: float, dz: float
-                        ) -> list[np.ndarray]:
-    """Centres of the six spheres (10 … 37 mm, voxels): the three found, and the other three
-    predicted from the ring layout (60° apart, in order of size) and refined.
-
-    Parameters
-    ----------
-    found : list of three (3,) arrays
-        Centres of the 37, 28 and 22 mm spheres (voxels).
-    centre_mm, ring_r, normal
-        The sphere ring, from `_sphere_plane`.
-    """
-    p37, p28 = _mm(found[0], px, dz), _mm(found[1], px, dz)
-    u = (p37 - centre_mm) / np.linalg.norm(p37 - centre_mm)
-    v = np.cross(normal, u)
-    sense = 1.0 if (p28 - centre_mm) @ v >= 0 else -1.0
-    known = {5: found[0], 4: found[1], 3: found[2]}
-    centres_vox: list[np.ndarray] = []
-    for k, d in enumerate(SPHERE_DIAMETERS_MM):
-        if k in known:
-            centres_vox.append(known[k])
-            continue
-        a = math.radians(60.0 * (5 - k)) * sense
-        pred = centre_mm + ring_r * (math.cos(a) * u + math.sin(a) * v)
-        centres_vox.append(_refine(vol, _vox(pred, px, dz), d / 2, bg0, px, dz, 4.0))
-    return centres_vox
-
-
 def _background_slices(k0: int, dz: float, n_slices: int) -> list[int]:
     """The background slices (NEMA §7.4.1).
 
@@ -451,7 +251,7 @@ def _on_axis(k: int, centre_vox: np.ndarray, centre_mm: np.ndarray, normal: np.n
         The crossing point (slice, row, col) in voxels.
     """
     t = (k - centre_vox[0]) * dz / normal[0]
-    return _vox(centre_mm + t * normal, px, dz)
+    return to_vox(centre_mm + t * normal, px, dz)
 
 
 def _body_mask(image: np.ndarray, level: float) -> np.ndarray:
@@ -478,7 +278,7 @@ def _body_mask(image: np.ndarray, level: float) -> np.ndarray:
 
 
 def _coarse_mask(mask: np.ndarray, f: int) -> np.ndarray:
-    """`mask` on the grid of `_block_means`.
+    """`mask` on the grid of `block_means`.
 
     Parameters
     ----------
@@ -552,9 +352,9 @@ def _sphere_voi(vol: np.ndarray, c: np.ndarray, d: float, background: float, ker
     r = d / 2
     # The box holds the A50 search ball (r + 5 mm) and the 1 cm³ kernel (6.2 mm) around
     # every candidate peak centre inside the sphere.
-    sl, lo = _box(c, r + 7.0, vol.shape, px, dz)
+    sl, lo = box_around(c, r + 7.0, vol.shape, px, dz)
     sub = vol[sl].astype(np.float64)
-    d2 = _dist2_mm(sub.shape, lo, c, px, dz)
+    d2 = dist2_mm(sub.shape, lo, c, px, dz)
     ball = d2 <= r * r
     if not ball.any():
         ball = d2 <= d2.min()
@@ -618,18 +418,20 @@ def nema_iq_analysis(volume: np.ndarray, pixel_mm: float, slice_mm: float, *,
     # Localisation on a ~4 mm in-plane grid (block means): it smooths the noise and keeps the
     # whole-volume steps (levels, labelling) a few times cheaper than at full resolution.
     f = max(1, int(round(4.0 / px)))
-    coarse = _block_means(vol, f)
-    bg0 = _background_level(coarse)
-    labels, n = _hot_regions(coarse, bg0, ratio)
-    cents = [_refine(vol, c, d / 2, bg0, px, dz, 6.0)
-             for c, d in zip(_largest_centroids(coarse, labels, n, bg0, f),
+    coarse = block_means(vol, f)
+    bg0 = background_level(coarse)
+    labels, n = hot_regions(coarse, bg0, ratio)
+    cents = [refine_centre(vol, c, d / 2, bg0, px, dz, 6.0)
+             for c, d in zip(largest_centroids(coarse, labels, n, bg0, f),
                              SPHERE_DIAMETERS_MM[::-1])]
-    centre_mm, ring_r, normal, tilt = _sphere_plane(*(_mm(c, px, dz) for c in cents))
+    centre_mm, ring_r, normal, _ = sphere_plane(*(to_mm(c, px, dz) for c in cents))
+    centres_vox, centre_mm, normal = all_sphere_centres(vol, cents, centre_mm, ring_r, normal,
+                                                         bg0, px, dz)
+    tilt = math.degrees(math.acos(min(1.0, abs(float(normal[0])))))
     if tilt > 15.0:
         warnings.append(f"The sphere plane is tilted {tilt:.0f}° from the axial plane; NEMA "
                         "expects the phantom aligned with the scanner axis.")
-    centres_vox = _all_sphere_centres(vol, cents, centre_mm, ring_r, normal, bg0, px, dz)
-    centre_vox = _vox(centre_mm, px, dz)
+    centre_vox = to_vox(centre_mm, px, dz)
 
     # Background ROIs on the central slice and ±10, ±20 mm (NEMA §7.4.1).
     k0 = int(round(centre_vox[0]))

@@ -159,11 +159,14 @@ def nema_iq(shape: tuple[int, int, int] = (36, 160, 160), pixel_mm: float = 2.5,
             slice_mm: float = 3.0, *, background_bq_ml: float = 5300.0, ratio: float = 4.0,
             fwhm_mm: float = 6.0, shift_mm: tuple[float, float, float] = (0.0, 0.0, 0.0),
             tilt_deg: float = 0.0, rotation_deg: float = 0.0, noise_fraction: float = 0.0,
-            seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+            seed: int = 0, sphere_offsets_mm: tuple[float, ...] | None = None
+            ) -> tuple[np.ndarray, dict[str, Any]]:
     """The NEMA IQ body phantom, blurred; returns the volume (Bq/ml) and its expected results.
 
     The sphere plane passes through ``shift_mm`` (image frame, origin at the volume centre);
     the body extends 70 mm towards +z (the lid) and 110 mm towards −z from it.
+    ``sphere_offsets_mm`` (six values, 10 … 37 mm) move single spheres along the phantom axis
+    off the common plane, as a sphere glued a little lower on its stem is in a real phantom.
     """
     rot = _rotation(tilt_deg, rotation_deg)
     shift = np.asarray(shift_mm, float)
@@ -176,7 +179,8 @@ def nema_iq(shape: tuple[int, int, int] = (36, 160, 160), pixel_mm: float = 2.5,
     hot = ratio * background_bq_ml
     for k, d in enumerate(SPHERE_DIAMETERS_MM):
         a = math.radians(_sphere_angle_deg(k))
-        c = rot @ np.array([_RING_RADIUS_MM * math.cos(a), _RING_RADIUS_MM * math.sin(a), 0.0]) \
+        off = 0.0 if sphere_offsets_mm is None else float(sphere_offsets_mm[k])
+        c = rot @ np.array([_RING_RADIUS_MM * math.cos(a), _RING_RADIUS_MM * math.sin(a), off]) \
             + shift
         centres.append(c)
         box, occ = _sphere_occupancy(c, d / 2, shape, pixel_mm, slice_mm)

@@ -568,5 +568,5 @@ register(Protocol(
     min_images=5,
     detect=_detector("iq", _IQ_WORDS, 0.9, 0.7),
     standard="NEMA NU 2-2018 §7; EARL: Boellaard et al. EJNMMI 42:328 (2015), Kaalep et al. "
-             "EJNMMI Phys 5:26 (2018)",
+             "EJNMMI 45:1344 (2018)",
 ))
