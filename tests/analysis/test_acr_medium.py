@@ -131,3 +131,17 @@ def test_classification_threshold_and_geometry_values():
     assert g is LARGE and why.startswith("automatic") and warn is None
     with pytest.raises(ValueError, match="unknown ACR phantom"):
         resolve_variant("small", 100.0)
+
+
+REAL_ACR = ["hazen_GE", "hazen_GE_MR450W_1.5T_T1", "hazen_GE_MR450W_1.5T_T2",
+            "hazen_PhilipsAchieva", "hazen_PhilipsAchieva2", "hazen_Siemens", "hazen_Siemens2",
+            "hazen_SiemensLargeSliceLocationDelta", "hazen_Siemens_Sola_1.5T_T1"]
+
+
+@pytest.mark.parametrize("name", REAL_ACR)
+def test_real_large_phantoms_are_chosen_as_large(shared_data, name):
+    r = analyse(shared_data / "mr" / "acr" / name, "mr.acr", count_spokes=False)[0]
+    info = r.extra["phantom"]
+    assert info["variant"] == "large", info
+    assert info["reason"].startswith("automatic") and "190 mm" in info["reason"]
+    assert not any("Analysed as the ACR" in w or "phantom was chosen" in w for w in r.warnings)

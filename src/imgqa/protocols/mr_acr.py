@@ -1,5 +1,8 @@
 """The ACR large MRI phantom protocol, ``mr.acr``: the whole battery on one axial series.
 
+The ACR medium phantom is analysed too (parameter ``phantom``; geometry in
+`imgqa.analysis.acr_mri.variants`).
+
 Owns the ACR-specific input checks (11 axial slices, slice 1 first or last), the battery
 (geometric accuracy, resolution, slice thickness and position, PIU, ghosting, SNR,
 low-contrast detectability: one function per test, run in that order) and the declaration.
@@ -507,22 +510,22 @@ register(Protocol(
     modalities=("MR",),
     measurements=(
         MeasurementSpec("geometric_accuracy_slice1_horizontal", "mm",
-                        "Left–right inner diameter on slice 1 (true 190 mm).",
+                        "Left–right inner diameter on slice 1 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 1, horizontal"),
         MeasurementSpec("geometric_accuracy_slice1_vertical", "mm",
-                        "Top–bottom inner diameter on slice 1 (true 190 mm).",
+                        "Top–bottom inner diameter on slice 1 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 1, vertical"),
         MeasurementSpec("geometric_accuracy_slice5_horizontal", "mm",
-                        "Left–right inner diameter on slice 5 (true 190 mm).",
+                        "Left–right inner diameter on slice 5 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 5, horizontal"),
         MeasurementSpec("geometric_accuracy_slice5_vertical", "mm",
-                        "Top–bottom inner diameter on slice 5 (true 190 mm).",
+                        "Top–bottom inner diameter on slice 5 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 5, vertical"),
         MeasurementSpec("geometric_accuracy_slice5_diagonal_45", "mm",
-                        "Top-left to bottom-right diameter on slice 5 (true 190 mm).",
+                        "Top-left to bottom-right diameter on slice 5 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 5, diagonal 45°"),
         MeasurementSpec("geometric_accuracy_slice5_diagonal_135", "mm",
-                        "Top-right to bottom-left diameter on slice 5 (true 190 mm).",
+                        "Top-right to bottom-left diameter on slice 5 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 5, diagonal 135°"),
         MeasurementSpec("resolution_mm", "mm",
                         "Smallest hole diameter resolved in both directions (1.1/1.0/0.9; "
@@ -563,7 +566,7 @@ register(Protocol(
                       choices=("auto", "large", "medium")),
     ),
     function=acr_battery,
-    inputs="the 11-slice axial series of the ACR large MRI phantom (T1 or T2)",
+    inputs="the 11-slice axial series of the ACR large (or medium) MRI phantom (T1 or T2)",
     min_images=1,
     detect=_detect_acr,
     standard="ACR Phantom Test Guidance for the Large MRI Phantom (2018)",
