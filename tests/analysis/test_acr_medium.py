@@ -145,3 +145,13 @@ def test_real_large_phantoms_are_chosen_as_large(shared_data, name):
     assert info["variant"] == "large", info
     assert info["reason"].startswith("automatic") and "190 mm" in info["reason"]
     assert not any("Analysed as the ACR" in w or "phantom was chosen" in w for w in r.warnings)
+
+
+def test_sagittal_length_of_a_medium_phantom_is_measured(tmp_path):
+    # mr.acr_sagittal has no variant of its own: its length kernel follows a 134 mm phantom
+    from imgqa.phantoms.acr_sagittal import write_sagittal
+
+    truth = write_sagittal(tmp_path / "sag", length_mm=134.0, seed=4)
+    r = analyse(tmp_path / "sag")[0]
+    assert r.protocol == "mr.acr_sagittal"
+    assert r.value("sagittal_length_mm") == pytest.approx(truth["sagittal_length_mm"], abs=0.5)
