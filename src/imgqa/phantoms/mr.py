@@ -168,8 +168,8 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
                 signal: float = 1000.0, noise_sd: float = 5.0, noise: str = "gaussian",
                 centre_offset_mm: tuple[float, float] = (0.0, 0.0), rotation_deg: float = 0.0,
                 blur_mm: float = 0.0, low_contrast: tuple[float, ...] = LOW_CONTRAST,
-                seed: int = 0) -> tuple[np.ndarray, dict]:
-    """The 11 axial slices of an ACR-like large phantom and their ground truth.
+                seed: int = 0, variant: str = "large") -> tuple[np.ndarray, dict]:
+    """The 11 axial slices of an ACR-like large (or medium) phantom and their ground truth.
 
     Parameters
     ----------
@@ -196,6 +196,11 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
         their MTF in k-space.
     low_contrast : 4 floats
         Relative contrast of the low-contrast disks on slices 8–11 (ACR: 1.4/2.5/3.6/5.1 %).
+    variant : str
+        ``"large"`` or ``"medium"``: the medium phantom (165 mm; pass ``diameter_mm=165``) has
+        its slice-thickness bar shortened in proportion (±0.926·R) and the uniformity truth
+        uses its 160 cm² large ROI; the other inserts keep the large phantom's layout (they fit
+        inside 165 mm; the medium phantom's own insert positions are not modelled).
 
     Returns
     -------
@@ -204,8 +209,13 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
     """
     from scipy import ndimage
 
+    if variant not in ("large", "medium"):
+        raise ValueError(f"unknown ACR phantom variant {variant!r}")
     rng = np.random.default_rng(seed)
     contrasts = tuple(low_contrast)
+    # Large ROI of the uniformity test: 200 cm² (large), 160 cm² (medium; ACR guidance Table 4).
+    large_roi_mm = ACR_LARGE_ROI_MM if variant == "large" else float(np.sqrt(16000.0 / np.pi))
+    bar_half = 88.0 if variant == "large" else 88.0 * diameter_mm / 190.0
     px = pixel_mm
     R = diameter_mm / 2.0
     coords = (np.arange(n) - (n - 1) / 2.0) * px
@@ -230,22 +240,27 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
         else:
             img = img * (1 - notch)
         if k == 1:
-            bar = _box(X, Y, -88.0, 88.0, -5.0, 5.0, px)
+            bar = _box(X, Y, -bar_half, bar_half, -5.0, 5.0, px)
             img = img * (1 - bar)
             # Ramps: slice profile p (rect of FWHM T, slightly blurred) stretched ×10 along x.
             for (y0, y1, x0) in ((-4.0, -0.5, 4.0), (0.5, 4.0, -4.0)):
                 zz = (X - x0) / 10.0
                 prof = 0.5 * (np.tanh((zz + T / 2) / 0.05) - np.tanh((zz - T / 2) / 0.05))
-                img = img + 0.5 * prof * _box(X, Y, -88.0, 88.0, y0, y1, px)
+                img = img + 0.5 * prof * _box(X, Y, -bar_half, bar_half, y0, y1, px)
             insert = _box(X, Y, -57.0, 57.0, 18.0, 54.0, px)
             img = img * (1 - insert)
             img = img + _box(X, Y, -52.0, -44.0, 30.0, 38.0, px) \
                 + 0.6 * _box(X, Y, -44.0, -36.0, 38.0, 46.0, px)
         if k == 5:
             grid = np.zeros_like(img)
-            for g in np.arange(-60.0, 61.0, 15.0):
-                grid = np.maximum(grid, _box(X, Y, g - 1.0, g + 1.0, -62.0, 62.0, px))
-                grid = np.maximum(grid, _box(X, Y, -62.0, 62.0, g - 1.0, g + 1.0, px))
+            # The medium phantom's grid is drawn smaller (±47 mm) so that its corners stay
+            # inside the 165 mm disk (its real extent is not modelled).
+            g_half = 60.0 if variant == "large" else 45.0
+            for g in np.arange(-g_half, g_half + 1.0, 15.0):
+                grid = np.maximum(grid, _box(X, Y, g - 1.0, g + 1.0, -g_half - 2, g_half + 2,
+                                             px))
+                grid = np.maximum(grid, _box(X, Y, -g_half - 2, g_half + 2, g - 1.0, g + 1.0,
+                                             px))
             img = img * (1 - grid)
         if k >= 8:
             # ACR layout: ring inner radius 44.6 mm; spokes 36° apart, clockwise, spoke 1 at
@@ -275,7 +290,8 @@ def acr_phantom(*, n: int = 256, pixel_mm: float = 250.0 / 256, slice_thickness_
         "diameter_mm": diameter_mm,
         "slice_thickness_mm": slice_thickness_mm,
         "bar_difference_mm": bar_difference_mm,
-        "piu": 100.0 * (1.0 - piu_gradient_per_mm * (ACR_LARGE_ROI_MM - ACR_SMALL_ROI_MM)),
+        "piu": 100.0 * (1.0 - piu_gradient_per_mm * (large_roi_mm - ACR_SMALL_ROI_MM)),
+        "variant": variant,
         "ghosting_percent": 100.0 * ghost_fraction,
         "snr_gaussian": signal / noise_sd if noise_sd > 0 else None,
         "rotation_deg": rotation_deg,

@@ -1,5 +1,8 @@
 """The ACR large MRI phantom protocol, ``mr.acr``: the whole battery on one axial series.
 
+The ACR medium phantom is analysed too (parameter ``phantom``; geometry in
+`imgqa.analysis.acr_mri.variants`).
+
 Owns the ACR-specific input checks (11 axial slices, slice 1 first or last), the battery
 (geometric accuracy, resolution, slice thickness and position, PIU, ghosting, SNR,
 low-contrast detectability: one function per test, run in that order) and the declaration.
@@ -40,6 +43,7 @@ derotate, find_phantom, find_rotation, find_slice_one, to_image_coords = lazy_fu
 (hole_resolution,) = lazy_functions("imgqa.analysis.acr_mri.resolution", "hole_resolution")
 (slice_position,) = lazy_functions("imgqa.analysis.acr_mri.slice_position", "slice_position")
 (slice_thickness,) = lazy_functions("imgqa.analysis.acr_mri.slice_thickness", "slice_thickness")
+(resolve_variant,) = lazy_functions("imgqa.analysis.acr_mri.variants", "resolve_variant")
 
 __all__ = ["ACR_SLICES", "LOW_CONTRAST_PASS", "acr_battery", "low_contrast_pass_level"]
 
@@ -155,6 +159,7 @@ class _AcrFrame:
     disk1: Any
     bar: Any
     reversed_: bool
+    geom: Any = None        # variants.AcrPhantomGeometry (large or medium)
 
     def index(self, slice_no: int) -> int:
         n = len(self.series)
@@ -166,20 +171,40 @@ class _AcrFrame:
 
 
 def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
-                spoke_z_threshold: float = 3.5) -> Analysis:
-    """The ACR large phantom battery on one 11-slice axial series (see docs/mr.md)."""
+                spoke_z_threshold: float = 3.5, phantom: str = "auto") -> Analysis:
+    """The ACR large (or medium) phantom battery on one 11-slice axial series (docs/mr.md).
+
+    ``phantom``: ``"auto"`` chooses the large or medium phantom from the diameter measured on
+    slice 1; ``"large"`` or ``"medium"`` forces it (with a warning when the size disagrees).
+    """
     _check_acr_series(series)
     sp = series.require_spacing("mr.acr")
     n = len(series)
     reversed_, disk1, bar = find_slice_one(series.pixels(0), series.pixels(n - 1), sp)
     out = _AcrOut()
+    geom, why, mismatch = resolve_variant(phantom, 2.0 * disk1.radius_mm)
+    if mismatch:
+        out.warnings.append(mismatch)
+    elif geom.name != "large":
+        # The default tolerances (mr.toml) are the large phantom's; say which numbers apply.
+        out.warnings.append(
+            f"Analysed as the ACR {geom.name} phantom ({why}): nominal diameter "
+            f"{geom.inner_diameter_mm:g} ± {geom.diameter_limit_mm:g} mm, PIU ≥ "
+            f"{geom.piu_pass_below_3t:g} % (< 3 T) / {geom.piu_pass_3t:g} % (3 T), large ROI "
+            f"{geom.piu_large_roi_cm2:g} cm²; the default tolerances are the large phantom's.")
+    out.extra["phantom"] = {"variant": geom.name, "reason": why,
+                            "nominal_diameter_mm": geom.inner_diameter_mm,
+                            "diameter_limit_mm": geom.diameter_limit_mm,
+                            "piu_large_roi_cm2": geom.piu_large_roi_cm2,
+                            "piu_pass_level": [geom.piu_pass_below_3t, geom.piu_pass_3t],
+                            "unconfirmed": list(geom.unconfirmed)}
     if abs(sp[0] - sp[1]) > 1e-3 * sp[0]:
         out.warnings.append("Pixels are not square; lengths use the spacing along each "
                             "direction.")
     i1 = n - 1 if reversed_ else 0
     img1 = series.pixels(i1)
     angle = find_rotation(img1, disk1, bar, sp)
-    fr = _AcrFrame(series, sp, angle, disk1, bar, reversed_)
+    fr = _AcrFrame(series, sp, angle, disk1, bar, reversed_, geom)
     c1 = fr.c1
     s1 = derotate(img1, c1, angle)
     out.extra.update({
@@ -202,6 +227,8 @@ def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
     _acr_slice_position(fr, s1, out)
     _acr_uniformity_ghosting_snr(fr, out)
     _acr_low_contrast(fr, count_spokes, spoke_z_threshold, out)
+    if geom.name != "large":
+        _variant_limits(fr, out)
     return Analysis(measurements=out.meas, rois=out.rois, curves=out.curves,
                     warnings=out.warnings, extra=out.extra)
 
@@ -336,9 +363,10 @@ def _acr_uniformity_ghosting_snr(fr: _AcrFrame, out: _AcrOut) -> None:
     i7, sp = fr.index(7), fr.sp
     img7 = fr.series.pixels(i7)
     disk7 = find_phantom(img7, sp)
-    piu = percent_integral_uniformity(img7, disk7.centre_rc, sp)
+    roi_cm2 = fr.geom.piu_large_roi_cm2
+    piu = percent_integral_uniformity(img7, disk7.centre_rc, sp, large_roi_cm2=roi_cm2)
     out.meas["piu"] = piu.piu
-    out.rois += [Roi("circle", (piu.centre_rc,), label="large ROI 200 cm²", frame=i7,
+    out.rois += [Roi("circle", (piu.centre_rc,), label=f"large ROI {roi_cm2:.0f} cm²", frame=i7,
                      radius=piu.large_radius_px, role="measure"),
                  Roi("circle", (piu.max_rc,), label="max 1 cm²", frame=i7,
                      radius=piu.small_radius_px, role="measure"),
@@ -410,6 +438,24 @@ def _acr_low_contrast(fr: _AcrFrame, count_spokes: bool, z_threshold: float,
                             "8–11 visually.")
 
 
+def _variant_limits(fr: _AcrFrame, out: _AcrOut) -> None:
+    """Warnings against the variant's own criteria (the default tolerances are the large
+    phantom's): diameters outside nominal ± limit, PIU below the pass level."""
+    g = fr.geom
+    bad = [f"{k[len('geometric_accuracy_'):]} {v:.1f} mm" for k, v in out.meas.items()
+           if k.startswith("geometric_accuracy_") and v is not None
+           and abs(v - g.inner_diameter_mm) > g.diameter_limit_mm]
+    if bad:
+        out.warnings.append(f"Geometric accuracy: {', '.join(bad)} outside "
+                            f"{g.inner_diameter_mm:g} ± {g.diameter_limit_mm:g} mm (ACR "
+                            f"{g.name} phantom).")
+    b0 = fr.series.header.field_strength_t
+    level = g.piu_pass_3t if b0 is not None and b0 > 2.5 else g.piu_pass_below_3t
+    piu = out.meas.get("piu")
+    if piu is not None and piu < level:
+        out.warnings.append(f"PIU {piu:.1f} % is below {level:g} % (ACR {g.name} phantom).")
+
+
 def _spoke_details(fr: _AcrFrame, lc: Any, out: _AcrOut) -> None:
     """The spoke counter's per-slice detail (``extra``) and its disks drawn as ROIs."""
     from imgqa.analysis.acr_mri.low_contrast import SPOKE_DIAMETERS_MM
@@ -464,22 +510,22 @@ register(Protocol(
     modalities=("MR",),
     measurements=(
         MeasurementSpec("geometric_accuracy_slice1_horizontal", "mm",
-                        "Left–right inner diameter on slice 1 (true 190 mm).",
+                        "Left–right inner diameter on slice 1 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 1, horizontal"),
         MeasurementSpec("geometric_accuracy_slice1_vertical", "mm",
-                        "Top–bottom inner diameter on slice 1 (true 190 mm).",
+                        "Top–bottom inner diameter on slice 1 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 1, vertical"),
         MeasurementSpec("geometric_accuracy_slice5_horizontal", "mm",
-                        "Left–right inner diameter on slice 5 (true 190 mm).",
+                        "Left–right inner diameter on slice 5 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 5, horizontal"),
         MeasurementSpec("geometric_accuracy_slice5_vertical", "mm",
-                        "Top–bottom inner diameter on slice 5 (true 190 mm).",
+                        "Top–bottom inner diameter on slice 5 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 5, vertical"),
         MeasurementSpec("geometric_accuracy_slice5_diagonal_45", "mm",
-                        "Top-left to bottom-right diameter on slice 5 (true 190 mm).",
+                        "Top-left to bottom-right diameter on slice 5 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 5, diagonal 45°"),
         MeasurementSpec("geometric_accuracy_slice5_diagonal_135", "mm",
-                        "Top-right to bottom-left diameter on slice 5 (true 190 mm).",
+                        "Top-right to bottom-left diameter on slice 5 (true 190 mm; medium phantom 165 mm).",
                         label="Geometric accuracy, slice 5, diagonal 135°"),
         MeasurementSpec("resolution_mm", "mm",
                         "Smallest hole diameter resolved in both directions (1.1/1.0/0.9; "
@@ -514,9 +560,13 @@ register(Protocol(
         ParameterSpec("spoke_z_threshold", float, 3.5, "",
                       "Detection threshold of the spoke counter (SDs of the empirical null).",
                       minimum=0.5),
+        ParameterSpec("phantom", str, "auto", "",
+                      "ACR phantom: large (190 mm), medium (165 mm), or auto (from the "
+                      "diameter measured on slice 1).",
+                      choices=("auto", "large", "medium")),
     ),
     function=acr_battery,
-    inputs="the 11-slice axial series of the ACR large MRI phantom (T1 or T2)",
+    inputs="the 11-slice axial series of the ACR large (or medium) MRI phantom (T1 or T2)",
     min_images=1,
     detect=_detect_acr,
     standard="ACR Phantom Test Guidance for the Large MRI Phantom (2018)",

@@ -159,3 +159,28 @@ def mr_magnet_resolution(root: Path) -> Path:
                         why="edges interpolated to ≈ 0.1 pixel (0.98 mm pixels)")])
 def mr_acr_sagittal(root: Path) -> Path:
     return _validation_phantom("acr_sagittal", "mr_acr_sagittal", root)
+
+
+@check("mr.acr", auto=True,
+       source="ACR medium phantom drawn anti-aliased: 165 mm diameter (auto-detected), 10:1 "
+              "ramps (FWHM = 10·T), PIU = 100·(1 − k·(R_L − r_s)) with the 160 cm² large ROI, "
+              "wedge bar difference",
+       measure=[Measure("geometric_accuracy_slice5_horizontal", "diameter_mm", abs_tol=0.5),
+                Measure("geometric_accuracy_slice5_vertical", "diameter_mm", abs_tol=0.5),
+                Measure("geometric_accuracy_slice1_horizontal", "diameter_mm", abs_tol=0.5),
+                Measure("slice_thickness_mm", abs_tol=0.2),
+                Measure("piu", abs_tol=0.5),
+                Measure("slice_position_slice1_mm", "bar_difference_mm", abs_tol=0.5)])
+def mr_acr_medium(root: Path) -> Path:
+    from imgqa.phantoms.mr import acr_phantom
+
+    folder = root / "mr_acr_medium"
+    images, truth = acr_phantom(variant="medium", diameter_mm=165.0, slice_thickness_mm=5.0,
+                                bar_difference_mm=-3.0, rotation_deg=-1.5,
+                                centre_offset_mm=(6.0, -4.0), noise_sd=8.0, noise="rician",
+                                seed=3)
+    write_series(images, folder, description="ACR T1 digital medium phantom",
+                 pixel_spacing_mm=250.0 / 256, slice_thickness_mm=5.0, slice_spacing_mm=10.0,
+                 prefix="acrmed", **_MR)
+    write_ground_truth(folder, truth)
+    return folder

@@ -125,8 +125,8 @@ def find_phantom(image: np.ndarray, spacing_mm: tuple[float, float], *,
         raise PhantomNotFoundError(
             f"The object in the image is {width_mm:.0f} × {height_mm:.0f} mm, but {what} "
             f"should be {lo:.0f}–{hi_mm:.0f} mm across.",
-            hint="Check that these are axial images of the ACR large MRI phantom, and that the "
-                 "pixel spacing is right.")
+            hint="Check that these are axial images of the ACR large (190 mm) or medium "
+                 "(165 mm) MRI phantom, and that the pixel spacing is right.")
     radius_px = (right - left + 1) / 2.0
     return PhantomDisk(centre, radius_px, radius_px * spacing_mm[1], signal)
 
