@@ -85,8 +85,8 @@ PIXEL_DATA = Tag(0x7FE0, 0x0010)
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 # Structured Report storage SOP classes all sit under this root (DICOM PS3.4 annex B.5);
 # these are the radiation dose reports among them (X-Ray, Radiopharmaceutical, Patient,
-# Enhanced X-Ray Radiation Dose SR). Issue 15 will read them; until then they get their own
-# message instead of "holds no image", which confused users.
+# Enhanced X-Ray Radiation Dose SR). They are loaded as dose reports (`imgqa.io.dose_sr`);
+# other SRs get their own message instead of "holds no image", which confused users.
 SR_SOP_CLASS_ROOT = "1.2.840.10008.5.1.4.1.1.88."
 DOSE_SR_SOP_CLASSES = frozenset(SR_SOP_CLASS_ROOT + n for n in ("67", "68", "73", "76"))
 
@@ -315,11 +315,27 @@ def _refuse_structured_report(ds: pydicom.Dataset, short: str, name: str) -> Non
     if modality != "SR" and not sop.startswith(SR_SOP_CLASS_ROOT):
         return
     if sop in DOSE_SR_SOP_CLASSES or "dose" in _concept_name(ds).lower():
-        raise NoPixelDataError(
-            f"{short} is a dose structured report (SR), not an image; imgqa does not read "
-            "dose reports yet.", path=name,
-            hint="Load the phantom's images for QC; keep the dose report for the dose records.")
+        raise DoseReportFound(ds, short, name)
     raise NoPixelDataError(f"{short} is a structured report (SR), not an image.", path=name)
+
+
+class DoseReportFound(NoPixelDataError):
+    """A dose SR (no image): `load_report` turns it into an input via `imgqa.io.dose_sr`; any
+    other caller of `read_header` sees a `NoPixelDataError` naming it (issue 15)."""
+
+    def __init__(self, ds: pydicom.Dataset, short: str, name: str) -> None:
+        super().__init__(f"{short} is a dose structured report (SR), not an image.", path=name,
+                         hint="Analyse it with the dose.report test (imgqa analyse).")
+        self.dataset = ds
+
+
+def _dose_report_series(src: Source, ds: Dataset) -> ImageSeries:
+    """The hook to `imgqa.io.dose_sr`: a dose SR as a `DoseReportSeries` (no images)."""
+    from imgqa.io.dose_sr import report_series
+
+    with src.open() as fh:
+        data = fh.read()
+    return report_series(ds, src.name, _summary(ds), data)
 
 
 def _concept_name(ds: pydicom.Dataset) -> str:
@@ -1390,6 +1406,7 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
     problems: list[Problem] = []
     skipped: list[str] = []
     infos: list[_FileInfo] = []
+    reports: list[ImageSeries] = []
     seen_sops: set[tuple[str, str]] = set()
     for src in iter_sources(paths, problems, skipped):
         try:
@@ -1401,6 +1418,15 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
             fi.geometry_key = _geometry_key(fi)
         except _DicomDir:
             skipped.append(f"{src.name}: DICOMDIR index (skipped)")
+            continue
+        except DoseReportFound as found:  # an input without images (issue 15)
+            try:
+                reports.append(_dose_report_series(src, found.dataset))
+            except Exception:  # noqa: BLE001 - a damaged report is that file's problem only
+                log.debug("unreadable dose report %s", src.name, exc_info=True)
+                problems.append(Problem(src.name, f"{_short(src.name)} is a dose structured "
+                                        "report (SR) whose content cannot be read.",
+                                        CorruptDicomError.default_hint, "CorruptDicomError"))
             continue
         except ImgqaError as exc:
             problems.append(Problem.from_error(src.name, exc))
@@ -1432,6 +1458,7 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
     for grp in groups.values():
         for g in _split_repeats(grp):
             series.extend(_build_series_or_report(g, problems))
+    series.extend(reports)
     series.sort(key=lambda s: (s.header.acquired or datetime.min, s.header.series_number or 0,
                                s.sources[0]))
     if not series and not problems:
