@@ -282,3 +282,36 @@ def demo_sets() -> dict[str, Callable[[Path], Path]]:
         return write_edge(out / "xray_edge", angle_deg=2.5, sigma_mm=0.08, noise_sd=5.0)
 
     return {"xray_flat_field": make_flat, "xray_edge": make_edge}
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 15: exposure index, defective pixels (added at the end; generators for xray_tests)
+# ---------------------------------------------------------------------------------------------
+def ei_flat_field(shape: tuple[int, int] = (512, 512), *, air_kerma_ugy: float = 2.5,
+                  calibration: str = "linear", cal_slope: float = 400.0,
+                  cal_intercept: float = 100.0, noise_sd: float = 20.0, ramp: float = 0.0,
+                  seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A flat field whose value follows a known detector calibration (IEC 62494-1 EI truth).
+
+    V = cal_slope·K + cal_intercept (linear) or cal_slope·log10(K) + cal_intercept (log) at the
+    centre, plus Gaussian noise of SD ``noise_sd`` and an optional antisymmetric left-right
+    ramp (±``ramp`` of the signal, zero mean over any centred ROI). Truth: EI = 100·K.
+    """
+    k = float(air_kerma_ugy)
+    v = cal_slope * k + cal_intercept if calibration == "linear" else \
+        cal_slope * math.log10(k) + cal_intercept
+    x = np.linspace(-1.0, 1.0, shape[1])[None, :]
+    rng = np.random.default_rng(seed)
+    image = v * (1.0 + ramp * x) + rng.normal(0.0, noise_sd, shape)
+    return image, {"kind": "ei_flat_field", "air_kerma_ugy": k, "exposure_index": 100.0 * k,
+                   "value_of_interest": v, "calibration": calibration, "cal_slope": cal_slope,
+                   "cal_intercept": cal_intercept}
+
+
+def write_ei_flat_field(out_dir: Path, *, modality: str = "DX", pixel_mm: float = 0.15,
+                        header: dict[str, Any] | None = None, **kwargs: Any) -> Path:
+    """Write an `ei_flat_field` image described "Exposure index" and its ground truth."""
+    image, truth = ei_flat_field(**kwargs)
+    _write(image, out_dir, modality, "QC exposure index flat field", pixel_mm, header)
+    write_ground_truth(out_dir, truth)
+    return out_dir

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from imgqa.phantoms import read_ground_truth, write_ground_truth
@@ -82,3 +83,35 @@ def xray_defect_flat(root: Path) -> Path:
                  local_signal_nonuniformity=step)
     write_ground_truth(folder, truth)
     return folder
+
+
+# -- issue 15: exposure index, defects ------------------------------------------------------
+_EI_TARGET = 200.0
+
+
+@check("xray.exposure_index", auto=True,
+       params={"cal_slope": 400.0, "cal_intercept": 100.0, "target_exposure_index": _EI_TARGET},
+       source="flat field V = 400·K + 100 (K = 2.5 µGy): EI = 100·K = 250 (IEC 62494-1); "
+              "DI = 10·log10(250/200)",
+       measure=[Measure("exposure_index", rel_tol=0.01,
+                        why="issue 15: EI within 1 % of the calibration"),
+                Measure("deviation_index", abs_tol=0.05)])
+def xray_ei_linear(root: Path) -> Path:
+    from imgqa.phantoms.xray import write_ei_flat_field
+
+    folder = write_ei_flat_field(root / "xray_ei_linear", air_kerma_ugy=2.5, ramp=0.03)
+    truth = read_ground_truth(folder)
+    truth["deviation_index"] = 10.0 * math.log10(truth["exposure_index"] / _EI_TARGET)
+    write_ground_truth(folder, truth)
+    return folder
+
+
+@check("xray.exposure_index", auto=True,
+       params={"calibration": "log", "cal_slope": 1000.0, "cal_intercept": 2000.0},
+       source="CR-like log response V = 1000·log10(K) + 2000 (K = 6.3 µGy): EI = 630",
+       measure=[Measure("exposure_index", rel_tol=0.01)])
+def xray_ei_log(root: Path) -> Path:
+    from imgqa.phantoms.xray import write_ei_flat_field
+
+    return write_ei_flat_field(root / "xray_ei_log", air_kerma_ugy=6.3, calibration="log",
+                               cal_slope=1000.0, cal_intercept=2000.0, noise_sd=5.0)
