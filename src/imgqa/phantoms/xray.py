@@ -315,3 +315,70 @@ def write_ei_flat_field(out_dir: Path, *, modality: str = "DX", pixel_mm: float 
     _write(image, out_dir, modality, "QC exposure index flat field", pixel_mm, header)
     write_ground_truth(out_dir, truth)
     return out_dir
+
+
+def defect_flat_field(shape: tuple[int, int] = (512, 512), *, signal: float = 1000.0,
+                      noise_sd: float = 20.0, n_isolated: int = 6,
+                      clusters: Sequence[tuple[int, int]] = ((3, 3), (2, 2), (1, 2)),
+                      dead_column: bool = True, faint_row_percent: float = 3.0,
+                      heel: float = 0.05, seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A flat field with planted defects at random, well-separated places.
+
+    Isolated pixels are dead (0) or hot (2–3 × signal) at random; clusters are dead blocks of
+    the given (rows, cols); one dead column and one row offset by ``faint_row_percent`` (a
+    faint line no single pixel reveals); a left-right heel ramp of ±``heel``. Every defect
+    lies ≥ 6 px from every other and from the border. Truth: the defect counts and positions.
+    """
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    x = np.linspace(-1.0, 1.0, cols)[None, :]
+    base = signal * (1.0 + heel * x) * np.ones(shape)
+    image = base + rng.normal(0.0, noise_sd, shape)
+    taken = np.zeros(shape, bool)
+    line_col = int(rng.integers(cols // 4, 3 * cols // 4)) if dead_column else None
+    line_row = int(rng.integers(rows // 4, 3 * rows // 4)) if faint_row_percent else None
+    if line_col is not None:
+        taken[:, max(0, line_col - 6):line_col + 7] = True
+    if line_row is not None:
+        taken[max(0, line_row - 6):line_row + 7, :] = True
+
+    def place(h: int, w: int) -> tuple[int, int]:
+        for _ in range(10000):
+            r = int(rng.integers(8, rows - 8 - h))
+            c = int(rng.integers(8, cols - 8 - w))
+            if not taken[r - 6:r + h + 6, c - 6:c + w + 6].any():
+                taken[r - 6:r + h + 6, c - 6:c + w + 6] = True
+                return r, c
+        raise ValueError("no room left for another defect")
+
+    isolated = []
+    for _ in range(n_isolated):
+        r, c = place(1, 1)
+        image[r, c] = 0.0 if rng.random() < 0.5 else base[r, c] * rng.uniform(2.0, 3.0)
+        isolated.append((r, c))
+    blocks = []
+    for h, w in clusters:
+        r, c = place(h, w)
+        image[r:r + h, c:c + w] = 0.0
+        blocks.append((r, c, h, w))
+    if line_col is not None:
+        image[:, line_col] = 0.0
+    if line_row is not None:
+        image[line_row, :] += faint_row_percent / 100.0 * base[line_row, :]
+    n_cluster_px = sum(h * w for h, w in clusters)
+    return np.clip(image, 0, None), {
+        "kind": "defect_flat_field", "isolated": isolated, "clusters_at": blocks,
+        "dead_column": line_col, "faint_row": line_row,
+        "defective_pixels": n_isolated + n_cluster_px,
+        "clusters": sum(1 for h, w in clusters if h * w >= 2),
+        "defective_lines": int(line_col is not None) + int(line_row is not None),
+        "note": "defective_pixels excludes the pixels of the defective lines"}
+
+
+def write_defect_flat_field(out_dir: Path, *, modality: str = "DX", pixel_mm: float = 0.15,
+                            **kwargs: Any) -> Path:
+    """Write a `defect_flat_field` image described "QC defective pixels" and its truth."""
+    image, truth = defect_flat_field(**kwargs)
+    _write(image, out_dir, modality, "QC defective pixels flat field", pixel_mm)
+    write_ground_truth(out_dir, truth)
+    return out_dir

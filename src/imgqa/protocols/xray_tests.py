@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from imgqa.errors import AnalysisError
+from imgqa.errors import AnalysisError, ParameterError
 from imgqa.io.series import ImageSeries
 from imgqa.protocols._lazy import lazy_functions
 from imgqa.protocols.base import (
     Analysis,
+    ImageMap,
     MeasurementSpec,
     ParameterSpec,
     Protocol,
@@ -32,8 +33,9 @@ from imgqa.protocols.xray import MODALITIES, _check_image, _images, _label, _one
 
 (ei_from_image, deviation_index) = lazy_functions("imgqa.analysis.exposure_index",
                                                   "exposure_index", "deviation_index")
+(find_defects,) = lazy_functions("imgqa.analysis.defects", "find_defects")
 
-__all__ = ["xray_exposure_index"]
+__all__ = ["xray_exposure_index", "xray_defects"]
 
 _INDEX_PARAM = ParameterSpec("image_index", int, None, "",
                              "Analyse only this image of the series (default: every image).",
@@ -186,3 +188,124 @@ register(Protocol(
     standard="IEC 62494-1:2008; AAPM Report 116 (Shepard et al., Med Phys 36 (2009) 2898)",
 ))
 
+
+
+# ---------------------------------------------------------------------------------------------
+# xray.defects
+# ---------------------------------------------------------------------------------------------
+_MAX_MARKS = 300  # defect marks drawn on the image; the map shows them all
+
+
+def _defect_rois(res: Any, frame: int) -> list[Roi]:
+    rois: list[Roi] = []
+    rows, cols = res.classes.shape
+    for r in res.defective_rows:
+        rois.append(Roi("line", ((r, 0.0), (r, cols - 1.0)), f"defective row {r}", frame=frame))
+    for c in res.defective_columns:
+        rois.append(Roi("line", ((0.0, c), (rows - 1.0, c)), f"defective column {c}",
+                        frame=frame))
+    ys, xs = np.nonzero((res.classes > 0) & (res.classes != 3))
+    for y, x in list(zip(ys.tolist(), xs.tolist()))[:_MAX_MARKS]:
+        rois.append(Roi("point", ((float(y), float(x)),), "", frame=frame))
+    return rois
+
+
+def xray_defects(series: ImageSeries, *, kernel_px: int = 5, k_sigma: float = 6.0,
+                 min_percent: float = 5.0, variance_window_px: int = 7,
+                 variance_ratio: float = 3.0, line_percent: float = 1.0, cluster_min: int = 2,
+                 image_index: int | None = None) -> Analysis | list[Analysis]:
+    """Defective pixels, lines and clusters of each flat-field image, with a class map.
+
+    See `imgqa.analysis.defects.find_defects` for the two methods (median-filter deviation,
+    local variance) and the thresholds.
+    """
+    if kernel_px % 2 == 0:
+        raise ParameterError(f"kernel_px must be odd (a centred median window); got "
+                             f"{kernel_px}.")
+    out = []
+    for i in _images(series, image_index):
+        img = np.asarray(series.pixels(i), dtype=np.float64)
+        warnings = _check_image(img, series, i)
+        res = find_defects(img, kernel_px=kernel_px, k_sigma=k_sigma, min_percent=min_percent,
+                           variance_window_px=variance_window_px,
+                           variance_ratio=variance_ratio, line_percent=line_percent,
+                           cluster_min=cluster_min)
+        share = 100.0 * float(np.count_nonzero(res.classes)) / res.classes.size
+        if share > 5.0:
+            warnings.append(f"{share:.1f} % of the pixels are flagged: is this a flat field "
+                            "(no object, uniform exposure)?")
+        out.append(Analysis(
+            measurements={"defective_pixels": res.defective_pixels,
+                          "defective_lines": res.defective_lines, "clusters": res.clusters,
+                          "isolated_pixels": res.isolated_pixels,
+                          "noisy_pixels": res.noisy_pixels,
+                          "defective_area_percent": share},
+            rois=_defect_rois(res, i),
+            maps=[ImageMap("defect classes", res.classes,
+                           "0 good, 1 isolated pixel, 2 cluster, 3 line, 4 noisy pixel",
+                           pixel_mm=(series.pixel_spacing_mm or (None,))[0])],
+            warnings=warnings, label=_label(series, i), frames=[i],
+            extra={"defective_rows": list(res.defective_rows),
+                   "defective_columns": list(res.defective_columns),
+                   "cluster_sizes": list(res.cluster_sizes),
+                   "noise_sd": res.noise_sd}))
+    return _one_or_many(out)
+
+
+def _detect_defects(series: ImageSeries) -> tuple[float, str]:
+    if series.modality not in MODALITIES:
+        return 0.0, "not a projection X-ray image"
+    text = series.header.description_text.lower()
+    found = next((w for w in ("defect", "bad pixel", "dead pixel", "pixel map") if w in text),
+                 None)
+    if found:
+        return 0.7, f"the header says {found!r}"
+    return 0.0, "only chosen when the series description names defective or bad pixels"
+
+
+register(Protocol(
+    name="xray.defects",
+    key_measurement="defective_pixels",
+    version="1",
+    title="Defective pixels and lines",
+    description="Defective pixels, lines and clusters of a flat field by median-filter "
+                "deviation (k·robust SD and a relative limit) and local variance, with a map "
+                "of the defect classes.",
+    modalities=MODALITIES,
+    measurements=(
+        MeasurementSpec("defective_pixels", "", "Defective pixels outside defective lines, "
+                        "isolated and clustered together.", False, label="Defective pixels"),
+        MeasurementSpec("defective_lines", "", "Defective rows plus columns.", False,
+                        label="Defective lines"),
+        MeasurementSpec("clusters", "", "Groups of at least cluster_min defective pixels.",
+                        False, label="Defect clusters"),
+        MeasurementSpec("isolated_pixels", "", "Defective pixels not in a cluster.", False,
+                        label="Isolated defective pixels"),
+        MeasurementSpec("noisy_pixels", "", "Pixels flagged by the local-variance method "
+                        "only.", False, label="Noisy pixels"),
+        MeasurementSpec("defective_area_percent", "%", "Share of the image flagged (pixels "
+                        "and lines).", False, label="Defective area"),
+    ),
+    parameters=(
+        ParameterSpec("kernel_px", int, 5, "px", "Median filter size (odd; > twice the largest "
+                      "cluster).", minimum=3, maximum=31),
+        ParameterSpec("k_sigma", float, 6.0, "SD", "Deviation threshold in robust SDs of the "
+                      "median-filter deviation.", minimum=1.0),
+        ParameterSpec("min_percent", float, 5.0, "%", "Relative deviation from the local "
+                      "median a defective pixel must also exceed (vendor-style; 0 = off).",
+                      minimum=0.0),
+        ParameterSpec("variance_window_px", int, 7, "px", "Local-variance window (0 = method "
+                      "off).", minimum=0, maximum=63),
+        ParameterSpec("variance_ratio", float, 3.0, "", "Local / image variance above which "
+                      "a window is noisy.", minimum=1.0),
+        ParameterSpec("line_percent", float, 1.0, "%", "Median relative deviation of a faint "
+                      "defective line.", minimum=0.0),
+        ParameterSpec("cluster_min", int, 2, "px", "Smallest cluster.", minimum=2),
+        _INDEX_PARAM,
+    ),
+    function=xray_defects,
+    inputs="one flat-field image (uniform exposure, no object)",
+    detect=_detect_defects,
+    standard="IEC 62220-1-1:2015 (flat-field conditions); defect criteria as in vendor "
+             "detector calibration (median-filter deviation, local variance)",
+))

@@ -115,3 +115,15 @@ def xray_ei_log(root: Path) -> Path:
 
     return write_ei_flat_field(root / "xray_ei_log", air_kerma_ugy=6.3, calibration="log",
                                cal_slope=1000.0, cal_intercept=2000.0, noise_sd=5.0)
+
+
+@check("xray.defects", auto=True,
+       source="flat field with 6 isolated dead/hot pixels, dead clusters 3×3, 2×2, 1×2, one "
+              "dead column and one row +3 % (a faint line): counts planted",
+       measure=[Measure("defective_pixels", abs_tol=0.0,
+                        why="issue 15: every planted defect found, none false"),
+                Measure("clusters", abs_tol=0.0), Measure("defective_lines", abs_tol=0.0)])
+def xray_defects_flat(root: Path) -> Path:
+    from imgqa.phantoms.xray import write_defect_flat_field
+
+    return write_defect_flat_field(root / "xray_defects_flat", seed=3)
