@@ -168,6 +168,21 @@ def find_defects(image: np.ndarray, *, kernel_px: int = 5, k_sigma: float = 6.0,
         classes=classes, noise_sd=sd, cluster_sizes=cluster_sizes)
 
 
+def _bin(img: np.ndarray, b: int) -> np.ndarray:
+    """Mean of b × b blocks (edges that do not fill a block are dropped)."""
+    if b <= 1:
+        return img
+    r, c = (img.shape[0] // b) * b, (img.shape[1] // b) * b
+    return img[:r, :c].reshape(r // b, b, c // b, b).mean(axis=(1, 3))
+
+
+def _fit(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``a`` cropped or edge-padded to ``shape``."""
+    a = a[:shape[0], :shape[1]]
+    pad = ((0, shape[0] - a.shape[0]), (0, shape[1] - a.shape[1]))
+    return np.pad(a, pad, mode="edge") if any(p[1] for p in pad) else a
+
+
 @dataclass(frozen=True, slots=True)
 class ArtefactResult:
     """Artefact screening of a (mammography) flat field.
@@ -195,7 +210,7 @@ class ArtefactResult:
 
 
 def artefact_map(image: np.ndarray, pixel_mm: float, *, background_mm: float = 10.0,
-                 smooth_mm: float = 1.0, threshold_percent: float = 2.0, k_sigma: float = 5.0,
+                 smooth_mm: float = 1.0, threshold_percent: float = 1.0, k_sigma: float = 5.0,
                  min_area_mm2: float = 1.0, valid: np.ndarray | None = None,
                  max_work_px: int = 1024) -> ArtefactResult:
     """Detection map of artefacts: local deviations from the low-frequency background.
@@ -211,13 +226,20 @@ def artefact_map(image: np.ndarray, pixel_mm: float, *, background_mm: float = 1
     ok = np.ones(img.shape, bool) if valid is None else np.asarray(valid, bool)
     b = max(1, int(np.ceil(max(img.shape) / max_work_px)))
     if b > 1:
-        r, c = (img.shape[0] // b) * b, (img.shape[1] // b) * b
-        img = img[:r, :c].reshape(r // b, b, c // b, b).mean(axis=(1, 3))
-        ok = np.asarray(ok[:r, :c].reshape(r // b, b, c // b, b).all(axis=(1, 3)), bool)
+        img = _bin(img, b)
+        ok = _bin(ok.astype(np.float64), b) == 1.0
     px = pixel_mm * b
     fill = np.where(ok, img, np.median(img[ok]))
-    size = max(3, int(round(background_mm / px)) | 1)
-    background = ndimage.median_filter(fill, size=size, mode="reflect")
+    # Background: a median over background_mm, computed on a grid 8 times finer than that
+    # (coarser than the image, so that it stays fast) and interpolated back.
+    g = max(1, int(background_mm / 8 / px))
+    coarse = _bin(fill, g)
+    size = max(3, int(round(background_mm / (px * g))) | 1)
+    smooth_bg = ndimage.median_filter(coarse, size=size, mode="reflect")
+    background = ndimage.zoom(smooth_bg, (fill.shape[0] / coarse.shape[0],
+                                          fill.shape[1] / coarse.shape[1]), order=1,
+                              mode="nearest", grid_mode=True)
+    background = _fit(background, fill.shape)
     dev = 100.0 * (fill - background) / np.maximum(np.abs(background), 1e-12)
     sigma_px = max(smooth_mm / px / 2.3548, 0.0)
     smooth = ndimage.gaussian_filter(dev, sigma_px) if sigma_px > 0.3 else dev

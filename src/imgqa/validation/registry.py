@@ -31,7 +31,7 @@ __all__ = ["Check", "Measure", "check", "all_checks", "phantom_makers", "missing
 
 PhantomMaker = Callable[[Path], Path]
 
-_AREAS = ("ct", "mr", "nm", "xray", "generic", "dose")
+_AREAS = ("ct", "mr", "nm", "xray", "generic", "dose", "mammo")
 
 
 @dataclass(frozen=True, slots=True)
