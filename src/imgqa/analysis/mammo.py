@@ -44,7 +44,7 @@ def find_square_object(image: np.ndarray, pixel_mm: float, side_mm: float = 10.0
                        ) -> SquareObject:
     """Locate a square contrast object (lower or higher signal) of about ``side_mm``.
 
-    The image is binned to ~0.5 mm, the background (median over 4 object sides) removed, and
+    The image is binned to ~side/10, the background (median over 2 object sides) removed, and
     the largest connected region deviating by more than half the extreme deviation is taken.
 
     Raises
@@ -52,11 +52,13 @@ def find_square_object(image: np.ndarray, pixel_mm: float, side_mm: float = 10.0
     ValueError
         No region of roughly the object's size stands out from the noise.
     """
-    b = max(1, int(round(0.5 / pixel_mm)))
+    # Bin so that the object is ~10 pixels across: the median background (over about twice
+    # the object, where it covers < 25 % of the window) then stays cheap.
+    b = max(1, int(round(side_mm / 10.0 / pixel_mm)))
     small = _bin(np.asarray(image, dtype=np.float64), b)
     px = pixel_mm * b
     side = side_mm / px
-    bg = ndimage.median_filter(small, size=max(3, int(4 * side) | 1), mode="reflect")
+    bg = ndimage.median_filter(small, size=max(3, int(2 * side) | 1), mode="reflect")
     dev = ndimage.uniform_filter(small - bg, max(1, int(side / 3)))
     edge = max(1, int(side / 2))
     inner = dev[edge:-edge, edge:-edge] if min(dev.shape) > 2 * edge + 2 else dev
