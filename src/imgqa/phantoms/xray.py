@@ -382,3 +382,104 @@ def write_defect_flat_field(out_dir: Path, *, modality: str = "DX", pixel_mm: fl
     _write(image, out_dir, modality, "QC defective pixels flat field", pixel_mm)
     write_ground_truth(out_dir, truth)
     return out_dir
+
+
+# TOR 18FG-like disc contrasts (disc 1 … 18), falling geometrically from 16.7 % to 0.77 %
+# like the real object's nominal contrasts at 75 kV with 1 mm Cu.
+TOR_CONTRASTS = tuple(float(v) for v in np.geomspace(0.167, 0.0077, 18))
+
+
+def leeds_tor(size: int = 1200, pixel_mm: float = 0.15, *, signal: float = 2000.0,
+              noise_sd: float = 20.0, psf_sigma_mm: float = 0.16,
+              contrasts: Sequence[float] = TOR_CONTRASTS, bar_contrast: float = 0.5,
+              centre_mm: tuple[float, float] = (0.0, 0.0), rotation_deg: float = 0.0,
+              plate_attenuation: float = 0.15, seed: int = 0, supersample: int = 3
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+    """A Leeds TOR 18FG-type image with known disc contrasts and bar frequencies.
+
+    Layout `imgqa.analysis.leeds_tor.TOR18FG` (R = 80 mm). The plate gives S·(1 − a); disc k
+    S·(1 − a)·(1 − c_k); bars S·(1 − a)·(1 − bar_contrast) on a square wave of their
+    frequency; the marker 0.3·S. Rendered on a ``supersample``² finer grid, blurred by a
+    Gaussian PSF of σ ``psf_sigma_mm`` (MTF exp(−2π²σ²f²)), averaged to pixels (aperture
+    sinc(f·p)), white noise σ added. Truth: disc CNR = S(1 − a)c_k/σ_noise; bar modulation
+    relative to the 0.5 lp/mm group = MTF(f)/MTF(0.5) with MTF = Gaussian × pixel aperture;
+    the limiting group is the last one above 0.1 (and the margins to 0.1 are given).
+    """
+    from imgqa.analysis.leeds_tor import TOR18FG as lay
+
+    n = size * supersample
+    p = pixel_mm / supersample
+    t = np.deg2rad(rotation_deg)
+    big_r = lay.radius_mm
+    centre_px = ((n - 1) / 2 + centre_mm[0] / p, (n - 1) / 2 + centre_mm[1] / p)
+
+    def window(cx: float, cy: float, half_mm: float) -> tuple[slice, slice, np.ndarray,
+                                                              np.ndarray]:
+        """Image window around phantom point (cx, cy) mm and its phantom coordinates (u, v)."""
+        col = centre_px[1] + (cx * math.cos(t) - cy * math.sin(t)) / p
+        row = centre_px[0] + (cx * math.sin(t) + cy * math.cos(t)) / p
+        h = int(math.ceil(half_mm * 1.5 / p)) + 2
+        r0, c0 = max(int(row) - h, 0), max(int(col) - h, 0)
+        r1, c1 = min(int(row) + h + 1, n), min(int(col) + h + 1, n)
+        yy = (np.arange(r0, r1) - centre_px[0])[:, None] * p
+        xx = (np.arange(c0, c1) - centre_px[1])[None, :] * p
+        return (slice(r0, r1), slice(c0, c1), xx * math.cos(t) + yy * math.sin(t),
+                -xx * math.sin(t) + yy * math.cos(t))
+
+    rel = np.ones((n, n))
+    sr, sc, u, v = window(0.0, 0.0, big_r)
+    rel[sr, sc][np.hypot(u, v) <= big_r] *= 1.0 - plate_attenuation
+    for ang, c in zip(lay.disc_angles_deg, contrasts, strict=True):
+        cx = lay.disc_ring * big_r * math.cos(math.radians(ang))
+        cy = lay.disc_ring * big_r * math.sin(math.radians(ang))
+        rd = lay.disc_radius * big_r
+        sr, sc, u, v = window(cx, cy, rd)
+        rel[sr, sc][np.hypot(u - cx, v - cy) <= rd] *= 1.0 - c
+    mx = lay.disc_ring * big_r * math.cos(math.radians(lay.marker_angle_deg))
+    my = lay.disc_ring * big_r * math.sin(math.radians(lay.marker_angle_deg))
+    h = lay.marker_half * big_r
+    sr, sc, u, v = window(mx, my, h)
+    rel[sr, sc][(np.abs(u - mx) <= h) & (np.abs(v - my) <= h)] = 0.3
+    hb = lay.bar_half * big_r
+    for (bx, by), f in zip(lay.bar_centres, lay.frequencies, strict=True):
+        sr, sc, u, v = window(bx * big_r, by * big_r, hb)
+        sel = (np.abs(u - bx * big_r) <= hb) & (np.abs(v - by * big_r) <= hb)
+        phase = (u[sel] - bx * big_r) * f  # cycles from the patch centre
+        bars = (phase - np.floor(phase)) < 0.5
+        sub = rel[sr, sc]
+        sub[sel] *= np.where(bars, 1.0 - bar_contrast, 1.0)
+    from scipy import ndimage as _nd
+
+    img = _nd.gaussian_filter(signal * rel, psf_sigma_mm / p, mode="nearest")
+    img = img.reshape(size, supersample, size, supersample).mean(axis=(1, 3))
+    img = img + np.random.default_rng(seed).normal(0.0, noise_sd, img.shape)
+
+    def mtf(f: float) -> float:
+        return math.exp(-2 * math.pi ** 2 * psf_sigma_mm ** 2 * f * f) * \
+            abs(float(np.sinc(f * pixel_mm)))
+
+    ratios = [mtf(f) / mtf(lay.frequencies[0]) for f in lay.frequencies]
+    above = [r >= 0.1 and f < 0.5 / pixel_mm for r, f in zip(ratios, lay.frequencies,
+                                                              strict=True)]
+    group = above.index(False) if False in above else len(above)
+    bg = signal * (1.0 - plate_attenuation)
+    truth = {"kind": "leeds_tor", "disc_cnr": [bg * c / noise_sd for c in contrasts],
+             "disc_contrast": list(contrasts), "bar_modulation": ratios,
+             "limiting_resolution_lp_mm": lay.frequencies[group - 1] if group else None,
+             "limiting_group": group,
+             "margin_above": ratios[group - 1] / 0.1 if group else None,
+             "margin_below": ratios[group] / 0.1 if group < len(ratios) else None,
+             "rotation_deg": rotation_deg, "centre_mm": list(centre_mm),
+             "psf_sigma_mm": psf_sigma_mm, "noise_sd": noise_sd}
+    for k, cnr in enumerate(truth["disc_cnr"], start=1):
+        truth[f"disc_{k}_cnr"] = cnr
+    return img, truth
+
+
+def write_leeds_tor(out_dir: Path, *, modality: str = "DX", pixel_mm: float = 0.15,
+                    **kwargs: Any) -> Path:
+    """Write a `leeds_tor` image described "QC Leeds TOR 18FG" and its ground truth."""
+    image, truth = leeds_tor(pixel_mm=pixel_mm, **kwargs)
+    _write(np.clip(image, 0, 65535), out_dir, modality, "QC Leeds TOR 18FG", pixel_mm)
+    write_ground_truth(out_dir, truth)
+    return out_dir

@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from imgqa.errors import AnalysisError, ParameterError
+from imgqa.errors import AnalysisError, ParameterError, PhantomNotFoundError
 from imgqa.io.series import ImageSeries
 from imgqa.protocols._lazy import lazy_functions
 from imgqa.protocols.base import (
     Analysis,
+    Curve,
     ImageMap,
     MeasurementSpec,
     ParameterSpec,
@@ -29,13 +30,21 @@ from imgqa.protocols.base import (
     Roi,
     register,
 )
-from imgqa.protocols.xray import MODALITIES, _check_image, _images, _label, _one_or_many
+from imgqa.protocols.xray import (
+    MODALITIES,
+    _check_image,
+    _images,
+    _label,
+    _one_or_many,
+    detector_spacing,
+)
 
 (ei_from_image, deviation_index) = lazy_functions("imgqa.analysis.exposure_index",
                                                   "exposure_index", "deviation_index")
 (find_defects,) = lazy_functions("imgqa.analysis.defects", "find_defects")
+(analyse_tor,) = lazy_functions("imgqa.analysis.leeds_tor", "analyse_tor")
 
-__all__ = ["xray_exposure_index", "xray_defects"]
+__all__ = ["xray_exposure_index", "xray_defects", "xray_leeds_tor"]
 
 _INDEX_PARAM = ParameterSpec("image_index", int, None, "",
                              "Analyse only this image of the series (default: every image).",
@@ -308,4 +317,115 @@ register(Protocol(
     detect=_detect_defects,
     standard="IEC 62220-1-1:2015 (flat-field conditions); defect criteria as in vendor "
              "detector calibration (median-filter deviation, local variance)",
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# xray.leeds_tor
+# ---------------------------------------------------------------------------------------------
+_N_DISCS = 18
+
+
+def xray_leeds_tor(series: ImageSeries, *, detection_threshold: float = 5.0,
+                   modulation_threshold: float = 0.1, image_index: int | None = None,
+                   pixel_spacing_mm: float | None = None) -> Analysis | list[Analysis]:
+    """Leeds TOR 18FG-type analysis of each image (see `imgqa.analysis.leeds_tor`)."""
+    (sp, _), src = detector_spacing(series, pixel_spacing_mm, "The Leeds TOR analysis")
+    out = []
+    for i in _images(series, image_index):
+        img = np.asarray(series.pixels(i), dtype=np.float64)
+        warnings = _check_image(img, series, i)
+        if series.header.invert_for_display:
+            img = img.max() + img.min() - img  # MONOCHROME1: make attenuation low signal
+        try:
+            res = analyse_tor(img, sp, detection_threshold=detection_threshold,
+                              modulation_threshold=modulation_threshold)
+        except ValueError as exc:
+            raise PhantomNotFoundError(
+                f"No Leeds TOR test object was found in image {i + 1}: {exc}.",
+                hint="Centre the TOR 18FG in the field with its whole disc ring visible.") \
+                from None
+        rois = [Roi("circle", (c,), f"disc {k + 1}", frame=i, radius=res.disc_radius_px,
+                    role="measure" if res.detected[k] else "background")
+                for k, c in enumerate(res.disc_centres)]
+        rois.append(Roi("circle", (res.centre,), "test object", frame=i,
+                        radius=res.radius_px, role="phantom"))
+        t = np.deg2rad(res.angle_deg)
+        h = res.bar_half_px
+        for k, (r, c) in enumerate(res.bar_centres):
+            corners = tuple((r + h * (a * np.sin(t) + b * np.cos(t)),
+                             c + h * (a * np.cos(t) - b * np.sin(t)))
+                            for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1)))
+            rois.append(Roi("polygon", corners, f"{_TOR_FREQ[k]:g} lp/mm", frame=i,
+                            role="profile"))
+        measurements: dict[str, float | None] = {
+            "discs_detected": res.discs_detected,
+            "limiting_resolution_lp_mm": res.limiting_resolution_lp_mm,
+            "phantom_angle_deg": res.angle_deg}
+        measurements.update({f"disc_{k + 1}_cnr": float(v) for k, v in enumerate(res.cnr)})
+        if res.limiting_resolution_lp_mm is None:
+            warnings.append("Even the 0.5 lp/mm bar group is below the modulation threshold.")
+        out.append(Analysis(
+            measurements, rois=rois,
+            curves=[Curve("Bar modulation", np.asarray(_TOR_FREQ), res.modulation,
+                          "Frequency", "lp/mm", "Relative modulation", ""),
+                    Curve("Disc CNR", np.arange(1, _N_DISCS + 1, dtype=float), res.cnr,
+                          "Disc", "", "CNR", "")],
+            warnings=warnings, label=_label(series, i), frames=[i],
+            extra={"disc_contrast": res.contrast.tolist(), "disc_rose_snr": res.rose.tolist(),
+                   "disc_detected": res.detected.tolist(),
+                   "bar_modulation": res.modulation.tolist(),
+                   "centre_px": list(res.centre), "radius_mm": res.radius_px * sp,
+                   "spacing_source": src}))
+    return _one_or_many(out)
+
+
+_TOR_FREQ = (0.5, 0.56, 0.63, 0.71, 0.8, 0.9, 1.0, 1.12, 1.25, 1.4, 1.6, 1.8, 2.0, 2.24, 2.5,
+             2.8, 3.15, 3.55, 4.0, 4.5, 5.0)
+
+
+def _detect_tor(series: ImageSeries) -> tuple[float, str]:
+    if series.modality not in MODALITIES:
+        return 0.0, "not a projection X-ray image"
+    text = f" {series.header.description_text.lower()} "
+    found = next((w for w in ("leeds", " tor ", "tor18", "tor 18", "18fg") if w in text), None)
+    if found:
+        return 0.8, f"the series description names {found.strip()!r}"
+    return 0.0, "only chosen when the series description names the Leeds TOR"
+
+
+register(Protocol(
+    name="xray.leeds_tor",
+    key_measurement="discs_detected",
+    version="1",
+    title="Leeds TOR 18FG threshold contrast and resolution",
+    description="Leeds TOR 18FG-type test object: automatic location and rotation, contrast "
+                "and CNR of the 18 discs, discs detected (Rose SNR ≥ threshold), limiting "
+                "resolution from the bar groups (relative modulation ≥ threshold).",
+    modalities=MODALITIES,
+    measurements=(
+        MeasurementSpec("discs_detected", "", "Discs whose Rose SNR (CNR·√pixels in the disc) "
+                        "reaches detection_threshold.", True, label="Discs detected"),
+        MeasurementSpec("limiting_resolution_lp_mm", "lp/mm", "Highest bar group with relative "
+                        "modulation ≥ modulation_threshold.", True,
+                        label="Limiting resolution"),
+        MeasurementSpec("phantom_angle_deg", "°", "Rotation of the test object found.",
+                        label="Test object rotation"),
+        *(MeasurementSpec(f"disc_{k}_cnr", "", f"(background − disc {k}) / background SD.",
+                          True, label=f"Disc {k} CNR") for k in range(1, _N_DISCS + 1)),
+    ),
+    parameters=(
+        ParameterSpec("detection_threshold", float, 5.0, "", "Rose SNR a disc needs to count "
+                      "as detected (Rose criterion: 5).", minimum=0.0),
+        ParameterSpec("modulation_threshold", float, 0.1, "", "Relative bar modulation for "
+                      "the limiting resolution.", minimum=0.0, maximum=1.0),
+        _INDEX_PARAM,
+        ParameterSpec("pixel_spacing_mm", float, None, "mm", "Pixel size when the header has "
+                      "none (overrides it when given).", minimum=1e-4),
+    ),
+    function=xray_leeds_tor,
+    inputs="one image of the Leeds TOR 18FG test object",
+    detect=_detect_tor,
+    standard="Leeds Test Objects TOR 18FG (Hay et al., Br J Radiol 58 (1985) 335); IPEM "
+             "Report 91; Rose criterion for threshold contrast",
 ))

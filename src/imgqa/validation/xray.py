@@ -127,3 +127,25 @@ def xray_defects_flat(root: Path) -> Path:
     from imgqa.phantoms.xray import write_defect_flat_field
 
     return write_defect_flat_field(root / "xray_defects_flat", seed=3)
+
+
+@check("xray.leeds_tor", auto=True,
+       source="TOR 18FG-type object (18 discs of known contrast, 21 bar groups 0.5–5 lp/mm), "
+              "Gaussian PSF σ 0.16 mm × 0.15 mm pixel aperture, white noise: disc CNR = "
+              "S(1 − a)c/σ; limiting group = last with MTF(f)/MTF(0.5) ≥ 0.1 (2.0 lp/mm, "
+              "margins ×1.30 / ×0.75)",
+       measure=[*(Measure(f"disc_{k}_cnr", rel_tol=0.05,
+                          why="issue 15: disc CNR within 5 %" if k == 1 else "")
+                  for k in range(1, 13)),
+                Measure("limiting_resolution_lp_mm", abs_tol=0.0,
+                        why="the correct bar group"),
+                Measure("discs_detected", abs_tol=0.0)])
+def xray_leeds_tor_phantom(root: Path) -> Path:
+    from imgqa.phantoms.xray import write_leeds_tor
+
+    folder = write_leeds_tor(root / "xray_leeds_tor", rotation_deg=12.0, centre_mm=(6.0, -9.0),
+                             seed=5)
+    truth = read_ground_truth(folder)
+    truth["discs_detected"] = 18  # Rose SNR of the faintest disc ≈ 31 ≫ 5 at this noise
+    write_ground_truth(folder, truth)
+    return folder
