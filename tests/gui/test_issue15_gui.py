@@ -34,3 +34,18 @@ def test_defects_and_mammo_results_draw_rois_and_maps(qtbot, window, tmp_path):
     window.plots.show_results([by_protocol["mg.artefacts"]])
     titles = " ".join(window.plots.tab_titles)
     assert "local deviation" in titles and "artefacts" in titles
+
+
+def test_leeds_tor_and_exposure_index_show_curves_and_rois(qtbot, window, tmp_path):
+    from imgqa.phantoms.xray import write_ei_flat_field, write_leeds_tor
+
+    write_leeds_tor(tmp_path / "tor", size=600, pixel_mm=0.3, supersample=2)
+    write_ei_flat_field(tmp_path / "ei", shape=(128, 128),
+                        header={"ExposureIndex": 250.0, "TargetExposureIndex": 200.0})
+    open_and_wait(qtbot, window, [tmp_path / "tor", tmp_path / "ei"])
+    by_protocol = {r.protocol: r for r in window.workspace.results}
+    assert set(by_protocol) == {"xray.leeds_tor", "xray.exposure_index"}
+    window.plots.show_results([by_protocol["xray.leeds_tor"]])
+    titles = " ".join(window.plots.tab_titles)
+    assert "Relative modulation" in titles and "CNR" in titles  # tabs named by the y axis
+    assert window.viewer.drawn_overlay_count > 0
