@@ -48,4 +48,7 @@ def test_leeds_tor_and_exposure_index_show_curves_and_rois(qtbot, window, tmp_pa
     window.plots.show_results([by_protocol["xray.leeds_tor"]])
     titles = " ".join(window.plots.tab_titles)
     assert "Relative modulation" in titles and "CNR" in titles  # tabs named by the y axis
+    (tor,) = [e for e in window.workspace.entries
+              if any(r.protocol == "xray.leeds_tor" for r in e.results)]
+    window.show_entry(tor.key)
     assert window.viewer.drawn_overlay_count > 0
