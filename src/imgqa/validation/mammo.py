@@ -32,8 +32,8 @@ def mg_step_flat(root: Path) -> Path:
 
 @check("mg.artefacts", auto=True,
        source="flat field + heel with 3 planted artefacts (blob −6 %, band +3 %, scratch −10 %)",
-       measure=[Measure("artefact_regions", abs_tol=0.0,
-                        why="every planted artefact found, none false")])
+       measure=[Measure("artefact_regions", abs_tol=0.5,
+                        why="every planted artefact found, none false (±0.5 on a count: exact)")])
 def mg_artefact_flat(root: Path) -> Path:
     img, truth = artefact_flat(seed=2)
     return write_mammo(img, truth, root / "mg_artefact_flat", "QC artefacts PMMA 45 mm")

@@ -120,9 +120,9 @@ def xray_ei_log(root: Path) -> Path:
 @check("xray.defects", auto=True,
        source="flat field with 6 isolated dead/hot pixels, dead clusters 3×3, 2×2, 1×2, one "
               "dead column and one row +3 % (a faint line): counts planted",
-       measure=[Measure("defective_pixels", abs_tol=0.0,
-                        why="issue 15: every planted defect found, none false"),
-                Measure("clusters", abs_tol=0.0), Measure("defective_lines", abs_tol=0.0)])
+       measure=[Measure("defective_pixels", abs_tol=0.5,
+                        why="issue 15: every planted defect found, none false (±0.5 on a count: exact)"),
+                Measure("clusters", abs_tol=0.5), Measure("defective_lines", abs_tol=0.5)])
 def xray_defects_flat(root: Path) -> Path:
     from imgqa.phantoms.xray import write_defect_flat_field
 
@@ -137,9 +137,9 @@ def xray_defects_flat(root: Path) -> Path:
        measure=[*(Measure(f"disc_{k}_cnr", rel_tol=0.05,
                           why="issue 15: disc CNR within 5 %" if k == 1 else "")
                   for k in range(1, 13)),
-                Measure("limiting_resolution_lp_mm", abs_tol=0.0,
-                        why="the correct bar group"),
-                Measure("discs_detected", abs_tol=0.0)])
+                Measure("limiting_resolution_lp_mm", abs_tol=0.01,
+                        why="the correct bar group (groups ≥ 0.06 lp/mm apart)"),
+                Measure("discs_detected", abs_tol=0.5)])
 def xray_leeds_tor_phantom(root: Path) -> Path:
     from imgqa.phantoms.xray import write_leeds_tor
 
