@@ -102,6 +102,73 @@ def run() -> list[dict]:
             rows.append({"name": f"{protocol} flatfield_60kV", "imgqa_s": t, "reference_s": None,
                          "ratio": None, "agreement": None,
                          "notes": f"{key} {res.value(key):.3f}; no maintained reference tool"})
+    rows.extend(run_issue15())
+    return rows
+
+
+def _pylinac_tor(path: Path) -> dict:
+    """pylinac 3.49 LeedsTOR on one file, in .venv-ref: seconds, or the error it raised."""
+    ref_py = REF_PY if REF_PY.exists() else Path("/work/main/.venv-ref/bin/python")
+    if not ref_py.exists():
+        return {"error": "pylinac not installed in .venv-ref"}
+    code = ("import json, sys, time\nfrom pylinac.planar_imaging import LeedsTOR\n"
+            "t = time.perf_counter()\n"
+            "try:\n    t0 = LeedsTOR(sys.argv[1]); t0.analyze()\n"
+            "    print(json.dumps({'seconds': time.perf_counter() - t,"
+            " 'seen': t0.results_data().num_contrast_rois_seen}))\n"
+            "except Exception as e:\n"
+            "    print(json.dumps({'error': type(e).__name__ + ': ' + str(e)[:120]}))\n")
+    proc = subprocess.run([str(ref_py), "-c", code, str(path)], capture_output=True, text=True,
+                          timeout=600)
+    lines = proc.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {"error": proc.stderr.strip()[-200:]}
+
+
+def run_issue15() -> list[dict]:
+    """Issue 15 protocols, timed on their digital phantoms (reading included); pylinac's
+    LeedsTOR is tried on the TOR phantom (written with Pixel Spacing for it)."""
+    import numpy as np
+
+    from imgqa.phantoms.writer import write_series
+    from imgqa.phantoms.xray import (
+        leeds_tor,
+        write_defect_flat_field,
+        write_ei_flat_field,
+    )
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        img, truth = leeds_tor(seed=1)
+        (tor,) = write_series(np.clip(img, 0, 65535), Path(tmp) / "tor", modality="DX",
+                              description="QC Leeds TOR 18FG", pixel_spacing_mm=0.15,
+                              spacing_tag="PixelSpacing")
+        t, res = _time_imgqa(tor, "xray.leeds_tor")
+        ref = _pylinac_tor(tor)
+        ref_s = ref.get("seconds")
+        rows.append({"name": "leeds_tor phantom 1200²", "imgqa_s": t, "reference_s": ref_s,
+                     "ratio": t / ref_s if ref_s else None, "agreement": None,
+                     "notes": f"discs {res.value('discs_detected'):.0f}, limiting "
+                              f"{res.value('limiting_resolution_lp_mm')} lp/mm (truth "
+                              f"{truth['limiting_resolution_lp_mm']}); pylinac LeedsTOR: "
+                              + (f"{ref.get('seen')} discs seen" if ref_s else
+                                 ref.get("error", "?"))})
+        folder = write_defect_flat_field(Path(tmp) / "def", shape=(1024, 1024), seed=2)
+        t, res = _time_imgqa(next(folder.glob("*.dcm")), "xray.defects")
+        rows.append({"name": "defects phantom 1024²", "imgqa_s": t, "reference_s": None,
+                     "ratio": None, "agreement": None,
+                     "notes": f"defective_pixels {res.value('defective_pixels'):.0f}; no peer"})
+        folder = write_ei_flat_field(Path(tmp) / "ei", shape=(2048, 2048))
+        t, res = _time_imgqa(next(folder.glob("*.dcm")), "xray.exposure_index",
+                             cal_slope=400.0, cal_intercept=100.0)
+        rows.append({"name": "exposure_index 2048²", "imgqa_s": t, "reference_s": None,
+                     "ratio": None, "agreement": None,
+                     "notes": f"EI {res.value('exposure_index'):.1f} (truth 250); no peer"})
+    if SHARED.is_dir():
+        t, res = _time_imgqa(SHARED / "flatfield_60kV.dcm", "xray.defects")
+        rows.append({"name": "xray.defects flatfield_60kV", "imgqa_s": t, "reference_s": None,
+                     "ratio": None, "agreement": None,
+                     "notes": f"defective_pixels {res.value('defective_pixels'):.0f}, lines "
+                              f"{res.value('defective_lines'):.0f}; no peer"})
     return rows
 
 

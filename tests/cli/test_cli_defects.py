@@ -98,14 +98,21 @@ def _sr_file(path: Path, sop_class: str, title: str) -> Path:
     return path
 
 
-def test_dose_report_is_named_a_dose_report_not_an_image(tmp_path):
+def test_dose_report_is_an_input_and_an_empty_one_says_so(tmp_path):
+    # Issue 15: a dose SR is loaded as a dose report (no image), not refused as a file without
+    # pixel data; one without any irradiation event is refused by dose.report in plain words.
+    from imgqa.errors import AnalysisError
+    from imgqa.protocols.base import analyse_series
+
     f = _sr_file(tmp_path / "dose.dcm", "1.2.840.10008.5.1.4.1.1.88.67",
                  "X-Ray Radiation Dose Report")
-    (problem,) = load([f]).problems
-    assert problem.kind == "NoPixelDataError"
-    assert problem.error == ("dose.dcm is a dose structured report (SR), not an image; imgqa "
-                             "does not read dose reports yet.")
-    assert "holds no image" not in problem.error
+    loaded = load([f])
+    assert not loaded.problems
+    (series,) = loaded
+    assert series.modality == "SR" and len(series) == 0 and series.sources == (str(f),)
+    with pytest.raises(AnalysisError) as err:
+        analyse_series(series)
+    assert "dose.dcm is a dose structured report without any irradiation event" in str(err.value)
 
 
 def test_other_structured_report_is_not_called_a_dose_report(tmp_path):

@@ -113,16 +113,19 @@ def test_bad_files_are_rejected_in_plain_words(everything, manifest, shared_data
         assert "Traceback" not in p.error and "Error" not in p.error
         assert p.hint
     assert not any(s.sources[0].startswith(str(shared_data / "bad")) for s in everything)
-    # Only the bad files and the dose structured reports (DICOM, but no image) are problems:
-    # every image file elsewhere loads.
-    assert {Path(p).parent.parent.name for p in problems
-            if not p.startswith(str(shared_data / "bad"))} <= {"sr"}
-    for path, p in problems.items():
-        if Path(path).parent.parent.name == "sr":
-            # Named for what they are (issue 11), not the generic "holds no image".
-            assert p.kind == "NoPixelDataError", p
-            assert "is a dose structured report (SR), not an image" in p.error, p
-            assert "does not read dose reports yet" in p.error and p.hint, p
+    # Only the bad files are problems: every image file elsewhere loads, and the dose
+    # structured reports (DICOM, but no image) load as dose reports (issue 15).
+    assert all(p.startswith(str(shared_data / "bad")) for p in problems), sorted(problems)
+
+
+def test_dose_reports_load_as_inputs(everything, shared_data):
+    from imgqa.io.dose_sr import DoseReportSeries
+
+    reports = {s.sources[0]: s for s in everything if isinstance(s, DoseReportSeries)}
+    expected = {str(p) for p in (shared_data / "sr").rglob("*.dcm")}
+    assert set(reports) == expected
+    for s in reports.values():
+        assert s.modality == "SR" and len(s) == 0 and s.report.events
 
 
 def test_every_frame_decodes_like_pydicom(everything):
@@ -215,4 +218,6 @@ def test_repeats_in_sibling_folders_are_split(everything, shared_data):
     hits = _frames_of(everything, shared_data / "mr" / "snr_pairs" / "hazen_Philips")
     assert len(hits) == 2
     summaries = [s.summary() for s in everything]
-    assert all(d["images"] >= 1 and "PatientName" not in d for d in summaries)
+    # every series has images, except dose reports (issue 15), which are read for their doses
+    assert all((d["images"] >= 1 or "dose_report_template" in d) and "PatientName" not in d
+               for d in summaries)

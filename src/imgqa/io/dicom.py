@@ -53,6 +53,7 @@ from imgqa.io.dicom_header import (
     PIXEL_DATA,
     SR_SOP_CLASS_ROOT,
     UNDEFINED_LENGTH,
+    DoseReportFound,
     PixelLocation,
     _brief,
     _DicomDir,
@@ -255,6 +256,15 @@ def _build_series_or_report(infos: list[_FileInfo], problems: list[Problem]
     return out
 
 
+def _dose_report_series(src: Source, ds: Dataset) -> ImageSeries:
+    """The hook to `imgqa.io.dose_sr`: a dose SR as a `DoseReportSeries` (no images)."""
+    from imgqa.io.dose_sr import report_series
+
+    with src.open() as fh:
+        data = fh.read()
+    return report_series(ds, src.name, _summary(ds), data)
+
+
 def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> SeriesList:
     """Load everything under `paths`; see `load`."""
     if isinstance(paths, (str, os.PathLike)):
@@ -262,6 +272,7 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
     problems: list[Problem] = []
     skipped: list[str] = []
     infos: list[_FileInfo] = []
+    reports: list[ImageSeries] = []
     seen_sops: set[tuple[str, str]] = set()
     for src in iter_sources(paths, problems, skipped):
         try:
@@ -273,6 +284,15 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
             fi.geometry_key = _geometry_key(fi)
         except _DicomDir:
             skipped.append(f"{src.name}: DICOMDIR index (skipped)")
+            continue
+        except DoseReportFound as found:  # an input without images (issue 15)
+            try:
+                reports.append(_dose_report_series(src, found.dataset))
+            except Exception:  # noqa: BLE001 - a damaged report is that file's problem only
+                log.debug("unreadable dose report %s", src.name, exc_info=True)
+                problems.append(Problem(src.name, f"{_short(src.name)} is a dose structured "
+                                        "report (SR) whose content cannot be read.",
+                                        CorruptDicomError.default_hint, "CorruptDicomError"))
             continue
         except ImgqaError as exc:
             problems.append(Problem.from_error(src.name, exc))
@@ -304,6 +324,7 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
     for grp in groups.values():
         for g in _split_repeats(grp):
             series.extend(_build_series_or_report(g, problems))
+    series.extend(reports)
     series.sort(key=lambda s: (s.header.acquired or datetime.min, s.header.series_number or 0,
                                s.sources[0]))
     if not series and not problems:

@@ -53,8 +53,8 @@ PIXEL_DATA = Tag(0x7FE0, 0x0010)
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 # Structured Report storage SOP classes all sit under this root (DICOM PS3.4 annex B.5);
 # these are the radiation dose reports among them (X-Ray, Radiopharmaceutical, Patient,
-# Enhanced X-Ray Radiation Dose SR). Issue 15 will read them; until then they get their own
-# message instead of "holds no image", which confused users.
+# Enhanced X-Ray Radiation Dose SR). They are loaded as dose reports (`imgqa.io.dose_sr`);
+# other SRs get their own message instead of "holds no image", which confused users.
 SR_SOP_CLASS_ROOT = "1.2.840.10008.5.1.4.1.1.88."
 DOSE_SR_SOP_CLASSES = frozenset(SR_SOP_CLASS_ROOT + n for n in ("67", "68", "73", "76"))
 
@@ -102,11 +102,19 @@ def _refuse_structured_report(ds: pydicom.Dataset, short: str, name: str) -> Non
     if modality != "SR" and not sop.startswith(SR_SOP_CLASS_ROOT):
         return
     if sop in DOSE_SR_SOP_CLASSES or "dose" in _concept_name(ds).lower():
-        raise NoPixelDataError(
-            f"{short} is a dose structured report (SR), not an image; imgqa does not read "
-            "dose reports yet.", path=name,
-            hint="Load the phantom's images for QC; keep the dose report for the dose records.")
+        raise DoseReportFound(ds, short, name)
     raise NoPixelDataError(f"{short} is a structured report (SR), not an image.", path=name)
+
+
+class DoseReportFound(NoPixelDataError):
+    """A dose SR (no image): `imgqa.io.dicom.load_report` turns it into an input via
+    `imgqa.io.dose_sr`; any other caller of `read_header` sees a `NoPixelDataError` naming it
+    (issue 15)."""
+
+    def __init__(self, ds: pydicom.Dataset, short: str, name: str) -> None:
+        super().__init__(f"{short} is a dose structured report (SR), not an image.", path=name,
+                         hint="Analyse it with the dose.report test (imgqa analyse).")
+        self.dataset = ds
 
 
 def _concept_name(ds: pydicom.Dataset) -> str:

@@ -282,3 +282,205 @@ def demo_sets() -> dict[str, Callable[[Path], Path]]:
         return write_edge(out / "xray_edge", angle_deg=2.5, sigma_mm=0.08, noise_sd=5.0)
 
     return {"xray_flat_field": make_flat, "xray_edge": make_edge}
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 15: exposure index, defective pixels (added at the end; generators for xray_tests)
+# ---------------------------------------------------------------------------------------------
+def ei_flat_field(shape: tuple[int, int] = (512, 512), *, air_kerma_ugy: float = 2.5,
+                  calibration: str = "linear", cal_slope: float = 400.0,
+                  cal_intercept: float = 100.0, noise_sd: float = 20.0, ramp: float = 0.0,
+                  seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A flat field whose value follows a known detector calibration (IEC 62494-1 EI truth).
+
+    V = cal_slope·K + cal_intercept (linear) or cal_slope·log10(K) + cal_intercept (log) at the
+    centre, plus Gaussian noise of SD ``noise_sd`` and an optional antisymmetric left-right
+    ramp (±``ramp`` of the signal, zero mean over any centred ROI). Truth: EI = 100·K.
+    """
+    k = float(air_kerma_ugy)
+    v = cal_slope * k + cal_intercept if calibration == "linear" else \
+        cal_slope * math.log10(k) + cal_intercept
+    x = np.linspace(-1.0, 1.0, shape[1])[None, :]
+    rng = np.random.default_rng(seed)
+    image = v * (1.0 + ramp * x) + rng.normal(0.0, noise_sd, shape)
+    return image, {"kind": "ei_flat_field", "air_kerma_ugy": k, "exposure_index": 100.0 * k,
+                   "value_of_interest": v, "calibration": calibration, "cal_slope": cal_slope,
+                   "cal_intercept": cal_intercept}
+
+
+def write_ei_flat_field(out_dir: Path, *, modality: str = "DX", pixel_mm: float = 0.15,
+                        header: dict[str, Any] | None = None, **kwargs: Any) -> Path:
+    """Write an `ei_flat_field` image described "Exposure index" and its ground truth."""
+    image, truth = ei_flat_field(**kwargs)
+    _write(image, out_dir, modality, "QC exposure index flat field", pixel_mm, header)
+    write_ground_truth(out_dir, truth)
+    return out_dir
+
+
+def defect_flat_field(shape: tuple[int, int] = (512, 512), *, signal: float = 1000.0,
+                      noise_sd: float = 20.0, n_isolated: int = 6,
+                      clusters: Sequence[tuple[int, int]] = ((3, 3), (2, 2), (1, 2)),
+                      dead_column: bool = True, faint_row_percent: float = 3.0,
+                      heel: float = 0.05, seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """A flat field with planted defects at random, well-separated places.
+
+    Isolated pixels are dead (0) or hot (2–3 × signal) at random; clusters are dead blocks of
+    the given (rows, cols); one dead column and one row offset by ``faint_row_percent`` (a
+    faint line no single pixel reveals); a left-right heel ramp of ±``heel``. Every defect
+    lies ≥ 6 px from every other and from the border. Truth: the defect counts and positions.
+    """
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    x = np.linspace(-1.0, 1.0, cols)[None, :]
+    base = signal * (1.0 + heel * x) * np.ones(shape)
+    image = base + rng.normal(0.0, noise_sd, shape)
+    taken = np.zeros(shape, bool)
+    line_col = int(rng.integers(cols // 4, 3 * cols // 4)) if dead_column else None
+    line_row = int(rng.integers(rows // 4, 3 * rows // 4)) if faint_row_percent else None
+    if line_col is not None:
+        taken[:, max(0, line_col - 6):line_col + 7] = True
+    if line_row is not None:
+        taken[max(0, line_row - 6):line_row + 7, :] = True
+
+    def place(h: int, w: int) -> tuple[int, int]:
+        for _ in range(10000):
+            r = int(rng.integers(8, rows - 8 - h))
+            c = int(rng.integers(8, cols - 8 - w))
+            if not taken[r - 6:r + h + 6, c - 6:c + w + 6].any():
+                taken[r - 6:r + h + 6, c - 6:c + w + 6] = True
+                return r, c
+        raise ValueError("no room left for another defect")
+
+    isolated = []
+    for _ in range(n_isolated):
+        r, c = place(1, 1)
+        image[r, c] = 0.0 if rng.random() < 0.5 else base[r, c] * rng.uniform(2.0, 3.0)
+        isolated.append((r, c))
+    blocks = []
+    for h, w in clusters:
+        r, c = place(h, w)
+        image[r:r + h, c:c + w] = 0.0
+        blocks.append((r, c, h, w))
+    if line_col is not None:
+        image[:, line_col] = 0.0
+    if line_row is not None:
+        image[line_row, :] += faint_row_percent / 100.0 * base[line_row, :]
+    n_cluster_px = sum(h * w for h, w in clusters)
+    return np.clip(image, 0, None), {
+        "kind": "defect_flat_field", "isolated": isolated, "clusters_at": blocks,
+        "dead_column": line_col, "faint_row": line_row,
+        "defective_pixels": n_isolated + n_cluster_px,
+        "clusters": sum(1 for h, w in clusters if h * w >= 2),
+        "defective_lines": int(line_col is not None) + int(line_row is not None),
+        "note": "defective_pixels excludes the pixels of the defective lines"}
+
+
+def write_defect_flat_field(out_dir: Path, *, modality: str = "DX", pixel_mm: float = 0.15,
+                            **kwargs: Any) -> Path:
+    """Write a `defect_flat_field` image described "QC defective pixels" and its truth."""
+    image, truth = defect_flat_field(**kwargs)
+    _write(image, out_dir, modality, "QC defective pixels flat field", pixel_mm)
+    write_ground_truth(out_dir, truth)
+    return out_dir
+
+
+# TOR 18FG-like disc contrasts (disc 1 … 18), falling geometrically from 16.7 % to 0.77 %
+# like the real object's nominal contrasts at 75 kV with 1 mm Cu.
+TOR_CONTRASTS = tuple(float(v) for v in np.geomspace(0.167, 0.0077, 18))
+
+
+def leeds_tor(size: int = 1200, pixel_mm: float = 0.15, *, signal: float = 2000.0,
+              noise_sd: float = 20.0, psf_sigma_mm: float = 0.16,
+              contrasts: Sequence[float] = TOR_CONTRASTS, bar_contrast: float = 0.5,
+              centre_mm: tuple[float, float] = (0.0, 0.0), rotation_deg: float = 0.0,
+              plate_attenuation: float = 0.15, seed: int = 0, supersample: int = 3
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+    """A Leeds TOR 18FG-type image with known disc contrasts and bar frequencies.
+
+    Layout `imgqa.analysis.leeds_tor.TOR18FG` (R = 80 mm). The plate gives S·(1 − a); disc k
+    S·(1 − a)·(1 − c_k); bars S·(1 − a)·(1 − bar_contrast) on a square wave of their
+    frequency; the marker 0.3·S. Rendered on a ``supersample``² finer grid, blurred by a
+    Gaussian PSF of σ ``psf_sigma_mm`` (MTF exp(−2π²σ²f²)), averaged to pixels (aperture
+    sinc(f·p)), white noise σ added. Truth: disc CNR = S(1 − a)c_k/σ_noise; bar modulation
+    relative to the 0.5 lp/mm group = MTF(f)/MTF(0.5) with MTF = Gaussian × pixel aperture;
+    the limiting group is the last one above 0.1 (and the margins to 0.1 are given).
+    """
+    from imgqa.analysis.leeds_tor import TOR18FG as lay
+
+    n = size * supersample
+    p = pixel_mm / supersample
+    t = np.deg2rad(rotation_deg)
+    big_r = lay.radius_mm
+    centre_px = ((n - 1) / 2 + centre_mm[0] / p, (n - 1) / 2 + centre_mm[1] / p)
+
+    def window(cx: float, cy: float, half_mm: float) -> tuple[slice, slice, np.ndarray,
+                                                              np.ndarray]:
+        """Image window around phantom point (cx, cy) mm and its phantom coordinates (u, v)."""
+        col = centre_px[1] + (cx * math.cos(t) - cy * math.sin(t)) / p
+        row = centre_px[0] + (cx * math.sin(t) + cy * math.cos(t)) / p
+        h = int(math.ceil(half_mm * 1.5 / p)) + 2
+        r0, c0 = max(int(row) - h, 0), max(int(col) - h, 0)
+        r1, c1 = min(int(row) + h + 1, n), min(int(col) + h + 1, n)
+        yy = (np.arange(r0, r1) - centre_px[0])[:, None] * p
+        xx = (np.arange(c0, c1) - centre_px[1])[None, :] * p
+        return (slice(r0, r1), slice(c0, c1), xx * math.cos(t) + yy * math.sin(t),
+                -xx * math.sin(t) + yy * math.cos(t))
+
+    rel = np.ones((n, n))
+    sr, sc, u, v = window(0.0, 0.0, big_r)
+    rel[sr, sc][np.hypot(u, v) <= big_r] *= 1.0 - plate_attenuation
+    for ang, c in zip(lay.disc_angles_deg, contrasts, strict=True):
+        cx = lay.disc_ring * big_r * math.cos(math.radians(ang))
+        cy = lay.disc_ring * big_r * math.sin(math.radians(ang))
+        rd = lay.disc_radius * big_r
+        sr, sc, u, v = window(cx, cy, rd)
+        rel[sr, sc][np.hypot(u - cx, v - cy) <= rd] *= 1.0 - c
+    mx = lay.disc_ring * big_r * math.cos(math.radians(lay.marker_angle_deg))
+    my = lay.disc_ring * big_r * math.sin(math.radians(lay.marker_angle_deg))
+    h = lay.marker_half * big_r
+    sr, sc, u, v = window(mx, my, h)
+    rel[sr, sc][(np.abs(u - mx) <= h) & (np.abs(v - my) <= h)] = 0.3
+    hb = lay.bar_half * big_r
+    for (bx, by), f in zip(lay.bar_centres, lay.frequencies, strict=True):
+        sr, sc, u, v = window(bx * big_r, by * big_r, hb)
+        sel = (np.abs(u - bx * big_r) <= hb) & (np.abs(v - by * big_r) <= hb)
+        phase = (u[sel] - bx * big_r) * f  # cycles from the patch centre
+        bars = (phase - np.floor(phase)) < 0.5
+        sub = rel[sr, sc]
+        sub[sel] *= np.where(bars, 1.0 - bar_contrast, 1.0)
+    from scipy import ndimage as _nd
+
+    img = _nd.gaussian_filter(signal * rel, psf_sigma_mm / p, mode="nearest")
+    img = img.reshape(size, supersample, size, supersample).mean(axis=(1, 3))
+    img = img + np.random.default_rng(seed).normal(0.0, noise_sd, img.shape)
+
+    def mtf(f: float) -> float:
+        return math.exp(-2 * math.pi ** 2 * psf_sigma_mm ** 2 * f * f) * \
+            abs(float(np.sinc(f * pixel_mm)))
+
+    ratios = [mtf(f) / mtf(lay.frequencies[0]) for f in lay.frequencies]
+    above = [r >= 0.1 and f < 0.5 / pixel_mm for r, f in zip(ratios, lay.frequencies,
+                                                              strict=True)]
+    group = above.index(False) if False in above else len(above)
+    bg = signal * (1.0 - plate_attenuation)
+    disc_cnr = [bg * c / noise_sd for c in contrasts]
+    truth: dict[str, Any] = {"kind": "leeds_tor", "disc_cnr": disc_cnr,
+             "disc_contrast": list(contrasts), "bar_modulation": ratios,
+             "limiting_resolution_lp_mm": lay.frequencies[group - 1] if group else None,
+             "limiting_group": group,
+             "margin_above": ratios[group - 1] / 0.1 if group else None,
+             "margin_below": ratios[group] / 0.1 if group < len(ratios) else None,
+             "rotation_deg": rotation_deg, "centre_mm": list(centre_mm),
+             "psf_sigma_mm": psf_sigma_mm, "noise_sd": noise_sd}
+    for k, cnr in enumerate(disc_cnr, start=1):
+        truth[f"disc_{k}_cnr"] = cnr
+    return img, truth
+
+
+def write_leeds_tor(out_dir: Path, *, modality: str = "DX", pixel_mm: float = 0.15,
+                    **kwargs: Any) -> Path:
+    """Write a `leeds_tor` image described "QC Leeds TOR 18FG" and its ground truth."""
+    image, truth = leeds_tor(pixel_mm=pixel_mm, **kwargs)
+    _write(np.clip(image, 0, 65535), out_dir, modality, "QC Leeds TOR 18FG", pixel_mm)
+    write_ground_truth(out_dir, truth)
+    return out_dir

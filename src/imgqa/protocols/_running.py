@@ -97,6 +97,8 @@ def run_protocol(protocol: Protocol | str, inputs: ImageSeries | Sequence[ImageS
             for spec in proto.measurements if spec.name in a.measurements)
         idents: list[InputIdentity] = []
         for s in series_list:
+            if not len(s) and hasattr(s, "input_identity"):  # a dose report (no images)
+                idents.append(InputIdentity(*s.input_identity()))
             idx = range(len(s)) if a.frames is None or proto.multi_series else a.frames
             for i in idx:
                 idents.append(InputIdentity(s.frames[i].sop_instance_uid, s.pixel_sha256(i),

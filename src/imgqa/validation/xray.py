@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from imgqa.phantoms import read_ground_truth, write_ground_truth
@@ -80,5 +81,71 @@ def xray_defect_flat(root: Path) -> Path:
     truth = read_ground_truth(folder)
     truth.update(defect=0.04, defect_area_fraction=area, global_signal_nonuniformity=step,
                  local_signal_nonuniformity=step)
+    write_ground_truth(folder, truth)
+    return folder
+
+
+# -- issue 15: exposure index, defects ------------------------------------------------------
+_EI_TARGET = 200.0
+
+
+@check("xray.exposure_index", auto=True,
+       params={"cal_slope": 400.0, "cal_intercept": 100.0, "target_exposure_index": _EI_TARGET},
+       source="flat field V = 400·K + 100 (K = 2.5 µGy): EI = 100·K = 250 (IEC 62494-1); "
+              "DI = 10·log10(250/200)",
+       measure=[Measure("exposure_index", rel_tol=0.01,
+                        why="issue 15: EI within 1 % of the calibration"),
+                Measure("deviation_index", abs_tol=0.05)])
+def xray_ei_linear(root: Path) -> Path:
+    from imgqa.phantoms.xray import write_ei_flat_field
+
+    folder = write_ei_flat_field(root / "xray_ei_linear", air_kerma_ugy=2.5, ramp=0.03)
+    truth = read_ground_truth(folder)
+    truth["deviation_index"] = 10.0 * math.log10(truth["exposure_index"] / _EI_TARGET)
+    write_ground_truth(folder, truth)
+    return folder
+
+
+@check("xray.exposure_index", auto=True,
+       params={"calibration": "log", "cal_slope": 1000.0, "cal_intercept": 2000.0},
+       source="CR-like log response V = 1000·log10(K) + 2000 (K = 6.3 µGy): EI = 630",
+       measure=[Measure("exposure_index", rel_tol=0.01)])
+def xray_ei_log(root: Path) -> Path:
+    from imgqa.phantoms.xray import write_ei_flat_field
+
+    return write_ei_flat_field(root / "xray_ei_log", air_kerma_ugy=6.3, calibration="log",
+                               cal_slope=1000.0, cal_intercept=2000.0, noise_sd=5.0)
+
+
+@check("xray.defects", auto=True,
+       source="flat field with 6 isolated dead/hot pixels, dead clusters 3×3, 2×2, 1×2, one "
+              "dead column and one row +3 % (a faint line): counts planted",
+       measure=[Measure("defective_pixels", abs_tol=0.5,
+                        why="issue 15: every planted defect found, none false (±0.5 on a count: exact)"),
+                Measure("clusters", abs_tol=0.5), Measure("defective_lines", abs_tol=0.5)])
+def xray_defects_flat(root: Path) -> Path:
+    from imgqa.phantoms.xray import write_defect_flat_field
+
+    return write_defect_flat_field(root / "xray_defects_flat", seed=3)
+
+
+@check("xray.leeds_tor", auto=True,
+       source="TOR 18FG-type object (18 discs of known contrast, 21 bar groups 0.5–5 lp/mm), "
+              "Gaussian PSF σ 0.16 mm × 0.15 mm pixel aperture, white noise: disc CNR = "
+              "S(1 − a)c/σ; limiting group = last with MTF(f)/MTF(0.5) ≥ 0.1 (2.0 lp/mm, "
+              "margins ×1.30 / ×0.75)",
+       measure=[*(Measure(f"disc_{k}_cnr", rel_tol=0.05,
+                          why="issue 15: disc CNR within 5 %" if k == 1 else "")
+                  for k in range(1, 13)),
+                Measure("limiting_resolution_lp_mm", abs_tol=0.01,
+                        why="the correct bar group (groups ≥ 0.06 lp/mm apart)"),
+                Measure("discs_detected", abs_tol=0.5)])
+def xray_leeds_tor_phantom(root: Path) -> Path:
+    from imgqa.phantoms.xray import write_leeds_tor
+
+    folder = write_leeds_tor(root / "xray_leeds_tor", rotation_deg=12.0, centre_mm=(6.0, -9.0),
+                             seed=5)
+    truth = read_ground_truth(folder)
+    truth["discs_detected"] = 18  # Rose SNR of the faintest disc ≈ 31 ≫ 5 at this noise
     write_ground_truth(folder, truth)
     return folder
