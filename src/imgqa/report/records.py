@@ -25,7 +25,9 @@ if TYPE_CHECKING:  # the store's record types; importing imgqa.store at run time
 
 __all__ = ["COLUMNS", "QaRecords", "RecordRow", "SessionInfo", "gather", "parse_date"]
 
-# Statuses in order of severity (worst last), for summaries.
+# The order statuses are listed in an export's summary and columns: judged OK first, then
+# results without a tolerance, then the failures, worst last. A reading order, not the ranking
+# (`imgqa.status` ranks NO_TOL below OK); kept so existing exports keep their columns.
 STATUS_ORDER = ("OK", "NO_TOL", "TOLERANCE", "ACTION")
 
 # (attribute, column header) of every exported field, in order. CSV, XLSX and JSON use these
