@@ -8,7 +8,7 @@
 Each command is a fresh process; the tools' runs are interleaved (imgqa, hazen, pylinac, imgqa,
 ...) so that the machine's load hits them alike; the median of ``repeats`` is reported with
 the load average. imgqa runs as a new user would: no results database (a temporary
-``XDG_DATA_HOME``), so nothing is judged against stored baselines.
+``IMGQA_DATA_DIR``), so nothing is judged against stored baselines.
 
 Run: ``.venv/bin/python benchmarks/bench_cli.py [repeats]``.
 """
@@ -44,7 +44,7 @@ PYLINAC_SCRIPT = ("import sys; from pylinac import ACRMRILarge; a = ACRMRILarge(
 
 
 def _commands(data_home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
-    imgqa_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "XDG_DATA_HOME": data_home,
+    imgqa_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "IMGQA_DATA_DIR": data_home,
                  "QT_QPA_PLATFORM": "offscreen"}
     imgqa_env.pop("IMGQA_DB", None)
     imgqa = [sys.executable, "-m", "imgqa.cli.main"]
