@@ -184,3 +184,28 @@ def test_lazy_stand_ins_forward_to_the_real_objects():
     with pytest.raises(AttributeError):
         missing()
     assert lazy_module("json").dumps is json.dumps
+
+
+def test_analysing_an_acr_series_without_a_database_loads_no_signal_stats_or_sql(
+        tmp_path, monkeypatch):
+    # Issue 17, whole-process `imgqa analyse`: the MR kernels convolve without scipy.signal
+    # (and so without scipy.stats), and judging against the packaged defaults, with no results
+    # database, does not import SQLAlchemy.
+    from imgqa.phantoms import make_demo
+
+    (folder,) = make_demo(tmp_path / "demo", names=["mr_acr"])
+    monkeypatch.setenv("IMGQA_DATA_DIR", str(tmp_path / "no-database-here"))
+    monkeypatch.delenv("IMGQA_DB", raising=False)
+    res = _run_fresh("analyse", str(folder), "--format", "json")
+    out = json.loads(res["out"])
+    assert [r["protocol"] for r in out["results"]] == ["mr.acr"], res["err"]
+    assert {"scipy.ndimage", "pydicom"} <= set(res["loaded"])
+    assert not {"scipy.signal", "scipy.stats", "sqlalchemy", "skimage", "PySide6"} \
+        & set(res["loaded"]), res["loaded"]
+
+
+def test_analyse_looks_for_the_same_default_database_file_as_the_store():
+    from imgqa.cli.analyse_cmd import DEFAULT_DB_FILENAME
+    from imgqa.store.db import DB_FILENAME
+
+    assert DEFAULT_DB_FILENAME == DB_FILENAME

@@ -206,7 +206,7 @@ def flood_uniformity(image: np.ndarray, obj: ObjectBox, spacing_mm: tuple[float,
 
 
 def _fft_means(img: np.ndarray, kern: np.ndarray) -> np.ndarray:
-    from scipy.signal import fftconvolve
+    from imgqa.analysis._fftconv import fftconvolve
 
     return fftconvolve(img, kern, mode="same")
 

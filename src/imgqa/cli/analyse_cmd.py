@@ -259,14 +259,17 @@ def judge_and_save(results, series, args, problems):
     return judged, saved
 
 
+# `imgqa.store.db.DB_FILENAME`, named here so that a plain analysis without any database does
+# not import SQLAlchemy just to find that the file is absent (tests/test_lazy_imports.py).
+DEFAULT_DB_FILENAME = "imgqa.sqlite3"
+
+
 def _database_configured(args) -> bool:
-    from imgqa.store import db
+    from imgqa.paths import data_dir
 
     if args.db or os.environ.get("IMGQA_DB"):
         return True
-    url, _ = db.resolve_url(None)
-    path = db.sqlite_path(url)
-    return path is not None and path.exists()
+    return (data_dir() / DEFAULT_DB_FILENAME).exists()
 
 
 def _series_for(series, result):

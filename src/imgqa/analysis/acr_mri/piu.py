@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
+
+from imgqa.analysis._fftconv import fftconvolve
 
 __all__ = [
     "LARGE_ROI_CM2",

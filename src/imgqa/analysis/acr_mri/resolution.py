@@ -48,7 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sp_fft
 from scipy import ndimage
-from scipy.signal import fftconvolve
+
+from imgqa.analysis._fftconv import fftconvolve
 
 __all__ = ["HOLE_DIAMETERS_MM", "PAIR_CORNERS_MM", "ArrayCheck", "ResolutionResult",
            "hole_resolution"]

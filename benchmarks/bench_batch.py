@@ -1,0 +1,103 @@
+"""Parallel batch (issue 17): ``imgqa analyse ../shared/data --format json`` with the default
+number of jobs vs ``--jobs 1``, each as a whole process.
+
+Runs are interleaved (1, default, 1, default, ...) so that a change in the machine's load hits
+both alike; reported: median wall time of each, the ratio, the CPU time (user + system of the
+process and its workers, from ``/usr/bin/time -v``), peak memory (max RSS of the largest process;
+"incl. children" is the main process plus its largest worker), the load average, and whether
+the two JSON outputs are identical apart from timestamps.
+
+Run: ``.venv/bin/python benchmarks/bench_batch.py [repeats]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("IMGQA_SHARED_DATA", ROOT.parent / "shared" / "data"))
+REPEATS = 3
+
+
+def _without_timestamps(obj):
+    if isinstance(obj, dict):
+        return {k: _without_timestamps(v) for k, v in obj.items() if k != "created"}
+    if isinstance(obj, list):
+        return [_without_timestamps(v) for v in obj]
+    return obj
+
+
+def _run(jobs: list[str], out: Path) -> dict:
+    """One whole ``imgqa analyse`` process under ``/usr/bin/time -v``."""
+    # as a new user: no results database (an empty data folder), so nothing is stored
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "IMGQA_DATA_DIR": str(out) + ".data"}
+    env.pop("IMGQA_DB", None)
+    cmd = [sys.executable, "-m", "imgqa.cli.main", "analyse", str(SHARED), "--format", "json",
+           *jobs]
+    timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
+    t0 = time.perf_counter()
+    with open(out, "w") as fh:
+        proc = subprocess.run(timer + cmd, stdout=fh, stderr=subprocess.PIPE, text=True,
+                              env=env, check=False)
+    wall = time.perf_counter() - t0
+    err = proc.stderr
+
+    def field(name: str) -> float | None:
+        m = re.search(rf"{re.escape(name)}:\s*([\d.]+)", err)
+        return float(m.group(1)) if m else None
+
+    user, system = field("User time (seconds)"), field("System time (seconds)")
+    return {"wall": wall, "cpu": (user or 0) + (system or 0) if timer else None,
+            "max_rss_mb": (field("Maximum resident set size (kbytes)") or 0) / 1024,
+            "code": proc.returncode, "load": os.getloadavg()[0]}
+
+
+def run(repeats: int = REPEATS) -> list[dict]:
+    if not SHARED.is_dir():
+        return [{"name": "analyse ../shared/data", "notes": "shared data not found"}]
+    tmp = Path(tempfile.mkdtemp(prefix="imgqa-bench-batch-"))
+    try:
+        runs: dict[str, list[dict]] = {"1": [], "default": []}
+        outs = {}
+        for k in range(repeats):
+            for label, argv in (("1", ["--jobs", "1"]), ("default", [])):
+                outs[label] = tmp / f"{label}-{k}.json"
+                runs[label].append(_run(argv, outs[label]))
+        one = json.loads(outs["1"].read_text())
+        many = json.loads(outs["default"].read_text())
+        same = _without_timestamps(one) == _without_timestamps(many)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def med(label: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[label] if r[key] is not None)
+
+    w1, wn = med("1", "wall"), med("default", "wall")
+    c1, cn = med("1", "cpu"), med("default", "cpu")
+    loads = [r["load"] for rs in runs.values() for r in rs]
+    return [{
+        "name": f"imgqa analyse shared/data: --jobs 1 vs default ({os.cpu_count()} cores)",
+        "imgqa_s": wn, "reference_s": w1, "ratio": w1 / wn,
+        "notes": (f"speed-up {w1 / wn:.2f}x (median of {repeats}, interleaved; walls 1: "
+                  f"{[round(r['wall'], 1) for r in runs['1']]}, default: "
+                  f"{[round(r['wall'], 1) for r in runs['default']]}); CPU s 1: {c1:.1f}, "
+                  f"default: {cn:.1f}; max RSS MB 1: {med('1', 'max_rss_mb'):.0f}, default: "
+                  f"{med('default', 'max_rss_mb'):.0f}; load avg {min(loads):.1f}-"
+                  f"{max(loads):.1f}; results {len(one['results'])}, problems "
+                  f"{len(one['problems'])}; identical JSON apart from timestamps: {same}"),
+        "identical": same,
+    }]
+
+
+if __name__ == "__main__":
+    for row in run(int(sys.argv[1]) if len(sys.argv) > 1 else REPEATS):
+        print(json.dumps(row, indent=1))

@@ -1,0 +1,111 @@
+"""Whole-process command timings (issue 17), as a user runs them, start-up included.
+
+* ``imgqa --version`` and ``imgqa protocols``;
+* ``imgqa analyse <ACR series> --format json`` vs hazen 2.0's own CLI running one ACR task
+  (``hazen acr_snr <folder>``) on the same series, and vs a pylinac 3.49 script
+  (``python -c "from pylinac import ACRMRILarge; ..."``) on the same folder.
+
+Each command is a fresh process; the tools' runs are interleaved (imgqa, hazen, pylinac, imgqa,
+...) so that the machine's load hits them alike; the median of ``repeats`` is reported with
+the load average. imgqa runs as a new user would: no results database (a temporary
+``IMGQA_DATA_DIR``), so nothing is judged against stored baselines.
+
+Run: ``.venv/bin/python benchmarks/bench_cli.py [repeats]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("IMGQA_SHARED_DATA", ROOT.parent / "shared" / "data"))
+ACR = SHARED / "mr" / "acr" / "hazen_Siemens"
+REPEATS = 5
+
+
+def _ref_bin() -> Path:
+    """The reference tools' environment: ROOT/.venv-ref, else the main checkout's (worktrees)."""
+    env = os.environ.get("IMGQA_REF_VENV")
+    for cand in ([Path(env)] if env else []) + [ROOT / ".venv-ref", Path("/work/main/.venv-ref")]:
+        if (cand / "bin" / "python").exists():
+            return cand / "bin"
+    return ROOT / ".venv-ref" / "bin"
+
+
+PYLINAC_SCRIPT = ("import sys; from pylinac import ACRMRILarge; a = ACRMRILarge(sys.argv[1]); "
+                  "a.analyze(); print(a.results())")
+
+
+def _commands(data_home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
+    imgqa_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "IMGQA_DATA_DIR": data_home,
+                 "QT_QPA_PLATFORM": "offscreen"}
+    imgqa_env.pop("IMGQA_DB", None)
+    imgqa = [sys.executable, "-m", "imgqa.cli.main"]
+    ref = _ref_bin()
+    return {
+        "imgqa --version": (imgqa + ["--version"], imgqa_env),
+        "imgqa protocols": (imgqa + ["protocols"], imgqa_env),
+        "imgqa analyse ACR --format json": (imgqa + ["analyse", str(ACR), "--format", "json"],
+                                            imgqa_env),
+        "hazen acr_snr": ([str(ref / "hazen"), "acr_snr", str(ACR)], dict(os.environ)),
+        "pylinac ACRMRILarge script": ([str(ref / "python"), "-c", PYLINAC_SCRIPT, str(ACR)],
+                                       dict(os.environ)),
+    }
+
+
+def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    return time.perf_counter() - t0, proc.returncode, proc.stderr[-300:]
+
+
+def run(repeats: int = REPEATS) -> list[dict]:
+    if not ACR.is_dir():
+        return [{"name": "CLI timings", "notes": f"{ACR} not found"}]
+    with tempfile.TemporaryDirectory(prefix="imgqa-bench-cli-") as home:
+        cmds = _commands(home)
+        if not (_ref_bin() / "hazen").exists():
+            cmds = {k: v for k, v in cmds.items() if k.startswith("imgqa")}
+        times: dict[str, list[float]] = {k: [] for k in cmds}
+        codes: dict[str, int] = {}
+        errors: dict[str, str] = {}
+        loads = []
+        for cmd, env in cmds.values():  # warm the file cache once, untimed
+            _time(cmd, env)
+        for _ in range(repeats):
+            for name, (cmd, env) in cmds.items():
+                loads.append(os.getloadavg()[0])
+                t, code, err = _time(cmd, env)
+                times[name].append(t)
+                codes[name] = code
+                if code:
+                    errors[name] = err
+    med = {k: statistics.median(v) for k, v in times.items()}
+    load = f"load avg {min(loads):.1f}-{max(loads):.1f}"
+    rows = []
+    for name in ("imgqa --version", "imgqa protocols"):
+        rows.append({"name": name, "imgqa_s": med[name], "reference_s": None, "ratio": None,
+                     "notes": f"median of {repeats}; {load}; exit {codes[name]}"})
+    a = "imgqa analyse ACR --format json"
+    for peer in ("hazen acr_snr", "pylinac ACRMRILarge script"):
+        if peer in med:
+            rows.append({"name": f"{a} vs {peer} (whole process, {ACR.name})",
+                         "imgqa_s": med[a], "reference_s": med[peer],
+                         "ratio": med[a] / med[peer],
+                         "notes": f"median of {repeats}; {load}; exit codes imgqa {codes[a]}, "
+                                  f"{peer} {codes[peer]}"
+                                  + (f"; {peer} stderr: {errors[peer]!r}" if peer in errors
+                                     else "")})
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run(int(sys.argv[1]) if len(sys.argv) > 1 else REPEATS):
+        print(json.dumps(row))
