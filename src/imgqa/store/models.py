@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "DECISIONS",
     "FREQUENCIES",
+    "SCHEDULE_FREQUENCIES",
     "IMMUTABLE_TABLES",
     "ROLES",
     "SERVICE_KINDS",
@@ -57,6 +58,8 @@ __all__ = [
 ]
 
 FREQUENCIES = ("daily", "weekly", "monthly", "quarterly", "annual")
+# ``frequency = 'days'`` means every ``interval_days`` days (`imgqa schedule set --every 10d`).
+SCHEDULE_FREQUENCIES = (*FREQUENCIES, "days")
 DECISIONS = ("approved", "rejected")
 ROLES = ("technologist", "physicist", "admin")
 # Tables whose rows may never be updated or deleted (enforced by triggers, see migrations).
@@ -132,13 +135,18 @@ class EquipmentRow(Base):
 
 
 class ProtocolAssignmentRow(Base):
-    """A QC test due on a piece of equipment at a frequency."""
+    """A QC test due on a piece of equipment at a frequency (or every ``interval_days``
+    days when the frequency is ``'days'``), overdue once ``grace_days`` past its due date."""
 
     __tablename__ = "protocol_assignment"
     __table_args__ = (
         UniqueConstraint("equipment_id", "protocol"),
-        CheckConstraint("frequency IN ('daily','weekly','monthly','quarterly','annual')",
+        CheckConstraint("frequency IN ('daily','weekly','monthly','quarterly','annual','days')",
                         name="frequency"),
+        CheckConstraint("(frequency = 'days' AND interval_days IS NOT NULL AND "
+                        "interval_days >= 1) OR (frequency <> 'days' AND interval_days IS NULL)",
+                        name="interval_days"),
+        CheckConstraint("grace_days >= 0", name="grace_days"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"))
@@ -146,6 +154,8 @@ class ProtocolAssignmentRow(Base):
     frequency: Mapped[str] = mapped_column(String(16))
     next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    grace_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class QcSessionRow(Base):

@@ -60,6 +60,8 @@ class AssignmentRecord:
     frequency: str
     next_due: date | None
     active: bool = True
+    interval_days: int | None = None  # the period when frequency == "days"
+    grace_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
