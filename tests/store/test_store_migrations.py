@@ -78,7 +78,7 @@ def _dump(engine) -> dict[str, list[tuple]]:
 
 def _upgrade_and_check(url: str, made: dict) -> Store:
     store = open_store(url, upgrade=True)
-    assert db.current_revision(store.engine) == db.head_revision() == "0004"
+    assert db.current_revision(store.engine) == db.head_revision() == "0005"
     assert "service_event" in inspect(store.engine).get_table_names()
     assert _dump(store.engine) == made["rows"]  # nothing earlier changed
     # 0004: the existing schedule keeps its frequency, with no interval and no grace
@@ -143,7 +143,7 @@ def test_downgrade_and_upgrade_again(store_url, result_factory):
     assert db.current_revision(engine) == "0001"
     assert "service_event" not in inspect(engine).get_table_names()
     db.upgrade(engine, backup=False)
-    assert db.current_revision(engine) == "0004"
+    assert db.current_revision(engine) == "0005"
     engine.dispose()
     with open_store(store_url) as store:
         eq = store.add_equipment("MR 1")
@@ -181,6 +181,22 @@ def test_upgrade_grants_the_new_table_to_existing_roles(pg_server, result_factor
             with psycopg.connect(host=pg_server.host, port=pg_server.port, user=tech,
                                  dbname=dbname, autocommit=True) as conn:
                 conn.execute(sql)
+    # 0005: a physicist login may add and disable routing rules (the audit function knows
+    # set_rule as a physicist's action); a technologist reads them but may not add one
+    phys = f"phys_{dbname}"
+    pg_server.execute(f'CREATE ROLE "{phys}" LOGIN IN ROLE imgqa_physicist')
+    with open_store(pg_server.url(dbname, phys)) as store:
+        r = store.add_rule("generic.roi", equipment_id=made["eq"].id, serial="SN-1",
+                           reason="CT constancy")
+        assert store.disable_rule(r.rule_id, "moved").created_by == phys
+        assert store.audit_verify() == (True, [])
+    with open_store(pg_server.url(dbname, tech)) as store:
+        assert [x.version for x in store.rule_history(r.rule_id)] == [1, 2]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with psycopg.connect(host=pg_server.host, port=pg_server.port, user=tech,
+                             dbname=dbname, autocommit=True) as conn:
+            conn.execute("SELECT imgqa_audit_append(now(), %s, 'set_rule', 'routing_rule', "
+                         "1, '{}', NULL, repeat('a', 64))", (tech,))
 
 
 def test_backup_copy_is_a_working_database(tmp_path, result_factory):

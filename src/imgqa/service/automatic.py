@@ -50,12 +50,22 @@ class RouteDecision:
         Protocol parameters (as ``--param`` gives them).
     reason : str
         Why this decision, in words (e.g. "rule 4: CT_ROOM1 water phantom").
+    rule_id, rule_version : int or None
+        The routing rule that decided (`imgqa.service.routing`), recorded with the session.
+    equipment_id : int or None
+        The equipment the rule files the series under; None: matched from the header.
+    create_equipment : bool
+        Register the device from the header when no equipment matches it.
     """
 
     analyse: bool = True
     protocol: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
+    rule_id: int | None = None
+    rule_version: int | None = None
+    equipment_id: int | None = None
+    create_equipment: bool = False
 
 
 Route = Callable[[HeaderSummary], RouteDecision]
@@ -91,7 +101,7 @@ class SeriesOutcome:
                 "series_instance_uid": self.series_uid, "description": self.description,
                 "modality": self.modality, "images": self.n_images, "update": self.update,
                 "route": {"protocol": self.route.protocol, "params": dict(self.route.params),
-                          "reason": self.route.reason},
+                          "reason": self.route.reason, "rule_id": self.route.rule_id},
                 "results": [_with_labels(r) for r in self.results],
                 "problems": [dict(p) for p in self.problems]}
 
