@@ -10,11 +10,11 @@ Seams for the next parts of issue 12:
 * **Routing.** ``route(header) -> RouteDecision`` receives the series' `HeaderSummary`
   (StationName, DeviceSerialNumber, manufacturer and model, description, modality, size) and
   decides: analyse with this protocol and these parameters, or wait in the inbox with a reason.
-  `automatic_route` (the default) lets imgqa choose the test from the images, as
-  ``imgqa analyse`` does. Routing rules stored in the database plug in here.
-* **Saving.** Whoever calls `analyse_complete` receives the `Result`s; saving them as a session
-  *pending review* (with the rule, protocol and software version) is the caller's next step,
-  not done here (no database in this module).
+  `automatic_route` (the default of ``imgqa watch``/``receive --analyse``) lets imgqa choose
+  the test from the images, as ``imgqa analyse`` does; `imgqa.service.routing.rules_route`
+  routes by the routing rules stored in the database (``imgqa serve``).
+* **Saving.** Whoever calls `analyse_complete` receives the `Result`s; `imgqa.service.saving`
+  saves them as a session *pending review* (no database in this module).
 """
 
 from __future__ import annotations
