@@ -22,6 +22,8 @@ T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 TABLES_0001 = ("app_user", "site", "equipment", "protocol_assignment", "qc_session", "analysis",
                "input_image", "result", "baseline", "tolerance", "review", "comment",
                "audit_log")
+# Columns added to those tables by later revisions (0004: schedules every N days, grace).
+ADDED_LATER = {"protocol_assignment": ("interval_days", "grace_days")}
 
 
 def _engine(url: str):
@@ -34,6 +36,12 @@ def _make_0001_database(url: str, result_factory) -> dict:
     assert db.upgrade(engine, target="0001", backup=False) is None
     assert db.current_revision(engine) == "0001"
     assert "service_event" not in inspect(engine).get_table_names()
+    # Today's ORM reads the schedule columns of 0004 (every save moves the schedule on), so
+    # they exist while imgqa fills the database and are dropped again before the upgrade.
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE protocol_assignment ADD COLUMN interval_days INTEGER"))
+        conn.execute(text("ALTER TABLE protocol_assignment ADD COLUMN grace_days INTEGER "
+                          "NOT NULL DEFAULT 0"))
     store = Store(engine)
     eq = store.add_equipment("CT room 1", modality="CT", manufacturer="Acme", model="Scan 1",
                              serial="SN-1", site="Main hospital")
@@ -46,6 +54,11 @@ def _make_0001_database(url: str, result_factory) -> dict:
            for i, v in enumerate((100.0, 101.0, 97.5, 96.0))]
     store.review(ids[:2], "approved", "fine")
     store.add_comment(ids[2], "phantom was cold")
+    with engine.begin() as conn:
+        for col in ADDED_LATER["protocol_assignment"]:
+            conn.execute(text(f"ALTER TABLE protocol_assignment DROP COLUMN {col}"))
+    assert {c["name"] for c in inspect(engine).get_columns("protocol_assignment")}.isdisjoint(
+        ADDED_LATER["protocol_assignment"])
     snapshot = _dump(engine)
     engine.dispose()
     return {"eq": eq, "sessions": ids, "rows": snapshot}
@@ -57,16 +70,20 @@ def _dump(engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         for name in TABLES_0001:
             table = m.Base.metadata.tables[name]
+            cols = [c for c in table.columns if c.name not in ADDED_LATER.get(name, ())]
             out[name] = [tuple(r) for r in conn.execute(
-                select(table).order_by(*table.primary_key.columns))]
+                select(*cols).order_by(*table.primary_key.columns))]
     return out
 
 
 def _upgrade_and_check(url: str, made: dict) -> Store:
     store = open_store(url, upgrade=True)
-    assert db.current_revision(store.engine) == db.head_revision() == "0003"
+    assert db.current_revision(store.engine) == db.head_revision() == "0005"
     assert "service_event" in inspect(store.engine).get_table_names()
     assert _dump(store.engine) == made["rows"]  # nothing earlier changed
+    # 0004: the existing schedule keeps its frequency, with no interval and no grace
+    [a] = store.assignments(made["eq"].id)
+    assert (a.frequency, a.interval_days, a.grace_days) == ("daily", None, 0)
     assert store.audit_verify() == (True, [])
     # the upgraded database works as a new one: reads, writes, the chain goes on
     last = store.audit_log(1)[0]
@@ -126,7 +143,7 @@ def test_downgrade_and_upgrade_again(store_url, result_factory):
     assert db.current_revision(engine) == "0001"
     assert "service_event" not in inspect(engine).get_table_names()
     db.upgrade(engine, backup=False)
-    assert db.current_revision(engine) == "0003"
+    assert db.current_revision(engine) == "0005"
     engine.dispose()
     with open_store(store_url) as store:
         eq = store.add_equipment("MR 1")
@@ -164,6 +181,22 @@ def test_upgrade_grants_the_new_table_to_existing_roles(pg_server, result_factor
             with psycopg.connect(host=pg_server.host, port=pg_server.port, user=tech,
                                  dbname=dbname, autocommit=True) as conn:
                 conn.execute(sql)
+    # 0005: a physicist login may add and disable routing rules (the audit function knows
+    # set_rule as a physicist's action); a technologist reads them but may not add one
+    phys = f"phys_{dbname}"
+    pg_server.execute(f'CREATE ROLE "{phys}" LOGIN IN ROLE imgqa_physicist')
+    with open_store(pg_server.url(dbname, phys)) as store:
+        r = store.add_rule("generic.roi", equipment_id=made["eq"].id, serial="SN-1",
+                           reason="CT constancy")
+        assert store.disable_rule(r.rule_id, "moved").created_by == phys
+        assert store.audit_verify() == (True, [])
+    with open_store(pg_server.url(dbname, tech)) as store:
+        assert [x.version for x in store.rule_history(r.rule_id)] == [1, 2]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with psycopg.connect(host=pg_server.host, port=pg_server.port, user=tech,
+                             dbname=dbname, autocommit=True) as conn:
+            conn.execute("SELECT imgqa_audit_append(now(), %s, 'set_rule', 'routing_rule', "
+                         "1, '{}', NULL, repeat('a', 64))", (tech,))
 
 
 def test_backup_copy_is_a_working_database(tmp_path, result_factory):

@@ -1,6 +1,6 @@
 """The default ``handle_complete`` of ``imgqa watch`` and ``imgqa receive --analyse``: analyse
-each complete series and print one line (or one JSON object) per series. Saving the results as
-sessions pending review replaces this in the next slice of issue 12."""
+each complete series and print one line (or one JSON object) per series. ``imgqa serve`` saves
+them as sessions pending review instead (`imgqa.service.saving`)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
                 print_json({"sessions": [{
                     "id": s.id, "equipment": s.equipment_name, "performed_at":
                     s.performed_at.isoformat(), "performed_by": s.performed_by,
-                    "protocols": list(s.protocols), "worst_status": s.worst_status}
+                    "protocols": list(s.protocols), "worst_status": s.worst_status,
+                    "status": "pending review", "comment": s.comment}
                     for s in pending]})
             elif not pending:
                 print("Nothing awaits review.")

@@ -10,11 +10,11 @@ Seams for the next parts of issue 12:
 * **Routing.** ``route(header) -> RouteDecision`` receives the series' `HeaderSummary`
   (StationName, DeviceSerialNumber, manufacturer and model, description, modality, size) and
   decides: analyse with this protocol and these parameters, or wait in the inbox with a reason.
-  `automatic_route` (the default) lets imgqa choose the test from the images, as
-  ``imgqa analyse`` does. Routing rules stored in the database plug in here.
-* **Saving.** Whoever calls `analyse_complete` receives the `Result`s; saving them as a session
-  *pending review* (with the rule, protocol and software version) is the caller's next step,
-  not done here (no database in this module).
+  `automatic_route` (the default of ``imgqa watch``/``receive --analyse``) lets imgqa choose
+  the test from the images, as ``imgqa analyse`` does; `imgqa.service.routing.rules_route`
+  routes by the routing rules stored in the database (``imgqa serve``).
+* **Saving.** Whoever calls `analyse_complete` receives the `Result`s; `imgqa.service.saving`
+  saves them as a session *pending review* (no database in this module).
 """
 
 from __future__ import annotations
@@ -50,12 +50,22 @@ class RouteDecision:
         Protocol parameters (as ``--param`` gives them).
     reason : str
         Why this decision, in words (e.g. "rule 4: CT_ROOM1 water phantom").
+    rule_id, rule_version : int or None
+        The routing rule that decided (`imgqa.service.routing`), recorded with the session.
+    equipment_id : int or None
+        The equipment the rule files the series under; None: matched from the header.
+    create_equipment : bool
+        Register the device from the header when no equipment matches it.
     """
 
     analyse: bool = True
     protocol: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
+    rule_id: int | None = None
+    rule_version: int | None = None
+    equipment_id: int | None = None
+    create_equipment: bool = False
 
 
 Route = Callable[[HeaderSummary], RouteDecision]
@@ -91,7 +101,7 @@ class SeriesOutcome:
                 "series_instance_uid": self.series_uid, "description": self.description,
                 "modality": self.modality, "images": self.n_images, "update": self.update,
                 "route": {"protocol": self.route.protocol, "params": dict(self.route.params),
-                          "reason": self.route.reason},
+                          "reason": self.route.reason, "rule_id": self.route.rule_id},
                 "results": [_with_labels(r) for r in self.results],
                 "problems": [dict(p) for p in self.problems]}
 

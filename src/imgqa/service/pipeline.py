@@ -4,7 +4,8 @@
 watcher's found files feed it, and `run_due` hands every series that has gone quiet to
 ``handle_complete(series)``, a callable receiving the `CompleteSeries` (its ``paths`` are the
 series' files, ``sop_uids`` its instances). The default handler of ``imgqa watch`` analyses the
-series and prints a summary; saving it as a session pending review is the next slice's handler.
+series and prints a summary; ``imgqa serve``'s (`imgqa.service.saving.SessionSaver`) saves it
+as a session pending review.
 A handler that raises is logged and does not stop the others.
 """
 

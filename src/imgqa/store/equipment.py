@@ -23,7 +23,7 @@ from imgqa.store.core import finite, now
 from imgqa.store.records import AssignmentRecord, EquipmentRecord
 from imgqa.store.users import UsersMixin
 
-__all__ = ["EquipmentMixin", "advance_schedule", "equipment_record"]
+__all__ = ["EquipmentMixin", "advance_schedule", "equipment_record", "period_days"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,18 @@ def equipment_record(e: m.EquipmentRow, site: str = "") -> EquipmentRecord:
 
 
 def _assignment_record(a: m.ProtocolAssignmentRow) -> AssignmentRecord:
-    return AssignmentRecord(a.id, a.equipment_id, a.protocol, a.frequency, a.next_due, a.active)
+    return AssignmentRecord(a.id, a.equipment_id, a.protocol, a.frequency, a.next_due, a.active,
+                            a.interval_days, a.grace_days or 0)
+
+
+def period_days(frequency: str, interval_days: int | None = None) -> int:
+    """Days between two sessions of a test: the named frequency's period (a month is 30 days,
+    a quarter 91, a year 365), or ``interval_days`` when the frequency is ``'days'``."""
+    if frequency == "days":
+        if not interval_days or interval_days < 1:
+            raise StoreError("An every-N-days schedule needs N of at least 1.")
+        return int(interval_days)
+    return _FREQ_DAYS[frequency]
 
 
 def advance_schedule(s: Session, equipment_id: int, protocols: set[str], when: datetime) -> None:
@@ -52,7 +63,7 @@ def advance_schedule(s: Session, equipment_id: int, protocols: set[str], when: d
             m.ProtocolAssignmentRow.equipment_id == equipment_id,
             m.ProtocolAssignmentRow.protocol.in_(protocols),
             m.ProtocolAssignmentRow.active.is_(True))).scalars():
-        nxt = when.date() + timedelta(days=_FREQ_DAYS[a.frequency])
+        nxt = when.date() + timedelta(days=period_days(a.frequency, a.interval_days))
         if a.next_due is None or nxt > a.next_due:
             a.next_due = nxt
 
@@ -202,7 +213,7 @@ class EquipmentMixin(UsersMixin):
                                             frequency=frequency, next_due=next_due, active=True)
                 s.add(a)
             else:
-                a.frequency, a.active = frequency, True
+                a.frequency, a.interval_days, a.active = frequency, None, True
                 if next_due is not None:
                     a.next_due = next_due
             s.flush()

@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "DECISIONS",
     "FREQUENCIES",
+    "SCHEDULE_FREQUENCIES",
     "IMMUTABLE_TABLES",
     "ROLES",
     "SERVICE_KINDS",
@@ -47,6 +48,7 @@ __all__ = [
     "EquipmentRow",
     "InputImageRow",
     "ProtocolAssignmentRow",
+    "RoutingRuleRow",
     "QcResultRow",
     "QcSessionRow",
     "ReviewRow",
@@ -57,11 +59,13 @@ __all__ = [
 ]
 
 FREQUENCIES = ("daily", "weekly", "monthly", "quarterly", "annual")
+# ``frequency = 'days'`` means every ``interval_days`` days (`imgqa schedule set --every 10d`).
+SCHEDULE_FREQUENCIES = (*FREQUENCIES, "days")
 DECISIONS = ("approved", "rejected")
 ROLES = ("technologist", "physicist", "admin")
 # Tables whose rows may never be updated or deleted (enforced by triggers, see migrations).
 IMMUTABLE_TABLES = ("qc_session", "analysis", "input_image", "result", "baseline", "tolerance",
-                    "review", "comment", "audit_log", "service_event")
+                    "review", "comment", "audit_log", "service_event", "routing_rule")
 # Suggested kinds of service event (the kind is free text; these are offered in the GUI/CLI).
 SERVICE_KINDS = ("service", "repair", "calibration", "software", "part replacement",
                  "acceptance")
@@ -132,13 +136,18 @@ class EquipmentRow(Base):
 
 
 class ProtocolAssignmentRow(Base):
-    """A QC test due on a piece of equipment at a frequency."""
+    """A QC test due on a piece of equipment at a frequency (or every ``interval_days``
+    days when the frequency is ``'days'``), overdue once ``grace_days`` past its due date."""
 
     __tablename__ = "protocol_assignment"
     __table_args__ = (
         UniqueConstraint("equipment_id", "protocol"),
-        CheckConstraint("frequency IN ('daily','weekly','monthly','quarterly','annual')",
+        CheckConstraint("frequency IN ('daily','weekly','monthly','quarterly','annual','days')",
                         name="frequency"),
+        CheckConstraint("(frequency = 'days' AND interval_days IS NOT NULL AND "
+                        "interval_days >= 1) OR (frequency <> 'days' AND interval_days IS NULL)",
+                        name="interval_days"),
+        CheckConstraint("grace_days >= 0", name="grace_days"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"))
@@ -146,6 +155,38 @@ class ProtocolAssignmentRow(Base):
     frequency: Mapped[str] = mapped_column(String(16))
     next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    grace_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class RoutingRuleRow(Base):
+    """One version of a routing rule (insert-only; the newest version of a ``rule_id`` is in
+    force, ``active`` false = disabled). Empty conditions match any series."""
+
+    __tablename__ = "routing_rule"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "version"),
+        CheckConstraint("version >= 1", name="version"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean)
+    protocol: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"), nullable=True)
+    create_equipment: Mapped[bool] = mapped_column(Boolean, default=False)
+    modality: Mapped[str] = mapped_column(String(16), default="")
+    station_name: Mapped[str] = mapped_column(String(200), default="")
+    serial: Mapped[str] = mapped_column(String(200), default="")
+    manufacturer: Mapped[str] = mapped_column(String(200), default="")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(String(500), default="")
+    rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    columns: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class QcSessionRow(Base):

@@ -20,6 +20,7 @@ __all__ = [
     "EquipmentRecord",
     "ResultRow",
     "ReviewRecord",
+    "RuleRecord",
     "ServiceEventRecord",
     "SessionRecord",
     "ToleranceRecord",
@@ -60,6 +61,8 @@ class AssignmentRecord:
     frequency: str
     next_due: date | None
     active: bool = True
+    interval_days: int | None = None  # the period when frequency == "days"
+    grace_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,3 +265,48 @@ class TrendData:
         """Per-point limit ``level`` (act_low, tol_low, tol_high, act_high), NaN if none."""
         return np.array([np.nan if p.limits is None or getattr(p.limits, level) is None
                          else getattr(p.limits, level) for p in self.points], dtype=float)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRecord:
+    """One version of a routing rule (`imgqa.store.rules`; matched by
+    `imgqa.service.routing.match_rule`). Empty text conditions and None sizes match any
+    series; ``description`` is a regular expression searched in SeriesDescription and in
+    ProtocolName."""
+
+    rule_id: int
+    version: int
+    active: bool
+    protocol: str
+    params: dict[str, Any]
+    equipment_id: int | None
+    create_equipment: bool
+    modality: str = ""
+    station_name: str = ""
+    serial: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    description: str = ""
+    rows: int | None = None
+    columns: int | None = None
+    reason: str = ""
+    created_by: str = ""
+    created_at: datetime | None = None
+
+    def conditions(self) -> dict[str, Any]:
+        """The conditions that are set (field → value)."""
+        out: dict[str, Any] = {}
+        for k in ("modality", "station_name", "serial", "manufacturer", "model",
+                  "description", "rows", "columns"):
+            v = getattr(self, k)
+            if v not in (None, ""):
+                out[k] = v
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "version": self.version, "active": self.active,
+                "protocol": self.protocol, "params": dict(self.params),
+                "equipment_id": self.equipment_id, "create_equipment": self.create_equipment,
+                "conditions": self.conditions(), "reason": self.reason,
+                "created_by": self.created_by,
+                "created_at": self.created_at.isoformat() if self.created_at else None}

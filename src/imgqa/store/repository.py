@@ -20,6 +20,8 @@ The methods live in one module per concern:
 `imgqa.store.core`          engine, transactions, audit append (`StoreCore`)
 `imgqa.store.users`         current user and role, role checks, user management
 `imgqa.store.equipment`     equipment register, matching, protocol schedule
+`imgqa.store.rules`         routing rules (versioned, audited)
+`imgqa.store.schedules`     schedules with a reason, the due list
 `imgqa.store.limits`        baselines and tolerances in force, history, new versions
 `imgqa.store.sessions`      judging, saving and reading sessions and results
 `imgqa.store.reviews`       reviews and comments
@@ -37,13 +39,16 @@ from imgqa.errors import ImgqaError, StoreError
 from imgqa.store import db
 from imgqa.store.audit_queries import AuditMixin
 from imgqa.store.reviews import ReviewsMixin
+from imgqa.store.rules import RulesMixin
+from imgqa.store.schedules import SchedulesMixin
 from imgqa.store.sessions import SessionsMixin
 from imgqa.store.trend_queries import TrendsMixin
 
 __all__ = ["Store", "open_store"]
 
 
-class Store(SessionsMixin, ReviewsMixin, TrendsMixin, AuditMixin):
+class Store(SessionsMixin, ReviewsMixin, TrendsMixin, AuditMixin, SchedulesMixin,
+            RulesMixin):
     """The results database. Make one with `open_store`.
 
     Built from mixins, one per concern (module list above), rather than from composed helper

@@ -46,7 +46,7 @@ PG_ROLE_PREFIX = "imgqa_"
 _TECH_INSERT = ("qc_session", "analysis", "input_image", "result", "comment", "service_event")
 AUDIT_APPEND_FN = ("imgqa_audit_append(timestamptz, text, text, text, integer, text, text, "
                    "text)")
-_PHYS_INSERT = ("baseline", "tolerance", "review", "protocol_assignment")
+_PHYS_INSERT = ("baseline", "tolerance", "review", "protocol_assignment", "routing_rule")
 _PHYS_UPDATE = ("protocol_assignment",)
 _ADMIN_INSERT = ("equipment", "site", "app_user")
 _ADMIN_UPDATE = ("equipment", "site", "app_user")

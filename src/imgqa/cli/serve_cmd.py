@@ -1,0 +1,128 @@
+"""``imgqa serve``: the hands-off QC service — DICOM receiver + folder watchers + automatic
+analysis, each complete series routed by the routing rules (``imgqa rule``) and saved as a
+session pending review (`imgqa.service.saving`). Runs in the foreground until SIGTERM or
+SIGINT, then stops listening, analyses and saves every series it has acknowledged, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from imgqa.cli.receive_cmd import _LOOPBACK, _ae_title, _port, _quiet, add_policy_arguments
+from imgqa.io.receiver import DEFAULT_HOST, StorageReceiver
+from imgqa.paths import inbox_dir
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run automatic QC: receive, watch, analyse by the "
+                                     "routing rules and save sessions pending review",
+                       description="Receiver (DICOM C-STORE) + folder watchers + automatic "
+                       "analysis in one process. Each complete series is routed by the "
+                       "routing rules (`imgqa rule`), analysed and saved as a session "
+                       "pending review (`imgqa review`); a series no rule matches waits in "
+                       "the inbox, listed with the reason in waiting.jsonl there. Stops on "
+                       "SIGTERM/Ctrl-C after saving what it acknowledged (exit 0).")
+    p.add_argument("--port", type=_port, default=11112, help="TCP port (default 11112)")
+    p.add_argument("--host", default=DEFAULT_HOST,
+                   help=f"address to listen on (default {DEFAULT_HOST}: this computer only; "
+                        "0.0.0.0 for every interface)")
+    p.add_argument("--ae-title", type=_ae_title, default="IMGQA",
+                   help="our AE title (default IMGQA); scanners must address it exactly")
+    add_policy_arguments(p)
+    p.add_argument("--inbox", default=None, help="folder received images are filed into "
+                   "(default: the inbox in the user data folder)")
+    p.add_argument("--archive", default=None, metavar="DIR",
+                   help="archive folder for the sessions' images (not implemented yet: "
+                        "accepted and ignored with a warning)")
+    p.add_argument("--watch", action="append", default=None, metavar="DIR",
+                   help="also watch this folder for exported series (repeatable)")
+    p.add_argument("--quiet", type=_quiet, default=None, metavar="S",
+                   help="a series is complete when no new image has arrived for S seconds "
+                        "(default 10)")
+    p.add_argument("--poll", type=float, default=5.0, metavar="S",
+                   help="seconds between two looks at each --watch folder (default 5)")
+    p.add_argument("--no-listen", action="store_true",
+                   help="do not run the receiver (only the --watch folders)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imgqa.cli.db_cmd import open_from_args
+    from imgqa.service.completion import DEFAULT_QUIET_S
+    from imgqa.service.pipeline import AutomaticQC
+    from imgqa.service.saving import SessionSaver
+    from imgqa.service.watcher import DirectoryWatcher
+
+    folders = [Path(d) for d in args.watch or ()]
+    for d in folders:
+        if not d.is_dir():
+            print(f"imgqa serve: {d} is not a folder (or cannot be reached).", file=sys.stderr)
+            return 1
+    if args.no_listen and not folders:
+        print("imgqa serve: --no-listen needs at least one --watch folder.", file=sys.stderr)
+        return 2
+    inbox = Path(args.inbox) if args.inbox else inbox_dir()
+    inbox.mkdir(parents=True, exist_ok=True)
+    if args.archive:
+        print("Warning: --archive is not implemented yet; images stay in the inbox.",
+              file=sys.stderr, flush=True)
+    with open_from_args(args) as store:
+        saver = SessionSaver(store, inbox, report=lambda s: print(s.line(), flush=True))
+        qc = AutomaticQC(saver, quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
+        rx = None
+        if not args.no_listen:
+            rx = StorageReceiver(inbox=inbox, port=args.port, ae_title=args.ae_title,
+                                 host=args.host, allowed_ae_titles=args.allow_ae,
+                                 allowed_hosts=tuple(args.allow_host or ()),
+                                 on_received=qc.on_received)
+            try:
+                rx.start()
+            except OSError as exc:
+                print(f"imgqa: cannot listen on {args.host or 'all interfaces'} port "
+                      f"{args.port}: {exc.strerror or exc}", file=sys.stderr)
+                return 1
+        watchers = [DirectoryWatcher(d) for d in folders]
+        n_rules = len(store.rules())
+        if rx is not None:
+            where = "this computer only" if args.host in _LOOPBACK else args.host
+            print(f"Serving: AE title {args.ae_title} on {where}, port {rx.port}; images go "
+                  f"to {inbox}. Who may send: {rx.policy.describe()}.", flush=True)
+        for d in folders:
+            print(f"Watching {d} every {args.poll:g} s.", flush=True)
+        print(f"{n_rules} routing rule(s) in force"
+              + ("" if n_rules else ": every series will wait (add one with `imgqa rule "
+                 "add`)") + ". Stop with Ctrl-C or SIGTERM.", flush=True)
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        old_term = signal.signal(signal.SIGTERM, on_signal)
+        old_int = signal.signal(signal.SIGINT, on_signal)
+        next_look = 0.0
+        try:
+            while not stop.wait(0.2):
+                if watchers and time.monotonic() >= next_look:
+                    next_look = time.monotonic() + args.poll
+                    for d, w in zip(folders, watchers):
+                        try:
+                            qc.on_files(w.poll())
+                        except OSError as exc:
+                            print(f"imgqa serve: cannot read {d}: {exc}", file=sys.stderr)
+                qc.run_due()
+        finally:
+            if rx is not None:
+                rx.stop()  # no new association; what was acknowledged is on disk
+            signal.signal(signal.SIGTERM, old_term)
+            signal.signal(signal.SIGINT, old_int)
+        qc.flush()  # every acknowledged image of an unfinished series is analysed now
+        counts = {k: sum(o.state == k for o in saver.outcomes)
+                  for k in ("saved", "duplicate", "waiting", "failed")}
+    print("Stopped: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + ".", flush=True)
+    return 0

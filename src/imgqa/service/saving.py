@@ -1,0 +1,162 @@
+"""Save what arrives as QC sessions *pending review* (issue 12): the ``handle_complete`` of
+``imgqa serve``.
+
+For each complete series `SessionSaver`:
+
+1. routes it with the routing rules in force (`imgqa.service.routing.rules_route`, read
+   afresh for every series, so a rule added while the service runs applies to the next one);
+2. analyses it (`imgqa.service.automatic.analyse_complete`);
+3. files it under the rule's equipment, else the equipment matching the header, else — when
+   the rule says ``--create-equipment`` — registers the device from the header;
+4. saves one session (`Store.save_session`) with ``performed_by = "imgqa serve"`` and a
+   comment recording the rule (id and version), the protocol and the imgqa version; nobody
+   has reviewed it, so it is *pending review* and listed by ``imgqa review`` until reviewed.
+
+Idempotent: the store refuses images already saved for the same protocol on the same
+equipment (same SOP Instance UIDs and pixel data, `imgqa.store.duplicates`), so a series sent
+twice is saved once; the second time is logged as a duplicate and nothing is added.
+
+A series no rule matches (or that two rules claim equally) is not analysed: it stays in the
+inbox, the reason is logged and appended as one JSON line to ``waiting.jsonl`` in the inbox
+(series UID, description, modality, image count, first file, reason; no patient data).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from imgqa._version import __version__
+from imgqa.errors import ImgqaError
+from imgqa.service.automatic import SeriesOutcome, analyse_complete
+from imgqa.service.completion import CompleteSeries
+from imgqa.service.routing import rules_route
+from imgqa.store.duplicates import DuplicateSessionError
+
+__all__ = ["PENDING_REVIEW", "SavedSeries", "SessionSaver"]
+
+log = logging.getLogger(__name__)
+
+PENDING_REVIEW = "pending review"
+PERFORMED_BY = "imgqa serve"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSeries:
+    """What became of one series: ``saved`` (session id), ``duplicate`` (earlier session id),
+    ``waiting`` (reason), ``failed`` (error)."""
+
+    state: str
+    series_uid: str
+    description: str
+    session_id: int | None = None
+    protocol: str | None = None
+    rule_id: int | None = None
+    message: str = ""
+
+    def line(self) -> str:
+        what = f"'{self.description}' ({self.series_uid})"
+        if self.state == "saved":
+            return (f"saved: {what}: session {self.session_id}, {self.protocol} by rule "
+                    f"{self.rule_id}, {PENDING_REVIEW}")
+        return f"{self.state}: {what}: {self.message}"
+
+
+class SessionSaver:
+    """``handle_complete(series)`` saving each routed series as a session pending review.
+
+    Parameters
+    ----------
+    store : imgqa.store.Store
+        The results database (shared; its methods are thread-safe).
+    inbox : path, optional
+        Where ``waiting.jsonl`` is appended for series that wait (None: only logged).
+    report : callable, optional
+        Called with each `SavedSeries` (``imgqa serve`` prints its line).
+    """
+
+    def __init__(self, store: Any, inbox: Path | str | None = None,
+                 report: Callable[[SavedSeries], None] | None = None) -> None:
+        self.store = store
+        self.inbox = Path(inbox) if inbox is not None else None
+        self.report = report
+        self.outcomes: list[SavedSeries] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, complete: CompleteSeries) -> None:
+        route = rules_route(self.store.rules())
+        for outcome in analyse_complete(complete.paths, route, update=complete.update,
+                                        series_uid=complete.series_uid):
+            done = self._save(outcome, complete)
+            with self._lock:
+                self.outcomes.append(done)
+            log.log(logging.WARNING if done.state in ("waiting", "failed") else logging.INFO,
+                    "%s", done.line())
+            if self.report is not None:
+                self.report(done)
+
+    def _save(self, o: SeriesOutcome, complete: CompleteSeries) -> SavedSeries:
+        base: dict[str, Any] = {"series_uid": o.series_uid, "description": o.description,
+                                "protocol": o.route.protocol, "rule_id": o.route.rule_id}
+        if o.state == "waiting":
+            self._list_waiting(o, complete)
+            return SavedSeries("waiting", message=o.route.reason, **base)
+        if o.state == "failed":
+            first = o.problems[0]["error"] if o.problems else "no result"
+            return SavedSeries("failed", message=first, **base)
+        try:
+            eq_id = self._equipment(o)
+        except ImgqaError as exc:
+            return SavedSeries("failed", message=exc.message, **base)
+        if eq_id is None:
+            msg = ("no equipment matches the images' header; register it (`imgqa equipment "
+                   "add`) or give the rule --equipment / --create-equipment")
+            self._list_waiting(o, complete, msg)
+            return SavedSeries("waiting", message=msg, **base)
+        r = o.route
+        comment = (f"automatic: rule {r.rule_id} (version {r.rule_version}), "
+                   f"{', '.join(x.protocol for x in o.results)}, imgqa {__version__}; "
+                   f"{PENDING_REVIEW}")
+        try:
+            sess = self.store.save_session(eq_id, list(o.results), performed_by=PERFORMED_BY,
+                                           comment=comment)
+        except DuplicateSessionError as exc:
+            earlier = exc.earlier[0].session_id if exc.earlier else None
+            return SavedSeries("duplicate", session_id=earlier,
+                               message=f"already saved as session {earlier}: nothing added",
+                               **base)
+        except ImgqaError as exc:
+            return SavedSeries("failed", message=exc.message, **base)
+        return SavedSeries("saved", session_id=sess.id, **base)
+
+    def _equipment(self, o: SeriesOutcome) -> int | None:
+        if o.route.equipment_id is not None:
+            return int(o.route.equipment_id)
+        summary = o.results[0].series
+        found = self.store.match_equipment(summary)
+        if found is not None:
+            return int(found.id)
+        if o.route.create_equipment:
+            return int(self.store.create_equipment_from_series(summary).id)
+        return None
+
+    def _list_waiting(self, o: SeriesOutcome, complete: CompleteSeries,
+                      reason: str | None = None) -> None:
+        if self.inbox is None:
+            return
+        entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"),
+                 "series_instance_uid": o.series_uid, "description": o.description,
+                 "modality": o.modality, "images": o.n_images,
+                 "first_file": str(complete.paths[0]) if complete.paths else "",
+                 "reason": reason or o.route.reason}
+        try:
+            with self._lock, open(self.inbox / "waiting.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            log.warning("cannot list the waiting series in %s: %s", self.inbox, exc)
