@@ -63,6 +63,8 @@ def saved_session(tmp_path_factory) -> tuple[list[str], str]:
     db = ["--db", str(tmp / "qc.sqlite3")]
     assert main([*db, "analyse", str(folder), "--protocol", "generic.roi", "--save",
                  "--create-equipment"]) == 0
+    assert main([*db, "schedule", "set", "1", "generic.roi", "--every", "annual",
+                 "--reason", "lazy-import test"]) == 0
     return db, str(folder)
 
 
@@ -72,18 +74,20 @@ def test_version_loads_no_scipy_dicom_or_database():
     assert res["loaded"] == []
 
 
-@pytest.mark.parametrize("command", ["protocols", "info", "history", "review"])
+@pytest.mark.parametrize("command", ["protocols", "info", "history", "review", "due"])
 def test_light_commands_load_no_kernel_or_qt_library(command, saved_session):
     db, folder = saved_session
     argv = {"protocols": ["protocols"],
             "info": ["info", folder],
             "history": [*db, "history", "LAZY-17"],
-            "review": [*db, "review"]}[command]
+            "review": [*db, "review"],
+            "due": [*db, "due"]}[command]
     res = _run_fresh(*argv)
-    assert res["code"] == 0, res["err"]
+    # `due` exits 1 when a test is overdue: the session is from 2025-03-01, its test annual.
+    assert res["code"] == (1 if command == "due" else 0), res["err"]
     # The command did its work (not an early exit that would import nothing) ...
     expected = {"protocols": "ct.catphan", "info": "LAZY-17", "history": "generic.roi",
-                "review": "CT_LAZY"}[command]
+                "review": "CT_LAZY", "due": "overdue"}[command]
     assert expected in res["out"]
     # ... without SciPy's signal/stats, scikit-image or Qt.
     assert not NEVER_FOR_LIGHT_COMMANDS & set(res["loaded"]), res["loaded"]
