@@ -36,6 +36,17 @@ def test_every_planted_defect_is_found_in_place(seed, noise):
     assert np.all(res.classes[:, truth["dead_column"]] == LINE)
 
 
+@pytest.mark.parametrize("seed, noise, faint", [(159, 20.0, 3.0), (687, 40.0, 5.0)])
+def test_no_false_line_beside_a_dead_column(seed, noise, faint):
+    # Hypothesis found these: the dead column pulled the 5×5 median of the columns 2 px away,
+    # which were then flagged as faint lines (about 2 % of phantoms at noise SD 40).
+    img, truth = defect_flat_field((256, 256), noise_sd=noise, n_isolated=5, seed=seed,
+                                   faint_row_percent=faint)
+    res = find_defects(img)
+    assert res.defective_columns == (truth["dead_column"],)
+    assert res.defective_rows == (truth["faint_row"],)
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("noise", [2.0, 20.0, 60.0])
 def test_clean_noise_has_no_defects(seed, noise):

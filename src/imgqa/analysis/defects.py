@@ -16,6 +16,8 @@ are parameters because each vendor and guideline sets its own):
 Lines: a row or column is defective when at least half of its pixels are, or when its median
 deviation is both > ``k_sigma`` standard errors and > ``line_percent`` of the signal (a faint
 line invisible pixel by pixel; the median along the line, so a compact object does not count).
+Lines within k//2 of a strong line are not tested as faint lines: the strong line pulls their
+k × k median background.
 Clusters: groups of ≥ ``cluster_min`` defective pixels outside lines, members at most 2 px
 apart. `artefact_map` removes the low-frequency background (large median) and
 flags local deviations the same way, for mammography artefact screening.
@@ -78,7 +80,7 @@ def robust_sd(values: np.ndarray) -> float:
 
 
 def _lines(dev: np.ndarray, mask: np.ndarray, sd: float, local: np.ndarray, k_sigma: float,
-           line_percent: float, axis: int) -> np.ndarray:
+           line_percent: float, axis: int, kernel_px: int) -> np.ndarray:
     """Boolean per row (axis=1) or column (axis=0): is it a defective line."""
     n = dev.shape[axis]
     # The median along the line, not the mean: a compact bright object (a marker) on a row
@@ -87,7 +89,15 @@ def _lines(dev: np.ndarray, mask: np.ndarray, sd: float, local: np.ndarray, k_si
     signal = np.median(local, axis=axis)
     faint = (np.abs(mid_dev) > k_sigma * 1.2533 * sd / np.sqrt(n)) & \
         (np.abs(mid_dev) > line_percent / 100.0 * np.abs(signal))
-    return faint | (mask.mean(axis=axis) >= 0.5)
+    strong = mask.mean(axis=axis) >= 0.5
+    # A strong line (e.g. a dead column) is one of the k lines in every k×k median window
+    # within k//2 of it and pulls those medians: its neighbours then show a uniform deviation
+    # that is the filter's, not the detector's. Their faint-line test is not meaningful.
+    near = np.zeros_like(strong)
+    for shift in range(1, kernel_px // 2 + 1):
+        near[shift:] |= strong[:-shift]
+        near[:-shift] |= strong[shift:]
+    return strong | (faint & ~near)
 
 
 def find_defects(image: np.ndarray, *, kernel_px: int = 5, k_sigma: float = 6.0,
@@ -125,8 +135,10 @@ def find_defects(image: np.ndarray, *, kernel_px: int = 5, k_sigma: float = 6.0,
     sd = robust_sd(dev[ok]) or float(np.std(dev[ok])) or 1e-12
     rel = np.abs(dev) / np.maximum(np.abs(local), 1e-12)
     bad = (np.abs(dev) > k_sigma * sd) & (rel > min_percent / 100.0) & ok
-    rows = _lines(dev, bad, sd, local, k_sigma, line_percent, axis=1) & ok.any(axis=1)
-    cols = _lines(dev, bad, sd, local, k_sigma, line_percent, axis=0) & ok.any(axis=0)
+    rows = _lines(dev, bad, sd, local, k_sigma, line_percent, axis=1, kernel_px=k) \
+        & ok.any(axis=1)
+    cols = _lines(dev, bad, sd, local, k_sigma, line_percent, axis=0, kernel_px=k) \
+        & ok.any(axis=0)
     line_mask = rows[:, None] | cols[None, :]
     noisy = np.zeros_like(bad)
     if variance_window_px and variance_window_px > 1:
