@@ -24,7 +24,15 @@ from imgqa.protocols.base import (
     Roi,
     register,
 )
-from imgqa.protocols.xray import _check_image, _images, _label, _one_or_many, detector_spacing
+from imgqa.protocols.xray import (
+    _INDEX_PARAM,
+    _check_image,
+    _images,
+    _label,
+    _one_or_many,
+    detector_spacing,
+    keyword_in,
+)
 
 sdnr_kernel, homogeneity_kernel = lazy_functions("imgqa.analysis.mammo", "sdnr", "homogeneity")
 artefact_map, find_defects = lazy_functions("imgqa.analysis.defects", "artefact_map", "find_defects")
@@ -36,16 +44,8 @@ _SPACING_PARAM = ParameterSpec(
     "pixel_spacing_mm", float, None, "mm",
     "Detector pixel pitch when the images have no (0018,1164) Imager Pixel Spacing or "
     "(0028,0030) Pixel Spacing (overrides the header when given).", minimum=1e-4)
-_INDEX_PARAM = ParameterSpec("image_index", int, None, "",
-                             "Analyse only this image of the series (default: every image).",
-                             minimum=0)
 _OFFSET_PARAM = ParameterSpec("offset", float, 0.0, "value", "Detector offset (pixel value at "
                               "zero dose), subtracted so that signals are proportional to dose.")
-
-
-def _keyword(series: ImageSeries, words: tuple[str, ...]) -> str | None:
-    text = f" {series.header.description_text.lower()} "
-    return next((w for w in words if w in text), None)
 
 
 def _rect(r: tuple[int, int, int, int], label: str, frame: int, role: str = "measure") -> Roi:
@@ -92,7 +92,7 @@ def mg_sdnr(series: ImageSeries, *, object_mm: float = 10.0, roi_mm: float = 5.0
 def _detect_sdnr(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
         return 0.0, "not a mammography image"
-    found = _keyword(series, ("sdnr", "cnr", " al ", "alumin"))
+    found = keyword_in(series, ("sdnr", "cnr", " al ", "alumin"))
     if found:
         return 0.7, f"the series description names {found.strip()!r}"
     return 0.0, "only chosen when the series description names SDNR, CNR or the Al object"
@@ -179,7 +179,7 @@ def mg_homogeneity(series: ImageSeries, *, roi_mm: float = 5.0, step_mm: float =
 def _detect_homogeneity(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
         return 0.0, "not a mammography image"
-    found = _keyword(series, ("homogen",))
+    found = keyword_in(series, ("homogen",))
     if found:
         return 0.7, "the series description names homogeneity"
     return 0.0, "only chosen when the series description names homogeneity"
@@ -277,7 +277,7 @@ def mg_artefacts(series: ImageSeries, *, background_mm: float = 10.0, smooth_mm:
 def _detect_artefacts(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
         return 0.0, "not a mammography image"
-    if _keyword(series, ("artefact", "artifact")):
+    if keyword_in(series, ("artefact", "artifact")):
         return 0.7, "the series description names artefacts"
     return 0.0, "only chosen when the series description names artefacts"
 

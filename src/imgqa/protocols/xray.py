@@ -115,9 +115,18 @@ def _freq_name(stem: str, f: str) -> str:
     return f"{stem}_at_{f}_lp_per_mm"
 
 
+def keyword_in(series: ImageSeries, words: Sequence[str]) -> str | None:
+    """The first of `words` found in the series' description text (lower case), or None.
+
+    The text is padded with a space at each end so that a word written with spaces (``" al "``,
+    ``" tor "``) also matches at the start or end of the description.
+    """
+    text = f" {series.header.description_text.lower()} "
+    return next((w for w in words if w in text), None)
+
+
 def _keyword_score(series: ImageSeries, words: Sequence[str]) -> bool:
-    text = series.header.description_text.lower()
-    return any(w in text for w in words)
+    return keyword_in(series, words) is not None
 
 
 def _image_kind(series: ImageSeries) -> str:

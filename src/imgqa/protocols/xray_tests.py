@@ -31,12 +31,14 @@ from imgqa.protocols.base import (
     register,
 )
 from imgqa.protocols.xray import (
+    _INDEX_PARAM,
     MODALITIES,
     _check_image,
     _images,
     _label,
     _one_or_many,
     detector_spacing,
+    keyword_in,
 )
 
 (ei_from_image, deviation_index) = lazy_functions("imgqa.analysis.exposure_index",
@@ -46,9 +48,6 @@ from imgqa.protocols.xray import (
 
 __all__ = ["xray_exposure_index", "xray_defects", "xray_leeds_tor"]
 
-_INDEX_PARAM = ParameterSpec("image_index", int, None, "",
-                             "Analyse only this image of the series (default: every image).",
-                             minimum=0)
 
 
 def _header_float(series: ImageSeries, index: int, keyword: str) -> float | None:
@@ -148,8 +147,7 @@ def xray_exposure_index(series: ImageSeries, *, source: str = "auto",
 def _detect_ei(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
         return 0.0, "not a projection X-ray image"
-    text = series.header.description_text.lower()
-    if "exposure index" in text or " ei " in f" {text} ":
+    if keyword_in(series, ("exposure index", " ei ")):
         return 0.7, "the header says exposure index (EI)"
     return 0.0, "only chosen when the series description names the exposure index"
 
@@ -264,9 +262,7 @@ def xray_defects(series: ImageSeries, *, kernel_px: int = 5, k_sigma: float = 6.
 def _detect_defects(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
         return 0.0, "not a projection X-ray image"
-    text = series.header.description_text.lower()
-    found = next((w for w in ("defect", "bad pixel", "dead pixel", "pixel map") if w in text),
-                 None)
+    found = keyword_in(series, ("defect", "bad pixel", "dead pixel", "pixel map"))
     if found:
         return 0.7, f"the header says {found!r}"
     return 0.0, "only chosen when the series description names defective or bad pixels"
@@ -387,8 +383,7 @@ _TOR_FREQ = (0.5, 0.56, 0.63, 0.71, 0.8, 0.9, 1.0, 1.12, 1.25, 1.4, 1.6, 1.8, 2.
 def _detect_tor(series: ImageSeries) -> tuple[float, str]:
     if series.modality not in MODALITIES:
         return 0.0, "not a projection X-ray image"
-    text = f" {series.header.description_text.lower()} "
-    found = next((w for w in ("leeds", " tor ", "tor18", "tor 18", "18fg") if w in text), None)
+    found = keyword_in(series, ("leeds", " tor ", "tor18", "tor 18", "18fg"))
     if found:
         return 0.8, f"the series description names {found.strip()!r}"
     return 0.0, "only chosen when the series description names the Leeds TOR"
