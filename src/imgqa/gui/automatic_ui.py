@@ -28,7 +28,6 @@ from imgqa.gui.due_view import DueView, protocol_label
 from imgqa.gui.service_status import GlanceBadge, ServiceStatusPanel
 
 if TYPE_CHECKING:
-    from imgqa.gui.main_window import MainWindow
     from imgqa.gui.rule_dialog import RuleDialog
 
 __all__ = ["AutomaticUi"]
@@ -37,7 +36,8 @@ __all__ = ["AutomaticUi"]
 class AutomaticUi(QObject):
     """Due tab, Automatic QC tab, glance badge and the rule-from-series action of a window."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Any) -> None:
+        # `window` is the MainWindow (typed loosely: only app.py imports the main window)
         super().__init__(window)
         self.window = w = window
         self.rule_dialog: RuleDialog | None = None
