@@ -223,7 +223,13 @@ def test_status_panel_runs_receiver_and_automatic_analysis(qtbot, tmp_path):
         assert s.performed_by == "imgqa serve" and "pending review" in s.comment
     finally:
         store.close()
+    # closing the window while it runs stops the receiver, then the analysis thread
+    assert panel.start_receiving()
+    qtbot.waitUntil(lambda: panel.runner.running, timeout=TIMEOUT_MS)
+    thread = panel.runner._thread
     w.close()
+    assert not w.inbox.receiver.running
+    assert thread is not None and not thread.is_alive()
 
 
 def test_rule_from_series_is_the_rule_imgqa_rule_add_makes(qtbot, tmp_path):
@@ -242,7 +248,7 @@ def test_rule_from_series_is_the_rule_imgqa_rule_add_makes(qtbot, tmp_path):
                     and dlg.equipment_combo.currentData() is not None, timeout=TIMEOUT_MS)
     h = entry.series.header
     # pre-filled from the header; the test shown by its title
-    assert dlg.text["description"].text() == r"^Water\ phantom\ daily\ QC$"
+    assert dlg.text["description"].text() == "^Water phantom daily QC$"
     assert dlg.text["station_name"].text() == h.equipment.station_name != ""
     assert dlg.text["serial"].text() == h.equipment.serial != ""
     assert dlg.size_spins["rows"].value() == h.rows == 128
@@ -262,7 +268,7 @@ def test_rule_from_series_is_the_rule_imgqa_rule_add_makes(qtbot, tmp_path):
     assert main(["--db", str(path), "rule", "add", "--protocol", "ct.water",
                  "--create-equipment", "--modality", "CT", "--station", e.station_name,
                  "--serial", e.serial, "--manufacturer", e.manufacturer, "--model", e.model,
-                 "--description", r"^Water\ phantom\ daily\ QC$", "--rows", "128",
+                 "--description", "^Water phantom daily QC$", "--rows", "128",
                  "--columns", "128", "--reason", "daily water phantom"]) == 0
     w.close()
     store = open_store(str(path))
@@ -274,3 +280,18 @@ def test_rule_from_series_is_the_rule_imgqa_rule_add_makes(qtbot, tmp_path):
     skip = {"rule_id", "created_at"}
     assert {k: v for k, v in a.to_dict().items() if k not in skip} == \
         {k: v for k, v in b.to_dict().items() if k not in skip}
+
+
+@pytest.mark.parametrize("text", ["ACR T1 (axial) *", "UNIF_INT_H1", "a\\ b", "[x]+? $1 ^",
+                                  "Water phantom daily QC"])
+def test_description_pattern_matches_exactly_its_description(text):
+    import re
+
+    from imgqa.gui.rule_dialog import description_pattern
+
+    pattern = description_pattern(text)
+    assert re.search(pattern, text, re.IGNORECASE)
+    assert re.search(pattern, text.upper(), re.IGNORECASE)   # the matcher ignores case
+    assert not re.search(pattern, text + "x", re.IGNORECASE)
+    assert not re.search(pattern, "x" + text, re.IGNORECASE)
+    assert description_pattern("  ") == ""

@@ -48,9 +48,10 @@ _TEXT = (("modality", "Modality"), ("station_name", "Station name"),
 
 def description_pattern(description: str) -> str:
     """The series description as a regular expression matching exactly it (case ignored by
-    the matcher); empty for an empty description."""
+    the matcher); empty for an empty description. Spaces are left as they are (they have no
+    special meaning outside verbose mode), so the pattern stays readable."""
     text = description.strip()
-    return f"^{re.escape(text)}$" if text else ""
+    return f"^{re.escape(text).replace(chr(92) + ' ', ' ')}$" if text else ""
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,7 @@ class ServiceStatusPanel(QWidget):
         self.quiet.setToolTip("A series is complete when no new image has arrived for this "
                               "long (imgqa serve --quiet).")
         self.quiet.editingFinished.connect(self._settings_changed)
+        self.quiet.setMaximumWidth(120)
         self.last_send = QLabel("Nothing received since the receiver started.")
         self.queue = QLabel("")
         self.problems = QLabel("")
@@ -230,7 +231,10 @@ class ServiceStatusPanel(QWidget):
         rx_layout.addWidget(self.automatic)
         form = QFormLayout()
         form.addRow("Quiet period", self.quiet)
-        form.addRow("Last send", self.last_send)
+        form.addRow("Last association", self.last_send)
+        self.last_send.setToolTip("The last images received from one scanner (calling AE "
+                                  "title), counted as one send while they arrive less than "
+                                  "5 s apart.")
         form.addRow("Queue", self.queue)
         form.addRow("Pending review", self.pending)
         rx_layout.addLayout(form)
