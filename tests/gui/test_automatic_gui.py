@@ -241,9 +241,12 @@ def test_rule_from_series_is_the_rule_imgqa_rule_add_makes(qtbot, tmp_path):
     open_and_wait(qtbot, w, [folder])
     entry = w.current_entry()
     assert entry is not None and entry.protocol == "ct.water"
-    assert w.automatic.act_rule.isEnabled()
-    dlg = w.automatic.rule_from_series()
-    assert dlg is not None
+    button = w.automatic.rule_button   # beside the test chooser of the result panel
+    assert button.isVisible() and button.isEnabled()
+    assert button.text() == "Always like this…"
+    button.click()
+    dlg = w.automatic.rule_dialog
+    assert dlg is not None and dlg.isVisible()
     qtbot.waitUntil(lambda: dlg.equipment_combo.count() >= 1
                     and dlg.equipment_combo.currentData() is not None, timeout=TIMEOUT_MS)
     h = entry.series.header

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QToolButton
 
 from imgqa.gui.due_view import DueView, protocol_label
 from imgqa.gui.service_status import GlanceBadge, ServiceStatusPanel
@@ -63,6 +63,7 @@ class AutomaticUi(QObject):
         self.act_rule = QAction("Always analyse series like this one this way…", w)
         tip = ("Make a routing rule from the shown series: later series like it are analysed "
                "automatically with this test")
+        self.act_rule.setIconText("Always like this…")   # the result panel's button
         self.act_rule.setStatusTip(tip)
         self.act_rule.setToolTip(tip)
         self.act_rule.triggered.connect(self.rule_from_series)
@@ -71,6 +72,9 @@ class AutomaticUi(QObject):
         if menus and menus[0] is not None:
             menus[0].addSeparator()
             menus[0].addAction(self.act_rule)
+        self.rule_button = QToolButton()
+        self.rule_button.setDefaultAction(self.act_rule)
+        w.result_panel.test_row.addWidget(self.rule_button)
         w.browser.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         w.browser.customContextMenuRequested.connect(self._browser_menu)
         w.db.changed.connect(self._update_action)

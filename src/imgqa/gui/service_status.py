@@ -127,7 +127,7 @@ class GlanceBadge(QLabel):
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.linkActivated.connect(self._link)
-        self._busy = False
+        self._busy = self._again = False
         self.timer = QTimer(self)
         self.timer.setInterval(GLANCE_REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -138,7 +138,8 @@ class GlanceBadge(QLabel):
         if not self.db.available:
             self.setText("")
             return
-        if self._busy:  # one read at a time; the next change triggers another
+        if self._busy:  # one read at a time; read again when it ends (a save meanwhile)
+            self._again = True
             return
         self._busy = True
 
@@ -151,8 +152,13 @@ class GlanceBadge(QLabel):
             self.setToolTip(glance_tooltip(c))
             self.counts_changed.emit(c)
 
-        self.db.run(job, name="at a glance", on_done=done,
-                    on_finished=lambda: setattr(self, "_busy", False))
+        self.db.run(job, name="at a glance", on_done=done, on_finished=self._read_done)
+
+    def _read_done(self) -> None:
+        self._busy = False
+        if self._again:
+            self._again = False
+            self.refresh()
 
     def _link(self, href: str) -> None:
         (self.open_due if href == "due" else self.open_review).emit()
