@@ -298,3 +298,66 @@ def test_description_pattern_matches_exactly_its_description(text):
     assert not re.search(pattern, text + "x", re.IGNORECASE)
     assert not re.search(pattern, "x" + text, re.IGNORECASE)
     assert description_pattern("  ") == ""
+
+
+def test_rule_made_in_the_window_routes_the_real_acr_series_sent_later(qtbot, tmp_path,
+                                                                       shared_data):
+    """The whole loop on the real ACR MRI series (Siemens Skyra, 11 slices): open and analyse
+    it, "always analyse series like this one", then the scanner sends it to the window's
+    receiver: it is routed by that rule, analysed with mr.acr and saved pending review, with
+    the values other tools publish for this series (MANIFEST.md)."""
+    acr = sorted((shared_data / "mr/acr/hazen_Siemens").glob("*.dcm"))
+    assert len(acr) == 11
+    path = tmp_path / "qc.sqlite3"
+    w = open_window(qtbot, path)
+    open_and_wait(qtbot, w, [acr[0].parent])
+    entry = w.current_entry()
+    assert entry is not None and entry.protocol == "mr.acr"
+    dlg = w.automatic.rule_from_series()
+    assert dlg is not None
+    qtbot.waitUntil(lambda: dlg.equipment_combo.currentData() is not None, timeout=TIMEOUT_MS)
+    assert dlg.text["modality"].text() == "MR"
+    dlg.reason.setText("weekly ACR series")
+    with qtbot.waitSignal(dlg.saved, timeout=TIMEOUT_MS) as got:
+        dlg.save()
+    rule = got.args[0]
+    assert (rule.protocol, rule.create_equipment) == ("mr.acr", True)
+
+    port = free_port()
+    save_receiver_settings(ReceiverSettings(False, "IMGQA", port, str(tmp_path / "inbox"),
+                                            "127.0.0.1", ("MR_ACR",)), w.settings)
+    save_auto_settings(AutoSettings(True, 0.5), w.settings)
+    panel = w.automatic.status_panel
+    panel.automatic.setChecked(True)
+    panel._settings_changed()
+    assert panel.start_receiving()
+    qtbot.waitUntil(lambda: panel.runner.running, timeout=TIMEOUT_MS)
+    datasets = [pydicom.dcmread(f) for f in acr]
+    ae = AE(ae_title="MR_ACR")
+    for uid in {str(ds.SOPClassUID) for ds in datasets}:
+        ae.add_requested_context(uid)
+    with qtbot.waitSignal(panel.runner.outcome, timeout=120000) as got:
+        assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
+        assert assoc.is_established
+        try:
+            assert [int(assoc.send_c_store(ds).Status) for ds in datasets] == [0] * 11
+        finally:
+            assoc.release()
+    outcome = got.args[0]
+    assert (outcome.state, outcome.rule_id) == ("saved", rule.rule_id), outcome.line()
+    assert panel.last_send.text().startswith("from MR_ACR") and "11 images" in \
+        panel.last_send.text()
+    panel.stop_receiving()
+    w.close()
+    store = open_store(str(path))
+    try:
+        [sess] = store.sessions(unreviewed_only=True)
+        values = {r.measurement: r.value for r in store.session_results(sess.id)}
+        [eq] = store.list_equipment()
+    finally:
+        store.close()
+    assert f"rule {rule.rule_id} (version 1)" in sess.comment
+    assert (eq.manufacturer, eq.model) == ("SIEMENS", "Skyra")
+    # PIU: hazen 67.49 %, pylinac 66.65 %; slice thickness: hazen 5.89, pylinac 4.64 mm
+    assert abs(values["piu"] - 67.49) < 2.0 and abs(values["piu"] - 66.65) < 2.0, values
+    assert 4.4 < values["slice_thickness_mm"] < 6.1, values
