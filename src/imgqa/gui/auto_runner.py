@@ -78,6 +78,18 @@ class Burst:
     images: int
 
 
+def _warm_up() -> None:
+    """Import the protocols and the analysis path now, on the worker thread, so the first
+    series received is not also the one that pays for the imports (~2 s)."""
+    try:
+        from imgqa.protocols.base import all_protocols
+        from imgqa.service import automatic  # noqa: F401 - imported for its side effect
+
+        all_protocols()
+    except Exception:  # noqa: BLE001 - only an optimisation: the first series imports them
+        log.debug("warm-up failed", exc_info=True)
+
+
 class AutomaticRunner(QObject):
     """The automatic pipeline on a worker thread; signals come back on the GUI thread.
 
@@ -92,7 +104,7 @@ class AutomaticRunner(QObject):
     _report = Signal(object)   # emitted on the worker thread, queued to ours
     _poke = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, poll_s: float = 0.2) -> None:
+    def __init__(self, parent: QObject | None = None, *, poll_s: float = 0.1) -> None:
         super().__init__(parent)
         self.poll_s = poll_s
         self.config: tuple[str | None, Path, float] | None = None
@@ -201,6 +213,7 @@ class AutomaticRunner(QObject):
             return
         try:
             self._saver = SessionSaver(store, inbox, report=self._report.emit)
+            _warm_up()
             while not self._stop.wait(self.poll_s):
                 qc.run_due()
             qc.flush()  # every acknowledged image is analysed and saved before we end
