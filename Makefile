@@ -47,6 +47,7 @@ bench: $(BENCH_STAMP)
 ## Render the documentation screenshots from the real application, offscreen.
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) docs/screenshots.py
+	QT_QPA_PLATFORM=offscreen $(PY) docs/screenshots_automatic.py
 
 $(BUILD_STAMP): pyproject.toml
 	test -x $(BUILD_VENV)/bin/python || $(PYTHON) -m venv $(BUILD_VENV)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
+from imgqa.gui.automatic_ui import AutomaticUi
 from imgqa.gui.controller import QcController, equipment_groups
 from imgqa.gui.heap import freeze_long_lived
 from imgqa.gui.inbox import InboxController
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         # receiver, Inbox tab, File → Open inbox… (Ctrl+I)
         self.inbox = InboxController(self, self.tabs, self.settings, self.open_paths,
                                      after=self.act_open_folder)
+        self.automatic = AutomaticUi(self)  # Due, Automatic QC tabs, glance badge, rules
         self._connect_controller()
         self._restore_state()
         self._update_actions()
@@ -301,6 +303,7 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.trend_view.shutdown()
         self.inbox.shutdown()
+        self.automatic.shutdown()  # after the receiver stopped: finish what it acknowledged
         self.db.close()
         super().closeEvent(event)
 

@@ -12,6 +12,7 @@ import errno
 import logging
 import re
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from imgqa.gui.state import ReceiverSettings
 from imgqa.io.ae_policy import ANY, parse_ae_title, parse_host
 
 if TYPE_CHECKING:
-    from imgqa.io.receiver import RejectedAssociation, StorageReceiver
+    from imgqa.io.receiver import ReceivedImage, RejectedAssociation, StorageReceiver
 
 __all__ = ["ReceiverControl", "access_note", "port_problem", "refusal_reason", "split_names",
            "validate_receiver"]
@@ -179,6 +180,10 @@ class ReceiverControl(QObject):
         self.last_refused: RejectedAssociation | None = None
         self._arrived.connect(self._on_arrived)  # a bound slot: queued across threads
         self._rejected.connect(self._on_rejected)
+        # Called on pynetdicom's thread with each `ReceivedImage`, before the GUI hears of it:
+        # the automatic analysis (`gui/auto_runner.py`) must see every acknowledged image even
+        # while the GUI thread is busy. Taps must be quick and thread-safe.
+        self.taps: list[Callable[[ReceivedImage], None]] = []
 
     @property
     def running(self) -> bool:
@@ -221,7 +226,7 @@ class ReceiverControl(QObject):
         try:
             rx = StorageReceiver(inbox=rs.inbox_path(), port=int(rs.port),
                                  ae_title=rs.ae_title, host=rs.host,
-                                 on_received=self._arrived.emit,
+                                 on_received=self._on_network_image,
                                  allowed_ae_titles=list(rs.allowed_ae_titles) or None,
                                  allowed_hosts=list(rs.allowed_hosts),
                                  on_rejected=self._rejected.emit)
@@ -281,6 +286,15 @@ class ReceiverControl(QObject):
         who = _shown(str(last.calling_ae).strip(), 16) or "no AE title"
         return (f"Last refused: AE title {who} at {_shown(last.address)}, because "
                 f"{refusal_reason(last, self.settings)}.")
+
+    def _on_network_image(self, item: ReceivedImage) -> None:
+        """pynetdicom's thread: hand the image to the taps, then queue it to the GUI."""
+        for tap in list(self.taps):
+            try:
+                tap(item)
+            except Exception:  # a listener must never fail a scanner's C-STORE
+                log.exception("receiver tap failed")
+        self._arrived.emit(item)
 
     def _on_rejected(self, item: RejectedAssociation) -> None:
         if self._rx is None:

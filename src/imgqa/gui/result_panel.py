@@ -55,6 +55,7 @@ class ResultPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Test:"))
         row.addWidget(self.protocol_combo, 1)
+        self.test_row = row  # more buttons about the test go here (`gui/automatic_ui.py`)
         layout.addLayout(row)
         layout.addWidget(self.result_title)
         self.tabs = QTabWidget()
