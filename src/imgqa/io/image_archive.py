@@ -299,7 +299,7 @@ def archive_file(root: str | os.PathLike[str], source: str | os.PathLike[str],
                                 f"archive {base}: {getattr(exc, 'strerror', None) or exc}."
                                 ) from exc
     name = _target_name(src, sop_instance_uid, sha)
-    stem, dot, ext = name.partition(".")
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
     candidates = [name, f"{stem}-{sha[:12]}{dot}{ext}"]
     try:
         for cand in candidates:
