@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from imgqa.io.image_archive import ArchivedFile
-from imgqa.store.sessions import files_digest
+from imgqa.store.audit import files_digest
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -53,3 +53,33 @@ def test_session_file_rows_are_insert_only(store, result_factory):
             with store.engine.begin() as conn:
                 conn.execute(text(sql))
     assert len(store.archived_files()) == 1
+
+
+def _drop_triggers(store) -> None:
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            for what in ("update", "delete"):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS imgqa_session_file_no_{what}"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS imgqa_session_file_read_only "
+                              "ON session_file"))
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE session_file SET sha256 = '{sha}' WHERE id = 1",      # a hash rewritten
+    "DELETE FROM session_file WHERE id = 2",                      # a file dropped
+    "INSERT INTO session_file (session_id, path, sha256, size, sop_instance_uid) "
+    "VALUES ({other}, 'x/y/z/evil.dcm', '{sha}', 1, '')",         # a file slipped in
+])
+def test_db_verify_reports_a_file_list_changed_behind_imgqa(store, result_factory, sql):
+    eq = store.add_equipment("CT 1")
+    a = store.save_session(eq.id, [result_factory()], files=_files(2))
+    b = store.save_session(eq.id, [result_factory()])
+    assert store.audit_verify() == (True, [])
+    _drop_triggers(store)
+    with store.engine.begin() as conn:
+        conn.execute(text(sql.format(sha="f" * 64, other=b.id)))
+    ok, problems = store.audit_verify()
+    changed = b.id if "INSERT" in sql else a.id
+    assert not ok and problems == [f"session {changed} was changed after it was saved (its "
+                                   "content no longer matches the audit log)"]

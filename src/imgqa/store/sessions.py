@@ -9,7 +9,6 @@ Tables: ``qc_session``, ``analysis``, ``input_image``, ``result``, ``session_fil
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -94,12 +93,6 @@ def _result_row(r: m.QcResultRow, a: m.AnalysisRow) -> ResultRow:
         label=a.label, measurement=r.measurement, value=r.value, unit=r.unit, status=r.status,
         reference=r.reference, tolerance=tol, limits=lim, tolerance_source=r.tolerance_source,
         parameters=dict(a.parameters or {}), warnings=tuple(a.warnings or ()))
-
-
-def files_digest(files: Sequence[ArchivedFile]) -> str:
-    """SHA-256 of the archived-file list (path, SHA-256, size per line), for the audit entry."""
-    text = "\n".join(f"{f.path}\t{f.sha256}\t{int(f.size)}" for f in files)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _result_values(session_id: int, analysis_id: int, equipment_id: int, when: datetime,
@@ -237,7 +230,7 @@ class SessionsMixin(LimitsMixin):
                                   "digest": audit.session_digest(rows, sess, audit.DIGEST_V,
                                                                  parts),
                                   "digest_v": audit.DIGEST_V,
-                                  **({"files": len(kept), "files_digest": files_digest(kept)}
+                                  **({"files": len(kept), "files_digest": audit.files_digest(kept)}
                                      if kept else {}),
                                   **({"duplicate_of": sorted({e.session_id for e in earlier}),
                                       "duplicate_reason": dup_reason} if earlier else {})})
