@@ -291,16 +291,20 @@ def archive_file(root: str | os.PathLike[str], source: str | os.PathLike[str],
     rel_folder = PurePosixPath(str(folder).replace("\\", "/"))
     target_dir = resolve(base, str(rel_folder))
     src = os.fspath(source)
+    what = Path(src.split("::")[0]).name
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
+        # Already archived (a retried save, a series sent twice)? Then nothing is written:
+        # hash the source and compare with the file(s) it would be named as.
+        reused = _already_there(src, sop_instance_uid, target_dir)
+        if reused is not None:
+            cand, sha, size = reused
+            return ArchivedFile(str(rel_folder / cand), sha, size, sop_instance_uid)
         tmp, sha, size = _copy_to_temp(src, target_dir)
     except (OSError, zipfile.BadZipFile, KeyError) as exc:
-        raise ImageArchiveError(f"Cannot copy {Path(src.split('::')[0]).name} into the image "
-                                f"archive {base}: {getattr(exc, 'strerror', None) or exc}."
-                                ) from exc
-    name = _target_name(src, sop_instance_uid, sha)
-    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
-    candidates = [name, f"{stem}-{sha[:12]}{dot}{ext}"]
+        raise ImageArchiveError(f"Cannot copy {what} into the image archive {base}: "
+                                f"{getattr(exc, 'strerror', None) or exc}.") from exc
+    candidates = _candidates(src, sop_instance_uid, sha)
     try:
         for cand in candidates:
             final = target_dir / cand
@@ -316,6 +320,37 @@ def archive_file(root: str | os.PathLike[str], source: str | os.PathLike[str],
                                 f"{exc.strerror or exc}.") from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _candidates(src: str, sop_uid: str, sha: str) -> list[str]:
+    """The name a file gets, then the name with its hash appended (if the first is taken)."""
+    name = _target_name(src, sop_uid, sha)
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    return [name, f"{stem}-{sha[:12]}{dot}{ext}"]
+
+
+def _already_there(src: str, sop_uid: str, target_dir: Path) -> tuple[str, str, int] | None:
+    """(name, SHA-256, size) when a file with the source's content is already archived."""
+    first = _target_name(src, sop_uid, "0" * 64)   # is anything of this name there at all?
+    if _UID_OK.match(sop_uid or "") and not (target_dir / first).exists():
+        return None
+    h = hashlib.sha256()
+    n = 0
+    stream, zf = _open_source(src)
+    try:
+        with stream:
+            while chunk := stream.read(_CHUNK):
+                h.update(chunk)
+                n += len(chunk)
+    finally:
+        if zf is not None:
+            zf.close()
+    sha = h.hexdigest()
+    for cand in _candidates(src, sop_uid, sha):
+        final = target_dir / cand
+        if final.is_file() and final.stat().st_size == n and file_sha256(final) == (sha, n):
+            return cand, sha, n
+    return None
 
 
 def archive_sources(root: str | os.PathLike[str], sources: Iterable[tuple[str, str]],
