@@ -35,3 +35,4 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("userdata")
     monkeypatch.setenv("IMGQA_DATA_DIR", str(home))
     monkeypatch.delenv("IMGQA_DB", raising=False)
+    monkeypatch.delenv("IMGQA_ARCHIVE", raising=False)   # no test archives into a real share

@@ -78,7 +78,7 @@ def _dump(engine) -> dict[str, list[tuple]]:
 
 def _upgrade_and_check(url: str, made: dict) -> Store:
     store = open_store(url, upgrade=True)
-    assert db.current_revision(store.engine) == db.head_revision() == "0005"
+    assert db.current_revision(store.engine) == db.head_revision() == "0006"
     assert "service_event" in inspect(store.engine).get_table_names()
     assert _dump(store.engine) == made["rows"]  # nothing earlier changed
     # 0004: the existing schedule keeps its frequency, with no interval and no grace
@@ -143,7 +143,7 @@ def test_downgrade_and_upgrade_again(store_url, result_factory):
     assert db.current_revision(engine) == "0001"
     assert "service_event" not in inspect(engine).get_table_names()
     db.upgrade(engine, backup=False)
-    assert db.current_revision(engine) == "0005"
+    assert db.current_revision(engine) == "0006"
     engine.dispose()
     with open_store(store_url) as store:
         eq = store.add_equipment("MR 1")
@@ -176,7 +176,14 @@ def test_upgrade_grants_the_new_table_to_existing_roles(pg_server, result_factor
                                      performed_by="Vendor engineer")
         assert ev.recorded_by == tech
         assert store.trend(made["eq"].id, "generic.roi", "mean").service_events == (ev,)
-    for sql in ("UPDATE service_event SET kind = 'x'", "DELETE FROM service_event"):
+        # 0006: a technologist saves a session with its archived image files
+        from imgqa.io.image_archive import ArchivedFile
+
+        f = ArchivedFile("CT-room-1/2025-06-10/1.2.3/1.2.3.9.dcm", "c" * 64, 123, "1.2.3.9")
+        sess = store.save_session(made["eq"].id, [result_factory(mean=99.0)], files=[f])
+        assert store.session_files(sess.id) == [f]
+    for sql in ("UPDATE service_event SET kind = 'x'", "DELETE FROM service_event",
+                "UPDATE session_file SET size = 0", "DELETE FROM session_file"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             with psycopg.connect(host=pg_server.host, port=pg_server.port, user=tech,
                                  dbname=dbname, autocommit=True) as conn:

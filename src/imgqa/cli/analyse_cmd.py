@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--performed-by", metavar="NAME", default=None,
                    help="who did the test (default: you)")
     g.add_argument("--comment", default="", help="comment stored with the session")
+    g.add_argument("--archive", metavar="DIR", default=None,
+                   help="with --save: copy the images into this image archive folder (a "
+                        "department share) and record them with the session; default "
+                        "$IMGQA_ARCHIVE or the GUI setting, else not archived")
     g.add_argument("--allow-duplicate", action="store_true",
                    help="save even if these images were already saved for the same test and "
                         "equipment (needs --reason)")
@@ -183,7 +187,9 @@ def _print_tables(results, saved: list[dict], problems: list[dict]) -> None:
         print()
     for sv in saved:
         print(f"Saved as QC session {sv['session_id']} of {sv['equipment']} "
-              f"(equipment {sv['equipment_id']}).")
+              f"(equipment {sv['equipment_id']})"
+              + (f"; {sv['archived_files']} image file(s) kept in the image archive."
+                 if sv.get("archived_files") else "."))
     for p in problems:
         print(f"Not analysed: {p['path']}\n  {p['error']}", file=sys.stderr)
 
@@ -242,11 +248,23 @@ def judge_and_save(results, series, args, problems):
             by_equipment.setdefault(eq.id, (eq, []))[1].append(r)
         saved = []
         if args.save:
+            from imgqa.cli.archive_check import archive_root_from
+            from imgqa.io.image_archive import ImageArchiveError, archive_results
+
+            root = archive_root_from(getattr(args, "archive", None))
             reason = args.reason if getattr(args, "allow_duplicate", False) else ""
             for eq, rs in by_equipment.values():
+                try:  # copied first: if the save then fails, the copies are reused next time
+                    files = archive_results(root, eq.name, rs) if root is not None else []
+                except ImageArchiveError as exc:
+                    problems.append({"path": rs[0].series.get("series_description")
+                                     or rs[0].protocol, "error": f"Not saved: {exc.message}",
+                                     "kind": "archive"})
+                    continue
                 try:
                     sess = store.save_session(eq.id, rs, performed_by=args.performed_by,
-                                              comment=args.comment, duplicate_reason=reason)
+                                              comment=args.comment, duplicate_reason=reason,
+                                              files=files)
                 except DuplicateSessionError as exc:  # the other devices' sessions go on
                     problems.append({
                         "path": rs[0].series.get("series_description") or rs[0].protocol,
@@ -254,8 +272,9 @@ def judge_and_save(results, series, args, problems):
                                  "--allow-duplicate --reason \"why\".", "kind": "duplicate",
                         "earlier_sessions": [e.session_id for e in exc.earlier]})
                     continue
-                saved.append({"session_id": sess.id, "equipment_id": eq.id,
-                              "equipment": eq.name})
+                saved.append({"session_id": sess.id, "session_uid": sess.uid,
+                              "equipment_id": eq.id, "equipment": eq.name,
+                              "archived_files": len(files)})
     return judged, saved
 
 

@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "PDF reports); the log must still hold it (repeatable)")
     s.add_argument("--anchor-file", metavar="FILE",
                    help="a file of recorded heads (as written to $IMGQA_AUDIT_ANCHOR_FILE)")
+    s.add_argument("--archive", metavar="DIR", default=None,
+                   help="image archive folder on this workstation: also check every "
+                        "session's archived files (present, same SHA-256); default "
+                        "$IMGQA_ARCHIVE or the GUI setting")
+    s.add_argument("--format", choices=("table", "json"), default="table")
     s.set_defaults(func=run_verify)
     s = dsub.add_parser("backup", help="copy a SQLite database safely (PostgreSQL: pg_dump)")
     s.add_argument("file", metavar="FILE")
@@ -99,10 +104,19 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from imgqa.cli.archive_check import check_archive
+
     with open_from_args(args) as store:
         report = store.audit_report(args.anchor, args.anchor_file)
+        files = check_archive(store, getattr(args, "archive", None))
     head = (f"{report.entries} entries, newest entry {report.head_id}; anchor "
             f"{report.anchor}" if report.anchor else "the audit log is empty")
+    if getattr(args, "format", "table") == "json":
+        print_json({"ok": report.ok and not files.problems, "audit_ok": report.ok,
+                    "audit_problems": report.problems, "notes": report.notes + files.notes,
+                    "entries": report.entries, "head_id": report.head_id,
+                    "anchor": report.anchor, "archive": files.as_dict()})
+        return 0 if report.ok and not files.problems else 1
     if report.ok:
         print("Audit log intact: every entry is chained, every stored session, baseline, "
               "tolerance, review, comment and service event matches its entry, and every "
@@ -110,14 +124,15 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"Chain head: {head}")
         for n in report.notes:
             print(f"Note: {n}")
-        return 0
-    print(f"The audit check found {len(report.problems)} problem(s):", file=sys.stderr)
-    for p in report.problems:
-        print(f"  - {p}", file=sys.stderr)
-    for n in report.notes:
-        print(f"Note: {n}", file=sys.stderr)
-    print(f"Chain head now: {head}", file=sys.stderr)
-    return 1
+    else:
+        print(f"The audit check found {len(report.problems)} problem(s):", file=sys.stderr)
+        for p in report.problems:
+            print(f"  - {p}", file=sys.stderr)
+        for n in report.notes:
+            print(f"Note: {n}", file=sys.stderr)
+        print(f"Chain head now: {head}", file=sys.stderr)
+    files.print_text()
+    return 0 if report.ok and not files.problems else 1
 
 
 def run_backup(args: argparse.Namespace) -> int:

@@ -38,8 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inbox", default=None, help="folder received images are filed into "
                    "(default: the inbox in the user data folder)")
     p.add_argument("--archive", default=None, metavar="DIR",
-                   help="archive folder for the sessions' images (not implemented yet: "
-                        "accepted and ignored with a warning)")
+                   help="image archive folder (e.g. a department share): each saved "
+                        "session's images are copied there under equipment/date/series and "
+                        "recorded with the session; default $IMGQA_ARCHIVE or the GUI "
+                        "setting, else not archived")
     p.add_argument("--watch", action="append", default=None, metavar="DIR",
                    help="also watch this folder for exported series (repeatable)")
     p.add_argument("--quiet", type=_quiet, default=None, metavar="S",
@@ -50,6 +52,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-listen", action="store_true",
                    help="do not run the receiver (only the --watch folders)")
     p.set_defaults(func=run)
+
+
+def _archive_root(given: str | None) -> Path | None:
+    """The image archive root (``--archive``, ``$IMGQA_ARCHIVE``, GUI setting), checked now:
+    a share that is not mounted is said at start, not at the first series."""
+    from imgqa.cli.archive_check import archive_root_from
+    from imgqa.io.image_archive import require_root
+
+    root = archive_root_from(given)
+    return None if root is None else require_root(root, create=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,11 +81,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     inbox = Path(args.inbox) if args.inbox else inbox_dir()
     inbox.mkdir(parents=True, exist_ok=True)
-    if args.archive:
-        print("Warning: --archive is not implemented yet; images stay in the inbox.",
-              file=sys.stderr, flush=True)
+    archive = _archive_root(args.archive)
     with open_from_args(args) as store:
-        saver = SessionSaver(store, inbox, report=lambda s: print(s.line(), flush=True))
+        saver = SessionSaver(store, inbox, report=lambda s: print(s.line(), flush=True),
+                             archive=archive)
         qc = AutomaticQC(saver, quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
         rx = None
         if not args.no_listen:
@@ -95,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
                   f"to {inbox}. Who may send: {rx.policy.describe()}.", flush=True)
         for d in folders:
             print(f"Watching {d} every {args.poll:g} s.", flush=True)
+        if archive is not None:
+            print(f"Images of saved sessions are kept in {archive}.", flush=True)
         print(f"{n_rules} routing rule(s) in force"
               + ("" if n_rules else ": every series will wait (add one with `imgqa rule "
                  "add`)") + ". Stop with Ctrl-C or SIGTERM.", flush=True)

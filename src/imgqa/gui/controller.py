@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from imgqa.gui import session_index
 from imgqa.gui.heap import freeze_long_lived
 from imgqa.gui.model import SeriesEntry, Workspace
 from imgqa.gui.workers import Progress, Task, TaskRunner
+from imgqa.io.image_archive import archive_results, check_files, default_archive_root
 
 if TYPE_CHECKING:
     from imgqa.gui.store_bridge import StoreBridge
@@ -116,6 +117,9 @@ class QcController(QObject):
         self.demo_pending = False   # the next evaluation registers the demo devices
         self._analysis_task: Task | None = None
         self._load_task: Task | None = None
+        # This workstation's image archive root ($IMGQA_ARCHIVE, else Settings → Image
+        # archive); read at each save and open, so a changed setting applies at once.
+        self.archive_root: Callable[[], Path | None] = default_archive_root
 
     @property
     def busy(self) -> bool:
@@ -335,6 +339,7 @@ class QcController(QObject):
                           g.get("location", ""), [r for e in g["entries"] for r in e.results])
                 for g in choices["groups"] if not g.get("skip")]
         todo = list(range(len(plan))) if only is None else list(only)
+        archive = self.archive_root()
 
         def save_all(store: Store) -> tuple[list[SessionRecord], list[tuple[int, str]]]:
             sessions: list[SessionRecord] = []
@@ -346,10 +351,14 @@ class QcController(QObject):
                     eq_id = store.create_equipment_from_series(
                         p.series, name=p.new_name or None, location=p.location).id
                 results = [store.evaluate(eq_id, r) for r in p.results]
+                # copied before the rows are saved; a failed save leaves reusable copies
+                files = archive_results(archive, store.equipment(eq_id).name, results) \
+                    if archive is not None else []
                 try:
                     session = store.save_session(eq_id, results, performed_by=performed_by,
                                                  comment=comment,
-                                                 duplicate_reason=duplicate_reason)
+                                                 duplicate_reason=duplicate_reason,
+                                                 files=files)
                 except DuplicateSessionError as exc:  # ask for a reason; the others go on
                     refused.append((n, exc.message))
                     continue
@@ -391,19 +400,41 @@ class QcController(QObject):
 
     # -- sessions, export, demo -----------------------------------------------------------
     def find_session_images(self, session_id: int) -> None:
-        """Look up where a saved session's images are; `session_images` when found here."""
+        """Look up a saved session's images; `session_images` with those found.
 
-        def find_paths(store: Store) -> list[str]:
-            return session_index.paths_for(store.session(session_id).uid)
+        First the image archive (the session's recorded files under this workstation's
+        archive root, each checked against its SHA-256, on the database thread), else the
+        paths this computer saved from (`session_index`). Missing or altered archived files
+        are reported as a problem; the intact ones are opened.
+        """
+        root = self.archive_root()
 
-        def found(paths: list[str]) -> None:
-            existing = [p for p in paths if Path(p).exists()]
-            if not existing:
+        def find_paths(store: Store) -> tuple[list[str], list[str], str]:
+            files = store.session_files(session_id)
+            if files and root is not None:
+                checks = check_files(root, files)
+                ok = [str(c.location) for c in checks if c.state == "ok"]
+                bad = [f"{c.file.path} is {c.state}" for c in checks if c.state != "ok"]
+                return ok, bad, ""
+            local = session_index.paths_for(store.session(session_id).uid)
+            why = ("Its images are in the image archive, but no archive folder is set on "
+                   "this workstation (Settings → Image archive)." if files else "")
+            return [p for p in local if Path(p).exists()], [], why
+
+        def found(value: tuple[list[str], list[str], str]) -> None:
+            paths, bad, why = value
+            if bad:
+                self.problem.emit("", f"{len(bad)} archived image file(s) of session "
+                                  f"{session_id} are missing or altered: "
+                                  + "; ".join(bad[:5]) + ("; …" if len(bad) > 5 else ""),
+                                  "Run `imgqa db verify` and restore them from a backup.")
+            if not paths:
                 self.problem.emit("", f"The images of session {session_id} are not "
                                   "available on this computer.",
-                                  "They may have been moved or were on another workstation.")
+                                  why or "They may have been moved or were on another "
+                                         "workstation.")
                 return
-            self.session_images.emit(session_id, existing)
+            self.session_images.emit(session_id, paths)
 
         self.db.run(find_paths, name="session images", on_done=found,
                     on_failed=lambda m, h: self.problem.emit("", m, h))

@@ -1,8 +1,12 @@
 """Settings: which results database to use (SQLite file or PostgreSQL), with a connection test,
+the image archive folder (where saved sessions' images are kept, e.g. a department share; key
+``archive/root``, read by the CLI too through `imgqa.io.image_archive.default_archive_root`),
 and the DICOM receiver (receive images from scanners: AE title, port, inbox folder, and which
 scanners may send: their AE titles and, optionally, addresses)."""
 
 from __future__ import annotations
+
+import os
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
@@ -33,10 +37,12 @@ from imgqa.gui.state import ReceiverSettings, receiver_settings, save_receiver_s
 from imgqa.gui.store_bridge import check_connection
 from imgqa.gui.workers import TaskRunner
 from imgqa.io.ae_policy import ANY
+from imgqa.io.image_archive import ARCHIVE_ENV
 
 __all__ = ["SettingsDialog"]
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+ARCHIVE_KEY = "archive/root"   # read by imgqa.io.image_archive.default_archive_root
 
 
 class SettingsDialog(QDialog):
@@ -90,6 +96,8 @@ class SettingsDialog(QDialog):
         trow.addWidget(self.test_result, 1)
         layout.addLayout(trow)
         layout.addSpacing(8)
+        layout.addLayout(self._build_archive_row(str(settings.value(ARCHIVE_KEY, "") or "")))
+        layout.addSpacing(8)
         layout.addWidget(self._build_receiver_box(receiver_settings(settings)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -126,6 +134,37 @@ class SettingsDialog(QDialog):
         self.runner.start(lambda _p: check_connection(url), name="connection test",
                           on_done=ok, on_failed=bad,
                           on_finished=lambda: self.test_button.setEnabled(True))
+
+    # -- image archive ----------------------------------------------------------------------
+    def _build_archive_row(self, saved: str) -> QVBoxLayout:
+        box = QVBoxLayout()
+        box.addWidget(QLabel("<b>Image archive</b>"))
+        self.archive_folder = QLineEdit(saved)
+        self.archive_folder.setPlaceholderText("none: images stay where they were opened from")
+        self.archive_folder.setToolTip(
+            "Saved sessions' images are copied here (equipment/date/series) and recorded "
+            "with the session, so every workstation that mounts the same share, wherever it "
+            "is mounted, can reopen them and `imgqa db verify` can check them.")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_archive)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Folder"))
+        row.addWidget(self.archive_folder, 1)
+        row.addWidget(browse)
+        box.addLayout(row)
+        env = os.environ.get(ARCHIVE_ENV, "").strip()
+        if env:  # the service environment wins, as for the CLI
+            box.addWidget(QLabel(f"${ARCHIVE_ENV} is set: {env} is used instead."))
+        return box
+
+    def _browse_archive(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Image archive folder",
+                                                  self.archive_folder.text())
+        if folder:
+            self.archive_folder.setText(folder)
+
+    def archive_choice(self) -> str:
+        return self.archive_folder.text().strip()
 
     # -- receiver ---------------------------------------------------------------------------
     def _build_receiver_box(self, rs: ReceiverSettings) -> QWidget:
@@ -260,6 +299,7 @@ class SettingsDialog(QDialog):
             return
         save_receiver_settings(self.receiver_choice(), self.settings)
         self.settings.setValue("db/url", self.url() or "")
+        self.settings.setValue(ARCHIVE_KEY, self.archive_choice())
         self.settings.sync()
         self.accept()
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -104,6 +105,7 @@ class TrendView(QWidget):
         self._points_x = np.empty(0)
         self._points_y = np.empty(0)
         self._point_sessions: list[int] = []
+        self._menu: QMenu | None = None
 
         # Combos sized by a fixed text length, not their longest entry: otherwise a long
         # measurement name widens the whole window when the tab opens (issue 11).
@@ -449,12 +451,29 @@ class TrendView(QWidget):
             lines.append(f"SPC signal: {_rule_text(rule)}")
         return "\n".join(lines)
 
-    def _clicked(self, _item, points, _ev=None) -> None:
+    def _clicked(self, _item, points, ev=None) -> None:
+        """Left click: open the session's images; right click: the point's menu."""
         if points is None or len(points) == 0:
             return
         index = points[0].data()
-        if index is not None and 0 <= int(index) < len(self._point_sessions):
-            self.session_clicked.emit(self._point_sessions[int(index)])
+        if index is None or not 0 <= int(index) < len(self._point_sessions):
+            return
+        if ev is not None and ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()  # not the plot's own menu
+            self.point_menu(int(index)).popup(ev.screenPos().toPoint())
+            return
+        self.session_clicked.emit(self._point_sessions[int(index)])
+
+    def point_menu(self, index: int) -> QMenu:
+        """The context menu of point ``index``: "Open images" of its session (from the image
+        archive on any workstation that shares it, else from where they were opened here)."""
+        sid = self._point_sessions[index]
+        menu = QMenu(self)
+        act = menu.addAction("Open images")
+        act.setToolTip(f"Load the images of session {sid} into the viewer")
+        act.triggered.connect(lambda _=False, s=sid: self.session_clicked.emit(s))
+        self._menu = menu  # kept alive while it is shown
+        return menu
 
     def point_scene_pos(self, index: int) -> QPointF:
         """Scene position of point `index` (for tests and tours)."""

@@ -8,7 +8,12 @@ For each complete series `SessionSaver`:
 2. analyses it (`imgqa.service.automatic.analyse_complete`);
 3. files it under the rule's equipment, else the equipment matching the header, else — when
    the rule says ``--create-equipment`` — registers the device from the header;
-4. saves one session (`Store.save_session`) with ``performed_by = "imgqa serve"`` and a
+4. with an image archive folder (``imgqa serve --archive DIR``), copies the series' files
+   there (`imgqa.io.image_archive.archive_results`) *before* saving, so the session records
+   them (a save that then fails leaves harmless copies, reused next time). A share that cannot
+   be written does not lose the result: the session is saved without archived files and the
+   reason is logged and reported;
+5. saves one session (`Store.save_session`) with ``performed_by = "imgqa serve"`` and a
    comment recording the rule (id and version), the protocol and the imgqa version; nobody
    has reviewed it, so it is *pending review* and listed by ``imgqa review`` until reviewed.
 
@@ -64,7 +69,8 @@ class SavedSeries:
         what = f"'{self.description}' ({self.series_uid})"
         if self.state == "saved":
             return (f"saved: {what}: session {self.session_id}, {self.protocol} by rule "
-                    f"{self.rule_id}, {PENDING_REVIEW}")
+                    f"{self.rule_id}, {PENDING_REVIEW}"
+                    + (f" ({self.message})" if self.message else ""))
         return f"{self.state}: {what}: {self.message}"
 
 
@@ -79,12 +85,16 @@ class SessionSaver:
         Where ``waiting.jsonl`` is appended for series that wait (None: only logged).
     report : callable, optional
         Called with each `SavedSeries` (``imgqa serve`` prints its line).
+    archive : path, optional
+        Image archive root: each saved session's files are copied there and recorded.
     """
 
     def __init__(self, store: Any, inbox: Path | str | None = None,
-                 report: Callable[[SavedSeries], None] | None = None) -> None:
+                 report: Callable[[SavedSeries], None] | None = None,
+                 archive: Path | str | None = None) -> None:
         self.store = store
         self.inbox = Path(inbox) if inbox is not None else None
+        self.archive = Path(archive) if archive is not None else None
         self.report = report
         self.outcomes: list[SavedSeries] = []
         self._lock = threading.Lock()
@@ -123,9 +133,10 @@ class SessionSaver:
         comment = (f"automatic: rule {r.rule_id} (version {r.rule_version}), "
                    f"{', '.join(x.protocol for x in o.results)}, imgqa {__version__}; "
                    f"{PENDING_REVIEW}")
+        files, note = self._archive(eq_id, o)
         try:
             sess = self.store.save_session(eq_id, list(o.results), performed_by=PERFORMED_BY,
-                                           comment=comment)
+                                           comment=comment, files=files)
         except DuplicateSessionError as exc:
             earlier = exc.earlier[0].session_id if exc.earlier else None
             return SavedSeries("duplicate", session_id=earlier,
@@ -133,7 +144,20 @@ class SessionSaver:
                                **base)
         except ImgqaError as exc:
             return SavedSeries("failed", message=exc.message, **base)
-        return SavedSeries("saved", session_id=sess.id, **base)
+        return SavedSeries("saved", session_id=sess.id, message=note, **base)
+
+    def _archive(self, eq_id: int, o: SeriesOutcome) -> tuple[list[Any], str]:
+        """Copy the series into the image archive: (files, "" or why they were not kept)."""
+        if self.archive is None:
+            return [], ""
+        from imgqa.io.image_archive import archive_results
+
+        try:
+            return archive_results(self.archive, self.store.equipment(eq_id).name,
+                                   list(o.results)), ""
+        except ImgqaError as exc:
+            log.warning("images of %s not archived: %s", o.series_uid, exc.message)
+            return [], f"images not archived: {exc.message}"
 
     def _equipment(self, o: SeriesOutcome) -> int | None:
         if o.route.equipment_id is not None:

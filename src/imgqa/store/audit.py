@@ -337,6 +337,13 @@ def session_digest(rows: Sequence[Mapping[str, Any]], sess: Any, version: int = 
     return content_digest([head, {"results": items, "analyses": parts}])
 
 
+def files_digest(files: Sequence[Any]) -> str:
+    """SHA-256 of a session's archived-file list (``path TAB sha256 TAB size`` lines, in
+    order): the ``files_digest`` of its ``save_session`` entry (revision 0006)."""
+    text_ = "\n".join(f"{f.path}\t{f.sha256}\t{int(f.size)}" for f in files)
+    return hashlib.sha256(text_.encode()).hexdigest()
+
+
 def baseline_digest(b: Any, version: int = DIGEST_V) -> str:
     d: dict[str, Any] = {"e": b.equipment_id, "p": b.protocol, "m": b.measurement, "v": b.value,
                          "old": b.old_value, "why": b.reason, "by": b.set_by, "at": b.set_at}

@@ -11,6 +11,10 @@ The check is complete in both directions:
 plus the chain itself (`imgqa.store.audit.verify_chain`) and the anchors recorded outside the
 database (`imgqa.store.anchor`), which catch the newest entries being cut off the end.
 
+A session saved with archived image files (revision 0006) also has ``files_digest`` in its
+entry: the ``session_file`` rows must still give it, and a session whose entry has none must
+have no such rows (the files themselves are checked by ``imgqa db verify --archive``).
+
 Digest versions: entries with ``"digest_v": 2`` (this version) also cover a session's analyses
 (protocol, version, label, parameters, series summary, warnings, imgqa version, time) and its
 input identities (SOPInstanceUID + pixel SHA-256), a baseline's unit, a tolerance's previous
@@ -39,6 +43,7 @@ from imgqa.store.audit import (  # the digests live with the audit log since iss
     as_utc,
     baseline_digest,
     comment_digest,
+    files_digest,
     review_digest,
     service_event_digest,
     session_digest,
@@ -142,6 +147,9 @@ class _SessionParts:
         self.analyses: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for a in s.execute(select(m.AnalysisRow)).scalars():
             self.analyses[a.session_id].append(analysis_item(a, inputs.get(a.id, ())))
+        self.files: dict[int, list[m.SessionFileRow]] = defaultdict(list)
+        for f in s.execute(select(m.SessionFileRow).order_by(m.SessionFileRow.id)).scalars():
+            self.files[f.session_id].append(f)
 
 
 def _rows(s: Session, entity: str, table: type[Any]) -> Any:
@@ -156,6 +164,10 @@ def _matches(s: Session, entity: str, obj: Any, details: Mapping[str, Any]) -> b
     want = details.get("digest")
     if entity == "session":
         parts: _SessionParts = s.info["imgqa_session_parts"]
+        # archived files (0006): the list logged at save, or none when nothing was logged
+        files = parts.files.get(obj.id, [])
+        if details.get("files_digest") != (files_digest(files) if files else None):
+            return False
         return want == session_digest(parts.rows.get(obj.id, []), obj, v,
                                       parts.analyses.get(obj.id, []))
     if entity == "baseline":

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -53,6 +54,7 @@ __all__ = [
     "QcSessionRow",
     "ReviewRow",
     "ServiceEventRow",
+    "SessionFileRow",
     "SiteRow",
     "ToleranceRow",
     "UTCDateTime",
@@ -65,7 +67,8 @@ DECISIONS = ("approved", "rejected")
 ROLES = ("technologist", "physicist", "admin")
 # Tables whose rows may never be updated or deleted (enforced by triggers, see migrations).
 IMMUTABLE_TABLES = ("qc_session", "analysis", "input_image", "result", "baseline", "tolerance",
-                    "review", "comment", "audit_log", "service_event", "routing_rule")
+                    "review", "comment", "audit_log", "service_event", "routing_rule",
+                    "session_file")
 # Suggested kinds of service event (the kind is free text; these are offered in the GUI/CLI).
 SERVICE_KINDS = ("service", "repair", "calibration", "software", "part replacement",
                  "acceptance")
@@ -232,6 +235,25 @@ class InputImageRow(Base):
     analysis_id: Mapped[int] = mapped_column(ForeignKey("analysis.id"), index=True)
     sop_instance_uid: Mapped[str] = mapped_column(String(64))
     pixel_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class SessionFileRow(Base):
+    """A source file of a session kept in the image archive (issue 12, revision 0006).
+
+    ``path`` is relative to the archive root (``/``-separated), which is a per-workstation
+    setting, so any workstation that mounts the share reopens the file
+    (`imgqa.io.image_archive`). ``sha256`` and ``size`` are those of the whole file, so
+    ``imgqa db verify`` can report a missing or altered file. Insert-only.
+    """
+
+    __tablename__ = "session_file"
+    __table_args__ = (UniqueConstraint("session_id", "path"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("qc_session.id"), index=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sop_instance_uid: Mapped[str] = mapped_column(String(64), default="")
 
 
 class QcResultRow(Base):

@@ -43,7 +43,8 @@ PG_ROLE_PREFIX = "imgqa_"
 # What each role may do, table by table (each role also inherits the one below).
 # No role may INSERT into audit_log: entries go through the owner's SECURITY DEFINER function
 # imgqa_audit_append (revision 0003), which checks the actor, the role and the chain order.
-_TECH_INSERT = ("qc_session", "analysis", "input_image", "result", "comment", "service_event")
+_TECH_INSERT = ("qc_session", "analysis", "input_image", "result", "comment", "service_event",
+                "session_file")
 AUDIT_APPEND_FN = ("imgqa_audit_append(timestamptz, text, text, text, integer, text, text, "
                    "text)")
 _PHYS_INSERT = ("baseline", "tolerance", "review", "protocol_assignment", "routing_rule")

@@ -3,7 +3,8 @@ saving a session atomically (with its analyses, input image identities and resul
 duplicate check of `imgqa.store.duplicates` and the schedule moved on), and reading sessions
 back with their result counts, worst status and latest review.
 
-Tables: ``qc_session``, ``analysis``, ``input_image``, ``result`` (read: ``review``).
+Tables: ``qc_session``, ``analysis``, ``input_image``, ``result``, ``session_file`` (read:
+``review``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from imgqa.errors import StoreError, ToleranceError
 from imgqa.evaluate import Limits, evaluate, limits
+from imgqa.io.image_archive import ArchivedFile
 from imgqa.protocols.base import Measurement, Result
 from imgqa.status import Status, StatusName, worst
 from imgqa.store import audit, duplicates
@@ -130,7 +132,8 @@ class SessionsMixin(LimitsMixin):
     def save_session(self, equipment_id: int, results: Sequence[Result], *,
                      performed_by: str | None = None, comment: str = "",
                      performed_at: datetime | None = None, uid: str | None = None,
-                     duplicate_reason: str = "") -> SessionRecord:
+                     duplicate_reason: str = "",
+                     files: Sequence[ArchivedFile] = ()) -> SessionRecord:
         """Store results as one QC session, atomically.
 
         Each measurement is stored with its value, unit, status and the reference and
@@ -142,6 +145,11 @@ class SessionsMixin(LimitsMixin):
         `~imgqa.store.duplicates.DuplicateSessionError` naming the earlier session(s), unless
         ``duplicate_reason`` says why they are saved again: the reason is then added to the
         session comment and to the audit entry (``duplicate_of``, ``duplicate_reason``).
+
+        ``files`` are the session's source files already copied into the image archive
+        (`imgqa.io.image_archive.archive_results`): one ``session_file`` row each (path
+        relative to the archive root, SHA-256, size), in the same transaction; the audit entry
+        gets their number and a digest of the list (``files``, ``files_digest``).
         """
         self._require("technologist", "save QC sessions")
         if not results:
@@ -208,6 +216,12 @@ class SessionsMixin(LimitsMixin):
                 s.execute(insert(m.InputImageRow), inputs)
             if rows:
                 s.execute(insert(m.QcResultRow), rows)
+            kept = list(dict.fromkeys(files))
+            if kept:
+                s.execute(insert(m.SessionFileRow), [
+                    {"session_id": sess.id, "path": f.path, "sha256": f.sha256,
+                     "size": int(f.size), "sop_instance_uid": f.sop_instance_uid or ""}
+                    for f in kept])
             advance_schedule(s, equipment_id, {r.protocol for r in results}, when)
             self._append(s, at=at, actor=me, action="save_session", entity="session",
                          entity_id=sess.id,
@@ -216,6 +230,8 @@ class SessionsMixin(LimitsMixin):
                                   "digest": audit.session_digest(rows, sess, audit.DIGEST_V,
                                                                  parts),
                                   "digest_v": audit.DIGEST_V,
+                                  **({"files": len(kept), "files_digest": audit.files_digest(kept)}
+                                     if kept else {}),
                                   **({"duplicate_of": sorted({e.session_id for e in earlier}),
                                       "duplicate_reason": dup_reason} if earlier else {})})
             return SessionRecord(
@@ -302,6 +318,37 @@ class SessionsMixin(LimitsMixin):
                  .join(m.AnalysisRow, m.AnalysisRow.id == m.QcResultRow.analysis_id)
                  .where(m.QcResultRow.session_id == session_id).order_by(m.QcResultRow.id))
             return [_result_row(r, a) for r, a in s.execute(q).all()]
+
+    def find_session(self, key: str | int) -> SessionRecord:
+        """A session by its id (digits) or its UID."""
+        text = str(key).strip()
+        if text.isdigit():
+            return self.session(int(text))
+        with self._read() as s:
+            sid = s.execute(select(m.QcSessionRow.id).where(m.QcSessionRow.uid == text)
+                            ).scalar_one_or_none()
+        if sid is None:
+            raise StoreError(f"There is no QC session {text!r}.",
+                             hint="Give the session id or UID as listed by `imgqa history`.")
+        return self.session(sid)
+
+    def session_files(self, session_id: int) -> list[ArchivedFile]:
+        """The session's files in the image archive (paths relative to the archive root)."""
+        return self.archived_files([session_id]).get(session_id, [])
+
+    def archived_files(self, session_ids: Sequence[int] | None = None
+                       ) -> dict[int, list[ArchivedFile]]:
+        """Session id → its archived files, for the given sessions (None: every session)."""
+        out: dict[int, list[ArchivedFile]] = {}
+        with self._read() as s:
+            q = select(m.SessionFileRow).order_by(m.SessionFileRow.id)
+            groups = [None] if session_ids is None else list(chunks(list(session_ids), 900))
+            for chunk in groups:
+                qq = q if chunk is None else q.where(m.SessionFileRow.session_id.in_(chunk))
+                for r in s.execute(qq).scalars():
+                    out.setdefault(r.session_id, []).append(
+                        ArchivedFile(r.path, r.sha256, int(r.size), r.sop_instance_uid))
+        return out
 
     def session_inputs(self, session_id: int) -> list[tuple[str, str]]:
         """(SOPInstanceUID, pixel SHA-256) of every image the session's analyses used."""
