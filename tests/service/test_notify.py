@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+import imgqa
 from imgqa.cli.main import main
 from imgqa.errors import NotificationError
 from imgqa.phantoms.ct import water_phantom
@@ -38,6 +45,8 @@ from imgqa.service.saving import SessionSaver
 from imgqa.store import open_store
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+
+SRC = Path(imgqa.__file__).resolve().parents[1]
 
 PATIENT = {"PatientName": "DOE^JANE", "PatientID": "PID-98765",
            "AccessionNumber": "ACC-55501", "PatientBirthDate": "19700101"}
@@ -184,8 +193,6 @@ def test_starttls_refused_by_a_plain_server_is_a_clear_failure(tmp_path, smtp, s
 
 def _overdue_store(tmp_path, days_ago: int = 10):
     """A daily ct.water schedule whose only session is ``days_ago`` days old (overdue)."""
-    import imgqa
-
     st = open_store(str(tmp_path / "due.sqlite3"))
     eq = st.add_equipment("CT Room 1", modality="CT")
     images, _ = water_phantom(size=128, pixel_mm=1.8, noise_sd=3.0, n_slices=1, seed=1)
@@ -290,3 +297,41 @@ def test_settings_round_trip_and_bad_files(tmp_path):
     bad.write_text("[smtp]\npassword = \"x\"\n")
     with pytest.raises(NotificationError, match="unknown setting smtp.password"):
         load_settings(bad)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
+def test_serve_mails_a_failing_watched_series_and_reports_it(tmp_path, smtp):
+    """`imgqa serve` as a process: the saved line gives the worst status, the e-mail goes,
+    and the stop summary counts it."""
+    inbox, port = smtp
+    db = str(tmp_path / "qc.sqlite3")
+    assert main(["--db", db, "rule", "add", "--protocol", "ct.water", "--create-equipment",
+                 "--modality", "CT", "--description", "water", "--reason", "daily"]) == 0
+    save_settings(_settings(port))
+    watched = tmp_path / "export"
+    _water_series(watched / "s1", 20.0)
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgqa.cli.main", "--db", db, "serve", "--no-listen",
+         "--watch", str(watched), "--quiet", "0.3", "--poll", "0.3",
+         "--inbox", str(tmp_path / "inbox")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    killer = threading.Timer(240, proc.kill)  # a regression fails instead of hanging
+    killer.start()
+    seen: list[str] = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith(("e-mail sent", "e-mail NOT sent")):
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        killer.cancel()
+    text = "".join(seen) + out
+    assert proc.returncode == 0, text + err
+    assert "E-mail notifications: sessions at ACTION or worse" in text
+    assert re.search(r"saved: 'water daily' .* pending review, worst status ACTION", text)
+    assert "e-mail sent to physics@qc.example.org: [imgqa] ACTION:" in text
+    assert "e-mails: 1 sent, 0 failed." in text
+    assert len(inbox.messages) == 1
