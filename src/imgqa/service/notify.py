@@ -6,7 +6,7 @@ records). Two messages:
 * **A saved session whose worst status reaches the notification level** (`imgqa.status`
   ranking; the level is a setting, ACTION by default): subject
   ``[imgqa] ACTION: <equipment> - <test> (session <id>)``; the body lists the results outside
-  their limits first, then every result, each with its measurement label, value, unit, limits
+  their limits first, then the others, each with its measurement label, value, unit, limits
   and status, and the session's id and uid.
 * **The overdue digest**: the scheduled tests overdue beyond their grace window (the due list of
   ``imgqa due``, `imgqa.store.schedules`), each mailed at most once a UTC day; what was sent is
@@ -163,9 +163,11 @@ def compose_session(session: SessionRecord, rows: Sequence[ResultRow]) -> Mail:
         f"Session:       {session.id} (uid {session.uid})",
         "",
     ]
+    others = [r for r in ordered if rank(r.status) <= rank("OK")]
     if failing:
         lines += ["Outside the limits:"] + [_result_line(r, with_test) for r in failing] + [""]
-    lines += ["All results:"] + [_result_line(r, with_test) for r in ordered]
+    if others:
+        lines += ["Other results:"] + [_result_line(r, with_test) for r in others]
     lines += ["", "Review it in imgqa (Review tab) or with `imgqa review`; statuses rank "
               + " < ".join(BY_SEVERITY) + ".", ""]
     return Mail(subject, "\n".join(lines))
