@@ -191,9 +191,9 @@ def test_starttls_refused_by_a_plain_server_is_a_clear_failure(tmp_path, smtp, s
     assert inbox.messages == []
 
 
-def _overdue_store(tmp_path, days_ago: int = 10):
+def _overdue_store(tmp_path, days_ago: int = 10, db: str = "due.sqlite3"):
     """A daily ct.water schedule whose only session is ``days_ago`` days old (overdue)."""
-    st = open_store(str(tmp_path / "due.sqlite3"))
+    st = open_store(str(tmp_path / db))
     eq = st.add_equipment("CT Room 1", modality="CT")
     images, _ = water_phantom(size=128, pixel_mm=1.8, noise_sd=3.0, n_slices=1, seed=1)
     paths = write_series(images, tmp_path / "old", modality="CT", description="water",
@@ -301,9 +301,10 @@ def test_settings_round_trip_and_bad_files(tmp_path):
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
 def test_serve_mails_a_failing_watched_series_and_reports_it(tmp_path, smtp):
-    """`imgqa serve` as a process: the saved line gives the worst status, the e-mail goes,
-    and the stop summary counts it."""
+    """`imgqa serve` as a process: its start-up check mails the overdue test, the saved line
+    gives the worst status, the session's e-mail goes, and the stop summary counts both."""
     inbox, port = smtp
+    _overdue_store(tmp_path, db="qc.sqlite3").close()
     db = str(tmp_path / "qc.sqlite3")
     assert main(["--db", db, "rule", "add", "--protocol", "ct.water", "--create-equipment",
                  "--modality", "CT", "--description", "water", "--reason", "daily"]) == 0
@@ -322,7 +323,7 @@ def test_serve_mails_a_failing_watched_series_and_reports_it(tmp_path, smtp):
     try:
         for line in proc.stdout:
             seen.append(line)
-            if line.startswith(("e-mail sent", "e-mail NOT sent")):
+            if sum(x.startswith(("e-mail sent", "e-mail NOT sent")) for x in seen) == 2:
                 break
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
@@ -332,6 +333,8 @@ def test_serve_mails_a_failing_watched_series_and_reports_it(tmp_path, smtp):
     assert proc.returncode == 0, text + err
     assert "E-mail notifications: sessions at ACTION or worse" in text
     assert re.search(r"saved: 'water daily' .* pending review, worst status ACTION", text)
+    assert "overdue: 1 test(s) overdue beyond grace; e-mailing the list." in text
+    assert "e-mail sent to physics@qc.example.org: [imgqa] 1 QC test overdue" in text
     assert "e-mail sent to physics@qc.example.org: [imgqa] ACTION:" in text
-    assert "e-mails: 1 sent, 0 failed." in text
-    assert len(inbox.messages) == 1
+    assert "e-mails: 2 sent, 0 failed." in text
+    assert len(inbox.messages) == 2
