@@ -62,3 +62,36 @@ def test_notifications_group_sends_a_test_and_saves_the_settings(qtbot, window):
     s = load_settings()
     assert (s.enabled, s.host, s.port, s.level, s.to) == (
         True, "127.0.0.1", ctl.port, "TOLERANCE", ("physics@qc.example.org",))
+
+
+def test_status_bar_shows_failing_sessions_and_overdue_tests_at_a_glance(qtbot, window,
+                                                                         tmp_path):
+    """A session saved outside the window (as `imgqa serve` would) at ACTION, and a daily test
+    not done for 10 days: the status bar says so in the Action colour; approving the session
+    leaves only the overdue test; a click opens the Review tab."""
+    from datetime import UTC, datetime, timedelta
+
+    from conftest import write_water_day
+
+    import imgqa
+    from imgqa.gui.results_table import STATUS_STYLE
+
+    assert window.glance.text() == "" and not window.glance.isVisible()
+    store = window.db.store
+    folder = write_water_day(tmp_path / "w", 3, water_hu=20.0)  # planted +20 HU: ACTION
+    results = imgqa.analyse(sorted(folder.glob("*.dcm")), "ct.water")
+    eq = store.add_equipment("CT Room 1", modality="CT")
+    sess = store.save_session(eq.id, list(results),
+                              performed_at=datetime.now(UTC) - timedelta(days=10))
+    assert sess.worst_status == "ACTION"
+    store.set_schedule(eq.id, "ct.water", "daily", reason="morning water phantom")
+    window.glance.refresh()
+    qtbot.waitUntil(lambda: window.glance.text() != "", timeout=TIMEOUT_MS)
+    assert window.glance.text() == "Awaiting review: 1 at Action · 1 test overdue"
+    assert window.glance.isVisible()
+    assert STATUS_STYLE["ACTION"][0] in window.glance.styleSheet()
+    store.review([sess.id], "approved", "planted offset, checked")
+    window.glance.refresh()
+    qtbot.waitUntil(lambda: window.glance.text() == "1 test overdue", timeout=TIMEOUT_MS)
+    qtbot.mouseClick(window.glance, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.review_pane

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from imgqa.gui.controller import QcController, equipment_groups
+from imgqa.gui.glance import attach_glance
 from imgqa.gui.heap import freeze_long_lived
 from imgqa.gui.inbox import InboxController
 from imgqa.gui.model import SeriesEntry, rows_for
@@ -276,6 +277,7 @@ class MainWindow(QMainWindow):
                              (c.exported, self.exported), (c.export_failed, self.export_failed)):
             theirs.connect(ours)
         c.saved.connect(lambda _sessions: self.review_pane.refresh())
+        self.glance = attach_glance(self)  # failing sessions, overdue tests (issue 12)
 
     # =====================================================================================
     # State

@@ -56,8 +56,8 @@ if TYPE_CHECKING:
     from imgqa.store.records import ResultRow, SessionRecord
     from imgqa.store.schedules import DueItem
 
-__all__ = ["Mail", "NotifyState", "Notifier", "compose_overdue", "compose_session",
-           "compose_test", "limits_text", "reaches_level", "send_mail"]
+__all__ = ["Glance", "Mail", "NotifyState", "Notifier", "compose_overdue", "compose_session",
+           "compose_test", "glance", "limits_text", "reaches_level", "send_mail"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,48 @@ def reaches_level(worst_status: str | None, level: str) -> bool:
     (False, False)
     """
     return worst_status is not None and rank(level) >= 0 and rank(worst_status) >= rank(level)
+
+
+@dataclass(frozen=True, slots=True)
+class Glance:
+    """What needs attention, in counts: unreviewed sessions at ACTION and at TOLERANCE, and
+    the tests overdue beyond grace (the GUI's status bar shows `text`)."""
+
+    action: int
+    tolerance: int
+    overdue: int
+
+    @property
+    def worst(self) -> str | None:
+        """``"ACTION"`` when a session is at action level or a test overdue, ``"TOLERANCE"``
+        for tolerance-level sessions only, else None (nothing to look at)."""
+        if self.action or self.overdue:
+            return "ACTION"
+        return "TOLERANCE" if self.tolerance else None
+
+    @property
+    def text(self) -> str:
+        """e.g. ``"Awaiting review: 2 at Action, 1 at Tolerance · 1 test overdue"``; "" if none.
+
+        >>> Glance(2, 1, 1).text
+        'Awaiting review: 2 at Action, 1 at Tolerance · 1 test overdue'
+        >>> Glance(0, 0, 3).text, Glance(0, 0, 0).text
+        ('3 tests overdue', '')
+        """
+        review = [f"{n} at {word}" for n, word in ((self.action, "Action"),
+                                                    (self.tolerance, "Tolerance")) if n]
+        parts = ["Awaiting review: " + ", ".join(review)] if review else []
+        if self.overdue:
+            parts.append(f"{self.overdue} test{'s' if self.overdue != 1 else ''} overdue")
+        return " · ".join(parts)
+
+
+def glance(unreviewed_worst: Iterable[str | None], due_statuses: Iterable[str]) -> Glance:
+    """Count what needs attention from the unreviewed sessions' worst statuses and the due
+    list's statuses (`imgqa.store.schedules.due_status`; only ``overdue`` counts)."""
+    worsts = list(unreviewed_worst)
+    return Glance(sum(w == "ACTION" for w in worsts), sum(w == "TOLERANCE" for w in worsts),
+                  sum(d == "overdue" for d in due_statuses))
 
 
 def _title(protocol: str) -> str:
