@@ -444,6 +444,8 @@ class Notifier:
                 if job is None:
                     return
                 self._attempt(*job)
+            except Exception:  # a broken report or state file must not end the sender
+                log.exception("notification bookkeeping failed")
             finally:
                 self._queue.task_done()
 
