@@ -86,9 +86,7 @@ def run_show(args: argparse.Namespace) -> int:
         print_json({"path": str(settings_path()), "settings": s.as_dict(),
                     "password": _password_source(s), "problems": problems, "last": last})
         return 0
-    # named as in notify.toml (``from``, not the attribute ``sender``)
-    rows: list[list[Any]] = [["from" if k == "sender" else k,
-                              ", ".join(v) if isinstance(v, list) else v]
+    rows: list[list[Any]] = [[k, ", ".join(v) if isinstance(v, list) else v]
                              for k, v in s.as_dict().items()
                              if k not in ("password_env", "password_file")]
     rows.append(["password", _password_source(s)])

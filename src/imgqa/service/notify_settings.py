@@ -91,8 +91,10 @@ class NotifySettings:
     timeout_s: float = 10.0
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as plain data (no password: it is never held here)."""
-        return {f.name: (list(getattr(self, f.name)) if f.name == "to" else getattr(self, f.name))
+        """The settings as plain data, keyed as in the file (``from``, not ``sender``); no
+        password: it is never held here."""
+        return {("from" if f.name == "sender" else f.name):
+                (list(getattr(self, f.name)) if f.name == "to" else getattr(self, f.name))
                 for f in fields(self)}
 
 
