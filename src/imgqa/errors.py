@@ -35,6 +35,7 @@ __all__ = [
     "ExportError",
     "ImplausibleGeometryError",
     "InternalAnalysisError",
+    "NotificationError",
 ]
 
 
@@ -220,3 +221,12 @@ class InternalAnalysisError(ImgqaError, RuntimeError):
 
     default_hint = ("Check that the images are the phantom this test expects. If they are, "
                     "run the command again with -v (details on the console) and report it.")
+
+
+class NotificationError(ImgqaError, RuntimeError):
+    """An e-mail notification cannot be sent, or its settings are incomplete or unreadable
+    (SMTP server unreachable, refused login, no recipient). Never stops the QC service: the
+    session it is about is saved whatever happens to the e-mail."""
+
+    default_hint = ("Check the notification settings (`imgqa notify show`; File → Settings… → "
+                    "Notifications) and send a test message with `imgqa notify test`.")

@@ -2,11 +2,15 @@
 
 Exit code 1 when at least one test is overdue beyond its grace window (so a cron job or a
 monitoring check can alert), else 0; ``--overdue`` filters the listing, not the exit code.
+The JSON has ``items`` and ``overdue`` (how many tests are overdue beyond grace). ``--notify``
+also e-mails the overdue tests not mailed yet today (`imgqa.service.notify`); a failed e-mail
+is reported on stderr and does not change the exit code.
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from imgqa.cli._common import print_json, table
 from imgqa.cli.db_cmd import open_from_args
@@ -24,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overdue", action="store_true",
                    help="only the tests past their due date (within grace or not)")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--notify", action="store_true",
+                   help="also e-mail the tests overdue beyond grace (notification settings: "
+                        "`imgqa notify show`); each test at most once a day")
     p.set_defaults(func=run)
 
 
@@ -32,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         every = store.due_list()
     items = [d for d in every if d.status in ("grace", "overdue")] if args.overdue else every
     code = 1 if any(d.status == "overdue" for d in every) else 0
+    if args.notify:
+        _notify(every)
     if args.format == "json":
         print_json({"items": [d.as_dict() for d in items],
                     "overdue": sum(d.status == "overdue" for d in every)})
@@ -47,3 +56,27 @@ def run(args: argparse.Namespace) -> int:
     print(table(rows, ["Equipment", "Test", "Every", "Last session", "Due", "Days overdue",
                        "Status"]))
     return code
+
+
+def _notify(every: list[Any]) -> None:
+    """E-mail the overdue tests not mailed today; say on stderr what happened."""
+    import sys
+
+    from imgqa.service.notify import Notifier
+    from imgqa.service.notify_settings import load_settings, settings_path, settings_problems
+
+    settings = load_settings()
+    problems = ["notifications are switched off"] if not settings.enabled else \
+        ["the overdue e-mail is switched off"] if not settings.overdue else \
+        settings_problems(settings)
+    if problems:
+        print(f"imgqa due: no e-mail sent: {'; '.join(problems)} ({settings_path()}; "
+              "`imgqa notify show`).", file=sys.stderr)
+        return
+    notifier = Notifier(settings)
+    n = notifier.overdue(every)
+    notifier.close()
+    if notifier.failed:
+        print(f"imgqa due: {notifier.last_error}", file=sys.stderr)
+    elif n:
+        print(f"E-mailed {n} overdue test(s) to {', '.join(settings.to)}.", file=sys.stderr)

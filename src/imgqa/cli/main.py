@@ -25,7 +25,7 @@ from imgqa.errors import ImgqaError, UsageError
 SUBCOMMANDS = [
     "gui", "info", "protocols", "analyse", "phantoms", "validate",
     "db", "equipment", "baseline", "tolerance", "review", "history", "export", "receive",
-    "record", "watch", "schedule", "due", "rule", "serve", "session",
+    "record", "watch", "schedule", "due", "rule", "serve", "session", "notify",
 ]
 
 # Other names a subcommand module registers, so `imgqa analyze …` also loads only its module.

@@ -2,6 +2,11 @@
 analysis, each complete series routed by the routing rules (``imgqa rule``) and saved as a
 session pending review (`imgqa.service.saving`). Runs in the foreground until SIGTERM or
 SIGINT, then stops listening, analyses and saves every series it has acknowledged, and exits 0.
+
+Each saved session's line gives its worst status. With e-mail notifications set up
+(``notify.toml``, `imgqa.service.notify_settings`), a saved session at or above the level is
+mailed, and the overdue tests are checked at start and every `_OVERDUE_CHECK_S` seconds (each
+mailed at most once a day); a failed e-mail is printed and counted, never stops the service.
 """
 
 from __future__ import annotations
@@ -13,10 +18,19 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from imgqa.cli.receive_cmd import _LOOPBACK, _ae_title, _port, _quiet, add_policy_arguments
 from imgqa.io.receiver import DEFAULT_HOST, StorageReceiver
 from imgqa.paths import inbox_dir
+
+if TYPE_CHECKING:
+    from imgqa.service.notify import Notifier
+    from imgqa.service.pipeline import AutomaticQC
+
+# How often the service looks at the due list for overdue tests to mail (seconds); the state
+# file keeps each test to one e-mail a day whatever the frequency of the checks.
+_OVERDUE_CHECK_S = 900.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,9 +96,10 @@ def run(args: argparse.Namespace) -> int:
     inbox = Path(args.inbox) if args.inbox else inbox_dir()
     inbox.mkdir(parents=True, exist_ok=True)
     archive = _archive_root(args.archive)
+    notifier = _notifier()
     with open_from_args(args) as store:
         saver = SessionSaver(store, inbox, report=lambda s: print(s.line(), flush=True),
-                             archive=archive)
+                             archive=archive, notifier=notifier)
         qc = AutomaticQC(saver, quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
         rx = None
         if not args.no_listen:
@@ -118,17 +133,8 @@ def run(args: argparse.Namespace) -> int:
 
         old_term = signal.signal(signal.SIGTERM, on_signal)
         old_int = signal.signal(signal.SIGINT, on_signal)
-        next_look = 0.0
         try:
-            while not stop.wait(0.2):
-                if watchers and time.monotonic() >= next_look:
-                    next_look = time.monotonic() + args.poll
-                    for d, w in zip(folders, watchers):
-                        try:
-                            qc.on_files(w.poll())
-                        except OSError as exc:
-                            print(f"imgqa serve: cannot read {d}: {exc}", file=sys.stderr)
-                qc.run_due()
+            _serve_loop(stop, qc, list(zip(folders, watchers)), args.poll, store, notifier)
         finally:
             if rx is not None:
                 rx.stop()  # no new association; what was acknowledged is on disk
@@ -137,5 +143,68 @@ def run(args: argparse.Namespace) -> int:
         qc.flush()  # every acknowledged image of an unfinished series is analysed now
         counts = {k: sum(o.state == k for o in saver.outcomes)
                   for k in ("saved", "duplicate", "waiting", "failed")}
-    print("Stopped: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + ".", flush=True)
+        mails = ""
+        if notifier is not None:
+            notifier.close(notifier.settings.timeout_s * 2)  # what is queued gets its chance
+            mails = f"; e-mails: {notifier.sent} sent, {notifier.failed} failed"
+    print("Stopped: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + mails + ".",
+          flush=True)
     return 0
+
+
+def _serve_loop(stop: threading.Event, qc: AutomaticQC, watched: list[tuple[Path, Any]],
+                poll_s: float, store: Any, notifier: Notifier | None) -> None:
+    """Until ``stop``: poll the watched folders, hand quiet series on, check what is overdue."""
+    next_look = next_due_check = 0.0
+    while not stop.wait(0.2):
+        if notifier is not None and time.monotonic() >= next_due_check:
+            next_due_check = time.monotonic() + _OVERDUE_CHECK_S
+            _check_overdue(store, notifier)
+        if watched and time.monotonic() >= next_look:
+            next_look = time.monotonic() + poll_s
+            for d, w in watched:
+                try:
+                    qc.on_files(w.poll())
+                except OSError as exc:
+                    print(f"imgqa serve: cannot read {d}: {exc}", file=sys.stderr)
+        qc.run_due()
+
+
+def _notifier() -> Notifier | None:
+    """The e-mail notifier when notifications are on and usable, else None (said why)."""
+    from imgqa.errors import NotificationError
+    from imgqa.service.notify import Notifier
+    from imgqa.service.notify_settings import load_settings, settings_path, settings_problems
+
+    try:
+        settings = load_settings()
+    except NotificationError as exc:
+        print(f"Warning: {exc.message} No e-mail will be sent.", file=sys.stderr, flush=True)
+        return None
+    if not settings.enabled:
+        return None
+    problems = settings_problems(settings)
+    if problems:
+        print(f"Warning: e-mail notifications are on but cannot be sent ({'; '.join(problems)}"
+              f"); fix {settings_path()} or File → Settings… → Notifications.",
+              file=sys.stderr, flush=True)
+        return None
+    print(f"E-mail notifications: sessions at {settings.level} or worse"
+          + (" and overdue tests" if settings.overdue else "")
+          + f" to {', '.join(settings.to)} through {settings.host}:{settings.port}.",
+          flush=True)
+    return Notifier(settings, report=lambda line: print(line, flush=True))
+
+
+def _check_overdue(store: Any, notifier: Notifier) -> None:
+    """Queue the overdue digest; a database hiccup is printed, the service goes on."""
+    from imgqa.errors import ImgqaError
+
+    try:
+        n = notifier.overdue(store.due_list())
+    except ImgqaError as exc:
+        print(f"imgqa serve: cannot read the due list: {exc.message}", file=sys.stderr,
+              flush=True)
+        return
+    if n:
+        print(f"overdue: {n} test(s) overdue beyond grace; e-mailing the list.", flush=True)

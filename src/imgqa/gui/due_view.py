@@ -129,6 +129,7 @@ class DueView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         layout.addWidget(hint)
+        self._closed = False
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -147,6 +148,8 @@ class DueView(QWidget):
                     on_failed=lambda m, h: self.summary.setText(f"{m} {h}".strip()))
 
     def _fill(self, items: list[DueItem]) -> None:
+        if self._closed:  # the read ended after the window closed: its table is gone
+            return
         self.items = list(items)
         self.rows = due_rows(self.items, date.today())
         self.table.setRowCount(len(self.rows))
@@ -185,4 +188,5 @@ class DueView(QWidget):
             self.open_trend.emit(self.rows[row].equipment_id, self.rows[row].protocol)
 
     def shutdown(self) -> None:
+        self._closed = True
         self.timer.stop()

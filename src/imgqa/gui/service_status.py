@@ -127,7 +127,7 @@ class GlanceBadge(QLabel):
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.linkActivated.connect(self._link)
-        self._busy = self._again = False
+        self._busy = self._again = self._closed = False
         self.timer = QTimer(self)
         self.timer.setInterval(GLANCE_REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -147,6 +147,8 @@ class GlanceBadge(QLabel):
             return glance_counts(store.due_list(), store.sessions(unreviewed_only=True))
 
         def done(c: GlanceCounts) -> None:
+            if self._closed:  # the read ended after the window closed: its label is gone
+                return
             self.counts = c
             self.setText(glance_html(c))
             self.setToolTip(glance_tooltip(c))
@@ -156,6 +158,8 @@ class GlanceBadge(QLabel):
 
     def _read_done(self) -> None:
         self._busy = False
+        if self._closed:
+            return
         if self._again:
             self._again = False
             self.refresh()
@@ -164,6 +168,7 @@ class GlanceBadge(QLabel):
         (self.open_due if href == "due" else self.open_review).emit()
 
     def shutdown(self) -> None:
+        self._closed = True
         self.timer.stop()
 
 

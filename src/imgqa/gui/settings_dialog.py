@@ -2,7 +2,8 @@
 the image archive folder (where saved sessions' images are kept, e.g. a department share; key
 ``archive/root``, read by the CLI too through `imgqa.io.image_archive.default_archive_root`),
 and the DICOM receiver (receive images from scanners: AE title, port, inbox folder, and which
-scanners may send: their AE titles and, optionally, addresses)."""
+scanners may send: their AE titles and, optionally, addresses), and e-mail notifications
+(`imgqa.gui.notify_box`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imgqa.gui.notify_box import NotificationsBox
 from imgqa.gui.receiver_control import (
     ReceiverControl,
     access_note,
@@ -99,6 +101,9 @@ class SettingsDialog(QDialog):
         layout.addLayout(self._build_archive_row(str(settings.value(ARCHIVE_KEY, "") or "")))
         layout.addSpacing(8)
         layout.addWidget(self._build_receiver_box(receiver_settings(settings)))
+        # Notifications: its own group, saved to notify.toml (read by `imgqa serve`)
+        self.notify_box = NotificationsBox(self.runner, self)
+        layout.addWidget(self.notify_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
@@ -297,6 +302,11 @@ class SettingsDialog(QDialog):
         if problems:
             self.rx_message.setText("✖ " + " ".join(problems))
             return
+        notify_problems = self.notify_box.problems()
+        if notify_problems:
+            self.notify_box.test_result.setText("✖ " + "; ".join(notify_problems) + ".")
+            return
+        self.notify_box.save()
         save_receiver_settings(self.receiver_choice(), self.settings)
         self.settings.setValue("db/url", self.url() or "")
         self.settings.setValue(ARCHIVE_KEY, self.archive_choice())

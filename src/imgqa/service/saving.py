@@ -41,6 +41,7 @@ from imgqa._version import __version__
 from imgqa.errors import ImgqaError
 from imgqa.service.automatic import SeriesOutcome, analyse_complete
 from imgqa.service.completion import CompleteSeries
+from imgqa.service.notify import Notifier, reaches_level
 from imgqa.service.routing import rules_route
 from imgqa.store.duplicates import DuplicateSessionError
 
@@ -64,12 +65,15 @@ class SavedSeries:
     protocol: str | None = None
     rule_id: int | None = None
     message: str = ""
+    worst_status: str | None = None
+
 
     def line(self) -> str:
         what = f"'{self.description}' ({self.series_uid})"
         if self.state == "saved":
             return (f"saved: {what}: session {self.session_id}, {self.protocol} by rule "
-                    f"{self.rule_id}, {PENDING_REVIEW}"
+                    f"{self.rule_id}, {PENDING_REVIEW}, worst status "
+                    f"{self.worst_status or 'not judged'}"
                     + (f" ({self.message})" if self.message else ""))
         return f"{self.state}: {what}: {self.message}"
 
@@ -87,15 +91,19 @@ class SessionSaver:
         Called with each `SavedSeries` (``imgqa serve`` prints its line).
     archive : path, optional
         Image archive root: each saved session's files are copied there and recorded.
+    notifier : imgqa.service.notify.Notifier, optional
+        Told about each saved session (it mails those at or above its level).
     """
 
     def __init__(self, store: Any, inbox: Path | str | None = None,
                  report: Callable[[SavedSeries], None] | None = None,
-                 archive: Path | str | None = None) -> None:
+                 archive: Path | str | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.store = store
         self.inbox = Path(inbox) if inbox is not None else None
         self.archive = Path(archive) if archive is not None else None
         self.report = report
+        self.notifier = notifier
         self.outcomes: list[SavedSeries] = []
         self._lock = threading.Lock()
 
@@ -144,7 +152,9 @@ class SessionSaver:
                                **base)
         except ImgqaError as exc:
             return SavedSeries("failed", message=exc.message, **base)
-        return SavedSeries("saved", session_id=sess.id, message=note, **base)
+        self._notify(sess)
+        return SavedSeries("saved", session_id=sess.id, worst_status=sess.worst_status,
+                           message=note, **base)
 
     def _archive(self, eq_id: int, o: SeriesOutcome) -> tuple[list[Any], str]:
         """Copy the series into the image archive: (files, "" or why they were not kept)."""
@@ -158,6 +168,17 @@ class SessionSaver:
         except ImgqaError as exc:
             log.warning("images of %s not archived: %s", o.series_uid, exc.message)
             return [], f"images not archived: {exc.message}"
+
+    def _notify(self, sess: Any) -> None:
+        """Hand a saved session to the notifier; nothing it does can undo the save."""
+        if self.notifier is None or not self.notifier.active:
+            return
+        if not reaches_level(sess.worst_status, self.notifier.settings.level):
+            return
+        try:
+            self.notifier.session_saved(sess, self.store.session_results(sess.id))
+        except Exception:  # the session is saved; a notification problem is only logged
+            log.exception("cannot prepare the notification for session %s", sess.id)
 
     def _equipment(self, o: SeriesOutcome) -> int | None:
         if o.route.equipment_id is not None:
