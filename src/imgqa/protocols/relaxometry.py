@@ -51,11 +51,14 @@ def _timing(series: ImageSeries, index: int) -> dict[str, float | None]:
     return out
 
 
-def _slice_key(series: ImageSeries, index: int) -> float:
+def _slice_key(series: ImageSeries, index: int, normal: Any = None) -> float:
+    """Slice position (mm, 0.1 mm bins) along ``normal`` (the series' slice normal; given by
+    callers that loop over the images, as it is computed on each access)."""
     pos = series.frames[index].position
     if pos is None:
         return 0.0
-    normal = series.geometry.normal
+    if normal is None:
+        normal = series.geometry.normal
     z = float(np.dot(pos, normal)) if normal is not None else float(pos[2])
     return round(z, 1)
 
@@ -64,8 +67,9 @@ def _groups(series_list: Sequence[ImageSeries], kind: str) -> tuple[str, dict]:
     """Images by slice position → list of (series, index, TI/TE, TR), and the kind used."""
     images = []
     for s in series_list:
+        normal = s.geometry.normal
         for i in range(len(s)):
-            images.append((s, i, _timing(s, i), _slice_key(s, i)))
+            images.append((s, i, _timing(s, i), _slice_key(s, i, normal)))
     tis = {t["ti"] for _, _, t, _ in images if t["ti"]}
     tes = {t["te"] for _, _, t, _ in images if t["te"]}
     if kind == "auto":
@@ -100,11 +104,11 @@ def mr_relaxometry(series_list: list[ImageSeries], *, kind: str = "auto",
         sp = first.require_spacing("mr.relaxometry")
         if abs(sp[0] - sp[1]) > 0.01 * max(sp):
             raise AnalysisError("mr.relaxometry needs square pixels.")
-        shapes = {s.pixels(i).shape for s, i, _, _ in imgs}
-        if len(shapes) > 1:
+        planes = [s.pixels(i) for s, i, _, _ in imgs]   # decoded once
+        if len({p.shape for p in planes}) > 1:
             raise AnalysisError("The images of this plate have different sizes.",
                                 hint="Load the series of one acquisition protocol only.")
-        stack = np.stack([s.pixels(i) for s, i, _, _ in imgs]).astype(float)
+        stack = np.stack(planes).astype(float)
         tr = np.array([t if t is not None else 1e9 for _, _, _, t in imgs])
         try:
             r = analyse_plate(stack, xs, float(sp[0]), kind, tr_ms=tr, magnitude=magnitude,
