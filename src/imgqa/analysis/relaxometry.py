@@ -482,21 +482,30 @@ class PlateResult:
     centres_rc: np.ndarray      # numbered vial centres (vials 1…14)
     layout: VialLayout
     floor: float
+    layout_name: str = "eurospin"          # the vial layout numbered ("eurospin" or "nist")
+    layout_reason: str = ""
+    layout_warning: str | None = None
 
 
 def analyse_plate(stack: np.ndarray, x_ms: np.ndarray, pixel_mm: float, kind: str, *,
                   tr_ms: np.ndarray | None = None, magnitude: bool = True,
-                  exclude_first_echo: bool = True, n_vials: int = N_PLATE_VIALS
-                  ) -> PlateResult:
+                  exclude_first_echo: bool = True, n_vials: int = N_PLATE_VIALS,
+                  layout: str = "auto") -> PlateResult:
     """Locate the vials, fit T1 (IR, ``kind="T1"``, ``x_ms`` = TI) or T2 (multi-echo,
-    ``kind="T2"``, ``x_ms`` = TE) and number the vials (see the module docstring)."""
+    ``kind="T2"``, ``x_ms`` = TE) and number the vials (see the module docstring).
+
+    ``layout``: ``"eurospin"`` (10 + 4 vials), ``"nist"`` (14 spheres on a ring) or
+    ``"auto"`` (recognised from the vials found; `relaxometry_layouts`)."""
+    from imgqa.analysis.relaxometry_layouts import classify_layout, layout_rings
+
     stack = np.asarray(stack, float)
     x = np.asarray(x_ms, float)
     order = np.argsort(x)
     stack, x = stack[order], x[order]
-    layout = locate_vials(stack, pixel_mm, n_vials=n_vials)
-    sig, _ = vial_signals(stack, layout.centres_rc, layout.roi_radius_px, layout.bath_mask)
-    disc = layout.phantom_mask
+    found = locate_vials(stack, pixel_mm, n_vials=n_vials)
+    name, why, warn = classify_layout(found.centres_rc, layout)
+    sig, _ = vial_signals(stack, found.centres_rc, found.roi_radius_px, found.bath_mask)
+    disc = found.phantom_mask
     if disc is None:
         disc = _phantom_disc(np.abs(stack).max(axis=0))[0]
     floor = air_floor(stack, disc)
@@ -505,9 +514,10 @@ def analyse_plate(stack: np.ndarray, x_ms: np.ndarray, pixel_mm: float, kind: st
         fit = fit_t1_ir(x, tr, sig, magnitude=magnitude)
     else:
         fit = fit_t2_multiecho(x, sig, exclude_first=exclude_first_echo, floor=floor)
-    numbered = order_vials(layout.centres_rc, fit.time_ms[:n_vials], layout.phantom_centre_rc)
+    ring_centre, n_ring = layout_rings(name, found.centres_rc, found.phantom_centre_rc)
+    numbered = order_vials(found.centres_rc, fit.time_ms[:n_vials], ring_centre, n_ring)
     idx = np.r_[numbered, np.arange(n_vials, len(fit.time_ms))]
     fit = RelaxFit(*(np.asarray(getattr(fit, f))[idx] for f in
                      ("time_ms", "amplitude", "second", "rel_rms", "flipped")))
-    return PlateResult(kind, fit.time_ms, fit, sig[idx], x, layout.centres_rc[numbered],
-                       layout, floor)
+    return PlateResult(kind, fit.time_ms, fit, sig[idx], x, found.centres_rc[numbered],
+                       found, floor, name, why, warn)
