@@ -285,8 +285,11 @@ def magnet_resolution(image: np.ndarray, pixel_mm: float) -> Resolution:
     areas = np.bincount(lab.ravel(), minlength=n + 1)[1:].astype(float)
     # the block: the largest dark blob that is compact (not one of the thin bar groups)
     best = None
+    boxes = ndimage.find_objects(lab)
     for k in np.argsort(areas)[::-1][:5]:
-        rr, cc = np.nonzero(lab == k + 1)
+        sl = boxes[k]   # the blob's bounding box: no full-image pass per candidate
+        rr, cc = np.nonzero(lab[sl] == k + 1)
+        rr, cc = rr + sl[0].start, cc + sl[1].start
         h, w = np.ptp(rr) + 1, np.ptp(cc) + 1
         if 0.6 < h / w < 1.6 and areas[k] > 0.5 * h * w and h * pixel_mm > 15:
             best = (rr, cc)
