@@ -1,4 +1,5 @@
-"""T1 and T2 of the vials of a relaxometry test object (Eurospin TO5 plates 4 and 5).
+"""T1 and T2 of the vials of a relaxometry test object (Eurospin TO5 plates 4 and 5, or the
+T1/T2 arrays of the ISMRM/NIST system phantom: `imgqa.analysis.relaxometry_layouts`).
 
 Method
 ------
@@ -11,6 +12,9 @@ Method
   order is fixed by the geometry; the starting vial and the direction (the image may be
   rotated or flipped) are chosen as those whose measured times best follow that decreasing
   order. "Vial 15" is the bath around the vials (hazen's "outer vial").
+* The NIST/ISMRM arrays hold 14 spheres on one ring, numbered 1–14 by decreasing time; the
+  layout is recognised from the vials found (`relaxometry_layouts.classify_layout`) and the
+  same start/direction rule numbers the one ring.
 * Fits (all vials at once, numpy only): for a trial T1 (T2) the model is linear in its
   amplitudes, so the amplitudes are solved in closed form for every vial and every trial on a
   log-spaced grid (200 trials), and the grid is refined three times around the best trial
