@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mr"
@@ -155,23 +156,53 @@ RELAX_CASES = [  # name, folder, calc, plate, hazen's template image
 ]
 
 
-def run_relaxometry(repeats: int = 5) -> list[dict]:
-    """imgqa mr.relaxometry vs hazen Relaxometry (load + fit, median of repeats)."""
+def _interleaved(folder: Path, protocol: str, repeats: int, task: str, *extra: str
+                 ) -> tuple[dict, Any, dict]:
+    """imgqa (load, then analysis) and one hazen run alternately, ``repeats`` times: the
+    machine's load (other jobs) then weighs on both alike. Returns imgqa's medians
+    (``total``, ``load``, ``analysis`` s), its last result, and hazen's last JSON with
+    ``time_s`` the median of its runs (hazen's own timer: its task, reading included)."""
+    import os
+
     import imgqa
 
+    imgqa.analyse(folder, protocol)  # warm-up (imports, caches)
+    t_load, t_ana, t_ref = [], [], []
+    result, ref = None, {}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        series = imgqa.load(folder)
+        t1 = time.perf_counter()
+        result = imgqa.analyse(series, protocol)[0]
+        t2 = time.perf_counter()
+        t_load.append(t1 - t0)
+        t_ana.append(t2 - t1)
+        ref = _hazen_task(task, folder, 1, *extra)
+        if ref.get("time_s") is not None:
+            t_ref.append(ref["time_s"])
+    tot = [a + b for a, b in zip(t_load, t_ana)]
+    if t_ref:
+        ref["time_s"] = statistics.median(t_ref)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return ({"total": statistics.median(tot), "load": statistics.median(t_load),
+             "analysis": statistics.median(t_ana), "loadavg": load}, result, ref)
+
+
+def _note(t: dict, ref: dict, what: str) -> str:
+    split = (f"imgqa load {t['load']:.3f} s + analysis {t['analysis']:.3f} s; "
+             f"interleaved with {what}, load average {t['loadavg']:.1f}")
+    return f"{ref['error']} ({split})" if ref.get("error") else split
+
+
+def run_relaxometry(repeats: int = 5) -> list[dict]:
+    """imgqa mr.relaxometry vs hazen Relaxometry (load + fit, interleaved, medians)."""
     rows = []
     for name, folder, calc, plate, template in RELAX_CASES:
         if not folder.is_dir():
             continue
-        imgqa.analyse(folder, "mr.relaxometry")  # warm-up
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            result = imgqa.analyse(imgqa.load(folder), "mr.relaxometry")[0]
-            times.append(time.perf_counter() - t0)
-        t_imgqa = statistics.median(times)
-        ref = _hazen_task("relaxometry", folder, max(1, repeats // 2), "--calc", calc,
-                          "--plate", str(plate), "--template", str(template))
+        t, result, ref = _interleaved(folder, "mr.relaxometry", repeats, "relaxometry",
+                                      "--calc", calc, "--plate", str(plate),
+                                      "--template", str(template))
         key = calc.lower()
         hz = [v["value"] for v in ref.get("values", [])
               if v.get("type") == "measured" and v.get("unit") == "ms"]
@@ -179,10 +210,11 @@ def run_relaxometry(repeats: int = 5) -> list[dict]:
                                              "hazen": hz[n - 1] if n <= len(hz) else None,
                                              "pylinac": None} for n in range(1, 16)}
         t_ref = ref.get("time_s")
-        rows.append({"name": name, "imgqa_s": t_imgqa, "reference_s": t_ref,
-                     "ratio": t_imgqa / t_ref if t_ref else None, "pylinac_s": None,
+        rows.append({"name": name, "imgqa_s": t["total"], "reference_s": t_ref,
+                     "ratio": t["total"] / t_ref if t_ref else None, "pylinac_s": None,
                      "ratio_pylinac": None, "agreement": agreement,
-                     "notes": ref.get("error") or "hazen Relaxometry (template registration)"})
+                     "imgqa_load_s": t["load"], "imgqa_analysis_s": t["analysis"],
+                     "notes": _note(t, ref, "hazen Relaxometry (template registration)")})
     return rows
 
 
@@ -201,31 +233,24 @@ MAGNET_CASES = [  # name, folder, hazen task, imgqa measurement, hazen subtype
 
 
 def run_magnet(repeats: int = 5) -> list[dict]:
-    """imgqa mr.magnet vs the matching hazen task (load + analysis, median of repeats)."""
-    import imgqa
-
+    """imgqa mr.magnet vs the matching hazen task (load + analysis, interleaved, medians)."""
     rows = []
     for name, folder, task, meas, subtype in MAGNET_CASES:
         if not folder.is_dir():
             continue
-        imgqa.analyse(folder, "mr.magnet")  # warm-up
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            result = imgqa.analyse(imgqa.load(folder), "mr.magnet")[0]
-            times.append(time.perf_counter() - t0)
-        t_imgqa = statistics.median(times)
-        ref = _hazen_task(task, folder, max(1, repeats // 2))
+        t, result, ref = _interleaved(folder, "mr.magnet", repeats, task)
         hz = next((v["value"] for v in ref.get("values", [])
                    if v.get("subtype") == subtype), None)
         t_ref = ref.get("time_s")
-        rows.append({"name": name, "imgqa_s": t_imgqa, "reference_s": t_ref,
-                     "ratio": t_imgqa / t_ref if t_ref else None, "pylinac_s": None,
+        rows.append({"name": name, "imgqa_s": t["total"], "reference_s": t_ref,
+                     "ratio": t["total"] / t_ref if t_ref else None, "pylinac_s": None,
                      "ratio_pylinac": None,
+                     "imgqa_load_s": t["load"], "imgqa_analysis_s": t["analysis"],
                      "agreement": {meas: {"imgqa": result.value(meas), "hazen": hz,
                                           "pylinac": None}},
-                     "notes": ref.get("error") or f"hazen {task}"
-                              + (" (hazen: mm, ≈ 1/(2·MTF50))" if "resolution" in task else "")})
+                     "notes": _note(t, ref, f"hazen {task}"
+                                    + (" (hazen: mm, ≈ 1/(2·MTF50))" if "resolution" in task
+                                       else ""))})
     return rows
 
 
@@ -238,8 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--series", nargs="*")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    ap.add_argument("--only", choices=("acr", "relaxometry", "magnet"),
+                    help="one part only (mr.acr series, or the issue-16 hazen tasks)")
     args = ap.parse_args(argv)
-    rows = run(args.repeats, args.series)
+    if args.only == "relaxometry":
+        rows = run_relaxometry(args.repeats)
+    elif args.only == "magnet":
+        rows = run_magnet(args.repeats)
+    else:
+        rows = run(args.repeats, args.series if args.only != "acr" else (args.series or [""]))
     if args.json:
         print(json.dumps(rows, indent=1, default=str))
         return 0
@@ -252,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{_fmt(r['ratio_pylinac'], 3):>7s}")
     print()
     for r in rows:
-        print(r["name"])
+        print(r["name"] + (f"  [{r['notes']}]" if r.get("imgqa_load_s") is not None else ""))
         for m, v in r["agreement"].items():
             print(f"   {m:40s} imgqa {_fmt(v['imgqa']):>8s}  hazen {_fmt(v['hazen']):>8s}  "
                   f"pylinac {_fmt(v['pylinac']):>8s}")

@@ -78,6 +78,7 @@ def test_large_phantom_stays_large_without_new_warnings(tmp_path):
                            bar_difference_mm=1.0)
     r = analyse(folder, "mr.acr")[0]
     assert r.extra["phantom"]["variant"] == "large"
+    assert r.extra["resolved"] == {"phantom": "large"}
     assert not any("phantom was chosen" in w or "Analysed as" in w for w in r.warnings)
     assert any(roi.label == "large ROI 200 cm²" for roi in r.rois)
     _assert_truth(r, truth)
@@ -87,6 +88,26 @@ def test_large_phantom_stays_large_without_new_warnings(tmp_path):
     assert any("ACR medium phantom was chosen" in w and "190 mm" in w
                for w in forced.warnings)
     assert any("outside 165 ± 2 mm" in w for w in forced.warnings)
+
+
+def test_medium_result_is_judged_with_the_medium_default_tolerances(tmp_path):
+    """phantom=auto resolved to medium: the packaged defaults judge 165 ± 2 mm (issue 16);
+    the same values judged as a large phantom fail geometry (190 ± 2 mm)."""
+    from dataclasses import replace
+
+    from imgqa.store.defaults import evaluate_with_defaults, find_default, result_conditions
+
+    folder, truth = _medium(tmp_path)
+    r = analyse(folder)[0]
+    assert r.parameters["phantom"] == "auto" and r.extra["resolved"] == {"phantom": "medium"}
+    judged = evaluate_with_defaults(r, 1.5)
+    for name in DIAMETERS:
+        d = find_default("mr.acr", name, 1.5, result_conditions(r))
+        assert d.reference == 165.0 and d.tolerance.act_low == -2.0, name
+        assert judged.measurement(name).status == "OK", name
+    assert find_default("mr.acr", "piu", 1.5, result_conditions(r)).reference == 90.0
+    as_large = evaluate_with_defaults(replace(r, extra={"resolved": {"phantom": "large"}}), 1.5)
+    assert all(as_large.measurement(n).status == "ACTION" for n in DIAMETERS)
 
 
 def test_medium_phantom_forced_large_is_flagged(tmp_path):

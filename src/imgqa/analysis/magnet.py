@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from imgqa.analysis._phantom_mask import phantom_disc
 from imgqa.analysis.edge_mtf import mtf_crossing, slanted_edge_mtf
 
 __all__ = ["RAMP_TAN", "SliceWidth", "SlicePosition", "Resolution", "find_rods",
@@ -37,16 +38,9 @@ POSITION_ROD_FACTOR = 2.0                   # separation change per mm of z (rod
 
 
 def _phantom(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float]:
-    from skimage.filters import threshold_otsu
-
-    mask = image > 0.5 * float(threshold_otsu(image))
-    lab, n = ndimage.label(mask)
-    if n == 0:
-        raise ValueError("no phantom signal")
-    big = 1 + int(np.argmax(np.bincount(lab.ravel())[1:]))
-    disc = ndimage.binary_fill_holes(lab == big)
-    r, c = np.nonzero(disc)
-    return disc, (float(r.mean()), float(c.mean())), float(np.sqrt(disc.sum() / np.pi))
+    """The filled phantom (mask, centre (row, col), radius px): largest component above half
+    the Otsu threshold (`imgqa.analysis._phantom_mask`)."""
+    return phantom_disc(image)
 
 
 def find_rods(image: np.ndarray, pixel_mm: float, *, max_diameter_mm: float = 8.0,
@@ -288,11 +282,14 @@ def magnet_resolution(image: np.ndarray, pixel_mm: float) -> Resolution:
     lab, n = ndimage.label(dark)
     if n == 0:
         raise ValueError("no dark block in the phantom")
-    areas = ndimage.sum(dark, lab, np.arange(1, n + 1))
+    areas = np.bincount(lab.ravel(), minlength=n + 1)[1:].astype(float)
     # the block: the largest dark blob that is compact (not one of the thin bar groups)
     best = None
+    boxes = ndimage.find_objects(lab)
     for k in np.argsort(areas)[::-1][:5]:
-        rr, cc = np.nonzero(lab == k + 1)
+        sl = boxes[k]   # the blob's bounding box: no full-image pass per candidate
+        rr, cc = np.nonzero(lab[sl] == k + 1)
+        rr, cc = rr + sl[0].start, cc + sl[1].start
         h, w = np.ptp(rr) + 1, np.ptp(cc) + 1
         if 0.6 < h / w < 1.6 and areas[k] > 0.5 * h * w and h * pixel_mm > 15:
             best = (rr, cc)

@@ -1,4 +1,5 @@
-"""T1 and T2 of the vials of a relaxometry test object (Eurospin TO5 plates 4 and 5).
+"""T1 and T2 of the vials of a relaxometry test object (Eurospin TO5 plates 4 and 5, or the
+T1/T2 arrays of the ISMRM/NIST system phantom: `imgqa.analysis.relaxometry_layouts`).
 
 Method
 ------
@@ -11,6 +12,9 @@ Method
   order is fixed by the geometry; the starting vial and the direction (the image may be
   rotated or flipped) are chosen as those whose measured times best follow that decreasing
   order. "Vial 15" is the bath around the vials (hazen's "outer vial").
+* The NIST/ISMRM arrays hold 14 spheres on one ring, numbered 1–14 by decreasing time; the
+  layout is recognised from the vials found (`relaxometry_layouts.classify_layout`) and the
+  same start/direction rule numbers the one ring.
 * Fits (all vials at once, numpy only): for a trial T1 (T2) the model is linear in its
   amplitudes, so the amplitudes are solved in closed form for every vial and every trial on a
   log-spaced grid (200 trials), and the grid is refined three times around the best trial
@@ -33,8 +37,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as sfft
 from scipy import ndimage
-from scipy.signal import fftconvolve
+
+from imgqa.analysis._phantom_mask import phantom_disc
 
 __all__ = ["VialLayout", "RelaxFit", "PlateResult", "locate_vials", "vial_signals",
            "fit_t1_ir", "fit_t2_multiecho", "order_vials", "air_floor", "analyse_plate",
@@ -62,6 +68,7 @@ class VialLayout:
     phantom_radius_px: float
     bath_mask: np.ndarray
     scores: np.ndarray
+    phantom_mask: np.ndarray | None = None  # the filled phantom (for the air floor)
 
 
 @dataclass(frozen=True)
@@ -101,19 +108,25 @@ def _combined_kernel(inside: np.ndarray, outside: np.ndarray, wall: np.ndarray) 
     return out
 
 
+def _correlate_same(image: np.ndarray, kernels: list[np.ndarray]) -> np.ndarray:
+    """``fftconvolve(image, k, mode="same")`` for every (odd, centred, symmetric) kernel, in
+    one batched FFT: the image is transformed once (the kernels are point-symmetric, so
+    convolution and correlation agree)."""
+    m = max(k.shape[0] for k in kernels) // 2
+    stack = np.stack([np.pad(k, m - k.shape[0] // 2) for k in kernels])
+    rows, cols = image.shape
+    shape = (sfft.next_fast_len(rows + 2 * m, real=True),
+             sfft.next_fast_len(cols + 2 * m, real=True))
+    f_img = sfft.rfft2(image, s=shape)
+    f_k = sfft.rfft2(stack, s=shape, axes=(-2, -1))
+    full = sfft.irfft2(f_k * f_img[None], s=shape, axes=(-2, -1))
+    return full[:, m:m + rows, m:m + cols]
+
+
 def _phantom_disc(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float]:
     """The filled phantom: largest component above half the Otsu threshold (air vs object;
     a fixed fraction of the brightest vial loses a dim bath)."""
-    from skimage.filters import threshold_otsu
-
-    mask = image > 0.5 * float(threshold_otsu(image))
-    lab, n = ndimage.label(mask)
-    if n == 0:
-        raise ValueError("no phantom signal")
-    sizes = np.bincount(lab.ravel())[1:]
-    disc = ndimage.binary_fill_holes(lab == 1 + int(np.argmax(sizes)))
-    rows, cols = np.nonzero(disc)
-    return disc, (float(rows.mean()), float(cols.mean())), float(np.sqrt(disc.sum() / np.pi))
+    return phantom_disc(image)
 
 
 def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = N_PLATE_VIALS,
@@ -150,22 +163,26 @@ def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = N_PLATE_V
     level = float(np.median(peak[inner])) if inner.any() else float(peak.max())
     norm = peak / max(level, 1e-12)
     radii = np.arange(radius_range_mm[0], radius_range_mm[1] + 1e-9, max(0.5, pixel_mm / 2))
+    wall_px = max(wall_mm / pixel_mm, 1.0)
+    # a dark wall between the interior and the bath: interior + bath − 2·wall. Bright
+    # vials score ≈ 2, vials dark at every TE/TI (short T2) ≈ 1, the bath ≈ 0; the screw
+    # fiducials (dark discs of ≈ 6 mm radius with a bright dot) only fit radii below the
+    # searched range, where they would look like a bright interior in a dark wall
+    kernels = [_combined_kernel(_disk(roi_fraction * r),
+                                _annulus(r + wall_px + 1.0, r + wall_px + 3.0),
+                                _annulus(r, r + wall_px)) for r in radii / pixel_mm]
+    # scores are only used inside the phantom: filter the phantom's bounding box plus the
+    # kernel's reach (the same values there; half the FFT work on a typical 192² image)
+    m = max(k.shape[0] for k in kernels) // 2
+    rows, cols = np.nonzero(inner) if inner.any() else np.nonzero(disc)
+    box = (slice(max(rows.min() - m, 0), min(rows.max() + m + 1, norm.shape[0])),
+           slice(max(cols.min() - m, 0), min(cols.max() + m + 1, norm.shape[1])))
+    score = _correlate_same(norm[box], kernels)                 # (radii, box rows, cols)
+    k_best = np.argmax(score, axis=0)                           # first maximum, as a loop
     best = np.full(norm.shape, -np.inf)
     best_r = np.zeros(norm.shape)
-    wall_px = max(wall_mm / pixel_mm, 1.0)
-    for r_mm in radii:
-        r = r_mm / pixel_mm
-        # a dark wall between the interior and the bath: interior + bath − 2·wall. Bright
-        # vials score ≈ 2, vials dark at every TE/TI (short T2) ≈ 1, the bath ≈ 0; the screw
-        # fiducials (dark discs of ≈ 6 mm radius with a bright dot) only fit radii below the
-        # searched range, where they would look like a bright interior in a dark wall
-        kernel = _combined_kernel(_disk(roi_fraction * r),
-                                  _annulus(r + wall_px + 1.0, r + wall_px + 3.0),
-                                  _annulus(r, r + wall_px))
-        score = fftconvolve(norm, kernel, mode="same")  # one convolution: score is linear
-        better = score > best
-        best[better] = score[better]
-        best_r[better] = r
+    best[box] = np.take_along_axis(score, k_best[None], axis=0)[0]
+    best_r[box] = (radii / pixel_mm)[k_best]
     # the whole wall annulus must lie inside the phantom (else the air outside scores)
     dist_c = np.hypot(*(np.indices(norm.shape) - np.array(centre)[:, None, None]))
     best[~inner | (dist_c + best_r + wall_px + 4.0 > radius)] = -np.inf
@@ -188,15 +205,11 @@ def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = N_PLATE_V
     rc, sc = rc[keep].astype(float), sc[keep]
     vial_r = float(np.median([best_r[tuple(p.astype(int))] for p in rc]))
     rc = _refine_centres(norm, rc, vial_r)
-    yy, xx = np.indices(norm.shape)
     ring_r = float(np.max(np.hypot(rc[:, 0] - centre[0], rc[:, 1] - centre[1])))
-    near_vial = np.zeros(norm.shape, bool)
-    for p in rc:
-        near_vial |= np.hypot(yy - p[0], xx - p[1]) < 1.6 * vial_r
-    dist = np.hypot(yy - centre[0], xx - centre[1])
-    bath = (inner & ~near_vial & (dist > ring_r + 1.6 * vial_r)
-            & (dist < radius - 8.0 / pixel_mm))
-    return VialLayout(rc, vial_r, roi_fraction * vial_r, centre, radius, bath, sc)
+    # the bath lies outside the vial ring, so no pixel of it is near a vial: the vials'
+    # own exclusion discs (1.6 r) lie inside ring_r + 1.6 r
+    bath = inner & (dist_c > ring_r + 1.6 * vial_r) & (dist_c < radius - 8.0 / pixel_mm)
+    return VialLayout(rc, vial_r, roi_fraction * vial_r, centre, radius, bath, sc, disc)
 
 
 def _refine_centres(norm: np.ndarray, rc: np.ndarray, r: float) -> np.ndarray:
@@ -254,17 +267,32 @@ def _grid_search(basis, y: np.ndarray, lo: float, hi: float
         steps = np.linspace(-1.0, 1.0, n_grid)
         t = centre[:, None] * np.exp(span[:, None] * steps[None, :])      # (sets, grid)
         x = basis(t.ravel()).reshape(n_sets, n_grid, y.shape[1], -1)      # (s, g, n, b)
-        xt = np.swapaxes(x, -1, -2)
-        xtx = xt @ x                                                       # batched matmul
-        xty = xt @ np.broadcast_to(y[:, None, :, None], (n_sets, 1, y.shape[1], 1))
-        coef = np.linalg.solve(xtx + 1e-12 * np.eye(xtx.shape[-1]), xty)[..., 0]
-        resid = y[:, None, :] - (x @ coef[..., None])[..., 0]
-        rss = (resid ** 2).sum(axis=2)
+        # normal equations of every (set, trial) at once; einsum avoids numpy's per-matrix
+        # matmul dispatch on these 1×1 / 2×2 systems
+        xtx = np.einsum("sgni,sgnj->sgij", x, x)
+        xty = np.einsum("sgni,sn->sgi", x, y)
+        coef = _solve_small(xtx, xty)                                      # (s, g, b)
+        resid = y[:, None, :] - np.einsum("sgni,sgi->sgn", x, coef)
+        rss = np.einsum("sgn,sgn->sg", resid, resid)
         k = np.argmin(rss, axis=1)
         centre = t[np.arange(n_sets), k]
         span = span * 2.0 / (n_grid - 1) * 2.0
     sel = np.arange(n_sets)
     return centre, coef[sel, k], rss[sel, k]
+
+
+def _solve_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched solution of the 1×1 or 2×2 normal equations a·x = b (closed form: Cramer's
+    rule; ``np.linalg.solve`` costs more in call overhead than the arithmetic here)."""
+    if a.shape[-1] == 1:
+        return b / np.where(np.abs(a[..., 0]) > 0, a[..., 0], 1e-300)
+    if a.shape[-1] != 2:
+        return np.linalg.solve(a + 1e-12 * np.eye(a.shape[-1]), b[..., None])[..., 0]
+    a00, a01, a11 = a[..., 0, 0] + 1e-12, a[..., 0, 1], a[..., 1, 1] + 1e-12
+    det = a00 * a11 - a01 * a01
+    det = np.where(np.abs(det) > 0, det, 1e-300)
+    return np.stack([(a11 * b[..., 0] - a01 * b[..., 1]) / det,
+                     (a00 * b[..., 1] - a01 * b[..., 0]) / det], axis=-1)
 
 
 def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
@@ -298,12 +326,15 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     m = np.argmin(np.abs(y), axis=1)[:, None]
     idx = np.arange(n_t)[None, :]
     splits = [np.zeros((n_v, 1), int), m, m + 1] if magnitude else [np.zeros((n_v, 1), int)]
+    signs = [np.where(idx < k, -1.0, 1.0) for k in splits]              # (vials, TIs) each
+    # every split of every vial in one grid search (rows: split-major)
+    y_all = np.concatenate([np.abs(y) * sg if magnitude else y for sg in signs])
+    t1_all, coef_all, rss_all = _grid_search(basis, y_all, *t1_range_ms)
     trials = []
     rss_list = []
-    for k in splits:
-        sign = np.where(idx < k, -1.0, 1.0)                              # (vials, TIs)
-        t1_k, coef_k, rss_k = _grid_search(basis, np.abs(y) * sign if magnitude else y,
-                                           *t1_range_ms)
+    for j, (k, sign) in enumerate(zip(splits, signs)):
+        rows = slice(j * n_v, (j + 1) * n_v)
+        t1_k, coef_k, rss_k = t1_all[rows], coef_all[rows], rss_all[rows]
         trials.append((t1_k, coef_k))
         if magnitude:
             # a restored polarity must be the model's own: the fitted curve has to be
@@ -434,7 +465,10 @@ def rician_signal(mean_magnitude: np.ndarray, sigma: float) -> np.ndarray:
 
 def air_floor(stack: np.ndarray, phantom_mask: np.ndarray, margin_px: int = 8) -> float:
     """Mean magnitude of the air well away from the phantom (the Rician floor σ·√(π/2))."""
-    air = ~ndimage.binary_dilation(phantom_mask, iterations=margin_px)
+    # farther than margin_px in the taxicab metric = outside margin_px iterated 4-connected
+    # dilations (the same mask, in two passes instead of margin_px)
+    air = ndimage.distance_transform_cdt(~np.asarray(phantom_mask, bool),
+                                         metric="taxicab") > margin_px
     if air.sum() < 100:
         return 0.0
     return float(np.abs(np.asarray(stack, float)[:, air]).mean())
@@ -452,30 +486,42 @@ class PlateResult:
     centres_rc: np.ndarray      # numbered vial centres (vials 1…14)
     layout: VialLayout
     floor: float
+    layout_name: str = "eurospin"          # the vial layout numbered ("eurospin" or "nist")
+    layout_reason: str = ""
+    layout_warning: str | None = None
 
 
 def analyse_plate(stack: np.ndarray, x_ms: np.ndarray, pixel_mm: float, kind: str, *,
                   tr_ms: np.ndarray | None = None, magnitude: bool = True,
-                  exclude_first_echo: bool = True, n_vials: int = N_PLATE_VIALS
-                  ) -> PlateResult:
+                  exclude_first_echo: bool = True, n_vials: int = N_PLATE_VIALS,
+                  layout: str = "auto") -> PlateResult:
     """Locate the vials, fit T1 (IR, ``kind="T1"``, ``x_ms`` = TI) or T2 (multi-echo,
-    ``kind="T2"``, ``x_ms`` = TE) and number the vials (see the module docstring)."""
+    ``kind="T2"``, ``x_ms`` = TE) and number the vials (see the module docstring).
+
+    ``layout``: ``"eurospin"`` (10 + 4 vials), ``"nist"`` (14 spheres on a ring) or
+    ``"auto"`` (recognised from the vials found; `relaxometry_layouts`)."""
+    from imgqa.analysis.relaxometry_layouts import classify_layout, layout_rings
+
     stack = np.asarray(stack, float)
     x = np.asarray(x_ms, float)
     order = np.argsort(x)
     stack, x = stack[order], x[order]
-    layout = locate_vials(stack, pixel_mm, n_vials=n_vials)
-    sig, _ = vial_signals(stack, layout.centres_rc, layout.roi_radius_px, layout.bath_mask)
-    disc, _, _ = _phantom_disc(np.abs(stack).max(axis=0))
+    found = locate_vials(stack, pixel_mm, n_vials=n_vials)
+    name, why, warn = classify_layout(found.centres_rc, layout)
+    sig, _ = vial_signals(stack, found.centres_rc, found.roi_radius_px, found.bath_mask)
+    disc = found.phantom_mask
+    if disc is None:
+        disc = _phantom_disc(np.abs(stack).max(axis=0))[0]
     floor = air_floor(stack, disc)
     if kind == "T1":
         tr = np.asarray(tr_ms, float)[order] if tr_ms is not None else np.full(x.size, 1e9)
         fit = fit_t1_ir(x, tr, sig, magnitude=magnitude)
     else:
         fit = fit_t2_multiecho(x, sig, exclude_first=exclude_first_echo, floor=floor)
-    numbered = order_vials(layout.centres_rc, fit.time_ms[:n_vials], layout.phantom_centre_rc)
+    ring_centre, n_ring = layout_rings(name, found.centres_rc, found.phantom_centre_rc)
+    numbered = order_vials(found.centres_rc, fit.time_ms[:n_vials], ring_centre, n_ring)
     idx = np.r_[numbered, np.arange(n_vials, len(fit.time_ms))]
     fit = RelaxFit(*(np.asarray(getattr(fit, f))[idx] for f in
                      ("time_ms", "amplitude", "second", "rel_rms", "flipped")))
-    return PlateResult(kind, fit.time_ms, fit, sig[idx], x, layout.centres_rc[numbered],
-                       layout, floor)
+    return PlateResult(kind, fit.time_ms, fit, sig[idx], x, found.centres_rc[numbered],
+                       found, floor, name, why, warn)

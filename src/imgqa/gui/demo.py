@@ -75,13 +75,13 @@ def register_demo_baselines(store: Store, equipment_id: int, results: Sequence[R
         How many baselines were set (0 when the user may not set baselines).
     """
     from imgqa.errors import StorePermissionError
-    from imgqa.store.defaults import find_default
+    from imgqa.store.defaults import find_default, result_conditions
 
     fs = store.equipment(equipment_id).field_strength_t
     n = 0
     for r in results:
         for meas in r.measurements:
-            d = find_default(r.protocol, meas.name, fs)
+            d = find_default(r.protocol, meas.name, fs, result_conditions(r))
             if meas.value is None or d is None or not d.uses_baseline \
                     or store.baseline(equipment_id, r.protocol, meas.name) is not None:
                 continue

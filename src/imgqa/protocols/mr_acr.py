@@ -186,12 +186,16 @@ def acr_battery(series: ImageSeries, *, count_spokes: bool = True,
     if mismatch:
         out.warnings.append(mismatch)
     elif geom.name != "large":
-        # The default tolerances (mr.toml) are the large phantom's; say which numbers apply.
+        # Say which numbers apply (the default tolerances follow extra.resolved.phantom).
         out.warnings.append(
             f"Analysed as the ACR {geom.name} phantom ({why}): nominal diameter "
             f"{geom.inner_diameter_mm:g} ± {geom.diameter_limit_mm:g} mm, PIU ≥ "
             f"{geom.piu_pass_below_3t:g} % (< 3 T) / {geom.piu_pass_3t:g} % (3 T), large ROI "
-            f"{geom.piu_large_roi_cm2:g} cm²; the default tolerances are the large phantom's.")
+            f"{geom.piu_large_roi_cm2:g} cm²; the default tolerances are the {geom.name} "
+            "phantom's.")
+    # The variant analysed, matched by the default tolerances' `when = {phantom = ...}`
+    # (imgqa.store.defaults.result_conditions): phantom=auto is judged as what it found.
+    out.extra["resolved"] = {"phantom": geom.name}
     out.extra["phantom"] = {"variant": geom.name, "reason": why,
                             "nominal_diameter_mm": geom.inner_diameter_mm,
                             "diameter_limit_mm": geom.diameter_limit_mm,
@@ -439,8 +443,9 @@ def _acr_low_contrast(fr: _AcrFrame, count_spokes: bool, z_threshold: float,
 
 
 def _variant_limits(fr: _AcrFrame, out: _AcrOut) -> None:
-    """Warnings against the variant's own criteria (the default tolerances are the large
-    phantom's): diameters outside nominal ± limit, PIU below the pass level."""
+    """Warnings against the variant's own criteria (also judged by the variant's default
+    tolerances; an equipment's own tolerances may differ): diameters outside nominal ± limit,
+    PIU below the pass level."""
     g = fr.geom
     bad = [f"{k[len('geometric_accuracy_'):]} {v:.1f} mm" for k, v in out.meas.items()
            if k.startswith("geometric_accuracy_") and v is not None

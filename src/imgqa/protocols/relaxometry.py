@@ -51,11 +51,14 @@ def _timing(series: ImageSeries, index: int) -> dict[str, float | None]:
     return out
 
 
-def _slice_key(series: ImageSeries, index: int) -> float:
+def _slice_key(series: ImageSeries, index: int, normal: Any = None) -> float:
+    """Slice position (mm, 0.1 mm bins) along ``normal`` (the series' slice normal; given by
+    callers that loop over the images, as it is computed on each access)."""
     pos = series.frames[index].position
     if pos is None:
         return 0.0
-    normal = series.geometry.normal
+    if normal is None:
+        normal = series.geometry.normal
     z = float(np.dot(pos, normal)) if normal is not None else float(pos[2])
     return round(z, 1)
 
@@ -64,8 +67,9 @@ def _groups(series_list: Sequence[ImageSeries], kind: str) -> tuple[str, dict]:
     """Images by slice position → list of (series, index, TI/TE, TR), and the kind used."""
     images = []
     for s in series_list:
+        normal = s.geometry.normal
         for i in range(len(s)):
-            images.append((s, i, _timing(s, i), _slice_key(s, i)))
+            images.append((s, i, _timing(s, i), _slice_key(s, i, normal)))
     tis = {t["ti"] for _, _, t, _ in images if t["ti"]}
     tes = {t["te"] for _, _, t, _ in images if t["te"]}
     if kind == "auto":
@@ -86,8 +90,13 @@ def _groups(series_list: Sequence[ImageSeries], kind: str) -> tuple[str, dict]:
 
 
 def mr_relaxometry(series_list: list[ImageSeries], *, kind: str = "auto",
-                   magnitude: bool = True, exclude_first_echo: bool = True) -> list[Analysis]:
-    """T1 (inversion recovery) or T2 (multi-echo) of the 14 vials and the bath of each plate."""
+                   magnitude: bool = True, exclude_first_echo: bool = True,
+                   layout: str = "auto") -> list[Analysis]:
+    """T1 (inversion recovery) or T2 (multi-echo) of the 14 vials and the bath of each plate.
+
+    ``layout``: the plate's vial layout, ``"eurospin"`` (TO5 plates 4/5: 10 + 4 vials),
+    ``"nist"`` (ISMRM/NIST system phantom T1/T2 array: 14 spheres on a ring) or ``"auto"``.
+    """
     if not series_list:
         raise ParameterError("mr.relaxometry needs at least one series.")
     kind, groups = _groups(series_list, kind)
@@ -100,19 +109,20 @@ def mr_relaxometry(series_list: list[ImageSeries], *, kind: str = "auto",
         sp = first.require_spacing("mr.relaxometry")
         if abs(sp[0] - sp[1]) > 0.01 * max(sp):
             raise AnalysisError("mr.relaxometry needs square pixels.")
-        shapes = {s.pixels(i).shape for s, i, _, _ in imgs}
-        if len(shapes) > 1:
+        planes = [s.pixels(i) for s, i, _, _ in imgs]   # decoded once
+        if len({p.shape for p in planes}) > 1:
             raise AnalysisError("The images of this plate have different sizes.",
                                 hint="Load the series of one acquisition protocol only.")
-        stack = np.stack([s.pixels(i) for s, i, _, _ in imgs]).astype(float)
+        stack = np.stack(planes).astype(float)
         tr = np.array([t if t is not None else 1e9 for _, _, _, t in imgs])
         try:
             r = analyse_plate(stack, xs, float(sp[0]), kind, tr_ms=tr, magnitude=magnitude,
-                              exclude_first_echo=exclude_first_echo)
+                              exclude_first_echo=exclude_first_echo, layout=layout)
         except ValueError as exc:
             raise PhantomNotFoundError(
                 f"No relaxometry plate with 14 vials found ({exc}).",
-                hint="Use the images of a Eurospin TO5 plate 4 or 5 (14 vials).") from None
+                hint="Use the images of a Eurospin TO5 plate 4 or 5, or of the T1 or T2 array "
+                     "of the NIST/ISMRM system phantom (14 vials or spheres).") from None
         out.append(_analysis(r, kind, z, len(groups) > 1))
     if not out:
         raise AnalysisError(f"No slice position has at least 3 distinct "
@@ -147,7 +157,12 @@ def _analysis(r: Any, kind: str, z: float, label_position: bool) -> Analysis:
         name = f"vial {n + 1}" if n < 14 else "bath (vial 15)"
         curves.append(Curve(f"{name} signal", r.x_ms.copy(), r.signals[n],
                             "TI" if kind == "T1" else "TE", "ms", "mean signal", ""))
+    if r.layout_warning:
+        warnings.append(r.layout_warning)
     extra = {"kind": kind, "slice_position_mm": z,
+             "layout": {"name": r.layout_name, "reason": r.layout_reason},
+             # the layout numbered, for default tolerances `when = {layout = ...}`
+             "resolved": {"layout": r.layout_name},
              "x_ms": [float(v) for v in r.x_ms],
              "relative_rms": [float(v) for v in r.fit.rel_rms],
              "noise_floor": r.floor,
@@ -191,8 +206,9 @@ register(Protocol(
     title="MRI relaxometry (T1/T2 of a vial plate)",
     description="T1 from inversion-recovery images at several TIs (magnitude with polarity "
                 "restoration, or signed) and T2 from a multi-echo spin-echo series (first echo "
-                "excluded), per vial of a Eurospin TO5 plate 4 or 5: vials found without a "
-                "template, numbered 1–14 as on the plate, vial 15 the bath.",
+                "excluded), per vial of a Eurospin TO5 plate 4 or 5 or sphere of the NIST/ISMRM "
+                "system phantom's T1/T2 array: vials found without a template, numbered 1–14 "
+                "as on the plate, vial 15 the bath.",
     modalities=("MR",),
     measurements=_measurements(),
     parameters=(
@@ -203,6 +219,10 @@ register(Protocol(
                       "(phase-sensitive / real) IR images."),
         ParameterSpec("exclude_first_echo", bool, True, "",
                       "Leave out the first echo of the T2 echo train (CPMG first echo is low)."),
+        ParameterSpec("layout", str, "auto", "",
+                      "Vial layout: eurospin (TO5 plates 4/5, 10 + 4 vials), nist (ISMRM/NIST "
+                      "system phantom T1/T2 array, 14 spheres on a ring), or auto (from the "
+                      "vials found).", choices=("auto", "eurospin", "nist")),
     ),
     function=mr_relaxometry,
     inputs="the inversion-recovery series of a relaxometry plate (≥ 3 TIs, one series per TI "

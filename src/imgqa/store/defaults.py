@@ -2,8 +2,11 @@
 
 Each entry names a protocol and a measurement (a glob pattern, e.g. ``geometric_accuracy_*``),
 a reference (a fixed number, or ``"baseline"`` for the equipment's own baseline), a kind and
-up to four offsets, and cites its source. Entries may be limited to a field-strength range.
-The first entry that matches (file order, files sorted by name) is used.
+up to four offsets, and cites its source. Entries may be limited to a field-strength range,
+and to the analysis conditions a result was made under (``when = {phantom = "medium"}``: the
+parameter values the analysis *resolved*, see `result_conditions`, so ``phantom=auto`` that
+found the medium phantom matches). The first entry that matches (file order, files sorted by
+name) is used; an entry with ``when`` never matches when the conditions are unknown.
 
 Defaults apply when the equipment has no tolerance of its own; every result stores the
 numbers that were in force, so a later change of these files never rewrites history.
@@ -13,14 +16,36 @@ from __future__ import annotations
 
 import fnmatch
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
 from imgqa.errors import ToleranceError
 from imgqa.evaluate import Tolerance
 
-__all__ = ["DefaultTolerance", "default_tolerances", "evaluate_with_defaults", "find_default"]
+__all__ = ["DefaultTolerance", "default_tolerances", "evaluate_with_defaults", "find_default",
+           "result_conditions"]
+
+Conditions = Mapping[str, str]
+
+
+def result_conditions(result) -> dict[str, str]:  # result: imgqa.protocols.Result
+    """The analysis conditions of a result that default entries' ``when`` can match.
+
+    The result's parameters (scalars, as text), overridden by the values the analysis
+    resolved, ``extra["resolved"]`` (e.g. mr.acr's ``phantom="auto"`` resolved to
+    ``"medium"``): what was actually analysed decides the criteria, not what was asked for.
+    """
+    out: dict[str, str] = {}
+    for k, v in dict(getattr(result, "parameters", None) or {}).items():
+        if isinstance(v, (str, int, float, bool)):
+            out[str(k)] = str(v)
+    extra = getattr(result, "extra", None) or {}
+    resolved = extra.get("resolved") if isinstance(extra, Mapping) else None
+    if isinstance(resolved, Mapping):
+        out.update({str(k): str(v) for k, v in resolved.items()})
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +61,23 @@ class DefaultTolerance:
     file: str
     field_strength_min_t: float | None = None
     field_strength_max_t: float | None = None
+    # Analysis conditions the entry is limited to (parameter → resolved value); empty: any.
+    when: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def uses_baseline(self) -> bool:
         return self.reference is None
 
     def matches(self, protocol: str, measurement: str,
-                field_strength_t: float | None = None) -> bool:
+                field_strength_t: float | None = None,
+                conditions: Conditions | None = None) -> bool:
         if protocol != self.protocol or not fnmatch.fnmatchcase(measurement, self.measurement):
             return False
+        if self.when:
+            if conditions is None:  # conditional entry, unknown conditions: do not guess
+                return False
+            if any(conditions.get(k) != v for k, v in self.when):
+                return False
         if self.field_strength_min_t is None and self.field_strength_max_t is None:
             return True
         if field_strength_t is None:  # conditional entry, unknown field strength: do not guess
@@ -74,11 +107,18 @@ def _parse(name: str, text: str) -> list[DefaultTolerance]:
         tol = Tolerance(e["kind"], _num(e, "act_low", where), _num(e, "tol_low", where),
                         _num(e, "tol_high", where), _num(e, "act_high", where))
         ref = None if e["reference"] == "baseline" else _num(e, "reference", where)
+        when = e.get("when", {})
+        if not isinstance(when, dict) or not all(
+                isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                for v in when.values()):
+            raise ToleranceError(f"{where}: when must be a table of parameter = value, "
+                                 f"got {when!r}.")
         out.append(DefaultTolerance(
             protocol=e["protocol"], measurement=e["measurement"], tolerance=tol, reference=ref,
             source=str(e["source"]), verify=bool(e.get("verify", False)), file=name,
             field_strength_min_t=_num(e, "field_strength_min_t", where),
-            field_strength_max_t=_num(e, "field_strength_max_t", where)))
+            field_strength_max_t=_num(e, "field_strength_max_t", where),
+            when=tuple(sorted((str(k), str(v)) for k, v in when.items()))))
     return out
 
 
@@ -93,15 +133,18 @@ def default_tolerances() -> tuple[DefaultTolerance, ...]:
     return tuple(out)
 
 
-def find_default(protocol: str, measurement: str, field_strength_t: float | None = None
-                 ) -> DefaultTolerance | None:
+def find_default(protocol: str, measurement: str, field_strength_t: float | None = None,
+                 conditions: Conditions | None = None) -> DefaultTolerance | None:
     """The first default entry for this measurement, or None.
+
+    ``conditions``: the result's analysis conditions (`result_conditions`); entries limited
+    by ``when`` are skipped without them.
 
     A pass/fail checklist item without an entry (e.g. of a department checklist) gets the
     checklist rule: pass required (`imgqa.protocols.manual.checklist_default`).
     """
     for d in default_tolerances():
-        if d.matches(protocol, measurement, field_strength_t):
+        if d.matches(protocol, measurement, field_strength_t, conditions):
             return d
     if protocol.startswith("manual."):
         from imgqa.protocols.manual import checklist_default
@@ -119,8 +162,9 @@ def evaluate_with_defaults(result, field_strength_t: float | None = None):  # ->
     from imgqa.evaluate import evaluate
 
     statuses = {}
+    cond = result_conditions(result)
     for meas in result.measurements:
-        d = find_default(result.protocol, meas.name, field_strength_t)
+        d = find_default(result.protocol, meas.name, field_strength_t, cond)
         if d is None or d.reference is None:
             statuses[meas.name] = None if meas.value is None else "NO_TOL"
         else:

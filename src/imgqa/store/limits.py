@@ -10,7 +10,7 @@ Tables: ``baseline``, ``tolerance`` (read: ``result`` for `baselines_from_sessio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -46,19 +46,24 @@ def current_rows(s: Session, equipment_id: int, protocol: str
 
 
 def in_force(equipment_id: int, field_strength_t: float | None, protocol: str,
-             measurement: str, base: m.BaselineRow | None, tol: m.ToleranceRow | None
-             ) -> ToleranceRecord | None:
+             measurement: str, base: m.BaselineRow | None, tol: m.ToleranceRow | None,
+             conditions: Mapping[str, str] | None = None) -> ToleranceRecord | None:
     """Tolerance and reference in force: the equipment's own tolerance, else the default;
-    the equipment's baseline, else the default's fixed reference."""
+    the equipment's baseline, else the default's fixed reference.
+
+    ``conditions``: the result's analysis conditions (`defaults.result_conditions`, e.g. the
+    ACR phantom variant); without them (no result at hand) only unconditional defaults apply.
+    """
     default = None if tol is not None else find_default(protocol, measurement,
-                                                        field_strength_t)
+                                                        field_strength_t, conditions)
     if tol is None and default is None:
         return None
     ref: float | None
     if base is not None:
         ref, ref_src, base_id = base.value, "baseline", base.id
     else:
-        fixed = find_default(protocol, measurement, field_strength_t) if default is None \
+        fixed = find_default(protocol, measurement, field_strength_t, conditions) \
+            if default is None \
             else default
         if fixed is not None and fixed.reference is not None:
             ref, ref_src, base_id = fixed.reference, "fixed", None

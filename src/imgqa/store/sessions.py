@@ -26,6 +26,7 @@ from imgqa.status import Status, StatusName, worst
 from imgqa.store import audit, duplicates
 from imgqa.store import models as m
 from imgqa.store.core import aware, chunks, finite, now, tolerance_of
+from imgqa.store.defaults import result_conditions
 from imgqa.store.equipment import advance_schedule
 from imgqa.store.limits import LimitsMixin, current_rows, in_force
 from imgqa.store.records import ResultRow, SessionRecord, ToleranceRecord
@@ -45,9 +46,10 @@ def _judge(equipment_id: int, field_strength_t: float | None, result: Result,
            bases: Mapping[str, m.BaselineRow], tols: Mapping[str, m.ToleranceRow]) -> Judged:
     """Each measurement of ``result`` with the tolerance in force and its status."""
     out: Judged = []
+    cond = result_conditions(result)
     for meas in result.measurements:
         force = in_force(equipment_id, field_strength_t, result.protocol, meas.name,
-                         bases.get(meas.name), tols.get(meas.name))
+                         bases.get(meas.name), tols.get(meas.name), cond)
         value = finite(meas.value)
         status: StatusName | None
         try:

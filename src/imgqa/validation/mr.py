@@ -124,6 +124,29 @@ def mr_relaxometry_t2(root: Path) -> Path:
     return _validation_phantom("relaxometry", "mr_relaxometry_t2", root)
 
 
+@check("mr.relaxometry",
+       source="NIST/ISMRM system phantom T1 array layout (14 spheres on a ring, approximate "
+              "geometry), 1.5 T NiCl2 reference T1s (Stupic 2021), IR signal with TR = TI + "
+              "3 s, mirrored and rotated −19°, off centre; Rician noise σ = 1",
+       measure=[Measure(f"vial_{n}_t1_ms", rel_tol=0.02,
+                        why="issue 16: within 2 %; layout recognised as nist, spheres "
+                            "numbered by decreasing T1")
+                for n in range(1, 15)])
+def mr_relaxometry_nist_t1(root: Path) -> Path:
+    return _validation_phantom("relaxometry", "mr_relaxometry_nist_t1", root)
+
+
+@check("mr.relaxometry", auto=True,
+       source="NIST/ISMRM system phantom T2 array layout (14 spheres on a ring, approximate "
+              "geometry), 1.5 T MnCl2 reference T2s (Stupic 2021), multi-echo signal (first "
+              "echo × 0.9), rotated 31°; Rician noise σ = 1",
+       measure=[Measure(f"vial_{n}_t2_ms", rel_tol=0.02,
+                        why="issue 16: within 2 %; 32 echoes 10–320 ms")
+                for n in range(1, 15)])
+def mr_relaxometry_nist_t2(root: Path) -> Path:
+    return _validation_phantom("relaxometry", "mr_relaxometry_nist_t2", root)
+
+
 # ---------------------------------------------------------------------------------------------
 # mr.magnet (issue 16)
 # ---------------------------------------------------------------------------------------------

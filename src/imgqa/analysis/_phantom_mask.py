@@ -1,0 +1,93 @@
+"""The filled phantom disc of an MR test-object image, fast (shared by `magnet` and
+`relaxometry`).
+
+The mask is "above half the Otsu threshold" (air vs object: a fixed fraction of the brightest
+vial or rod loses a dim bath), its largest component, holes filled. Same result as
+``skimage.filters.threshold_otsu`` + ``scipy.ndimage.binary_fill_holes``, with less work:
+
+* the Otsu histogram is a 256-bin ``bincount`` of the image (or of every ``step``-th pixel
+  in each direction for large images: the threshold only has to split air from object, and
+  ``0.5 ×`` it sits far from both modes);
+* holes are the 4-connected background components that do not touch the border (one
+  ``label`` instead of the iterated dilation of ``binary_fill_holes``), computed inside the
+  component's bounding box only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = ["otsu_threshold", "fill_holes", "phantom_disc"]
+
+
+def otsu_threshold(image: np.ndarray, nbins: int = 256) -> float:
+    """Otsu's threshold (between-class variance maximum) on a ``nbins`` histogram spanning
+    the image's range, as ``skimage.filters.threshold_otsu`` (the upper edge of the class
+    below: pixels ``> threshold`` are the object)."""
+    x = np.asarray(image, float).ravel()
+    lo, hi = float(x.min()), float(x.max())
+    if hi <= lo:
+        return lo
+    width = (hi - lo) / nbins
+    idx = np.minimum(((x - lo) / width).astype(np.intp), nbins - 1)
+    counts = np.bincount(idx, minlength=nbins).astype(float)
+    centres = lo + width * (np.arange(nbins) + 0.5)
+    w1 = np.cumsum(counts)
+    w2 = np.cumsum(counts[::-1])[::-1]
+    m1 = np.cumsum(counts * centres) / np.maximum(w1, 1e-300)
+    m2 = (np.cumsum((counts * centres)[::-1]) / np.maximum(w2[::-1], 1e-300))[::-1]
+    var = w1[:-1] * w2[1:] * (m1[:-1] - m2[1:]) ** 2
+    return float(centres[int(np.argmax(var))])
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every background region not 4-connected to the border set (the result
+    of ``scipy.ndimage.binary_fill_holes`` with its default structure)."""
+    mask = np.asarray(mask, bool)
+    bg, n = ndimage.label(~mask)
+    if n == 0:
+        return mask.copy()
+    edge = np.zeros(n + 1, bool)
+    for side in (bg[0], bg[-1], bg[:, 0], bg[:, -1]):
+        edge[side] = True
+    edge[0] = True   # label 0 = the mask itself
+    return mask | ~edge[bg]
+
+
+def phantom_disc(image: np.ndarray, *, step: int | None = None
+                 ) -> tuple[np.ndarray, tuple[float, float], float]:
+    """The filled phantom: (mask, centre (row, col) px, equivalent radius px).
+
+    ``step`` subsamples the image for the Otsu histogram only (the mask is full resolution);
+    by default every pixel up to 256 × 256, then every ``min(shape) // 256``-th (the
+    threshold only separates air from object; 0.5 × it lies far from both).
+
+    Raises
+    ------
+    ValueError
+        No pixel above the threshold.
+    """
+    img = np.asarray(image, float)
+    if step is None:
+        step = max(1, min(img.shape) // 256)
+    level = 0.5 * otsu_threshold(img[::step, ::step] if step > 1 else img)
+    mask = img > level
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        raise ValueError("no phantom signal")
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    big = lab == int(np.argmax(sizes))
+    rows_any, cols_any = np.flatnonzero(big.any(axis=1)), np.flatnonzero(big.any(axis=0))
+    disc = np.zeros(img.shape, bool)
+    # the bounding box padded by one pixel (background there, unless at the image border)
+    r0, r1 = max(rows_any[0] - 1, 0), min(rows_any[-1] + 2, img.shape[0])
+    c0, c1 = max(cols_any[0] - 1, 0), min(cols_any[-1] + 2, img.shape[1])
+    disc[r0:r1, c0:c1] = fill_holes(big[r0:r1, c0:c1])
+    # centroid from the row and column sums (no coordinate lists of every pixel)
+    box = disc[r0:r1, c0:c1]
+    n_px = float(box.sum())
+    r_c = r0 + float(box.sum(axis=1) @ np.arange(r1 - r0)) / n_px
+    c_c = c0 + float(box.sum(axis=0) @ np.arange(c1 - c0)) / n_px
+    return disc, (r_c, c_c), float(np.sqrt(n_px / np.pi))
