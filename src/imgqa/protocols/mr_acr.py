@@ -490,7 +490,9 @@ def _spoke_details(fr: _AcrFrame, lc: Any, out: _AcrOut) -> None:
                 rc = lc.disks_rc[k, s_, j]
                 out.rois.append(Roi("circle", ((float(rc[0]), float(rc[1])),),
                                     label=f"spoke {s_ + 1} disk {j + 1}: z "
-                                          f"{lc.z[k, s_, j]:.1f}{'' if seen else ' (not seen)'}",
+                                          f"{lc.z[k, s_, j]:.1f}{'' if seen else ' (not seen)'}"
+                                          f"; spoke complete with p "
+                                          f"{lc.p_complete[k, s_]:.2f}",
                                     frame=frame, radius=0.5 * SPOKE_DIAMETERS_MM[s_] / sp[1],
                                     role="measure" if seen else "background"))
 

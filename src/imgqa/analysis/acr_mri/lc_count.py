@@ -11,9 +11,13 @@ Here the count is read from a fitted *psychometric function* instead:
 - In white noise the matched-filter z of a disk of diameter d is C·S·√n/σ with √n ∝ d, so on
   one slice (one contrast C) the expected z falls linearly with the spoke diameter; blurring and
   the background removal bend it slightly, hence an intercept. For each slice and each of the
-  3 disk radii (the signal and the noise differ with radius) a least-squares line
-  ``z ≈ a + b·d`` is fitted to the 10 disks (z has unit variance under the null, so least
-  squares is the maximum-likelihood fit).
+  3 disk radii (the signal and the noise differ with radius) a line ``z ≈ a + b·d`` is fitted
+  to the 10 disks by weighted least squares with the variance of z taken as 1 + (ε·ẑ)²:
+  unit variance from the noise plus a relative model error ε = 10 % (disk-to-disk contrast,
+  partial volume and pixel sampling of the smallest disks; at high SNR these dominate: on a
+  σ 2 digital phantom the 2.1 and 1.5 mm disks score 35–50 % below the line through the large
+  ones, and an unweighted line then predicted z ≈ 3.6 for a disk measured at 5.2, expected
+  7.6). Iteratively reweighted, 3 passes after the unweighted fit.
 - The probability that the statistical observer sees disk j of spoke i is Φ(ẑ_ij − t), and the
   whole spoke ``p_i = Π_j Φ(ẑ_ij − t)``.
 - The count is the number of leading spokes with p_i ≥ 0.5 (the crossing point of the fitted
@@ -40,8 +44,13 @@ from scipy.special import ndtr
 __all__ = ["count_complete", "count_strict", "fitted_z", "p_complete"]
 
 
+_REL_MODEL_ERROR = 0.10          # ε: relative error of the linear visibility model
+_REWEIGHTS = 3
+
+
 def fitted_z(z: np.ndarray, diameters_mm: np.ndarray) -> np.ndarray:
-    """Least-squares line of z against the spoke diameter, per slice and disk radius.
+    """Weighted least-squares line of z against the spoke diameter, per slice and disk radius
+    (variance of z: 1 + (ε·ẑ)², iteratively reweighted).
 
     Parameters
     ----------
@@ -55,11 +64,19 @@ def fitted_z(z: np.ndarray, diameters_mm: np.ndarray) -> np.ndarray:
     (S, 10, 3) ndarray
         The fitted z at each disk.
     """
-    d = np.asarray(diameters_mm, np.float64)
-    dc = d - d.mean()
-    zm = z.mean(axis=1, keepdims=True)                                  # (S, 1, 3)
-    slope = np.einsum("i,sij->sj", dc, z - zm)[:, None, :] / float(dc @ dc)
-    return zm + slope * dc[None, :, None]
+    x = np.asarray(diameters_mm, np.float64)[None, :, None]            # (1, 10, 1)
+    w = np.ones_like(z, dtype=np.float64)
+    fit = z
+    for _ in range(_REWEIGHTS + 1):
+        sw = w.sum(axis=1, keepdims=True)
+        xm = (w * x).sum(axis=1, keepdims=True) / sw                   # (S, 1, 3)
+        zm = (w * z).sum(axis=1, keepdims=True) / sw
+        dx = x - xm
+        slope = (w * dx * (z - zm)).sum(axis=1, keepdims=True) / (w * dx * dx).sum(
+            axis=1, keepdims=True)
+        fit = zm + slope * dx
+        w = 1.0 / (1.0 + (_REL_MODEL_ERROR * np.maximum(fit, 0.0)) ** 2)
+    return fit
 
 
 def p_complete(z: np.ndarray, diameters_mm: np.ndarray, t: float) -> np.ndarray:

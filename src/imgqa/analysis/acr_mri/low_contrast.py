@@ -29,7 +29,8 @@ Automation (a statistical observer, in the spirit of [2]_):
    for correlated noise, filtering by the scanner and residual structure (ringing). A disk is
    seen when z ≥ ``z_threshold``.
 5. The count (issue 16, `lc_count.py`): on each slice and disk radius a line z ≈ a + b·d is
-   fitted to the 10 disks (the expected matched-filter z grows with the diameter d); each spoke
+   fitted to the 10 disks (the expected matched-filter z grows with the diameter d; weighted
+   least squares with a 10 % relative model error besides the unit noise variance); each spoke
    is seen complete with probability p = Π Φ(ẑ − t) over its 3 disks, and the count is the
    number of leading spokes with p ≥ 0.5, stopping also at a spoke of which no disk is seen.
    Until issue 16 the count stopped at the first spoke with one disk below t, so that one
