@@ -93,3 +93,30 @@ def test_noisy_count_is_stabler_than_the_literal_rule():
     assert fit_a.sum(axis=1).std() < 0.7 * strict_a.sum(axis=1).std()
     truth = count_complete(base, D, 3.5)
     np.testing.assert_allclose(fit_a.mean(axis=0), truth, atol=0.5)
+
+
+def test_repeat_scans_of_a_digital_phantom_agree_within_2_spokes():
+    # issue 16 repeat criterion on a phantom with known truth: four noise realisations (Rician
+    # σ 10 on 1000, ACR contrasts) of the same phantom; every pair of totals within ±2 and every
+    # slice within the analytic bounds (expected z ≥ 6 must count, < 2.5 cannot)
+    from imgqa.analysis.acr_mri.localisation import find_rotation, find_slice_one
+    from imgqa.analysis.acr_mri.low_contrast import low_contrast_spokes
+    from imgqa.phantoms.mr import acr_phantom
+
+    px = 250.0 / 256
+    contrast = (0.014, 0.025, 0.036, 0.051)
+
+    def expected(c: float, z: float) -> int:
+        ok = [c * 1000.0 * np.sqrt(np.pi * (0.4 * d) ** 2 / px ** 2) / 10.0 >= z for d in D]
+        return int(np.argmin(ok + [False]))
+
+    totals = []
+    for seed in (10, 11, 12, 13):
+        images, _ = acr_phantom(noise_sd=10.0, noise="rician", low_contrast=contrast, seed=seed)
+        _rev, disk, bar = find_slice_one(images[0], images[-1], (px, px))
+        r = low_contrast_spokes([images[k] for k in (7, 8, 9, 10)], disk.centre_rc, (px, px),
+                                rotation_deg=find_rotation(images[0], disk, bar, (px, px)))
+        for k, c in enumerate(contrast):
+            assert expected(c, 6.0) <= r.per_slice[k] <= expected(c, 2.5), (seed, r.per_slice)
+        totals.append(r.total_spokes)
+    assert max(totals) - min(totals) <= 2, totals
