@@ -92,8 +92,9 @@ def run(repeats: int = 5, names: list[str] | None = None) -> list[dict]:
             continue
         t_imgqa, vals = _imgqa_run(folder, repeats)
         ref: dict = {}
-        if REF_PY.exists():
-            proc = subprocess.run([str(REF_PY), str(ROOT / "benchmarks" / "reference" /
+        ref_py = _ref_py()            # worktrees: $REF_PY or the main checkout's .venv-ref
+        if ref_py.exists():
+            proc = subprocess.run([str(ref_py), str(ROOT / "benchmarks" / "reference" /
                                                     "mr_ref.py"), str(folder),
                                    "--repeats", str(max(1, repeats // 2))],
                                   capture_output=True, text=True, timeout=900, check=False)

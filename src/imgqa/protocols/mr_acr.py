@@ -475,7 +475,13 @@ def _spoke_details(fr: _AcrFrame, lc: Any, out: _AcrOut) -> None:
         "z_threshold": lc.z_threshold,
         "reliable": lc.reliable,
         "method": "matched filter per disk size, z against the empirical null at the "
-                  "same radius; a spoke counts when its 3 disks have z >= threshold",
+                  "same radius; per slice and disk radius a line of z against the disk "
+                  "diameter; a spoke counts when its 3 disks are seen with probability >= 0.5 "
+                  "(product of Phi(fitted z - threshold)), counting stops at the first spoke "
+                  "that does not or of which no disk has z >= threshold",
+        "per_slice_strict": dict(zip(("8", "9", "10", "11"), lc.per_slice_strict)),
+        "p_complete": {str(8 + k): [round(float(v), 3) for v in lc.p_complete[k]]
+                       for k in range(4)},
     }
     for k, slice_no in enumerate((8, 9, 10, 11)):
         frame = fr.index(slice_no)
@@ -489,7 +495,9 @@ def _spoke_details(fr: _AcrFrame, lc: Any, out: _AcrOut) -> None:
                 rc = lc.disks_rc[k, s_, j]
                 out.rois.append(Roi("circle", ((float(rc[0]), float(rc[1])),),
                                     label=f"spoke {s_ + 1} disk {j + 1}: z "
-                                          f"{lc.z[k, s_, j]:.1f}{'' if seen else ' (not seen)'}",
+                                          f"{lc.z[k, s_, j]:.1f}{'' if seen else ' (not seen)'}"
+                                          f"; spoke complete with p "
+                                          f"{lc.p_complete[k, s_]:.2f}",
                                     frame=frame, radius=0.5 * SPOKE_DIAMETERS_MM[s_] / sp[1],
                                     role="measure" if seen else "background"))
 

@@ -28,7 +28,15 @@ Automation (a statistical observer, in the spirit of [2]_):
    all disks; median and MAD). This accounts
    for correlated noise, filtering by the scanner and residual structure (ringing). A disk is
    seen when z ≥ ``z_threshold``.
-5. Reliability checks: the same count on decoy spokes (the pattern turned by 18°, between the
+5. The count (issue 16, `lc_count.py`): on each slice and disk radius a line z ≈ a + b·d is
+   fitted to the 10 disks (the expected matched-filter z grows with the diameter d; weighted
+   least squares with a 10 % relative model error besides the unit noise variance); each spoke
+   is seen complete with probability p = Π Φ(ẑ − t) over its 3 disks, and the count is the
+   number of leading spokes with p ≥ 0.5, stopping also at a spoke of which no disk is seen.
+   Until issue 16 the count stopped at the first spoke with one disk below t, so that one
+   near-threshold disk in mid-series removed every spoke after it (the literal count is still
+   given as ``per_slice_strict``).
+6. Reliability checks: the same count on decoy spokes (the pattern turned by 18°, between the
    real spokes) must stay near zero; the total must not move by more than 4 spokes when the
    threshold moves by ±0.5 SD; slice 11 (5.1 %) must show ≥ 3 spokes (its largest disks are
    seen on any working scanner: fewer means a failed search); no slice may count more than 1
@@ -54,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from imgqa.analysis.acr_mri.lc_count import count_complete, count_strict, p_complete
 from imgqa.analysis.acr_mri.lc_filters import (
     Maps,
     bilinear,
@@ -73,6 +82,7 @@ SLICE_STEP_DEG = 9.0                      # the pattern turns 9° clockwise per 
 FIRST_SPOKE_DEG = -90.0                   # spoke 1 at 12 o'clock on slice 8
 _KERNEL_FRACTION = 0.8                    # matched-filter diameter / disk diameter
 _BG_SIGMA_MM = 3.5
+_DIAMETERS = np.asarray(SPOKE_DIAMETERS_MM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +117,11 @@ class LowContrastResult:
     reliable : bool
     reason : str
         Why the count is not reliable (empty when it is).
+    p_complete : (4, 10) ndarray
+        Probability that each spoke is seen complete, from the fitted visibility (`lc_count`).
+    per_slice_strict : tuple of int
+        The ACR rule applied literally to the z-scores (stop at the first spoke with a disk
+        below the threshold): the count before issue 16, for review.
     """
 
     total_spokes: int
@@ -120,6 +135,8 @@ class LowContrastResult:
     z_threshold: float
     reliable: bool
     reason: str
+    p_complete: np.ndarray
+    per_slice_strict: tuple[int, ...]
 
 
 def fit_ring(image: np.ndarray, centre_rc: tuple[float, float], spacing_mm: tuple[float, float]
@@ -357,10 +374,8 @@ def _disk_z(st: _Stack, maps: Maps, phase: float) -> tuple[np.ndarray, np.ndarra
 
 
 def _count(zz: np.ndarray, t: float) -> tuple[int, ...]:
-    """Complete spokes per slice: all 3 disks seen, counting stops at the first incomplete."""
-    seen = (zz >= t).all(axis=2)                       # (slices, spokes)
-    # index of the first spoke not seen (a False column closes each row)
-    return tuple(int(i) for i in np.argmin(np.pad(seen, ((0, 0), (0, 1))), axis=1))
+    """Complete spokes per slice from the fitted visibility of the disks (`lc_count`)."""
+    return count_complete(zz, _DIAMETERS, t)
 
 
 def _unreliable_reasons(per_slice: tuple[int, ...], decoy: tuple[int, ...],
@@ -447,4 +462,5 @@ def low_contrast_spokes(images: list[np.ndarray], centre_rc: tuple[float, float]
                                   max_drop=max_drop)
     return LowContrastResult(int(sum(per_slice)), per_slice, float(phase % 360.0), rings,
                              st.positions(phase), z, decoy, lo_hi, z_threshold, not reasons,
-                             "; ".join(reasons))
+                             "; ".join(reasons), p_complete(z, _DIAMETERS, z_threshold),
+                             count_strict(z, z_threshold))
