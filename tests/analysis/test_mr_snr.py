@@ -58,3 +58,14 @@ def test_flood_ghosting_percent():
                                diameter_mm=150.0)
     g = flood_ghosting(img, find_object(img), phase_axis=0)
     assert g.ghosting_percent == pytest.approx(truth["ghosting_percent"], abs=0.5)
+
+
+def test_single_image_snr_of_a_signed_real_valued_image_has_no_rayleigh_factor():
+    # Gaussian noise everywhere (a real-valued image, as Philips "R" images): the air SD is σ
+    # itself; the 0.655 magnitude correction would give 0.655 × the truth.
+    img, truth = flood_phantom(noise_sd=20.0, noise="gaussian", seed=4, n=256, pixel_mm=1.0)
+    obj = find_object(img)
+    r = snr_background(img, signal_roi_mask(img, obj), background_mask(img.shape, obj))
+    assert r.snr == pytest.approx(truth["snr"], rel=0.05)
+    assert r.noise_sd == pytest.approx(20.0, rel=0.05)
+    assert "signed" in r.method

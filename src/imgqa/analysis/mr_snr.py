@@ -5,7 +5,11 @@
   SNR = S/σ. Independent of the background, so valid with parallel imaging and filters.
 * Single-image (background) method: σ is estimated from an air region. In a magnitude image the
   air noise is Rayleigh distributed, whose SD is 0.655 σ of the underlying Gaussian noise, so
-  SNR = 0.655 · S / SD_air. Invalid when the scanner zeroes or filters the background.
+  SNR = 0.655 · S / SD_air. Invalid when the scanner zeroes or filters the background. A
+  real-valued (signed) image, e.g. a Philips ``R`` image, has Gaussian zero-mean air noise:
+  there SD_air = σ and no Rayleigh factor applies (detected from negative air pixels).
+* Pixel values are the rescaled ones (Rescale Slope/Intercept): a stored offset (Philips real
+  images store zero signal as 2047.5) would add to S and not to σ.
 * Flood uniformity: ACR-style PIU (1 cm² ROI extremes in a central ROI of 75 % of the object's
   area) and hazen-style fractional uniformity: the fraction of a central profile (10 px wide)
   within ±10 % of the central mean, horizontally and vertically.
@@ -47,6 +51,8 @@ __all__ = [
 ]
 
 RAYLEIGH_FACTOR = 0.655   # SD of Rayleigh-distributed air noise / σ of the Gaussian noise
+# A magnitude image has no negative pixels; Gaussian zero-mean air has half of them negative.
+SIGNED_AIR_FRACTION = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +150,12 @@ def snr_difference(image1: np.ndarray, image2: np.ndarray, roi: np.ndarray) -> S
 
 
 def snr_background(image: np.ndarray, roi: np.ndarray, background: np.ndarray) -> SnrResult:
-    """NEMA MS 1 single-image SNR with the Rayleigh correction: 0.655 · S / SD_air."""
+    """NEMA MS 1 single-image SNR: 0.655 · S / SD_air for a magnitude image.
+
+    The Rayleigh factor holds only for magnitude air (never negative). When more than
+    `SIGNED_AIR_FRACTION` of the air pixels are negative the image is real-valued (Gaussian,
+    zero-mean air, e.g. Philips ImageType ``R``): σ = SD_air, factor 1.
+    """
     img = np.asarray(image, dtype=np.float64)
     s = img[roi]
     bg = img[background]
@@ -155,9 +166,14 @@ def snr_background(image: np.ndarray, roi: np.ndarray, background: np.ndarray) -
         raise AnalysisError("The air background is exactly constant (the scanner zeroes it), so "
                             "the single-image SNR cannot be measured.",
                             hint="Use the two-image method (two repeated acquisitions).")
-    sigma = sd_air / RAYLEIGH_FACTOR
-    return SnrResult(float(s.mean()) / sigma, float(s.mean()), sigma,
-                     "NEMA MS 1 single image, air SD with Rayleigh factor 0.655", s.size)
+    if float(np.mean(bg < 0)) > SIGNED_AIR_FRACTION:
+        sigma = sd_air
+        method = ("NEMA MS 1 single image, air SD of a signed (real-valued) image: Gaussian "
+                  "noise, no Rayleigh factor")
+    else:
+        sigma = sd_air / RAYLEIGH_FACTOR
+        method = "NEMA MS 1 single image, air SD with Rayleigh factor 0.655"
+    return SnrResult(float(s.mean()) / sigma, float(s.mean()), sigma, method, s.size)
 
 
 @dataclass(frozen=True, slots=True)
