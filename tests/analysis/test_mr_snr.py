@@ -69,3 +69,29 @@ def test_single_image_snr_of_a_signed_real_valued_image_has_no_rayleigh_factor()
     assert r.snr == pytest.approx(truth["snr"], rel=0.05)
     assert r.noise_sd == pytest.approx(20.0, rel=0.05)
     assert "signed" in r.method
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_piu_disk_means_from_row_sums_equal_convolution_and_erosion(seed):
+    # The integral-image 1 cm² means must be the full-image convolution's at every pixel of
+    # the eroded ROI, and the inner mask exactly the binary erosion (any spacing, ROIs
+    # touching the image border, ragged ROIs).
+    import numpy as np
+    from scipy import ndimage
+
+    from imgqa.analysis.acr_mri.piu import disk_kernel
+    from imgqa.analysis.mr_snr import _inner_disk_means
+
+    rng = np.random.default_rng(seed)
+    img = rng.normal(1000.0, 30.0, (int(rng.integers(40, 160)), int(rng.integers(40, 160))))
+    roi = ndimage.binary_opening(rng.random(img.shape) > 0.03, iterations=2)
+    r = (100.0 / np.pi) ** 0.5
+    kern = disk_kernel(r / rng.uniform(0.4, 2.5), r / rng.uniform(0.4, 2.5))
+    inner, means, (r0, c0) = _inner_disk_means(img, roi, kern > 0)
+    ref_inner = ndimage.binary_erosion(roi, structure=kern > 0)
+    full = np.zeros_like(roi)
+    full[r0:r0 + inner.shape[0], c0:c0 + inner.shape[1]] = inner
+    assert np.array_equal(full, ref_inner)
+    ref = ndimage.convolve(img, kern, mode="nearest")[r0:r0 + inner.shape[0],
+                                                      c0:c0 + inner.shape[1]]
+    np.testing.assert_allclose(means[inner], ref[inner], rtol=1e-12)
