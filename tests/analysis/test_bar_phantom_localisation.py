@@ -106,3 +106,24 @@ def test_smoothed_crop_equals_the_whole_image_filter():
     for r0, r1, c0, c1 in ((0, 97, 0, 131), (0, 20, 5, 60), (40, 97, 100, 131), (30, 31, 7, 8)):
         np.testing.assert_allclose(bp._smooth_crop(img, 9, r0, r1, c0, c1),
                                    full[r0:r1, c0:c1], rtol=1e-12)
+
+
+def test_smoothed_profiles_equal_the_filtered_image_means():
+    # the quadrant-gap search's profiles: mean over one axis of uniform_filter(img, size), any
+    # size (even sizes shift the window as ndimage does) and boxes touching the borders
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        img = rng.random((int(rng.integers(20, 60)), int(rng.integers(20, 60))))
+        size = int(rng.integers(1, 9))
+        h, w = img.shape
+        r0 = int(rng.integers(0, h - 2))
+        r1 = int(rng.integers(r0 + 1, h + 1))
+        c0 = int(rng.integers(0, w - 2))
+        c1 = int(rng.integers(c0 + 1, w + 1))
+        ref = ndimage.uniform_filter(img, size)[r0:r1, c0:c1]
+        np.testing.assert_allclose(bp._smoothed_profile(img, size, 0, (r0, r1), (c0, c1)),
+                                   ref.mean(axis=1), rtol=1e-12)
+        np.testing.assert_allclose(bp._smoothed_profile(img, size, 1, (c0, c1), (r0, r1)),
+                                   ref.mean(axis=0), rtol=1e-12)

@@ -117,13 +117,38 @@ def _smooth_crop(img: np.ndarray, size: int, r0: int, r1: int, c0: int, c1: int
     return sm[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
 
 
+def _reflect(idx: np.ndarray, n: int) -> np.ndarray:
+    """Indices outside 0 … n − 1 mirrored as ``ndimage``'s ``reflect`` mode (d c b a | a b …)."""
+    period = 2 * n
+    idx = np.mod(idx, period)
+    return np.where(idx < n, idx, period - 1 - idx)
+
+
+def _smoothed_profile(img: np.ndarray, size: int, axis: int, span: tuple[int, int],
+                      across: tuple[int, int]) -> np.ndarray:
+    """Mean over `across` (indices along the other axis) of ``uniform_filter(img, size)``, at
+    the indices `span` along `axis`: the box filter is linear, so the mean over one axis is
+    one weighted sum per line (a matrix-vector product) followed by a 1-D box filter."""
+    a = img if axis == 0 else img.T
+    n_along, n_across = a.shape
+    offs = np.arange(size) - size // 2
+    # weights of the original pixels in (1/size)·Σ over the window, averaged over `across`
+    cols = _reflect(np.arange(across[0], across[1])[:, None] + offs[None, :], n_across)
+    w = np.bincount(cols.ravel(), minlength=n_across) / (size * (across[1] - across[0]))
+    used = np.flatnonzero(w)
+    rows = _reflect(np.arange(span[0], span[1])[:, None] + offs[None, :], n_along)
+    lo, hi = int(rows.min()), int(rows.max()) + 1
+    line = a[lo:hi, used[0]:used[-1] + 1] @ w[used[0]:used[-1] + 1]
+    return line[rows - lo].mean(axis=1)
+
+
 def _find_centre(img: np.ndarray, size: int, box: tuple[int, int, int, int]
                  ) -> tuple[int, int]:
     """The gap between quadrants: the brightest row and column (of the smoothed image's mean
     profiles) in the middle half of the bar region."""
     r0, c0, r1, c1 = box
-    sub = _smooth_crop(img, size, r0, r1, c0, c1)
-    rp, cp = sub.mean(axis=1), sub.mean(axis=0)
+    rp = _smoothed_profile(img, size, 0, (r0, r1), (c0, c1))
+    cp = _smoothed_profile(img, size, 1, (c0, c1), (r0, r1))
     qr, qc = (r1 - r0) // 4, (c1 - c0) // 4
     rr = r0 + qr + int(np.argmax(rp[qr:len(rp) - qr]))
     cc = c0 + qc + int(np.argmax(cp[qc:len(cp) - qc]))

@@ -84,9 +84,10 @@ def find_object(image: np.ndarray, *, threshold_fraction: float = 0.25) -> Objec
     labels, n = ndimage.label(mask)
     if n == 0:
         raise AnalysisError("No object was found in the image.")
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    mask = labels == int(np.argmax(sizes))
+    if n > 1:   # a single region is the mask itself (the usual flood: no counting needed)
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        mask = labels == int(np.argmax(sizes))
     r = np.flatnonzero(mask.any(axis=1))
     c = np.flatnonzero(mask.any(axis=0))
     if r.size < 8 or c.size < 8:
