@@ -95,3 +95,22 @@ def test_piu_disk_means_from_row_sums_equal_convolution_and_erosion(seed):
     ref = ndimage.convolve(img, kern, mode="nearest")[r0:r0 + inner.shape[0],
                                                       c0:c0 + inner.shape[1]]
     np.testing.assert_allclose(means[inner], ref[inner], rtol=1e-12)
+
+
+def test_single_pivot_percentile_is_numpys():
+    # find_object's 99th percentile from one partition: exactly np.percentile (linear method)
+    import numpy as np
+
+    from imgqa.analysis.mr_snr import _percentile
+
+    rng = np.random.default_rng(7)
+    for _ in range(400):
+        m = int(rng.integers(1, 2000))
+        a = (rng.normal(0.0, 1.0, m) * 10 ** rng.uniform(-3, 5)).astype(
+            rng.choice([np.float32, np.float64]))
+        if rng.random() < 0.3:
+            a = np.round(a)                      # ties
+        for q in (0, 1, 37.3, 50, 95, 99, 99.9, 100):
+            assert _percentile(a, q) == float(np.percentile(a, q))
+    a = np.array([1.0, np.nan, 3.0])
+    assert np.isnan(_percentile(a, 99))
