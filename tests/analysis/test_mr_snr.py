@@ -101,7 +101,7 @@ def test_single_pivot_percentile_is_numpys():
     # find_object's 99th percentile from one partition: exactly np.percentile (linear method)
     import numpy as np
 
-    from imgqa.analysis.mr_snr import _percentile
+    from imgqa.analysis._quantile import percentile as _percentile
 
     rng = np.random.default_rng(7)
     for _ in range(400):

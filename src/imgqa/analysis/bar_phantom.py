@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from imgqa.analysis._quantile import percentile
+
 __all__ = [
     "BarPhantomResult",
     "QuadrantResult",
@@ -171,11 +173,11 @@ def _largest_box(bars: np.ndarray, iterations: int) -> tuple[int, int, int, int]
 def _thresholds(smooth: np.ndarray) -> tuple[float, float]:
     """(field level, bar level): the field is above 30 % of the 99th percentile of the
     smoothed image, bars below 80 % of the open field's level (95th percentile in the field)."""
-    field_level = 0.3 * float(np.percentile(smooth, 99))
+    field_level = 0.3 * percentile(smooth, 99)
     field = smooth > field_level
     if not field.any():
         raise ValueError("no counts in the image")
-    return field_level, 0.8 * float(np.percentile(smooth[field], 95))
+    return field_level, 0.8 * percentile(smooth[field], 95)
 
 
 def _bar_box_full(img: np.ndarray, size: int) -> tuple[int, int, int, int] | None:
@@ -251,7 +253,9 @@ def _bar_box(img: np.ndarray, size: int) -> tuple[int, int, int, int] | None:
     size_c = round(size / f)
     if size_c < 3 or min(h, w) < 16 * f:
         return _bar_box_full(img, size)
-    small = img[:h, :w].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+    # block means: sum along the rows' contiguous axis first (3× faster than one 4-D mean)
+    small = img[:h, :w].reshape(h, w // f, f).sum(axis=2).reshape(h // f, f, w // f).sum(
+        axis=1) / (f * f)
     smooth_c = ndimage.uniform_filter(small, size_c)
     levels = _thresholds(smooth_c)
     bars_c = (smooth_c > levels[0]) & (smooth_c < levels[1])

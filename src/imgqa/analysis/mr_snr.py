@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from imgqa.analysis._quantile import percentile
 from imgqa.analysis.acr_mri.piu import disk_kernel
 from imgqa.errors import AnalysisError
 
@@ -73,33 +74,10 @@ class ObjectBox:
     signal: float
 
 
-def _percentile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` (linear method) from one single-pivot partition.
-
-    NumPy partitions at four pivots (both neighbours and both ends); the two neighbours are
-    the pivot and the largest value before it, and the interpolation below is NumPy's
-    (`_lerp`, in the array's dtype), so the result is the same number. Arrays holding NaN go to
-    NumPy.
-    """
-    flat = values.ravel()
-    n = flat.size
-    vi = (n - 1) * (q / 100.0)
-    lo = int(np.floor(vi))
-    hi = min(lo + 1, n - 1)
-    part = np.partition(flat, hi)
-    if np.isnan(part[hi]) or np.isnan(part[hi:]).any():
-        return float(np.percentile(values, q))
-    b = part[hi]
-    a = part[:hi].max() if hi > lo else b
-    t = vi - lo
-    d = b - a
-    return float(b - d * (1 - t) if t >= 0.5 else a + d * t)
-
-
 def find_object(image: np.ndarray, *, threshold_fraction: float = 0.25) -> ObjectBox:
     """Largest bright object (flood phantom) from a threshold at 25 % of the 99th percentile."""
     img = np.asarray(image, dtype=np.float32)
-    hi = _percentile(img, 99)
+    hi = percentile(img, 99)
     if not np.isfinite(hi) or hi <= 0:
         raise AnalysisError("The image is empty (no signal).",
                             hint="Check that the image shows the phantom.")
