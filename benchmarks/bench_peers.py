@@ -13,7 +13,10 @@ Each time includes reading the files (hazen and pylinac read in their constructo
 and the peer runs in the same ``make bench`` run, right after imgqa on the same files. ratio =
 imgqa / peer. A peer that refuses the files is reported with its message.
 
-Run: ``.venv/bin/python benchmarks/bench_peers.py [repeats]``.
+Wall and process CPU time are both reported (CPU time is steadier on a loaded machine).
+
+Run: ``.venv/bin/python benchmarks/bench_peers.py [repeats] [rounds] [only]``, e.g.
+``bench_peers.py 5 3 mr.snr,mr.uniformity,nm.bar`` (3 interleaved rounds of 5, those cases).
 """
 
 from __future__ import annotations
@@ -76,20 +79,22 @@ def _cases() -> list[dict]:
     return [c for c in cases if Path(c["path"]).exists()]
 
 
-def _imgqa_time(case: dict, repeats: int) -> tuple[float | None, dict | str]:
+def _imgqa_time(case: dict, repeats: int) -> tuple[list[float], list[float], dict | str]:
+    """Wall and process-CPU times of `repeats` runs after a warm-up, and the first values."""
     import imgqa
 
     try:
         imgqa.analyse(case["path"], case["protocol"], **case["params"])  # warm-up
-        times = []
+        wall, cpu = [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = imgqa.analyse(case["path"], case["protocol"], **case["params"])
-            times.append(time.perf_counter() - t0)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     except Exception as exc:  # noqa: BLE001 - reported in the row
-        return None, f"{type(exc).__name__}: {exc}"
+        return [], [], f"{type(exc).__name__}: {exc}"
     values = {k: v for k, v in res[0].as_dict().items() if isinstance(v, (int, float))}
-    return statistics.median(times), dict(list(values.items())[:8])
+    return wall, cpu, dict(list(values.items())[:8])
 
 
 def _peer_times(cases: list[dict], repeats: int) -> dict:
@@ -106,32 +111,62 @@ def _peer_times(cases: list[dict], repeats: int) -> dict:
         return {"_error": proc.stderr[-500:]}
 
 
-def run(repeats: int = REPEATS) -> list[dict]:
+def _median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def run(repeats: int = REPEATS, rounds: int = 1, only: str = "") -> list[dict]:
+    """Time imgqa and the peers in `rounds` interleaved rounds (imgqa, then the peer, on the
+    same cases), each of `repeats` runs after a warm-up; medians over all rounds' runs.
+
+    `only` keeps the cases whose id contains one of its comma-separated words.
+    """
     cases = _cases()
+    if only:
+        words = [w.strip() for w in only.split(",") if w.strip()]
+        cases = [c for c in cases if any(w in c["id"] for w in words)]
     load_before = os.getloadavg()[0]
-    mine: dict[str, tuple] = {}
-    done: dict[tuple, tuple] = {}  # the same files and protocol are timed once
-    for c in cases:
-        key = (c["path"], c["protocol"], tuple(sorted(c["params"].items())))
-        if key not in done:
-            done[key] = _imgqa_time(c, repeats)
-        mine[c["id"]] = done[key]
-    peers = _peer_times(cases, repeats)
+    wall: dict[str, list[float]] = {c["id"]: [] for c in cases}
+    cpu: dict[str, list[float]] = {c["id"]: [] for c in cases}
+    pwall: dict[str, list[float]] = {c["id"]: [] for c in cases}
+    pcpu: dict[str, list[float]] = {c["id"]: [] for c in cases}
+    values: dict[str, dict | str] = {}
+    peer_values: dict[str, object] = {}
+    for _ in range(max(rounds, 1)):
+        done: dict[tuple, tuple] = {}  # the same files and protocol are timed once per round
+        for c in cases:
+            key = (c["path"], c["protocol"], tuple(sorted(c["params"].items())))
+            if key not in done:
+                done[key] = _imgqa_time(c, repeats)
+            w, t, values[c["id"]] = done[key]
+            wall[c["id"]] += w
+            cpu[c["id"]] += t
+        peers = _peer_times(cases, repeats)
+        for c in cases:
+            peer = peers.get(c["id"], {"error": peers.get("_error",
+                                                          "reference tools not installed")})
+            pwall[c["id"]] += peer.get("times", [])
+            if "cpu_median_s" in peer:
+                pcpu[c["id"]].append(peer["cpu_median_s"])
+            peer_values[c["id"]] = peer.get("values", peer.get("error"))
     load = f"load avg {load_before:.1f}-{os.getloadavg()[0]:.1f}"
     rows = []
     for c in cases:
-        t, values = mine[c["id"]]
-        peer = peers.get(c["id"], {"error": peers.get("_error", "reference tools not installed")})
-        pt = peer.get("median_s")
+        t, pt = _median(wall[c["id"]]), _median(pwall[c["id"]])
+        tc, pc = _median(cpu[c["id"]]), _median(pcpu[c["id"]])
         rows.append({"name": c["id"], "protocol": c["protocol"], "peer": c["peer"],
                      "imgqa_s": t, "reference_s": pt,
                      "ratio": t / pt if t and pt else None,
-                     "notes": (f"median of {repeats}; {load}; imgqa: {values}; "
-                               f"peer: {peer.get('values', peer.get('error'))}")[:900]})
+                     "imgqa_cpu_s": tc, "reference_cpu_s": pc,
+                     "cpu_ratio": tc / pc if tc and pc else None,
+                     "notes": (f"median of {rounds}x{repeats}; {load}; imgqa: "
+                               f"{values[c['id']]}; peer: {peer_values[c['id']]}")[:900]})
     return rows
 
 
 if __name__ == "__main__":
-    for row in run(int(sys.argv[1]) if len(sys.argv) > 1 else REPEATS):
+    args = sys.argv[1:]
+    for row in run(int(args[0]) if len(args) > 0 else REPEATS,
+                   int(args[1]) if len(args) > 1 else 1, args[2] if len(args) > 2 else ""):
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
                           for k, v in row.items()}))

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         all_rows[area] = rows
         print(f"\n== {area} ({time.perf_counter() - t0:.1f} s) ==")
-        keys = ["name", "imgqa_s", "reference_s", "ratio", "notes"]
+        keys = ["name", "imgqa_s", "reference_s", "ratio", "cpu_ratio", "notes"]
         for r in rows:
             print("  " + " | ".join(f"{k}={_fmt(r.get(k))}" for k in keys if k in r))
     out = HERE / "results"

@@ -7,7 +7,8 @@ JOBS_JSON is a list of {"id", "tool", "task", "files"|"folder", "options"}; tool
 ``input_data``), ``pylinac-quadrant`` (``pylinac.nuclear.QuadrantResolution(file).analyze(
 bar_widths)``) and ``pylinac-catphan`` (task = CatPhan504 | CatPhan604 on a folder). Every
 timing includes reading the files (each tool reads in its constructor). Prints one JSON object
-{id: {"median_s", "times", "values" | "error"}}.
+{id: {"median_s", "times", "cpu_median_s", "values" | "error"}} (wall and
+process CPU time).
 """
 
 from __future__ import annotations
@@ -64,9 +65,9 @@ def main() -> None:
     out = {}
     for job in jobs:
         fn = RUNNERS[job["tool"]]
-        times, values, err = [], None, None
+        times, cpu, values, err = [], [], None, None
         for k in range(repeats + 1):  # the first run warms imports and caches, untimed
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     values = fn(job)
@@ -75,9 +76,10 @@ def main() -> None:
                 break
             if k:
                 times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
         out[job["id"]] = ({"error": err} if err else
                           {"median_s": statistics.median(times), "times": times,
-                           "values": values})
+                           "cpu_median_s": statistics.median(cpu), "values": values})
     print(json.dumps(out, default=str))
 
 

@@ -58,3 +58,59 @@ def test_flood_ghosting_percent():
                                diameter_mm=150.0)
     g = flood_ghosting(img, find_object(img), phase_axis=0)
     assert g.ghosting_percent == pytest.approx(truth["ghosting_percent"], abs=0.5)
+
+
+def test_single_image_snr_of_a_signed_real_valued_image_has_no_rayleigh_factor():
+    # Gaussian noise everywhere (a real-valued image, as Philips "R" images): the air SD is σ
+    # itself; the 0.655 magnitude correction would give 0.655 × the truth.
+    img, truth = flood_phantom(noise_sd=20.0, noise="gaussian", seed=4, n=256, pixel_mm=1.0)
+    obj = find_object(img)
+    r = snr_background(img, signal_roi_mask(img, obj), background_mask(img.shape, obj))
+    assert r.snr == pytest.approx(truth["snr"], rel=0.05)
+    assert r.noise_sd == pytest.approx(20.0, rel=0.05)
+    assert "signed" in r.method
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_piu_disk_means_from_row_sums_equal_convolution_and_erosion(seed):
+    # The integral-image 1 cm² means must be the full-image convolution's at every pixel of
+    # the eroded ROI, and the inner mask exactly the binary erosion (any spacing, ROIs
+    # touching the image border, ragged ROIs).
+    import numpy as np
+    from scipy import ndimage
+
+    from imgqa.analysis.acr_mri.piu import disk_kernel
+    from imgqa.analysis.mr_snr import _inner_disk_means
+
+    rng = np.random.default_rng(seed)
+    img = rng.normal(1000.0, 30.0, (int(rng.integers(40, 160)), int(rng.integers(40, 160))))
+    roi = ndimage.binary_opening(rng.random(img.shape) > 0.03, iterations=2)
+    r = (100.0 / np.pi) ** 0.5
+    kern = disk_kernel(r / rng.uniform(0.4, 2.5), r / rng.uniform(0.4, 2.5))
+    inner, means, (r0, c0) = _inner_disk_means(img, roi, kern > 0)
+    ref_inner = ndimage.binary_erosion(roi, structure=kern > 0)
+    full = np.zeros_like(roi)
+    full[r0:r0 + inner.shape[0], c0:c0 + inner.shape[1]] = inner
+    assert np.array_equal(full, ref_inner)
+    ref = ndimage.convolve(img, kern, mode="nearest")[r0:r0 + inner.shape[0],
+                                                      c0:c0 + inner.shape[1]]
+    np.testing.assert_allclose(means[inner], ref[inner], rtol=1e-12)
+
+
+def test_single_pivot_percentile_is_numpys():
+    # find_object's 99th percentile from one partition: exactly np.percentile (linear method)
+    import numpy as np
+
+    from imgqa.analysis._quantile import percentile as _percentile
+
+    rng = np.random.default_rng(7)
+    for _ in range(400):
+        m = int(rng.integers(1, 2000))
+        a = (rng.normal(0.0, 1.0, m) * 10 ** rng.uniform(-3, 5)).astype(
+            rng.choice([np.float32, np.float64]))
+        if rng.random() < 0.3:
+            a = np.round(a)                      # ties
+        for q in (0, 1, 37.3, 50, 95, 99, 99.9, 100):
+            assert _percentile(a, q) == float(np.percentile(a, q))
+    a = np.array([1.0, np.nan, 3.0])
+    assert np.isnan(_percentile(a, 99))

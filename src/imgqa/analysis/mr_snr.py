@@ -5,7 +5,11 @@
   SNR = S/σ. Independent of the background, so valid with parallel imaging and filters.
 * Single-image (background) method: σ is estimated from an air region. In a magnitude image the
   air noise is Rayleigh distributed, whose SD is 0.655 σ of the underlying Gaussian noise, so
-  SNR = 0.655 · S / SD_air. Invalid when the scanner zeroes or filters the background.
+  SNR = 0.655 · S / SD_air. Invalid when the scanner zeroes or filters the background. A
+  real-valued (signed) image, e.g. a Philips ``R`` image, has Gaussian zero-mean air noise:
+  there SD_air = σ and no Rayleigh factor applies (detected from negative air pixels).
+* Pixel values are the rescaled ones (Rescale Slope/Intercept): a stored offset (Philips real
+  images store zero signal as 2047.5) would add to S and not to σ.
 * Flood uniformity: ACR-style PIU (1 cm² ROI extremes in a central ROI of 75 % of the object's
   area) and hazen-style fractional uniformity: the fraction of a central profile (10 px wide)
   within ±10 % of the central mean, horizontally and vertically.
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from imgqa.analysis._quantile import percentile
 from imgqa.analysis.acr_mri.piu import disk_kernel
 from imgqa.errors import AnalysisError
 
@@ -47,6 +52,8 @@ __all__ = [
 ]
 
 RAYLEIGH_FACTOR = 0.655   # SD of Rayleigh-distributed air noise / σ of the Gaussian noise
+# A magnitude image has no negative pixels; Gaussian zero-mean air has half of them negative.
+SIGNED_AIR_FRACTION = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +77,7 @@ class ObjectBox:
 def find_object(image: np.ndarray, *, threshold_fraction: float = 0.25) -> ObjectBox:
     """Largest bright object (flood phantom) from a threshold at 25 % of the 99th percentile."""
     img = np.asarray(image, dtype=np.float32)
-    hi = float(np.percentile(img, 99))
+    hi = percentile(img, 99)
     if not np.isfinite(hi) or hi <= 0:
         raise AnalysisError("The image is empty (no signal).",
                             hint="Check that the image shows the phantom.")
@@ -78,9 +85,10 @@ def find_object(image: np.ndarray, *, threshold_fraction: float = 0.25) -> Objec
     labels, n = ndimage.label(mask)
     if n == 0:
         raise AnalysisError("No object was found in the image.")
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    mask = labels == int(np.argmax(sizes))
+    if n > 1:   # a single region is the mask itself (the usual flood: no counting needed)
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        mask = labels == int(np.argmax(sizes))
     r = np.flatnonzero(mask.any(axis=1))
     c = np.flatnonzero(mask.any(axis=0))
     if r.size < 8 or c.size < 8:
@@ -144,7 +152,12 @@ def snr_difference(image1: np.ndarray, image2: np.ndarray, roi: np.ndarray) -> S
 
 
 def snr_background(image: np.ndarray, roi: np.ndarray, background: np.ndarray) -> SnrResult:
-    """NEMA MS 1 single-image SNR with the Rayleigh correction: 0.655 · S / SD_air."""
+    """NEMA MS 1 single-image SNR: 0.655 · S / SD_air for a magnitude image.
+
+    The Rayleigh factor holds only for magnitude air (never negative). When more than
+    `SIGNED_AIR_FRACTION` of the air pixels are negative the image is real-valued (Gaussian,
+    zero-mean air, e.g. Philips ImageType ``R``): σ = SD_air, factor 1.
+    """
     img = np.asarray(image, dtype=np.float64)
     s = img[roi]
     bg = img[background]
@@ -155,9 +168,14 @@ def snr_background(image: np.ndarray, roi: np.ndarray, background: np.ndarray) -
         raise AnalysisError("The air background is exactly constant (the scanner zeroes it), so "
                             "the single-image SNR cannot be measured.",
                             hint="Use the two-image method (two repeated acquisitions).")
-    sigma = sd_air / RAYLEIGH_FACTOR
-    return SnrResult(float(s.mean()) / sigma, float(s.mean()), sigma,
-                     "NEMA MS 1 single image, air SD with Rayleigh factor 0.655", s.size)
+    if float(np.mean(bg < 0)) > SIGNED_AIR_FRACTION:
+        sigma = sd_air
+        method = ("NEMA MS 1 single image, air SD of a signed (real-valued) image: Gaussian "
+                  "noise, no Rayleigh factor")
+    else:
+        sigma = sd_air / RAYLEIGH_FACTOR
+        method = "NEMA MS 1 single image, air SD with Rayleigh factor 0.655"
+    return SnrResult(float(s.mean()) / sigma, float(s.mean()), sigma, method, s.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,15 +197,15 @@ def flood_uniformity(image: np.ndarray, obj: ObjectBox, spacing_mm: tuple[float,
     roi = signal_roi_mask(img, obj)
     small = np.sqrt(100.0 / np.pi)
     kern = disk_kernel(small / sr, small / sc)
-    means = ndimage.convolve(img, kern, mode="nearest") if kern.size < 200 else \
-        _fft_means(img, kern)
-    inner = ndimage.binary_erosion(roi, structure=kern > 0)
+    inner, means, origin = _inner_disk_means(img, roi, kern > 0)
     if not inner.any():
         raise AnalysisError("The phantom is too small for 1 cm² ROIs.")
     vals = np.where(inner, means, np.nan)
     imax = np.unravel_index(np.nanargmax(vals), vals.shape)
     imin = np.unravel_index(np.nanargmin(vals), vals.shape)
     smax, smin = float(vals[imax]), float(vals[imin])
+    imax = (imax[0] + origin[0], imax[1] + origin[1])
+    imin = (imin[0] + origin[0], imin[1] + origin[1])
     piu = 100.0 * (1.0 - (smax - smin) / (smax + smin))
     cr, cc = round(obj.centre_rc[0]), round(obj.centre_rc[1])
     h = profile_width_px // 2
@@ -205,10 +223,65 @@ def flood_uniformity(image: np.ndarray, obj: ObjectBox, spacing_mm: tuple[float,
                            centre_mean)
 
 
-def _fft_means(img: np.ndarray, kern: np.ndarray) -> np.ndarray:
-    from imgqa.analysis._fftconv import fftconvolve
+def _row_spans(footprint: np.ndarray) -> list[tuple[int, int, int]]:
+    """(row offset, first col offset, last col offset) of each row of a convex footprint."""
+    hr, hc = footprint.shape[0] // 2, footprint.shape[1] // 2
+    spans = []
+    for i, row in enumerate(footprint):
+        cols = np.flatnonzero(row)
+        if cols.size:
+            if cols.size != cols[-1] - cols[0] + 1:
+                raise ValueError("footprint rows must be contiguous")
+            spans.append((i - hr, int(cols[0]) - hc, int(cols[-1]) - hc))
+    return spans
 
-    return fftconvolve(img, kern, mode="same")
+
+def _inner_disk_means(img: np.ndarray, roi: np.ndarray, footprint: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Mean of `img` over `footprint` centred at every pixel whose whole footprint lies in
+    `roi` (the erosion of `roi` by the footprint), within the ROI's bounding box.
+
+    The footprint (a disk) is a stack of row segments, each summed from a row-wise cumulative
+    sum (integral image): O(rows of the footprint) array operations on the ROI's bounding box
+    instead of a full-image convolution and erosion. Same values as ``ndimage.convolve`` with
+    the normalised disk at the inner pixels up to rounding (≈ 1e-13 relative); outside the
+    image counts as outside the ROI, as ``binary_erosion``'s default border.
+
+    Returns
+    -------
+    inner : bool array of the bounding box
+    means : float array of the bounding box (meaningful where `inner`)
+    origin : (row, col) of the bounding box's first pixel in the image
+    """
+    rows = np.flatnonzero(roi.any(axis=1))
+    cols = np.flatnonzero(roi.any(axis=0))
+    if rows.size == 0:
+        return np.zeros((0, 0), bool), np.zeros((0, 0)), (0, 0)
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    hr, hc = footprint.shape[0] // 2, footprint.shape[1] // 2
+    h, w = r1 - r0, c1 - c0
+    # The box padded by the footprint's half sizes; pixels outside the image are zero (and
+    # outside the ROI), which only ever reaches pixels that are not inner.
+    pr0, pc0 = r0 - hr, c0 - hc
+    src = np.s_[max(pr0, 0):min(r1 + hr, img.shape[0]), max(pc0, 0):min(c1 + hc, img.shape[1])]
+    dst = np.s_[max(pr0, 0) - pr0:min(r1 + hr, img.shape[0]) - pr0,
+                max(pc0, 0) - pc0:min(c1 + hc, img.shape[1]) - pc0]
+    vals = np.zeros((h + 2 * hr, w + 2 * hc + 1))
+    inside = np.zeros((h + 2 * hr, w + 2 * hc + 1), dtype=np.int32)
+    vals[:, 1:][dst] = img[src]
+    inside[:, 1:][dst] = roi[src]
+    np.cumsum(vals, axis=1, out=vals)        # vals[i, j] = sum of the first j pixels of row i
+    np.cumsum(inside, axis=1, out=inside)
+    sums = np.zeros((h, w))
+    count = np.zeros((h, w), dtype=np.int32)
+    n = 0
+    for dr, a, b in _row_spans(footprint):
+        rs = slice(hr + dr, hr + dr + h)
+        hi, lo = slice(hc + b + 1, hc + b + 1 + w), slice(hc + a, hc + a + w)
+        sums += vals[rs, hi] - vals[rs, lo]
+        count += inside[rs, hi] - inside[rs, lo]
+        n += b - a + 1
+    return count == n, sums / n, (r0, c0)
 
 
 @dataclass(frozen=True, slots=True)

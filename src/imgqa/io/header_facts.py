@@ -36,6 +36,10 @@ from imgqa.io.sources import _short
 # code strings, decimal and integer strings, dates) or a binary unsigned short: the same values
 # pydicom would give, without building a DataElement for each (loading speed, issue 2).
 _ASCII_VRS = frozenset({"UI", "CS", "DS", "IS", "AS", "DA", "TM", "DT"})
+# Text VRs whose value depends on the character set: read raw only when the bytes are plain
+# ASCII without value separators or escape sequences (then every character set decodes them
+# alike), otherwise through pydicom.
+_TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT"})
 
 
 @functools.cache
@@ -52,9 +56,12 @@ def _raw_text(ds: Dataset, kw: str) -> str | None:
     elem = ds._dict.get(BaseTag(tag))
     if elem is None:
         return None
-    if (type(elem) is RawDataElement and vr in _ASCII_VRS and elem.value is not None
-            and elem.VR in (None, vr)):
-        return elem.value.decode("latin-1").strip(" \x00")
+    if type(elem) is RawDataElement and elem.value is not None and elem.VR in (None, vr):
+        if vr in _ASCII_VRS:
+            return elem.value.decode("latin-1").strip(" \x00")
+        raw = elem.value
+        if (vr in _TEXT_VRS and raw.isascii() and b"\\" not in raw and b"\x1b" not in raw):
+            return raw.decode("ascii").rstrip("\x00 ").strip()    # as pydicom, then .strip()
     v = ds[tag].value
     if v is None:
         return ""

@@ -416,7 +416,12 @@ class ImageSeries:
         frame = self.frames[index]
         out = self._decoder(self, frame)
         stored, digest = out if isinstance(out, tuple) else (out, None)
-        if digest is not None:
+        with self._lock:
+            known = index in self._hashes
+        if not known:
+            # Every analysis records the image's hash (provenance): hashing the array just
+            # decoded (≈ 0.4 ms for 512 KB) spares `pixel_sha256` reading the file again.
+            digest = digest or sha256_of(stored)
             with self._lock:
                 self._hashes[index] = digest
         return stored
@@ -474,7 +479,7 @@ class ImageSeries:
         The hash covers the bytes of the array `raw` returns (C order, native byte order): the
         stored values after decompression and before rescale, so the same image gives the same
         hash whether it was sent compressed or not, and the frames of a multi-frame file differ.
-        Computed on first request (decoding the image) and then remembered.
+        Computed when the image is first decoded (or on first request) and then remembered.
         """
         if index < 0:
             index += len(self)

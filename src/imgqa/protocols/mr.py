@@ -86,9 +86,11 @@ def mr_snr(series_list: list[ImageSeries], *, method: str = "auto") -> Analysis:
         res = snr_difference(pair[0], pair[1], roi)
     else:
         res = snr_background(image, roi, background_mask(image.shape, obj))
-        warnings.append("Single-image SNR: noise from the air in the image corners with the "
-                        "Rayleigh factor 0.655; not valid with parallel imaging or background "
-                        "filtering (use two acquisitions).")
+        factor = ("no Rayleigh factor (signed, real-valued image)" if "signed" in res.method
+                  else "the Rayleigh factor 0.655")
+        warnings.append(f"Single-image SNR: noise from the air in the image corners with "
+                        f"{factor}; not valid with parallel imaging or background filtering "
+                        f"(use two acquisitions).")
     frame = frames[0] if frames else len(first) // 2
     rois = [Roi("ellipse", (obj.centre_rc,), label="signal ROI (75 % of the phantom)",
                 frame=frame, radii=(obj.half_rc[0] * np.sqrt(0.75), obj.half_rc[1] * np.sqrt(0.75)),
