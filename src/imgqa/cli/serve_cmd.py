@@ -11,12 +11,19 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from imgqa.cli.receive_cmd import _LOOPBACK, _ae_title, _port, _quiet, add_policy_arguments
 from imgqa.io.receiver import DEFAULT_HOST, StorageReceiver
 from imgqa.paths import inbox_dir
+
+if TYPE_CHECKING:
+    from imgqa.service.completion import CompleteSeries
+    from imgqa.service.pipeline import AutomaticQC
+    from imgqa.service.saving import SessionSaver
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     with open_from_args(args) as store:
         saver = SessionSaver(store, inbox, report=lambda s: print(s.line(), flush=True))
-        qc = AutomaticQC(saver, quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
+        qc = AutomaticQC(marking_handler(saver, inbox),
+                         quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
+        recover_inbox(inbox, qc)
         rx = None
         if not args.no_listen:
             rx = StorageReceiver(inbox=inbox, port=args.port, ae_title=args.ae_title,
@@ -126,3 +135,40 @@ def run(args: argparse.Namespace) -> int:
                   for k in ("saved", "duplicate", "waiting", "failed")}
     print("Stopped: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + ".", flush=True)
     return 0
+
+
+def recover_inbox(inbox: Path, qc: "AutomaticQC") -> tuple[int, int]:
+    """Hand the inbox's never-handled images (a stop between acknowledgement and analysis)
+    to `qc` as new arrivals; returns (images, series). See `imgqa.service.recovery`."""
+    from imgqa.service.recovery import remove_stale_incoming, unhandled_files
+
+    remove_stale_incoming(inbox)
+    files = unhandled_files(inbox)
+    qc.on_files(files)
+    n_series = len({f.series_uid for f in files})
+    if files:
+        print(f"Re-collected {len(files)} image(s) of {n_series} series from the inbox that "
+              "were received but not analysed before the last stop; they are analysed once "
+              "quiet.", flush=True)
+    return len(files), n_series
+
+
+def marking_handler(saver: "SessionSaver", inbox: Path
+                    ) -> "Callable[[CompleteSeries], None]":
+    """`saver` as the pipeline's handler, marking each series' inbox folder handled after it
+    returned (`imgqa.service.recovery.mark_handled`); files of --watch folders are not marked
+    (the service writes nothing into an export share)."""
+    from imgqa.service.recovery import mark_handled
+
+    root = inbox.resolve()
+
+    def handle(series: CompleteSeries) -> None:
+        n = len(saver.outcomes)
+        saver(series)
+        states = {o.state for o in saver.outcomes[n:]}
+        # after the handler returned (and the session, if any, is committed): a stop before
+        # this line means a duplicate check at the next start, never a loss
+        mark_handled([p for p in series.paths if p.resolve().is_relative_to(root)],
+                     ",".join(sorted(states)) or "handled")
+
+    return handle
