@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from imgqa.service.completion import DEFAULT_QUIET_S
     from imgqa.service.pipeline import AutomaticQC
     from imgqa.service.saving import SessionSaver
+    from imgqa.service.warmup import warm_up_in_background
     from imgqa.service.watcher import DirectoryWatcher
 
     folders = [Path(d) for d in args.watch or ()]
@@ -97,7 +98,10 @@ def run(args: argparse.Namespace) -> int:
                       f"{args.port}: {exc.strerror or exc}", file=sys.stderr)
                 return 1
         watchers = [DirectoryWatcher(d) for d in folders]
-        n_rules = len(store.rules())
+        rules = store.rules()
+        n_rules = len(rules)
+        # the first series would otherwise wait for the analysis kernels' imports
+        warm_up_in_background(r.protocol for r in rules)
         if rx is not None:
             where = "this computer only" if args.host in _LOOPBACK else args.host
             print(f"Serving: AE title {args.ae_title} on {where}, port {rx.port}; images go "
@@ -116,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         old_int = signal.signal(signal.SIGINT, on_signal)
         next_look = 0.0
         try:
-            while not stop.wait(0.2):
+            while not stop.wait(_pause(qc)):
                 if watchers and time.monotonic() >= next_look:
                     next_look = time.monotonic() + args.poll
                     for d, w in zip(folders, watchers):
@@ -172,3 +176,10 @@ def marking_handler(saver: "SessionSaver", inbox: Path
                      ",".join(sorted(states)) or "handled")
 
     return handle
+
+
+def _pause(qc: "AutomaticQC", longest: float = 0.2) -> float:
+    """How long the loop sleeps: until the next series completes, at most `longest` seconds
+    (signals, watchers) and at least 10 ms (an arrival resets the quiet period anyway)."""
+    due = qc.collector.next_due_in()
+    return longest if due is None else min(longest, max(0.01, due))
