@@ -263,3 +263,49 @@ def test_sigkill_mid_series_then_restart_loses_nothing_and_saves_once(tmp_path, 
             str(ds.SOPInstanceUID) for ds in acr}
     # the next start finds every image handled: nothing to re-collect
     assert unhandled_files(inbox) == []
+
+
+def test_sigkill_while_series_are_analysed_and_saved_still_gives_one_session_each(tmp_path):
+    """Killed at an arbitrary moment of the analysis/save loop (between series, during an
+    analysis, a save, or between a commit and its handled marker), then restarted: every
+    series ends up saved exactly once."""
+    n_series = 8
+    db = str(tmp_path / "qc.sqlite3")
+    _rule(db, "ct.water", "water burst")
+    template = _water_series(tmp_path / "ct", 4)
+    series = [_re_uid(template) for _ in range(n_series)]
+    inbox = tmp_path / "inbox"
+    # 1. everything acknowledged, nothing analysed yet: killed
+    proc, port, seen = _start(db, inbox, quiet=600)
+    try:
+        assert _send(port, [ds for s in series for ds in s]) == [0] * (4 * n_series)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.kill()
+    # 2. restarted: the re-collected series are handled one by one; killed after the third
+    proc, port, seen = _start(db, inbox, quiet=0.2)
+    try:
+        assert any(f"Re-collected {4 * n_series} image(s) of {n_series} series" in x
+                   for x in seen), seen
+        for _ in range(3):
+            assert _read_until(proc.stdout, LINE, seen).group(1) == "saved"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        proc.kill()
+    with open_store(db) as store:
+        assert len(store.sessions()) >= 3  # (< n_series unless the kill came late)
+    # 3. restarted and stopped at once: what is left is handled before the exit
+    proc, port, seen = _start(db, inbox, quiet=600)
+    try:
+        out, err = _stop(proc)
+    finally:
+        proc.kill()
+    assert re.search(r"Stopped: \d+ saved, [01] duplicate, 0 waiting, 0 failed\.", out), out
+    owner = {str(ds.SOPInstanceUID): i for i, s in enumerate(series) for ds in s}
+    with open_store(db) as store:
+        sessions = store.sessions()
+        per_session = [{owner[u] for u, _ in store.session_inputs(s.id)} for s in sessions]
+    assert sorted(x for p in per_session for x in p) == list(range(n_series)), per_session
+    assert unhandled_files(inbox) == []
