@@ -13,7 +13,6 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from imgqa.cli.serve_cmd import marking_handler, recover_inbox
 from imgqa.io.receiver import QUARANTINE
 from imgqa.phantoms.ct import water_phantom
 from imgqa.phantoms.writer import write_series
@@ -22,6 +21,8 @@ from imgqa.service.recovery import (
     HANDLED_MARKER,
     handled_names,
     mark_handled,
+    marking_handler,
+    recover_inbox,
     remove_stale_incoming,
     unhandled_files,
 )

@@ -11,19 +11,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imgqa.cli.receive_cmd import _LOOPBACK, _ae_title, _port, _quiet, add_policy_arguments
 from imgqa.io.receiver import DEFAULT_HOST, StorageReceiver
 from imgqa.paths import inbox_dir
 
 if TYPE_CHECKING:
-    from imgqa.service.completion import CompleteSeries
     from imgqa.service.pipeline import AutomaticQC
-    from imgqa.service.saving import SessionSaver
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,9 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from imgqa.cli.db_cmd import open_from_args
     from imgqa.service.completion import DEFAULT_QUIET_S
     from imgqa.service.pipeline import AutomaticQC
+    from imgqa.service.recovery import marking_handler
     from imgqa.service.saving import SessionSaver
-    from imgqa.service.warmup import warm_up_in_background
-    from imgqa.service.watcher import DirectoryWatcher
 
     folders = [Path(d) for d in args.watch or ()]
     for d in folders:
@@ -84,33 +80,8 @@ def run(args: argparse.Namespace) -> int:
         saver = SessionSaver(store, inbox, report=lambda s: print(s.line(), flush=True))
         qc = AutomaticQC(marking_handler(saver, inbox),
                          quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
-        recover_inbox(inbox, qc)
-        rx = None
-        if not args.no_listen:
-            rx = StorageReceiver(inbox=inbox, port=args.port, ae_title=args.ae_title,
-                                 host=args.host, allowed_ae_titles=args.allow_ae,
-                                 allowed_hosts=tuple(args.allow_host or ()),
-                                 on_received=qc.on_received)
-            try:
-                rx.start()
-            except OSError as exc:
-                print(f"imgqa: cannot listen on {args.host or 'all interfaces'} port "
-                      f"{args.port}: {exc.strerror or exc}", file=sys.stderr)
-                return 1
-        watchers = [DirectoryWatcher(d) for d in folders]
-        rules = store.rules()
-        n_rules = len(rules)
-        # the first series would otherwise wait for the analysis kernels' imports
-        warm_up_in_background(r.protocol for r in rules)
-        if rx is not None:
-            where = "this computer only" if args.host in _LOOPBACK else args.host
-            print(f"Serving: AE title {args.ae_title} on {where}, port {rx.port}; images go "
-                  f"to {inbox}. Who may send: {rx.policy.describe()}.", flush=True)
-        for d in folders:
-            print(f"Watching {d} every {args.poll:g} s.", flush=True)
-        print(f"{n_rules} routing rule(s) in force"
-              + ("" if n_rules else ": every series will wait (add one with `imgqa rule "
-                 "add`)") + ". Stop with Ctrl-C or SIGTERM.", flush=True)
+        # Signals first: a SIGTERM that comes while the service starts (a service manager
+        # stopping it at once) must also end in a clean stop with exit code 0.
         stop = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -118,17 +89,22 @@ def run(args: argparse.Namespace) -> int:
 
         old_term = signal.signal(signal.SIGTERM, on_signal)
         old_int = signal.signal(signal.SIGINT, on_signal)
-        next_look = 0.0
+        rx = None
         try:
-            while not stop.wait(_pause(qc)):
-                if watchers and time.monotonic() >= next_look:
-                    next_look = time.monotonic() + args.poll
-                    for d, w in zip(folders, watchers):
-                        try:
-                            qc.on_files(w.poll())
-                        except OSError as exc:
-                            print(f"imgqa serve: cannot read {d}: {exc}", file=sys.stderr)
-                qc.run_due()
+            _recover(inbox, qc)
+            if not args.no_listen:
+                rx = StorageReceiver(inbox=inbox, port=args.port, ae_title=args.ae_title,
+                                     host=args.host, allowed_ae_titles=args.allow_ae,
+                                     allowed_hosts=tuple(args.allow_host or ()),
+                                     on_received=qc.on_received)
+                try:
+                    rx.start()
+                except OSError as exc:
+                    print(f"imgqa: cannot listen on {args.host or 'all interfaces'} port "
+                          f"{args.port}: {exc.strerror or exc}", file=sys.stderr)
+                    return 1
+            _announce(args, store, rx, inbox, folders)
+            _loop(qc, stop, folders, args.poll)
         finally:
             if rx is not None:
                 rx.stop()  # no new association; what was acknowledged is on disk
@@ -141,41 +117,52 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def recover_inbox(inbox: Path, qc: "AutomaticQC") -> tuple[int, int]:
-    """Hand the inbox's never-handled images (a stop between acknowledgement and analysis)
-    to `qc` as new arrivals; returns (images, series). See `imgqa.service.recovery`."""
-    from imgqa.service.recovery import remove_stale_incoming, unhandled_files
+def _announce(args: argparse.Namespace, store: Any, rx: StorageReceiver | None, inbox: Path,
+              folders: list[Path]) -> None:
+    """Print what the service does, and start the warm-up of the rules' protocols."""
+    from imgqa.service.warmup import warm_up_in_background
 
-    remove_stale_incoming(inbox)
-    files = unhandled_files(inbox)
-    qc.on_files(files)
-    n_series = len({f.series_uid for f in files})
-    if files:
-        print(f"Re-collected {len(files)} image(s) of {n_series} series from the inbox that "
-              "were received but not analysed before the last stop; they are analysed once "
-              "quiet.", flush=True)
-    return len(files), n_series
+    rules = store.rules()
+    # the first series would otherwise wait for the analysis kernels' imports
+    warm_up_in_background(r.protocol for r in rules)
+    if rx is not None:
+        where = "this computer only" if args.host in _LOOPBACK else args.host
+        print(f"Serving: AE title {args.ae_title} on {where}, port {rx.port}; images go "
+              f"to {inbox}. Who may send: {rx.policy.describe()}.", flush=True)
+    for d in folders:
+        print(f"Watching {d} every {args.poll:g} s.", flush=True)
+    print(f"{len(rules)} routing rule(s) in force"
+          + ("" if rules else ": every series will wait (add one with `imgqa rule add`)")
+          + ". Stop with Ctrl-C or SIGTERM.", flush=True)
 
 
-def marking_handler(saver: "SessionSaver", inbox: Path
-                    ) -> "Callable[[CompleteSeries], None]":
-    """`saver` as the pipeline's handler, marking each series' inbox folder handled after it
-    returned (`imgqa.service.recovery.mark_handled`); files of --watch folders are not marked
-    (the service writes nothing into an export share)."""
-    from imgqa.service.recovery import mark_handled
+def _loop(qc: "AutomaticQC", stop: threading.Event, folders: list[Path], poll: float) -> None:
+    """Until `stop`: look at the watched folders every `poll` seconds, hand complete series
+    to the handler as they become due."""
+    from imgqa.service.watcher import DirectoryWatcher
 
-    root = inbox.resolve()
+    watchers = [DirectoryWatcher(d) for d in folders]
+    next_look = 0.0
+    while not stop.wait(_pause(qc)):
+        if watchers and time.monotonic() >= next_look:
+            next_look = time.monotonic() + poll
+            for d, w in zip(folders, watchers):
+                try:
+                    qc.on_files(w.poll())
+                except OSError as exc:
+                    print(f"imgqa serve: cannot read {d}: {exc}", file=sys.stderr)
+        qc.run_due()
 
-    def handle(series: CompleteSeries) -> None:
-        n = len(saver.outcomes)
-        saver(series)
-        states = {o.state for o in saver.outcomes[n:]}
-        # after the handler returned (and the session, if any, is committed): a stop before
-        # this line means a duplicate check at the next start, never a loss
-        mark_handled([p for p in series.paths if p.resolve().is_relative_to(root)],
-                     ",".join(sorted(states)) or "handled")
 
-    return handle
+def _recover(inbox: Path, qc: "AutomaticQC") -> None:
+    """Re-collect what a stop left unanalysed in the inbox (`imgqa.service.recovery`)."""
+    from imgqa.service.recovery import recover_inbox
+
+    n_images, n_series = recover_inbox(inbox, qc)
+    if n_images:
+        print(f"Re-collected {n_images} image(s) of {n_series} series from the inbox that were "
+              "received but not analysed before the last stop; they are analysed once quiet.",
+              flush=True)
 
 
 def _pause(qc: "AutomaticQC", longest: float = 0.2) -> float:

@@ -32,15 +32,21 @@ import os
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imgqa.io.receiver import QUARANTINE
 from imgqa.service.watcher import DicomFile, is_temporary_name, read_uids
 
 __all__ = ["HANDLED_MARKER", "mark_handled", "handled_names", "unhandled_files",
-           "remove_stale_incoming", "STALE_INCOMING_S"]
+           "remove_stale_incoming", "STALE_INCOMING_S", "recover_inbox", "marking_handler"]
+
+if TYPE_CHECKING:
+    from imgqa.service.completion import CompleteSeries
+    from imgqa.service.pipeline import AutomaticQC
+    from imgqa.service.saving import SessionSaver
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +149,37 @@ def remove_stale_incoming(inbox: Path | str, older_than_s: float = STALE_INCOMIN
             except OSError:
                 continue
     return n
+
+
+def recover_inbox(inbox: Path | str, qc: AutomaticQC) -> tuple[int, int]:
+    """Hand the inbox's never-handled images (a stop between acknowledgement and analysis) to
+    `qc` as new arrivals, after removing stale temporaries; returns (images, series)."""
+    remove_stale_incoming(inbox)
+    files = unhandled_files(inbox)
+    qc.on_files(files)
+    n_series = len({f.series_uid for f in files})
+    if files:
+        log.info("re-collected %d image(s) of %d series from %s", len(files), n_series, inbox)
+    return len(files), n_series
+
+
+def marking_handler(saver: SessionSaver, inbox: Path | str
+                    ) -> Callable[[CompleteSeries], None]:
+    """`saver` as the pipeline's handler, marking each series' inbox folder handled once it
+    returned. Files outside the inbox (``--watch`` folders) are not marked: the service writes
+    nothing into an export share."""
+    root = Path(inbox).resolve()
+
+    def handle(series: CompleteSeries) -> None:
+        n = len(saver.outcomes)
+        saver(series)
+        states = {o.state for o in saver.outcomes[n:]}
+        # after the handler returned (and the session, if any, is committed): a stop before
+        # this line means a duplicate check at the next start, never a loss
+        mark_handled([p for p in series.paths if p.resolve().is_relative_to(root)],
+                     ",".join(sorted(states)) or "handled")
+
+    return handle
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
