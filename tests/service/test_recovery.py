@@ -78,6 +78,17 @@ def test_unhandled_files_skips_marked_temporary_and_quarantined(tmp_path):
     assert len(unhandled_files(inbox)) == 3
 
 
+def test_images_older_than_the_recovery_window_are_left_alone(tmp_path):
+    inbox = tmp_path / "inbox"
+    _, files = _filed(inbox, n=3)
+    eight_days_ago = time.time() - 8 * 86400
+    os.utime(files[0], (eight_days_ago, eight_days_ago))
+    assert len(unhandled_files(inbox)) == 3
+    assert sorted(f.path for f in unhandled_files(inbox, 7 * 86400)) == sorted(files[1:])
+    qc = AutomaticQC(lambda series: None, quiet_s=0.0)
+    assert recover_inbox(inbox, qc) == (2, 1)             # default window: 7 days
+
+
 def test_stale_incoming_files_are_removed_fresh_ones_kept(tmp_path):
     inbox = tmp_path / "inbox"
     folder, _ = _filed(inbox, n=1)

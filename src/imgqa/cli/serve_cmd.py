@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default 10)")
     p.add_argument("--poll", type=float, default=5.0, metavar="S",
                    help="seconds between two looks at each --watch folder (default 5)")
+    p.add_argument("--recover-days", type=float, default=7.0, metavar="N",
+                   help="at start, analyse images received in the last N days that a kill or "
+                        "crash left unanalysed in the inbox (default 7; 0: none)")
     p.add_argument("--no-listen", action="store_true",
                    help="do not run the receiver (only the --watch folders)")
     p.set_defaults(func=run)
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         old_int = signal.signal(signal.SIGINT, on_signal)
         rx = None
         try:
-            _recover(inbox, qc)
+            _recover(inbox, qc, args.recover_days)
             if not args.no_listen:
                 rx = StorageReceiver(inbox=inbox, port=args.port, ae_title=args.ae_title,
                                      host=args.host, allowed_ae_titles=args.allow_ae,
@@ -154,11 +157,13 @@ def _loop(qc: "AutomaticQC", stop: threading.Event, folders: list[Path], poll: f
         qc.run_due()
 
 
-def _recover(inbox: Path, qc: "AutomaticQC") -> None:
+def _recover(inbox: Path, qc: "AutomaticQC", days: float) -> None:
     """Re-collect what a stop left unanalysed in the inbox (`imgqa.service.recovery`)."""
     from imgqa.service.recovery import recover_inbox
 
-    n_images, n_series = recover_inbox(inbox, qc)
+    if not days > 0:
+        return
+    n_images, n_series = recover_inbox(inbox, qc, days * 86400.0)
     if n_images:
         print(f"Re-collected {n_images} image(s) of {n_series} series from the inbox that were "
               "received but not analysed before the last stop; they are analysed once quiet.",

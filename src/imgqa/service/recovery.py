@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 import time
@@ -41,7 +42,8 @@ from imgqa.io.receiver import QUARANTINE
 from imgqa.service.watcher import DicomFile, is_temporary_name, read_uids
 
 __all__ = ["HANDLED_MARKER", "mark_handled", "handled_names", "unhandled_files",
-           "remove_stale_incoming", "STALE_INCOMING_S", "recover_inbox", "marking_handler"]
+           "remove_stale_incoming", "STALE_INCOMING_S", "DEFAULT_RECOVER_S", "recover_inbox",
+           "marking_handler"]
 
 if TYPE_CHECKING:
     from imgqa.service.completion import CompleteSeries
@@ -54,6 +56,9 @@ HANDLED_MARKER = ".imgqa-handled.json"
 # A receiver's temporary ``.incoming-*`` file older than this was left by a process that died
 # while writing it (a live write takes milliseconds); it was never acknowledged.
 STALE_INCOMING_S = 3600.0
+# Unhandled images older than this are not re-collected at start (a service down over a long
+# weekend still recovers; an inbox filled before markers existed is not analysed wholesale).
+DEFAULT_RECOVER_S = 7 * 24 * 3600.0
 
 
 def handled_names(folder: Path) -> set[str]:
@@ -112,19 +117,31 @@ def _series_folders(inbox: Path) -> Iterator[Path]:
             log.warning("cannot read %s: %s", day, exc.strerror or exc)
 
 
-def unhandled_files(inbox: Path | str) -> list[DicomFile]:
+def unhandled_files(inbox: Path | str, max_age_s: float | None = None) -> list[DicomFile]:
     """Image files in the inbox whose series was never handled (not in a handled marker).
 
+    Parameters
+    ----------
+    inbox : path
+    max_age_s : float, optional
+        Only files modified less than this many seconds ago (None: all). A bound keeps the
+        first start on an inbox filled before markers existed (``imgqa receive``, an older
+        ``imgqa serve``) from analysing months of old images.
+
+    Notes
+    -----
     Only the files a marker does not list are opened (their header up to the pixel data), so
     a start-up over months of handled series costs one directory listing per series.
     Files that are not DICOM, or lack a Series/SOP Instance UID, are skipped.
     """
+    oldest = -math.inf if max_age_s is None else time.time() - max_age_s
     out: list[DicomFile] = []
     for folder in _series_folders(Path(inbox)):
         done = handled_names(folder)
         try:
             names = sorted(e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False)
-                           and not is_temporary_name(e.name) and e.name not in done)
+                           and not is_temporary_name(e.name) and e.name not in done
+                           and e.stat(follow_symlinks=False).st_mtime >= oldest)
         except OSError as exc:
             log.warning("cannot read %s: %s", folder, exc.strerror or exc)
             continue
@@ -151,11 +168,13 @@ def remove_stale_incoming(inbox: Path | str, older_than_s: float = STALE_INCOMIN
     return n
 
 
-def recover_inbox(inbox: Path | str, qc: AutomaticQC) -> tuple[int, int]:
+def recover_inbox(inbox: Path | str, qc: AutomaticQC,
+                  max_age_s: float | None = DEFAULT_RECOVER_S) -> tuple[int, int]:
     """Hand the inbox's never-handled images (a stop between acknowledgement and analysis) to
-    `qc` as new arrivals, after removing stale temporaries; returns (images, series)."""
+    `qc` as new arrivals, after removing stale temporaries; returns (images, series).
+    `max_age_s`: only images received in that many seconds (default 7 days; None: all)."""
     remove_stale_incoming(inbox)
-    files = unhandled_files(inbox)
+    files = unhandled_files(inbox, max_age_s)
     qc.on_files(files)
     n_series = len({f.series_uid for f in files})
     if files:
