@@ -60,7 +60,9 @@ def _start(db, inbox):
         [sys.executable, "-m", "imgqa.cli.main", "--db", db, "serve", "--port", "0",
          "--inbox", str(inbox), "--allow-ae", "MR_ACR", "--quiet", "0.5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    threading.Timer(240, proc.kill).start()  # a regression fails instead of hanging
+    timer = threading.Timer(240, proc.kill)  # a regression fails instead of hanging
+    timer.daemon = True  # (and a passing run does not wait for it)
+    timer.start()
     seen: list[str] = []
     return proc, int(_read_until(proc.stdout, r"port (\d+)", seen).group(1)), seen
 

@@ -205,3 +205,18 @@ def test_any_arrival_order_reports_every_instance_and_never_an_unchanged_series(
             assert set(completions[-1]) == sent[series]  # nothing lost
 
     check()
+
+
+def test_next_due_in_says_how_long_until_the_next_completion():
+    from imgqa.service.completion import SeriesCollector
+
+    c = SeriesCollector(quiet_s=10.0, clock=lambda: 0.0)
+    assert c.next_due_in(0.0) is None                      # nothing pending
+    c.add("1.2", "1.2.1", "a.dcm", at=0.0)
+    c.add("1.3", "1.3.1", "b.dcm", at=4.0)
+    assert c.next_due_in(3.0) == 7.0                       # the older series first
+    assert c.next_due_in(12.0) == 0.0                      # overdue: now
+    assert [s.series_uid for s in c.due(10.0)] == ["1.2"]
+    assert c.next_due_in(10.0) == 4.0
+    c.due(14.0)
+    assert c.next_due_in(14.0) is None

@@ -63,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default 10)")
     p.add_argument("--poll", type=float, default=5.0, metavar="S",
                    help="seconds between two looks at each --watch folder (default 5)")
+    p.add_argument("--recover-days", type=float, default=7.0, metavar="N",
+                   help="at start, analyse images received in the last N days that a kill or "
+                        "crash left unanalysed in the inbox (default 7; 0: none)")
     p.add_argument("--no-listen", action="store_true",
                    help="do not run the receiver (only the --watch folders)")
     p.set_defaults(func=run)
@@ -82,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from imgqa.cli.db_cmd import open_from_args
     from imgqa.service.completion import DEFAULT_QUIET_S
     from imgqa.service.pipeline import AutomaticQC
+    from imgqa.service.recovery import marking_handler
     from imgqa.service.saving import SessionSaver
-    from imgqa.service.watcher import DirectoryWatcher
 
     folders = [Path(d) for d in args.watch or ()]
     for d in folders:
@@ -100,32 +103,10 @@ def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as store:
         saver = SessionSaver(store, inbox, report=lambda s: print(s.line(), flush=True),
                              archive=archive, notifier=notifier)
-        qc = AutomaticQC(saver, quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
-        rx = None
-        if not args.no_listen:
-            rx = StorageReceiver(inbox=inbox, port=args.port, ae_title=args.ae_title,
-                                 host=args.host, allowed_ae_titles=args.allow_ae,
-                                 allowed_hosts=tuple(args.allow_host or ()),
-                                 on_received=qc.on_received)
-            try:
-                rx.start()
-            except OSError as exc:
-                print(f"imgqa: cannot listen on {args.host or 'all interfaces'} port "
-                      f"{args.port}: {exc.strerror or exc}", file=sys.stderr)
-                return 1
-        watchers = [DirectoryWatcher(d) for d in folders]
-        n_rules = len(store.rules())
-        if rx is not None:
-            where = "this computer only" if args.host in _LOOPBACK else args.host
-            print(f"Serving: AE title {args.ae_title} on {where}, port {rx.port}; images go "
-                  f"to {inbox}. Who may send: {rx.policy.describe()}.", flush=True)
-        for d in folders:
-            print(f"Watching {d} every {args.poll:g} s.", flush=True)
-        if archive is not None:
-            print(f"Images of saved sessions are kept in {archive}.", flush=True)
-        print(f"{n_rules} routing rule(s) in force"
-              + ("" if n_rules else ": every series will wait (add one with `imgqa rule "
-                 "add`)") + ". Stop with Ctrl-C or SIGTERM.", flush=True)
+        qc = AutomaticQC(marking_handler(saver, inbox),
+                         quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
+        # Signals first: a SIGTERM that comes while the service starts (a service manager
+        # stopping it at once) must also end in a clean stop with exit code 0.
         stop = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -133,8 +114,22 @@ def run(args: argparse.Namespace) -> int:
 
         old_term = signal.signal(signal.SIGTERM, on_signal)
         old_int = signal.signal(signal.SIGINT, on_signal)
+        rx = None
         try:
-            _serve_loop(stop, qc, list(zip(folders, watchers)), args.poll, store, notifier)
+            _recover(inbox, qc, args.recover_days)
+            if not args.no_listen:
+                rx = StorageReceiver(inbox=inbox, port=args.port, ae_title=args.ae_title,
+                                     host=args.host, allowed_ae_titles=args.allow_ae,
+                                     allowed_hosts=tuple(args.allow_host or ()),
+                                     on_received=qc.on_received)
+                try:
+                    rx.start()
+                except OSError as exc:
+                    print(f"imgqa: cannot listen on {args.host or 'all interfaces'} port "
+                          f"{args.port}: {exc.strerror or exc}", file=sys.stderr)
+                    return 1
+            _announce(args, store, rx, inbox, folders, archive)
+            _loop(qc, stop, folders, args.poll, store, notifier)
         finally:
             if rx is not None:
                 rx.stop()  # no new association; what was acknowledged is on disk
@@ -152,17 +147,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_loop(stop: threading.Event, qc: AutomaticQC, watched: list[tuple[Path, Any]],
-                poll_s: float, store: Any, notifier: Notifier | None) -> None:
-    """Until ``stop``: poll the watched folders, hand quiet series on, check what is overdue."""
+def _announce(args: argparse.Namespace, store: Any, rx: StorageReceiver | None, inbox: Path,
+              folders: list[Path], archive: Path | None) -> None:
+    """Print what the service does, and start the warm-up of the rules' protocols."""
+    from imgqa.service.warmup import warm_up_in_background
+
+    rules = store.rules()
+    # the first series would otherwise wait for the analysis kernels' imports
+    warm_up_in_background(r.protocol for r in rules)
+    if rx is not None:
+        where = "this computer only" if args.host in _LOOPBACK else args.host
+        print(f"Serving: AE title {args.ae_title} on {where}, port {rx.port}; images go "
+              f"to {inbox}. Who may send: {rx.policy.describe()}.", flush=True)
+    for d in folders:
+        print(f"Watching {d} every {args.poll:g} s.", flush=True)
+    if archive is not None:
+        print(f"Images of saved sessions are kept in {archive}.", flush=True)
+    print(f"{len(rules)} routing rule(s) in force"
+          + ("" if rules else ": every series will wait (add one with `imgqa rule add`)")
+          + ". Stop with Ctrl-C or SIGTERM.", flush=True)
+
+
+def _loop(qc: "AutomaticQC", stop: threading.Event, folders: list[Path], poll: float,
+          store: Any, notifier: "Notifier | None") -> None:
+    """Until `stop`: look at the watched folders every `poll` seconds, hand complete series
+    to the handler as they become due, check what is overdue (with a notifier)."""
+    from imgqa.service.watcher import DirectoryWatcher
+
+    watchers = [DirectoryWatcher(d) for d in folders]
     next_look = next_due_check = 0.0
-    while not stop.wait(0.2):
+    while not stop.wait(_pause(qc)):
         if notifier is not None and time.monotonic() >= next_due_check:
             next_due_check = time.monotonic() + _OVERDUE_CHECK_S
             _check_overdue(store, notifier)
-        if watched and time.monotonic() >= next_look:
-            next_look = time.monotonic() + poll_s
-            for d, w in watched:
+        if watchers and time.monotonic() >= next_look:
+            next_look = time.monotonic() + poll
+            for d, w in zip(folders, watchers):
                 try:
                     qc.on_files(w.poll())
                 except OSError as exc:
@@ -208,3 +228,23 @@ def _check_overdue(store: Any, notifier: Notifier) -> None:
         return
     if n:
         print(f"overdue: {n} test(s) overdue beyond grace; e-mailing the list.", flush=True)
+
+
+def _recover(inbox: Path, qc: "AutomaticQC", days: float) -> None:
+    """Re-collect what a stop left unanalysed in the inbox (`imgqa.service.recovery`)."""
+    from imgqa.service.recovery import recover_inbox
+
+    if not days > 0:
+        return
+    n_images, n_series = recover_inbox(inbox, qc, days * 86400.0)
+    if n_images:
+        print(f"Re-collected {n_images} image(s) of {n_series} series from the inbox that were "
+              "received but not analysed before the last stop; they are analysed once quiet.",
+              flush=True)
+
+
+def _pause(qc: "AutomaticQC", longest: float = 0.2) -> float:
+    """How long the loop sleeps: until the next series completes, at most `longest` seconds
+    (signals, watchers) and at least 10 ms (an arrival resets the quiet period anyway)."""
+    due = qc.collector.next_due_in()
+    return longest if due is None else min(longest, max(0.01, due))

@@ -144,6 +144,16 @@ class SeriesCollector:
         with self._lock:
             return [self._complete(uid, s) for uid, s in self._series.items() if s.pending]
 
+    def next_due_in(self, now: float | None = None) -> float | None:
+        """Seconds until the next pending series completes (0 if one is due now; None when
+        nothing is pending): a loop can sleep exactly that long instead of polling."""
+        now = self._clock() if now is None else now
+        with self._lock:
+            lasts = [s.last for s in self._series.values() if s.pending]
+        if not lasts:
+            return None
+        return max(0.0, min(lasts) + self.quiet_s - now)
+
     def pending(self) -> dict[str, int]:
         """Series still receiving: Series Instance UID -> number of instances so far."""
         with self._lock:
