@@ -144,7 +144,7 @@ def load_parallel(paths, jobs: int | None = None):
         sources.append(src)
     outcomes: list[tuple[str, object] | None] = [None] * len(sources)
     on_disk = [i for i, s in enumerate(sources) if s.member is None]
-    if jobs > 1 and len(on_disk) >= _MIN_PARALLEL_FILES and _context().get_start_method() == "fork":
+    if jobs > 1 and len(on_disk) >= _MIN_PARALLEL_FILES and _start_method() == "fork":
         _read_in_workers(sources, on_disk, outcomes, jobs)
     problems: list[Problem] = []
     skipped: list[str] = []
@@ -252,25 +252,33 @@ def warm_up() -> None:
     """Start the fork server now, so that it imports the analysis code while this process is
     still reading the images (otherwise that import is a serial delay before the first worker).
     Harmless if no pool is made afterwards; does nothing where there is no fork server."""
-    ctx = _context()
-    if ctx.get_start_method() == "forkserver":
+    if _start_method() == "forkserver":
         from multiprocessing import forkserver
 
+        _context()  # sets the preload list before the server starts
         forkserver.ensure_running()
+
+
+def _start_method() -> str:
+    """"fork" while single-threaded on Linux, else "forkserver" where there is one, else
+    "spawn"; decided without importing `multiprocessing` in the common case (fork), so that a
+    command analysing one series in-process does not pay for it."""
+    import threading
+
+    if START_METHOD is not None:
+        return START_METHOD
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    import multiprocessing
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _context():
     """How workers start: see the module docstring ("fork" only while single-threaded)."""
     import multiprocessing
-    import threading
 
-    methods = multiprocessing.get_all_start_methods()
-    method = START_METHOD
-    if method is None:
-        if sys.platform.startswith("linux") and threading.active_count() == 1:
-            method = "fork"
-        else:
-            method = "forkserver" if "forkserver" in methods else "spawn"
+    method = _start_method()
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(_PRELOAD)  # only effective before the server first starts
