@@ -68,17 +68,24 @@ def test_headers_read_in_workers_give_the_series_and_problems_of_load(mixed_dir,
 
 def test_a_reading_worker_that_dies_costs_nothing(mixed_dir, monkeypatch):
     # The chunks a dead worker took with it are read by the main process: same outcome.
+    from imgqa.io import dicom
+
+    expected = _facts(load(mixed_dir))
     monkeypatch.setattr(parallel, "_MIN_PARALLEL_FILES", 1)
     monkeypatch.setattr(parallel, "START_METHOD", "fork")
-    real = parallel._read_chunk
+    real, main_pid = dicom.read_source, os.getpid()
+    died: list[str] = []
 
-    def dying(sources):  # inherited by the forked workers
-        if any("nm_flood" in s.name for s in sources):
+    def dying(src):  # inherited by the forked readers (which import read_source at call time)
+        if os.getpid() != main_pid and "nm_flood" in src.name:
             os._exit(70)
-        return real(sources)
+        if os.getpid() == main_pid:
+            died.append(src.name)  # read again here
+        return real(src)
 
-    monkeypatch.setattr(parallel, "_read_chunk", dying)
-    assert _facts(load_parallel(mixed_dir, 2)) == _facts(load(mixed_dir))
+    monkeypatch.setattr(dicom, "read_source", dying)
+    assert _facts(load_parallel(mixed_dir, 2)) == expected
+    assert any("nm_flood" in name for name in died)  # a worker did die, its files were re-read
 
 
 def test_one_job_or_few_files_read_in_this_process(mixed_dir, monkeypatch):
@@ -155,3 +162,35 @@ def test_the_main_process_imports_the_kernels_of_the_modalities_it_reads(mixed_d
     # one series only: it will be analysed in this process, which imports just what it runs
     loaded_one = _loaded_after_parallel_read(mixed_dir / "demo" / "nm_flood")
     assert "imgqa.analysis.nema_uniformity" not in loaded_one
+
+
+def test_ctrl_c_while_workers_read_headers_stops_them_and_raises(mixed_dir, monkeypatch):
+    # Ctrl-C (SIGINT, here sent by an alarm: no thread, so the pool may still fork) while the
+    # readers are busy: KeyboardInterrupt in the caller (the CLI turns it into exit 130) and
+    # no reader left running.
+    import multiprocessing
+    import signal
+    import time
+
+    monkeypatch.setattr(parallel, "_MIN_PARALLEL_FILES", 1)
+    monkeypatch.setattr(parallel, "START_METHOD", "fork")
+
+    from imgqa.io import dicom
+
+    real, main_pid = dicom.read_source, os.getpid()
+
+    def slow(src):  # inherited by the forked readers
+        if os.getpid() != main_pid:
+            time.sleep(60)
+        return real(src)
+
+    monkeypatch.setattr(dicom, "read_source", slow)
+    old = signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        signal.alarm(2)
+        with pytest.raises(KeyboardInterrupt):
+            load_parallel(mixed_dir, 2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert multiprocessing.active_children() == []
