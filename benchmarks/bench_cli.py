@@ -105,22 +105,22 @@ def run(repeats: int = REPEATS) -> list[dict]:
                 if code:
                     errors[name] = err
     med = {k: statistics.median(v) for k, v in times.items()}
-    cpu = {k: statistics.median(v) for k, v in cpus.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpus.items()}
     load = f"load avg {min(loads):.1f}-{max(loads):.1f}"
     rows = []
     for name in ("imgqa --version", "imgqa protocols"):
         rows.append({"name": name, "imgqa_s": med[name], "reference_s": None, "ratio": None,
-                     "cpu_s": cpu[name],
-                     "notes": f"median of {repeats}; CPU {cpu[name]:.2f} s; {load}; "
+                     "cpu_s": cpu_med[name],
+                     "notes": f"median of {repeats}; CPU {cpu_med[name]:.2f} s; {load}; "
                               f"exit {codes[name]}"})
     a = "imgqa analyse ACR --format json"
     for peer in ("hazen acr_snr", "pylinac ACRMRILarge script"):
         if peer in med:
             rows.append({"name": f"{a} vs {peer} (whole process, {ACR.name})",
                          "imgqa_s": med[a], "reference_s": med[peer],
-                         "ratio": med[a] / med[peer], "cpu_ratio": cpu[a] / cpu[peer],
-                         "notes": f"median of {repeats}; CPU s imgqa {cpu[a]:.2f}, {peer} "
-                                  f"{cpu[peer]:.2f} (ratio {cpu[a] / cpu[peer]:.2f}); {load}; "
+                         "ratio": med[a] / med[peer], "cpu_ratio": cpu_med[a] / cpu_med[peer],
+                         "notes": f"median of {repeats}; CPU s imgqa {cpu_med[a]:.2f}, {peer} "
+                                  f"{cpu_med[peer]:.2f} (ratio {cpu_med[a] / cpu_med[peer]:.2f}); {load}; "
                                   f"exit codes imgqa {codes[a]}, "
                                   f"{peer} {codes[peer]}"
                                   + (f"; {peer} stderr: {errors[peer]!r}" if peer in errors
