@@ -7,8 +7,13 @@
 
 Each command is a fresh process; the tools' runs are interleaved (imgqa, hazen, pylinac, imgqa,
 ...) so that the machine's load hits them alike; the median of ``repeats`` is reported with
-the load average. imgqa runs as a new user would: no results database (a temporary
-``IMGQA_DATA_DIR``), so nothing is judged against stored baselines.
+the load average, and the median CPU time (user + system of the process and its children, from
+``getrusage``), which the machine's load disturbs much less than the wall time. imgqa runs as a
+new user would: no results database (a temporary ``IMGQA_DATA_DIR``), so nothing is judged
+against stored baselines; and as an installed package runs, from compiled bytecode (a
+``PYTHONPYCACHEPREFIX`` cache filled by the untimed warm-up run; with
+``PYTHONDONTWRITEBYTECODE`` set, as in this project's shells, every run would compile imgqa's
+sources again, ≈ 0.25 s CPU, which hazen's and pylinac's installed packages never do).
 
 Run: ``.venv/bin/python benchmarks/bench_cli.py [repeats]``.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +53,8 @@ def _commands(data_home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     imgqa_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "IMGQA_DATA_DIR": data_home,
                  "QT_QPA_PLATFORM": "offscreen"}
     imgqa_env.pop("IMGQA_DB", None)
+    imgqa_env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode as an installed package has it
+    imgqa_env["PYTHONPYCACHEPREFIX"] = str(Path(data_home) / "pycache")
     imgqa = [sys.executable, "-m", "imgqa.cli.main"]
     ref = _ref_bin()
     return {
@@ -60,10 +68,17 @@ def _commands(data_home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     }
 
 
-def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    t0 = time.perf_counter()
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Wall and CPU seconds (user + system of the process and its children) of one run."""
+    c0, t0 = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    return time.perf_counter() - t0, proc.returncode, proc.stderr[-300:]
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
+    return wall, cpu, proc.returncode, proc.stderr[-300:]
 
 
 def run(repeats: int = REPEATS) -> list[dict]:
@@ -74,6 +89,7 @@ def run(repeats: int = REPEATS) -> list[dict]:
         if not (_ref_bin() / "hazen").exists():
             cmds = {k: v for k, v in cmds.items() if k.startswith("imgqa")}
         times: dict[str, list[float]] = {k: [] for k in cmds}
+        cpus: dict[str, list[float]] = {k: [] for k in cmds}
         codes: dict[str, int] = {}
         errors: dict[str, str] = {}
         loads = []
@@ -82,24 +98,30 @@ def run(repeats: int = REPEATS) -> list[dict]:
         for _ in range(repeats):
             for name, (cmd, env) in cmds.items():
                 loads.append(os.getloadavg()[0])
-                t, code, err = _time(cmd, env)
+                t, cpu, code, err = _time(cmd, env)
                 times[name].append(t)
+                cpus[name].append(cpu)
                 codes[name] = code
                 if code:
                     errors[name] = err
     med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpus.items()}
     load = f"load avg {min(loads):.1f}-{max(loads):.1f}"
     rows = []
     for name in ("imgqa --version", "imgqa protocols"):
         rows.append({"name": name, "imgqa_s": med[name], "reference_s": None, "ratio": None,
-                     "notes": f"median of {repeats}; {load}; exit {codes[name]}"})
+                     "cpu_s": cpu_med[name],
+                     "notes": f"median of {repeats}; CPU {cpu_med[name]:.2f} s; {load}; "
+                              f"exit {codes[name]}"})
     a = "imgqa analyse ACR --format json"
     for peer in ("hazen acr_snr", "pylinac ACRMRILarge script"):
         if peer in med:
             rows.append({"name": f"{a} vs {peer} (whole process, {ACR.name})",
                          "imgqa_s": med[a], "reference_s": med[peer],
-                         "ratio": med[a] / med[peer],
-                         "notes": f"median of {repeats}; {load}; exit codes imgqa {codes[a]}, "
+                         "ratio": med[a] / med[peer], "cpu_ratio": cpu_med[a] / cpu_med[peer],
+                         "notes": f"median of {repeats}; CPU s imgqa {cpu_med[a]:.2f}, {peer} "
+                                  f"{cpu_med[peer]:.2f} (ratio {cpu_med[a] / cpu_med[peer]:.2f}); {load}; "
+                                  f"exit codes imgqa {codes[a]}, "
                                   f"{peer} {codes[peer]}"
                                   + (f"; {peer} stderr: {errors[peer]!r}" if peer in errors
                                      else "")})

@@ -24,7 +24,7 @@ from imgqa.phantoms.writer import PhantomDevice, write_series
 
 SRC = Path(imgqa.__file__).resolve().parents[1]   # run the children on this same source tree
 HEAVY = ("scipy", "scipy.signal", "scipy.stats", "scipy.ndimage", "skimage", "PySide6",
-         "pyqtgraph", "sqlalchemy", "pydicom", "reportlab", "openpyxl")
+         "pyqtgraph", "sqlalchemy", "pydicom", "reportlab", "openpyxl", "multiprocessing")
 # Libraries only the analysis kernels (SciPy, scikit-image) or the GUI (Qt) need.
 NEVER_FOR_LIGHT_COMMANDS = {"scipy.signal", "scipy.stats", "skimage", "PySide6", "pyqtgraph"}
 
@@ -194,7 +194,9 @@ def test_analysing_an_acr_series_without_a_database_loads_no_signal_stats_or_sql
         tmp_path, monkeypatch):
     # Issue 17, whole-process `imgqa analyse`: the MR kernels convolve without scipy.signal
     # (and so without scipy.stats), and judging against the packaged defaults, with no results
-    # database, does not import SQLAlchemy.
+    # database, does not import SQLAlchemy; one series is analysed in this process, without
+    # importing the worker-pool machinery (multiprocessing; concurrent.futures comes with
+    # SciPy, through numpy.testing).
     from imgqa.phantoms import make_demo
 
     (folder,) = make_demo(tmp_path / "demo", names=["mr_acr"])
@@ -204,8 +206,8 @@ def test_analysing_an_acr_series_without_a_database_loads_no_signal_stats_or_sql
     out = json.loads(res["out"])
     assert [r["protocol"] for r in out["results"]] == ["mr.acr"], res["err"]
     assert {"scipy.ndimage", "pydicom"} <= set(res["loaded"])
-    assert not {"scipy.signal", "scipy.stats", "sqlalchemy", "skimage", "PySide6"} \
-        & set(res["loaded"]), res["loaded"]
+    assert not {"scipy.signal", "scipy.stats", "sqlalchemy", "skimage", "PySide6",
+                "multiprocessing"} & set(res["loaded"]), res["loaded"]
 
 
 def test_analyse_looks_for_the_same_default_database_file_as_the_store():

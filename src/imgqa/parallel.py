@@ -17,6 +17,15 @@ come back in the order of the units, so the output is the same as with one job.
 - Ctrl-C (SIGINT to the main process; workers ignore it) is noted and acted on between two
   waits of at most 0.2 s: the pending units are cancelled, the workers stopped, and
   KeyboardInterrupt raised, so the command exits 130 without a traceback.
+- Longest first: units are handed to the workers in decreasing order of their estimated cost
+  (pixels to analyse), so that a big series does not start last and leave the other workers
+  idle at the end; the results are put back in the units' order.
+
+`load_parallel` also reads the headers in worker processes (`imgqa.io.dicom.read_source` on
+chunks of the file list) while this process imports the analysis kernels of the modalities
+seen so far, so that the analysis workers forked afterwards start with them loaded (each
+worker would otherwise import them again). The outcomes are grouped in file order by
+`imgqa.io.dicom.series_from_outcomes`: the same series, problems and order as `load`.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from imgqa.io.series import ImageSeries
+    from imgqa.io.sources import Problem
     from imgqa.protocols.base import AnalysisProblem, Protocol, Result
 
 log = logging.getLogger(__name__)
@@ -108,29 +118,167 @@ def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | N
     return results, problems
 
 
+def load_parallel(paths, jobs: int | None = None):
+    """`imgqa.io.load` with the headers read on up to ``jobs`` worker processes.
+
+    Zip members are read in this process (a forked worker would share the archive's open
+    file and its position). Falls back to reading in this process for a few files, where
+    worker processes cannot start, or for a chunk whose outcome cannot travel back.
+
+    Returns
+    -------
+    SeriesList
+        Identical to ``load(paths)`` (series, order, problems, skipped files).
+    """
+    from imgqa.io.dicom import iter_sources, read_source, series_from_outcomes
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = list(paths)
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    found: list[Problem] = []
+    passed: list[str] = []
+    sources, marks = [], []
+    for src in iter_sources(paths, found, passed):
+        marks.append((len(found), len(passed)))  # where this file sits among those notes
+        sources.append(src)
+    outcomes: list[tuple[str, object] | None] = [None] * len(sources)
+    on_disk = [i for i, s in enumerate(sources) if s.member is None]
+    if jobs > 1 and len(on_disk) >= _MIN_PARALLEL_FILES and _start_method() == "fork":
+        _read_in_workers(sources, on_disk, outcomes, jobs)
+    problems: list[Problem] = []
+    skipped: list[str] = []
+
+    def replay():
+        p0 = s0 = 0
+        for i, src in enumerate(sources):
+            p1, s1 = marks[i]
+            problems.extend(found[p0:p1])
+            skipped.extend(passed[s0:s1])
+            p0, s0 = p1, s1
+            out = outcomes[i]
+            yield out if out is not None else read_source(src)
+        problems.extend(found[p0:])
+        skipped.extend(passed[s0:])
+
+    return series_from_outcomes(replay(), paths, problems, skipped)
+
+
+# Below this many files on disk, reading them here is quicker than starting workers.
+_MIN_PARALLEL_FILES = 16
+
+
+def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> None:
+    """Fill ``outcomes[i]`` for ``i`` in ``indices`` from a fork pool; on Ctrl-C stop it and
+    raise KeyboardInterrupt. Chunks that fail to come back stay None (read here later)."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    size = max(4, min(64, len(indices) // (4 * jobs) or 1))
+    chunks = [indices[k:k + size] for k in range(0, len(indices), size)]
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    seen: set[str] = set()  # modalities whose kernels are imported
+    modalities: set[str] = set()
+    uids: set[str] = set()
+    with _Interrupted() as interrupted:
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_context(),
+                                   initializer=_worker_init)
+        try:
+            futures = {pool.submit(_read_chunk, [sources[i] for i in c]): c for c in chunks}
+            waiting = set(futures)
+            while waiting:
+                finished, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+                interrupted.check()
+                for fut in finished:
+                    try:
+                        got = fut.result()
+                    except Exception:  # noqa: BLE001 - e.g. a dead worker: read these here
+                        log.debug("header chunk failed in a worker", exc_info=True)
+                        continue
+                    for i, out in zip(futures[fut], got):
+                        outcomes[i] = out
+                        if out is not None and out[0] == "image":
+                            modalities.add(getattr(out[1], "modality", ""))
+                            uids.add(getattr(out[1], "series_uid", ""))
+                # Only for a batch (two series or more, so a pool will analyse them): one
+                # series is analysed in this process and imports just what it runs.
+                if len(uids) > 1 and modalities - seen:
+                    _preload_kernels(modalities - seen, interrupted)
+                    seen |= modalities
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _read_chunk(sources) -> list[tuple[str, object] | None]:
+    """The outcomes of `read_source` for some files, None for a dose report (a series with a
+    lock inside, which cannot travel back; the main process reads those few itself)."""
+    from imgqa.io.dicom import read_source
+
+    outs: list[tuple[str, object] | None] = [read_source(s) for s in sources]
+    return [None if o is not None and o[0] == "report" else o for o in outs]
+
+
+def _preload_kernels(modalities: set[str], interrupted: _Interrupted | None = None) -> None:
+    """Import the kernel modules of the tests that accept these modalities (bound lazily in
+    the protocol modules, `imgqa.protocols._lazy`), so that forked workers inherit them."""
+    import importlib
+
+    from imgqa.protocols import all_protocols
+    from imgqa.protocols._lazy import kernel_modules
+
+    for proto in all_protocols():
+        accepted = set(proto.modalities)
+        if "*" not in accepted and not accepted & modalities:
+            continue
+        for name in kernel_modules(proto.function):
+            if name in sys.modules:
+                continue
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - only a head start: the worker will say what fails
+                log.debug("could not preload %s", name, exc_info=True)
+            if interrupted is not None:
+                interrupted.check()
+
+
+def _cost(unit: Sequence[ImageSeries]) -> int:
+    """Rough work of a unit: the pixels it holds (frames × rows × columns)."""
+    return sum(len(s.frames) * max(1, s.header.rows) * max(1, s.header.columns) for s in unit)
+
+
 def warm_up() -> None:
     """Start the fork server now, so that it imports the analysis code while this process is
     still reading the images (otherwise that import is a serial delay before the first worker).
     Harmless if no pool is made afterwards; does nothing where there is no fork server."""
-    ctx = _context()
-    if ctx.get_start_method() == "forkserver":
+    if _start_method() == "forkserver":
         from multiprocessing import forkserver
 
+        _context()  # sets the preload list before the server starts
         forkserver.ensure_running()
+
+
+def _start_method() -> str:
+    """"fork" while single-threaded on Linux, else "forkserver" where there is one, else
+    "spawn"; decided without importing `multiprocessing` in the common case (fork), so that a
+    command analysing one series in-process does not pay for it."""
+    import threading
+
+    if START_METHOD is not None:
+        return START_METHOD
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    import multiprocessing
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _context():
     """How workers start: see the module docstring ("fork" only while single-threaded)."""
     import multiprocessing
-    import threading
 
-    methods = multiprocessing.get_all_start_methods()
-    method = START_METHOD
-    if method is None:
-        if sys.platform.startswith("linux") and threading.active_count() == 1:
-            method = "fork"
-        else:
-            method = "forkserver" if "forkserver" in methods else "spawn"
+    method = _start_method()
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(_PRELOAD)  # only effective before the server first starts
@@ -190,7 +338,8 @@ def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> b
     _INHERITED[:] = units  # before the pool forks its workers
     for stream in (sys.stdout, sys.stderr):  # a forked worker must not write our buffers again
         stream.flush()
-    pending = list(range(len(units)))
+    # longest first (stable: equal costs keep their order); results go back by index
+    pending = sorted(range(len(units)), key=lambda i: -_cost(units[i]))
     isolate = False  # after a worker died: one unit per fresh pool, to find the culprit
     first = True
     while pending:
@@ -241,7 +390,7 @@ def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> b
         if isolate:
             pending = pending[1:]
         elif broken:  # the units a dead worker took down with it: again, one at a time
-            pending, isolate = sorted(broken), True
+            pending, isolate = sorted(broken, key=lambda i: -_cost(units[i])), True
         else:
             pending = []
     return True

@@ -113,11 +113,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     params = parse_params(args.param)
     _check_params(args.protocol, params)
-    if args.jobs != 1 and _may_hold_several_series(args.paths):
-        from imgqa.parallel import warm_up
-
-        warm_up()  # the workers' imports overlap with reading the headers below
-    series = load(args.paths)
+    series = _load(args)
     problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
     results = _analyse_or_leave(args, series, params, problems)
     results, saved = judge_and_save(results, series, args, problems)
@@ -131,6 +127,21 @@ def run(args: argparse.Namespace) -> int:
     if not results and not problems:
         return 1
     return 1 if problems else 0
+
+
+def _load(args: argparse.Namespace):
+    """Read the inputs; for several series with more than one job, headers are read in worker
+    processes while this one imports the kernels they will need (`imgqa.parallel`)."""
+    if args.jobs == 1 or not _may_hold_several_series(args.paths):
+        return load(args.paths)
+    from imgqa.parallel import load_parallel, warm_up
+
+    warm_up()  # a fork server (threaded callers) imports the analysis code meanwhile
+    try:
+        return load_parallel(args.paths, args.jobs)
+    except KeyboardInterrupt:  # the reading workers are stopped; leave as during analysis
+        sys.stderr.flush()
+        os._exit(130)
 
 
 def _check_params(protocol: str | None, params: dict) -> None:

@@ -80,6 +80,7 @@ log = logging.getLogger(__name__)
 PROJECTION_MODALITIES = frozenset({"DX", "CR", "MG", "IO", "PX", "RG", "RF", "XA"})
 
 __all__ = ["Problem", "SeriesList", "iter_sources", "load", "load_report", "read_header",
+           "read_source", "series_from_outcomes",
            # re-exported from the loader's other modules
            "DICOMDIR_SOP_CLASS", "DOSE_SR_SOP_CLASSES", "PIXEL_DATA", "PROJECTION_MODALITIES",
            "PixelLocation", "SR_SOP_CLASS_ROOT", "Source", "UNDEFINED_LENGTH"]
@@ -265,47 +266,65 @@ def _dose_report_series(src: Source, ds: Dataset) -> ImageSeries:
     return report_series(ds, src.name, _summary(ds), data)
 
 
-def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> SeriesList:
-    """Load everything under `paths`; see `load`."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    problems: list[Problem] = []
-    skipped: list[str] = []
+def read_source(src: Source) -> tuple[str, object]:
+    """Read and check one file's header; never raises for a bad file.
+
+    Returns one of ``("image", _FileInfo)``, ``("report", ImageSeries)`` (a dose SR),
+    ``("skipped", note)`` or ``("problem", Problem)``. Pure with respect to the batch (no
+    shared state), so files may be read in worker processes (`imgqa.parallel.load_parallel`)
+    and the outcomes fed, in source order, to `series_from_outcomes`.
+    """
+    try:
+        ds, flags = read_header(src)
+        fi = _file_info(src, ds, flags)
+        # Everything grouping needs is read here, where a damaged value is caught.
+        fi.series_uid = _text(ds, "SeriesInstanceUID")
+        fi.modality = _text(ds, "Modality").upper()
+        fi.geometry_key = _geometry_key(fi)
+    except _DicomDir:
+        return "skipped", f"{src.name}: DICOMDIR index (skipped)"
+    except DoseReportFound as found:  # an input without images (issue 15)
+        try:
+            return "report", _dose_report_series(src, found.dataset)
+        except Exception:  # noqa: BLE001 - a damaged report is that file's problem only
+            log.debug("unreadable dose report %s", src.name, exc_info=True)
+            return "problem", Problem(src.name, f"{_short(src.name)} is a dose structured "
+                                      "report (SR) whose content cannot be read.",
+                                      CorruptDicomError.default_hint, "CorruptDicomError")
+    except ImgqaError as exc:
+        return "problem", Problem.from_error(src.name, exc)
+    except Exception as exc:  # last line of defence: a bad file must never stop a batch
+        log.debug("unexpected error reading %s", src.name, exc_info=True)
+        return "problem", Problem(src.name, f"{Path(src.name).name} could not be read "
+                                  f"({_brief(exc)}).", CorruptDicomError.default_hint,
+                                  "CorruptDicomError")
+    return "image", fi
+
+
+def series_from_outcomes(outcomes: Iterable[tuple[str, object]], paths: Sequence,
+                         problems: list[Problem], skipped: list[str]) -> SeriesList:
+    """Group the outcomes of `read_source` (in source order) into a `SeriesList`.
+
+    ``outcomes`` is consumed lazily, so problems that `iter_sources` appends while yielding
+    keep their place between the files' own problems.
+    """
     infos: list[_FileInfo] = []
     reports: list[ImageSeries] = []
     seen_sops: set[tuple[str, str]] = set()
-    for src in iter_sources(paths, problems, skipped):
-        try:
-            ds, flags = read_header(src)
-            fi = _file_info(src, ds, flags)
-            # Everything grouping needs is read here, where a damaged value is caught.
-            fi.series_uid = _text(ds, "SeriesInstanceUID")
-            fi.modality = _text(ds, "Modality").upper()
-            fi.geometry_key = _geometry_key(fi)
-        except _DicomDir:
-            skipped.append(f"{src.name}: DICOMDIR index (skipped)")
+    for kind, value in outcomes:
+        if kind == "skipped":
+            skipped.append(value)  # type: ignore[arg-type]
             continue
-        except DoseReportFound as found:  # an input without images (issue 15)
-            try:
-                reports.append(_dose_report_series(src, found.dataset))
-            except Exception:  # noqa: BLE001 - a damaged report is that file's problem only
-                log.debug("unreadable dose report %s", src.name, exc_info=True)
-                problems.append(Problem(src.name, f"{_short(src.name)} is a dose structured "
-                                        "report (SR) whose content cannot be read.",
-                                        CorruptDicomError.default_hint, "CorruptDicomError"))
+        if kind == "report":
+            reports.append(value)  # type: ignore[arg-type]
             continue
-        except ImgqaError as exc:
-            problems.append(Problem.from_error(src.name, exc))
+        if kind == "problem":
+            problems.append(value)  # type: ignore[arg-type]
             continue
-        except Exception as exc:  # last line of defence: a bad file must never stop a batch
-            log.debug("unexpected error reading %s", src.name, exc_info=True)
-            problems.append(Problem(src.name, f"{Path(src.name).name} could not be read "
-                                    f"({_brief(exc)}).", CorruptDicomError.default_hint,
-                                    "CorruptDicomError"))
-            continue
+        fi: _FileInfo = value  # type: ignore[assignment]
         key = (fi.series_uid, fi.frames[0].sop_instance_uid)
         if key in seen_sops:
-            skipped.append(f"{src.name}: same image as one already loaded (skipped)")
+            skipped.append(f"{fi.src.name}: same image as one already loaded (skipped)")
             continue
         seen_sops.add(key)
         infos.append(fi)
@@ -331,6 +350,17 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
         problems.append(Problem(", ".join(map(str, paths)), "No DICOM images were found.",
                                 EmptyInputError.default_hint, "EmptyInputError"))
     return SeriesList(series, problems, skipped)
+
+
+def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> SeriesList:
+    """Load everything under `paths`; see `load`."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = list(paths)
+    problems: list[Problem] = []
+    skipped: list[str] = []
+    outcomes = (read_source(src) for src in iter_sources(paths, problems, skipped))
+    return series_from_outcomes(outcomes, paths, problems, skipped)
 
 
 def load(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> SeriesList:

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["lazy_functions", "lazy_module"]
+__all__ = ["kernel_modules", "lazy_functions", "lazy_module"]
 
 
 class _LazyModule:
@@ -84,3 +84,21 @@ def lazy_functions(module: str, *names: str) -> tuple[Callable[..., Any], ...]:
         the real function.
     """
     return tuple(_LazyFunction(module, n) for n in names)
+
+
+def kernel_modules(function: Callable[..., Any]) -> list[str]:
+    """The kernel modules bound lazily in the module that defines ``function``.
+
+    Used to import a test's kernels ahead of time where that pays (`imgqa.parallel` imports
+    them once in the main process, so the worker processes forked from it start with them).
+    """
+    import sys
+
+    module = sys.modules.get(getattr(function, "__module__", "") or "")
+    names: list[str] = []
+    for value in vars(module).values() if module is not None else ():
+        if isinstance(value, _LazyModule):
+            names.append(value._name)
+        elif isinstance(value, _LazyFunction):
+            names.append(value._module)
+    return list(dict.fromkeys(names))

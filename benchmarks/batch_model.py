@@ -1,0 +1,99 @@
+"""Component CPU times of ``imgqa analyse <folder>`` and the wall time they imply on two
+dedicated cores (issue 17), for a machine too loaded for wall-clock comparisons.
+
+Each mode runs in a fresh process (``python benchmarks/batch_model.py serial|parallel FOLDER``)
+and prints CPU seconds (``time.process_time``, ``RUSAGE_CHILDREN`` for reader workers):
+
+* ``start``: interpreter start and the imports of ``imgqa analyse`` before reading;
+* ``read``: reading the headers (``load``), or with ``load_parallel`` the main process' part
+  (unpickling, grouping, importing the kernels of the modalities seen) and the readers';
+* ``units``: each unit's analysis, one after the other in this process, as ``--jobs 1`` runs
+  them (kernels imported on first use) or after ``load_parallel`` (kernels preloaded, as the
+  forked workers inherit them);
+* ``finish``: judging against the default tolerances and writing the JSON.
+
+The two-core estimate for the parallel batch is ``start + max(main, (main + readers) / 2) +
+makespan + finish``, with the makespan of the units dispatched longest first (estimated cost
+order, as `imgqa.parallel` does) to the first free of two workers. Not modelled: fork and
+result pickling (milliseconds per unit). Used by ``bench_batch.py``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import json
+import resource
+import sys
+import time
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(mode: str, folder: str) -> dict:
+    import imgqa.cli.analyse_cmd  # noqa: F401 - what the command imports before reading
+    from imgqa.protocols.base import analyse_unit, batch_units
+
+    out: dict = {"start": time.process_time()}
+    c0, k0 = time.process_time(), _children_cpu()
+    if mode == "serial":
+        from imgqa.io import load
+
+        series = load(folder)
+    else:
+        from imgqa import parallel
+
+        parallel.START_METHOD = "fork"
+        series = parallel.load_parallel(folder, 2)
+    out["read_main"] = time.process_time() - c0
+    out["read_workers"] = _children_cpu() - k0
+    units = batch_units(list(series), None)
+    from imgqa.parallel import _cost
+
+    results, costs = [], []
+    for u in units:
+        c = time.process_time()
+        res, _ = analyse_unit(u, None)
+        costs.append(time.process_time() - c)
+        results.extend(res)
+    out["units"] = costs
+    out["order"] = sorted(range(len(units)), key=lambda i: -_cost(units[i]))
+    c = time.process_time()
+    from imgqa.store.defaults import evaluate_with_defaults
+
+    judged = [evaluate_with_defaults(r) for r in results]
+    json.dump({"results": [r.to_dict() for r in judged]}, io.StringIO(), default=str)
+    out["finish"] = time.process_time() - c
+    return out
+
+
+def makespan(costs: list[float], order: list[int], workers: int = 2) -> float:
+    """List scheduling: each unit, in ``order``, to the first free worker."""
+    free = [0.0] * workers
+    for i in order:
+        heapq.heappush(free, heapq.heappop(free) + costs[i])
+    return max(free)
+
+
+def estimate(serial: dict, par: dict) -> dict:
+    one = serial["start"] + serial["read_main"] + sum(serial["units"]) + serial["finish"]
+    main, readers = par["read_main"], par["read_workers"]
+    read2 = max(main, (main + readers) / 2)
+    span = makespan(par["units"], par["order"])
+    two = par["start"] + read2 + span + par["finish"]
+    return {"jobs1_s": one, "jobs2_s": two, "speedup": one / two,
+            "parts_jobs1": {"start": serial["start"], "read": serial["read_main"],
+                            "units": sum(serial["units"]), "finish": serial["finish"]},
+            "parts_jobs2": {"start": par["start"], "read_main": main, "read_workers": readers,
+                            "read_2_cores": read2, "units_cpu": sum(par["units"]),
+                            "makespan": span,
+                            "makespan_input_order": makespan(par["units"],
+                                                             list(range(len(par["units"])))),
+                            "finish": par["finish"]}}
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], sys.argv[2])))
