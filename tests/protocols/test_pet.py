@@ -156,6 +156,25 @@ def test_nema_iq_true_background_parameter(tmp_path):
     assert not any("differs by" in w for w in r.warnings)  # within 10 %: no warning
 
 
+def test_earl_bands_judge_only_a_ten_to_one_acquisition(tmp_path):
+    """EARL's bands are specified at 10:1: a NEMA 4:1 series reports its RCs unjudged (with a
+    warning), the same phantom filled and analysed at 10:1 is judged against them."""
+    from imgqa.store.defaults import evaluate_with_defaults
+
+    series4, _ = _iq_series(tmp_path / "iq4", description="NEMA IQ")
+    (r4,) = run_protocol("pet.nema_iq", series4)
+    assert r4.extra["resolved"] == {"earl_ratio": "no"}
+    assert any("10:1" in w for w in r4.warnings)
+    judged4 = evaluate_with_defaults(r4)
+    assert all(m.status in (None, "NO_TOL") for m in judged4.measurements if "_rc_" in m.name)
+    series10, _ = _iq_series(tmp_path / "iq10", description="NEMA IQ", ratio=10.0)
+    (r10,) = run_protocol("pet.nema_iq", series10, ratio=10.0)
+    assert r10.extra["resolved"] == {"earl_ratio": "yes"}
+    judged10 = evaluate_with_defaults(r10)
+    rc = [m for m in judged10.measurements if "_rc_" in m.name]
+    assert len(rc) == 18 and all(m.status not in (None, "NO_TOL") for m in rc)
+
+
 def test_protocol_declarations():
     cc, iq = get_protocol("pet.cross_calibration"), get_protocol("pet.nema_iq")
     assert cc.key_measurement == "calibration_factor" and "PT" in cc.modalities

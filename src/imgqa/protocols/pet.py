@@ -324,6 +324,10 @@ def pet_cross_calibration(series: ImageSeries, *, activity_mbq: float | None = N
 # ---------------------------------------------------------------------------------------------
 # pet.nema_iq
 # ---------------------------------------------------------------------------------------------
+# Sphere-to-background ratios at which the EARL bands are taken to apply: 10:1 ± 10 %.
+EARL_RATIO_RANGE = (9.0, 11.0)
+
+
 def pet_nema_iq(series: ImageSeries, *, ratio: float = 4.0, background_bq_ml: float | None = None,
                 pixel_spacing_mm: float | None = None) -> Analysis:
     """NEMA NU 2-2018 §7 contrast, background variability and lung residual; EARL RCs."""
@@ -345,6 +349,14 @@ def pet_nema_iq(series: ImageSeries, *, ratio: float = 4.0, background_bq_ml: fl
                                    hint="Use a reconstruction of the NEMA/IEC body phantom "
                                         "with hot spheres covering ≥ 36 slices.") from None
     warnings += list(r.warnings)
+    # EARL's recovery bands are specified at a 10:1 sphere-to-background ratio (Boellaard et
+    # al. 2015, §"EARL accreditation"); at NEMA's 4:1 the background spills more into the
+    # spheres and the RCs read higher, so the default EARL tolerances apply only near 10:1.
+    earl_ratio = EARL_RATIO_RANGE[0] <= ratio <= EARL_RATIO_RANGE[1]
+    if not earl_ratio:
+        warnings.append(f"The EARL recovery bands are specified for a 10:1 sphere-to-background "
+                        f"ratio; at {ratio:g}:1 the recovery coefficients are reported but not "
+                        "judged against them.")
     meas: dict[str, float | None] = {}
     rois: list[Roi] = []
     for n, s in enumerate(r.spheres, start=1):
@@ -389,6 +401,8 @@ def pet_nema_iq(series: ImageSeries, *, ratio: float = 4.0, background_bq_ml: fl
                "sphere_diameters_mm": list(_DIAMETERS),
                "sphere_centres_voxel": [list(s.centre_vox) for s in r.spheres],
                "sphere_true_bq_ml": r.sphere_true, "ratio": ratio,
+               # the default EARL tolerances follow this (`when = {earl_ratio = "yes"}`)
+               "resolved": {"earl_ratio": "yes" if earl_ratio else "no"},
                "background_slices": list(r.background_slices),
                "background_rois_per_slice": len(r.background_rc),
                "lung_residual_per_slice_percent": list(r.lung_residual_per_slice),
