@@ -67,8 +67,8 @@ def test_cli_tour_runs_command_by_command(demo_cwd, capsys):
         outputs[" ".join(argv[1:3])] = captured.out
     # The tour's equipment ids are those the comment promises for the demo set.
     rows = [line.split() for line in outputs["equipment list"].splitlines()[2:] if line.strip()]
-    listed = {r[0]: next(w for w in r if w in ("CT", "MR", "NM", "DX")) for r in rows}
-    assert listed == {"1": "CT", "2": "MR", "3": "NM", "4": "DX"}
+    listed = {r[0]: next(w for w in r if w in ("CT", "MR", "NM", "DX", "PT")) for r in rows}
+    assert listed == {"1": "CT", "2": "MR", "3": "NM", "4": "DX", "5": "PT"}
     assert "ct.water" in outputs["history 1"]
     assert (demo_cwd / "qa-2026.pdf").stat().st_size > 0
     assert any((demo_cwd / "my-phantoms").rglob("*.dcm"))
