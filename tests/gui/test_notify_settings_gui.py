@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import TIMEOUT_MS
+from conftest import TIMEOUT_MS, write_water_day
 from PySide6.QtCore import Qt
 
 from imgqa.service.notify_settings import load_settings, settings_path
@@ -70,8 +70,6 @@ def test_status_bar_shows_failing_sessions_and_overdue_tests_at_a_glance(qtbot, 
     not done for 10 days: the status-bar badge counts both; approving the session leaves only
     the overdue test; its review link opens the Review tab."""
     from datetime import UTC, datetime, timedelta
-
-    from conftest import write_water_day
 
     import imgqa
 
