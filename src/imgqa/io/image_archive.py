@@ -43,6 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Literal, Protocol, cast
 
 from imgqa.errors import ImgqaError
+from imgqa.io.atomic_write import flush_to_disk, fsync_folder
 
 __all__ = ["ARCHIVE_ENV", "ArchivedFile", "FileCheck", "ImageArchiveError", "archive_file",
            "archive_results", "archive_sources", "check_file", "check_files", "default_archive_root", "file_sha256",
@@ -221,8 +222,7 @@ def _copy_to_temp(source: str, folder: Path) -> tuple[Path, str, int]:
                 h.update(chunk)
                 out.write(chunk)
                 n += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+            flush_to_disk(out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -250,21 +250,6 @@ def _publish(tmp: Path, final: Path) -> bool:
         return True
     tmp.unlink(missing_ok=True)
     return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a folder for fsync; NTFS journals the rename
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _target_name(source: str, sop_uid: str, sha: str) -> str:
@@ -309,7 +294,7 @@ def archive_file(root: str | os.PathLike[str], source: str | os.PathLike[str],
         for cand in candidates:
             final = target_dir / cand
             if _publish(tmp, final):
-                _fsync_dir(target_dir)
+                fsync_folder(target_dir)
                 return ArchivedFile(str(rel_folder / cand), sha, size, sop_instance_uid)
             if file_sha256(final) == (sha, size):   # the same file is there already
                 return ArchivedFile(str(rel_folder / cand), sha, size, sop_instance_uid)

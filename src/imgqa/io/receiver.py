@@ -51,6 +51,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from imgqa.io.ae_policy import AssociationPolicy
+from imgqa.io.atomic_write import flush_to_disk, fsync_folder, write_atomically
 
 __all__ = ["ReceivedImage", "RejectedAssociation", "StorageReceiver", "inbox_relpath",
            "is_valid_da", "is_valid_uid", "QUARANTINE",
@@ -381,10 +382,10 @@ class StorageReceiver:
         try:
             with os.fdopen(fd, "wb") as fh:
                 ds.save_as(fh, enforce_file_format=True)
-                _durable(fh)
+                flush_to_disk(fh)
             with self._lock:  # two associations may deliver the same SOP UID at once
                 final = _publish(Path(tmp), folder, rel.stem)
-            _sync_folder(folder)  # the new name itself survives a crash
+            fsync_folder(folder)  # the new name itself survives a crash
             return final
         finally:
             Path(tmp).unlink(missing_ok=True)
@@ -402,9 +403,10 @@ class StorageReceiver:
             folder.mkdir(parents=True, exist_ok=True)
             stem = hashlib.sha256(raw).hexdigest()[:_HASH_CHARS]
             target = folder / f"{stem}.dcm"
-            _write_atomically(target, raw)
-            _write_atomically(folder / f"{stem}.txt",
-                              f"refused from AE title {calling}: {why}\n".encode())
+            write_atomically(target, raw, prefix=".incoming-", durable=True)
+            write_atomically(folder / f"{stem}.txt",
+                             f"refused from AE title {calling}: {why}\n".encode(),
+                             prefix=".incoming-", durable=True)
         except Exception:
             log.warning("refused a dataset from %s (%s); it could not be quarantined",
                         _loggable(calling), _loggable(why, 240), exc_info=True)
@@ -453,37 +455,6 @@ def _pixel_data_shortfall(ds: Dataset) -> int:
         return max(0, expected - len(ds.PixelData))
     except Exception:
         return 0
-
-
-def _durable(fh) -> None:  # noqa: ANN001 - a binary file object
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _sync_folder(folder: Path) -> None:
-    # POSIX: a new directory entry is durable once the directory is fsynced. Windows cannot
-    # open a directory this way (NTFS journals the name); skip there.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            _durable(fh)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _publish(tmp: Path, folder: Path, stem: str) -> Path:

@@ -26,12 +26,10 @@ from __future__ import annotations
 import email.policy
 import json
 import logging
-import os
 import queue
 import smtplib
 import socket
 import ssl
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -43,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgqa.errors import NotificationError
 from imgqa.formatting import format_value
+from imgqa.io.atomic_write import write_atomically
 from imgqa.service.notify_settings import (
     NotifySettings,
     password,
@@ -280,10 +279,8 @@ class NotifyState:
 
     def _write(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".notify-state-", dir=self.path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"),
+                         prefix=".notify-state-")
 
     def update(self, change: Callable[[dict[str, Any]], None]) -> None:
         """Read, change and write back; a failure to write is logged, not raised."""

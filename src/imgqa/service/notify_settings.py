@@ -30,13 +30,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from imgqa.errors import NotificationError
+from imgqa.io.atomic_write import write_atomically
 from imgqa.paths import data_dir
 from imgqa.status import Status
 
@@ -188,15 +188,7 @@ def save_settings(settings: NotifySettings, path: Path | str | None = None) -> P
     lines += [f"{key} = {_toml_value(getattr(settings, attr))}"
               for key, attr in _SMTP_KEYS.items()]
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".notify-", suffix=".toml", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return write_atomically(p, ("\n".join(lines) + "\n").encode("utf-8"), prefix=".notify-")
 
 
 def settings_problems(s: NotifySettings) -> list[str]:

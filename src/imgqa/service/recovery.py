@@ -30,7 +30,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imgqa.io.atomic_write import write_atomically
 from imgqa.io.receiver import QUARANTINE
 from imgqa.service.watcher import DicomFile, is_temporary_name, read_uids
 
@@ -94,7 +94,9 @@ def mark_handled(paths: Iterable[Path | str], state: str = "handled") -> None:
         entry = {"files": sorted(handled_names(folder) | names), "state": state,
                  "at": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
-            _write_atomically(folder / HANDLED_MARKER, json.dumps(entry).encode())
+            # no fsync: a lost marker only means one more duplicate check
+            write_atomically(folder / HANDLED_MARKER, json.dumps(entry).encode(),
+                             prefix=".incoming-marker-")
         except OSError as exc:
             log.warning("cannot mark %s as handled (it will be analysed again at the next "
                         "start, and not saved twice): %s", folder, exc.strerror or exc)
@@ -200,12 +202,3 @@ def marking_handler(saver: SessionSaver, inbox: Path | str
 
     return handle
 
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-marker-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)  # no fsync: a lost marker only means one more duplicate check
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
