@@ -51,12 +51,9 @@ REFRESH_MS = 5 * 60 * 1000  # a test turns overdue at midnight with nothing save
 
 def protocol_label(name: str) -> str:
     """The test's title as people know it (``ACR MRI phantom …``), the name when unknown."""
-    from imgqa.protocols.base import get_protocol
+    from imgqa.protocols.base import protocol_title
 
-    try:
-        return get_protocol(name).title or name
-    except Exception:  # noqa: BLE001 - a schedule of a protocol no longer installed
-        return name
+    return protocol_title(name)
 
 
 @dataclass(frozen=True, slots=True)

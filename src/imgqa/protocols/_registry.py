@@ -131,6 +131,14 @@ def measurement_label(protocol_name: str, measurement_name: str) -> str:
     return humanise_name(measurement_name)
 
 
+def protocol_title(protocol_name: str) -> str:
+    """The title people know a test by (``"CT water phantom (daily QC)"``), or its name for a
+    protocol that is not installed (a schedule or a stored result of one that was removed)."""
+    _ensure_loaded()
+    proto = _REGISTRY.get(protocol_name)
+    return (proto.title if proto is not None else "") or protocol_name
+
+
 def key_measurement(protocol_name: str) -> str | None:
     """The headline measurement of a protocol (None for an unknown protocol or none declared)."""
     _ensure_loaded()

@@ -17,7 +17,7 @@ layers use:
   `Roi`, `Curve`, `ImageMap`, `Analysis`, `with_pixel_size`;
 * `imgqa.protocols._result`: `Status`, `Measurement`, `InputIdentity`, `Result`;
 * `imgqa.protocols._registry`: `register` (and `check_parameters`), `get_protocol`,
-  `all_protocols`, `measurement_label`, `key_measurement`, `humanise_name`;
+  `all_protocols`, `measurement_label`, `protocol_title`, `key_measurement`, `humanise_name`;
 * `imgqa.protocols._running`: `run_protocol`, `internal_error`, `AnalysisProblem`;
 * `imgqa.protocols._analyse`: the automatic choice (`detect_protocols`, `choose_protocol`, ...)
   and `analyse_series`, `analyse_batch`, `batch_units`, `analyse_unit`.
@@ -55,6 +55,7 @@ from imgqa.protocols._registry import (
     humanise_name,
     key_measurement,
     measurement_label,
+    protocol_title,
     register,
 )
 from imgqa.protocols._result import InputIdentity, Measurement, Result, Status
@@ -86,6 +87,7 @@ __all__ = [
     "humanise_name",
     "key_measurement",
     "measurement_label",
+    "protocol_title",
     "run_protocol",
     "with_pixel_size",
     # also re-exported for the other layers and tests (not part of the author's API)

@@ -83,13 +83,11 @@ def reaches_level(worst_status: str | None, level: str) -> bool:
 
 
 def _title(protocol: str) -> str:
-    """A test's human title, falling back to its name (an older or unknown protocol)."""
-    from imgqa.protocols.base import get_protocol  # the registry loads on first use only
+    """A test's human title with its name, or the name alone (an older or unknown protocol)."""
+    from imgqa.protocols.base import protocol_title  # the registry loads on first use only
 
-    try:
-        return f"{get_protocol(protocol).title} ({protocol})"
-    except Exception:  # a title is decoration: never lose a message over it
-        return protocol
+    title = protocol_title(protocol)
+    return protocol if title == protocol else f"{title} ({protocol})"
 
 
 def _label(protocol: str, measurement: str) -> str:
