@@ -55,7 +55,10 @@ def _send(port: int, datasets, calling: str = "SCANNER",
     statuses: list[int] = []
     try:
         for i, ds in enumerate(datasets):
-            status = assoc.send_c_store(ds)
+            try:
+                status = assoc.send_c_store(ds)
+            except RuntimeError:  # pynetdicom already saw the peer go: "must be established"
+                break
             if "Status" not in status:  # no answer: the association is gone
                 break
             statuses.append(int(status.Status))
