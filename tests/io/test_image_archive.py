@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from imgqa.io import image_archive as ia
@@ -147,6 +147,9 @@ def test_default_root_from_env_and_gui_setting(tmp_path, monkeypatch):
 
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=60), st.text(max_size=70))
+@example("", ".")        # found by CI: "." passed the old UID check and vanished from the path
+@example("..", "..")     # a hostile sender's traversal attempt
+@example("x", "1..2")
 def test_folder_names_stay_inside_and_portable(equipment, series_uid):
     folder = ia.series_folder(equipment, None, series_uid)
     assert len(folder.parts) == 3 and folder.parts[1] == "undated"

@@ -52,7 +52,9 @@ __all__ = ["ARCHIVE_ENV", "ArchivedFile", "FileCheck", "ImageArchiveError", "arc
 ARCHIVE_ENV = "IMGQA_ARCHIVE"
 _CHUNK = 1 << 20
 _SLUG_BAD = re.compile(r"[^A-Za-z0-9._-]+")
-_UID_OK = re.compile(r"^[0-9.]{1,64}$")
+# Dot-separated digit groups: no empty group, so "." and ".." (a hostile sender's path
+# traversal) never pass as a UID. Leading zeros are tolerated: some scanners write them.
+_UID_OK = re.compile(r"\A(?=[0-9.]{1,64}\Z)[0-9]+(?:\.[0-9]+)*\Z")
 
 FileState = Literal["ok", "missing", "altered", "unreadable"]
 
