@@ -66,64 +66,6 @@ def _re_uid(datasets):
     return out
 
 
-def _send(port: int, datasets, contexts) -> list[int]:
-    """C-STORE each dataset over one association; the statuses (-1: no answer)."""
-    from pynetdicom import AE
-
-    ae = AE(ae_title="BENCH")
-    for cx in contexts:
-        ae.add_requested_context(cx)
-    assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
-    if not assoc.is_established:
-        return [-1] * len(datasets)
-    try:
-        return [int(st.Status) if "Status" in st else -1
-                for st in (assoc.send_c_store(ds) for ds in datasets)]
-    finally:
-        assoc.release()
-
-
-def _send_parallel(port: int, datasets, contexts, n_assoc: int) -> float:
-    """Seconds to send `datasets` split over `n_assoc` simultaneous associations; raises if
-    any image was not acknowledged with success."""
-    parts = [datasets[i::n_assoc] for i in range(n_assoc)]
-    statuses: list[list[int]] = [[] for _ in parts]
-
-    errors: list[str] = []
-
-    def one(k: int) -> None:
-        try:
-            statuses[k] = _send(port, parts[k], contexts)
-        except Exception as exc:  # e.g. the association aborted: this run does not count
-            errors.append(f"{type(exc).__name__}: {exc}")
-
-    threads = [threading.Thread(target=one, args=(k,)) for k in range(n_assoc)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    spent = time.perf_counter() - t0
-    bad = [x for st in statuses for x in st if x != 0]
-    if bad or errors or sum(map(len, statuses)) != len(datasets):
-        raise RuntimeError(f"{len(bad)} of {len(datasets)} images not acknowledged: "
-                           f"{sorted(set(bad))} {errors}")
-    return spent
-
-
-def _timed(send, what: str, tries: int = 3) -> float:
-    """`send()` seconds; a run whose association failed is run again (seen rarely, with the
-    bare reference SCP, when the machine is heavily loaded) and reported on stderr."""
-    for attempt in range(tries):
-        try:
-            return send()
-        except RuntimeError as exc:
-            print(f"bench_serve: a send to {what} failed, run again ({exc})", file=sys.stderr)
-            if attempt == tries - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
 class _Serve:
     """``imgqa serve`` as a subprocess; `port` once it listens."""
 
@@ -157,13 +99,13 @@ def _throughput(datasets, n_assoc: int, br) -> tuple[float, float]:
         serve = _Serve(str(Path(tmp) / "qc.sqlite3"), Path(tmp) / "inbox", quiet=3600)
         try:
             for _ in range(REPEATS):
-                ours.append(_timed(lambda: _send_parallel(
+                ours.append(br._timed(lambda: br._send_parallel(
                     serve.port, _re_uid(datasets), [CTImageStorage], n_assoc), "imgqa serve"))
         finally:
             serve.stop(signal.SIGKILL)  # a benchmark: nothing to analyse
     for _ in range(REPEATS):
         with tempfile.TemporaryDirectory() as tmp, br._BareScp(Path(tmp)) as scp:
-            bare.append(_timed(lambda: _send_parallel(scp.port, datasets, [CTImageStorage],
+            bare.append(br._timed(lambda: br._send_parallel(scp.port, datasets, [CTImageStorage],
                                                       n_assoc), "the bare SCP"))
     return statistics.median(ours), statistics.median(bare)
 
@@ -194,7 +136,7 @@ def _latency(acr, br) -> tuple[float, list[float]]:
         try:
             with open_store(db) as st:
                 for i in range(REPEATS + 1):
-                    assert _send(serve.port, _re_uid(acr), [MRImageStorage]) == [0] * len(acr)
+                    assert br._send(serve.port, _re_uid(acr), [MRImageStorage]) == [0] * len(acr)
                     last = time.perf_counter()
                     times.append(_wait_sessions(st, i + 1) - last)
         finally:
