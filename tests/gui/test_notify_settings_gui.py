@@ -93,3 +93,28 @@ def test_status_bar_shows_failing_sessions_and_overdue_tests_at_a_glance(qtbot, 
     assert "1 overdue" in badge.text() and "action" not in badge.text()
     badge.linkActivated.emit("review")
     assert window.tabs.currentWidget() is window.review_pane
+
+
+def test_encryption_choice_maps_to_one_tls_mode_and_is_saved(qtbot, window, tmp_path):
+    window.act_settings.trigger()
+    dlg = window.settings_dialog
+    box = dlg.notify_box
+    labels = [box.encryption.itemText(i) for i in range(box.encryption.count())]
+    assert all("_" not in t and t[0].isupper() for t in labels)  # labels, not internal names
+    box.enabled.setChecked(True)
+    box.host.setText("smtp.qc.example.org")
+    box.port.setValue(465)
+    box.from_edit.setText("imgqa@qc.example.org")
+    box.to.setText("physics@qc.example.org")
+    box.encryption.setCurrentIndex(box.encryption.findData("ssl"))
+    box.ca_file.setText(str(tmp_path / "missing.pem"))
+    dlg._accept()  # a CA file that is not there is refused with the reason
+    assert "does not exist" in box.test_result.text() and not settings_path().exists()
+    ca = tmp_path / "hospital-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    box.ca_file.setText(str(ca))
+    dlg._accept()
+    s = load_settings()
+    assert (s.ssl, s.starttls, s.port, s.ca_file) == (True, False, 465, str(ca))
+    window.act_settings.trigger()  # reopened: the same choice is shown
+    assert window.settings_dialog.notify_box.encryption.currentData() == "ssl"

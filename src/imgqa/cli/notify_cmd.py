@@ -54,7 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="mail the overdue tests (at most once a day each)")
     st.add_argument("--host", default=None, help="SMTP server")
     st.add_argument("--port", type=int, default=None, help="SMTP port (25, 587...)")
-    st.add_argument("--starttls", action=argparse.BooleanOptionalAction, default=None)
+    st.add_argument("--starttls", action=argparse.BooleanOptionalAction, default=None,
+                    help="upgrade to TLS with STARTTLS (usual on port 587)")
+    st.add_argument("--ssl", action=argparse.BooleanOptionalAction, default=None,
+                    help="TLS from the start (usual on port 465)")
+    st.add_argument("--ca-file", default=None, metavar="PEM",
+                    help="certificate of the authority that signed the server's certificate, "
+                         "when it is the department's own ('' for none)")
     st.add_argument("--from", dest="sender", default=None, metavar="ADDRESS")
     st.add_argument("--to", action="append", default=None, metavar="ADDRESS",
                     help="recipient (repeatable; replaces the list)")
@@ -105,7 +111,7 @@ def run_show(args: argparse.Namespace) -> int:
 def run_set(args: argparse.Namespace) -> int:
     s = load_settings()
     change = {k: getattr(args, k) for k in ("enabled", "level", "overdue", "host", "port",
-                                            "starttls", "sender", "user", "password_env",
+                                            "starttls", "ssl", "ca_file", "sender", "user", "password_env",
                                             "password_file", "timeout_s")
               if getattr(args, k) is not None}
     if args.to is not None:

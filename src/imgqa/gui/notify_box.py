@@ -40,6 +40,9 @@ __all__ = ["NotificationsBox"]
 
 # (shown, stored): which worst status of a session is mailed
 _LEVELS = (("Action level only", "ACTION"), ("Tolerance or action level", "TOLERANCE"))
+_ENCRYPTION = (("None (internal relay, port 25)", "none"),
+               ("STARTTLS (usual on port 587)", "starttls"),
+               ("SSL/TLS from the start (usual on port 465)", "ssl"))
 
 
 class NotificationsBox(QGroupBox):
@@ -68,8 +71,15 @@ class NotificationsBox(QGroupBox):
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(s.port if 1 <= s.port <= 65535 else 25)
-        self.starttls = QCheckBox("STARTTLS (encrypt; usual on port 587)")
-        self.starttls.setChecked(s.starttls)
+        self.encryption = QComboBox()
+        for shown, stored in _ENCRYPTION:
+            self.encryption.addItem(shown, stored)
+        self.encryption.setCurrentIndex(
+            self.encryption.findData("ssl" if s.ssl else "starttls" if s.starttls else "none"))
+        self.ca_file = QLineEdit(s.ca_file)
+        self.ca_file.setPlaceholderText("empty: the system's trusted authorities")
+        self.ca_file.setToolTip("A PEM file with the certificate of the authority that signed "
+                                "the mail server's certificate, when it is the hospital's own.")
         self.from_edit = QLineEdit(s.sender)
         self.from_edit.setPlaceholderText("imgqa@hospital.org")
         self.to = QLineEdit(", ".join(s.to))
@@ -101,7 +111,8 @@ class NotificationsBox(QGroupBox):
         server.addWidget(QLabel("port"))
         server.addWidget(self.port)
         form.addRow("SMTP server", server)
-        form.addRow("", self.starttls)
+        form.addRow("Encryption", self.encryption)
+        form.addRow("CA certificate", self.ca_file)
         form.addRow("From", self.from_edit)
         form.addRow("To (comma separated)", self.to)
         form.addRow("Login", self.user)
@@ -123,7 +134,9 @@ class NotificationsBox(QGroupBox):
         return replace(self._loaded, enabled=self.enabled.isChecked(),
                        level=str(self.level.currentData()), overdue=self.overdue.isChecked(),
                        host=self.host.text().strip(), port=self.port.value(),
-                       starttls=self.starttls.isChecked(), sender=self.from_edit.text().strip(),
+                       starttls=self.encryption.currentData() == "starttls",
+                       ssl=self.encryption.currentData() == "ssl",
+                       ca_file=self.ca_file.text().strip(), sender=self.from_edit.text().strip(),
                        to=split_names(self.to.text()), user=self.user.text().strip(),
                        password_env=self.password_env.text().strip(),
                        password_file=self.password_file.text().strip(),

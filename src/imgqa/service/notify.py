@@ -213,9 +213,28 @@ def _reason(exc: BaseException, s: NotifySettings) -> str:
         return f"no answer from {where} within {s.timeout_s:g} s"
     if isinstance(exc, socket.gaierror):
         return f"the server name {s.host!r} cannot be resolved"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"the certificate of {where} is not trusted ({exc.verify_message}): give the "
+                "certificate of the authority that signed it as the CA file")
     if isinstance(exc, ssl.SSLError):
-        return f"the TLS connection to {where} failed ({exc.reason or exc})"
+        hint = " (does the server expect STARTTLS on port 587 instead of SSL?)" if s.ssl else ""
+        return f"the TLS connection to {where} failed ({exc.reason or exc}){hint}"
     return f"{type(exc).__name__} from {where}: {exc}"
+
+
+def _tls_context(settings: NotifySettings) -> ssl.SSLContext:
+    """The system's trusted CAs plus the settings' CA file; certificate and host name checked."""
+    context = ssl.create_default_context()
+    if settings.ca_file:
+        context.load_verify_locations(cafile=str(Path(settings.ca_file).expanduser()))
+    return context
+
+
+def _connect(settings: NotifySettings) -> smtplib.SMTP:
+    if settings.ssl:
+        return smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_s,
+                                context=_tls_context(settings))
+    return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
 
 
 def send_mail(settings: NotifySettings, mail: Mail) -> None:
@@ -242,9 +261,9 @@ def send_mail(settings: NotifySettings, mail: Mail) -> None:
     msg["Message-ID"] = make_msgid("imgqa", domain=settings.sender.rpartition("@")[2])
     msg.set_content(mail.body)
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s) as smtp:
+        with _connect(settings) as smtp:
             if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=_tls_context(settings))
             if settings.user:
                 smtp.login(settings.user, secret or "")
             smtp.send_message(msg)

@@ -13,7 +13,9 @@ settings kept with its unit file). The format::
     [smtp]
     host = "smtp.example.org"
     port = 587
-    starttls = true
+    starttls = true           # or: ssl = true with port 465 (TLS from the first byte)
+    ca_file = ""              # a PEM file of the department's CA, when the server's
+                              # certificate is signed by it (the system's CAs are trusted too)
     from = "imgqa@example.org"
     to = ["physics@example.org"]
     user = ""                 # empty: no login
@@ -64,7 +66,13 @@ class NotifySettings:
     host, port : str, int
         The SMTP server (port 25, 587 for submission with STARTTLS).
     starttls : bool
-        Upgrade the connection with STARTTLS before logging in.
+        Upgrade the connection with STARTTLS before logging in (RFC 3207; port 587).
+    ssl : bool
+        TLS from the first byte (RFC 8314 implicit TLS; port 465). Not with ``starttls``.
+    ca_file : str
+        A PEM file of certificate authorities to trust besides the system's, e.g. a hospital's
+        own CA that signed its mail relay's certificate. The certificate and the host name are
+        always checked.
     sender : str
         The From address (``from`` in the file).
     to : tuple of str
@@ -83,6 +91,8 @@ class NotifySettings:
     host: str = ""
     port: int = 25
     starttls: bool = False
+    ssl: bool = False
+    ca_file: str = ""
     sender: str = ""
     to: tuple[str, ...] = field(default_factory=tuple)
     user: str = ""
@@ -99,7 +109,8 @@ class NotifySettings:
 
 
 _NOTIFY_KEYS = {"enabled": "enabled", "level": "level", "overdue": "overdue"}
-_SMTP_KEYS = {"host": "host", "port": "port", "starttls": "starttls", "from": "sender",
+_SMTP_KEYS = {"host": "host", "port": "port", "starttls": "starttls", "ssl": "ssl",
+              "ca_file": "ca_file", "from": "sender",
               "to": "to", "user": "user", "password_env": "password_env",
               "password_file": "password_file", "timeout_s": "timeout_s"}
 
@@ -202,6 +213,10 @@ def settings_problems(s: NotifySettings) -> list[str]:
         out.append("no SMTP server (host) is set")
     if not 1 <= s.port <= 65535:
         out.append(f"the SMTP port {s.port} is not between 1 and 65535")
+    if s.ssl and s.starttls:
+        out.append("choose one of SSL (port 465) and STARTTLS (port 587), not both")
+    if s.ca_file and not Path(s.ca_file).expanduser().is_file():
+        out.append(f"the CA certificate file {s.ca_file!r} does not exist")
     if not _ADDRESS.match(s.sender):
         out.append(f"the sender address {s.sender!r} is not an e-mail address")
     if not s.to:
