@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -243,6 +244,73 @@ def test_due_notify_cli_sends_once_and_keeps_its_exit_code(tmp_path, smtp, capsy
     assert json.loads(out.out)["overdue"] == 1 and "E-mailed 1 overdue test" in out.err
     assert main(["--db", db, "due", "--notify", "--format", "json"]) == 1
     assert len(inbox.messages) == 1
+
+
+class _SlowInbox(_Inbox):
+    """Takes ``delay`` seconds to accept a message: a sender's digest is still in flight when
+    another process checks."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        import asyncio
+
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_two_processes_checking_at_once_mail_an_overdue_test_once(tmp_path):
+    """`imgqa serve`'s daily check and a cron `imgqa due --notify` at the same moment: the
+    state file's claim lets one of them mail the test; the other finds it claimed."""
+    inbox = _SlowInbox(delay=2.0)
+    ctl = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    ctl.start()
+    try:
+        _overdue_store(tmp_path).close()
+        save_settings(_settings(ctl.port))
+        env = dict(os.environ, PYTHONPATH=str(SRC))
+        cmd = [sys.executable, "-m", "imgqa.cli.main", "--db", str(tmp_path / "due.sqlite3"),
+               "due", "--notify", "--format", "json"]
+        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=env) for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        ctl.stop()
+    assert [p.returncode for p in procs] == [1, 1]  # both still report the overdue test
+    assert all(json.loads(out)["overdue"] == 1 for out, _ in outs)
+    assert len(inbox.messages) == 1
+    assert sum("E-mailed 1 overdue test" in err for _, err in outs) == 1, outs
+    assert NotifyState().read().get("overdue_claims") == {}  # the claim is gone once sent
+
+
+def test_a_failed_digest_releases_its_claim_and_a_dead_senders_claim_lapses(tmp_path):
+    st = _overdue_store(tmp_path)
+    try:
+        today = datetime.now(UTC).date()
+        items = st.due_list(today)
+    finally:
+        st.close()
+
+    def refuse(settings, mail):
+        raise NotificationError("the server is down")
+
+    failing = Notifier(_settings(_free_port()), send=refuse)
+    assert failing.overdue(items, today) == 1
+    failing.drain()
+    assert NotifyState().read().get("overdue_claims") == {}
+    sent: list[str] = []
+    ok = Notifier(_settings(_free_port()), send=lambda s, m: sent.append(m.subject))
+    # a claim left by a sender killed mid-send: honoured while fresh, ignored once stale
+    key = f"{items[0].equipment_id}/{items[0].protocol}"
+    NotifyState().update(lambda d: d.setdefault("overdue_claims", {}).update(
+        {key: {"day": today.isoformat(), "at": time.time(), "pid": 1}}))
+    assert ok.overdue(items, today) == 0
+    NotifyState().update(lambda d: d["overdue_claims"][key].update(at=time.time() - 3600))
+    assert ok.overdue(items, today) == 1
+    ok.drain()
+    assert len(sent) == 1
 
 
 def test_notify_cli_set_show_and_test_with_a_login(tmp_path, monkeypatch, capsys):

@@ -11,7 +11,8 @@ records). Two messages:
 * **The overdue digest**: the scheduled tests overdue beyond their grace window (the due list of
   ``imgqa due``, `imgqa.store.schedules`), each mailed at most once a UTC day; what was sent is
   remembered in a small JSON state file beside the settings (``notify-state.json``), so a
-  restart or a cron job does not repeat it.
+  restart or a cron job does not repeat it; a test is claimed there (under a file lock)
+  before its digest is sent, so two processes checking at once do not both mail it.
 
 No patient data goes into a message: equipment names, test and measurement labels, numbers,
 statuses, dates and the session's id/uid only — never a patient name or ID, a file path, an
@@ -23,15 +24,19 @@ up the analysis of the next series.
 
 from __future__ import annotations
 
+import contextlib
 import email.policy
 import json
 import logging
+import os
 import queue
 import smtplib
 import socket
 import ssl
+import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -299,15 +304,63 @@ class NotifyState:
         write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"),
                          prefix=".notify-state-")
 
-    def update(self, change: Callable[[dict[str, Any]], None]) -> None:
-        """Read, change and write back; a failure to write is logged, not raised."""
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """This process's threads, and other processes (``imgqa serve`` and a cron ``imgqa due
+        --notify``), one at a time: a lock file beside the state file (best effort where the
+        file system cannot lock)."""
         with self._lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path.with_name(self.path.name + ".lock"),
+                             os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                log.warning("cannot lock the notification state %s: %s", self.path, exc)
+                yield
+                return
+            try:
+                _lock_file(fd)
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
+
+    def update(self, change: Callable[[dict[str, Any]], Any]) -> Any:
+        """Read, change and write back, exclusively; returns what ``change`` returns. A failure
+        to write is logged, not raised."""
+        with self._exclusive():
             data = self.read()
-            change(data)
+            out = change(data)
             try:
                 self._write(data)
             except OSError as exc:
                 log.warning("cannot record the notification state in %s: %s", self.path, exc)
+            return out
+
+    def claim_overdue(self, keys: Sequence[str], day: str, ttl_s: float) -> list[str]:
+        """The keys not mailed on ``day`` and not being mailed by another process, now claimed
+        by this one (a claim older than ``ttl_s`` seconds is a crashed sender's: ignored)."""
+        now_s = time.time()
+
+        def change(data: dict[str, Any]) -> list[str]:
+            sent = data.get("overdue_sent", {})
+            claims = data.setdefault("overdue_claims", {})
+            for k in [k for k, c in claims.items() if not isinstance(c, dict)
+                      or c.get("day") != day or now_s - float(c.get("at", 0)) > ttl_s]:
+                del claims[k]
+            mine = [k for k in dict.fromkeys(keys)
+                    if (not isinstance(sent, dict) or sent.get(k) != day) and k not in claims]
+            claims.update({k: {"day": day, "at": now_s, "pid": os.getpid()} for k in mine})
+            return mine
+
+        return list(self.update(change))
+
+    def release_overdue(self, keys: Sequence[str]) -> None:
+        """Drop this process's claims (the digest was not sent: the next check tries again)."""
+        def change(data: dict[str, Any]) -> None:
+            claims = data.get("overdue_claims", {})
+            for k in keys:
+                claims.pop(k, None)
+        self.update(change)
 
     def overdue_sent(self) -> dict[str, str]:
         """``"<equipment id>/<protocol>"`` → the ISO day its overdue notice was mailed."""
@@ -316,6 +369,22 @@ class NotifyState:
 
 
 _Job = tuple[Mail, Callable[[], None] | None, tuple[str, ...]]
+
+
+def _lock_file(fd: int) -> None:
+    """Block until this process holds an exclusive lock on the open file ``fd``."""
+    if sys.platform == "win32":  # pragma: no cover - Windows
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for 10 s, then raises
+                return
+            except OSError:
+                continue
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def _key(item: DueItem) -> str:
@@ -379,10 +448,13 @@ class Notifier:
         if not self.active or not self.settings.overdue:
             return 0
         day = (today or datetime.now(UTC).date()).isoformat()
-        sent = self.state.overdue_sent()
         with self._lock:
-            new = [d for d in items if d.status == "overdue" and sent.get(_key(d)) != day
-                   and _key(d) not in self._pending]
+            waiting = [d for d in items if d.status == "overdue" and _key(d) not in self._pending]
+            # claimed in the shared state file, so two processes checking at the same moment
+            # do not both mail the same test; a claim lapses if its sender dies
+            claimed = set(self.state.claim_overdue([_key(d) for d in waiting], day,
+                                                   ttl_s=max(600.0, 6 * self.settings.timeout_s)))
+            new = [d for d in waiting if _key(d) in claimed]
             self._pending.update(_key(d) for d in new)
         if not new:
             return 0
@@ -395,6 +467,9 @@ class Notifier:
                 # forget notices older than today: the file stays one entry per test
                 for k in [k for k, v in done.items() if v != day]:
                     del done[k]
+                claims = data.get("overdue_claims", {})
+                for k in keys:
+                    claims.pop(k, None)
             self.state.update(change)
 
         self._enqueue(compose_overdue(new, date.fromisoformat(day)), mark, keys)
@@ -430,6 +505,8 @@ class Notifier:
             self.last_error = exc.message if isinstance(exc, NotificationError) else str(exc)
             log.warning("notification not sent: %s", self.last_error)
             self._record(mail, self.last_error)
+            if keys:
+                self.state.release_overdue(keys)
         else:
             self.sent += 1
             log.info("notification sent: %s", mail.subject)
