@@ -232,6 +232,55 @@ def test_status_panel_runs_receiver_and_automatic_analysis(qtbot, tmp_path):
     assert thread is not None and not thread.is_alive()
 
 
+def test_watched_folder_series_is_analysed_without_the_receiver(qtbot, tmp_path):
+    """No receiver: a folder the scanner exports to is set in the panel; a CT water series
+    copied there (a temporary name first, then renamed, as copy tools do) is routed by the
+    stored rule, analysed and saved pending review; a folder that vanishes is said, not fatal."""
+    import shutil
+
+    path = tmp_path / "qc.sqlite3"
+    store = open_store(str(path))
+    store.add_rule("ct.water", reason="morning water phantom", create_equipment=True,
+                   modality="CT", description="water")
+    store.close()
+    files = sorted(write_water_day(tmp_path / "scanner", 6).glob("*.dcm"))
+    share = tmp_path / "share"
+    share.mkdir()
+    w = open_window(qtbot, path)
+    save_receiver_settings(ReceiverSettings(False, "IMGQA", free_port(), str(tmp_path / "inbox"),
+                                            "127.0.0.1", ("CTSCANNER",)), w.settings)
+    panel = w.automatic.status_panel
+    panel.runner.watch_poll_s = 0.2
+    panel.quiet.setValue(0.5)
+    panel.watch_folder.setText(str(share))
+    panel.automatic.setChecked(True)   # saves the settings and starts: a folder is watched
+    qtbot.waitUntil(lambda: panel.runner.running, timeout=TIMEOUT_MS)
+    assert not w.inbox.receiver.running
+    assert f"Watching <b>{share}</b>" in panel.listening.text()
+    with qtbot.waitSignal(panel.runner.outcome, timeout=TIMEOUT_MS) as got:
+        for f in files:
+            shutil.copy(f, share / (f.name + ".part"))
+            (share / (f.name + ".part")).rename(share / f.name)
+    outcome = got.args[0]
+    assert (outcome.state, outcome.protocol) == ("saved", "ct.water"), outcome.line()
+    assert panel.recent.item(0, 1).text() == "saved, pending review"
+    store = open_store(str(path))
+    try:
+        [s] = store.sessions(unreviewed_only=True)
+        assert s.id == outcome.session_id
+    finally:
+        store.close()
+    shutil.rmtree(share)
+    qtbot.waitUntil(lambda: "Cannot read the watched folder" in panel.problems.text(),
+                    timeout=TIMEOUT_MS)
+    assert panel.runner.running
+    panel.watch_folder.setText("")
+    panel._settings_changed()          # nothing to watch, no receiver: the analysis stops
+    qtbot.waitUntil(lambda: not panel.runner.running and not panel.runner.stopping,
+                    timeout=TIMEOUT_MS)
+    w.close()
+
+
 def test_rule_from_series_is_the_rule_imgqa_rule_add_makes(qtbot, tmp_path):
     from imgqa.cli.main import main
 

@@ -5,7 +5,9 @@ each complete series to `imgqa.service.saving.SessionSaver`: routed by the store
 rules, analysed, judged and saved as a session *pending review*) on one Python thread of its
 own, with its own connection to the results database, so an analysis never blocks the window
 or the GUI's database thread. The receiver feeds it through a tap
-(`ReceiverControl.taps`, called on pynetdicom's thread for every acknowledged image).
+(`ReceiverControl.taps`, called on pynetdicom's thread for every acknowledged image), and a
+watched folder (a share a scanner exports to, as ``imgqa serve --watch``) is polled by the
+same thread (`imgqa.service.watcher.DirectoryWatcher`).
 
 Stopping: the receiver is stopped first (no new image is acknowledged), then `stop` lets the
 thread analyse and save every series it already holds (`AutomaticQC.flush`), as ``imgqa
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -43,12 +46,17 @@ BURST_GAP_S = 5.0        # images of one AE title further apart than this are an
 KEEP_OUTCOMES = 200
 
 
+WATCH_POLL_S = 5.0       # = imgqa serve --poll's default
+
+
 @dataclass(frozen=True, slots=True)
 class AutoSettings:
-    """Whether the window analyses received series itself, and the quiet period (s)."""
+    """Whether the window analyses received series itself, the quiet period (s), and a folder
+    it watches for exported series ("" for none)."""
 
     enabled: bool = False
     quiet_s: float = DEFAULT_QUIET_S
+    watch_folder: str = ""
 
 
 def auto_settings(settings: QSettings) -> AutoSettings:
@@ -59,12 +67,14 @@ def auto_settings(settings: QSettings) -> AutoSettings:
         quiet = float(settings.value("automatic/quiet_s", d.quiet_s))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         quiet = d.quiet_s
-    return AutoSettings(on, quiet if quiet > 0 else d.quiet_s)
+    watch = str(settings.value("automatic/watch_folder", "") or "").strip()
+    return AutoSettings(on, quiet if quiet > 0 else d.quiet_s, watch)
 
 
 def save_auto_settings(a: AutoSettings, settings: QSettings) -> None:
     settings.setValue("automatic/enabled", bool(a.enabled))
     settings.setValue("automatic/quiet_s", float(a.quiet_s))
+    settings.setValue("automatic/watch_folder", a.watch_folder.strip())
     settings.sync()
 
 
@@ -104,10 +114,13 @@ class AutomaticRunner(QObject):
     _report = Signal(object)   # emitted on the worker thread, queued to ours
     _poke = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, poll_s: float = 0.1) -> None:
+    def __init__(self, parent: QObject | None = None, *, poll_s: float = 0.1,
+                 watch_poll_s: float = WATCH_POLL_S) -> None:
         super().__init__(parent)
         self.poll_s = poll_s
-        self.config: tuple[str | None, Path, float] | None = None
+        self.watch_poll_s = watch_poll_s
+        self.config: tuple[str | None, Path, float, Path | None] | None = None
+        self.watch_error = ""
         self.error = ""
         self.outcomes: list[SavedSeries] = []
         self.last_burst: Burst | None = None
@@ -143,19 +156,28 @@ class AutomaticRunner(QObject):
         return out
 
     # -- running --------------------------------------------------------------------------
-    def start(self, db_url: str | None, inbox: Path, quiet_s: float) -> None:
-        """Start the pipeline (a no-op when it already runs with this configuration)."""
-        config = (db_url, Path(inbox), float(quiet_s))
+    @property
+    def watching(self) -> Path | None:
+        """The folder being watched while running, else None."""
+        return self.config[3] if self.running and self.config is not None else None
+
+    def start(self, db_url: str | None, inbox: Path, quiet_s: float,
+              watch: Path | None = None) -> None:
+        """Start the pipeline (a no-op when it already runs with this configuration).
+
+        ``watch``: a folder polled every `watch_poll_s` seconds for complete exported files.
+        """
+        config = (db_url, Path(inbox), float(quiet_s), Path(watch) if watch else None)
         if self.running and config == self.config:
             return
         self.stop(wait=True)
         from imgqa.service.pipeline import AutomaticQC
 
-        self.config, self.error = config, ""
+        self.config, self.error, self.watch_error = config, "", ""
         self._stop = threading.Event()
         self._qc = AutomaticQC(self._handle, quiet_s=float(quiet_s))
         self._saver = None
-        self._thread = threading.Thread(target=self._loop, args=(db_url, Path(inbox)),
+        self._thread = threading.Thread(target=self._loop, args=(db_url, Path(inbox), config[3]),
                                         name="imgqa automatic QC", daemon=True)
         self._thread.start()
         log.info("automatic QC started (quiet period %g s)", quiet_s)
@@ -195,10 +217,11 @@ class AutomaticRunner(QObject):
         self._poke.emit()
 
     # -- the worker thread ----------------------------------------------------------------
-    def _loop(self, db_url: str | None, inbox: Path) -> None:
+    def _loop(self, db_url: str | None, inbox: Path, watch: Path | None) -> None:
         from imgqa.errors import ImgqaError
         from imgqa.gui.store_bridge import open_store_or_explain
         from imgqa.service.saving import SessionSaver
+        from imgqa.service.watcher import DirectoryWatcher
 
         qc = self._qc
         assert qc is not None
@@ -214,7 +237,12 @@ class AutomaticRunner(QObject):
         try:
             self._saver = SessionSaver(store, inbox, report=self._report.emit)
             _warm_up()
+            watcher = DirectoryWatcher(watch) if watch is not None else None
+            next_look = 0.0
             while not self._stop.wait(self.poll_s):
+                if watcher is not None and time.monotonic() >= next_look:
+                    next_look = time.monotonic() + self.watch_poll_s
+                    self._look(qc, watcher)
                 qc.run_due()
             qc.flush()  # every acknowledged image is analysed and saved before we end
         except Exception as exc:  # never die silently: the panel shows it
@@ -226,6 +254,24 @@ class AutomaticRunner(QObject):
             except Exception:  # closing at the end: nothing left to do about it
                 log.debug("store.close failed", exc_info=True)
             log.info("automatic QC stopped")
+            self._poke.emit()
+
+    def _look(self, qc: AutomaticQC, watcher: Any) -> None:
+        """One look at the watched folder; an unreachable share is shown, not fatal (it is
+        looked at again at the next poll, as ``imgqa serve --watch`` does)."""
+        try:
+            found = watcher.poll()
+        except OSError as exc:
+            error = f"Cannot read the watched folder {watcher.root}: {exc.strerror or exc}"
+        else:
+            error = ""
+            if found:
+                qc.on_files(found)
+                self._poke.emit()
+        if error != self.watch_error:
+            self.watch_error = error
+            if error:
+                log.warning("%s", error)
             self._poke.emit()
 
     def _handle(self, complete: CompleteSeries) -> None:

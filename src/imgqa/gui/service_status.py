@@ -20,6 +20,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -27,11 +28,13 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -39,7 +42,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgqa.gui.auto_runner import AutomaticRunner, auto_settings, save_auto_settings
+from imgqa.gui.auto_runner import (
+    WATCH_POLL_S,
+    AutomaticRunner,
+    auto_settings,
+    save_auto_settings,
+)
 from imgqa.gui.due_view import protocol_label
 from imgqa.gui.state import receiver_settings, save_receiver_settings
 
@@ -216,6 +224,15 @@ class ServiceStatusPanel(QWidget):
                               "long (imgqa serve --quiet).")
         self.quiet.editingFinished.connect(self._settings_changed)
         self.quiet.setMaximumWidth(120)
+        self.watch_folder = QLineEdit(a.watch_folder)
+        self.watch_folder.setPlaceholderText("none: only series sent to the receiver")
+        self.watch_folder.setToolTip(
+            "A folder (e.g. a network share) the scanner exports its series to: it is looked "
+            f"at every {WATCH_POLL_S:g} s and complete files are analysed like received ones "
+            "(imgqa serve --watch).")
+        self.watch_folder.editingFinished.connect(self._settings_changed)
+        self.browse_watch = QPushButton("Choose…")
+        self.browse_watch.clicked.connect(self._choose_watch_folder)
         self.last_send = QLabel("Nothing received since the receiver started.")
         self.queue = QLabel("")
         self.problems = QLabel("")
@@ -242,6 +259,10 @@ class ServiceStatusPanel(QWidget):
         rx_layout.addWidget(self.automatic)
         form = QFormLayout()
         form.addRow("Quiet period", self.quiet)
+        watch_row = QHBoxLayout()
+        watch_row.addWidget(self.watch_folder, 1)
+        watch_row.addWidget(self.browse_watch)
+        form.addRow("Watched folder", watch_row)
         form.addRow("Last association", self.last_send)
         self.last_send.setToolTip("The last images received from one scanner (calling AE "
                                   "title), counted as one send while they arrive less than "
@@ -277,16 +298,25 @@ class ServiceStatusPanel(QWidget):
     def _settings_changed(self, *_: Any) -> None:
         save_auto_settings(replace(auto_settings(self.settings),
                                    enabled=self.automatic.isChecked(),
-                                   quiet_s=self.quiet.value()), self.settings)
+                                   quiet_s=self.quiet.value(),
+                                   watch_folder=self.watch_folder.text().strip()), self.settings)
         self.sync()
 
+    def _choose_watch_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder the scanner exports to",
+                                                  self.watch_folder.text())
+        if folder:
+            self.watch_folder.setText(folder)
+            self._settings_changed()
+
     def sync(self) -> None:
-        """Run the automatic analysis exactly while the receiver runs, it is ticked and the
-        database is open."""
+        """Run the automatic analysis exactly while it is ticked, the database is open and
+        images can come: the receiver runs or a folder is watched."""
         a = auto_settings(self.settings)
-        want = a.enabled and self.receiver.running and self.db.available
+        watch = Path(a.watch_folder).expanduser() if a.watch_folder else None
+        want = a.enabled and self.db.available and (self.receiver.running or watch is not None)
         if want:
-            self.runner.start(self.db.url, self.receiver.inbox, a.quiet_s)
+            self.runner.start(self.db.url, self.receiver.inbox, a.quiet_s, watch)
         elif self.runner.running:
             self.runner.stop(wait=False)
         self.update_view()
@@ -311,6 +341,9 @@ class ServiceStatusPanel(QWidget):
             text = "<b>Stopped</b>: the receiver is off."
         if run.running:
             text += " Automatic analysis <b>on</b>."
+            if run.watching is not None:
+                text += (f" Watching <b>{html.escape(str(run.watching))}</b> every "
+                         f"{run.watch_poll_s:g} s.")
         elif run.stopping:
             text += " Automatic analysis stopping: finishing the series already received…"
         elif self.automatic.isChecked() and not self.db.available:
@@ -338,6 +371,8 @@ class ServiceStatusPanel(QWidget):
         lines = []
         if self.runner.error:
             lines.append(self.runner.error)
+        if self.runner.watch_error:
+            lines.append(self.runner.watch_error)
         bad = [o for o in self.runner.outcomes if o.state in ("failed", "waiting")][-3:]
         lines += [f"{o.state}: '{o.description}': {o.message}" for o in reversed(bad)]
         if self.receiver.refused_count:
