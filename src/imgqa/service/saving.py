@@ -153,8 +153,36 @@ class SessionSaver:
         except ImgqaError as exc:
             return SavedSeries("failed", message=exc.message, **base)
         self._notify(sess)
+        replaced = self._mark_incomplete(sess.id)
+        if replaced:
+            note = "; ".join(x for x in (note, "replaces the incomplete session(s) "
+                                         + ", ".join(map(str, replaced))) if x)
         return SavedSeries("saved", session_id=sess.id, worst_status=sess.worst_status,
                            message=note, **base)
+
+    def _mark_incomplete(self, session_id: int) -> list[int]:
+        """When this session completes a series saved before without its late images, say so
+        on both sessions (comments: the reviewer approves the complete one and rejects the
+        other); returns the incomplete sessions' ids. Never undoes the save."""
+        try:
+            partial = [e for e in self.store.partial_sessions(session_id)
+                       if not self.store.session(e.session_id).reviewed]
+            ids = sorted({e.session_id for e in partial})
+            for sid in ids:
+                self.store.add_comment(
+                    sid, f"Incomplete: session {session_id} holds this series with all its "
+                         "images (the last ones arrived after the quiet period). Review that "
+                         "one; reject this one.")
+            if ids:
+                self.store.add_comment(
+                    session_id, "Complete version of session(s) "
+                                f"{', '.join(map(str, ids))}, saved before the series' last "
+                                "images had arrived.")
+            return ids
+        except ImgqaError as exc:
+            log.warning("could not mark the incomplete sessions before %s: %s", session_id,
+                        exc.message)
+            return []
 
     def _archive(self, eq_id: int, o: SeriesOutcome) -> tuple[list[Any], str]:
         """Copy the series into the image archive: (files, "" or why they were not kept)."""

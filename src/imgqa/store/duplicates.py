@@ -18,14 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from imgqa.errors import StoreError
 from imgqa.protocols.base import Result
 from imgqa.store import models as m
 
-__all__ = ["DuplicateSessionError", "EarlierSession", "find_earlier", "describe"]
+__all__ = ["DuplicateSessionError", "EarlierSession", "describe", "find_earlier",
+           "find_partial"]
 
 _CHUNK = 900  # bound parameters per IN (), below SQLite's limit
 
@@ -86,28 +87,77 @@ def find_earlier(s: Session, equipment_id: int, results: Sequence[Result]
         wanted = {(i.sop_instance_uid, i.pixel_sha256) for i in r.inputs}
         if not wanted:
             continue
-        held: dict[int, set[tuple[str, str]]] = {}
-        meta: dict[int, tuple] = {}
-        uids = sorted({u for u, _ in wanted})
-        for k in range(0, len(uids), _CHUNK):
-            q = (select(m.InputImageRow.analysis_id, m.InputImageRow.sop_instance_uid,
-                        m.InputImageRow.pixel_sha256, m.QcSessionRow.id,
-                        m.QcSessionRow.performed_at, m.QcSessionRow.performed_by,
-                        m.QcSessionRow.saved_by)
-                 .join(m.AnalysisRow, m.AnalysisRow.id == m.InputImageRow.analysis_id)
-                 .join(m.QcSessionRow, m.QcSessionRow.id == m.AnalysisRow.session_id)
-                 .where(m.QcSessionRow.equipment_id == equipment_id,
-                        m.AnalysisRow.protocol == r.protocol,
-                        m.AnalysisRow.label == (r.label or ""),
-                        m.InputImageRow.sop_instance_uid.in_(uids[k:k + _CHUNK])))
-            for aid, uid, sha, sid, when, by, saver in s.execute(q):
-                held.setdefault(aid, set()).add((uid, sha))
-                meta[aid] = (sid, when, by, saver)
+        held, meta = _holding(s, equipment_id, r.protocol, r.label or "", wanted)
         for aid, pairs in held.items():
             if wanted <= pairs:
-                sid, when, by, saver = meta[aid]
-                found.setdefault((sid, r.protocol, r.label or ""), EarlierSession(
-                    sid, when, by, saver, r.protocol, r.label or ""))
+                found.setdefault((meta[aid].session_id, r.protocol, r.label or ""), meta[aid])
+    return sorted(found.values(), key=lambda e: (e.performed_at, e.session_id))
+
+
+def _holding(s: Session, equipment_id: int, protocol: str, label: str,
+             wanted: set[tuple[str, str]], not_session: int | None = None
+             ) -> tuple[dict[int, set[tuple[str, str]]], dict[int, EarlierSession]]:
+    """Stored analyses of ``protocol``/``label`` on the equipment holding any of ``wanted``
+    (SOP Instance UID, pixel SHA-256): analysis id → the wanted pairs it holds, and → its
+    session."""
+    held: dict[int, set[tuple[str, str]]] = {}
+    meta: dict[int, EarlierSession] = {}
+    uids = sorted({u for u, _ in wanted})
+    for k in range(0, len(uids), _CHUNK):
+        q = (select(m.InputImageRow.analysis_id, m.InputImageRow.sop_instance_uid,
+                    m.InputImageRow.pixel_sha256, m.QcSessionRow.id,
+                    m.QcSessionRow.performed_at, m.QcSessionRow.performed_by,
+                    m.QcSessionRow.saved_by)
+             .join(m.AnalysisRow, m.AnalysisRow.id == m.InputImageRow.analysis_id)
+             .join(m.QcSessionRow, m.QcSessionRow.id == m.AnalysisRow.session_id)
+             .where(m.QcSessionRow.equipment_id == equipment_id,
+                    m.AnalysisRow.protocol == protocol,
+                    m.AnalysisRow.label == label,
+                    m.InputImageRow.sop_instance_uid.in_(uids[k:k + _CHUNK])))
+        if not_session is not None:
+            q = q.where(m.QcSessionRow.id != not_session)
+        for aid, uid, sha, sid, when, by, saver in s.execute(q):
+            if (uid, sha) in wanted:
+                held.setdefault(aid, set()).add((uid, sha))
+                meta[aid] = EarlierSession(sid, when, by, saver, protocol, label)
+    return held, meta
+
+
+def find_partial(s: Session, session_id: int) -> list[EarlierSession]:
+    """Other sessions of the same equipment that hold a *part* of one of this session's
+    analyses: every input image of theirs (same protocol and label) is among this analysis's
+    inputs, and they have fewer. A series whose last images came after its quiet period was
+    first saved incomplete; the complete one makes that first session obsolete.
+
+    Returns
+    -------
+    list of EarlierSession
+        One per (session, protocol, label), oldest first.
+    """
+    sess = s.get(m.QcSessionRow, session_id)
+    if sess is None:
+        raise StoreError(f"There is no QC session {session_id}.")
+    found: dict[tuple[int, str, str], EarlierSession] = {}
+    analyses = s.execute(select(m.AnalysisRow.id, m.AnalysisRow.protocol, m.AnalysisRow.label)
+                         .where(m.AnalysisRow.session_id == session_id)).all()
+    for aid_new, protocol, label in analyses:
+        wanted = {(u, h) for u, h in s.execute(
+            select(m.InputImageRow.sop_instance_uid, m.InputImageRow.pixel_sha256)
+            .where(m.InputImageRow.analysis_id == aid_new))}
+        if not wanted:
+            continue
+        held, meta = _holding(s, sess.equipment_id, protocol, label or "", wanted,
+                              not_session=session_id)
+        if not held:
+            continue
+        totals = dict(s.execute(
+            select(m.InputImageRow.analysis_id, func.count())
+            .where(m.InputImageRow.analysis_id.in_(sorted(held)))
+            .group_by(m.InputImageRow.analysis_id)).all())
+        for aid, pairs in held.items():
+            if len(pairs) == totals.get(aid, 0) < len(wanted):
+                e = meta[aid]
+                found.setdefault((e.session_id, e.protocol, e.label), e)
     return sorted(found.values(), key=lambda e: (e.performed_at, e.session_id))
 
 

@@ -352,6 +352,13 @@ class SessionsMixin(LimitsMixin):
                         ArchivedFile(r.path, r.sha256, int(r.size), r.sop_instance_uid))
         return out
 
+    def partial_sessions(self, session_id: int) -> list[duplicates.EarlierSession]:
+        """Other sessions holding only part of this one's images for the same test (a series
+        first saved incomplete, its late images having come after the quiet period):
+        `imgqa.store.duplicates.find_partial`."""
+        with self._read() as s:
+            return duplicates.find_partial(s, session_id)
+
     def session_inputs(self, session_id: int) -> list[tuple[str, str]]:
         """(SOPInstanceUID, pixel SHA-256) of every image the session's analyses used."""
         with self._read() as s:
