@@ -286,13 +286,17 @@ def test_malformed_datasets_are_refused_quarantined_and_the_next_image_is_stored
 
 def test_a_dataset_that_cannot_be_written_is_refused_and_quarantined(tmp_path, ct_files,
                                                                       monkeypatch):
-    def cannot_encode(self, *a, **k):
-        raise ValueError("value cannot be encoded")
+    """An unexpected failure while filing one image (not a full disk: that is 0xA700) refuses
+    that image, keeps its bytes in quarantine, and the next image is filed."""
+    import imgqa.io.receiver as receiver
+
+    def cannot_write(fh):
+        raise ValueError("the image cannot be written")
 
     with StorageReceiver(inbox=tmp_path / "inbox", port=0) as rx:
         assoc = _associate(rx.port)
         try:
-            monkeypatch.setattr(pydicom.dataset.Dataset, "save_as", cannot_encode)
+            monkeypatch.setattr(receiver, "flush_to_disk", cannot_write)
             bad = int(assoc.send_c_store(pydicom.dcmread(ct_files[0])).Status)
             monkeypatch.undo()
             good = int(assoc.send_c_store(pydicom.dcmread(ct_files[1])).Status)
@@ -313,3 +317,29 @@ def test_starting_twice_keeps_one_server(tmp_path):
         assert assoc.is_established
         assoc.release()
     assert rx._server is None
+
+
+def test_filed_image_is_the_dataset_exactly_as_sent(tmp_path, ct_files):
+    """The receiver writes the bytes the scanner sent (not a re-encoding): the filed file's
+    data set, after its file meta, is byte-identical to the original file's (both explicit VR
+    little endian), with a valid file meta for the association's transfer syntax."""
+    def body(path):
+        """The bytes after the file meta (PS3.10: 128-byte preamble, "DICM", then (0002,0000)
+        File Meta Information Group Length, explicit VR UL, whose value ends at byte 144)."""
+        data = path.read_bytes()
+        assert data[128:132] == b"DICM" and data[132:138] == b"\x02\x00\x00\x00UL"
+        return data[144 + int.from_bytes(data[140:144], "little"):]
+
+    with StorageReceiver(inbox=tmp_path / "inbox", port=0) as rx:
+        assoc = _associate(rx.port)
+        try:
+            assert assoc.send_c_store(pydicom.dcmread(ct_files[0])).Status == 0
+        finally:
+            assoc.release()
+    [stored] = _images(tmp_path / "inbox")
+    original = pydicom.dcmread(ct_files[0])
+    filed = pydicom.dcmread(stored)
+    assert body(stored) == body(ct_files[0])
+    assert filed.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
+    assert filed.file_meta.MediaStorageSOPInstanceUID == original.SOPInstanceUID
+    assert filed.file_meta.MediaStorageSOPClassUID == original.SOPClassUID

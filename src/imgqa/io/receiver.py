@@ -339,7 +339,9 @@ class StorageReceiver:
             self._quarantine(event, exc.why)
             return exc.status
         try:
-            path = self._file(ds)
+            # the bytes as the scanner sent them (with the file meta of the association's
+            # transfer syntax): no re-encoding, and the file is the sender's image exactly
+            path = self._file(ds, event.encoded_dataset(include_meta=True))
         except _OutsideInbox as exc:
             log.error("refused an image from %s: its inbox path %s resolves outside the inbox "
                       "%s (a link inside the inbox?)", _loggable(_calling_ae(event)),
@@ -366,7 +368,7 @@ class StorageReceiver:
                 log.exception("on_received callback failed")
         return _SUCCESS
 
-    def _file(self, ds: Dataset) -> Path:
+    def _file(self, ds: Dataset, raw: bytes) -> Path:
         day = next((d for d in (_header_text(ds, k) for k in
                                 ("AcquisitionDate", "SeriesDate", "StudyDate"))
                     if d is not None and is_valid_da(d)), None)
@@ -381,7 +383,7 @@ class StorageReceiver:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".dcm")
         try:
             with os.fdopen(fd, "wb") as fh:
-                ds.save_as(fh, enforce_file_format=True)
+                fh.write(raw)
                 flush_to_disk(fh)
             with self._lock:  # two associations may deliver the same SOP UID at once
                 final = _publish(Path(tmp), folder, rel.stem)
