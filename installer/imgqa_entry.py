@@ -8,7 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from imgqa.cli.main import main
+from imgqa import _blas
+
+_blas.apply()  # single-threaded BLAS unless the user set it: before anything imports numpy
+
+from imgqa.cli.main import main  # noqa: E402
 
 if __name__ == "__main__":
     # The python command coerces a bare "C" locale to UTF-8 (PEP 538); the frozen bootloader

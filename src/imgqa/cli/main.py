@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from imgqa import _blas
 from imgqa.errors import ImgqaError, UsageError
 
 # Subcommand modules, in the order `imgqa --help` lists them. A module that is missing (a
@@ -125,7 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """Console-script entry: `main`, ending quietly when the output pipe is closed early."""
+    """Console-script entry: `main`, ending quietly when the output pipe is closed early.
+
+    First of all, single-threaded BLAS for this process and its workers unless the user set a
+    thread count (`imgqa._blas`): it only works before numpy is imported, and nothing this
+    module imports at its top imports numpy (tests/test_lazy_imports.py checks both).
+    """
+    _blas.apply()
     try:
         code = main()
         sys.stdout.flush()  # a closed pipe shows here when the output was still buffered
