@@ -4,7 +4,8 @@ Each command runs as a fresh ``imgqa`` process twice per round: as installed (th
 sets ``OPENBLAS_NUM_THREADS=1`` etc., `imgqa._blas`) and with ``IMGQA_BLAS_THREADS=auto`` (the
 opt-out: OpenBLAS starts one thread per core). The two are interleaved so the machine's load hits
 them alike; the median wall and CPU time (user + system of the process and its children) of
-``repeats`` rounds are printed as JSON lines, with the load average. Commands: the validation
+``repeats`` rounds are reported (``run()`` for ``run_all.py``, JSON lines when run alone), with
+the load average. Commands: the validation
 suite (``imgqa validate``: every protocol on its digital phantoms), the CT and NM series with
 the heaviest kernels, and the whole shared data set with one job and with the default jobs.
 
@@ -49,7 +50,15 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return time.perf_counter() - t0, _cpu() - c0, proc.returncode
 
 
-def main(repeats: int, names: list[str]) -> None:
+def run(repeats: int = REPEATS, names: list[str] | None = None) -> list[dict]:
+    """One row per command (``benchmarks/run_all.py``'s format): default vs ``auto``.
+
+    ``imgqa_s``/``reference_s`` are the median wall times with imgqa's single-threaded default
+    and with ``IMGQA_BLAS_THREADS=auto``; ``cpu_ratio`` compares their median CPU times. Without
+    ``names``, the whole-data-set commands are left out (``bench_batch.py`` times those).
+    """
+    names = names or [n for n in COMMANDS if "shared data" not in n]
+    rows = []
     with tempfile.TemporaryDirectory(prefix="imgqa-bench-blas-") as home:
         base = {k: v for k, v in os.environ.items()
                 if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -57,8 +66,7 @@ def main(repeats: int, names: list[str]) -> None:
                              "PYTHONDONTWRITEBYTECODE")}
         base.update(PYTHONPATH=str(ROOT / "src"), IMGQA_DATA_DIR=home,
                     PYTHONPYCACHEPREFIX=str(Path(home) / "pycache"), QT_QPA_PLATFORM="offscreen")
-        variants = {"single-threaded (default)": base,
-                    "IMGQA_BLAS_THREADS=auto": {**base, "IMGQA_BLAS_THREADS": "auto"}}
+        variants = {"default": base, "auto": {**base, "IMGQA_BLAS_THREADS": "auto"}}
         for name in names:
             argv = COMMANDS[name]
             _run(argv, base)   # warm the file cache and the bytecode, untimed
@@ -69,19 +77,25 @@ def main(repeats: int, names: list[str]) -> None:
             for _ in range(repeats):
                 for variant, env in variants.items():
                     loads.append(os.getloadavg()[0])
-                    w, c, codes[variant] = _run(argv, env)
-                    wall[variant].append(w)
-                    cpu[variant].append(c)
-            row = {"name": name, "repeats": repeats,
-                   "load": f"{min(loads):.1f}-{max(loads):.1f}"}
-            for variant in variants:
-                row[variant] = {"wall_s": round(statistics.median(wall[variant]), 2),
-                                "cpu_s": round(statistics.median(cpu[variant]), 2),
-                                "exit": codes[variant]}
-            print(json.dumps(row), flush=True)
+                    t, used, codes[variant] = _run(argv, env)
+                    wall[variant].append(t)
+                    cpu[variant].append(used)
+            w = {v: statistics.median(x) for v, x in wall.items()}
+            c = {v: statistics.median(x) for v, x in cpu.items()}
+            rows.append({"name": f"{name}: single-threaded BLAS vs IMGQA_BLAS_THREADS=auto",
+                         "imgqa_s": w["default"], "reference_s": w["auto"],
+                         "ratio": w["default"] / w["auto"],
+                         "cpu_ratio": c["default"] / c["auto"],
+                         "notes": f"median of {repeats}; CPU s default {c['default']:.2f}, "
+                                  f"auto {c['auto']:.2f}; load avg {min(loads):.1f}-"
+                                  f"{max(loads):.1f}; exit codes {codes['default']}/"
+                                  f"{codes['auto']}"})
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return rows
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     n = int(args.pop(0)) if args and args[0].isdigit() else REPEATS
-    main(n, args or list(COMMANDS))
+    for row in run(n, args or list(COMMANDS)):
+        print(json.dumps(row))
