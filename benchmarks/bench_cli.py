@@ -1,6 +1,8 @@
 """Whole-process command timings (issue 17), as a user runs them, start-up included.
 
 * ``imgqa --version`` and ``imgqa protocols``;
+* ``imgqa analyse <ACR series> --format json`` as installed (single-threaded BLAS, `imgqa._blas`)
+  and with ``IMGQA_BLAS_THREADS=auto`` (OpenBLAS's own one thread per core);
 * ``imgqa analyse <ACR series> --format json`` vs hazen 2.0's own CLI running one ACR task
   (``hazen acr_snr <folder>``) on the same series, and vs a pylinac 3.49 script
   (``python -c "from pylinac import ACRMRILarge; ..."``) on the same folder.
@@ -53,6 +55,9 @@ def _commands(data_home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     imgqa_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "IMGQA_DATA_DIR": data_home,
                  "QT_QPA_PLATFORM": "offscreen"}
     imgqa_env.pop("IMGQA_DB", None)
+    for var in ("IMGQA_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+        imgqa_env.pop(var, None)   # imgqa as a user runs it: its own default thread count
     imgqa_env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode as an installed package has it
     imgqa_env["PYTHONPYCACHEPREFIX"] = str(Path(data_home) / "pycache")
     imgqa = [sys.executable, "-m", "imgqa.cli.main"]
@@ -62,6 +67,11 @@ def _commands(data_home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
         "imgqa protocols": (imgqa + ["protocols"], imgqa_env),
         "imgqa analyse ACR --format json": (imgqa + ["analyse", str(ACR), "--format", "json"],
                                             imgqa_env),
+        # The same with the libraries' own BLAS threads (one per core), imgqa's default before
+        # it ran single-threaded BLAS (imgqa._blas): what that default saves, in the same run.
+        "imgqa analyse ACR, IMGQA_BLAS_THREADS=auto": (
+            imgqa + ["analyse", str(ACR), "--format", "json"],
+            {**imgqa_env, "IMGQA_BLAS_THREADS": "auto"}),
         "hazen acr_snr": ([str(ref / "hazen"), "acr_snr", str(ACR)], dict(os.environ)),
         "pylinac ACRMRILarge script": ([str(ref / "python"), "-c", PYLINAC_SCRIPT, str(ACR)],
                                        dict(os.environ)),
@@ -114,6 +124,12 @@ def run(repeats: int = REPEATS) -> list[dict]:
                      "notes": f"median of {repeats}; CPU {cpu_med[name]:.2f} s; {load}; "
                               f"exit {codes[name]}"})
     a = "imgqa analyse ACR --format json"
+    auto = "imgqa analyse ACR, IMGQA_BLAS_THREADS=auto"
+    rows.append({"name": f"{auto} vs single-threaded BLAS (imgqa's default)",
+                 "imgqa_s": med[a], "reference_s": med[auto], "ratio": med[a] / med[auto],
+                 "cpu_ratio": cpu_med[a] / cpu_med[auto],
+                 "notes": f"median of {repeats}; CPU s default {cpu_med[a]:.2f}, auto "
+                          f"{cpu_med[auto]:.2f}; {load}; exit {codes[auto]}"})
     for peer in ("hazen acr_snr", "pylinac ACRMRILarge script"):
         if peer in med:
             rows.append({"name": f"{a} vs {peer} (whole process, {ACR.name})",

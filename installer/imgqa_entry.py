@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from imgqa.cli.main import main
+from imgqa.cli.main import entry
 
 if __name__ == "__main__":
     # The python command coerces a bare "C" locale to UTF-8 (PEP 538); the frozen bootloader
@@ -19,4 +19,4 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     if Path(sys.executable).stem.lower().endswith("-gui"):
         argv = ["gui", *argv]
-    sys.exit(main(argv))
+    entry(argv)  # as the console script: single-threaded BLAS by default, quiet on a closed pipe
