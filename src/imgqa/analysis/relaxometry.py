@@ -253,46 +253,63 @@ def vial_signals(stack: np.ndarray, centres_rc: np.ndarray, roi_radius_px: float
     return np.asarray(sig), np.asarray(counts)
 
 
-def _grid_search(basis, y: np.ndarray, lo: float, hi: float
+def _grid_search(columns, y: np.ndarray, lo: float, hi: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best time per signal row for a model linear in its amplitudes given the time.
+    """Best time per signal row for a model linear in its (one or two) amplitudes given the
+    time.
 
-    ``basis(t)`` returns (n_t, n_samples, n_basis) design matrices for trial times ``t``;
-    ``y`` is (n_sets, n_samples). Returns (time, coefficients (n_sets, n_basis), rss).
+    ``columns(t)`` returns the model's basis columns for trial times ``t`` (shape (sets or 1,
+    grid)), each an array broadcastable to (sets, grid, samples); ``y`` is (n_sets,
+    n_samples). Returns (time, coefficients (n_sets, n_basis), rss).
+
+    The first grid is the same for every set, so its columns are computed once (shape
+    (1, grid, samples)) and broadcast; the normal equations are written out element-wise
+    (a 1×1 or 2×2 system per set and trial): ``einsum`` on these small 4-d arrays cost more
+    than the arithmetic.
     """
     n_sets = y.shape[0]
+    yy = y[:, None, :]                                                     # (s, 1, n)
     centre = np.full(n_sets, np.sqrt(lo * hi))
     span = np.full(n_sets, np.log(hi / lo) / 2)
+    rows = np.arange(n_sets)
+    first = True
     for n_grid in (200, 41, 41, 41):
         steps = np.linspace(-1.0, 1.0, n_grid)
-        t = centre[:, None] * np.exp(span[:, None] * steps[None, :])      # (sets, grid)
-        x = basis(t.ravel()).reshape(n_sets, n_grid, y.shape[1], -1)      # (s, g, n, b)
-        # normal equations of every (set, trial) at once; einsum avoids numpy's per-matrix
-        # matmul dispatch on these 1×1 / 2×2 systems
-        xtx = np.einsum("sgni,sgnj->sgij", x, x)
-        xty = np.einsum("sgni,sn->sgi", x, y)
-        coef = _solve_small(xtx, xty)                                      # (s, g, b)
-        resid = y[:, None, :] - np.einsum("sgni,sgi->sgn", x, coef)
-        rss = np.einsum("sgn,sgn->sg", resid, resid)
+        if first:   # one shared grid: (1, grid)
+            t = centre[:1, None] * np.exp(span[:1, None] * steps[None, :])
+        else:
+            t = centre[:, None] * np.exp(span[:, None] * steps[None, :])    # (sets, grid)
+        cols = columns(t)
+        coef = _solve_normal(cols, yy)                                     # b × (s, g)
+        resid = yy - sum(c[..., None] * x for c, x in zip(coef, cols))
+        rss = (resid * resid).sum(axis=-1)                                 # (s, g)
         k = np.argmin(rss, axis=1)
-        centre = t[np.arange(n_sets), k]
+        centre = t[0, k] if first else t[rows, k]
         span = span * 2.0 / (n_grid - 1) * 2.0
-    sel = np.arange(n_sets)
-    return centre, coef[sel, k], rss[sel, k]
+        first = False
+    return centre, np.stack([c[rows, k] for c in coef], axis=-1), rss[rows, k]
 
 
-def _solve_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched solution of the 1×1 or 2×2 normal equations a·x = b (closed form: Cramer's
-    rule; ``np.linalg.solve`` costs more in call overhead than the arithmetic here)."""
-    if a.shape[-1] == 1:
-        return b / np.where(np.abs(a[..., 0]) > 0, a[..., 0], 1e-300)
-    if a.shape[-1] != 2:
-        return np.linalg.solve(a + 1e-12 * np.eye(a.shape[-1]), b[..., None])[..., 0]
-    a00, a01, a11 = a[..., 0, 0] + 1e-12, a[..., 0, 1], a[..., 1, 1] + 1e-12
+def _solve_normal(cols: list[np.ndarray], y: np.ndarray) -> list[np.ndarray]:
+    """Least-squares amplitudes of one or two basis columns (…, n) for data ``y`` (…, n),
+    batched over the leading axes: closed-form 1×1 or 2×2 normal equations (Cramer's rule,
+    a 10⁻¹² ridge on the 2×2 diagonal against a singular system)."""
+    if len(cols) == 1:
+        x0 = cols[0]
+        a = (x0 * x0).sum(axis=-1)
+        b = (x0 * y).sum(axis=-1)
+        return [b / np.where(np.abs(a) > 0, a, 1e-300)]
+    if len(cols) != 2:
+        raise ValueError("one or two basis columns")
+    x0, x1 = cols
+    a00 = (x0 * x0).sum(axis=-1) + 1e-12
+    a01 = (x0 * x1).sum(axis=-1)
+    a11 = (x1 * x1).sum(axis=-1) + 1e-12
+    b0 = (x0 * y).sum(axis=-1)
+    b1 = (x1 * y).sum(axis=-1)
     det = a00 * a11 - a01 * a01
     det = np.where(np.abs(det) > 0, det, 1e-300)
-    return np.stack([(a11 * b[..., 0] - a01 * b[..., 1]) / det,
-                     (a00 * b[..., 1] - a01 * b[..., 0]) / det], axis=-1)
+    return [(a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det]
 
 
 def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
@@ -316,9 +333,9 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     if n_t < 3:
         raise ValueError("at least three inversion times are needed for a T1 fit")
 
-    def basis(t: np.ndarray) -> np.ndarray:
-        t = t[:, None]
-        return np.stack([1.0 + np.exp(-tr / t), -2.0 * np.exp(-ti / t)], axis=-1)
+    def columns(t: np.ndarray) -> list[np.ndarray]:
+        t = t[..., None]
+        return [1.0 + np.exp(-tr / t), -2.0 * np.exp(-ti / t)]
 
     # Polarity restoration: the magnitude is negative before the null, which lies at the
     # smallest |S|; so only three splits per vial are plausible: none, the TIs before the
@@ -329,7 +346,7 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     signs = [np.where(idx < k, -1.0, 1.0) for k in splits]              # (vials, TIs) each
     # every split of every vial in one grid search (rows: split-major)
     y_all = np.concatenate([np.abs(y) * sg if magnitude else y for sg in signs])
-    t1_all, coef_all, rss_all = _grid_search(basis, y_all, *t1_range_ms)
+    t1_all, coef_all, rss_all = _grid_search(columns, y_all, *t1_range_ms)
     trials = []
     rss_list = []
     for j, (k, sign) in enumerate(zip(splits, signs)):
@@ -341,7 +358,8 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
             # negative where the signs were flipped, with a physical inversion efficiency
             # (a free fit otherwise "explains" a fully recovered short-T1 vial by a
             # nonsense split)
-            model = (basis(t1_k) @ coef_k[:, :, None])[..., 0]
+            c0, c1 = columns(t1_k)
+            model = c0 * coef_k[:, 0:1] + c1 * coef_k[:, 1:2]
             tol = 0.02 * np.abs(coef_k[:, 0:1])
             b_k = coef_k[:, 1] / np.where(coef_k[:, 0] == 0, np.nan, coef_k[:, 0])
             bad = ((k[:, 0] > 0)
@@ -389,19 +407,19 @@ def fit_t2_multiecho(te_ms: np.ndarray, signals: np.ndarray, *, exclude_first: b
     if te.size < 3:
         raise ValueError("too few echoes for a T2 fit (at least 3 after the first)")
 
-    def basis(with_c: bool):
-        def make(t: np.ndarray) -> np.ndarray:
-            e = np.exp(-te[None, :] / t[:, None])
-            return np.stack([e, np.ones_like(e)] if with_c else [e], axis=-1)
+    def columns(with_c: bool):
+        def make(t: np.ndarray) -> list[np.ndarray]:
+            e = np.exp(-te / t[..., None])
+            return [e, np.ones_like(e)] if with_c else [e]
         return make
 
-    t2, coef, rss = _grid_search(basis(False), y, *t2_range_ms)
+    t2, coef, rss = _grid_search(columns(False), y, *t2_range_ms)
     a, c = coef[:, 0], np.zeros(len(y))
     use_c = np.full(len(y), offset == "always")
     if offset == "auto":
         use_c = t2 < (te[-1] - te[0]) / 5.0
     if use_c.any():
-        t2c, coefc, rssc = _grid_search(basis(True), y[use_c], *t2_range_ms)
+        t2c, coefc, rssc = _grid_search(columns(True), y[use_c], *t2_range_ms)
         t2[use_c], a[use_c], c[use_c], rss[use_c] = t2c, coefc[:, 0], coefc[:, 1], rssc
     rel = np.sqrt(rss / te.size) / np.maximum(np.abs(a), 1e-12)
     return RelaxFit(t2, a, c, rel, use_c.astype(int))
