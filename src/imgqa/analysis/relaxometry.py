@@ -37,10 +37,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import fft as sfft
 from scipy import ndimage
 
 from imgqa.analysis._phantom_mask import phantom_disc
+from imgqa.analysis.relaxometry_vials import VialLayout, locate_vials
 
 __all__ = ["VialLayout", "RelaxFit", "PlateResult", "locate_vials", "vial_signals",
            "fit_t1_ir", "fit_t2_multiecho", "order_vials", "air_floor", "analyse_plate",
@@ -53,25 +53,6 @@ _B_RANGE = (0.25, 1.25)
 
 
 @dataclass(frozen=True)
-class VialLayout:
-    """Where the vials are, in pixels (row, col) of the input images.
-
-    ``centres_rc`` has one row per vial in detection order (not yet numbered, see
-    `order_vials`); ``radius_px`` is the inner (fluid) radius of the vials; ``roi_radius_px``
-    the radius of the measuring ROI; ``bath_mask`` marks the bath pixels used as vial 15.
-    """
-
-    centres_rc: np.ndarray
-    radius_px: float
-    roi_radius_px: float
-    phantom_centre_rc: tuple[float, float]
-    phantom_radius_px: float
-    bath_mask: np.ndarray
-    scores: np.ndarray
-    phantom_mask: np.ndarray | None = None  # the filled phantom (for the air floor)
-
-
-@dataclass(frozen=True)
 class RelaxFit:
     """Per-vial fit results (arrays over vials): time (ms), amplitude, B or offset, RMS error
     relative to the amplitude."""
@@ -81,152 +62,6 @@ class RelaxFit:
     second: np.ndarray
     rel_rms: np.ndarray
     flipped: np.ndarray
-
-
-def _disk(r: float) -> np.ndarray:
-    n = int(np.ceil(r))
-    y, x = np.mgrid[-n:n + 1, -n:n + 1]
-    k = (x * x + y * y <= r * r).astype(float)
-    return k / k.sum()
-
-
-def _annulus(r0: float, r1: float) -> np.ndarray:
-    n = int(np.ceil(r1))
-    y, x = np.mgrid[-n:n + 1, -n:n + 1]
-    d2 = x * x + y * y
-    k = ((d2 >= r0 * r0) & (d2 <= r1 * r1)).astype(float)
-    return k / k.sum()
-
-
-def _combined_kernel(inside: np.ndarray, outside: np.ndarray, wall: np.ndarray) -> np.ndarray:
-    """inside + outside − 2·wall on one grid (kernels centred, odd sizes)."""
-    n = max(k.shape[0] for k in (inside, outside, wall))
-    out = np.zeros((n, n))
-    for k, w in ((inside, 1.0), (outside, 1.0), (wall, -2.0)):
-        o = (n - k.shape[0]) // 2
-        out[o:o + k.shape[0], o:o + k.shape[1]] += w * k
-    return out
-
-
-def _correlate_same(image: np.ndarray, kernels: list[np.ndarray]) -> np.ndarray:
-    """``fftconvolve(image, k, mode="same")`` for every (odd, centred, symmetric) kernel, in
-    one batched FFT: the image is transformed once (the kernels are point-symmetric, so
-    convolution and correlation agree)."""
-    m = max(k.shape[0] for k in kernels) // 2
-    stack = np.stack([np.pad(k, m - k.shape[0] // 2) for k in kernels])
-    rows, cols = image.shape
-    shape = (sfft.next_fast_len(rows + 2 * m, real=True),
-             sfft.next_fast_len(cols + 2 * m, real=True))
-    f_img = sfft.rfft2(image, s=shape)
-    f_k = sfft.rfft2(stack, s=shape, axes=(-2, -1))
-    full = sfft.irfft2(f_k * f_img[None], s=shape, axes=(-2, -1))
-    return full[:, m:m + rows, m:m + cols]
-
-
-def _phantom_disc(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float]:
-    """The filled phantom: largest component above half the Otsu threshold (air vs object;
-    a fixed fraction of the brightest vial loses a dim bath)."""
-    return phantom_disc(image)
-
-
-def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = N_PLATE_VIALS,
-                 radius_range_mm: tuple[float, float] = (6.5, 10.5),
-                 wall_mm: float = 1.5, roi_fraction: float = 0.6) -> VialLayout:
-    """Find the vials of a relaxometry plate in a series of images of it.
-
-    Parameters
-    ----------
-    stack : (n, rows, cols) array
-        All images of the plate (every TI or TE); magnitude or signed.
-    pixel_mm : float
-        Pixel size (mm).
-    n_vials : int
-        Vials to find (14 on the Eurospin plates 4 and 5).
-    radius_range_mm : (float, float)
-        Range of inner vial radii searched (mm); Eurospin vials are ≈ 8 mm inside a 1.5 mm
-        wall, the screw fiducials ≈ 6 mm (kept below the range).
-    wall_mm : float
-        Width of the dark wall annulus of the matched filter (mm).
-    roi_fraction : float
-        Measuring-ROI radius as a fraction of the vial radius (keeps off the wall and the
-        partial-volume edge).
-
-    Raises
-    ------
-    ValueError
-        No phantom, or fewer than ``n_vials`` vial-like discs.
-    """
-    stack = np.asarray(stack, dtype=float)
-    peak = np.abs(stack).max(axis=0)
-    disc, centre, radius = _phantom_disc(peak)
-    inner = ndimage.binary_erosion(disc, iterations=max(1, int(round(4.0 / pixel_mm))))
-    level = float(np.median(peak[inner])) if inner.any() else float(peak.max())
-    norm = peak / max(level, 1e-12)
-    radii = np.arange(radius_range_mm[0], radius_range_mm[1] + 1e-9, max(0.5, pixel_mm / 2))
-    wall_px = max(wall_mm / pixel_mm, 1.0)
-    # a dark wall between the interior and the bath: interior + bath − 2·wall. Bright
-    # vials score ≈ 2, vials dark at every TE/TI (short T2) ≈ 1, the bath ≈ 0; the screw
-    # fiducials (dark discs of ≈ 6 mm radius with a bright dot) only fit radii below the
-    # searched range, where they would look like a bright interior in a dark wall
-    kernels = [_combined_kernel(_disk(roi_fraction * r),
-                                _annulus(r + wall_px + 1.0, r + wall_px + 3.0),
-                                _annulus(r, r + wall_px)) for r in radii / pixel_mm]
-    # scores are only used inside the phantom: filter the phantom's bounding box plus the
-    # kernel's reach (the same values there; half the FFT work on a typical 192² image)
-    m = max(k.shape[0] for k in kernels) // 2
-    rows, cols = np.nonzero(inner) if inner.any() else np.nonzero(disc)
-    box = (slice(max(rows.min() - m, 0), min(rows.max() + m + 1, norm.shape[0])),
-           slice(max(cols.min() - m, 0), min(cols.max() + m + 1, norm.shape[1])))
-    score = _correlate_same(norm[box], kernels)                 # (radii, box rows, cols)
-    k_best = np.argmax(score, axis=0)                           # first maximum, as a loop
-    best = np.full(norm.shape, -np.inf)
-    best_r = np.zeros(norm.shape)
-    best[box] = np.take_along_axis(score, k_best[None], axis=0)[0]
-    best_r[box] = (radii / pixel_mm)[k_best]
-    # the whole wall annulus must lie inside the phantom (else the air outside scores)
-    dist_c = np.hypot(*(np.indices(norm.shape) - np.array(centre)[:, None, None]))
-    best[~inner | (dist_c + best_r + wall_px + 4.0 > radius)] = -np.inf
-    r_typ = float(np.median(best_r[inner]))
-    size = max(3, int(round(1.5 * r_typ)))
-    peaks = (best == ndimage.maximum_filter(best, size=size)) & np.isfinite(best) & (best > 0.3)
-    rc = np.argwhere(peaks)
-    sc = best[peaks]
-    order = np.argsort(sc)[::-1]
-    rc, sc = rc[order], sc[order]
-    # suppress any peak closer than 1.5 vial radii to a stronger one (plateaus of equal score)
-    keep: list[int] = []
-    for i in range(len(rc)):
-        if all(np.hypot(*(rc[i] - rc[j])) > 1.5 * best_r[tuple(rc[j])] for j in keep):
-            keep.append(i)
-        if len(keep) == n_vials:
-            break
-    if len(keep) < n_vials:
-        raise ValueError(f"found {len(keep)} vial-like discs, expected {n_vials}")
-    rc, sc = rc[keep].astype(float), sc[keep]
-    vial_r = float(np.median([best_r[tuple(p.astype(int))] for p in rc]))
-    rc = _refine_centres(norm, rc, vial_r)
-    ring_r = float(np.max(np.hypot(rc[:, 0] - centre[0], rc[:, 1] - centre[1])))
-    # the bath lies outside the vial ring, so no pixel of it is near a vial: the vials'
-    # own exclusion discs (1.6 r) lie inside ring_r + 1.6 r
-    bath = inner & (dist_c > ring_r + 1.6 * vial_r) & (dist_c < radius - 8.0 / pixel_mm)
-    return VialLayout(rc, vial_r, roi_fraction * vial_r, centre, radius, bath, sc, disc)
-
-
-def _refine_centres(norm: np.ndarray, rc: np.ndarray, r: float) -> np.ndarray:
-    """Centroid of the bright vial interior around each peak (sub-pixel centres)."""
-    out = rc.copy()
-    n = int(np.ceil(r))
-    oy, ox = np.mgrid[-n:n + 1, -n:n + 1]
-    inside = oy ** 2 + ox ** 2 <= (0.9 * r) ** 2
-    for k, (y, x) in enumerate(rc.astype(int)):
-        y0, x0 = y - n, x - n
-        if y0 < 0 or x0 < 0 or y + n + 1 > norm.shape[0] or x + n + 1 > norm.shape[1]:
-            continue
-        w = norm[y0:y + n + 1, x0:x + n + 1] * inside
-        s = w.sum()
-        if s > 0:
-            out[k] = (y + (w * oy).sum() / s, x + (w * ox).sum() / s)
-    return out
 
 
 def vial_signals(stack: np.ndarray, centres_rc: np.ndarray, roi_radius_px: float,
@@ -529,7 +364,7 @@ def analyse_plate(stack: np.ndarray, x_ms: np.ndarray, pixel_mm: float, kind: st
     sig, _ = vial_signals(stack, found.centres_rc, found.roi_radius_px, found.bath_mask)
     disc = found.phantom_mask
     if disc is None:
-        disc = _phantom_disc(np.abs(stack).max(axis=0))[0]
+        disc = phantom_disc(np.abs(stack).max(axis=0))[0]
     floor = air_floor(stack, disc)
     if kind == "T1":
         tr = np.asarray(tr_ms, float)[order] if tr_ms is not None else np.full(x.size, 1e9)
