@@ -68,24 +68,33 @@ def vial_signals(stack: np.ndarray, centres_rc: np.ndarray, roi_radius_px: float
                  bath_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean signal in each vial ROI (and the bath median as a last row) for every image.
 
+    ``stack`` may be float32 (the decoded pixels): sums are accumulated in float64.
     Returns ``(signals (n_rois, n_images), pixels per ROI)``.
     """
-    stack = np.asarray(stack, dtype=float)
+    stack = np.asarray(stack)
+    n_img, rows, cols = stack.shape
+    c = np.asarray(centres_rc, float).reshape(-1, 2)
     n = int(np.ceil(roi_radius_px))
     oy, ox = np.mgrid[-n:n + 1, -n:n + 1]
-    sig, counts = [], []
-    for c in centres_rc:
-        y0, x0 = int(round(c[0])) - n, int(round(c[1])) - n
-        if y0 < 0 or x0 < 0 or y0 + 2 * n + 1 > stack.shape[1] or x0 + 2 * n + 1 > stack.shape[2]:
-            raise ValueError("a vial ROI reaches the image border")
-        inside = np.hypot(oy + y0 + n - c[0], ox + x0 + n - c[1]) <= roi_radius_px
-        window = stack[:, y0:y0 + 2 * n + 1, x0:x0 + 2 * n + 1]
-        sig.append(window[:, inside].mean(axis=1))
-        counts.append(int(inside.sum()))
+    top = np.rint(c).astype(np.intp) - n                               # window corners
+    if np.any(top < 0) or np.any(top[:, 0] + 2 * n + 1 > rows) \
+            or np.any(top[:, 1] + 2 * n + 1 > cols):
+        raise ValueError("a vial ROI reaches the image border")
+    # every vial's window in one flat gather; the ROI (pixel centres within the radius of
+    # the sub-pixel centre) as 0/1 weights
+    inside = np.hypot((oy + n)[None] + top[:, 0, None, None] - c[:, 0, None, None],
+                      (ox + n)[None] + top[:, 1, None, None] - c[:, 1, None, None]
+                      ) <= roi_radius_px                                 # (vials, w, w)
+    idx = (top[:, 0] * cols + top[:, 1])[:, None] + ((oy + n) * cols + (ox + n)).ravel()
+    window = stack.reshape(n_img, -1)[:, idx]                           # (images, vials, w²)
+    counts = inside.reshape(len(c), -1).sum(axis=1)
+    sig = np.einsum("ivp,vp->vi", window, inside.reshape(len(c), -1).astype(window.dtype),
+                    dtype=np.float64) / counts[:, None]
     if bath_mask is not None and bath_mask.any():
-        sig.append(np.median(stack[:, bath_mask], axis=1))
-        counts.append(int(bath_mask.sum()))
-    return np.asarray(sig), np.asarray(counts)
+        bath = stack.reshape(n_img, -1)[:, np.flatnonzero(bath_mask)].astype(np.float64)
+        sig = np.vstack([sig, np.median(bath, axis=1)])
+        counts = np.r_[counts, int(bath_mask.sum())]
+    return sig, counts
 
 
 def _grid_search(columns, y: np.ndarray, lo: float, hi: float
@@ -324,7 +333,9 @@ def air_floor(stack: np.ndarray, phantom_mask: np.ndarray, margin_px: int = 8) -
                                          metric="taxicab") > margin_px
     if air.sum() < 100:
         return 0.0
-    return float(np.abs(np.asarray(stack, float)[:, air]).mean())
+    stack = np.asarray(stack)
+    vals = stack.reshape(len(stack), -1)[:, np.flatnonzero(air)]
+    return float(np.abs(vals).mean(dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -355,13 +366,18 @@ def analyse_plate(stack: np.ndarray, x_ms: np.ndarray, pixel_mm: float, kind: st
     ``"auto"`` (recognised from the vials found; `relaxometry_layouts`)."""
     from imgqa.analysis.relaxometry_layouts import classify_layout, layout_rings
 
-    stack = np.asarray(stack, float)
+    # float32 pixels are used as they are (no float64 copy of the stack; sums in float64),
+    # and the images are not reordered: only the per-ROI signals are (by TI/TE)
+    stack = np.asarray(stack)
+    if not np.issubdtype(stack.dtype, np.floating):
+        stack = stack.astype(np.float64)
     x = np.asarray(x_ms, float)
     order = np.argsort(x)
-    stack, x = stack[order], x[order]
+    x = x[order]
     found = locate_vials(stack, pixel_mm, n_vials=n_vials)
     name, why, warn = classify_layout(found.centres_rc, layout)
     sig, _ = vial_signals(stack, found.centres_rc, found.roi_radius_px, found.bath_mask)
+    sig = sig[:, order]
     disc = found.phantom_mask
     if disc is None:
         disc = phantom_disc(np.abs(stack).max(axis=0))[0]

@@ -160,7 +160,11 @@ def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = 14,
         No phantom, or fewer than ``n_vials`` vial-like discs.
     """
     stack = np.asarray(stack)
-    peak = np.abs(stack).max(axis=0).astype(float)
+    # |stack| max over the images without an |stack| copy (exact in any float dtype)
+    peak = stack.max(axis=0).astype(float)
+    low = stack.min(axis=0)
+    if np.any(low < 0):
+        np.maximum(peak, -low, out=peak)
     disc, centre, radius = phantom_disc(peak)
     inner = ndimage.binary_erosion(disc, iterations=max(1, int(round(4.0 / pixel_mm))))
     if not inner.any():
