@@ -20,6 +20,7 @@ Search (the result is that of the full-resolution search, at a fraction of its c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,7 +109,7 @@ def local_scores(image: np.ndarray, pos_rc: np.ndarray, kernels: np.ndarray, hal
     # padded index of image pixel (p + offset − half + kernel pixel − m) = p + offset + pixel
     idx = ((p[:, 0] * width + p[:, 1])[:, None, None] + (oi * width + oj)[None, :, None]
            + (sr * width + sc)[None, None, :])
-    vals = padded.ravel()[idx]                                       # (n, h², support)
+    vals = np.take(padded.ravel(), idx)                              # (n, h², support)
     out = vals @ kernels.reshape(n_k, -1)[:, support].T              # (n, h², kernels)
     return out.reshape(len(p), h, h, n_k).transpose(0, 3, 1, 2)
 
@@ -122,13 +123,16 @@ def _best_over_radii(score: np.ndarray, radii_px: np.ndarray) -> tuple[np.ndarra
 
 def _separated(rc: np.ndarray, sc: np.ndarray, rad: np.ndarray, n: int) -> list[int]:
     """Indices of the strongest positions with none closer than 1.5 radii (of the stronger
-    one) to a stronger kept one, at most ``n``."""
+    one) to a stronger kept one, at most ``n`` (a few dozen candidates: plain floats)."""
+    pts = [(float(r), float(c)) for r, c in np.asarray(rc, float)]
+    lim = [1.5 * float(v) for v in rad]
     keep: list[int] = []
-    for i in np.argsort(sc, kind="stable")[::-1]:
-        if not keep or np.all(np.hypot(*(rc[keep] - rc[i]).T) > 1.5 * rad[keep]):
-            keep.append(int(i))
-        if len(keep) == n:
-            break
+    for i in np.argsort(sc, kind="stable")[::-1].tolist():
+        y, x = pts[i]
+        if all(math.hypot(y - pts[j][0], x - pts[j][1]) > lim[j] for j in keep):
+            keep.append(i)
+            if len(keep) == n:
+                break
     return keep
 
 
