@@ -34,6 +34,7 @@ et al., MRM 64 (2010) 1057.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,16 +115,17 @@ def _grid_search(columns, y: np.ndarray, lo: float, hi: float
     time.
 
     ``columns(t)`` returns the model's basis columns for trial times ``t`` (shape (sets or 1,
-    grid)), each an array broadcastable to (sets, grid, samples); ``y`` is (n_sets,
-    n_samples). Returns (time, coefficients (n_sets, n_basis), rss).
+    grid)), each an array (samples, *t.shape); ``y`` is (n_sets, n_samples). Returns (time,
+    coefficients (n_sets, n_basis), rss).
 
     The first grid is the same for every set, so its columns are computed once (shape
-    (1, grid, samples)) and broadcast; the normal equations are written out element-wise
-    (a 1×1 or 2×2 system per set and trial): ``einsum`` on these small 4-d arrays cost more
-    than the arithmetic.
+    (samples, 1, grid)) and broadcast; the normal equations are written out element-wise
+    (a 1×1 or 2×2 system per set and trial; ``einsum`` on these small 4-d arrays cost more
+    than the arithmetic), with the samples on the first axis so that every sum over them
+    adds whole (sets, grid) planes.
     """
     n_sets = y.shape[0]
-    yy = y[:, None, :]                                                     # (s, 1, n)
+    yy = np.asarray(y, float).T[:, :, None]                               # (n, s, 1)
     centre = np.full(n_sets, np.sqrt(lo * hi))
     span = np.full(n_sets, np.log(hi / lo) / 2)
     rows = np.arange(n_sets)
@@ -134,10 +136,10 @@ def _grid_search(columns, y: np.ndarray, lo: float, hi: float
             t = centre[:1, None] * np.exp(span[:1, None] * steps[None, :])
         else:
             t = centre[:, None] * np.exp(span[:, None] * steps[None, :])    # (sets, grid)
-        cols = columns(t)
+        cols = columns(t)                                                  # b × (n, s, g)
         coef = _solve_normal(cols, yy)                                     # b × (s, g)
-        resid = yy - sum(c[..., None] * x for c, x in zip(coef, cols))
-        rss = (resid * resid).sum(axis=-1)                                 # (s, g)
+        resid = yy - sum(c * x for c, x in zip(coef, cols))
+        rss = (resid * resid).sum(axis=0)                                  # (s, g)
         k = np.argmin(rss, axis=1)
         centre = t[0, k] if first else t[rows, k]
         span = span * 2.0 / (n_grid - 1) * 2.0
@@ -146,22 +148,22 @@ def _grid_search(columns, y: np.ndarray, lo: float, hi: float
 
 
 def _solve_normal(cols: list[np.ndarray], y: np.ndarray) -> list[np.ndarray]:
-    """Least-squares amplitudes of one or two basis columns (…, n) for data ``y`` (…, n),
-    batched over the leading axes: closed-form 1×1 or 2×2 normal equations (Cramer's rule,
+    """Least-squares amplitudes of one or two basis columns (n, …) for data ``y`` (n, …),
+    batched over the trailing axes: closed-form 1×1 or 2×2 normal equations (Cramer's rule,
     a 10⁻¹² ridge on the 2×2 diagonal against a singular system)."""
     if len(cols) == 1:
         x0 = cols[0]
-        a = (x0 * x0).sum(axis=-1)
-        b = (x0 * y).sum(axis=-1)
+        a = (x0 * x0).sum(axis=0)
+        b = (x0 * y).sum(axis=0)
         return [b / np.where(np.abs(a) > 0, a, 1e-300)]
     if len(cols) != 2:
         raise ValueError("one or two basis columns")
     x0, x1 = cols
-    a00 = (x0 * x0).sum(axis=-1) + 1e-12
-    a01 = (x0 * x1).sum(axis=-1)
-    a11 = (x1 * x1).sum(axis=-1) + 1e-12
-    b0 = (x0 * y).sum(axis=-1)
-    b1 = (x1 * y).sum(axis=-1)
+    a00 = (x0 * x0).sum(axis=0) + 1e-12
+    a01 = (x0 * x1).sum(axis=0)
+    a11 = (x1 * x1).sum(axis=0) + 1e-12
+    b0 = (x0 * y).sum(axis=0)
+    b1 = (x1 * y).sum(axis=0)
     det = a00 * a11 - a01 * a01
     det = np.where(np.abs(det) > 0, det, 1e-300)
     return [(a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det]
@@ -188,9 +190,10 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     if n_t < 3:
         raise ValueError("at least three inversion times are needed for a T1 fit")
 
-    def columns(t: np.ndarray) -> list[np.ndarray]:
-        t = t[..., None]
-        return [1.0 + np.exp(-tr / t), -2.0 * np.exp(-ti / t)]
+    def columns(t: np.ndarray) -> list[np.ndarray]:     # (TIs, *t.shape) each
+        t = t[None]
+        shape = (-1,) + (1,) * (t.ndim - 1)
+        return [1.0 + np.exp(-tr.reshape(shape) / t), -2.0 * np.exp(-ti.reshape(shape) / t)]
 
     # Polarity restoration: the magnitude is negative before the null, which lies at the
     # smallest |S|; so only three splits per vial are plausible: none, the TIs before the
@@ -213,8 +216,8 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
             # negative where the signs were flipped, with a physical inversion efficiency
             # (a free fit otherwise "explains" a fully recovered short-T1 vial by a
             # nonsense split)
-            c0, c1 = columns(t1_k)
-            model = c0 * coef_k[:, 0:1] + c1 * coef_k[:, 1:2]
+            c0, c1 = columns(t1_k)                               # (TIs, vials)
+            model = (c0 * coef_k[:, 0] + c1 * coef_k[:, 1]).T
             tol = 0.02 * np.abs(coef_k[:, 0:1])
             b_k = coef_k[:, 1] / np.where(coef_k[:, 0] == 0, np.nan, coef_k[:, 0])
             bad = ((k[:, 0] > 0)
@@ -263,8 +266,8 @@ def fit_t2_multiecho(te_ms: np.ndarray, signals: np.ndarray, *, exclude_first: b
         raise ValueError("too few echoes for a T2 fit (at least 3 after the first)")
 
     def columns(with_c: bool):
-        def make(t: np.ndarray) -> list[np.ndarray]:
-            e = np.exp(-te / t[..., None])
+        def make(t: np.ndarray) -> list[np.ndarray]:   # (TEs, *t.shape) each
+            e = np.exp(-te.reshape((-1,) + (1,) * t.ndim) / t[None])
             return [e, np.ones_like(e)] if with_c else [e]
         return make
 
@@ -315,6 +318,19 @@ def order_vials(centres_rc: np.ndarray, times_ms: np.ndarray,
     return best[1]
 
 
+@functools.lru_cache(maxsize=1)
+def _rician_mean_table() -> tuple[np.ndarray, np.ndarray]:
+    """ν/σ on 0…40 (step 0.01) and E[R]/σ there: a constant, built once per process."""
+    from scipy.special import i0e, i1e
+
+    nu = np.linspace(0.0, 40.0, 4001)
+    x = nu ** 2 / 2.0
+    mean = np.sqrt(np.pi / 2.0) * ((1 + x) * i0e(x / 2) + x * i1e(x / 2))
+    nu.setflags(write=False)
+    mean.setflags(write=False)
+    return nu, mean
+
+
 def rician_signal(mean_magnitude: np.ndarray, sigma: float) -> np.ndarray:
     """Underlying signal ν whose Rician mean E[R](ν, σ) is the given mean magnitude.
 
@@ -322,14 +338,10 @@ def rician_signal(mean_magnitude: np.ndarray, sigma: float) -> np.ndarray:
     inverted by interpolation in a table (monotone in ν); means below the zero-signal floor
     give 0, and above ν = 40σ E[R] = √(ν² + σ²) to better than 10⁻⁵.
     """
-    from scipy.special import i0e, i1e
-
     m = np.asarray(mean_magnitude, float)
     if sigma <= 0:
         return m
-    nu = np.linspace(0.0, 40.0, 4001)
-    x = nu ** 2 / 2.0
-    mean = np.sqrt(np.pi / 2.0) * ((1 + x) * i0e(x / 2) + x * i1e(x / 2))
+    nu, mean = _rician_mean_table()
     r = m / sigma
     out = np.where(r > mean[-1], np.sqrt(np.maximum(r ** 2 - 1.0, 0.0)),
                    np.interp(r, mean, nu, left=0.0))
