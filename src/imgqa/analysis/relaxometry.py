@@ -305,7 +305,8 @@ def order_vials(centres_rc: np.ndarray, times_ms: np.ndarray,
             if g.size == 0:
                 continue
             ring = g[np.argsort(direction * ang[g])]
-            rolls = np.stack([np.roll(ring, -s) for s in range(g.size)])   # (starts, n)
+            # every start: row s is ring rolled by −s (np.roll, without a call per start)
+            rolls = ring[(np.arange(g.size)[:, None] + np.arange(g.size)[None, :]) % g.size]
             ranks = np.argsort(np.argsort(-t[rolls], axis=1), axis=1)       # 0 = longest
             target = np.arange(g.size)
             score = -((ranks - target) ** 2).sum(axis=1)

@@ -199,7 +199,9 @@ def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = 14,
     rc, sc = rc[keep].astype(float), sc[keep]
     vial_r = float(np.median(rad[keep]))
     rc = _refine_centres(norm, rc, vial_r)
-    dist_c = np.hypot(*(np.indices(norm.shape) - np.array(centre)[:, None, None]))
+    # distance from the phantom centre on open grids (no (2, rows, cols) index array)
+    dist_c = np.hypot(np.arange(norm.shape[0])[:, None] - centre[0],
+                      np.arange(norm.shape[1])[None, :] - centre[1])
     ring_r = float(np.max(np.hypot(rc[:, 0] - centre[0], rc[:, 1] - centre[1])))
     # the bath lies outside the vial ring, so no pixel of it is near a vial: the vials'
     # own exclusion discs (1.6 r) lie inside ring_r + 1.6 r
@@ -275,17 +277,26 @@ def _fine(norm: np.ndarray, cand: np.ndarray, kernels: np.ndarray, radii: np.nda
 
 
 def _refine_centres(norm: np.ndarray, rc: np.ndarray, r: float) -> np.ndarray:
-    """Centroid of the bright vial interior around each peak (sub-pixel centres)."""
-    out = rc.copy()
+    """Centroid of the bright vial interior around each peak (sub-pixel centres); a peak whose
+    window would leave the image keeps its integer position."""
+    out = np.asarray(rc, float).copy()
     n = int(np.ceil(r))
     oy, ox = np.mgrid[-n:n + 1, -n:n + 1]
     inside = oy ** 2 + ox ** 2 <= (0.9 * r) ** 2
-    for k, (y, x) in enumerate(rc.astype(int)):
-        y0, x0 = y - n, x - n
-        if y0 < 0 or x0 < 0 or y + n + 1 > norm.shape[0] or x + n + 1 > norm.shape[1]:
-            continue
-        w = norm[y0:y + n + 1, x0:x + n + 1] * inside
-        s = w.sum()
-        if s > 0:
-            out[k] = (y + (w * oy).sum() / s, x + (w * ox).sum() / s)
+    p = out.astype(np.intp)
+    ok = ((p[:, 0] - n >= 0) & (p[:, 1] - n >= 0) & (p[:, 0] + n + 1 <= norm.shape[0])
+          & (p[:, 1] + n + 1 <= norm.shape[1]))
+    if not ok.any():
+        return out
+    q = p[ok]
+    # every window in one gather: (peaks, 2n + 1, 2n + 1)
+    idx = ((q[:, 0] - n) * norm.shape[1] + (q[:, 1] - n))[:, None, None] \
+        + (oy + n) * norm.shape[1] + (ox + n)
+    w = np.take(norm, idx) * inside
+    s = w.sum(axis=(1, 2))
+    good = s > 0
+    cy = q[:, 0] + (w * oy).sum(axis=(1, 2)) / np.where(good, s, 1.0)
+    cx = q[:, 1] + (w * ox).sum(axis=(1, 2)) / np.where(good, s, 1.0)
+    sel = np.flatnonzero(ok)[good]
+    out[sel, 0], out[sel, 1] = cy[good], cx[good]
     return out
