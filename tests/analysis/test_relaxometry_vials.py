@@ -110,3 +110,20 @@ def test_local_filter_equals_the_fft_filter():
     for n, (r, c) in enumerate(pos):
         ref = np.pad(fft, ((0, 0), (2, 2), (2, 2)))[:, r:r + 5, c:c + 5]
         np.testing.assert_allclose(loc[n], ref, atol=1e-12)
+
+
+def test_images_one_by_one_give_the_stacked_result():
+    """analyse_plate takes the decoded images as they are (a list, float32) or stacked."""
+    from imgqa.analysis.relaxometry import analyse_plate
+
+    stack, _ = relaxometry_plate(PLATE5_T1_MS, kind="T1", x_ms=TI, tr_ms=TR, noise_sd=1.0,
+                                 seed=8, rotation_deg=-40.0)
+    stack32 = stack.astype(np.float32)
+    a = analyse_plate(stack32, TI, PX, "T1", tr_ms=TR)
+    b = analyse_plate([im for im in stack32[::-1]], TI[::-1], PX, "T1", tr_ms=TR[::-1])
+    np.testing.assert_array_equal(a.times_ms, b.times_ms)
+    np.testing.assert_array_equal(a.signals, b.signals)
+    # integer images (converted) give the float result of the same numbers
+    c = analyse_plate(np.rint(stack).astype(np.int32), TI, PX, "T1", tr_ms=TR)
+    d = analyse_plate(np.rint(stack), TI, PX, "T1", tr_ms=TR)
+    np.testing.assert_array_equal(c.times_ms, d.times_ms)

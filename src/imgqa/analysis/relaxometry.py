@@ -35,13 +35,14 @@ et al., MRM 64 (2010) 1057.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from imgqa.analysis._phantom_mask import phantom_disc
-from imgqa.analysis.relaxometry_vials import VialLayout, locate_vials
+from imgqa.analysis.relaxometry_vials import VialLayout, abs_max, as_planes, locate_vials
 
 __all__ = ["VialLayout", "RelaxFit", "PlateResult", "locate_vials", "vial_signals",
            "fit_t1_ir", "fit_t2_multiecho", "order_vials", "air_floor", "analyse_plate",
@@ -65,15 +66,17 @@ class RelaxFit:
     flipped: np.ndarray
 
 
-def vial_signals(stack: np.ndarray, centres_rc: np.ndarray, roi_radius_px: float,
+def vial_signals(stack: np.ndarray | Sequence[np.ndarray], centres_rc: np.ndarray,
+                 roi_radius_px: float,
                  bath_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean signal in each vial ROI (and the bath median as a last row) for every image.
 
-    ``stack`` may be float32 (the decoded pixels): sums are accumulated in float64.
-    Returns ``(signals (n_rois, n_images), pixels per ROI)``.
+    ``stack``: (n, rows, cols) array or n (rows, cols) images; may be float32 (the decoded
+    pixels): sums are accumulated in float64. Returns ``(signals (n_rois, n_images), pixels
+    per ROI)``.
     """
-    stack = np.asarray(stack)
-    n_img, rows, cols = stack.shape
+    planes = as_planes(stack)
+    rows, cols = planes[0].shape
     c = np.asarray(centres_rc, float).reshape(-1, 2)
     n = int(np.ceil(roi_radius_px))
     oy, ox = np.mgrid[-n:n + 1, -n:n + 1]
@@ -87,13 +90,13 @@ def vial_signals(stack: np.ndarray, centres_rc: np.ndarray, roi_radius_px: float
                       (ox + n)[None] + top[:, 1, None, None] - c[:, 1, None, None]
                       ) <= roi_radius_px                                 # (vials, w, w)
     idx = (top[:, 0] * cols + top[:, 1])[:, None] + ((oy + n) * cols + (ox + n)).ravel()
-    # (np.take: a fraction of the time of fancy indexing along axis 1)
-    window = np.take(stack.reshape(n_img, -1), idx, axis=1)            # (images, vials, w²)
+    window = np.stack([np.take(p.ravel(), idx) for p in planes])      # (images, vials, w²)
     counts = inside.reshape(len(c), -1).sum(axis=1)
     sig = np.einsum("ivp,vp->vi", window, inside.reshape(len(c), -1).astype(window.dtype),
                     dtype=np.float64) / counts[:, None]
     if bath_mask is not None and bath_mask.any():
-        bath = np.take(stack.reshape(n_img, -1), np.flatnonzero(bath_mask), axis=1)
+        b_idx = np.flatnonzero(bath_mask)
+        bath = np.stack([np.take(p.ravel(), b_idx) for p in planes])     # (images, pixels)
         sig = np.vstack([sig, _median_rows(bath)])
         counts = np.r_[counts, bath.shape[1]]
     return sig, counts
@@ -349,7 +352,8 @@ def rician_signal(mean_magnitude: np.ndarray, sigma: float) -> np.ndarray:
     return out * sigma
 
 
-def air_floor(stack: np.ndarray, phantom_mask: np.ndarray, margin_px: int = 8) -> float:
+def air_floor(stack: np.ndarray | Sequence[np.ndarray], phantom_mask: np.ndarray,
+              margin_px: int = 8) -> float:
     """Mean magnitude of the air well away from the phantom (the Rician floor σ·√(π/2))."""
     # farther than margin_px in the taxicab metric = outside margin_px iterated 4-connected
     # dilations (the same mask, in two passes instead of margin_px)
@@ -357,10 +361,12 @@ def air_floor(stack: np.ndarray, phantom_mask: np.ndarray, margin_px: int = 8) -
                                          metric="taxicab") > margin_px
     if air.sum() < 100:
         return 0.0
-    # sum over the images first (one pass, no gather of every image's air pixels)
-    stack = np.asarray(stack)
-    total = np.abs(stack).sum(axis=0, dtype=np.float64)
-    return float(total[air].sum() / (len(stack) * np.count_nonzero(air)))
+    # sum |image| over the images first (image by image, in float64), then over the air
+    planes = as_planes(stack)
+    total = np.abs(planes[0]).astype(np.float64)
+    for p in planes[1:]:
+        total += np.abs(p)
+    return float(total[air].sum() / (len(planes) * np.count_nonzero(air)))
 
 
 @dataclass(frozen=True)
@@ -380,22 +386,23 @@ class PlateResult:
     layout_warning: str | None = None
 
 
-def analyse_plate(stack: np.ndarray, x_ms: np.ndarray, pixel_mm: float, kind: str, *,
+def analyse_plate(stack: np.ndarray | Sequence[np.ndarray], x_ms: np.ndarray,
+                  pixel_mm: float, kind: str, *,
                   tr_ms: np.ndarray | None = None, magnitude: bool = True,
                   exclude_first_echo: bool = True, n_vials: int = N_PLATE_VIALS,
                   layout: str = "auto") -> PlateResult:
     """Locate the vials, fit T1 (IR, ``kind="T1"``, ``x_ms`` = TI) or T2 (multi-echo,
     ``kind="T2"``, ``x_ms`` = TE) and number the vials (see the module docstring).
 
-    ``layout``: ``"eurospin"`` (10 + 4 vials), ``"nist"`` (14 spheres on a ring) or
-    ``"auto"`` (recognised from the vials found; `relaxometry_layouts`)."""
+    ``stack``: the images, a (n, rows, cols) array or a sequence of n (rows, cols) arrays
+    (e.g. the decoded images as they are, not stacked). ``layout``: ``"eurospin"`` (10 + 4
+    vials), ``"nist"`` (14 spheres on a ring) or ``"auto"`` (recognised from the vials found;
+    `relaxometry_layouts`)."""
     from imgqa.analysis.relaxometry_layouts import classify_layout, layout_rings
 
-    # float32 pixels are used as they are (no float64 copy of the stack; sums in float64),
-    # and the images are not reordered: only the per-ROI signals are (by TI/TE)
-    stack = np.asarray(stack)
-    if not np.issubdtype(stack.dtype, np.floating):
-        stack = stack.astype(np.float64)
+    # the images are used as they are, one by one (float32 pixels without a float64 copy,
+    # sums in float64; no stacked copy), and not reordered: only the ROI signals are
+    stack = as_planes(stack)
     x = np.asarray(x_ms, float)
     order = np.argsort(x)
     x = x[order]
@@ -405,7 +412,7 @@ def analyse_plate(stack: np.ndarray, x_ms: np.ndarray, pixel_mm: float, kind: st
     sig = sig[:, order]
     disc = found.phantom_mask
     if disc is None:
-        disc = phantom_disc(np.abs(stack).max(axis=0))[0]
+        disc = phantom_disc(abs_max(stack))[0]
     floor = air_floor(stack, disc)
     if kind == "T1":
         tr = np.asarray(tr_ms, float)[order] if tr_ms is not None else np.full(x.size, 1e9)

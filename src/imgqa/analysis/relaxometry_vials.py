@@ -21,6 +21,7 @@ Search (the result is that of the full-resolution search, at a fraction of its c
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,12 +30,44 @@ from scipy import ndimage
 
 from imgqa.analysis._phantom_mask import phantom_disc
 
-__all__ = ["VialLayout", "locate_vials", "vial_kernels", "local_scores"]
+__all__ = ["VialLayout", "locate_vials", "vial_kernels", "local_scores", "as_planes",
+           "abs_max"]
 
 # Pixel size (mm) the coarse search bins to: a vial (r ≈ 8 mm) still spans ≈ 8 coarse pixels.
 _COARSE_MM = 2.2
 _FINE_HALF_WIDTH = 2      # fine window ±2 px around each candidate
 _EXTRA_CANDIDATES = 6     # coarse candidates beyond the vials looked for
+
+
+def as_planes(stack: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The images of a (n, rows, cols) array or of a sequence of (rows, cols) arrays, as a
+    list of 2-d arrays (views of the input; integer images converted to float64).
+
+    The analysis works image by image: stacking the decoded images first would copy them
+    into a new block of memory (for 32 echoes of 192², 4.7 MB whose fresh pages cost as much
+    CPU time in page faults as the copy itself).
+    """
+    planes = [np.asarray(p) for p in stack]
+    if not planes:
+        raise ValueError("no images")
+    shape = planes[0].shape
+    if len(shape) != 2 or any(p.shape != shape for p in planes):
+        raise ValueError("the images must be 2-d and of one size")
+    return [p if np.issubdtype(p.dtype, np.floating) else p.astype(np.float64)
+            for p in planes]
+
+
+def abs_max(planes: Sequence[np.ndarray]) -> np.ndarray:
+    """Pixel-wise maximum of |image| over the images (float64), without an |image| copy:
+    the larger of the maximum and −minimum (exact in any float dtype)."""
+    hi = planes[0].astype(np.float64)
+    lo = planes[0].astype(np.float64)
+    for p in planes[1:]:
+        np.maximum(hi, p, out=hi)
+        np.minimum(lo, p, out=lo)
+    if np.any(lo < 0):
+        np.maximum(hi, -lo, out=hi)
+    return hi
 
 
 @dataclass(frozen=True)
@@ -90,28 +123,46 @@ def _correlate_same(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     return full[:, m:m + rows, m:m + cols]
 
 
+class _LocalFilter:
+    """The filter bank evaluated directly at chosen pixels: the zero-padded image, the
+    kernels' support (the corners beyond the bath annulus are 0 for every radius) and the
+    gather offsets prepared once for all calls."""
+
+    def __init__(self, image: np.ndarray, kernels: np.ndarray, half: int) -> None:
+        self.n_k, size = kernels.shape[0], kernels.shape[-1]
+        m = size // 2
+        self.half, self.h = half, 2 * half + 1
+        self.padded = np.pad(np.asarray(image, float), m + half).ravel()
+        width = image.shape[1] + 2 * (m + half)
+        support = np.flatnonzero(np.any(kernels != 0, axis=0))
+        sr, sc = np.divmod(support, size)
+        oi, oj = np.divmod(np.arange(self.h * self.h), self.h)
+        self.width = width
+        # padded index of image pixel (p + offset − half + kernel pixel − m) = p + offset +
+        # pixel: offsets (h², support), int32 when the image allows (half the index traffic)
+        dtype = np.int32 if self.padded.size < 2 ** 31 else np.intp
+        self.offsets = ((oi * width + oj)[:, None] + (sr * width + sc)[None, :]).astype(dtype)
+        self.weights = np.ascontiguousarray(kernels.reshape(self.n_k, -1)[:, support].T)
+
+    def __call__(self, pos_rc: np.ndarray) -> np.ndarray:
+        """Responses (positions, kernels, h, h) within ±half of each integer position."""
+        p = np.asarray(pos_rc, np.intp).reshape(-1, 2)
+        base = (p[:, 0] * self.width + p[:, 1]).astype(self.offsets.dtype)
+        out = np.empty((len(p), self.h * self.h, self.n_k))
+        # one position at a time: its (h², support) gather is ≈ 100 kB and reuses the heap;
+        # all positions at once (MBs) cost as much again in page faults of fresh memory
+        for i, b in enumerate(base):
+            out[i] = np.take(self.padded, b + self.offsets) @ self.weights
+        return out.reshape(len(p), self.h, self.h, self.n_k).transpose(0, 3, 1, 2)
+
+
 def local_scores(image: np.ndarray, pos_rc: np.ndarray, kernels: np.ndarray, half: int
                  ) -> np.ndarray:
     """Filter responses at every pixel within ±``half`` of each integer position, all
     kernels: (positions, kernels, 2·half + 1, 2·half + 1). Outside the image counts as 0 (as
-    the zero-padded FFT convolution)."""
-    n_k, size = kernels.shape[0], kernels.shape[-1]
-    m = size // 2
-    padded = np.pad(np.asarray(image, float), m + half)
-    width = padded.shape[1]
-    # only the kernels' support (the corners beyond the bath annulus are 0 for every radius):
-    # one flat gather of (positions, window offsets, support) pixels and a matrix product
-    support = np.flatnonzero(np.any(kernels != 0, axis=0))
-    sr, sc = np.divmod(support, size)
-    h = 2 * half + 1
-    oi, oj = np.divmod(np.arange(h * h), h)
-    p = np.asarray(pos_rc, np.intp).reshape(-1, 2)
-    # padded index of image pixel (p + offset − half + kernel pixel − m) = p + offset + pixel
-    idx = ((p[:, 0] * width + p[:, 1])[:, None, None] + (oi * width + oj)[None, :, None]
-           + (sr * width + sc)[None, None, :])
-    vals = np.take(padded.ravel(), idx)                              # (n, h², support)
-    out = vals @ kernels.reshape(n_k, -1)[:, support].T              # (n, h², kernels)
-    return out.reshape(len(p), h, h, n_k).transpose(0, 3, 1, 2)
+    the zero-padded FFT convolution). One flat gather of (positions, window offsets, kernel
+    support) pixels and a matrix product."""
+    return _LocalFilter(image, kernels, half)(pos_rc)
 
 
 def _best_over_radii(score: np.ndarray, radii_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,14 +187,15 @@ def _separated(rc: np.ndarray, sc: np.ndarray, rad: np.ndarray, n: int) -> list[
     return keep
 
 
-def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = 14,
+def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
+                 n_vials: int = 14,
                  radius_range_mm: tuple[float, float] = (6.5, 10.5),
                  wall_mm: float = 1.5, roi_fraction: float = 0.6) -> VialLayout:
     """Find the vials of a relaxometry plate in a series of images of it.
 
     Parameters
     ----------
-    stack : (n, rows, cols) array
+    stack : (n, rows, cols) array, or a sequence of n (rows, cols) arrays
         All images of the plate (every TI or TE); magnitude or signed.
     pixel_mm : float
         Pixel size (mm).
@@ -163,12 +215,7 @@ def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = 14,
     ValueError
         No phantom, or fewer than ``n_vials`` vial-like discs.
     """
-    stack = np.asarray(stack)
-    # |stack| max over the images without an |stack| copy (exact in any float dtype)
-    peak = stack.max(axis=0).astype(float)
-    low = stack.min(axis=0)
-    if np.any(low < 0):
-        np.maximum(peak, -low, out=peak)
+    peak = abs_max(as_planes(stack))
     disc, centre, radius = phantom_disc(peak)
     inner = ndimage.binary_erosion(disc, iterations=max(1, int(round(4.0 / pixel_mm))))
     if not inner.any():
@@ -257,10 +304,11 @@ def _fine(norm: np.ndarray, cand: np.ndarray, kernels: np.ndarray, radii: np.nda
     score = np.full(len(pos), -np.inf)
     rad = np.zeros(len(pos))
     todo = np.arange(len(pos))
+    scores_at = _LocalFilter(norm, kernels, h)
     for _ in range(max_moves):
         if todo.size == 0:
             break
-        s = local_scores(norm, pos[todo], kernels, h)                  # (n, radii, w, w)
+        s = scores_at(pos[todo])                                       # (n, radii, w, w)
         best, best_r = _best_over_radii(np.moveaxis(s, 1, 0), radii)   # (n, w, w)
         where = pos[todo, None, None, :] + off[None]                   # (n, w, w, 2)
         best = np.where(allowed(where, best_r), best, -np.inf)

@@ -137,10 +137,10 @@ def mr_relaxometry(series_list: list[ImageSeries], *, kind: str = "auto",
         if len({p.shape for p in planes}) > 1:
             raise AnalysisError("The images of this plate have different sizes.",
                                 hint="Load the series of one acquisition protocol only.")
-        stack = np.stack(planes)    # float32 as decoded; the analysis sums in float64
         tr = np.array([t if t is not None else 1e9 for _, _, _, t in imgs])
         try:
-            r = analyse_plate(stack, xs, float(sp[0]), kind, tr_ms=tr, magnitude=magnitude,
+            # the decoded float32 images as they are (not stacked into a new array)
+            r = analyse_plate(planes, xs, float(sp[0]), kind, tr_ms=tr, magnitude=magnitude,
                               exclude_first_echo=exclude_first_echo, layout=layout)
         except ValueError as exc:
             raise PhantomNotFoundError(
