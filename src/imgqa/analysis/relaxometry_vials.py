@@ -273,6 +273,8 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
     r0, c0 = max(rows[0] - m, 0), max(cols[0] - m, 0)
     nr = (min(rows[-1] + m + 1, norm.shape[0]) - r0) // f
     nc = (min(cols[-1] + m + 1, norm.shape[1]) - c0) // f
+    if nr < 3 or nc < 3:   # a phantom of a few coarse pixels holds no vial plate
+        return np.zeros((0, 2), np.intp)
     box = norm[r0:r0 + nr * f, c0:c0 + nc * f]
     coarse = box.reshape(nr, f, nc, f).mean(axis=(1, 3))
     best, best_r = _best_over_radii(_correlate_same(coarse, kernels), radii * f)
