@@ -5,8 +5,10 @@ Method
 ------
 * Vials are found without a template: the plastic vial walls give no signal at any TI/TE, so
   in the pixel-wise maximum over the series every vial is a bright disc inside a dark ring. A
-  matched filter (mean inside 0.6·r minus mean on the wall annulus, for a range of radii,
-  FFT-convolved) peaks at the vial centres; the screw fiducials (dark inside) do not.
+  matched filter (mean inside 0.6·r minus mean on the wall annulus, for a range of radii)
+  peaks at the vial centres; the screw fiducials (dark inside) do not. It is searched
+  coarse-to-fine (`imgqa.analysis.relaxometry_vials`): FFT on the image binned to ≈ 2 mm,
+  then full resolution around the candidates.
 * The Eurospin plates hold 14 vials: 10 on a ring and 4 inside it, numbered by the
   manufacturer in order of decreasing relaxation time (ring 1–10, inner 11–14). The angular
   order is fixed by the geometry; the starting vial and the direction (the image may be
