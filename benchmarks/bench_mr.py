@@ -195,27 +195,79 @@ def _note(t: dict, ref: dict, what: str) -> str:
     return f"{ref['error']} ({split})" if ref.get("error") else split
 
 
+def _interleaved_cpu(folder: Path, protocol: str, repeats: int, task: str, *extra: str
+                     ) -> tuple[dict, Any, dict]:
+    """As `_interleaved`, with the CPU time (``time.process_time``) of imgqa's load and
+    analysis and of hazen's task beside the wall times: on a machine shared with other jobs
+    the CPU time is the steadier measure. Returns imgqa's medians (``total``, ``load``,
+    ``analysis`` wall s; ``cpu_total``, ``cpu_load``, ``cpu_analysis`` CPU s), its last
+    result, and hazen's last JSON with ``time_s`` / ``cpu_s`` the medians of its runs."""
+    import os
+
+    import imgqa
+
+    imgqa.analyse(folder, protocol)  # warm-up (imports, caches)
+    wall: dict[str, list[float]] = {"load": [], "analysis": []}
+    cpu: dict[str, list[float]] = {"load": [], "analysis": []}
+    t_ref, c_ref = [], []
+    result, ref = None, {}
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        series = imgqa.load(folder)
+        t1, c1 = time.perf_counter(), time.process_time()
+        result = imgqa.analyse(series, protocol)[0]
+        t2, c2 = time.perf_counter(), time.process_time()
+        wall["load"].append(t1 - t0)
+        wall["analysis"].append(t2 - t1)
+        cpu["load"].append(c1 - c0)
+        cpu["analysis"].append(c2 - c1)
+        ref = _hazen_task(task, folder, 1, *extra)
+        if ref.get("time_s") is not None:
+            t_ref.append(ref["time_s"])
+        if ref.get("cpu_s") is not None:
+            c_ref.append(ref["cpu_s"])
+    if t_ref:
+        ref["time_s"] = statistics.median(t_ref)
+    ref["cpu_s"] = statistics.median(c_ref) if c_ref else None
+    med = statistics.median
+    out = {"total": med([a + b for a, b in zip(wall["load"], wall["analysis"])]),
+           "load": med(wall["load"]), "analysis": med(wall["analysis"]),
+           "cpu_total": med([a + b for a, b in zip(cpu["load"], cpu["analysis"])]),
+           "cpu_load": med(cpu["load"]), "cpu_analysis": med(cpu["analysis"]),
+           "loadavg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    return out, result, ref
+
+
 def run_relaxometry(repeats: int = 5) -> list[dict]:
-    """imgqa mr.relaxometry vs hazen Relaxometry (load + fit, interleaved, medians)."""
+    """imgqa mr.relaxometry vs hazen Relaxometry (load + fit, interleaved, medians; wall and
+    CPU time)."""
     rows = []
     for name, folder, calc, plate, template in RELAX_CASES:
         if not folder.is_dir():
             continue
-        t, result, ref = _interleaved(folder, "mr.relaxometry", repeats, "relaxometry",
-                                      "--calc", calc, "--plate", str(plate),
-                                      "--template", str(template))
+        t, result, ref = _interleaved_cpu(folder, "mr.relaxometry", repeats, "relaxometry",
+                                          "--calc", calc, "--plate", str(plate),
+                                          "--template", str(template))
         key = calc.lower()
         hz = [v["value"] for v in ref.get("values", [])
               if v.get("type") == "measured" and v.get("unit") == "ms"]
         agreement = {f"vial_{n}_{key}_ms": {"imgqa": result.value(f"vial_{n}_{key}_ms"),
                                              "hazen": hz[n - 1] if n <= len(hz) else None,
                                              "pylinac": None} for n in range(1, 16)}
-        t_ref = ref.get("time_s")
+        t_ref, c_ref = ref.get("time_s"), ref.get("cpu_s")
+        note = _note(t, ref, "hazen Relaxometry (template registration)")
+        note += (f"; CPU: imgqa {t['cpu_total']:.3f} s (load {t['cpu_load']:.3f} + analysis "
+                 f"{t['cpu_analysis']:.3f})"
+                 + (f" vs hazen {c_ref:.3f} s, ratio {t['cpu_total'] / c_ref:.3f}"
+                    if c_ref else ""))
         rows.append({"name": name, "imgqa_s": t["total"], "reference_s": t_ref,
                      "ratio": t["total"] / t_ref if t_ref else None, "pylinac_s": None,
                      "ratio_pylinac": None, "agreement": agreement,
                      "imgqa_load_s": t["load"], "imgqa_analysis_s": t["analysis"],
-                     "notes": _note(t, ref, "hazen Relaxometry (template registration)")})
+                     "imgqa_cpu_s": t["cpu_total"], "imgqa_cpu_load_s": t["cpu_load"],
+                     "imgqa_cpu_analysis_s": t["cpu_analysis"], "reference_cpu_s": c_ref,
+                     "ratio_cpu": t["cpu_total"] / c_ref if c_ref else None,
+                     "notes": note})
     return rows
 
 

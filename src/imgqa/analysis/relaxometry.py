@@ -5,8 +5,10 @@ Method
 ------
 * Vials are found without a template: the plastic vial walls give no signal at any TI/TE, so
   in the pixel-wise maximum over the series every vial is a bright disc inside a dark ring. A
-  matched filter (mean inside 0.6·r minus mean on the wall annulus, for a range of radii,
-  FFT-convolved) peaks at the vial centres; the screw fiducials (dark inside) do not.
+  matched filter (mean inside 0.6·r minus mean on the wall annulus, for a range of radii)
+  peaks at the vial centres; the screw fiducials (dark inside) do not. It is searched
+  coarse-to-fine (`imgqa.analysis.relaxometry_vials`): FFT on the image binned to ≈ 2 mm,
+  then full resolution around the candidates.
 * The Eurospin plates hold 14 vials: 10 on a ring and 4 inside it, numbered by the
   manufacturer in order of decreasing relaxation time (ring 1–10, inner 11–14). The angular
   order is fixed by the geometry; the starting vial and the direction (the image may be
@@ -34,13 +36,15 @@ et al., MRM 64 (2010) 1057.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import fft as sfft
 from scipy import ndimage
 
 from imgqa.analysis._phantom_mask import phantom_disc
+from imgqa.analysis.relaxometry_vials import VialLayout, abs_max, as_planes, locate_vials
 
 __all__ = ["VialLayout", "RelaxFit", "PlateResult", "locate_vials", "vial_signals",
            "fit_t1_ir", "fit_t2_multiecho", "order_vials", "air_floor", "analyse_plate",
@@ -50,25 +54,6 @@ N_PLATE_VIALS = 14
 N_RING = 10
 # Plausible inversion efficiencies B for a polarity-restored fit (1 = perfect 180°).
 _B_RANGE = (0.25, 1.25)
-
-
-@dataclass(frozen=True)
-class VialLayout:
-    """Where the vials are, in pixels (row, col) of the input images.
-
-    ``centres_rc`` has one row per vial in detection order (not yet numbered, see
-    `order_vials`); ``radius_px`` is the inner (fluid) radius of the vials; ``roi_radius_px``
-    the radius of the measuring ROI; ``bath_mask`` marks the bath pixels used as vial 15.
-    """
-
-    centres_rc: np.ndarray
-    radius_px: float
-    roi_radius_px: float
-    phantom_centre_rc: tuple[float, float]
-    phantom_radius_px: float
-    bath_mask: np.ndarray
-    scores: np.ndarray
-    phantom_mask: np.ndarray | None = None  # the filled phantom (for the air floor)
 
 
 @dataclass(frozen=True)
@@ -83,216 +68,110 @@ class RelaxFit:
     flipped: np.ndarray
 
 
-def _disk(r: float) -> np.ndarray:
-    n = int(np.ceil(r))
-    y, x = np.mgrid[-n:n + 1, -n:n + 1]
-    k = (x * x + y * y <= r * r).astype(float)
-    return k / k.sum()
-
-
-def _annulus(r0: float, r1: float) -> np.ndarray:
-    n = int(np.ceil(r1))
-    y, x = np.mgrid[-n:n + 1, -n:n + 1]
-    d2 = x * x + y * y
-    k = ((d2 >= r0 * r0) & (d2 <= r1 * r1)).astype(float)
-    return k / k.sum()
-
-
-def _combined_kernel(inside: np.ndarray, outside: np.ndarray, wall: np.ndarray) -> np.ndarray:
-    """inside + outside − 2·wall on one grid (kernels centred, odd sizes)."""
-    n = max(k.shape[0] for k in (inside, outside, wall))
-    out = np.zeros((n, n))
-    for k, w in ((inside, 1.0), (outside, 1.0), (wall, -2.0)):
-        o = (n - k.shape[0]) // 2
-        out[o:o + k.shape[0], o:o + k.shape[1]] += w * k
-    return out
-
-
-def _correlate_same(image: np.ndarray, kernels: list[np.ndarray]) -> np.ndarray:
-    """``fftconvolve(image, k, mode="same")`` for every (odd, centred, symmetric) kernel, in
-    one batched FFT: the image is transformed once (the kernels are point-symmetric, so
-    convolution and correlation agree)."""
-    m = max(k.shape[0] for k in kernels) // 2
-    stack = np.stack([np.pad(k, m - k.shape[0] // 2) for k in kernels])
-    rows, cols = image.shape
-    shape = (sfft.next_fast_len(rows + 2 * m, real=True),
-             sfft.next_fast_len(cols + 2 * m, real=True))
-    f_img = sfft.rfft2(image, s=shape)
-    f_k = sfft.rfft2(stack, s=shape, axes=(-2, -1))
-    full = sfft.irfft2(f_k * f_img[None], s=shape, axes=(-2, -1))
-    return full[:, m:m + rows, m:m + cols]
-
-
-def _phantom_disc(image: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float]:
-    """The filled phantom: largest component above half the Otsu threshold (air vs object;
-    a fixed fraction of the brightest vial loses a dim bath)."""
-    return phantom_disc(image)
-
-
-def locate_vials(stack: np.ndarray, pixel_mm: float, *, n_vials: int = N_PLATE_VIALS,
-                 radius_range_mm: tuple[float, float] = (6.5, 10.5),
-                 wall_mm: float = 1.5, roi_fraction: float = 0.6) -> VialLayout:
-    """Find the vials of a relaxometry plate in a series of images of it.
-
-    Parameters
-    ----------
-    stack : (n, rows, cols) array
-        All images of the plate (every TI or TE); magnitude or signed.
-    pixel_mm : float
-        Pixel size (mm).
-    n_vials : int
-        Vials to find (14 on the Eurospin plates 4 and 5).
-    radius_range_mm : (float, float)
-        Range of inner vial radii searched (mm); Eurospin vials are ≈ 8 mm inside a 1.5 mm
-        wall, the screw fiducials ≈ 6 mm (kept below the range).
-    wall_mm : float
-        Width of the dark wall annulus of the matched filter (mm).
-    roi_fraction : float
-        Measuring-ROI radius as a fraction of the vial radius (keeps off the wall and the
-        partial-volume edge).
-
-    Raises
-    ------
-    ValueError
-        No phantom, or fewer than ``n_vials`` vial-like discs.
-    """
-    stack = np.asarray(stack, dtype=float)
-    peak = np.abs(stack).max(axis=0)
-    disc, centre, radius = _phantom_disc(peak)
-    inner = ndimage.binary_erosion(disc, iterations=max(1, int(round(4.0 / pixel_mm))))
-    level = float(np.median(peak[inner])) if inner.any() else float(peak.max())
-    norm = peak / max(level, 1e-12)
-    radii = np.arange(radius_range_mm[0], radius_range_mm[1] + 1e-9, max(0.5, pixel_mm / 2))
-    wall_px = max(wall_mm / pixel_mm, 1.0)
-    # a dark wall between the interior and the bath: interior + bath − 2·wall. Bright
-    # vials score ≈ 2, vials dark at every TE/TI (short T2) ≈ 1, the bath ≈ 0; the screw
-    # fiducials (dark discs of ≈ 6 mm radius with a bright dot) only fit radii below the
-    # searched range, where they would look like a bright interior in a dark wall
-    kernels = [_combined_kernel(_disk(roi_fraction * r),
-                                _annulus(r + wall_px + 1.0, r + wall_px + 3.0),
-                                _annulus(r, r + wall_px)) for r in radii / pixel_mm]
-    # scores are only used inside the phantom: filter the phantom's bounding box plus the
-    # kernel's reach (the same values there; half the FFT work on a typical 192² image)
-    m = max(k.shape[0] for k in kernels) // 2
-    rows, cols = np.nonzero(inner) if inner.any() else np.nonzero(disc)
-    box = (slice(max(rows.min() - m, 0), min(rows.max() + m + 1, norm.shape[0])),
-           slice(max(cols.min() - m, 0), min(cols.max() + m + 1, norm.shape[1])))
-    score = _correlate_same(norm[box], kernels)                 # (radii, box rows, cols)
-    k_best = np.argmax(score, axis=0)                           # first maximum, as a loop
-    best = np.full(norm.shape, -np.inf)
-    best_r = np.zeros(norm.shape)
-    best[box] = np.take_along_axis(score, k_best[None], axis=0)[0]
-    best_r[box] = (radii / pixel_mm)[k_best]
-    # the whole wall annulus must lie inside the phantom (else the air outside scores)
-    dist_c = np.hypot(*(np.indices(norm.shape) - np.array(centre)[:, None, None]))
-    best[~inner | (dist_c + best_r + wall_px + 4.0 > radius)] = -np.inf
-    r_typ = float(np.median(best_r[inner]))
-    size = max(3, int(round(1.5 * r_typ)))
-    peaks = (best == ndimage.maximum_filter(best, size=size)) & np.isfinite(best) & (best > 0.3)
-    rc = np.argwhere(peaks)
-    sc = best[peaks]
-    order = np.argsort(sc)[::-1]
-    rc, sc = rc[order], sc[order]
-    # suppress any peak closer than 1.5 vial radii to a stronger one (plateaus of equal score)
-    keep: list[int] = []
-    for i in range(len(rc)):
-        if all(np.hypot(*(rc[i] - rc[j])) > 1.5 * best_r[tuple(rc[j])] for j in keep):
-            keep.append(i)
-        if len(keep) == n_vials:
-            break
-    if len(keep) < n_vials:
-        raise ValueError(f"found {len(keep)} vial-like discs, expected {n_vials}")
-    rc, sc = rc[keep].astype(float), sc[keep]
-    vial_r = float(np.median([best_r[tuple(p.astype(int))] for p in rc]))
-    rc = _refine_centres(norm, rc, vial_r)
-    ring_r = float(np.max(np.hypot(rc[:, 0] - centre[0], rc[:, 1] - centre[1])))
-    # the bath lies outside the vial ring, so no pixel of it is near a vial: the vials'
-    # own exclusion discs (1.6 r) lie inside ring_r + 1.6 r
-    bath = inner & (dist_c > ring_r + 1.6 * vial_r) & (dist_c < radius - 8.0 / pixel_mm)
-    return VialLayout(rc, vial_r, roi_fraction * vial_r, centre, radius, bath, sc, disc)
-
-
-def _refine_centres(norm: np.ndarray, rc: np.ndarray, r: float) -> np.ndarray:
-    """Centroid of the bright vial interior around each peak (sub-pixel centres)."""
-    out = rc.copy()
-    n = int(np.ceil(r))
-    oy, ox = np.mgrid[-n:n + 1, -n:n + 1]
-    inside = oy ** 2 + ox ** 2 <= (0.9 * r) ** 2
-    for k, (y, x) in enumerate(rc.astype(int)):
-        y0, x0 = y - n, x - n
-        if y0 < 0 or x0 < 0 or y + n + 1 > norm.shape[0] or x + n + 1 > norm.shape[1]:
-            continue
-        w = norm[y0:y + n + 1, x0:x + n + 1] * inside
-        s = w.sum()
-        if s > 0:
-            out[k] = (y + (w * oy).sum() / s, x + (w * ox).sum() / s)
-    return out
-
-
-def vial_signals(stack: np.ndarray, centres_rc: np.ndarray, roi_radius_px: float,
+def vial_signals(stack: np.ndarray | Sequence[np.ndarray], centres_rc: np.ndarray,
+                 roi_radius_px: float,
                  bath_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean signal in each vial ROI (and the bath median as a last row) for every image.
 
-    Returns ``(signals (n_rois, n_images), pixels per ROI)``.
+    ``stack``: (n, rows, cols) array or n (rows, cols) images; may be float32 (the decoded
+    pixels): sums are accumulated in float64. Returns ``(signals (n_rois, n_images), pixels
+    per ROI)``.
     """
-    stack = np.asarray(stack, dtype=float)
+    planes = as_planes(stack)
+    rows, cols = planes[0].shape
+    c = np.asarray(centres_rc, float).reshape(-1, 2)
     n = int(np.ceil(roi_radius_px))
     oy, ox = np.mgrid[-n:n + 1, -n:n + 1]
-    sig, counts = [], []
-    for c in centres_rc:
-        y0, x0 = int(round(c[0])) - n, int(round(c[1])) - n
-        if y0 < 0 or x0 < 0 or y0 + 2 * n + 1 > stack.shape[1] or x0 + 2 * n + 1 > stack.shape[2]:
-            raise ValueError("a vial ROI reaches the image border")
-        inside = np.hypot(oy + y0 + n - c[0], ox + x0 + n - c[1]) <= roi_radius_px
-        window = stack[:, y0:y0 + 2 * n + 1, x0:x0 + 2 * n + 1]
-        sig.append(window[:, inside].mean(axis=1))
-        counts.append(int(inside.sum()))
+    top = np.rint(c).astype(np.intp) - n                               # window corners
+    if np.any(top < 0) or np.any(top[:, 0] + 2 * n + 1 > rows) \
+            or np.any(top[:, 1] + 2 * n + 1 > cols):
+        raise ValueError("a vial ROI reaches the image border")
+    # every vial's window in one flat gather; the ROI (pixel centres within the radius of
+    # the sub-pixel centre) as 0/1 weights
+    inside = np.hypot((oy + n)[None] + top[:, 0, None, None] - c[:, 0, None, None],
+                      (ox + n)[None] + top[:, 1, None, None] - c[:, 1, None, None]
+                      ) <= roi_radius_px                                 # (vials, w, w)
+    idx = (top[:, 0] * cols + top[:, 1])[:, None] + ((oy + n) * cols + (ox + n)).ravel()
+    window = np.stack([np.take(p.ravel(), idx) for p in planes])      # (images, vials, w²)
+    counts = inside.reshape(len(c), -1).sum(axis=1)
+    sig = np.einsum("ivp,vp->vi", window, inside.reshape(len(c), -1).astype(window.dtype),
+                    dtype=np.float64) / counts[:, None]
     if bath_mask is not None and bath_mask.any():
-        sig.append(np.median(stack[:, bath_mask], axis=1))
-        counts.append(int(bath_mask.sum()))
-    return np.asarray(sig), np.asarray(counts)
+        b_idx = np.flatnonzero(bath_mask)
+        bath = np.stack([np.take(p.ravel(), b_idx) for p in planes])     # (images, pixels)
+        sig = np.vstack([sig, _median_rows(bath)])
+        counts = np.r_[counts, bath.shape[1]]
+    return sig, counts
 
 
-def _grid_search(basis, y: np.ndarray, lo: float, hi: float
+def _median_rows(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=1)`` in float64 for a float32 (or float64) ``a`` without a float64
+    copy: the middle element(s) by partition, their mean in float64."""
+    k = a.shape[1] // 2
+    if a.shape[1] % 2:
+        return np.partition(a, k, axis=1)[:, k].astype(np.float64)
+    part = np.partition(a, (k - 1, k), axis=1)
+    return (part[:, k - 1].astype(np.float64) + part[:, k]) / 2.0
+
+
+def _grid_search(columns, y: np.ndarray, lo: float, hi: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best time per signal row for a model linear in its amplitudes given the time.
+    """Best time per signal row for a model linear in its (one or two) amplitudes given the
+    time.
 
-    ``basis(t)`` returns (n_t, n_samples, n_basis) design matrices for trial times ``t``;
-    ``y`` is (n_sets, n_samples). Returns (time, coefficients (n_sets, n_basis), rss).
+    ``columns(t)`` returns the model's basis columns for trial times ``t`` (shape (sets or 1,
+    grid)), each an array (samples, *t.shape); ``y`` is (n_sets, n_samples). Returns (time,
+    coefficients (n_sets, n_basis), rss).
+
+    The first grid is the same for every set, so its columns are computed once (shape
+    (samples, 1, grid)) and broadcast; the normal equations are written out element-wise
+    (a 1×1 or 2×2 system per set and trial; ``einsum`` on these small 4-d arrays cost more
+    than the arithmetic), with the samples on the first axis so that every sum over them
+    adds whole (sets, grid) planes.
     """
     n_sets = y.shape[0]
+    yy = np.asarray(y, float).T[:, :, None]                               # (n, s, 1)
     centre = np.full(n_sets, np.sqrt(lo * hi))
     span = np.full(n_sets, np.log(hi / lo) / 2)
+    rows = np.arange(n_sets)
+    first = True
     for n_grid in (200, 41, 41, 41):
         steps = np.linspace(-1.0, 1.0, n_grid)
-        t = centre[:, None] * np.exp(span[:, None] * steps[None, :])      # (sets, grid)
-        x = basis(t.ravel()).reshape(n_sets, n_grid, y.shape[1], -1)      # (s, g, n, b)
-        # normal equations of every (set, trial) at once; einsum avoids numpy's per-matrix
-        # matmul dispatch on these 1×1 / 2×2 systems
-        xtx = np.einsum("sgni,sgnj->sgij", x, x)
-        xty = np.einsum("sgni,sn->sgi", x, y)
-        coef = _solve_small(xtx, xty)                                      # (s, g, b)
-        resid = y[:, None, :] - np.einsum("sgni,sgi->sgn", x, coef)
-        rss = np.einsum("sgn,sgn->sg", resid, resid)
+        if first:   # one shared grid: (1, grid)
+            t = centre[:1, None] * np.exp(span[:1, None] * steps[None, :])
+        else:
+            t = centre[:, None] * np.exp(span[:, None] * steps[None, :])    # (sets, grid)
+        cols = columns(t)                                                  # b × (n, s, g)
+        coef = _solve_normal(cols, yy)                                     # b × (s, g)
+        resid = yy - sum(c * x for c, x in zip(coef, cols))
+        rss = (resid * resid).sum(axis=0)                                  # (s, g)
         k = np.argmin(rss, axis=1)
-        centre = t[np.arange(n_sets), k]
+        centre = t[0, k] if first else t[rows, k]
         span = span * 2.0 / (n_grid - 1) * 2.0
-    sel = np.arange(n_sets)
-    return centre, coef[sel, k], rss[sel, k]
+        first = False
+    return centre, np.stack([c[rows, k] for c in coef], axis=-1), rss[rows, k]
 
 
-def _solve_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched solution of the 1×1 or 2×2 normal equations a·x = b (closed form: Cramer's
-    rule; ``np.linalg.solve`` costs more in call overhead than the arithmetic here)."""
-    if a.shape[-1] == 1:
-        return b / np.where(np.abs(a[..., 0]) > 0, a[..., 0], 1e-300)
-    if a.shape[-1] != 2:
-        return np.linalg.solve(a + 1e-12 * np.eye(a.shape[-1]), b[..., None])[..., 0]
-    a00, a01, a11 = a[..., 0, 0] + 1e-12, a[..., 0, 1], a[..., 1, 1] + 1e-12
+def _solve_normal(cols: list[np.ndarray], y: np.ndarray) -> list[np.ndarray]:
+    """Least-squares amplitudes of one or two basis columns (n, …) for data ``y`` (n, …),
+    batched over the trailing axes: closed-form 1×1 or 2×2 normal equations (Cramer's rule,
+    a 10⁻¹² ridge on the 2×2 diagonal against a singular system)."""
+    if len(cols) == 1:
+        x0 = cols[0]
+        a = (x0 * x0).sum(axis=0)
+        b = (x0 * y).sum(axis=0)
+        return [b / np.where(np.abs(a) > 0, a, 1e-300)]
+    if len(cols) != 2:
+        raise ValueError("one or two basis columns")
+    x0, x1 = cols
+    a00 = (x0 * x0).sum(axis=0) + 1e-12
+    a01 = (x0 * x1).sum(axis=0)
+    a11 = (x1 * x1).sum(axis=0) + 1e-12
+    b0 = (x0 * y).sum(axis=0)
+    b1 = (x1 * y).sum(axis=0)
     det = a00 * a11 - a01 * a01
     det = np.where(np.abs(det) > 0, det, 1e-300)
-    return np.stack([(a11 * b[..., 0] - a01 * b[..., 1]) / det,
-                     (a00 * b[..., 1] - a01 * b[..., 0]) / det], axis=-1)
+    return [(a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det]
 
 
 def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
@@ -316,9 +195,10 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     if n_t < 3:
         raise ValueError("at least three inversion times are needed for a T1 fit")
 
-    def basis(t: np.ndarray) -> np.ndarray:
-        t = t[:, None]
-        return np.stack([1.0 + np.exp(-tr / t), -2.0 * np.exp(-ti / t)], axis=-1)
+    def columns(t: np.ndarray) -> list[np.ndarray]:     # (TIs, *t.shape) each
+        t = t[None]
+        shape = (-1,) + (1,) * (t.ndim - 1)
+        return [1.0 + np.exp(-tr.reshape(shape) / t), -2.0 * np.exp(-ti.reshape(shape) / t)]
 
     # Polarity restoration: the magnitude is negative before the null, which lies at the
     # smallest |S|; so only three splits per vial are plausible: none, the TIs before the
@@ -329,7 +209,7 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     signs = [np.where(idx < k, -1.0, 1.0) for k in splits]              # (vials, TIs) each
     # every split of every vial in one grid search (rows: split-major)
     y_all = np.concatenate([np.abs(y) * sg if magnitude else y for sg in signs])
-    t1_all, coef_all, rss_all = _grid_search(basis, y_all, *t1_range_ms)
+    t1_all, coef_all, rss_all = _grid_search(columns, y_all, *t1_range_ms)
     trials = []
     rss_list = []
     for j, (k, sign) in enumerate(zip(splits, signs)):
@@ -341,7 +221,8 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
             # negative where the signs were flipped, with a physical inversion efficiency
             # (a free fit otherwise "explains" a fully recovered short-T1 vial by a
             # nonsense split)
-            model = (basis(t1_k) @ coef_k[:, :, None])[..., 0]
+            c0, c1 = columns(t1_k)                               # (TIs, vials)
+            model = (c0 * coef_k[:, 0] + c1 * coef_k[:, 1]).T
             tol = 0.02 * np.abs(coef_k[:, 0:1])
             b_k = coef_k[:, 1] / np.where(coef_k[:, 0] == 0, np.nan, coef_k[:, 0])
             bad = ((k[:, 0] > 0)
@@ -389,19 +270,19 @@ def fit_t2_multiecho(te_ms: np.ndarray, signals: np.ndarray, *, exclude_first: b
     if te.size < 3:
         raise ValueError("too few echoes for a T2 fit (at least 3 after the first)")
 
-    def basis(with_c: bool):
-        def make(t: np.ndarray) -> np.ndarray:
-            e = np.exp(-te[None, :] / t[:, None])
-            return np.stack([e, np.ones_like(e)] if with_c else [e], axis=-1)
+    def columns(with_c: bool):
+        def make(t: np.ndarray) -> list[np.ndarray]:   # (TEs, *t.shape) each
+            e = np.exp(-te.reshape((-1,) + (1,) * t.ndim) / t[None])
+            return [e, np.ones_like(e)] if with_c else [e]
         return make
 
-    t2, coef, rss = _grid_search(basis(False), y, *t2_range_ms)
+    t2, coef, rss = _grid_search(columns(False), y, *t2_range_ms)
     a, c = coef[:, 0], np.zeros(len(y))
     use_c = np.full(len(y), offset == "always")
     if offset == "auto":
         use_c = t2 < (te[-1] - te[0]) / 5.0
     if use_c.any():
-        t2c, coefc, rssc = _grid_search(basis(True), y[use_c], *t2_range_ms)
+        t2c, coefc, rssc = _grid_search(columns(True), y[use_c], *t2_range_ms)
         t2[use_c], a[use_c], c[use_c], rss[use_c] = t2c, coefc[:, 0], coefc[:, 1], rssc
     rel = np.sqrt(rss / te.size) / np.maximum(np.abs(a), 1e-12)
     return RelaxFit(t2, a, c, rel, use_c.astype(int))
@@ -429,7 +310,8 @@ def order_vials(centres_rc: np.ndarray, times_ms: np.ndarray,
             if g.size == 0:
                 continue
             ring = g[np.argsort(direction * ang[g])]
-            rolls = np.stack([np.roll(ring, -s) for s in range(g.size)])   # (starts, n)
+            # every start: row s is ring rolled by −s (np.roll, without a call per start)
+            rolls = ring[(np.arange(g.size)[:, None] + np.arange(g.size)[None, :]) % g.size]
             ranks = np.argsort(np.argsort(-t[rolls], axis=1), axis=1)       # 0 = longest
             target = np.arange(g.size)
             score = -((ranks - target) ** 2).sum(axis=1)
@@ -442,6 +324,19 @@ def order_vials(centres_rc: np.ndarray, times_ms: np.ndarray,
     return best[1]
 
 
+@functools.lru_cache(maxsize=1)
+def _rician_mean_table() -> tuple[np.ndarray, np.ndarray]:
+    """ν/σ on 0…40 (step 0.01) and E[R]/σ there: a constant, built once per process."""
+    from scipy.special import i0e, i1e
+
+    nu = np.linspace(0.0, 40.0, 4001)
+    x = nu ** 2 / 2.0
+    mean = np.sqrt(np.pi / 2.0) * ((1 + x) * i0e(x / 2) + x * i1e(x / 2))
+    nu.setflags(write=False)
+    mean.setflags(write=False)
+    return nu, mean
+
+
 def rician_signal(mean_magnitude: np.ndarray, sigma: float) -> np.ndarray:
     """Underlying signal ν whose Rician mean E[R](ν, σ) is the given mean magnitude.
 
@@ -449,21 +344,18 @@ def rician_signal(mean_magnitude: np.ndarray, sigma: float) -> np.ndarray:
     inverted by interpolation in a table (monotone in ν); means below the zero-signal floor
     give 0, and above ν = 40σ E[R] = √(ν² + σ²) to better than 10⁻⁵.
     """
-    from scipy.special import i0e, i1e
-
     m = np.asarray(mean_magnitude, float)
     if sigma <= 0:
         return m
-    nu = np.linspace(0.0, 40.0, 4001)
-    x = nu ** 2 / 2.0
-    mean = np.sqrt(np.pi / 2.0) * ((1 + x) * i0e(x / 2) + x * i1e(x / 2))
+    nu, mean = _rician_mean_table()
     r = m / sigma
     out = np.where(r > mean[-1], np.sqrt(np.maximum(r ** 2 - 1.0, 0.0)),
                    np.interp(r, mean, nu, left=0.0))
     return out * sigma
 
 
-def air_floor(stack: np.ndarray, phantom_mask: np.ndarray, margin_px: int = 8) -> float:
+def air_floor(stack: np.ndarray | Sequence[np.ndarray], phantom_mask: np.ndarray,
+              margin_px: int = 8) -> float:
     """Mean magnitude of the air well away from the phantom (the Rician floor σ·√(π/2))."""
     # farther than margin_px in the taxicab metric = outside margin_px iterated 4-connected
     # dilations (the same mask, in two passes instead of margin_px)
@@ -471,7 +363,12 @@ def air_floor(stack: np.ndarray, phantom_mask: np.ndarray, margin_px: int = 8) -
                                          metric="taxicab") > margin_px
     if air.sum() < 100:
         return 0.0
-    return float(np.abs(np.asarray(stack, float)[:, air]).mean())
+    # sum |image| over the images first (image by image, in float64), then over the air
+    planes = as_planes(stack)
+    total = np.abs(planes[0]).astype(np.float64)
+    for p in planes[1:]:
+        total += np.abs(p)
+    return float(total[air].sum() / (len(planes) * np.count_nonzero(air)))
 
 
 @dataclass(frozen=True)
@@ -491,27 +388,33 @@ class PlateResult:
     layout_warning: str | None = None
 
 
-def analyse_plate(stack: np.ndarray, x_ms: np.ndarray, pixel_mm: float, kind: str, *,
+def analyse_plate(stack: np.ndarray | Sequence[np.ndarray], x_ms: np.ndarray,
+                  pixel_mm: float, kind: str, *,
                   tr_ms: np.ndarray | None = None, magnitude: bool = True,
                   exclude_first_echo: bool = True, n_vials: int = N_PLATE_VIALS,
                   layout: str = "auto") -> PlateResult:
     """Locate the vials, fit T1 (IR, ``kind="T1"``, ``x_ms`` = TI) or T2 (multi-echo,
     ``kind="T2"``, ``x_ms`` = TE) and number the vials (see the module docstring).
 
-    ``layout``: ``"eurospin"`` (10 + 4 vials), ``"nist"`` (14 spheres on a ring) or
-    ``"auto"`` (recognised from the vials found; `relaxometry_layouts`)."""
+    ``stack``: the images, a (n, rows, cols) array or a sequence of n (rows, cols) arrays
+    (e.g. the decoded images as they are, not stacked). ``layout``: ``"eurospin"`` (10 + 4
+    vials), ``"nist"`` (14 spheres on a ring) or ``"auto"`` (recognised from the vials found;
+    `relaxometry_layouts`)."""
     from imgqa.analysis.relaxometry_layouts import classify_layout, layout_rings
 
-    stack = np.asarray(stack, float)
+    # the images are used as they are, one by one (float32 pixels without a float64 copy,
+    # sums in float64; no stacked copy), and not reordered: only the ROI signals are
+    stack = as_planes(stack)
     x = np.asarray(x_ms, float)
     order = np.argsort(x)
-    stack, x = stack[order], x[order]
+    x = x[order]
     found = locate_vials(stack, pixel_mm, n_vials=n_vials)
     name, why, warn = classify_layout(found.centres_rc, layout)
     sig, _ = vial_signals(stack, found.centres_rc, found.roi_radius_px, found.bath_mask)
+    sig = sig[:, order]
     disc = found.phantom_mask
     if disc is None:
-        disc = _phantom_disc(np.abs(stack).max(axis=0))[0]
+        disc = phantom_disc(abs_max(stack))[0]
     floor = air_floor(stack, disc)
     if kind == "T1":
         tr = np.asarray(tr_ms, float)[order] if tr_ms is not None else np.full(x.size, 1e9)
