@@ -30,9 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
-from imgqa.analysis._quantile import percentile
+from imgqa.analysis._quantile import median, percentile
 from imgqa.analysis.acr_mri.piu import disk_kernel
 from imgqa.errors import AnalysisError
 
@@ -75,28 +74,79 @@ class ObjectBox:
 
 
 def find_object(image: np.ndarray, *, threshold_fraction: float = 0.25) -> ObjectBox:
-    """Largest bright object (flood phantom) from a threshold at 25 % of the 99th percentile."""
+    """Largest bright object (flood phantom) from a threshold at 25 % of the 99th percentile.
+
+    The object is the largest 4-connected region of the thresholded image (the first in
+    raster order among equal ones, as ``ndimage.label`` numbers them); its signal is the
+    median inside it.
+    """
     img = np.asarray(image, dtype=np.float32)
     hi = percentile(img, 99)
     if not np.isfinite(hi) or hi <= 0:
         raise AnalysisError("The image is empty (no signal).",
                             hint="Check that the image shows the phantom.")
     mask = img > threshold_fraction * hi
-    labels, n = ndimage.label(mask)
-    if n == 0:
+    found = _largest_region(mask)
+    if found is None:
         raise AnalysisError("No object was found in the image.")
-    if n > 1:   # a single region is the mask itself (the usual flood: no counting needed)
-        sizes = np.bincount(labels.ravel())
-        sizes[0] = 0
-        mask = labels == int(np.argmax(sizes))
-    r = np.flatnonzero(mask.any(axis=1))
-    c = np.flatnonzero(mask.any(axis=0))
-    if r.size < 8 or c.size < 8:
+    (r0, r1, c0, c1), flat_index = found
+    if r1 - r0 + 1 < 8 or c1 - c0 + 1 < 8:
         raise AnalysisError("The object in the image is too small to measure.",
                             hint="Check that the image shows the phantom.")
-    return ObjectBox(((r[0] + r[-1]) / 2.0, (c[0] + c[-1]) / 2.0),
-                     ((r[-1] - r[0] + 1) / 2.0, (c[-1] - c[0] + 1) / 2.0),
-                     float(np.median(img[mask])))
+    return ObjectBox(((r0 + r1) / 2.0, (c0 + c1) / 2.0),
+                     ((r1 - r0 + 1) / 2.0, (c1 - c0 + 1) / 2.0),
+                     median(img[mask] if flat_index is None else img.ravel()[flat_index]))
+
+
+def _largest_region(mask: np.ndarray
+                    ) -> tuple[tuple[int, int, int, int], np.ndarray | None] | None:
+    """Box (first row, last row, first col, last col) and flat pixel indices of the largest
+    4-connected region of `mask` (None for the indices: the whole mask is one region), or
+    None when the mask is empty.
+
+    Connected components of the row runs instead of ``ndimage.label`` of the pixels (which
+    costs ≈ 10 ns per pixel): a flood phantom's mask is a few hundred runs. Runs in adjacent
+    rows sharing a column are joined; the components come from minimum-label hooking with
+    pointer jumping (a few vectorised passes over the runs). The same region as labelling
+    (tested), ties going to the region met first in raster order.
+    """
+    h, w = mask.shape
+    edges = np.diff(mask.view(np.int8), axis=1, prepend=np.int8(0), append=np.int8(0))
+    stride = w + 1
+    # run starts (row, col) in raster order; ends (exclusive) in the same order
+    rs, cs = np.divmod(np.flatnonzero(edges == 1), stride)
+    ce = np.flatnonzero(edges == -1) % stride
+    k = rs.size
+    if k == 0:
+        return None
+    # runs of the next row sharing a column with run i: [lo, hi) in run order
+    lo = np.searchsorted(rs * stride + ce, (rs + 1) * stride + cs, side="right")
+    hi = np.searchsorted(rs * stride + cs, (rs + 1) * stride + ce, side="left")
+    cnt = np.maximum(hi - lo, 0)
+    src = np.repeat(np.arange(k), cnt)
+    dst = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
+    root = np.arange(k)
+    while src.size:
+        a, b = root[src], root[dst]
+        if np.array_equal(a, b):
+            break
+        low = np.minimum(a, b)
+        np.minimum.at(root, a, low)          # hook each root under the smaller one
+        np.minimum.at(root, b, low)
+        while True:                          # pointer jumping to the roots
+            nxt = root[root]
+            if np.array_equal(nxt, root):
+                break
+            root = nxt
+    if not root.any():                       # one region: the mask itself
+        return (int(rs[0]), int(rs[-1]), int(cs.min()), int(ce.max()) - 1), None
+    length = ce - cs
+    keep = root == int(np.argmax(np.bincount(root, weights=length, minlength=k)))
+    rows, starts, lens = rs[keep], cs[keep], length[keep]
+    box = (int(rows[0]), int(rows[-1]), int(starts.min()), int((starts + lens).max()) - 1)
+    first = rows * w + starts                # flat indices of every pixel of the region
+    flat = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+    return box, flat
 
 
 def _ellipse(shape: tuple[int, int], centre: tuple[float, float], half: tuple[float, float]
