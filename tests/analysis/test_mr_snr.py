@@ -116,6 +116,31 @@ def test_single_pivot_percentile_is_numpys():
     assert np.isnan(_percentile(a, 99))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_piu_disk_means_of_integer_pixels_are_exact(seed):
+    # Integer-valued pixels (MR magnitude) take the float32 path: every sum is an exact
+    # integer there, so the means equal the exact disk sums / n bit for bit.
+    import numpy as np
+    from scipy import ndimage
+
+    from imgqa.analysis.acr_mri.piu import disk_kernel
+    from imgqa.analysis.mr_snr import _inner_disk_means
+
+    rng = np.random.default_rng(100 + seed)
+    img = np.round(rng.normal(2000.0, 300.0, (int(rng.integers(40, 160)),
+                                              int(rng.integers(40, 160)))))
+    roi = ndimage.binary_opening(rng.random(img.shape) > 0.03, iterations=2)
+    r = (100.0 / np.pi) ** 0.5
+    fp = disk_kernel(r / rng.uniform(0.4, 2.5), r / rng.uniform(0.4, 2.5)) > 0
+    inner, means, (r0, c0) = _inner_disk_means(img, roi, fp)
+    sums = ndimage.convolve(img, fp.astype(np.float64), mode="constant")
+    ref = sums[r0:r0 + inner.shape[0], c0:c0 + inner.shape[1]] / np.count_nonzero(fp)
+    full = np.zeros_like(roi)
+    full[r0:r0 + inner.shape[0], c0:c0 + inner.shape[1]] = inner
+    assert np.array_equal(full, ndimage.binary_erosion(roi, structure=fp))
+    assert np.array_equal(means[inner], ref[inner])
+
+
 def test_single_pivot_median_is_numpys():
     import numpy as np
 

@@ -250,10 +250,11 @@ def flood_uniformity(image: np.ndarray, obj: ObjectBox, spacing_mm: tuple[float,
     inner, means, origin = _inner_disk_means(img, roi, kern > 0)
     if not inner.any():
         raise AnalysisError("The phantom is too small for 1 cm² ROIs.")
-    vals = np.where(inner, means, np.nan)
-    imax = np.unravel_index(np.nanargmax(vals), vals.shape)
-    imin = np.unravel_index(np.nanargmin(vals), vals.shape)
-    smax, smin = float(vals[imax]), float(vals[imin])
+    # first maximum / minimum among the inner pixels (as nanargmax/nanargmin of the NaN-masked
+    # means, without their NaN bookkeeping)
+    imax = np.unravel_index(int(np.where(inner, means, -np.inf).argmax()), means.shape)
+    imin = np.unravel_index(int(np.where(inner, means, np.inf).argmin()), means.shape)
+    smax, smin = float(means[imax]), float(means[imin])
     imax = (imax[0] + origin[0], imax[1] + origin[1])
     imin = (imin[0] + origin[0], imin[1] + origin[1])
     piu = 100.0 * (1.0 - (smax - smin) / (smax + smin))
@@ -275,15 +276,19 @@ def flood_uniformity(image: np.ndarray, obj: ObjectBox, spacing_mm: tuple[float,
 
 def _row_spans(footprint: np.ndarray) -> list[tuple[int, int, int]]:
     """(row offset, first col offset, last col offset) of each row of a convex footprint."""
-    hr, hc = footprint.shape[0] // 2, footprint.shape[1] // 2
-    spans = []
-    for i, row in enumerate(footprint):
-        cols = np.flatnonzero(row)
-        if cols.size:
-            if cols.size != cols[-1] - cols[0] + 1:
-                raise ValueError("footprint rows must be contiguous")
-            spans.append((i - hr, int(cols[0]) - hc, int(cols[-1]) - hc))
-    return spans
+    fp = np.asarray(footprint, dtype=bool)
+    hr, hc = fp.shape[0] // 2, fp.shape[1] // 2
+    used = np.flatnonzero(fp.any(axis=1))
+    first = fp[used].argmax(axis=1)
+    last = fp.shape[1] - 1 - fp[used, ::-1].argmax(axis=1)
+    if (np.count_nonzero(fp[used], axis=1) != last - first + 1).any():
+        raise ValueError("footprint rows must be contiguous")
+    return [(int(i) - hr, int(f) - hc, int(la) - hc) for i, f, la in zip(used, first, last)]
+
+
+# float32 holds every integer below 2**24 exactly: integer-valued pixels summed in float32
+# below that bound give the float64 sums bit for bit, with half the memory traffic.
+_F32_EXACT = 2.0 ** 24
 
 
 def _inner_disk_means(img: np.ndarray, roi: np.ndarray, footprint: np.ndarray
@@ -296,6 +301,10 @@ def _inner_disk_means(img: np.ndarray, roi: np.ndarray, footprint: np.ndarray
     instead of a full-image convolution and erosion. Same values as ``ndimage.convolve`` with
     the normalised disk at the inner pixels up to rounding (≈ 1e-13 relative); outside the
     image counts as outside the ROI, as ``binary_erosion``'s default border.
+
+    Integer-valued images (MR magnitude pixels) whose row sums stay below 2**24 are summed in
+    float32, where every partial sum is an exact integer: the same sums as in float64, and
+    the rows of the footprint sharing a segment (a disk is symmetric) share one difference.
 
     Returns
     -------
@@ -316,21 +325,37 @@ def _inner_disk_means(img: np.ndarray, roi: np.ndarray, footprint: np.ndarray
     src = np.s_[max(pr0, 0):min(r1 + hr, img.shape[0]), max(pc0, 0):min(c1 + hc, img.shape[1])]
     dst = np.s_[max(pr0, 0) - pr0:min(r1 + hr, img.shape[0]) - pr0,
                 max(pc0, 0) - pc0:min(c1 + hc, img.shape[1]) - pc0]
-    vals = np.zeros((h + 2 * hr, w + 2 * hc + 1))
-    inside = np.zeros((h + 2 * hr, w + 2 * hc + 1), dtype=np.int32)
-    vals[:, 1:][dst] = img[src]
+    spans = _row_spans(footprint)
+    n = sum(b - a + 1 for _, a, b in spans)
+    shape = (h + 2 * hr, w + 2 * hc + 1)
+    part = img[src]
+    top = float(np.abs(part).max()) if part.size else 0.0
+    exact32 = (top * max(shape[1], n) < _F32_EXACT and np.isfinite(top)
+               and bool(np.array_equal(part, np.rint(part))))
+    vals = np.zeros(shape, dtype=np.float32 if exact32 else np.float64)
+    inside = np.zeros(shape, dtype=np.int16 if shape[1] < 2 ** 15 else np.int32)
+    vals[:, 1:][dst] = part
     inside[:, 1:][dst] = roi[src]
     np.cumsum(vals, axis=1, out=vals)        # vals[i, j] = sum of the first j pixels of row i
     np.cumsum(inside, axis=1, out=inside)
-    sums = np.zeros((h, w))
-    count = np.zeros((h, w), dtype=np.int32)
-    n = 0
-    for dr, a, b in _row_spans(footprint):
+    sums = np.zeros((h, w), dtype=vals.dtype)
+    count = np.zeros((h, w), dtype=inside.dtype)
+    if exact32:   # exact integers: any order of the additions gives the same sums
+        by_span: dict[tuple[int, int], list[int]] = {}
+        for dr, a, b in spans:
+            by_span.setdefault((a, b), []).append(dr)
+        for (a, b), drs in by_span.items():
+            seg = vals[:, hc + b + 1:hc + b + 1 + w] - vals[:, hc + a:hc + a + w]
+            cnt = inside[:, hc + b + 1:hc + b + 1 + w] - inside[:, hc + a:hc + a + w]
+            for dr in drs:
+                sums += seg[hr + dr:hr + dr + h]
+                count += cnt[hr + dr:hr + dr + h]
+        return count == n, sums.astype(np.float64) / n, (r0, c0)
+    for dr, a, b in spans:
         rs = slice(hr + dr, hr + dr + h)
         hi, lo = slice(hc + b + 1, hc + b + 1 + w), slice(hc + a, hc + a + w)
         sums += vals[rs, hi] - vals[rs, lo]
         count += inside[rs, hi] - inside[rs, lo]
-        n += b - a + 1
     return count == n, sums / n, (r0, c0)
 
 
