@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -80,6 +81,14 @@ def _droege_morin(mean: float, var: float, poisson: bool, m0_fraction: float
     return m / mean, (math.pi * math.sqrt(2.0) / 4.0) * m / (m0_fraction * mean)
 
 
+@lru_cache(maxsize=16)
+def _hanning(n: int) -> np.ndarray:
+    """``np.hanning(n)``, computed once per length (read-only)."""
+    w = np.hanning(n)
+    w.flags.writeable = False
+    return w
+
+
 def dominant_bar_width(block: np.ndarray, pixel_mm: float) -> tuple[float | None, str]:
     """Bar width (mm) and orientation from the strongest peak of the block's mean spectra.
 
@@ -93,11 +102,12 @@ def dominant_bar_width(block: np.ndarray, pixel_mm: float) -> tuple[float | None
         n = prof.size
         if n < 8:
             continue
-        spec = np.abs(np.fft.rfft(prof * np.hanning(n)))
-        freqs = np.fft.rfftfreq(n, d=pixel_mm)
-        spec[freqs < 2.0 / (n * pixel_mm)] = 0.0
+        spec = np.abs(np.fft.rfft(prof * _hanning(n)))
+        # frequencies k·df as np.fft.rfftfreq computes them; the two lowest bins are excluded
+        df = 1.0 / (n * pixel_mm)
+        spec[:2] = 0.0
         k = int(np.argmax(spec))
-        if spec[k] > best[0] and freqs[k] > 0:
+        if spec[k] > best[0] and k > 0:
             # Refine the peak frequency with a parabola through the neighbours.
             if 0 < k < spec.size - 1:
                 a, b, c = spec[k - 1], spec[k], spec[k + 1]
@@ -105,7 +115,7 @@ def dominant_bar_width(block: np.ndarray, pixel_mm: float) -> tuple[float | None
                 off = 0.5 * (a - c) / den if den < 0 else 0.0
             else:
                 off = 0.0
-            f = (k + off) * (freqs[1] - freqs[0])
+            f = (k + off) * df
             best = (float(spec[k]), f, orient)
     if best[1] <= 0:
         return None, best[2]
