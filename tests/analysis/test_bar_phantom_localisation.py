@@ -127,3 +127,36 @@ def test_smoothed_profiles_equal_the_filtered_image_means():
                                    ref.mean(axis=1), rtol=1e-12)
         np.testing.assert_allclose(bp._smoothed_profile(img, size, 1, (c0, c1), (r0, r1)),
                                    ref.mean(axis=0), rtol=1e-12)
+
+
+def test_smoothed_crop_any_size_and_float_values_equal_the_filter():
+    # cumulative-sum box means: odd and even windows (ndimage's window offset), crops touching
+    # every border, non-integer values (then equal up to rounding)
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        img = rng.random((int(rng.integers(12, 70)), int(rng.integers(12, 70)))) * 100.0
+        size = int(rng.integers(1, 12))
+        h, w = img.shape
+        r0 = int(rng.integers(0, h - 1))
+        r1 = int(rng.integers(r0 + 1, h + 1))
+        c0 = int(rng.integers(0, w - 1))
+        c1 = int(rng.integers(c0 + 1, w + 1))
+        np.testing.assert_allclose(bp._smooth_crop(img, size, r0, r1, c0, c1),
+                                   ndimage.uniform_filter(img, size)[r0:r1, c0:c1],
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_shift_opening_and_dilation_equal_ndimage():
+    # the band's opening (two cross erosions, two dilations; outside the band is background)
+    from scipy import ndimage
+
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        shape = (int(rng.integers(3, 40)), int(rng.integers(3, 40)))
+        mask = rng.random(shape) < rng.uniform(0.3, 0.9)
+        np.testing.assert_array_equal(bp._open2(mask),
+                                      ndimage.binary_opening(mask, iterations=2))
+        np.testing.assert_array_equal(bp._dilate_cross(mask), ndimage.binary_dilation(mask))
+        np.testing.assert_array_equal(bp._erode_cross(mask), ndimage.binary_erosion(mask))

@@ -114,3 +114,114 @@ def test_single_pivot_percentile_is_numpys():
             assert _percentile(a, q) == float(np.percentile(a, q))
     a = np.array([1.0, np.nan, 3.0])
     assert np.isnan(_percentile(a, 99))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_piu_disk_means_of_integer_pixels_are_exact(seed):
+    # Integer-valued pixels (MR magnitude) take the float32 path: every sum is an exact
+    # integer there, so the means equal the exact disk sums / n bit for bit.
+    import numpy as np
+    from scipy import ndimage
+
+    from imgqa.analysis.acr_mri.piu import disk_kernel
+    from imgqa.analysis.mr_snr import _inner_disk_means
+
+    rng = np.random.default_rng(100 + seed)
+    img = np.round(rng.normal(2000.0, 300.0, (int(rng.integers(40, 160)),
+                                              int(rng.integers(40, 160)))))
+    roi = ndimage.binary_opening(rng.random(img.shape) > 0.03, iterations=2)
+    r = (100.0 / np.pi) ** 0.5
+    fp = disk_kernel(r / rng.uniform(0.4, 2.5), r / rng.uniform(0.4, 2.5)) > 0
+    inner, means, (r0, c0) = _inner_disk_means(img, roi, fp)
+    sums = ndimage.convolve(img, fp.astype(np.float64), mode="constant")
+    ref = sums[r0:r0 + inner.shape[0], c0:c0 + inner.shape[1]] / np.count_nonzero(fp)
+    full = np.zeros_like(roi)
+    full[r0:r0 + inner.shape[0], c0:c0 + inner.shape[1]] = inner
+    assert np.array_equal(full, ndimage.binary_erosion(roi, structure=fp))
+    assert np.array_equal(means[inner], ref[inner])
+
+
+def test_single_pivot_median_is_numpys():
+    import numpy as np
+
+    from imgqa.analysis._quantile import median
+
+    rng = np.random.default_rng(8)
+    for _ in range(400):
+        m = int(rng.integers(1, 3000))
+        dtype = rng.choice([np.float32, np.float64, np.int16, np.uint16])
+        a = np.abs(rng.normal(0.0, 1.0, m) * 10 ** rng.uniform(-3, 4))
+        a = (a * 100 if np.dtype(dtype).kind in "iu" else a).astype(dtype)
+        if rng.random() < 0.3:
+            a = np.round(a)                      # ties
+        assert median(a) == float(np.median(a))
+    assert np.isnan(median(np.array([1.0, np.nan, 3.0])))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_find_object_equals_the_labelled_largest_region(seed):
+    # find_object's regions from row runs must give the box and median of ndimage.label's
+    # largest region on discs, squares, discs with holes, and with separate specks or ghosts
+    # (several regions, some of equal size).
+    import numpy as np
+    from scipy import ndimage
+
+    from imgqa.analysis.mr_snr import find_object
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(40, 200))
+    yy, xx = np.mgrid[:n, :n]
+    c = rng.uniform(0.3 * n, 0.7 * n, 2)
+    rad = rng.uniform(0.15 * n, 0.3 * n)
+    img = np.where((yy - c[0]) ** 2 + (xx - c[1]) ** 2 <= rad ** 2, 1000.0, 0.0)
+    if seed % 3 == 1:                            # square object
+        img[:] = 0.0
+        img[int(c[0] - rad):int(c[0] + rad), int(c[1] - rad):int(c[1] + rad)] = 1000.0
+    if seed % 5 == 2:                            # a hole
+        img[int(c[0]) - 2:int(c[0]) + 2, int(c[1]) - 2:int(c[1]) + 2] = 0.0
+    if seed % 4 == 3:                            # specks and a ghost
+        img[rng.integers(0, n, 6), rng.integers(0, n, 6)] = 900.0
+        img[:3, : n // 3] = 800.0
+    img = np.round(img + rng.normal(0.0, 20.0, img.shape))
+    obj = find_object(img)
+    f32 = img.astype(np.float32)
+    mask = f32 > 0.25 * np.percentile(f32, 99)
+    lab, k = ndimage.label(mask)
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    region = lab == int(np.argmax(sizes))
+    rows = np.flatnonzero(region.any(axis=1))
+    cols = np.flatnonzero(region.any(axis=0))
+    assert obj.centre_rc == ((rows[0] + rows[-1]) / 2.0, (cols[0] + cols[-1]) / 2.0)
+    assert obj.half_rc == ((rows[-1] - rows[0] + 1) / 2.0, (cols[-1] - cols[0] + 1) / 2.0)
+    assert obj.signal == float(np.median(f32[region]))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_row_run_regions_equal_ndimage_label_on_random_masks(seed):
+    # Many regions, U shapes joined only far below, equal sizes (the first in raster order
+    # wins, as argmax over ndimage.label's numbering): the same pixels as labelling.
+    import numpy as np
+    from scipy import ndimage
+
+    from imgqa.analysis.mr_snr import _largest_region
+
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 60)), int(rng.integers(1, 60)))
+    mask = rng.random(shape) < rng.uniform(0.2, 0.7)
+    if seed == 0:
+        mask = np.zeros((9, 9), bool)
+        mask[1:3, 1:3] = mask[5:7, 5:7] = True   # two equal squares
+    found = _largest_region(mask)
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        assert found is None
+        return
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    region = lab == int(np.argmax(sizes))
+    box, flat = found
+    mine = mask.copy() if flat is None else np.isin(np.arange(mask.size), flat).reshape(mask.shape)
+    assert np.array_equal(mine, region)
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    assert box == (rows[0], rows[-1], cols[0], cols[-1])

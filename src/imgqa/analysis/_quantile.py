@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["percentile"]
+__all__ = ["median", "percentile"]
 
 
 def percentile(values: np.ndarray, q: float) -> float:
@@ -28,3 +28,28 @@ def percentile(values: np.ndarray, q: float) -> float:
     t = vi - lo
     d = b - a
     return float(b - d * (1 - t) if t >= 0.5 else a + d * t)
+
+
+def median(values: np.ndarray) -> float:
+    """``np.median(values)`` from one single-pivot partition (NumPy partitions at both middle
+    ranks, ≈ 4 × slower on 40 000 pixels).
+
+    For an even count the two middle values are averaged as NumPy's ``mean`` does, in the
+    array's dtype (their sum rounded to it, then halved), so the result is the same number
+    (tested against NumPy). Arrays holding NaN go to NumPy.
+    """
+    flat = np.asarray(values).ravel()
+    n = flat.size
+    if n == 0 or flat.dtype.kind not in "fiu":
+        return float(np.median(values))
+    half = n // 2
+    part = np.partition(flat, half)
+    b = part[half]
+    if flat.dtype.kind == "f" and np.isnan(part[half:]).any():   # NaN sorts last
+        return float(np.median(values))
+    if n % 2:
+        return float(b)
+    a = part[:half].max()
+    if flat.dtype.kind in "iu":                  # NumPy's mean of integers is in float64
+        return float((np.float64(a) + np.float64(b)) / 2)
+    return float((a + b) / 2)                    # in the array's float dtype, as np.mean

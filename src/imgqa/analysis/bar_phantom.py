@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -67,13 +68,25 @@ def droege_morin_mtf(values: np.ndarray, *, poisson: bool = True,
     widths, (1 − t)/(1 + t) for bars transmitting a fraction t.
     """
     v = np.asarray(values, dtype=np.float64)
-    mean = float(v.mean())
-    var = float(v.var(ddof=1))
+    return _droege_morin(float(v.mean()), float(v.var(ddof=1)), poisson, m0_fraction)
+
+
+def _droege_morin(mean: float, var: float, poisson: bool, m0_fraction: float
+                  ) -> tuple[float, float]:
+    """`droege_morin_mtf` from the quadrant's mean and variance (ddof 1)."""
     if mean <= 0:
         raise ValueError("the quadrant holds no counts")
     signal_var = max(var - (mean if poisson else 0.0), 0.0)
     m = math.sqrt(signal_var)
     return m / mean, (math.pi * math.sqrt(2.0) / 4.0) * m / (m0_fraction * mean)
+
+
+@lru_cache(maxsize=16)
+def _hanning(n: int) -> np.ndarray:
+    """``np.hanning(n)``, computed once per length (read-only)."""
+    w = np.hanning(n)
+    w.flags.writeable = False
+    return w
 
 
 def dominant_bar_width(block: np.ndarray, pixel_mm: float) -> tuple[float | None, str]:
@@ -89,11 +102,12 @@ def dominant_bar_width(block: np.ndarray, pixel_mm: float) -> tuple[float | None
         n = prof.size
         if n < 8:
             continue
-        spec = np.abs(np.fft.rfft(prof * np.hanning(n)))
-        freqs = np.fft.rfftfreq(n, d=pixel_mm)
-        spec[freqs < 2.0 / (n * pixel_mm)] = 0.0
+        spec = np.abs(np.fft.rfft(prof * _hanning(n)))
+        # frequencies k·df as np.fft.rfftfreq computes them; the two lowest bins are excluded
+        df = 1.0 / (n * pixel_mm)
+        spec[:2] = 0.0
         k = int(np.argmax(spec))
-        if spec[k] > best[0] and freqs[k] > 0:
+        if spec[k] > best[0] and k > 0:
             # Refine the peak frequency with a parabola through the neighbours.
             if 0 < k < spec.size - 1:
                 a, b, c = spec[k - 1], spec[k], spec[k + 1]
@@ -101,7 +115,7 @@ def dominant_bar_width(block: np.ndarray, pixel_mm: float) -> tuple[float | None
                 off = 0.5 * (a - c) / den if den < 0 else 0.0
             else:
                 off = 0.0
-            f = (k + off) * (freqs[1] - freqs[0])
+            f = (k + off) * df
             best = (float(spec[k]), f, orient)
     if best[1] <= 0:
         return None, best[2]
@@ -110,13 +124,54 @@ def dominant_bar_width(block: np.ndarray, pixel_mm: float) -> tuple[float | None
 
 def _smooth_crop(img: np.ndarray, size: int, r0: int, r1: int, c0: int, c1: int
                  ) -> np.ndarray:
-    """``ndimage.uniform_filter(img, size)[r0:r1, c0:c1]`` computed on a crop with the
-    filter's context only (same values; the image's own borders keep the reflect mode)."""
-    k = size // 2 + 1
-    a0, a1 = max(r0 - k, 0), min(r1 + k, img.shape[0])
-    b0, b1 = max(c0 - k, 0), min(c1 + k, img.shape[1])
-    sm = ndimage.uniform_filter(img[a0:a1, b0:b1], size)
-    return sm[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
+    """``ndimage.uniform_filter(img, size)[r0:r1, c0:c1]`` (``reflect`` mode at the image's
+    borders) from the crop and its filter context only: box sums as differences of cumulative
+    sums along each axis (exact for integer counts; otherwise the same up to rounding,
+    ≈ 1e-14 relative), 3–5 × faster than SciPy's running sums on these small bands."""
+    lo, hi = size // 2, size - 1 - size // 2        # the window of ``uniform_filter1d``
+    a = img
+    for axis, (i0, i1) in enumerate(((r0 - lo, r1 + hi), (c0 - lo, c1 + hi))):
+        n = img.shape[axis]
+        if i0 >= 0 and i1 <= n:       # a view; the mirrored copy only at the image's borders
+            a = a[i0:i1] if axis == 0 else a[:, i0:i1]
+        else:
+            a = a.take(_reflect(np.arange(i0, i1), n), axis=axis)
+    cs = np.empty((a.shape[0] + 1, a.shape[1]))
+    cs[0] = 0.0
+    np.cumsum(a, axis=0, out=cs[1:])
+    a = cs[size:] - cs[:-size]
+    cs = np.empty((a.shape[0], a.shape[1] + 1))
+    cs[:, 0] = 0.0
+    np.cumsum(a, axis=1, out=cs[:, 1:])
+    return (cs[:, size:] - cs[:, :-size]) / (size * size)
+
+
+def _erode_cross(a: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_erosion(a)`` (3 × 3 cross, outside the array False) by array shifts."""
+    out = a.copy()
+    out[1:] &= a[:-1]
+    out[:-1] &= a[1:]
+    out[:, 1:] &= a[:, :-1]
+    out[:, :-1] &= a[:, 1:]
+    out[0] = out[-1] = False
+    out[:, 0] = out[:, -1] = False
+    return out
+
+
+def _dilate_cross(a: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_dilation(a)`` (3 × 3 cross) by array shifts."""
+    out = a.copy()
+    out[1:] |= a[:-1]
+    out[:-1] |= a[1:]
+    out[:, 1:] |= a[:, :-1]
+    out[:, :-1] |= a[:, 1:]
+    return out
+
+
+def _open2(a: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_opening(a, iterations=2)``: the same cross-shaped erosions and
+    dilations as NumPy shifts (no per-call SciPy overhead on small bands; same pixels)."""
+    return _dilate_cross(_dilate_cross(_erode_cross(_erode_cross(a))))
 
 
 def _reflect(idx: np.ndarray, n: int) -> np.ndarray:
@@ -191,7 +246,7 @@ def _coarse_box(bars: np.ndarray, *, joined: bool) -> tuple[int, int, int, int] 
     """Box of the largest region of `bars` (4-connected), or with its parts up to two pixels
     apart joined (`joined`)."""
     if joined:
-        lab, n = ndimage.label(ndimage.binary_dilation(bars), structure=np.ones((3, 3)))
+        lab, n = ndimage.label(_dilate_cross(bars), structure=np.ones((3, 3)))
     else:
         lab, n = ndimage.label(bars)
     if n == 0:
@@ -226,7 +281,7 @@ def _refine_edge(img: np.ndarray, size: int, levels: tuple[float, float], axis: 
     else:
         smooth = _smooth_crop(img, size, a0, a1, l0, l1).T
     bars = (smooth > levels[0]) & (smooth < levels[1])
-    bars = ndimage.binary_opening(bars, iterations=2)[lo - l0:hi - l0]
+    bars = _open2(bars)[lo - l0:hi - l0]
     hits = np.flatnonzero(bars.any(axis=1))
     if hits.size == 0:
         return None
@@ -253,9 +308,15 @@ def _bar_box(img: np.ndarray, size: int) -> tuple[int, int, int, int] | None:
     size_c = round(size / f)
     if size_c < 3 or min(h, w) < 16 * f:
         return _bar_box_full(img, size)
-    # block means: sum along the rows' contiguous axis first (3× faster than one 4-D mean)
-    small = img[:h, :w].reshape(h, w // f, f).sum(axis=2).reshape(h // f, f, w // f).sum(
-        axis=1) / (f * f)
+    # block means as f strided slices added (one pass each; a reshape-sum over a length-4
+    # axis is ≈ 10 × slower)
+    rows = img[0:h:f, :w].copy()
+    for i in range(1, f):
+        rows += img[i:h:f, :w]
+    small = rows[:, 0::f].copy()
+    for j in range(1, f):
+        small += rows[:, j::f]
+    small /= f * f
     smooth_c = ndimage.uniform_filter(small, size_c)
     levels = _thresholds(smooth_c)
     bars_c = (smooth_c > levels[0]) & (smooth_c < levels[1])
@@ -310,12 +371,14 @@ def quadrant_bar_analysis(image: np.ndarray, pixel_mm: float, *,
         block = img[qb[0]:qb[2], qb[1]:qb[3]]
         if block.size < 16:
             raise ValueError(f"quadrant {q} is too small to analyse")
-        mod, mtf = droege_morin_mtf(block, poisson=poisson, m0_fraction=m0_fraction)
+        # one mean and one variance per quadrant (np.std is the square root of np.var)
+        mean, var = float(block.mean()), float(block.var(ddof=1))
+        mod, mtf = _droege_morin(mean, var, poisson, m0_fraction)
         width, orient = dominant_bar_width(block, pixel_mm)
         nominal = bar_widths_mm[q - 1] if bar_widths_mm and len(bar_widths_mm) >= q else None
         if mtf > 1.05:
             warnings.append(f"Quadrant {q}: MTF estimate {mtf:.2f} > 1 — the image may not be "
                             "raw counts (Poisson correction invalid) or the bars transmit.")
-        quads.append(QuadrantResult(q, qb, float(block.mean()), float(block.std(ddof=1)),
+        quads.append(QuadrantResult(q, qb, mean, math.sqrt(var),
                                     mod, mtf, nominal, width, orient))
     return BarPhantomResult(tuple(quads), (float(cr), float(cc)), tuple(warnings))

@@ -30,9 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
-from imgqa.analysis._quantile import percentile
+from imgqa.analysis._quantile import median, percentile
 from imgqa.analysis.acr_mri.piu import disk_kernel
 from imgqa.errors import AnalysisError
 
@@ -75,28 +74,79 @@ class ObjectBox:
 
 
 def find_object(image: np.ndarray, *, threshold_fraction: float = 0.25) -> ObjectBox:
-    """Largest bright object (flood phantom) from a threshold at 25 % of the 99th percentile."""
+    """Largest bright object (flood phantom) from a threshold at 25 % of the 99th percentile.
+
+    The object is the largest 4-connected region of the thresholded image (the first in
+    raster order among equal ones, as ``ndimage.label`` numbers them); its signal is the
+    median inside it.
+    """
     img = np.asarray(image, dtype=np.float32)
     hi = percentile(img, 99)
     if not np.isfinite(hi) or hi <= 0:
         raise AnalysisError("The image is empty (no signal).",
                             hint="Check that the image shows the phantom.")
     mask = img > threshold_fraction * hi
-    labels, n = ndimage.label(mask)
-    if n == 0:
+    found = _largest_region(mask)
+    if found is None:
         raise AnalysisError("No object was found in the image.")
-    if n > 1:   # a single region is the mask itself (the usual flood: no counting needed)
-        sizes = np.bincount(labels.ravel())
-        sizes[0] = 0
-        mask = labels == int(np.argmax(sizes))
-    r = np.flatnonzero(mask.any(axis=1))
-    c = np.flatnonzero(mask.any(axis=0))
-    if r.size < 8 or c.size < 8:
+    (r0, r1, c0, c1), flat_index = found
+    if r1 - r0 + 1 < 8 or c1 - c0 + 1 < 8:
         raise AnalysisError("The object in the image is too small to measure.",
                             hint="Check that the image shows the phantom.")
-    return ObjectBox(((r[0] + r[-1]) / 2.0, (c[0] + c[-1]) / 2.0),
-                     ((r[-1] - r[0] + 1) / 2.0, (c[-1] - c[0] + 1) / 2.0),
-                     float(np.median(img[mask])))
+    return ObjectBox(((r0 + r1) / 2.0, (c0 + c1) / 2.0),
+                     ((r1 - r0 + 1) / 2.0, (c1 - c0 + 1) / 2.0),
+                     median(img[mask] if flat_index is None else img.ravel()[flat_index]))
+
+
+def _largest_region(mask: np.ndarray
+                    ) -> tuple[tuple[int, int, int, int], np.ndarray | None] | None:
+    """Box (first row, last row, first col, last col) and flat pixel indices of the largest
+    4-connected region of `mask` (None for the indices: the whole mask is one region), or
+    None when the mask is empty.
+
+    Connected components of the row runs instead of ``ndimage.label`` of the pixels (which
+    costs ≈ 10 ns per pixel): a flood phantom's mask is a few hundred runs. Runs in adjacent
+    rows sharing a column are joined; the components come from minimum-label hooking with
+    pointer jumping (a few vectorised passes over the runs). The same region as labelling
+    (tested), ties going to the region met first in raster order.
+    """
+    h, w = mask.shape
+    edges = np.diff(mask.view(np.int8), axis=1, prepend=np.int8(0), append=np.int8(0))
+    stride = w + 1
+    # run starts (row, col) in raster order; ends (exclusive) in the same order
+    rs, cs = np.divmod(np.flatnonzero(edges == 1), stride)
+    ce = np.flatnonzero(edges == -1) % stride
+    k = rs.size
+    if k == 0:
+        return None
+    # runs of the next row sharing a column with run i: [lo, hi) in run order
+    lo = np.searchsorted(rs * stride + ce, (rs + 1) * stride + cs, side="right")
+    hi = np.searchsorted(rs * stride + cs, (rs + 1) * stride + ce, side="left")
+    cnt = np.maximum(hi - lo, 0)
+    src = np.repeat(np.arange(k), cnt)
+    dst = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
+    root = np.arange(k)
+    while src.size:
+        a, b = root[src], root[dst]
+        if np.array_equal(a, b):
+            break
+        low = np.minimum(a, b)
+        np.minimum.at(root, a, low)          # hook each root under the smaller one
+        np.minimum.at(root, b, low)
+        while True:                          # pointer jumping to the roots
+            nxt = root[root]
+            if np.array_equal(nxt, root):
+                break
+            root = nxt
+    if not root.any():                       # one region: the mask itself
+        return (int(rs[0]), int(rs[-1]), int(cs.min()), int(ce.max()) - 1), None
+    length = ce - cs
+    keep = root == int(np.argmax(np.bincount(root, weights=length, minlength=k)))
+    rows, starts, lens = rs[keep], cs[keep], length[keep]
+    box = (int(rows[0]), int(rows[-1]), int(starts.min()), int((starts + lens).max()) - 1)
+    first = rows * w + starts                # flat indices of every pixel of the region
+    flat = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+    return box, flat
 
 
 def _ellipse(shape: tuple[int, int], centre: tuple[float, float], half: tuple[float, float]
@@ -139,8 +189,9 @@ def snr_difference(image1: np.ndarray, image2: np.ndarray, roi: np.ndarray) -> S
     >>> round(snr_difference(a, b, np.ones((64, 64), bool)).snr / 20, 1)
     1.0
     """
-    a = np.asarray(image1, dtype=np.float64)[roi]
-    b = np.asarray(image2, dtype=np.float64)[roi]
+    # the ROI's pixels first, then float64 (the same values; no full-image copies)
+    a = np.asarray(image1)[roi].astype(np.float64)
+    b = np.asarray(image2)[roi].astype(np.float64)
     if a.size < 10:
         raise AnalysisError("The signal ROI has too few pixels for an SNR.")
     signal = float(0.5 * (a.mean() + b.mean()))
@@ -200,10 +251,11 @@ def flood_uniformity(image: np.ndarray, obj: ObjectBox, spacing_mm: tuple[float,
     inner, means, origin = _inner_disk_means(img, roi, kern > 0)
     if not inner.any():
         raise AnalysisError("The phantom is too small for 1 cm² ROIs.")
-    vals = np.where(inner, means, np.nan)
-    imax = np.unravel_index(np.nanargmax(vals), vals.shape)
-    imin = np.unravel_index(np.nanargmin(vals), vals.shape)
-    smax, smin = float(vals[imax]), float(vals[imin])
+    # first maximum / minimum among the inner pixels (as nanargmax/nanargmin of the NaN-masked
+    # means, without their NaN bookkeeping)
+    imax = np.unravel_index(int(np.where(inner, means, -np.inf).argmax()), means.shape)
+    imin = np.unravel_index(int(np.where(inner, means, np.inf).argmin()), means.shape)
+    smax, smin = float(means[imax]), float(means[imin])
     imax = (imax[0] + origin[0], imax[1] + origin[1])
     imin = (imin[0] + origin[0], imin[1] + origin[1])
     piu = 100.0 * (1.0 - (smax - smin) / (smax + smin))
@@ -225,15 +277,19 @@ def flood_uniformity(image: np.ndarray, obj: ObjectBox, spacing_mm: tuple[float,
 
 def _row_spans(footprint: np.ndarray) -> list[tuple[int, int, int]]:
     """(row offset, first col offset, last col offset) of each row of a convex footprint."""
-    hr, hc = footprint.shape[0] // 2, footprint.shape[1] // 2
-    spans = []
-    for i, row in enumerate(footprint):
-        cols = np.flatnonzero(row)
-        if cols.size:
-            if cols.size != cols[-1] - cols[0] + 1:
-                raise ValueError("footprint rows must be contiguous")
-            spans.append((i - hr, int(cols[0]) - hc, int(cols[-1]) - hc))
-    return spans
+    fp = np.asarray(footprint, dtype=bool)
+    hr, hc = fp.shape[0] // 2, fp.shape[1] // 2
+    used = np.flatnonzero(fp.any(axis=1))
+    first = fp[used].argmax(axis=1)
+    last = fp.shape[1] - 1 - fp[used, ::-1].argmax(axis=1)
+    if (np.count_nonzero(fp[used], axis=1) != last - first + 1).any():
+        raise ValueError("footprint rows must be contiguous")
+    return [(int(i) - hr, int(f) - hc, int(la) - hc) for i, f, la in zip(used, first, last)]
+
+
+# float32 holds every integer below 2**24 exactly: integer-valued pixels summed in float32
+# below that bound give the float64 sums bit for bit, with half the memory traffic.
+_F32_EXACT = 2.0 ** 24
 
 
 def _inner_disk_means(img: np.ndarray, roi: np.ndarray, footprint: np.ndarray
@@ -246,6 +302,10 @@ def _inner_disk_means(img: np.ndarray, roi: np.ndarray, footprint: np.ndarray
     instead of a full-image convolution and erosion. Same values as ``ndimage.convolve`` with
     the normalised disk at the inner pixels up to rounding (≈ 1e-13 relative); outside the
     image counts as outside the ROI, as ``binary_erosion``'s default border.
+
+    Integer-valued images (MR magnitude pixels) whose row sums stay below 2**24 are summed in
+    float32, where every partial sum is an exact integer: the same sums as in float64, and
+    the rows of the footprint sharing a segment (a disk is symmetric) share one difference.
 
     Returns
     -------
@@ -266,21 +326,37 @@ def _inner_disk_means(img: np.ndarray, roi: np.ndarray, footprint: np.ndarray
     src = np.s_[max(pr0, 0):min(r1 + hr, img.shape[0]), max(pc0, 0):min(c1 + hc, img.shape[1])]
     dst = np.s_[max(pr0, 0) - pr0:min(r1 + hr, img.shape[0]) - pr0,
                 max(pc0, 0) - pc0:min(c1 + hc, img.shape[1]) - pc0]
-    vals = np.zeros((h + 2 * hr, w + 2 * hc + 1))
-    inside = np.zeros((h + 2 * hr, w + 2 * hc + 1), dtype=np.int32)
-    vals[:, 1:][dst] = img[src]
+    spans = _row_spans(footprint)
+    n = sum(b - a + 1 for _, a, b in spans)
+    shape = (h + 2 * hr, w + 2 * hc + 1)
+    part = img[src]
+    top = float(np.abs(part).max()) if part.size else 0.0
+    exact32 = (top * max(shape[1], n) < _F32_EXACT and np.isfinite(top)
+               and bool(np.array_equal(part, np.rint(part))))
+    vals = np.zeros(shape, dtype=np.float32 if exact32 else np.float64)
+    inside = np.zeros(shape, dtype=np.int16 if shape[1] < 2 ** 15 else np.int32)
+    vals[:, 1:][dst] = part
     inside[:, 1:][dst] = roi[src]
     np.cumsum(vals, axis=1, out=vals)        # vals[i, j] = sum of the first j pixels of row i
     np.cumsum(inside, axis=1, out=inside)
-    sums = np.zeros((h, w))
-    count = np.zeros((h, w), dtype=np.int32)
-    n = 0
-    for dr, a, b in _row_spans(footprint):
+    sums = np.zeros((h, w), dtype=vals.dtype)
+    count = np.zeros((h, w), dtype=inside.dtype)
+    if exact32:   # exact integers: any order of the additions gives the same sums
+        by_span: dict[tuple[int, int], list[int]] = {}
+        for dr, a, b in spans:
+            by_span.setdefault((a, b), []).append(dr)
+        for (a, b), drs in by_span.items():
+            seg = vals[:, hc + b + 1:hc + b + 1 + w] - vals[:, hc + a:hc + a + w]
+            cnt = inside[:, hc + b + 1:hc + b + 1 + w] - inside[:, hc + a:hc + a + w]
+            for dr in drs:
+                sums += seg[hr + dr:hr + dr + h]
+                count += cnt[hr + dr:hr + dr + h]
+        return count == n, sums.astype(np.float64) / n, (r0, c0)
+    for dr, a, b in spans:
         rs = slice(hr + dr, hr + dr + h)
         hi, lo = slice(hc + b + 1, hc + b + 1 + w), slice(hc + a, hc + a + w)
         sums += vals[rs, hi] - vals[rs, lo]
         count += inside[rs, hi] - inside[rs, lo]
-        n += b - a + 1
     return count == n, sums / n, (r0, c0)
 
 
