@@ -245,6 +245,16 @@ def magnet_slice_position(stack: np.ndarray | Sequence[np.ndarray], nominal_mm: 
         raise ValueError(f"the two inclined rods were found on {int(found.sum())} of "
                          f"{len(used)} slices (at least 10 needed)")
     used, rods_rc = used[found], rods_rc[found]                   # (n, 2, 2)
+    # the rods run on two parallel tracks 8 mm apart along the travel direction (principal
+    # axis of all their positions): tell them apart by the side of that axis they lie on,
+    # not by column (a turn of the object beyond ≈ 5° swaps their columns at the ends)
+    pts = rods_rc.reshape(-1, 2)
+    _, _, vt = np.linalg.svd(pts - pts.mean(axis=0), full_matrices=False)
+    side = (rods_rc - pts.mean(axis=0)) @ vt[1]                    # (n, 2)
+    swap = side[:, 0] > side[:, 1]
+    rods_rc[swap] = rods_rc[swap, ::-1]
+    if rods_rc[:, 0, 1].mean() > rods_rc[:, 1, 1].mean():      # rod A: the left track
+        rods_rc = rods_rc[:, ::-1].copy()
     left = rods_rc[:, 0] - rods_rc[:, 0].mean(axis=0)
     # direction of travel: principal axis of the left rod's positions over the slices
     _, _, vt = np.linalg.svd(left, full_matrices=False)
