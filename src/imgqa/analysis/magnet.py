@@ -315,7 +315,13 @@ def _rods_per_slice(block: np.ndarray, disc: np.ndarray, inner: np.ndarray, pixe
     num = ndimage.uniform_filter(np.where(disc, block, np.float32(0)), size=(1, size, size))
     den = ndimage.uniform_filter(disc.astype(np.float32), size=size)
     level = num / np.maximum(den, np.float32(1e-6))            # local bath mean per slice
-    dark = (block < 0.5 * level) & inner
+    # threshold and label inside the search mask's bounding box only (the block's margin is
+    # there for the bath filter)
+    rows, cols = np.flatnonzero(inner.any(axis=1)), np.flatnonzero(inner.any(axis=0))
+    rows = rows if rows.size else np.zeros(1, np.intp)
+    cols = cols if cols.size else np.zeros(1, np.intp)
+    sub = (slice(None), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    dark = (block[sub] < 0.5 * level[sub]) & inner[sub[1:]]
     plane = np.zeros((3, 3, 3), bool)
     plane[1] = ndimage.generate_binary_structure(2, 1)           # no connection across slices
     lab, nlab = ndimage.label(dark, structure=plane)
@@ -325,6 +331,7 @@ def _rods_per_slice(block: np.ndarray, disc: np.ndarray, inner: np.ndarray, pixe
     # the dark pixels are few (rods): the rest works on their coordinates only
     z, r, c = np.nonzero(dark)
     g = lab[z, r, c]
+    r, c = r + rows[0], c + cols[0]
     area = np.bincount(g, minlength=nlab + 1)
     max_area = np.pi * (max_diameter_mm / 2 / pixel_mm) ** 2
     ok = (area[g] >= 1) & (area[g] <= max_area)
