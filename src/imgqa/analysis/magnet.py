@@ -193,7 +193,8 @@ def magnet_slice_width(image: np.ndarray, pixel_mm: float, *, band_mm: float = 2
 @dataclass(frozen=True)
 class SlicePosition:
     """Per analysed slice: nominal and measured position (mm) and their difference; ``used``
-    are the slice indices where both rods were found."""
+    are the slice indices where both rods were found, ``read`` all the slices looked at
+    (``skip … n − skip − 1``)."""
 
     max_error_mm: float
     mean_abs_error_mm: float
@@ -202,6 +203,7 @@ class SlicePosition:
     error_mm: np.ndarray
     used: np.ndarray
     rods_rc: np.ndarray        # (n_used, 2, 2): left and right rod per slice
+    read: np.ndarray
 
 
 def magnet_slice_position(stack: np.ndarray | Sequence[np.ndarray], nominal_mm: np.ndarray,
@@ -267,7 +269,8 @@ def magnet_slice_position(stack: np.ndarray | Sequence[np.ndarray], nominal_mm: 
     err = measured - nom
     err = err - np.median(err)
     return SlicePosition(float(np.max(np.abs(err))), float(np.mean(np.abs(err))), nom,
-                         measured - np.median(measured - nom), err, used, rods_rc)
+                         measured - np.median(measured - nom), err, used, rods_rc,
+                         np.arange(skip, n - skip))
 
 
 def _rod_strip(disc: np.ndarray, centre: tuple[float, float], radius: float, pixel_mm: float

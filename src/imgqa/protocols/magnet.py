@@ -99,6 +99,8 @@ def _slice_position(series: ImageSeries, px: float) -> Analysis:
         rois=rois,
         curves=[Curve("slice position error", r.nominal_mm, r.error_mm, "nominal position",
                       "mm", "measured − nominal", "mm")],
+        # provenance: the slices the kernel read (the 10 at each end are never decoded)
+        frames=[int(order[i]) for i in r.read],
         extra={"test": "slice_position", "mean_abs_error_mm": r.mean_abs_error_mm,
                "slices_used": len(frames),
                "errors_mm": [round(float(e), 3) for e in r.error_mm]})
