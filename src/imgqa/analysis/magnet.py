@@ -551,8 +551,12 @@ def _block_edge(roi: np.ndarray, inside: np.ndarray, *, vertical: bool, pixel_mm
     a, b = _line_fit(v[has], first[has] - 0.5)
     gu = ndimage.gaussian_filter(work, sigma=(2.0, 1.0), order=(0, 1))
     k = np.arange(-_CENTROID_HALF, _CENTROID_HALF + 1)
-    for _ in range(2):
+    last = None
+    for _ in range(2):  # refine; re-centre the windows on the refined line, refine again
         centre = np.rint(a + b * v).astype(np.intp)
+        if last is not None and np.array_equal(centre, last):
+            break       # same windows: the second pass would give the same line
+        last = centre
         ok = (centre - _CENTROID_HALF >= 0) & (centre + _CENTROID_HALF < nu)
         if ok.sum() < 10:
             raise ValueError("the edge leaves its ROI")
