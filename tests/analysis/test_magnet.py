@@ -53,3 +53,82 @@ def test_a_flood_has_no_rods_or_block():
         magnet_slice_width(flood, 1.0)
     with pytest.raises(ValueError):
         magnet_resolution(flood, 1.0)
+
+
+@pytest.mark.parametrize("kw", [dict(rotation_deg=7.0, centre_mm=(15.0, -10.0)),
+                                dict(rotation_deg=-10.0, centre_mm=(-12.0, 8.0)),
+                                dict(rotation_deg=4.0, centre_mm=(5.0, 12.0), pixel_mm=0.8,
+                                     n=320)])
+def test_slice_position_invariant_to_turn_and_position(kw):
+    # turned beyond ≈ 5° the two rods swap columns at the ends of their travel: they are told
+    # apart by their track, so every slice's error still matches the known one
+    stack, nominal, truth = slice_position_series(seed=7, **kw)
+    r = magnet_slice_position(stack, nominal, kw.get("pixel_mm", 1.0))
+    assert len(r.used) == 40
+    true = np.asarray(truth["errors_mm"])[r.used]
+    np.testing.assert_allclose(r.error_mm, true - np.median(true), atol=0.1)
+    assert r.max_error_mm == pytest.approx(truth["slice_position_max_error_mm"], abs=0.1)
+
+
+def test_slice_position_reads_a_sequence_of_slices_like_a_stack():
+    stack, nominal, _ = slice_position_series(seed=8)
+    a = magnet_slice_position(stack, nominal, 1.0)
+    b = magnet_slice_position([s for s in stack], nominal, 1.0)
+    assert a.max_error_mm == b.max_error_mm
+    np.testing.assert_array_equal(a.rods_rc, b.rods_rc)
+
+
+@pytest.mark.parametrize("kw", [dict(rotation_deg=-7.0, centre_mm=(20.0, -15.0)),
+                                dict(rotation_deg=9.0, centre_mm=(-18.0, 10.0)),
+                                dict(pixel_mm=0.7, n=400, rotation_deg=-5.0,
+                                     centre_mm=(10.0, 20.0))])
+def test_resolution_invariant_to_turn_and_position(kw):
+    img, truth = resolution_object(seed=4, **kw)
+    r = magnet_resolution(img, kw.get("pixel_mm", 250.0 / 512))
+    assert r.mtf50_lp_mm == pytest.approx(truth["resolution_mtf50_lp_mm"], rel=0.03)
+    for one in (r.mtf50_vertical, r.mtf50_horizontal):
+        assert one == pytest.approx(truth["resolution_mtf50_lp_mm"], rel=0.05)
+
+
+def test_block_edge_fit_matches_the_general_edge_search():
+    # the MagNET fast path (edge line from the block outline) and edge_mtf.find_edge's Hough
+    # search + refinement find the same line, so the MTF is the same
+    from imgqa.analysis.edge_mtf import find_edge, mtf_crossing, slanted_edge_mtf
+    from imgqa.analysis.magnet import _block_edge
+
+    px = 250.0 / 512
+    for rot in (-6.0, 3.0):
+        img, _ = resolution_object(seed=5, rotation_deg=rot)
+        r = magnet_resolution(img, px)
+        for name, ((ra, ca), (rb, cb)) in zip(("vertical", "horizontal"), r.rois_rc,
+                                              strict=True):
+            roi = img[int(ra):int(rb), int(ca):int(cb)]
+            general = find_edge(roi, (px, px))
+            fast = _block_edge(roi, roi < 0.5 * np.median(img[img > 100]),
+                               vertical=name == "horizontal", pixel_mm=px)
+            assert fast.vertical == general.vertical
+            assert fast.angle_deg == pytest.approx(general.angle_deg, abs=0.05)
+            assert fast.offset_px == pytest.approx(general.offset_px, abs=0.05)
+            m_fast = mtf_crossing(slanted_edge_mtf(roi, (px, px), esf_half_width_px=10,
+                                                   edge=fast), 0.5)
+            m_gen = mtf_crossing(slanted_edge_mtf(roi, (px, px), esf_half_width_px=10,
+                                                  edge=general), 0.5)
+            assert m_fast == pytest.approx(m_gen, rel=0.005)
+
+
+def test_sparse_blob_growth_equals_grey_dilation():
+    from scipy import ndimage
+
+    from imgqa.analysis.magnet import _grow_labels
+
+    rng = np.random.default_rng(0)
+    dark = rng.random((4, 40, 30)) > 0.97            # sparse blobs, some within 4 px
+    plane = np.zeros((3, 3, 3), bool)
+    plane[1] = ndimage.generate_binary_structure(2, 1)
+    lab, _ = ndimage.label(dark, structure=plane)
+    want = ndimage.grey_dilation(lab, size=(1, 5, 5))
+    z, r, c = np.nonzero(lab)
+    z2, r2, c2, g2 = _grow_labels(z, r, c, lab[z, r, c], lab.shape[1:], 2)
+    got = np.zeros_like(lab)
+    got[z2, r2, c2] = g2
+    np.testing.assert_array_equal(got, want)

@@ -53,3 +53,16 @@ def test_wrong_object_is_a_clear_error(tmp_path):
         imgqa.analyse(tmp_path / "f", "mr.magnet")
     with pytest.raises(ImgqaError, match="MagNET"):
         imgqa.analyse(tmp_path / "f", "mr.magnet", test="slice_width")
+
+
+def test_slice_position_provenance_lists_the_slices_read(tmp_path):
+    # the kernel reads slices 11–50 of 60 (the rods' ends are outside the others): the
+    # result's input identities are those 40, in table order, with their pixel hashes
+    write_slice_position(tmp_path / "sp", seed=4)
+    series = imgqa.load(tmp_path / "sp")[0]
+    (r,) = imgqa.analyse(series, "mr.magnet")
+    nominal = series.geometry.positions @ series.geometry.normal
+    order = np.argsort(nominal)[10:50]
+    assert [i.sop_instance_uid for i in r.inputs] == [
+        series.frames[int(k)].sop_instance_uid for k in order]
+    assert all(len(i.pixel_sha256) == 64 for i in r.inputs)

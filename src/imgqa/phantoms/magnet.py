@@ -92,11 +92,15 @@ def slice_width_object(*, n: int = 256, pixel_mm: float = 1.0, slice_fwhm_mm: fl
 
 def slice_position_series(*, n: int = 256, pixel_mm: float = 1.0, spacing_mm: float = 2.5,
                           n_slices: int = 60, error_amplitude_mm: float = 0.5,
-                          signal: float = 600.0, noise_sd: float = 3.0, seed: int = 0
+                          signal: float = 600.0, noise_sd: float = 3.0, seed: int = 0,
+                          rotation_deg: float = 0.0, centre_mm: tuple[float, float] = (0.0, 0.0)
                           ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """(stack, nominal positions, truth); truth ``slice_position_max_error_mm``."""
+    """(stack, nominal positions, truth); truth ``slice_position_max_error_mm``.
+
+    ``rotation_deg`` and ``centre_mm`` (x, y from the image centre) turn and move the whole
+    object in-plane (the rods then travel along the turned mid-line)."""
     sub = 3
-    x, y = _grid(n, pixel_mm, sub)
+    x, y = _frame(*_grid(n, pixel_mm, sub), rotation_deg, centre_mm)
     nominal = (np.arange(n_slices) - (n_slices - 1) / 2) * spacing_mm
     k = np.arange(n_slices)
     error = error_amplitude_mm * np.sin(2 * np.pi * k / 23.0) * np.cos(2 * np.pi * k / 61.0)
@@ -119,13 +123,16 @@ def slice_position_series(*, n: int = 256, pixel_mm: float = 1.0, spacing_mm: fl
 
 def resolution_object(*, n: int = 512, pixel_mm: float = 250.0 / 512, psf_sigma_mm: float = 0.25,
                       rotation_deg: float = 4.0, signal: float = 600.0, noise_sd: float = 2.0,
-                      seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
-    """The resolution image; truth ``resolution_mtf50_lp_mm`` = √(ln 2/(2π²))/σ."""
+                      seed: int = 0, centre_mm: tuple[float, float] = (0.0, 0.0)
+                      ) -> tuple[np.ndarray, dict[str, Any]]:
+    """The resolution image; truth ``resolution_mtf50_lp_mm`` = √(ln 2/(2π²))/σ.
+
+    ``centre_mm`` (x, y from the image centre) moves the phantom and its block."""
     x, y = _grid(n, pixel_mm)
-    u, v = _frame(x, y, rotation_deg, (0.0, 0.0))
+    u, v = _frame(x, y, rotation_deg, centre_mm)
     a, s = 20.0, psf_sigma_mm
     block = (ndtr((u + a) / s) - ndtr((u - a) / s)) * (ndtr((v + a) / s) - ndtr((v - a) / s))
-    disc = ndtr((_DISC_MM - np.hypot(x, y)) / s)
+    disc = ndtr((_DISC_MM - np.hypot(x - centre_mm[0], y - centre_mm[1])) / s)
     img = signal * disc * (1 - block)
     mtf50 = float(np.sqrt(np.log(2) / (2 * np.pi ** 2)) / s)
     return _rician(img, noise_sd, np.random.default_rng(seed)), {

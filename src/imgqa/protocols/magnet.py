@@ -9,6 +9,9 @@ it names the test (SLICEWIDTH, SLICE_POS..., RESOLUTION).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import overload
+
 import numpy as np
 
 from imgqa.errors import AnalysisError, PhantomNotFoundError
@@ -59,10 +62,32 @@ def _nominal_positions(series: ImageSeries) -> np.ndarray:
     return np.asarray(locs, float)
 
 
+class _SlicesInOrder(Sequence[np.ndarray]):
+    """The series' images in the given order, each decoded when first asked for."""
+
+    def __init__(self, series: ImageSeries, order: np.ndarray) -> None:
+        self._series, self._order = series, [int(i) for i in order]
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[np.ndarray]: ...
+
+    def __getitem__(self, i: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(i, slice):
+            return [self._series.pixels(k) for k in self._order[i]]
+        return self._series.pixels(self._order[i])
+
+
 def _slice_position(series: ImageSeries, px: float) -> Analysis:
     nominal = _nominal_positions(series)
     order = np.argsort(nominal)
-    stack = np.stack([series.pixels(int(i)) for i in order]).astype(float)
+    # decoded on demand: the kernel reads only the slices it uses (11–50 of 60)
+    stack = _SlicesInOrder(series, order)
     r = magnet_slice_position(stack, nominal[order], px)
     frames = [int(order[i]) for i in r.used]
     mid = len(frames) // 2
@@ -74,6 +99,8 @@ def _slice_position(series: ImageSeries, px: float) -> Analysis:
         rois=rois,
         curves=[Curve("slice position error", r.nominal_mm, r.error_mm, "nominal position",
                       "mm", "measured − nominal", "mm")],
+        # provenance: the slices the kernel read (the 10 at each end are never decoded)
+        frames=[int(order[i]) for i in r.read],
         extra={"test": "slice_position", "mean_abs_error_mm": r.mean_abs_error_mm,
                "slices_used": len(frames),
                "errors_mm": [round(float(e), 3) for e in r.error_mm]})
