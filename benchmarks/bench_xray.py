@@ -82,8 +82,8 @@ def _edge_row(name: str, path: Path, truth: float | None) -> dict:
 
 
 def run() -> list[dict]:
-    from imgqa.phantoms.xray import write_edge
     from imgqa.phantoms.writer import read_ground_truth
+    from imgqa.phantoms.xray import write_edge
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
