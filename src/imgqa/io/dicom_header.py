@@ -42,6 +42,7 @@ from imgqa.errors import (
 from imgqa.io import archive as _arc
 from imgqa.io import noise
 from imgqa.io.header_facts import _int, _text
+from imgqa.io.header_scan import scan_header
 from imgqa.io.sources import Source, _short
 
 # Scanner files often bend the VR rules (a "60.0 kV" in a UI element...). Read them as they are;
@@ -203,8 +204,11 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
             size = _stream_size(fh)
             try:
                 with noise.captured() as notes:
-                    ds = pydicom.dcmread(fh, force=not has_preamble, defer_size=_DEFER_SIZE,
-                                         stop_before_pixels=True)
+                    # The common file by the fast scan (same dataset); the rest by pydicom.
+                    scanned = scan_header(fh, _DEFER_SIZE) if has_preamble else None
+                    ds = scanned if scanned is not None else pydicom.dcmread(
+                        fh, force=not has_preamble, defer_size=_DEFER_SIZE,
+                        stop_before_pixels=True)
             except InvalidDicomError:
                 raise NotDicomError(f"{short} is not a DICOM file.", path=name) from None
             except ImgqaError:

@@ -26,6 +26,7 @@ from pydicom.tag import BaseTag
 from imgqa.errors import (
     CorruptDicomError,
 )
+from imgqa.io.header_scan import tag_key
 from imgqa.io.series import Equipment, FrameInfo, HeaderSummary
 from imgqa.io.sources import _short
 
@@ -43,17 +44,17 @@ _TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT"})
 
 
 @functools.cache
-def _tag_vr(kw: str) -> tuple[int, str]:
+def _tag_vr(kw: str) -> tuple[BaseTag, str]:
     tag = tag_for_keyword(kw)
     if tag is None:
         raise KeyError(kw)
-    return tag, dictionary_VR(tag)
+    return tag_key(tag), dictionary_VR(tag)  # the shared key: dict lookups match by identity
 
 
 def _raw_text(ds: Dataset, kw: str) -> str | None:
     """The value of `kw` as text (multiple values joined by a backslash); None when absent."""
     tag, vr = _tag_vr(kw)
-    elem = ds._dict.get(BaseTag(tag))
+    elem = ds._dict.get(tag)
     if elem is None:
         return None
     if type(elem) is RawDataElement and elem.value is not None and elem.VR in (None, vr):
@@ -77,7 +78,7 @@ def _text(ds: Dataset, kw: str) -> str:
 def _int(ds: Dataset, kw: str, default: int | None = None) -> int | None:
     """An integer element (US, IS...), or `default` when absent or unreadable."""
     tag, vr = _tag_vr(kw)
-    elem = ds._dict.get(BaseTag(tag))
+    elem = ds._dict.get(tag)
     if elem is None:
         return default
     try:
