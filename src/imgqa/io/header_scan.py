@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Callable
 from typing import BinaryIO, cast
 
 from pydicom import config
@@ -151,32 +152,24 @@ def _walk(data: mmap.mmap, pos: int, n: int, implicit: bool, defer_size: int,
     group 0002): (elements, offset where reading stopped)."""
     _check_start(data, pos, n, implicit, meta)
     elements: _Elements = {}
-    vrs, long_vrs, defer = _VRS, _LONG_VRS, defer_size
+    defer = defer_size
     new = tuple.__new__  # a RawDataElement without its Python-level __new__ (same tuple)
-    keys_get = _TAG_KEYS.get
+    key_len = 4 if implicit else 6
+    headers_get = _HEADERS.get
     while pos < n:
         if pos + 12 > n:
             raise _Unusual  # the end of the file: pydicom's own handling of a cut-off tag
-        if implicit:
-            group, elem, length = _IMPLICIT(data, pos)
-            vr: str | None = None
-            header = 8
-        else:
-            group, elem, vr_bytes, length = _EXPLICIT(data, pos)
-            if meta and group != 2:
-                return elements, pos
-            vr = vrs.get(vr_bytes)
-            header = 8
-            if vr_bytes in long_vrs:
-                length = _UL(data, pos + 8)[0]
-                header = 12
-        tag = group << 16 | elem
-        if tag in _PIXEL_TAGS:
+        if meta and _TAG(data, pos)[0] != 2:
             return elements, pos
-        if vr is None and not implicit or tag == _ITEM_END:
-            raise _Unusual  # an unknown VR (pydicom guesses), a stray delimiter
+        key = data[pos:pos + key_len]
+        info = headers_get(key) or _header_info(key, implicit)
+        btag, vr, unpack_length, length_at, header, special = info
+        if special:
+            if btag in _PIXEL_TAGS:
+                return elements, pos
+            raise _Unusual  # a stray delimiter
+        length = unpack_length(data, pos + length_at)[0]
         value_tell = pos + header
-        btag = keys_get(tag) or tag_key(tag)
         if length == _UNDEFINED:
             if meta:
                 raise _Unusual
@@ -185,7 +178,7 @@ def _walk(data: mmap.mmap, pos: int, n: int, implicit: bool, defer_size: int,
         end = value_tell + length
         if end > n:
             raise _Unusual
-        if length > defer and tag != _CHARSET:
+        if length > defer and btag != _CHARSET:
             value = None
         elif length:
             value = data[value_tell:end]
@@ -197,6 +190,33 @@ def _walk(data: mmap.mmap, pos: int, n: int, implicit: bool, defer_size: int,
     if meta:
         raise _Unusual  # a file of nothing but meta
     return elements, n
+
+
+# An element header's first bytes (tag, and VR when explicit) → what the walk needs: the shared
+# tag, the VR, how and where to read the length, the header size, and whether the walk stops
+# there. Files of one scanner repeat the same few hundred headers.
+_Header = tuple[BaseTag, "str | None", Callable[[mmap.mmap, int], tuple[int]], int, int, bool]
+_HEADERS: dict[bytes, _Header] = {}
+_US = struct.Struct("<H").unpack_from
+
+
+def _header_info(key: bytes, implicit: bool) -> _Header:
+    group, elem = _TAG(key, 0)
+    btag = tag_key(group << 16 | elem)
+    special = btag in _PIXEL_TAGS or btag == _ITEM_END
+    if implicit:
+        info: _Header = (btag, None, _UL, 4, 8, special)
+    else:
+        vr = _VRS.get(key[4:6])
+        if vr is None and not special:
+            raise _Unusual  # an unknown VR: pydicom guesses
+        if key[4:6] in _LONG_VRS:
+            info = (btag, vr, _UL, 8, 12, special)
+        else:
+            info = (btag, vr, _US, 6, 8, special)
+    if len(_HEADERS) < _TAG_KEYS_MAX:
+        _HEADERS[key] = info
+    return info
 
 
 def _check_start(data: mmap.mmap, pos: int, n: int, implicit: bool, meta: bool) -> None:
