@@ -75,6 +75,13 @@ def _text(ds: Dataset, kw: str) -> str:
     return _raw_text(ds, kw) or ""
 
 
+def _meta_text(ds: Dataset, kw: str) -> str:
+    """A file meta (group 0002) value as text, "" without file meta: read like `_text`, so the
+    transfer syntax and media storage UIDs are not converted by pydicom on every check."""
+    meta = getattr(ds, "file_meta", None)
+    return _text(meta, kw) if meta is not None else ""
+
+
 def _int(ds: Dataset, kw: str, default: int | None = None) -> int | None:
     """An integer element (US, IS...), or `default` when absent or unreadable."""
     tag, vr = _tag_vr(kw)
@@ -422,7 +429,7 @@ def _summary(ds: Dataset) -> HeaderSummary:
         series_description=_text(ds, "SeriesDescription"),
         protocol_name=_text(ds, "ProtocolName"),
         sop_class_uid=_text(ds, "SOPClassUID"),
-        transfer_syntax_uid=str(getattr(ds.file_meta, "TransferSyntaxUID", "")),
+        transfer_syntax_uid=_text(ds.file_meta, "TransferSyntaxUID"),
         acquired=_datetime(ds),
         equipment=eq,
         rows=_int(ds, "Rows", 0) or 0,

@@ -57,6 +57,7 @@ _ITEM = 0xFFFEE000
 _ITEM_END = 0xFFFEE00D
 _SEQUENCE_END = 0xFFFEE0DD
 _CHARSET = 0x00080005
+_TRANSFER_SYNTAX = 0x00020010
 # pydicom's stop_before_pixels stops at any of the three pixel data elements.
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})
 # Encoded VR → the str pydicom stores in a RawDataElement (``vr.decode(default_encoding)``).
@@ -124,9 +125,12 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
             file_meta.set_original_encoding(False, True, default_encoding)
             # pydicom converts the first meta element on reading (its implicit-VR meta check)
             file_meta[next(iter(meta_elements))]
-            tsyntax = file_meta.get("TransferSyntaxUID")
-            if (tsyntax is None or tsyntax in (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian)
-                    or tsyntax in PrivateTransferSyntaxes):
+            # read from the raw bytes (as imgqa's checks do), not converted here
+            raw_ts = meta_elements.get(tag_key(_TRANSFER_SYNTAX))
+            value = getattr(raw_ts, "value", None)
+            tsyntax = value.decode("latin-1").strip(" \x00") if isinstance(value, bytes) else ""
+            if (not tsyntax or tsyntax in (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian)
+                    or tsyntax in PrivateTransferSyntaxes or type(raw_ts) is not RawDataElement):
                 raise _Unusual
             implicit = tsyntax == ImplicitVRLittleEndian
             elements, stop = _walk(data, start, n, implicit, defer_size)
