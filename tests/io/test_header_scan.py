@@ -73,7 +73,7 @@ def _assert_same(path: Path, both: tuple | None = None) -> Dataset:
 
 
 def _private_sequence_file(tmp_path: Path, syntax: str, name: str = "f.dcm",
-                           pixels: bool = True) -> Path:
+                           pixels: bool = True, blob: int = 0) -> Path:
     """A small MR image with undefined-length sequences: a private one (items of undefined
     length, a nested private sequence), a standard one, and a defined-length one."""
     ds = Dataset()
@@ -105,6 +105,8 @@ def _private_sequence_file(tmp_path: Path, syntax: str, name: str = "f.dcm",
         for it in ds[tag].value:
             it.is_undefined_length_sequence_item = True
     ds[0x20011010].value[0][0x20011004].is_undefined_length = True
+    if blob:  # a private blob before the pixels: a header longer than the first read
+        ds.add_new(0x20011020, "OB", bytes(range(256)) * (blob // 256))
     ds.Rows, ds.Columns = 8, 6
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
@@ -133,6 +135,13 @@ def test_undefined_length_private_sequences_read_as_pydicom(tmp_path, syntax):
     assert seq[0][0x20011004].value[0][0x20011002].value == nested
     assert seq[0].SeriesDescription == "inside a private item"
     assert ds[0x20011010].is_undefined_length
+
+
+@pytest.mark.parametrize("blob", [200 * 1024, 300 * 1024, 2 * 1024 * 1024])
+def test_headers_longer_than_the_first_read(tmp_path, blob):
+    """Read again, larger; an element over the defer size stays on disk, as with pydicom."""
+    ds = _assert_same(_private_sequence_file(tmp_path, ExplicitVRLittleEndian, blob=blob))
+    assert ds[0x20011020].value == bytes(range(256)) * (blob // 256)
 
 
 def test_a_file_without_pixel_data_stops_at_its_end(tmp_path):

@@ -1,12 +1,11 @@
 """A faster header parse for the common DICOM file, giving the dataset pydicom would give.
 
 `scan_header` walks the top-level elements of a file with a preamble and an uncompressed-header
-transfer syntax (implicit or explicit VR little endian, including every encapsulated one) over
-a read-only memory map, and builds the same `FileDataset` that ``pydicom.dcmread(fh,
+transfer syntax (implicit or explicit VR little endian, including every encapsulated one) in
+the bytes of one read of its start, and builds the same `FileDataset` that ``pydicom.dcmread(fh,
 defer_size=..., stop_before_pixels=True)`` builds: the same `RawDataElement` per element (tag,
 VR, length, value bytes, value offset), values converted by pydicom on first access, the same
-preamble and file meta (read by pydicom's own reader), the file handle's name and timestamp for
-deferred values.
+preamble, file meta and encodings, the file handle's name and timestamp for deferred values.
 
 One difference, invisible in the values: a sequence of undefined length (the vendors' private
 sequences, functional groups) is kept as a raw element holding its bytes, which pydicom parses
@@ -26,7 +25,7 @@ files get exactly pydicom's behaviour and imgqa's messages.
 
 from __future__ import annotations
 
-import mmap
+import os
 import struct
 from collections.abc import Callable
 from typing import BinaryIO, cast
@@ -57,6 +56,11 @@ _ITEM = 0xFFFEE000
 _ITEM_END = 0xFFFEE00D
 _SEQUENCE_END = 0xFFFEE0DD
 _CHARSET = 0x00080005
+# First read: the whole header of every file in the shared phantom data (pixel data at 14 KB
+# median, 129 KB at most); a longer header is read again, 4 times larger each time, up to
+# _MAX_READ, past which pydicom reads the file.
+_FIRST_READ = 160 * 1024
+_MAX_READ = 64 * 1024 * 1024
 _TRANSFER_SYNTAX = 0x00020010
 # pydicom's stop_before_pixels stops at any of the three pixel data elements.
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})
@@ -115,25 +119,21 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
         (with `fh` back at 0) when the file needs pydicom's reader.
     """
     try:
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            n = len(data)
-            if n < 132 + 8 or data[128:132] != b"DICM":
-                raise _Unusual
-            preamble = data[:128]
-            meta_elements, start = _walk(data, 132, n, False, 1 << 62, meta=True)
-            file_meta = FileMetaDataset(Dataset(meta_elements))
-            file_meta.set_original_encoding(False, True, default_encoding)
-            # pydicom converts the first meta element on reading (its implicit-VR meta check)
-            file_meta[next(iter(meta_elements))]
-            # read from the raw bytes (as imgqa's checks do), not converted here
-            raw_ts = meta_elements.get(tag_key(_TRANSFER_SYNTAX))
-            value = getattr(raw_ts, "value", None)
-            tsyntax = value.decode("latin-1").strip(" \x00") if isinstance(value, bytes) else ""
-            if (not tsyntax or tsyntax in (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian)
-                    or tsyntax in PrivateTransferSyntaxes or type(raw_ts) is not RawDataElement):
-                raise _Unusual
-            implicit = tsyntax == ImplicitVRLittleEndian
-            elements, stop = _walk(data, start, n, implicit, defer_size)
+        size = os.fstat(fh.fileno()).st_size
+        chunk = _FIRST_READ
+        while True:
+            # Bytes read, not a memory map: a file cut short by another program while mapped
+            # would kill the process (SIGBUS) instead of giving an error.
+            fh.seek(0)
+            data = fh.read(min(chunk, size))
+            try:
+                preamble, file_meta, elements, stop, implicit = _parse(
+                    data, len(data) >= size, defer_size)
+                break
+            except _Unusual:
+                if len(data) >= size or chunk >= _MAX_READ:
+                    raise
+                chunk *= 4  # the header goes on past what was read: read more, walk again
         # As pydicom's read_dataset and read_partial finish a dataset.
         dataset = Dataset(elements, parent_encoding=default_encoding)
         encoding: str | list[str] = default_encoding
@@ -150,7 +150,33 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
     return ds
 
 
-def _walk(data: mmap.mmap, pos: int, n: int, implicit: bool, defer_size: int,
+def _parse(data: bytes, whole: bool, defer_size: int
+           ) -> tuple[bytes, FileMetaDataset, _Elements, int, bool]:
+    """(preamble, file meta, elements, stop offset, implicit VR) from the first bytes of a file;
+    `whole`: `data` is the whole file (else reaching its end means: read more)."""
+    n = len(data)
+    if n < 132 + 8 or data[128:132] != b"DICM":
+        raise _Unusual
+    meta_elements, start = _walk(data, 132, n, False, 1 << 62, meta=True)
+    file_meta = FileMetaDataset(Dataset(meta_elements))
+    file_meta.set_original_encoding(False, True, default_encoding)
+    # pydicom converts the first meta element on reading (its implicit-VR meta check)
+    file_meta[next(iter(meta_elements))]
+    # read from the raw bytes (as imgqa's checks do), not converted here
+    raw_ts = meta_elements.get(tag_key(_TRANSFER_SYNTAX))
+    value = getattr(raw_ts, "value", None)
+    tsyntax = value.decode("latin-1").strip(" \x00") if isinstance(value, bytes) else ""
+    if (not tsyntax or tsyntax in (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian)
+            or tsyntax in PrivateTransferSyntaxes or type(raw_ts) is not RawDataElement):
+        raise _Unusual
+    implicit = tsyntax == ImplicitVRLittleEndian
+    elements, stop = _walk(data, start, n, implicit, defer_size)
+    if stop >= n and not whole:
+        raise _Unusual  # no pixel data within what was read
+    return data[:128], file_meta, elements, stop, implicit
+
+
+def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
           meta: bool = False) -> tuple[_Elements, int]:
     """Top-level elements from `pos` to the pixel data or the end (with `meta`: to the end of
     group 0002): (elements, offset where reading stopped)."""
@@ -199,7 +225,7 @@ def _walk(data: mmap.mmap, pos: int, n: int, implicit: bool, defer_size: int,
 # An element header's first bytes (tag, and VR when explicit) → what the walk needs: the shared
 # tag, the VR, how and where to read the length, the header size, and whether the walk stops
 # there. Files of one scanner repeat the same few hundred headers.
-_Header = tuple[BaseTag, "str | None", Callable[[mmap.mmap, int], tuple[int]], int, int, bool]
+_Header = tuple[BaseTag, "str | None", Callable[[bytes, int], tuple[int]], int, int, bool]
 _HEADERS: dict[bytes, _Header] = {}
 _US = struct.Struct("<H").unpack_from
 
@@ -223,7 +249,7 @@ def _header_info(key: bytes, implicit: bool) -> _Header:
     return info
 
 
-def _check_start(data: mmap.mmap, pos: int, n: int, implicit: bool, meta: bool) -> None:
+def _check_start(data: bytes, pos: int, n: int, implicit: bool, meta: bool) -> None:
     """The first element is there, not a command set, and encoded as the syntax says."""
     if pos + 12 > n:
         raise _Unusual  # nothing after the meta (pydicom has its own handling)
@@ -235,7 +261,7 @@ def _check_start(data: mmap.mmap, pos: int, n: int, implicit: bool, meta: bool) 
         raise _Unusual  # pydicom switches VR encoding with a warning
 
 
-def _undefined_length(data: mmap.mmap, btag: BaseTag, vr: str | None, value_tell: int, n: int,
+def _undefined_length(data: bytes, btag: BaseTag, vr: str | None, value_tell: int, n: int,
                       implicit: bool) -> tuple[RawDataElement, int]:
     """A top-level element of undefined length, and the offset after it.
 
@@ -257,12 +283,12 @@ def _undefined_length(data: mmap.mmap, btag: BaseTag, vr: str | None, value_tell
                           True), end
 
 
-def _tag(data: mmap.mmap, pos: int) -> int:
+def _tag(data: bytes, pos: int) -> int:
     group, elem = _TAG(data, pos)
     return int(group << 16 | elem)
 
 
-def _skip_sequence(data: mmap.mmap, pos: int, n: int, implicit: bool) -> int:
+def _skip_sequence(data: bytes, pos: int, n: int, implicit: bool) -> int:
     """Offset just after the Sequence Delimitation Item of the sequence whose items start at
     `pos` (items of defined length are jumped over, undefined ones walked)."""
     while True:
@@ -283,7 +309,7 @@ def _skip_sequence(data: mmap.mmap, pos: int, n: int, implicit: bool) -> int:
                 raise _Unusual
 
 
-def _skip_item(data: mmap.mmap, pos: int, n: int, implicit: bool) -> int:
+def _skip_item(data: bytes, pos: int, n: int, implicit: bool) -> int:
     """Offset just after the Item Delimitation Item of the item whose elements start at `pos`.
 
     An item of an explicit-VR file may be encoded implicitly (pydicom checks its first element,
