@@ -28,18 +28,17 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 from pydicom import config
-from pydicom.charset import convert_encodings, default_encoding
+from pydicom.charset import default_encoding
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import (
     DataElement,
     RawDataElement,
-    convert_raw_data_element,
     empty_value_for_VR,
 )
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.tag import BaseTag
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
@@ -134,15 +133,10 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
                 if len(data) >= size or chunk >= _MAX_READ:
                     raise
                 chunk *= 4  # the header goes on past what was read: read more, walk again
-        # As pydicom's read_dataset and read_partial finish a dataset.
-        dataset = Dataset(elements, parent_encoding=default_encoding)
-        encoding: str | list[str] = default_encoding
-        if _CHARSET in elements:
-            encoding = convert_encodings(convert_raw_data_element(
-                cast(RawDataElement, elements[tag_key(_CHARSET)])).value)
-        dataset.set_original_encoding(implicit, True, encoding)
-        ds = FileDataset(fh, dataset, preamble, file_meta, implicit, True)
-        ds.set_original_encoding(implicit, True, dataset._character_set)
+        # As pydicom's read_partial finishes it (its intermediate Dataset, whose attributes
+        # the FileDataset does not keep, left out).
+        ds = FileDataset(fh, elements, preamble, file_meta, implicit, True)
+        ds.set_original_encoding(implicit, True, ds._character_set)
     except Exception:  # noqa: BLE001 - whatever it is, pydicom's reader decides
         fh.seek(0)
         return None
@@ -158,7 +152,7 @@ def _parse(data: bytes, whole: bool, defer_size: int
     if n < 132 + 8 or data[128:132] != b"DICM":
         raise _Unusual
     meta_elements, start = _walk(data, 132, n, False, 1 << 62, meta=True)
-    file_meta = FileMetaDataset(Dataset(meta_elements))
+    file_meta = FileMetaDataset(meta_elements)
     file_meta.set_original_encoding(False, True, default_encoding)
     # pydicom converts the first meta element on reading (its implicit-VR meta check)
     file_meta[next(iter(meta_elements))]
