@@ -13,12 +13,14 @@ when the sequence is first accessed, as it does for every sequence of defined le
 of being parsed into items while reading (most of the parse time of a Philips header).
 
 Why: pydicom's element generator costs ≈ 10 µs per element in Python; this loop does the same
-bookkeeping with one `struct.unpack_from` per element on the mapped bytes (issue 17: reading
-one file dominated the time of the single-image protocols).
+bookkeeping with one cached lookup of the element header and one `struct.unpack_from` per
+element on the bytes read (issue 17: reading one file dominated the time of the single-image
+protocols; docs/validation.md has the measurements).
 
 Anything unusual (no preamble, big endian, deflated, private transfer syntaxes, a command set,
 an explicit/implicit VR switch, an unknown VR, a value or tag cut off by the end of the file,
-an undefined length outside a sequence, a stream that is not a file with a descriptor) makes
+an undefined length outside a sequence, a header past 64 MB, a stream that is not a file with a
+descriptor) makes
 `scan_header` return None, and the caller reads the file with pydicom as before, so damaged
 files get exactly pydicom's behaviour and imgqa's messages.
 """
