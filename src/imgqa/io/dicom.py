@@ -157,15 +157,23 @@ def _geometry_key(fi: _FileInfo) -> tuple:
     return (_int(fi.ds, "Rows", 0), _int(fi.ds, "Columns", 0), ori, sp)
 
 
+def _normal(orientation: tuple[float, ...]) -> np.ndarray:
+    """Row × column direction cosines: the same doubles as ``np.cross`` (one multiply and one
+    subtract per component), without its ≈ 60 µs of array handling for two 3-vectors."""
+    r0, r1, r2, c0, c1, c2 = (float(v) for v in orientation)
+    return np.array([r1 * c2 - r2 * c1, r2 * c0 - r0 * c2, r0 * c1 - r1 * c0])
+
+
 def _sort_frames(frames: list[tuple[int, Frame]], orientation: tuple[float, ...] | None,
                  instance_numbers: list[int | None], names: list[str]
                  ) -> tuple[list[int], np.ndarray | None]:
     """Order of frames: by position along the slice normal when every frame has one."""
     positions = [f.position for _, f in frames]
     if orientation is not None and all(p is not None for p in positions):
-        o = np.asarray(orientation, dtype=float)
-        normal = np.cross(o[:3], o[3:])
         pos = np.asarray(positions, dtype=float)
+        if len(frames) == 1:
+            return [0], pos
+        normal = _normal(orientation)
         dist = pos @ normal
         if np.ptp(dist) > 1e-6:
             by_position = np.lexsort((np.arange(len(frames)), dist))  # stable for equal positions
@@ -200,8 +208,7 @@ def _build_series(infos: list[_FileInfo]) -> ImageSeries:
     frames = [all_frames[i][1] for i in order]
     slice_spacing = None
     if positions is not None and len(positions) > 1 and first.orientation is not None:
-        o = np.asarray(first.orientation)
-        d = np.diff(positions @ np.cross(o[:3], o[3:]))
+        d = np.diff(positions @ _normal(first.orientation))
         nz = np.abs(d[np.abs(d) > 1e-6])
         if nz.size:
             slice_spacing = float(np.median(nz))

@@ -41,7 +41,8 @@ from imgqa.errors import (
 )
 from imgqa.io import archive as _arc
 from imgqa.io import noise
-from imgqa.io.header_facts import _int, _text
+from imgqa.io.header_facts import _int, _meta_text, _tag_vr, _text
+from imgqa.io.header_scan import scan_header
 from imgqa.io.sources import Source, _short
 
 # Scanner files often bend the VR rules (a "60.0 kV" in a UI element...). Read them as they are;
@@ -203,8 +204,11 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
             size = _stream_size(fh)
             try:
                 with noise.captured() as notes:
-                    ds = pydicom.dcmread(fh, force=not has_preamble, defer_size=_DEFER_SIZE,
-                                         stop_before_pixels=True)
+                    # The common file by the fast scan (same dataset); the rest by pydicom.
+                    scanned = scan_header(fh, _DEFER_SIZE) if has_preamble else None
+                    ds = scanned if scanned is not None else pydicom.dcmread(
+                        fh, force=not has_preamble, defer_size=_DEFER_SIZE,
+                        stop_before_pixels=True)
             except InvalidDicomError:
                 raise NotDicomError(f"{short} is not a DICOM file.", path=name) from None
             except ImgqaError:
@@ -240,7 +244,7 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
 
 def _locate_pixels(fh: BinaryIO, ds: Dataset, size: int, name: str) -> PixelLocation | None:
     """Read the Pixel Data element header where pydicom stopped; None when there is none."""
-    tsyntax = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    tsyntax = _meta_text(ds, "TransferSyntaxUID")
     implicit, little = ds.original_encoding
     if implicit is None:
         implicit, little = True, True
@@ -326,12 +330,11 @@ def _validate_header(ds: Dataset, name: str, short: str, has_preamble: bool,
     """
     if len(ds) == 0:
         raise NotDicomError(f"{short} is not a DICOM file.", path=name)
-    meta = getattr(ds, "file_meta", None)
     sop_class = _text(ds, "SOPClassUID")
-    if sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds or \
-            str(getattr(meta, "MediaStorageSOPClassUID", "")) == DICOMDIR_SOP_CLASS:
+    if sop_class == DICOMDIR_SOP_CLASS or _tag_vr("DirectoryRecordSequence")[0] in ds._dict or \
+            _meta_text(ds, "MediaStorageSOPClassUID") == DICOMDIR_SOP_CLASS:
         raise _DicomDir()
-    if not has_preamble or not getattr(meta, "TransferSyntaxUID", None):
+    if not has_preamble or not _meta_text(ds, "TransferSyntaxUID"):
         _guess_file_meta(ds, location)
         flags.append("read without DICOM file meta (no preamble); transfer syntax guessed")
         # A stream without the group 0008 basics is not an image we can trust.
@@ -377,7 +380,7 @@ def _guess_file_meta(ds: Dataset, location: PixelLocation | None) -> None:
 def _check_transfer_syntax(ds: Dataset, name: str, short: str, location: PixelLocation,
                            size: int | None) -> None:
     """A known transfer syntax with a decoder here, and pixel data encoded as it says."""
-    tsyntax = UID(str(ds.file_meta.TransferSyntaxUID))
+    tsyntax = UID(_text(ds.file_meta, "TransferSyntaxUID"))
     if not tsyntax.is_transfer_syntax:
         raise UnsupportedTransferSyntaxError(
             f"{short} uses the unknown transfer syntax {tsyntax}, which imgqa cannot decode.",

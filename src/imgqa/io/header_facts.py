@@ -26,6 +26,7 @@ from pydicom.tag import BaseTag
 from imgqa.errors import (
     CorruptDicomError,
 )
+from imgqa.io.header_scan import tag_key
 from imgqa.io.series import Equipment, FrameInfo, HeaderSummary
 from imgqa.io.sources import _short
 
@@ -43,17 +44,17 @@ _TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT"})
 
 
 @functools.cache
-def _tag_vr(kw: str) -> tuple[int, str]:
+def _tag_vr(kw: str) -> tuple[BaseTag, str]:
     tag = tag_for_keyword(kw)
     if tag is None:
         raise KeyError(kw)
-    return tag, dictionary_VR(tag)
+    return tag_key(tag), dictionary_VR(tag)  # the shared key: dict lookups match by identity
 
 
 def _raw_text(ds: Dataset, kw: str) -> str | None:
     """The value of `kw` as text (multiple values joined by a backslash); None when absent."""
     tag, vr = _tag_vr(kw)
-    elem = ds._dict.get(BaseTag(tag))
+    elem = ds._dict.get(tag)
     if elem is None:
         return None
     if type(elem) is RawDataElement and elem.value is not None and elem.VR in (None, vr):
@@ -74,10 +75,17 @@ def _text(ds: Dataset, kw: str) -> str:
     return _raw_text(ds, kw) or ""
 
 
+def _meta_text(ds: Dataset, kw: str) -> str:
+    """A file meta (group 0002) value as text, "" without file meta: read like `_text`, so the
+    transfer syntax and media storage UIDs are not converted by pydicom on every check."""
+    meta = getattr(ds, "file_meta", None)
+    return _text(meta, kw) if meta is not None else ""
+
+
 def _int(ds: Dataset, kw: str, default: int | None = None) -> int | None:
     """An integer element (US, IS...), or `default` when absent or unreadable."""
     tag, vr = _tag_vr(kw)
-    elem = ds._dict.get(BaseTag(tag))
+    elem = ds._dict.get(tag)
     if elem is None:
         return default
     try:
@@ -421,7 +429,7 @@ def _summary(ds: Dataset) -> HeaderSummary:
         series_description=_text(ds, "SeriesDescription"),
         protocol_name=_text(ds, "ProtocolName"),
         sop_class_uid=_text(ds, "SOPClassUID"),
-        transfer_syntax_uid=str(getattr(ds.file_meta, "TransferSyntaxUID", "")),
+        transfer_syntax_uid=_text(ds.file_meta, "TransferSyntaxUID"),
         acquired=_datetime(ds),
         equipment=eq,
         rows=_int(ds, "Rows", 0) or 0,
