@@ -32,6 +32,7 @@ import struct
 from collections.abc import Callable
 from typing import BinaryIO
 
+import pydicom
 from pydicom import config
 from pydicom.charset import default_encoding
 from pydicom.datadict import dictionary_VR
@@ -52,6 +53,9 @@ from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
 
 __all__ = ["scan_header", "tag_key"]
 
+# The raw elements and FileDataset built here mirror pydicom 3's reader; under another major
+# version every file goes to pydicom's own reader (tests/io/test_header_scan.py compares them).
+_PYDICOM_3 = pydicom.__version__.split(".")[0] == "3"
 _UNDEFINED = 0xFFFFFFFF
 _ITEM = 0xFFFEE000
 _ITEM_END = 0xFFFEE00D
@@ -119,6 +123,8 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
         with `fh` left where pydicom leaves it (at the pixel data element, or the end); None
         (with `fh` back at 0) when the file needs pydicom's reader.
     """
+    if not _PYDICOM_3:
+        return None
     try:
         size = os.fstat(fh.fileno()).st_size
         chunk = _FIRST_READ
