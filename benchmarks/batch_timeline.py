@@ -7,7 +7,9 @@ tasks in time order, then a summary: the time before the first analysis starts, 
 idle time of each analysis worker, the tail (one worker busy, the other idle), and CPU per kind
 of task. Whole-process CPU and peak memory come from ``/usr/bin/time -v``.
 
-Run: ``.venv/bin/python benchmarks/batch_timeline.py [FOLDER] [-- extra analyse args]``.
+imgqa runs from compiled bytecode (``PYTHONPYCACHEPREFIX``, kept between runs; the first run
+fills it, so discard it). Run: ``.venv/bin/python benchmarks/batch_timeline.py [FOLDER]
+[-- extra analyse args]``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("IMGQA_SHARED_DATA", ROOT.parent / "shared" / "data"))
+PYCACHE = os.environ.get("PYTHONPYCACHEPREFIX") or str(Path(tempfile.gettempdir())
+                                                      / "imgqa-timeline-pycache")
 
 
 def trace(folder: str, extra: list[str]) -> dict:
@@ -31,8 +35,10 @@ def trace(folder: str, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="imgqa-timeline-") as tmp:
         log = Path(tmp) / "trace.jsonl"
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "IMGQA_TRACE_BATCH": str(log),
-               "IMGQA_DATA_DIR": str(Path(tmp) / "data")}
+               "IMGQA_DATA_DIR": str(Path(tmp) / "data"), "PYTHONPYCACHEPREFIX": PYCACHE}
         env.pop("IMGQA_DB", None)
+        # compiled bytecode, as installed (else every import compiles: seconds of start-up)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         cmd = [sys.executable, "-m", "imgqa.cli.main", "analyse", folder, "--format", "json",
                *extra]
         t0 = time.time()
