@@ -116,8 +116,14 @@ class _GcPaused:
     thousands of objects, none of them garbage; each allocation burst triggers collections
     whose oldest generation walks the whole heap again. Measured on the shared data
     (docs/validation.md): 1.4-2.4 s of collector time in the main process and 0.5-0.8 s in
-    each reader, against 0.1 s for `load` in one process. Re-enabled (not collected) after.
+    each reader, against 0.1 s for `load` in one process. Re-enabled (not collected) after;
+    with ``freeze`` the objects made meanwhile are frozen first (`gc.freeze`), else the first
+    allocation after it starts a full collection of them (0.17 s, measured): `load_parallel`
+    does so, and `analyse_parallel`, which forks its workers from that heap, unfreezes it.
     """
+
+    def __init__(self, freeze: bool = False) -> None:
+        self.freeze = freeze
 
     def __enter__(self) -> None:
         import gc
@@ -130,6 +136,8 @@ class _GcPaused:
         import gc
 
         if self.was:
+            if self.freeze:
+                gc.freeze()
             gc.enable()
 
 
@@ -181,6 +189,9 @@ def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | N
             outcomes[i] = analyse_unit(unit, proto, **params)
             if progress is not None:
                 progress(i + 1, len(units), unit)
+    import gc
+
+    gc.unfreeze()  # what `load_parallel` or the pool froze: collected again by a long-lived caller
     results: list[Result] = []
     problems: list[AnalysisProblem] = []
     for out in outcomes:
@@ -197,6 +208,9 @@ def load_parallel(paths, jobs: int | None = None):
     file and its position). Falls back to reading in this process for a few files, where
     worker processes cannot start, or for a chunk whose outcome cannot travel back.
 
+    The garbage collector is paused meanwhile and what was read is left frozen (`_GcPaused`):
+    `analyse_parallel`, called next, forks its workers from it and unfreezes it.
+
     Returns
     -------
     SeriesList
@@ -205,7 +219,7 @@ def load_parallel(paths, jobs: int | None = None):
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = list(paths)
-    with _GcPaused():
+    with _GcPaused(freeze=True):
         return _load_parallel(paths, default_jobs() if jobs is None else max(1, int(jobs)))
 
 
@@ -253,7 +267,16 @@ def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> 
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     size = max(4, min(64, len(indices) // (4 * jobs) or 1))
-    chunks = [indices[k:k + size] for k in range(0, len(indices), size)]
+    # Small first chunks: this process learns the first modalities (and starts importing their
+    # kernels, the longest task while reading) after a few files instead of a full chunk
+    # (timeline of the shared data: 0.4 s of waiting, with a core idle at the end of reading).
+    ramp = [min(size, 4)] * jobs + [min(size, 16)] * jobs
+    chunks, k = [], 0
+    for n in ramp:
+        if k < len(indices):
+            chunks.append(indices[k:k + n])
+            k += n
+    chunks += [indices[j:j + size] for j in range(k, len(indices), size)]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     seen: set[str] = set()  # modalities whose kernels are imported
