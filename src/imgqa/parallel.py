@@ -26,6 +26,9 @@ chunks of the file list) while this process imports the analysis kernels of the 
 seen so far, so that the analysis workers forked afterwards start with them loaded (each
 worker would otherwise import them again). The outcomes are grouped in file order by
 `imgqa.io.dicom.series_from_outcomes`: the same series, problems and order as `load`.
+The garbage collector is paused while headers are read and received, and the heap frozen while
+the workers fork (`_GcPaused`, `_freeze_heap`). ``IMGQA_TRACE_BATCH=FILE`` records a timeline
+of every process (`span`; benchmarks/batch_timeline.py reads it).
 """
 
 from __future__ import annotations
