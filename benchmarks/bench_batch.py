@@ -8,10 +8,13 @@ process and its workers, from ``/usr/bin/time -v``), peak memory (max RSS of the
 the two JSON outputs are identical apart from timestamps. imgqa runs from compiled bytecode
 (a ``PYTHONPYCACHEPREFIX`` cache filled by an untimed warm-up), as an installed package does.
 
-On a machine shared with other work the wall times are dominated by the load, so a second row
-gives the two-core wall time implied by the measured CPU time of each component
-(`batch_model.py`: start-up, header reading, every unit's analysis scheduled longest first on
-two workers, judging and writing), each mode in a fresh process.
+On a machine shared with other work the wall times are dominated by the load, so each timed
+run also writes its timeline (``IMGQA_TRACE_BATCH``, `batch_timeline.py`) and the second row
+gives the wall time its measured CPU times imply on two dedicated cores (start-up, header
+reading beside the kernel imports, grouping, the units list-scheduled on the workers in the
+order they ran, judging and writing, half of the CPU no phase accounts for); the third row is
+the older in-process model (`batch_model.py`), each mode in a fresh process.
+``OPENBLAS_NUM_THREADS`` is passed on as set (the CLI may set it to 1 itself).
 
 Run: ``.venv/bin/python benchmarks/bench_batch.py [repeats]``.
 """
@@ -53,8 +56,10 @@ def _env(data_dir: str, cache: Path) -> dict[str, str]:
 
 
 def _run(jobs: list[str], out: Path) -> dict:
-    """One whole ``imgqa analyse`` process under ``/usr/bin/time -v``."""
+    """One whole ``imgqa analyse`` process under ``/usr/bin/time -v``, with its timeline."""
     env = _env(str(out) + ".data", out.parent / "pycache")
+    trace = out.with_suffix(".trace")
+    env["IMGQA_TRACE_BATCH"] = str(trace)
     cmd = [sys.executable, "-m", "imgqa.cli.main", "analyse", str(SHARED), "--format", "json",
            *jobs]
     timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
@@ -70,7 +75,15 @@ def _run(jobs: list[str], out: Path) -> dict:
         return float(m.group(1)) if m else None
 
     user, system = field("User time (seconds)"), field("System time (seconds)")
-    return {"wall": wall, "cpu": (user or 0) + (system or 0) if timer else None,
+    cpu = (user or 0) + (system or 0) if timer else None
+    estimate = None
+    if cpu is not None and trace.exists():
+        sys.path.insert(0, str(Path(__file__).parent))
+        from batch_timeline import two_core_estimate
+
+        events = [json.loads(line) for line in trace.read_text().splitlines()]
+        estimate = two_core_estimate(events, cpu)["total"]
+    return {"wall": wall, "cpu": cpu, "two_core_s": estimate,
             "max_rss_mb": (field("Maximum resident set size (kbytes)") or 0) / 1024,
             "code": proc.returncode, "load": os.getloadavg()[0]}
 
@@ -95,11 +108,13 @@ def run(repeats: int = REPEATS) -> list[dict]:
         shutil.rmtree(tmp, ignore_errors=True)
 
     def med(label: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[label] if r[key] is not None)
+        got = [r[key] for r in runs[label] if r[key] is not None]
+        return statistics.median(got) if got else float("nan")  # no /usr/bin/time: no CPU
 
     w1, wn = med("1", "wall"), med("default", "wall")
     c1, cn = med("1", "cpu"), med("default", "cpu")
     loads = [r["load"] for rs in runs.values() for r in rs]
+    e1, en = med("1", "two_core_s"), med("default", "two_core_s")
     return [{
         "name": f"imgqa analyse shared/data: --jobs 1 vs default ({os.cpu_count()} cores)",
         "imgqa_s": wn, "reference_s": w1, "ratio": w1 / wn,
@@ -111,6 +126,14 @@ def run(repeats: int = REPEATS) -> list[dict]:
                   f"{max(loads):.1f}; results {len(one['results'])}, problems "
                   f"{len(one['problems'])}; identical JSON apart from timestamps: {same}"),
         "identical": same,
+    }, {
+        "name": "imgqa analyse shared/data: two-core estimate from the timed runs' timelines",
+        "imgqa_s": en, "reference_s": e1, "ratio": e1 / en,
+        "notes": (f"speed-up {e1 / en:.2f}x on two dedicated cores implied by the CPU times "
+                  f"of each phase (batch_timeline.py; medians of {repeats}; runs 1: "
+                  f"{[r['two_core_s'] and round(r['two_core_s'], 2) for r in runs['1']]}, default: "
+                  f"{[r['two_core_s'] and round(r['two_core_s'], 2) for r in runs['default']]}); "
+                  f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"),
     }, {
         "name": "imgqa analyse shared/data: two-core estimate from component CPU times",
         "imgqa_s": model["jobs2_s"], "reference_s": model["jobs1_s"], "ratio": model["speedup"],

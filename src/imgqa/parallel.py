@@ -26,6 +26,9 @@ chunks of the file list) while this process imports the analysis kernels of the 
 seen so far, so that the analysis workers forked afterwards start with them loaded (each
 worker would otherwise import them again). The outcomes are grouped in file order by
 `imgqa.io.dicom.series_from_outcomes`: the same series, problems and order as `load`.
+The garbage collector is paused while headers are read and received, and the heap frozen while
+the workers fork (`_GcPaused`, `_freeze_heap`). ``IMGQA_TRACE_BATCH=FILE`` records a timeline
+of every process (`span`; benchmarks/batch_timeline.py reads it).
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ log = logging.getLogger(__name__)
 # once (as a process killed by the system would), to verify that a dying worker costs one unit.
 CRASH_ENV = "IMGQA_TEST_WORKER_EXIT_UID"
 
+# Timeline for tuning (benchmarks/batch_timeline.py): with this variable naming a file, every
+# process of the batch appends one JSON line per phase or task (see `span`).
+TRACE_ENV = "IMGQA_TRACE_BATCH"
+
 # None: automatic (see `_context`); tests force "fork" or "forkserver" to cover both paths.
 START_METHOD: str | None = None
 
@@ -59,6 +66,82 @@ _INHERITED: list = []
 _PRELOAD = ["imgqa.parallel", "imgqa.io.dicom", "imgqa.protocols"]
 
 Progress = Callable[[int, int, "Sequence[ImageSeries]"], None]
+
+
+class _Span:
+    """Times a block in wall (epoch s, comparable between processes) and this process' CPU."""
+
+    def __init__(self, path: str, what: str, info: dict[str, Any]) -> None:
+        self.path, self.what, self.info = path, what, info
+
+    def __enter__(self) -> dict[str, Any]:
+        import time
+
+        self.t0, self.c0 = time.time(), time.process_time()
+        return self.info
+
+    def __exit__(self, *exc: object) -> None:
+        import json
+        import time
+
+        rec = {"pid": os.getpid(), "what": self.what, "t0": self.t0, "t1": time.time(),
+               "cpu": time.process_time() - self.c0, **self.info}
+        with open(self.path, "a", encoding="utf-8") as fh:  # one short append per line
+            fh.write(json.dumps(rec, default=str) + "\n")
+
+
+class _NoSpan:
+    def __enter__(self) -> dict[str, Any]:
+        return {}
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def span(what: str, **info: Any) -> _Span | _NoSpan:
+    """``with span("analyse", protocol=...) as extra:`` records a timeline line (extra keys
+    may be added inside) when `TRACE_ENV` names a file; otherwise costs one lookup."""
+    path = os.environ.get(TRACE_ENV)
+    return _Span(path, what, info) if path else _NoSpan()
+
+
+def _gc_tuned() -> bool:
+    """False with ``IMGQA_BATCH_GC=0``: the collector left as it is, to measure what the
+    pauses and the freeze below save (benchmarks/batch_timeline.py)."""
+    return os.environ.get("IMGQA_BATCH_GC", "1") != "0"
+
+
+class _GcPaused:
+    """The cyclic garbage collector off for a block that only builds long-lived objects.
+
+    Reading headers (in the readers) and receiving them (in this process, the executor's
+    thread unpickling every dataset while the kernels are imported) allocate hundreds of
+    thousands of objects, none of them garbage; each allocation burst triggers collections
+    whose oldest generation walks the whole heap again. Measured on the shared data
+    (docs/validation.md): 1.4-2.4 s of collector time in the main process and 0.5-0.8 s in
+    each reader, against 0.1 s for `load` in one process. Re-enabled (not collected) after;
+    with ``freeze`` the objects made meanwhile are frozen first (`gc.freeze`), else the first
+    allocation after it starts a full collection of them (0.17 s, measured): `load_parallel`
+    does so, and `analyse_parallel`, which forks its workers from that heap, unfreezes it.
+    """
+
+    def __init__(self, freeze: bool = False) -> None:
+        self.freeze = freeze
+
+    def __enter__(self) -> None:
+        import gc
+
+        self.was = gc.isenabled() and _gc_tuned()
+        if self.was:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        if self.was:
+            if self.freeze:
+                gc.freeze()
+            gc.enable()
 
 
 def default_jobs() -> int:
@@ -100,7 +183,7 @@ def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | N
     outcomes: list[tuple[list, list] | None] = [None] * len(units)
     if jobs == 1 or len(units) <= 1:
         for i, unit in enumerate(units):
-            outcomes[i] = analyse_unit(unit, proto, **params)
+            outcomes[i] = _traced_unit(unit, proto, params)
             if progress is not None:
                 progress(i + 1, len(units), unit)
     elif not _run_pool(units, proto, params, min(jobs, len(units)), outcomes, progress):
@@ -109,6 +192,9 @@ def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | N
             outcomes[i] = analyse_unit(unit, proto, **params)
             if progress is not None:
                 progress(i + 1, len(units), unit)
+    import gc
+
+    gc.unfreeze()  # what `load_parallel` or the pool froze: collected again by a long-lived caller
     results: list[Result] = []
     problems: list[AnalysisProblem] = []
     for out in outcomes:
@@ -125,23 +211,32 @@ def load_parallel(paths, jobs: int | None = None):
     file and its position). Falls back to reading in this process for a few files, where
     worker processes cannot start, or for a chunk whose outcome cannot travel back.
 
+    The garbage collector is paused meanwhile and what was read is left frozen (`_GcPaused`):
+    `analyse_parallel`, called next, forks its workers from it and unfreezes it.
+
     Returns
     -------
     SeriesList
         Identical to ``load(paths)`` (series, order, problems, skipped files).
     """
-    from imgqa.io.dicom import iter_sources, read_source, series_from_outcomes
-
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = list(paths)
-    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    with _GcPaused(freeze=True):
+        return _load_parallel(paths, default_jobs() if jobs is None else max(1, int(jobs)))
+
+
+def _load_parallel(paths: list, jobs: int):
+    from imgqa.io.dicom import iter_sources, read_source, series_from_outcomes
+
     found: list[Problem] = []
     passed: list[str] = []
     sources, marks = [], []
-    for src in iter_sources(paths, found, passed):
-        marks.append((len(found), len(passed)))  # where this file sits among those notes
-        sources.append(src)
+    with span("main.scan") as extra:
+        for src in iter_sources(paths, found, passed):
+            marks.append((len(found), len(passed)))  # where this file sits among those notes
+            sources.append(src)
+        extra["files"] = len(sources)
     outcomes: list[tuple[str, object] | None] = [None] * len(sources)
     on_disk = [i for i, s in enumerate(sources) if s.member is None]
     if jobs > 1 and len(on_disk) >= _MIN_PARALLEL_FILES and _start_method() == "fork":
@@ -161,7 +256,8 @@ def load_parallel(paths, jobs: int | None = None):
         problems.extend(found[p0:])
         skipped.extend(passed[s0:])
 
-    return series_from_outcomes(replay(), paths, problems, skipped)
+    with span("main.group"):
+        return series_from_outcomes(replay(), paths, problems, skipped)
 
 
 # Below this many files on disk, reading them here is quicker than starting workers.
@@ -174,7 +270,16 @@ def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> 
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     size = max(4, min(64, len(indices) // (4 * jobs) or 1))
-    chunks = [indices[k:k + size] for k in range(0, len(indices), size)]
+    # Small first chunks: this process learns the first modalities (and starts importing their
+    # kernels, the longest task while reading) after a few files instead of a full chunk
+    # (timeline of the shared data: 0.4 s of waiting, with a core idle at the end of reading).
+    ramp = [min(size, 4)] * jobs + [min(size, 16)] * jobs
+    chunks, k = [], 0
+    for n in ramp:
+        if k < len(indices):
+            chunks.append(indices[k:k + n])
+            k += n
+    chunks += [indices[j:j + size] for j in range(k, len(indices), size)]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     seen: set[str] = set()  # modalities whose kernels are imported
@@ -191,7 +296,8 @@ def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> 
                 interrupted.check()
                 for fut in finished:
                     try:
-                        got = fut.result()
+                        with span("main.receive_chunk"):
+                            got = fut.result()
                     except Exception:  # noqa: BLE001 - e.g. a dead worker: read these here
                         log.debug("header chunk failed in a worker", exc_info=True)
                         continue
@@ -203,7 +309,8 @@ def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> 
                 # Only for a batch (two series or more, so a pool will analyse them): one
                 # series is analysed in this process and imports just what it runs.
                 if len(uids) > 1 and modalities - seen:
-                    _preload_kernels(modalities - seen, interrupted)
+                    with span("main.preload", modalities=sorted(modalities - seen)):
+                        _preload_kernels(modalities - seen, interrupted)
                     seen |= modalities
         except BaseException:
             _stop(pool)
@@ -216,7 +323,8 @@ def _read_chunk(sources) -> list[tuple[str, object] | None]:
     lock inside, which cannot travel back; the main process reads those few itself)."""
     from imgqa.io.dicom import read_source
 
-    outs: list[tuple[str, object] | None] = [read_source(s) for s in sources]
+    with span("reader.chunk", files=len(sources)), _GcPaused():
+        outs: list[tuple[str, object] | None] = [read_source(s) for s in sources]
     return [None if o is not None and o[0] == "report" else o for o in outs]
 
 
@@ -321,11 +429,14 @@ def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
 
     Returns False (nothing analysed) when no worker process can start at all.
     """
+    import gc
+
     try:
         with _Interrupted() as interrupted:
             return _run_pools(units, proto, params, jobs, outcomes, progress, interrupted)
     finally:
         _INHERITED.clear()
+        gc.unfreeze()  # a long-running caller (GUI, service) collects these objects again
 
 
 def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> bool:
@@ -336,6 +447,7 @@ def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> b
     total, done = len(units), 0
     ctx = _context()
     _INHERITED[:] = units  # before the pool forks its workers
+    _freeze_heap(ctx)
     for stream in (sys.stdout, sys.stderr):  # a forked worker must not write our buffers again
         stream.flush()
     # longest first (stable: equal costs keep their order); results go back by index
@@ -351,7 +463,8 @@ def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> b
             if first:  # a worker that cannot even start is not a problem of the first series
                 first = False
                 try:
-                    pool.submit(os.getpid).result()
+                    with span("main.first_worker"):
+                        pool.submit(os.getpid).result()
                 except BrokenProcessPool:
                     _stop(pool)
                     return False
@@ -394,6 +507,17 @@ def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> b
         else:
             pending = []
     return True
+
+
+def _freeze_heap(ctx) -> None:
+    """Move everything alive now (series, modules) to the collector's permanent generation,
+    so that a forked worker's collections skip the inherited heap instead of walking it (and
+    writing to every object header, which copies each page: fork shares memory copy-on-write).
+    Undone in `_run_pool` once the pool is over. Only for "fork" (nothing is inherited else)."""
+    if ctx.get_start_method() == "fork" and _gc_tuned():
+        import gc
+
+        gc.freeze()
 
 
 def _stop(pool) -> None:
@@ -441,10 +565,21 @@ def _worker(packed: list[tuple], protocol: str | None, params: dict[str, Any]):
 
 
 def _analyse_in_worker(unit, protocol: str | None, params: dict[str, Any]):
-    from imgqa.protocols.base import analyse_unit, get_protocol
+    from imgqa.protocols.base import get_protocol
 
     crash = os.environ.get(CRASH_ENV)
     if crash and unit and unit[0].header.series_uid == crash:
         os._exit(70)
     proto = get_protocol(protocol) if protocol else None
-    return analyse_unit(unit, proto, **params)
+    return _traced_unit(unit, proto, params)
+
+
+def _traced_unit(unit, proto, params: dict[str, Any]):
+    """`analyse_unit`, a timeline line per unit when tracing (`span`)."""
+    from imgqa.protocols.base import analyse_unit
+
+    with span("unit", cost=_cost(unit), modality=unit[0].modality if unit else "",
+              frames=sum(len(s.frames) for s in unit)) as extra:
+        out = analyse_unit(unit, proto, **params)
+        extra["protocols"] = sorted({r.protocol for r in out[0]})
+    return out

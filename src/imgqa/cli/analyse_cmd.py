@@ -111,19 +111,27 @@ def run(args: argparse.Namespace) -> int:
         print("imgqa analyse: error: --allow-duplicate needs --reason saying why the same "
               "images are saved again.", file=sys.stderr)
         return 2
+    from imgqa.parallel import span  # timeline of the phases when tuning (IMGQA_TRACE_BATCH)
+
     params = parse_params(args.param)
     _check_params(args.protocol, params)
-    series = _load(args)
+    import time
+
+    with span("main.load", cpu_before=time.process_time()):  # CPU of the start-up
+        series = _load(args)
     problems = [{"path": p.path, "error": p.error, "kind": p.kind} for p in series.problems]
-    results = _analyse_or_leave(args, series, params, problems)
-    results, saved = judge_and_save(results, series, args, problems)
-    if args.format == "json":
-        print_json({"imgqa_version": __version__,
-                    "results": [_with_labels(r.protocol, r.to_dict(detail=args.detail))
-                                for r in results],
-                    "problems": problems, "saved": saved})
-    else:
-        _print_tables(results, saved, problems)
+    with span("main.analyse"):
+        results = _analyse_or_leave(args, series, params, problems)
+    with span("main.judge"):
+        results, saved = judge_and_save(results, series, args, problems)
+    with span("main.output"):
+        if args.format == "json":
+            print_json({"imgqa_version": __version__,
+                        "results": [_with_labels(r.protocol, r.to_dict(detail=args.detail))
+                                    for r in results],
+                        "problems": problems, "saved": saved})
+        else:
+            _print_tables(results, saved, problems)
     if not results and not problems:
         return 1
     return 1 if problems else 0
