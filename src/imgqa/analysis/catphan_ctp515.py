@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
+from imgqa.analysis._fftconv import fftconvolve
 from imgqa.analysis.ct_phantom import circle_stats
 from imgqa.analysis.ctp515_layout import CTP515_CONTRASTS, CTP515_DIAMETERS_MM
 from imgqa.analysis.roi import RoiStats, circle_mask, point_rc, require_2d
@@ -127,7 +128,7 @@ class Ctp515Result:
 def _disc_mean(img: np.ndarray, radius_px: float) -> np.ndarray:
     k = circle_mask((2 * int(np.ceil(radius_px)) + 1,) * 2,
                     (np.ceil(radius_px), np.ceil(radius_px)), radius_px).astype(float)
-    return signal.fftconvolve(img, k / k.sum(), mode="same")
+    return fftconvolve(img, k / k.sum(), mode="same")
 
 
 def _rotation_scores(img, pixel_mm, centre_rc, angles, radius_mm=CTP515_RADIUS_MM,

@@ -1,6 +1,6 @@
 """The Catphan CTP515 low-contrast module's target sizes and contrast groups.
 
-Kept apart from `imgqa.analysis.catphan_ctp515` (which imports scipy.signal) so that the
+Kept apart from `imgqa.analysis.catphan_ctp515` (which imports scipy.ndimage) so that the
 protocol declarations can name the CTP515 measurements without loading any SciPy kernel.
 Source: The Phantom Laboratory, Catphan 500/600 manual (CTP515: supra-slice targets of 2–15 mm
 at 1.0, 0.5 and 0.3 % nominal contrast).

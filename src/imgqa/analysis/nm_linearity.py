@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
 __all__ = ["FieldLinearity", "LineLinearity", "lines_linearity"]
 
@@ -178,7 +178,11 @@ def lines_linearity(image: np.ndarray, pixel_mm: float, *, bin_mm: float = 10.0,
     med = np.median(colsum)
     if colsum.max() - med < 0.5 * med:  # lines stand far above the background, noise does not
         return None
-    peaks, _ = signal.find_peaks(colsum, prominence=0.3 * (colsum.max() - med),
+    # imported here: scipy.signal pulls in scipy.stats (≈ 1 s of CPU at import), which no
+    # other kernel needs; a batch's main process then does not import it for every worker
+    from scipy.signal import find_peaks
+
+    peaks, _ = find_peaks(colsum, prominence=0.3 * (colsum.max() - med),
                                  distance=max(2, int(min_spacing_mm / pixel_mm)))
     # a line is narrow: its half-maximum width is well below the spacing (not a flood edge)
     peaks = [p for p in peaks if colsum[p] > med + 0.3 * (colsum.max() - med)]
