@@ -46,7 +46,7 @@ def pack_outcomes(outcomes: list[Any]) -> list[Any]:
         if out is None:
             packed.append(None)
         elif out[0] == "image":
-            ds = out[1].ds  # type: ignore[attr-defined]
+            ds = out[1].ds
             meta = vars(ds).get("file_meta")
             packed.append(("image", out[1], _pack_dataset(ds),
                            _pack_dataset(meta) if meta is not None else None))
