@@ -264,16 +264,30 @@ def _load_parallel(paths: list, jobs: int):
 _MIN_PARALLEL_FILES = 16
 
 
+def _readers(jobs: int) -> int:
+    """Header readers beside this process, which imports the kernels meanwhile: one core
+    fewer than the jobs, so that the three do not share two cores (this process' imports are
+    the longer branch of the reading phase). ``IMGQA_BATCH_READERS=N`` sets it, for measuring."""
+    try:
+        return max(1, int(os.environ.get("IMGQA_BATCH_READERS", "")))
+    except ValueError:
+        return max(1, jobs - 1)
+
+
 def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> None:
     """Fill ``outcomes[i]`` for ``i`` in ``indices`` from a fork pool; on Ctrl-C stop it and
     raise KeyboardInterrupt. Chunks that fail to come back stay None (read here later)."""
+    import pickle
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    size = max(4, min(64, len(indices) // (4 * jobs) or 1))
+    from imgqa.io.outcome_transport import unpack_outcomes
+
+    readers = _readers(jobs)
+    size = max(4, min(64, len(indices) // (4 * readers) or 1))
     # Small first chunks: this process learns the first modalities (and starts importing their
     # kernels, the longest task while reading) after a few files instead of a full chunk
     # (timeline of the shared data: 0.4 s of waiting, with a core idle at the end of reading).
-    ramp = [min(size, 4)] * jobs + [min(size, 16)] * jobs
+    ramp = [min(size, 4)] * readers + [min(size, 16)] * readers
     chunks, k = [], 0
     for n in ramp:
         if k < len(indices):
@@ -286,8 +300,8 @@ def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> 
     modalities: set[str] = set()
     uids: set[str] = set()
     with _Interrupted() as interrupted:
-        pool = ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_context(),
-                                   initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=min(readers, len(chunks)),
+                                   mp_context=_context(), initializer=_worker_init)
         try:
             futures = {pool.submit(_read_chunk, [sources[i] for i in c]): c for c in chunks}
             waiting = set(futures)
@@ -297,7 +311,7 @@ def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> 
                 for fut in finished:
                     try:
                         with span("main.receive_chunk"):
-                            got = fut.result()
+                            got = unpack_outcomes(pickle.loads(fut.result()))
                     except Exception:  # noqa: BLE001 - e.g. a dead worker: read these here
                         log.debug("header chunk failed in a worker", exc_info=True)
                         continue
@@ -318,14 +332,19 @@ def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> 
         pool.shutdown(wait=True)
 
 
-def _read_chunk(sources) -> list[tuple[str, object] | None]:
-    """The outcomes of `read_source` for some files, None for a dose report (a series with a
-    lock inside, which cannot travel back; the main process reads those few itself)."""
+def _read_chunk(sources) -> bytes:
+    """The outcomes of `read_source` for some files, packed to travel back cheaply
+    (`imgqa.io.outcome_transport`: the raw elements as plain columns, a dose report as its
+    constructor's arguments; None for what cannot travel, which the main process reads), and
+    pickled here so that the timeline counts the pickling as this reader's work."""
+    import pickle
+
     from imgqa.io.dicom import read_source
+    from imgqa.io.outcome_transport import pack_outcomes
 
     with span("reader.chunk", files=len(sources)), _GcPaused():
-        outs: list[tuple[str, object] | None] = [read_source(s) for s in sources]
-    return [None if o is not None and o[0] == "report" else o for o in outs]
+        return pickle.dumps(pack_outcomes([read_source(s) for s in sources]),
+                            protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _preload_kernels(modalities: set[str], interrupted: _Interrupted | None = None) -> None:
