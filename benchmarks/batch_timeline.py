@@ -113,8 +113,8 @@ def two_core_estimate(ev: list[dict], total_cpu: float) -> dict:
     """The wall time the measured CPU times imply on two dedicated cores (no other load).
 
     start (main alone) + reading (the main process and the readers sharing two cores fairly,
-    `shared_cores`; until 2026-12-05 max(main, longest reader, all / 2), which assumed a
-    perfect schedule) + grouping (main alone) + the analyses list-scheduled on two workers in
+    `shared_cores`, or balanced where the main process read files itself; until 2026-12-05
+    max(main, longest reader, all / 2) in every case, a perfect schedule) + grouping (main alone) + the analyses list-scheduled on two workers in
     the order they started (serial: their sum) + judging and output + half the CPU no span
     accounts for (forks, exits, result transfer), which both cores share.
     """
@@ -128,7 +128,15 @@ def two_core_estimate(ev: list[dict], total_cpu: float) -> dict:
     start = main["main.load"].get("cpu_before", 0.0)
     group = main["main.group"]["cpu"] if "main.group" in main else 0.0
     main_read = main["main.load"]["cpu"] - group
-    read = shared_cores([main_read, *readers.values()])
+    # Files this process read itself (it does once idle, `imgqa.parallel._read_in_workers`)
+    # are work the readers would have done on dedicated cores: with such stealing the phase is
+    # balanced, else the processes share the cores as they ran.
+    stolen = sum(e["cpu"] for e in ev if e["what"] == "main.read_chunk")
+    if stolen:
+        read = max(main_read - stolen, *readers.values(),
+                   (main_read + sum(readers.values())) / 2)
+    else:
+        read = shared_cores([main_read, *readers.values()])
     unit_pids = {e["pid"] for e in units}
     span = makespan([e["cpu"] for e in units], 2 if len(unit_pids) > 1 else 1)
     analyse_main = main["main.analyse"]["cpu"] - (sum(e["cpu"] for e in units)
