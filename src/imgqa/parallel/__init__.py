@@ -22,9 +22,10 @@ come back in the order of the units, so the output is the same as with one job.
   idle at the end; the results are put back in the units' order.
 
 `load_parallel` also reads the headers in worker processes (`imgqa.io.dicom.read_source` on
-chunks of the file list) while this process imports the analysis kernels of the modalities
-seen so far, so that the analysis workers forked afterwards start with them loaded (each
-worker would otherwise import them again). The outcomes are grouped in file order by
+chunks of the file list; one reader per job beyond the first) while this process imports the
+analysis kernels of the modalities seen so far, so that the analysis workers forked afterwards
+start with them loaded (each worker would otherwise import them again), then reads files too.
+The outcomes travel packed (`imgqa.io.outcome_transport`) and are grouped in file order by
 `imgqa.io.dicom.series_from_outcomes`: the same series, problems and order as `load`.
 The garbage collector is paused while headers are read and received, and the heap frozen while
 the workers fork (`_GcPaused`, `_freeze_heap`). ``IMGQA_TRACE_BATCH=FILE`` records a timeline
