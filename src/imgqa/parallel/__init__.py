@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from imgqa.io.sources import Problem
     from imgqa.protocols.base import AnalysisProblem, Protocol, Result
 
+from imgqa.parallel._read import _read_in_workers
 from imgqa.parallel._trace import TRACE_ENV, _gc_tuned, _GcPaused, span
 
 __all__ = ["CRASH_ENV", "TRACE_ENV", "analyse_parallel", "default_jobs", "load_parallel", "span",
@@ -188,132 +189,6 @@ def _load_parallel(paths: list, jobs: int):
 
 # Below this many files on disk, reading them here is quicker than starting workers.
 _MIN_PARALLEL_FILES = 16
-
-
-def _readers(jobs: int) -> int:
-    """Header reading processes beside this one: one core fewer than the jobs. This process
-    imports the kernels meanwhile (the longer branch of the reading phase), then reads chunks
-    itself; with as many readers as cores, three processes shared two cores and this one's
-    imports finished later (docs/validation.md). ``IMGQA_BATCH_READERS=N`` sets it, to measure."""
-    try:
-        return max(1, int(os.environ.get("IMGQA_BATCH_READERS", "")))
-    except ValueError:
-        return max(1, jobs - 1)
-
-
-def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> None:
-    """Fill ``outcomes[i]`` for ``i`` in ``indices`` from a fork pool; on Ctrl-C stop it and
-    raise KeyboardInterrupt. Chunks that fail to come back stay None (read here later).
-
-    The pool gets two chunks per reader ahead; this process, when it has no kernels to import
-    and no chunk to receive, reads files of the last chunk not yet handed out itself (no
-    transport), so that a large archive is read on every core once the imports are done."""
-    import pickle
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    from imgqa.io.dicom import read_source
-    from imgqa.io.outcome_transport import unpack_outcomes
-
-    readers = _readers(jobs)
-    chunks = _chunks(indices, readers)
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    seen: set[str] = set()  # modalities whose kernels are imported
-    modalities: set[str] = set()
-    uids: set[str] = set()
-
-    def note(chunk: list[int], got: list) -> None:
-        for i, out in zip(chunk, got):
-            outcomes[i] = out
-            if out is not None and out[0] == "image":
-                modalities.add(getattr(out[1], "modality", ""))
-                uids.add(getattr(out[1], "series_uid", ""))
-
-    with _Interrupted() as interrupted:
-        pool = ProcessPoolExecutor(max_workers=min(readers, len(chunks)),
-                                   mp_context=_context(), initializer=_worker_init)
-        try:
-            futures: dict = {}
-            received = False  # this process reads only once it knows what the folder holds
-            while chunks or futures:
-                while chunks and len(futures) < 2 * readers:
-                    try:
-                        fut = pool.submit(_read_chunk, [sources[i] for i in chunks[0]])
-                    except RuntimeError:  # a reader died (broken pool): the rest is read here
-                        chunks.clear()
-                        break
-                    futures[fut] = chunks.popleft()
-                idle = bool(chunks) and not (len(uids) > 1 and modalities - seen)
-                finished, _ = wait(futures, timeout=0 if idle else 0.2,
-                                   return_when=FIRST_COMPLETED)
-                interrupted.check()
-                for fut in finished:
-                    chunk = futures.pop(fut)
-                    try:
-                        with span("main.receive_chunk"):
-                            got = unpack_outcomes(pickle.loads(fut.result()))
-                    except Exception:  # noqa: BLE001 - e.g. a dead worker: read these here
-                        log.debug("header chunk failed in a worker", exc_info=True)
-                        continue
-                    note(chunk, got)
-                    received = True
-                # Only for a batch (two series or more, so a pool will analyse them): one
-                # series is analysed in this process and imports just what it runs.
-                if len(uids) > 1 and modalities - seen:
-                    with span("main.preload", modalities=sorted(modalities - seen)):
-                        _preload_kernels(modalities - seen, interrupted)
-                    seen |= modalities
-                elif idle and not finished and received:
-                    chunk = _take_last(chunks, 8)
-                    with span("main.read_chunk", files=len(chunk)):
-                        note(chunk, [read_source(sources[i]) for i in chunk])
-        except BaseException:
-            _stop(pool)
-            raise
-        pool.shutdown(wait=True)
-
-
-def _chunks(indices: list[int], readers: int):
-    """The files in chunks for the readers (a deque of lists of indices)."""
-    from collections import deque
-
-    size = max(4, min(64, len(indices) // (4 * readers) or 1))
-    # Small first chunks: this process learns the first modalities (and starts importing their
-    # kernels, the longest task while reading) after a few files instead of a full chunk
-    # (timeline of the shared data: 0.4 s of waiting, with a core idle at the end of reading).
-    ramp = [min(size, 4)] * readers + [min(size, 16)] * readers
-    chunks: deque[list[int]] = deque()
-    k = 0
-    for n in ramp:
-        if k < len(indices):
-            chunks.append(indices[k:k + n])
-            k += n
-    chunks.extend(indices[j:j + size] for j in range(k, len(indices), size))
-    return chunks
-
-
-def _take_last(chunks, n: int) -> list[int]:
-    """The last ``n`` files of the last chunk (few: this process notices new modalities soon
-    after, ≈ 2 ms a file), removed from it."""
-    chunk, chunks[-1] = chunks[-1][-n:], chunks[-1][:-n]
-    if not chunks[-1]:
-        chunks.pop()
-    return chunk
-
-
-def _read_chunk(sources) -> bytes:
-    """The outcomes of `read_source` for some files, packed to travel back cheaply
-    (`imgqa.io.outcome_transport`: the raw elements as plain columns, a dose report as its
-    constructor's arguments; None for what cannot travel, which the main process reads), and
-    pickled here so that the timeline counts the pickling as this reader's work."""
-    import pickle
-
-    from imgqa.io.dicom import read_source
-    from imgqa.io.outcome_transport import pack_outcomes
-
-    with span("reader.chunk", files=len(sources)), _GcPaused():
-        return pickle.dumps(pack_outcomes([read_source(s) for s in sources]),
-                            protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _preload_kernels(modalities: set[str], interrupted: _Interrupted | None = None) -> None:
