@@ -24,7 +24,8 @@ from imgqa.phantoms.writer import PhantomDevice, write_series
 
 SRC = Path(imgqa.__file__).resolve().parents[1]   # run the children on this same source tree
 HEAVY = ("scipy", "scipy.signal", "scipy.stats", "scipy.ndimage", "skimage", "PySide6",
-         "pyqtgraph", "sqlalchemy", "pydicom", "reportlab", "openpyxl", "multiprocessing")
+         "pyqtgraph", "sqlalchemy", "pydicom", "reportlab", "openpyxl", "multiprocessing",
+         "alembic")
 # Libraries only the analysis kernels (SciPy, scikit-image) or the GUI (Qt) need.
 NEVER_FOR_LIGHT_COMMANDS = {"scipy.signal", "scipy.stats", "skimage", "PySide6", "pyqtgraph"}
 
@@ -91,6 +92,8 @@ def test_light_commands_load_no_kernel_or_qt_library(command, saved_session):
     assert expected in res["out"]
     # ... without SciPy's signal/stats, scikit-image or Qt.
     assert not NEVER_FOR_LIGHT_COMMANDS & set(res["loaded"]), res["loaded"]
+    # An up-to-date results database is opened without Alembic (db.SCHEMA_HEAD).
+    assert "alembic" not in res["loaded"]
 
 
 def test_protocol_declarations_load_without_scipy_or_pydicom():

@@ -57,9 +57,9 @@ def test_a_protocols_entries_are_found_without_parsing_the_other_files():
 
     names = {p.name for p in all_protocols()} | {d.protocol for d in ENTRIES} | {"mr", "x.y"}
     for name in sorted(names):
-        assert defaults._defaults_for(name) == tuple(d for d in ENTRIES if d.protocol == name)
+        assert defaults.defaults_for(name) == tuple(d for d in ENTRIES if d.protocol == name)
     defaults._parsed.cache_clear()
-    defaults._defaults_for.cache_clear()
+    defaults.defaults_for.cache_clear()
     assert find_default("mr.acr", "piu", 1.5).reference == 87.5
     parsed = {name for name, text in defaults._files() if "mr.acr" in text}
     assert defaults._parsed.cache_info().currsize == len(parsed) < len(defaults._files())

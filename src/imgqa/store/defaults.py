@@ -23,8 +23,8 @@ from importlib import resources
 from imgqa.errors import ToleranceError
 from imgqa.evaluate import Tolerance
 
-__all__ = ["DefaultTolerance", "default_tolerances", "evaluate_with_defaults", "find_default",
-           "result_conditions"]
+__all__ = ["DefaultTolerance", "default_tolerances", "defaults_for", "evaluate_with_defaults",
+           "find_default", "result_conditions"]
 
 Conditions = Mapping[str, str]
 
@@ -144,7 +144,7 @@ def default_tolerances() -> tuple[DefaultTolerance, ...]:
 
 
 @cache
-def _defaults_for(protocol: str) -> tuple[DefaultTolerance, ...]:
+def defaults_for(protocol: str) -> tuple[DefaultTolerance, ...]:
     """The packaged entries of one protocol, in precedence order.
 
     Only the files whose text names the protocol are parsed: an entry matches a protocol only
@@ -167,7 +167,7 @@ def find_default(protocol: str, measurement: str, field_strength_t: float | None
     A pass/fail checklist item without an entry (e.g. of a department checklist) gets the
     checklist rule: pass required (`imgqa.protocols.manual.checklist_default`).
     """
-    for d in _defaults_for(protocol):
+    for d in defaults_for(protocol):
         if d.matches(protocol, measurement, field_strength_t, conditions):
             return d
     if protocol.startswith("manual."):
