@@ -94,7 +94,7 @@ def test_block_edge_fit_matches_the_general_edge_search():
     # the MagNET fast path (edge line from the block outline) and edge_mtf.find_edge's Hough
     # search + refinement find the same line, so the MTF is the same
     from imgqa.analysis.edge_mtf import find_edge, mtf_crossing, slanted_edge_mtf
-    from imgqa.analysis.magnet import _block_edge
+    from imgqa.analysis.magnet_resolution import _block_edge
 
     px = 250.0 / 512
     for rot in (-6.0, 3.0):
