@@ -20,6 +20,7 @@ All coordinates are computed in mm, so anisotropic pixels are handled. Pure nump
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -232,6 +233,32 @@ def find_edge(image: np.ndarray, pixel_mm: tuple[float, float]) -> EdgeLine:
                     slope=slope, v_range=(int(kept.min()), int(kept.max())))
 
 
+@lru_cache(maxsize=64)
+def _bins(nb: int, h: float) -> np.ndarray:
+    """Centres (mm) of the 2·nb + 1 ESF bins of width h (read-only, cached per size)."""
+    x = (np.arange(2 * nb + 1) - nb) * h
+    x.setflags(write=False)
+    return x
+
+
+@lru_cache(maxsize=64)
+def _spectral_set_up(n: int, h: float, window: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the MTF of an n-bin ESF needs besides the ESF, cached per (n, h, window): the
+    LSF window, the frequencies (lp/mm) and the binning × central-difference transfer
+    function, each restricted where that stays above 0.2 (read-only arrays)."""
+    x = _bins((n - 1) // 2, h)
+    win = _window(x / (x[-1] + h), window)
+    freq = np.fft.rfftfreq(n, d=h)
+    # binning (box of width h) and central difference (over 2h) transfer functions
+    correction = np.sinc(freq * h) * np.sinc(2 * freq * h)
+    valid = correction > 0.2
+    out = (win, freq[valid], correction[valid])
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
 def binned_esf(dist: np.ndarray, vals: np.ndarray, h: float, nb: int
                ) -> tuple[np.ndarray, np.ndarray, int]:
     """Oversampled ESF: the mean of ``vals`` in 2·nb + 1 bins of width ``h`` (mm) centred on
@@ -249,7 +276,7 @@ def binned_esf(dist: np.ndarray, vals: np.ndarray, h: float, nb: int
     idx = np.rint(dist[sel] / h).astype(np.intp) + nb
     counts = np.bincount(idx, minlength=2 * nb + 1)
     sums = np.bincount(idx, weights=vals[sel], minlength=2 * nb + 1)
-    x = (np.arange(2 * nb + 1) - nb) * h
+    x = _bins(nb, h).copy()    # a caller's own array (the cached one is read-only)
     filled = counts > 0
     empty = int(filled.size - np.count_nonzero(filled))
     if 2 * (filled.size - empty) < filled.size:
@@ -266,7 +293,8 @@ def presampled_mtf(x: np.ndarray, esf: np.ndarray, h: float, window: str = "tuke
     divided by the binning (sinc(f·h)) and central-difference (sinc(2·f·h)) transfer
     functions (IEC 62220-1-1 §7.3 steps 3–4).
 
-    Returns ``(lsf, f_full, mtf_full)``: the LSF on ``x`` and the MTF (lp/mm) up to where the
+    ``x`` are the bin centres (`binned_esf`; 2·nb + 1 of them, centred on 0). Returns
+    ``(lsf, f_full, mtf_full)``: the LSF on ``x`` and the MTF (lp/mm) up to where the
     correction stays above 0.2 (beyond Nyquist; `nyquist_band` cuts it).
 
     Raises
@@ -274,28 +302,27 @@ def presampled_mtf(x: np.ndarray, esf: np.ndarray, h: float, window: str = "tuke
     ValueError
         The ESF has no step.
     """
-    lsf = np.gradient(esf, h)
-    win = _window(x / (x[-1] + h), window)
+    # central differences, one-sided at the ends (as np.gradient(esf, h), same arithmetic)
+    lsf = np.empty_like(esf)
+    lsf[1:-1] = (esf[2:] - esf[:-2]) / (2.0 * h)
+    lsf[0] = (esf[1] - esf[0]) / h
+    lsf[-1] = (esf[-1] - esf[-2]) / h
+    win, f_full, correction = _spectral_set_up(x.size, h, window)
     spec = np.abs(np.fft.rfft(lsf * win))
-    freq = np.fft.rfftfreq(x.size, d=h)
     if spec[0] <= _EPS:
         raise ValueError("the ESF has no step: no edge contrast")
-    mtf = spec / spec[0]
-    # divide out binning (box of width h) and central difference (over 2h) transfer functions
-    correction = np.sinc(freq * h) * np.sinc(2 * freq * h)
-    valid = correction > 0.2
-    return lsf, freq[valid], mtf[valid] / correction[valid]
+    return lsf, f_full.copy(), spec[:f_full.size] / spec[0] / correction
 
 
 def nyquist_band(f_full: np.ndarray, mtf_full: np.ndarray, nyq: float
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The MTF from 0 to Nyquist (lp/mm), its value at Nyquist appended when the frequency
-    grid stops short of it."""
-    in_band = f_full <= nyq * (1 + 1e-9)
-    f_out, m_out = f_full[in_band], mtf_full[in_band]
+    grid stops short of it (``f_full`` ascending)."""
+    k = int(np.searchsorted(f_full, nyq * (1 + 1e-9), side="right"))
+    f_out, m_out = f_full[:k], mtf_full[:k]
     if f_out[-1] < nyq * (1 - 1e-9):
-        f_out = np.append(f_out, nyq)
-        m_out = np.append(m_out, np.interp(nyq, f_full, mtf_full))
+        f_out = np.concatenate((f_out, [nyq]))
+        m_out = np.concatenate((m_out, [np.interp(nyq, f_full, mtf_full)]))
     return f_out, m_out
 
 
