@@ -64,13 +64,13 @@ def magnet_resolution(image: np.ndarray, pixel_mm: float) -> Resolution:
     the edge given.
     """
     img = np.asarray(image, np.float32)
-    (r0, c0), block, (rr, cc) = _find_block(img, pixel_mm)
-    rc = (float(rr.mean()) + r0, float(cc.mean()) + c0)
+    (r0, c0), block, (rr, cc), (hh, ww) = _find_block(img, pixel_mm)
+    rc = (rr.sum() / rr.size + r0, cc.sum() / cc.size + c0)      # as .mean(), less set-up
     ri, ci = int(round(rc[0])), int(round(rc[1]))
     # edge midpoints: first block pixel down the middle column / along the middle row
     top = r0 + int(np.argmax(block[:, ci - c0]))
     left = c0 + int(np.argmax(block[ri - r0, :]))
-    half = int(round(0.3 * min(np.ptp(rr), np.ptp(cc))))
+    half = int(round(0.3 * (min(hh, ww) - 1)))      # 0.3 × the shorter extent (ptp)
     across = max(20, int(round(10.0 / pixel_mm)))
     rois, works, masks = [], [], []
     # a horizontal edge (top of the block) → MTF along the columns' direction (vertical)
@@ -106,10 +106,11 @@ def magnet_resolution(image: np.ndarray, pixel_mm: float) -> Resolution:
     vals = [v for v in mtfs.values() if v is not None]
     if not vals:
         raise ValueError("no usable edge on the block")
-    return Resolution(float(np.mean(vals)), mtfs["vertical"], mtfs["horizontal"],
-                      tuple(curves), tuple(rois), rc)
+    return Resolution(sum(vals) / len(vals), mtfs["vertical"], mtfs["horizontal"],
+                      tuple(curves), tuple(rois), (float(rc[0]), float(rc[1])))
 
 
+_CROSS = ndimage.generate_binary_structure(2, 1)   # 4-connectivity (ndimage.label's default)
 _BLOCK_SEARCH_PX = 64      # the block is searched on an image reduced to about this size
 
 
@@ -137,9 +138,11 @@ def _median(x: np.ndarray) -> float:
 
 
 def _find_block(img: np.ndarray, pixel_mm: float
-                ) -> tuple[tuple[int, int], np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """The square block: ``((row0, col0), mask, (rows, cols))``, the mask (full resolution)
-    in a box whose corner is (row0, col0), and its pixels' coordinates in that box.
+                ) -> tuple[tuple[int, int], np.ndarray, tuple[np.ndarray, np.ndarray],
+                           tuple[int, int]]:
+    """The square block: ``((row0, col0), mask, (rows, cols), (height, width))``, the mask
+    (full resolution) in a box whose corner is (row0, col0), its pixels' coordinates in that
+    box and its extent (px).
 
     The block is the largest compact dark blob (below half the phantom's median) with a side
     ≥ 15 mm. Candidates are found on a reduced copy (`_reduced`); each is re-labelled at full
@@ -152,15 +155,14 @@ def _find_block(img: np.ndarray, pixel_mm: float
     # touching the border) and the holes in the phantom (block cores, bars): the phantom,
     # holes filled, is everything else (as `_phantom_mask.phantom_disc`, bar its largest-
     # component step, which only matters for bright specks in the air)
-    lab, n = ndimage.label(small <= 0.5 * otsu_threshold(small))
+    lab, n = ndimage.label(small <= 0.5 * otsu_threshold(small), structure=_CROSS)
     air = np.zeros(n + 1, bool)
-    for side in (lab[0], lab[-1], lab[:, 0], lab[:, -1]):
-        air[side] = True
+    air[np.concatenate((lab[0], lab[-1], lab[:, 0], lab[:, -1]))] = True
     air[0] = False
     is_air = air[lab]
     level = _median(small[~is_air])
     lab[is_air] = 0
-    areas = np.bincount(lab.ravel(), minlength=n + 1)[1:].astype(float)
+    areas = np.bincount(lab.ravel(), minlength=n + 1)[1:]
     if not areas.any():
         raise ValueError("no dark block in the phantom")
     boxes = ndimage.find_objects(lab)
@@ -175,16 +177,19 @@ def _find_block(img: np.ndarray, pixel_mm: float
             continue
         r0, c0 = max((sl[0].start - 2) * f, 0), max((sl[1].start - 2) * f, 0)
         sub = img[r0:(sl[0].stop + 2) * f, c0:(sl[1].stop + 2) * f] < 0.5 * level
-        lab2, n2 = ndimage.label(sub)
+        lab2, n2 = ndimage.label(sub, structure=_CROSS)
         if n2 == 0:
             continue
-        a2 = np.bincount(lab2.ravel())
-        a2[0] = 0
-        mask = lab2 == int(np.argmax(a2))
+        if n2 == 1:         # the block alone in its box (the usual case)
+            mask = sub
+        else:
+            a2 = np.bincount(lab2.ravel())
+            a2[0] = 0
+            mask = lab2 == int(np.argmax(a2))
         rr, cc = np.nonzero(mask)
-        hh, ww = int(rr[-1] - rr[0]) + 1, np.ptp(cc) + 1     # rr is sorted (row-major)
+        hh, ww = int(rr[-1] - rr[0]) + 1, int(cc.max() - cc.min()) + 1  # rr sorted (row-major)
         if 0.6 < hh / ww < 1.6 and rr.size > 0.5 * hh * ww and hh * pixel_mm > 15:
-            return (r0, c0), mask, (rr, cc)
+            return (r0, c0), mask, (rr, cc), (hh, ww)
     raise ValueError("no square block (≥ 15 mm) in the phantom")
 
 
@@ -283,7 +288,7 @@ def _block_edges(work: np.ndarray, mask: np.ndarray, vertical: tuple[bool, ...]
     """
     ne, nv, nu = work.shape
     v = np.arange(nv, dtype=float)
-    has: np.ndarray = mask.any(axis=2)
+    has = np.asarray(mask.any(axis=2))
     if has.sum(axis=1).min() < 10:
         raise ValueError("the block edge is not in its ROI")
     # the block is on the high-u side of its left/top edge: outline = first block pixel − ½
