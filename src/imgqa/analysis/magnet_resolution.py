@@ -65,7 +65,7 @@ def magnet_resolution(image: np.ndarray, pixel_mm: float) -> Resolution:
     """
     img = np.asarray(image, np.float32)
     (r0, c0), block, (rr, cc), (hh, ww) = _find_block(img, pixel_mm)
-    rc = (rr.sum() / rr.size + r0, cc.sum() / cc.size + c0)      # as .mean(), less set-up
+    rc = (rr + r0, cc + c0)
     ri, ci = int(round(rc[0])), int(round(rc[1]))
     # edge midpoints: first block pixel down the middle column / along the middle row
     top = r0 + int(np.argmax(block[:, ci - c0]))
@@ -138,11 +138,10 @@ def _median(x: np.ndarray) -> float:
 
 
 def _find_block(img: np.ndarray, pixel_mm: float
-                ) -> tuple[tuple[int, int], np.ndarray, tuple[np.ndarray, np.ndarray],
-                           tuple[int, int]]:
-    """The square block: ``((row0, col0), mask, (rows, cols), (height, width))``, the mask
-    (full resolution) in a box whose corner is (row0, col0), its pixels' coordinates in that
-    box and its extent (px).
+                ) -> tuple[tuple[int, int], np.ndarray, tuple[float, float], tuple[int, int]]:
+    """The square block: ``((row0, col0), mask, (row, col), (height, width))``, the mask
+    (full resolution) in a box whose corner is (row0, col0), its centroid in that box and its
+    extent (px).
 
     The block is the largest compact dark blob (below half the phantom's median) with a side
     ≥ 15 mm. Candidates are found on a reduced copy (`_reduced`); each is re-labelled at full
@@ -186,10 +185,16 @@ def _find_block(img: np.ndarray, pixel_mm: float
             a2 = np.bincount(lab2.ravel())
             a2[0] = 0
             mask = lab2 == int(np.argmax(a2))
-        rr, cc = np.nonzero(mask)
-        hh, ww = int(rr[-1] - rr[0]) + 1, int(cc.max() - cc.min()) + 1  # rr sorted (row-major)
-        if 0.6 < hh / ww < 1.6 and rr.size > 0.5 * hh * ww and hh * pixel_mm > 15:
-            return (r0, c0), mask, (rr, cc), (hh, ww)
+        # centroid and extent from the row and column counts (the same numbers as from
+        # the pixels' coordinates, without listing them)
+        per_row, per_col = mask.sum(axis=1), mask.sum(axis=0)
+        area = int(per_row.sum())
+        rows, cols = np.flatnonzero(per_row), np.flatnonzero(per_col)
+        hh, ww = int(rows[-1] - rows[0]) + 1, int(cols[-1] - cols[0]) + 1
+        if 0.6 < hh / ww < 1.6 and area > 0.5 * hh * ww and hh * pixel_mm > 15:
+            centre = (float(per_row @ np.arange(per_row.size)) / area,
+                      float(per_col @ np.arange(per_col.size)) / area)
+            return (r0, c0), mask, centre, (hh, ww)
     raise ValueError("no square block (≥ 15 mm) in the phantom")
 
 
