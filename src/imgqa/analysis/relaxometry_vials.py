@@ -131,6 +131,19 @@ def _correlate_same(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     return full[:, m:m + rows, m:m + cols]
 
 
+def _correlate_valid(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    """The (point-symmetric) kernels' correlation with the image where they lie wholly inside
+    it ("valid" mode: output (kernels, rows − k + 1, cols − k + 1)), one batched FFT of the
+    image's own size (the circular wrap only reaches the discarded border)."""
+    k = kernels.shape[-1]
+    rows, cols = image.shape
+    shape = (sfft.next_fast_len(rows, real=True), sfft.next_fast_len(cols, real=True))
+    f_img = sfft.rfft2(image, s=shape)
+    f_k = sfft.rfft2(kernels, s=shape, axes=(-2, -1))
+    full = sfft.irfft2(f_k * f_img[None], s=shape, axes=(-2, -1))
+    return full[:, k - 1:rows, k - 1:cols]
+
+
 class _LocalFilter:
     """The filter bank evaluated directly at chosen pixels: the zero-padded image, the
     kernels' support (the corners beyond the bath annulus are 0 for every radius) and the
@@ -194,8 +207,7 @@ def local_scores(image: np.ndarray, pos_rc: np.ndarray, kernels: np.ndarray, hal
 def _best_over_radii(score: np.ndarray, radii_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Best score over the radius axis (axis 0 or 1 of ``score``: the leading kernel axis
     given as the first axis here) and the radius that gives it (first maximum)."""
-    k = np.argmax(score, axis=0)
-    return np.take_along_axis(score, k[None], axis=0)[0], radii_px[k]
+    return score.max(axis=0), radii_px[np.argmax(score, axis=0)]
 
 
 def _separated(rc: np.ndarray, sc: np.ndarray, rad: np.ndarray, n: int) -> list[int]:
@@ -203,15 +215,20 @@ def _separated(rc: np.ndarray, sc: np.ndarray, rad: np.ndarray, n: int) -> list[
     one) to a stronger kept one, at most ``n`` (a few dozen candidates: the pairwise test
     computed at once, the greedy choice on plain lists)."""
     p = np.asarray(rc, float).reshape(-1, 2)
+    order = np.argsort(sc, kind="stable")[::-1].tolist()
     d = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
-    far = (d > 1.5 * np.asarray(rad, float)[None, :]).tolist()   # far[i][j]: i clear of j
+    near = d <= 1.5 * np.asarray(rad, float)[None, :]      # near[i, j]: i too close to j
+    # greedy, strongest first: a position is kept unless a kept one is near it; the
+    # positions near a kept one are marked once, when it is kept
     keep: list[int] = []
-    for i in np.argsort(sc, kind="stable")[::-1].tolist():
-        far_i = far[i]
-        if all(far_i[j] for j in keep):
-            keep.append(i)
-            if len(keep) == n:
-                break
+    blocked: set[int] = set()
+    for i in order:
+        if i in blocked:
+            continue
+        keep.append(i)
+        if len(keep) == n:
+            break
+        blocked.update(np.flatnonzero(near[:, i]).tolist())
     return keep
 
 
@@ -315,22 +332,34 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
     wall = max(wall_mm / px, 1.0)
     # same physical bath annulus as the fine filter (1 … 3 fine pixels beyond the wall)
     kernels = vial_kernels(radii, wall, roi_fraction, gap_px=1.0 / f)
-    m = kernels.shape[-1] // 2 * f
+    mc = kernels.shape[-1] // 2
+    wall_f = max(wall_mm / pixel_mm, 1.0)
+    # a centre that can pass the fine test (relaxed by a coarse pixel, smallest radius) lies
+    # within `reach` of the phantom centre: the FFT covers those centres and the kernels'
+    # reach around them only
+    reach = radius - (float(radii[0]) * f + wall_f + 4.0 - f)
     rows, cols = np.flatnonzero(inner.any(axis=1)), np.flatnonzero(inner.any(axis=0))
-    r0, c0 = max(rows[0] - m, 0), max(cols[0] - m, 0)
-    nr = (min(rows[-1] + m + 1, norm.shape[0]) - r0) // f
-    nc = (min(cols[-1] + m + 1, norm.shape[1]) - c0) // f
+    lo_r = max(int(rows[0]), int(np.floor(centre[0] - reach)))
+    lo_c = max(int(cols[0]), int(np.floor(centre[1] - reach)))
+    nr = (min(int(rows[-1]), int(np.ceil(centre[0] + reach))) - lo_r) // f + 1
+    nc = (min(int(cols[-1]), int(np.ceil(centre[1] + reach))) - lo_c) // f + 1
     if nr < 3 or nc < 3:   # a phantom of a few coarse pixels holds no vial plate
         return np.zeros((0, 2), np.intp)
-    box = norm[r0:r0 + nr * f, c0:c0 + nc * f]
-    coarse = box[::f, ::f].astype(np.float32)            # bin f × f (sum of f² slices)
+    # the input block: the output pixels and mc coarse pixels around (zero beyond the image)
+    r0, c0 = lo_r - mc * f, lo_c - mc * f
+    h, w = (nr + 2 * mc) * f, (nc + 2 * mc) * f
+    box = np.zeros((h, w), np.float32)
+    ra, rb = max(r0, 0), min(r0 + h, norm.shape[0])
+    ca, cb = max(c0, 0), min(c0 + w, norm.shape[1])
+    box[ra - r0:rb - r0, ca - c0:cb - c0] = norm[ra:rb, ca:cb]
+    coarse = box[::f, ::f].copy()                        # bin f × f (sum of f² slices)
     for k in range(1, f * f):
         coarse += box[k // f::f, k % f::f]
-    best, best_r = _best_over_radii(_correlate_same(coarse, kernels.astype(np.float32)),
+    best, best_r = _best_over_radii(_correlate_valid(coarse, kernels.astype(np.float32)),
                                     radii * f)
-    # coarse pixel (i, j) covers full pixels f·i … f·i + f − 1: its centre (open grids)
-    pr = r0 + f * np.arange(nr) + (f - 1) / 2
-    pc = c0 + f * np.arange(nc) + (f - 1) / 2
+    # output pixel (i, j) covers full pixels lo + f·i … lo + f·i + f − 1: its centre
+    pr = lo_r + f * np.arange(nr) + (f - 1) / 2
+    pc = lo_c + f * np.arange(nc) + (f - 1) / 2
     ir, ic = np.rint(pr).astype(np.intp), np.rint(pc).astype(np.intp)
     ok = inner[ir[:, None], ic[None, :]]
     # the fine test, relaxed by a coarse pixel (a candidate only has to be near a vial)
@@ -346,25 +375,26 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
     i, j = idx[keep, 0], idx[keep, 1]
     # start the fine search where a parabola through the coarse peak and its neighbours
     # puts the maximum (most candidates then need no move at full resolution)
-    start_r = np.rint(pr[i] + f * _vertex(best, i, j, 0)).astype(np.intp)
-    start_c = np.rint(pc[j] + f * _vertex(best, i, j, 1)).astype(np.intp)
-    return np.stack([start_r, start_c], axis=1)
+    def at(ii: np.ndarray, jj: np.ndarray) -> np.ndarray:    # −inf beyond the grid
+        inside = (ii >= 0) & (ii < nr) & (jj >= 0) & (jj < nc)
+        return np.where(inside, best[np.clip(ii, 0, nr - 1), np.clip(jj, 0, nc - 1)], -np.inf)
+
+    b = best[i, j]
+    d_r = _vertex(at(i - 1, j), b, at(i + 1, j))
+    d_c = _vertex(at(i, j - 1), b, at(i, j + 1))
+    return np.stack([np.rint(pr[i] + f * d_r), np.rint(pc[j] + f * d_c)],
+                    axis=1).astype(np.intp)
 
 
-def _vertex(score: np.ndarray, i: np.ndarray, j: np.ndarray, axis: int) -> np.ndarray:
-    """Offset (−0.5 … 0.5 pixel) of the vertex of the parabola through ``score`` at (i, j)
-    and its two neighbours along ``axis`` (0 at the border or beside an excluded pixel)."""
-    n = score.shape[axis]
-    lo, hi = np.maximum((i, j)[axis] - 1, 0), np.minimum((i, j)[axis] + 1, n - 1)
-    if axis == 0:
-        a, b, c = score[lo, j], score[i, j], score[hi, j]
-    else:
-        a, b, c = score[i, lo], score[i, j], score[i, hi]
+def _vertex(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Offset (−0.5 … 0.5 pixel) of the vertex of the parabola through (−1, a), (0, b),
+    (1, c); 0 where a neighbour is excluded (−inf) or the parabola is not concave."""
     curv = a - 2.0 * b + c
-    ok = np.isfinite(a) & np.isfinite(c) & (curv < 0) & (lo < hi)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.where(ok, 0.5 * (a - c) / np.where(ok, curv, -1.0), 0.0)
-    return np.clip(d, -0.5, 0.5)
+    ok = np.isfinite(curv) & (curv < 0)
+    d = 0.5 * (a - c)[ok] / curv[ok]
+    out = np.zeros(len(b))
+    out[ok] = np.clip(d, -0.5, 0.5)
+    return out
 
 
 def _fine(local: _LocalFilter, cand: np.ndarray, radii: np.ndarray, allowed,
