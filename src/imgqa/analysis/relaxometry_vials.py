@@ -131,6 +131,26 @@ def _correlate_same(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     return full[:, m:m + rows, m:m + cols]
 
 
+def _erode_taxicab(mask: np.ndarray, k: int) -> np.ndarray:
+    """``ndimage.binary_erosion(mask, iterations=k)`` (4-connected cross, outside the array
+    unset): a pixel stays when every pixel within taxicab distance k is set. The diamond is
+    2k + 1 row segments (half-widths 0…k): each segment test is a difference of row prefix
+    sums, so ≈ 4k + 2 whole-array operations instead of k passes of a per-pixel filter."""
+    m = np.asarray(mask, bool)
+    h, w = m.shape
+    pad = np.zeros((h + 2 * k, w + 2 * k + 1), np.int32)   # leading 0 column: prefix sums
+    pad[k:k + h, k + 1:k + 1 + w] = m
+    cs = np.cumsum(pad, axis=1)
+    # full[j][r, x]: the 2j + 1 pixels of padded row r centred on column x + k all set
+    full = [(cs[:, k + j + 1:k + j + 1 + w] - cs[:, k - j:k - j + w]) == 2 * j + 1
+            for j in range(k + 1)]
+    out = full[k][k:k + h].copy()
+    for dy in range(1, k + 1):
+        out &= full[k - dy][k - dy:k - dy + h]
+        out &= full[k - dy][k + dy:k + dy + h]
+    return out
+
+
 def _correlate_valid(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     """The (point-symmetric) kernels' correlation with the image where they lie wholly inside
     it ("valid" mode: output (kernels, rows − k + 1, cols − k + 1)), one batched FFT of the
@@ -267,8 +287,7 @@ def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
     # the erosion there is that of the whole image: outside the image counts as 0 too)
     rows_d, cols_d = np.flatnonzero(disc.any(axis=1)), np.flatnonzero(disc.any(axis=0))
     b0, b1, c0, c1 = int(rows_d[0]), int(rows_d[-1]) + 1, int(cols_d[0]), int(cols_d[-1]) + 1
-    inner_box = ndimage.binary_erosion(disc[b0:b1, c0:c1],
-                                       iterations=max(1, int(round(4.0 / pixel_mm))))
+    inner_box = _erode_taxicab(disc[b0:b1, c0:c1], max(1, int(round(4.0 / pixel_mm))))
     if not inner_box.any():
         raise ValueError("the phantom is too small for a vial plate")
     inner = np.zeros(disc.shape, bool)
