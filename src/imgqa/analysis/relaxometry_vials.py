@@ -53,8 +53,7 @@ def as_planes(stack: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
     shape = planes[0].shape
     if len(shape) != 2 or any(p.shape != shape for p in planes):
         raise ValueError("the images must be 2-d and of one size")
-    return [p if np.issubdtype(p.dtype, np.floating) else p.astype(np.float64)
-            for p in planes]
+    return [p if p.dtype.kind == "f" else p.astype(np.float64) for p in planes]
 
 
 def abs_max(planes: Sequence[np.ndarray]) -> np.ndarray:
@@ -159,7 +158,9 @@ def _correlate_valid(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     rows, cols = image.shape
     shape = (sfft.next_fast_len(rows, real=True), sfft.next_fast_len(cols, real=True))
     f_img = sfft.rfft2(image, s=shape)
-    f_k = sfft.rfft2(kernels, s=shape, axes=(-2, -1))
+    # the kernels' transform: their k rows along the last axis, then the columns (what
+    # rfft2 of the zero-padded kernels does, without transforming the zero rows)
+    f_k = sfft.fft(sfft.rfft(kernels, n=shape[1], axis=-1), n=shape[0], axis=-2)
     full = sfft.irfft2(f_k * f_img[None], s=shape, axes=(-2, -1))
     return full[:, k - 1:rows, k - 1:cols]
 
@@ -237,7 +238,11 @@ def _separated(rc: np.ndarray, sc: np.ndarray, rad: np.ndarray, n: int) -> list[
     p = np.asarray(rc, float).reshape(-1, 2)
     order = np.argsort(sc, kind="stable")[::-1].tolist()
     d = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
-    near = d <= 1.5 * np.asarray(rad, float)[None, :]      # near[i, j]: i too close to j
+    # near[j, i]: i lies within 1.5 radii of j (d is symmetric); the lists of every row
+    # from one nonzero (row-major: grouped by j)
+    jj, ii = np.nonzero(d <= 1.5 * np.asarray(rad, float)[:, None])
+    starts = np.searchsorted(jj, np.arange(len(p) + 1)).tolist()
+    near = ii.tolist()
     # greedy, strongest first: a position is kept unless a kept one is near it; the
     # positions near a kept one are marked once, when it is kept
     keep: list[int] = []
@@ -248,7 +253,7 @@ def _separated(rc: np.ndarray, sc: np.ndarray, rad: np.ndarray, n: int) -> list[
         keep.append(i)
         if len(keep) == n:
             break
-        blocked.update(np.flatnonzero(near[:, i]).tolist())
+        blocked.update(near[starts[i]:starts[i + 1]])
     return keep
 
 
@@ -394,15 +399,14 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
     i, j = idx[keep, 0], idx[keep, 1]
     # start the fine search where a parabola through the coarse peak and its neighbours
     # puts the maximum (most candidates then need no move at full resolution)
-    def at(ii: np.ndarray, jj: np.ndarray) -> np.ndarray:    # −inf beyond the grid
-        inside = (ii >= 0) & (ii < nr) & (jj >= 0) & (jj < nc)
-        return np.where(inside, best[np.clip(ii, 0, nr - 1), np.clip(jj, 0, nc - 1)], -np.inf)
-
-    b = best[i, j]
-    d_r = _vertex(at(i - 1, j), b, at(i + 1, j))
-    d_c = _vertex(at(i, j - 1), b, at(i, j + 1))
-    return np.stack([np.rint(pr[i] + f * d_r), np.rint(pc[j] + f * d_c)],
-                    axis=1).astype(np.intp)
+    # the four neighbours of every kept peak in one gather (−inf beyond the grid)
+    ii = np.concatenate([i - 1, i + 1, i, i])
+    jj = np.concatenate([j, j, j - 1, j + 1])
+    inside = (ii >= 0) & (ii < nr) & (jj >= 0) & (jj < nc)
+    nb = np.where(inside, best[np.clip(ii, 0, nr - 1), np.clip(jj, 0, nc - 1)],
+                  -np.inf).reshape(2, 2, -1)                         # (axis, side, peak)
+    d = _vertex(nb[:, 0], best[i, j], nb[:, 1])                       # (axis, peak)
+    return np.rint(np.stack([pr[i], pc[j]], axis=1) + f * d.T).astype(np.intp)
 
 
 def _vertex(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -410,9 +414,8 @@ def _vertex(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     (1, c); 0 where a neighbour is excluded (−inf) or the parabola is not concave."""
     curv = a - 2.0 * b + c
     ok = np.isfinite(curv) & (curv < 0)
-    d = 0.5 * (a - c)[ok] / curv[ok]
-    out = np.zeros(len(b))
-    out[ok] = np.clip(d, -0.5, 0.5)
+    out = np.zeros(curv.shape)
+    out[ok] = np.clip(0.5 * (a - c)[ok] / curv[ok], -0.5, 0.5)
     return out
 
 
@@ -460,10 +463,9 @@ def _refine_centres(norm: np.ndarray, rc: np.ndarray, r: float) -> np.ndarray:
     if not ok.any():
         return out
     q = p[ok]
-    # every window in one gather: (peaks, 2n + 1, 2n + 1)
-    idx = ((q[:, 0] - n) * norm.shape[1] + (q[:, 1] - n))[:, None, None] \
-        + (oy + n) * norm.shape[1] + (ox + n)
-    w = np.take(norm, idx) * inside
+    # every window in one gather: (peaks, 2n + 1, 2n + 1) (2-d indices: ``norm`` may be a
+    # view into a padded array, which a flat gather would copy first)
+    w = norm[q[:, 0, None, None] + oy, q[:, 1, None, None] + ox] * inside
     s = w.sum(axis=(1, 2))
     good = s > 0
     cy = q[:, 0] + (w * oy).sum(axis=(1, 2)) / np.where(good, s, 1.0)
