@@ -217,31 +217,41 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     idx = np.arange(n_t)[None, :]
     splits = [np.zeros((n_v, 1), int), m, m + 1] if magnitude else [np.zeros((n_v, 1), int)]
     signs = [np.where(idx < k, -1.0, 1.0) for k in splits]              # (vials, TIs) each
-    # every split of every vial in one grid search (rows: split-major)
-    sign = np.concatenate(signs)                                          # (rows, TIs)
-    y_all = np.abs(np.concatenate([y] * len(signs))) * sign if magnitude else y
-    t1_all, coef_all, rss_all = _grid_search(columns, y_all, *t1_range_ms)
+    # every split of every vial in one grid search (rows: split-major); a vial whose
+    # minimum is its first TI has "before the minimum" = "no split": that row is fitted once
+    # (every row's fit is independent of the others, so the result is the same)
+    fit_rows = np.ones(len(splits) * n_v, bool)
+    if magnitude:
+        fit_rows[n_v:2 * n_v] = m[:, 0] > 0
+    sign = np.concatenate(signs)[fit_rows]                                # (rows, TIs)
+    y_all = np.abs(np.concatenate([y] * len(signs))[fit_rows]) * sign if magnitude else y
+    t1_fit, coef_fit, rss_fit = _grid_search(columns, y_all, *t1_range_ms)
     if magnitude:
         # a restored polarity must be the model's own: the fitted curve has to be
         # negative where the signs were flipped, with a physical inversion efficiency
         # (a free fit otherwise "explains" a fully recovered short-T1 vial by a
         # nonsense split); all splits of all vials at once
-        k_all = np.concatenate(splits)[:, 0]
-        c0, c1 = columns(t1_all)                                        # (TIs, rows)
-        model = (c0 * coef_all[:, 0] + c1 * coef_all[:, 1]).T
-        tol = 0.02 * np.abs(coef_all[:, 0:1])
-        b_k = coef_all[:, 1] / np.where(coef_all[:, 0] == 0, np.nan, coef_all[:, 0])
+        k_all = np.concatenate(splits)[fit_rows, 0]
+        c0, c1 = columns(t1_fit)                                        # (TIs, rows)
+        model = (c0 * coef_fit[:, 0] + c1 * coef_fit[:, 1]).T
+        tol = 0.02 * np.abs(coef_fit[:, 0:1])
+        b_k = coef_fit[:, 1] / np.where(coef_fit[:, 0] == 0, np.nan, coef_fit[:, 0])
         bad = ((k_all > 0)
                & (np.any(sign * model < -tol, axis=1)
                   | ~((b_k > _B_RANGE[0]) & (b_k < _B_RANGE[1]))))
-        rss_all = np.where(bad, np.inf, rss_all)
+        rss_fit = np.where(bad, np.inf, rss_fit)
+    # back to (splits, vials): a row fitted once stands for its duplicate
+    src = np.cumsum(fit_rows) - 1
+    if magnitude:
+        dup = np.flatnonzero(~fit_rows[n_v:2 * n_v])
+        src[n_v + dup] = src[dup]
     n_s = len(splits)
     flips = np.stack([np.broadcast_to(k[:, 0], (n_v,)) for k in splits])
-    rss = rss_all.reshape(n_s, n_v)                                      # (splits, vials)
+    rss = rss_fit[src].reshape(n_s, n_v)                                 # (splits, vials)
     best = np.argmin(rss, axis=0)
     sel = np.arange(n_v)
-    t1 = t1_all.reshape(n_s, n_v)[best, sel]
-    coef = coef_all.reshape(n_s, n_v, 2)[best, sel]
+    t1 = t1_fit[src].reshape(n_s, n_v)[best, sel]
+    coef = coef_fit[src].reshape(n_s, n_v, 2)[best, sel]
     a = coef[:, 0]
     b = np.divide(coef[:, 1], a, out=np.full(n_v, np.nan), where=a != 0)
     rel = np.sqrt(rss[best, sel] / n_t) / np.maximum(np.abs(a), 1e-12)
@@ -378,14 +388,15 @@ def air_floor(stack: np.ndarray | Sequence[np.ndarray], phantom_mask: np.ndarray
             ~mask[r0:r1, c0:c1], metric="taxicab") > margin_px
     else:   # no phantom pixel: as the transform of the whole image says
         air = ndimage.distance_transform_cdt(~mask, metric="taxicab") > margin_px
-    if air.sum() < 100:
+    n_air = np.count_nonzero(air)
+    if n_air < 100:
         return 0.0
     # sum |image| over the images first (image by image, in float64), then over the air
     planes = as_planes(stack)
     total = np.abs(planes[0]).astype(np.float64)
     for p in planes[1:]:
         total += np.abs(p)
-    return float(total[air].sum() / (len(planes) * np.count_nonzero(air)))
+    return float(total[air].sum() / (len(planes) * n_air))
 
 
 @dataclass(frozen=True)
