@@ -81,24 +81,29 @@ def vial_signals(stack: np.ndarray | Sequence[np.ndarray], centres_rc: np.ndarra
     rows, cols = planes[0].shape
     c = np.asarray(centres_rc, float).reshape(-1, 2)
     n = int(np.ceil(roi_radius_px))
-    oy, ox = np.mgrid[-n:n + 1, -n:n + 1]
+    o = np.arange(-n, n + 1)
     top = np.rint(c).astype(np.intp) - n                               # window corners
     if np.any(top < 0) or np.any(top[:, 0] + 2 * n + 1 > rows) \
             or np.any(top[:, 1] + 2 * n + 1 > cols):
         raise ValueError("a vial ROI reaches the image border")
-    # every vial's window in one flat gather; the ROI (pixel centres within the radius of
-    # the sub-pixel centre) as 0/1 weights
-    inside = np.hypot((oy + n)[None] + top[:, 0, None, None] - c[:, 0, None, None],
-                      (ox + n)[None] + top[:, 1, None, None] - c[:, 1, None, None]
+    # every vial's window (and the bath) in one flat gather per image; the ROI (pixel
+    # centres within the radius of the sub-pixel centre) as 0/1 weights
+    inside = np.hypot((o + n)[None, :, None] + top[:, 0, None, None] - c[:, 0, None, None],
+                      (o + n)[None, None, :] + top[:, 1, None, None] - c[:, 1, None, None]
                       ) <= roi_radius_px                                 # (vials, w, w)
-    idx = (top[:, 0] * cols + top[:, 1])[:, None] + ((oy + n) * cols + (ox + n)).ravel()
-    window = np.stack([np.take(p.ravel(), idx) for p in planes])      # (images, vials, w²)
+    idx = ((top[:, 0] * cols + top[:, 1])[:, None]
+           + ((o + n)[:, None] * cols + (o + n)[None, :]).ravel()).ravel()
+    n_win = idx.size
+    with_bath = bath_mask is not None and bool(bath_mask.any())
+    if with_bath:
+        idx = np.concatenate([idx, np.flatnonzero(bath_mask)])
+    gathered = np.stack([np.take(p.ravel(), idx) for p in planes])     # (images, pixels)
+    window = gathered[:, :n_win].reshape(len(planes), len(c), -1)      # (images, vials, w²)
     counts = inside.reshape(len(c), -1).sum(axis=1)
     sig = np.einsum("ivp,vp->vi", window, inside.reshape(len(c), -1).astype(window.dtype),
                     dtype=np.float64) / counts[:, None]
-    if bath_mask is not None and bath_mask.any():
-        b_idx = np.flatnonzero(bath_mask)
-        bath = np.stack([np.take(p.ravel(), b_idx) for p in planes])     # (images, pixels)
+    if with_bath:
+        bath = gathered[:, n_win:]                                       # (images, pixels)
         sig = np.vstack([sig, _median_rows(bath)])
         counts = np.r_[counts, bath.shape[1]]
     return sig, counts
