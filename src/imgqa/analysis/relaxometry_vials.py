@@ -130,6 +130,17 @@ def _correlate_same(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     return full[:, m:m + rows, m:m + cols]
 
 
+def _median_f64(values: np.ndarray) -> float:
+    """``np.median`` of the values converted to float64, without converting them: the middle
+    element(s) by partition in their own dtype (the same elements), their mean in float64."""
+    v = np.asarray(values).ravel()
+    k = v.size // 2
+    if v.size % 2:
+        return float(np.partition(v, k)[k])
+    part = np.partition(v, (k - 1, k))
+    return float((np.float64(part[k - 1]) + np.float64(part[k])) / 2.0)
+
+
 def _erode_taxicab(mask: np.ndarray, k: int) -> np.ndarray:
     """``ndimage.binary_erosion(mask, iterations=k)`` (4-connected cross, outside the array
     unset): a pixel stays when every pixel within taxicab distance k is set. The diamond is
@@ -297,7 +308,7 @@ def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
         raise ValueError("the phantom is too small for a vial plate")
     inner = np.zeros(disc.shape, bool)
     inner[b0:b1, c0:c1] = inner_box
-    level = max(float(np.median(peak[b0:b1, c0:c1][inner_box].astype(np.float64))), 1e-12)
+    level = max(_median_f64(peak[b0:b1, c0:c1][inner_box]), 1e-12)
     radii_mm = np.arange(radius_range_mm[0], radius_range_mm[1] + 1e-9, max(0.5, pixel_mm / 2))
     radii = radii_mm / pixel_mm
     wall_px = max(wall_mm / pixel_mm, 1.0)
