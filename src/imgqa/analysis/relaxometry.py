@@ -94,9 +94,10 @@ def vial_signals(stack: np.ndarray | Sequence[np.ndarray], centres_rc: np.ndarra
     idx = ((top[:, 0] * cols + top[:, 1])[:, None]
            + ((o + n)[:, None] * cols + (o + n)[None, :]).ravel()).ravel()
     n_win = idx.size
-    with_bath = bath_mask is not None and bool(bath_mask.any())
+    b_idx = np.flatnonzero(bath_mask) if bath_mask is not None else np.zeros(0, np.intp)
+    with_bath = b_idx.size > 0
     if with_bath:
-        idx = np.concatenate([idx, np.flatnonzero(bath_mask)])
+        idx = np.concatenate([idx, b_idx])
     gathered = np.stack([np.take(p.ravel(), idx) for p in planes])     # (images, pixels)
     window = gathered[:, :n_win].reshape(len(planes), len(c), -1)      # (images, vials, w²)
     counts = inside.reshape(len(c), -1).sum(axis=1)
