@@ -5,7 +5,11 @@
   and with ``IMGQA_BLAS_THREADS=auto`` (OpenBLAS's own one thread per core);
 * ``imgqa analyse <ACR series> --format json`` vs hazen 2.0's own CLI running one ACR task
   (``hazen acr_snr <folder>``) on the same series, and vs a pylinac 3.49 script
-  (``python -c "from pylinac import ACRMRILarge; ..."``) on the same folder.
+  (``python -c "from pylinac import ACRMRILarge; ..."``) on the same folder;
+* the floor under ``imgqa analyse``: a bare interpreter importing only the libraries the command
+  cannot do without (numpy, pydicom, ``scipy.ndimage``, ``scipy.fft``; single-threaded BLAS as
+  imgqa runs), nothing of imgqa, so its ratio to hazen's CLI is the best any change inside
+  imgqa could reach (docs/validation.md, "Whole-process CLI timings").
 
 Each command is a fresh process; the tools' runs are interleaved (imgqa, hazen, pylinac, imgqa,
 ...) so that the machine's load hits them alike; the median of ``repeats`` is reported with
@@ -47,6 +51,10 @@ def _ref_bin() -> Path:
     return ROOT / ".venv-ref" / "bin"
 
 
+# What `imgqa analyse <ACR series>` must import whatever imgqa does: reading DICOM (pydicom, numpy)
+# and the ACR kernels' SciPy modules.
+FLOOR_SCRIPT = "import numpy, pydicom, scipy.ndimage, scipy.fft"
+
 PYLINAC_SCRIPT = ("import sys; from pylinac import ACRMRILarge; a = ACRMRILarge(sys.argv[1]); "
                   "a.analyze(); print(a.results())")
 
@@ -72,6 +80,9 @@ def _commands(data_home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
         "imgqa analyse ACR, IMGQA_BLAS_THREADS=auto": (
             imgqa + ["analyse", str(ACR), "--format", "json"],
             {**imgqa_env, "IMGQA_BLAS_THREADS": "auto"}),
+        "libraries only (floor)": ([sys.executable, "-c", FLOOR_SCRIPT],
+                                   {**imgqa_env, "OPENBLAS_NUM_THREADS": "1",
+                                    "OMP_NUM_THREADS": "1"}),
         "hazen acr_snr": ([str(ref / "hazen"), "acr_snr", str(ACR)], dict(os.environ)),
         "pylinac ACRMRILarge script": ([str(ref / "python"), "-c", PYLINAC_SCRIPT, str(ACR)],
                                        dict(os.environ)),
@@ -130,6 +141,16 @@ def run(repeats: int = REPEATS) -> list[dict]:
                  "cpu_ratio": cpu_med[a] / cpu_med[auto],
                  "notes": f"median of {repeats}; CPU s default {cpu_med[a]:.2f}, auto "
                           f"{cpu_med[auto]:.2f}; {load}; exit {codes[auto]}"})
+    floor = "libraries only (floor)"
+    if "hazen acr_snr" in med:
+        h = "hazen acr_snr"
+        rows.append({"name": f"{floor}: python -c '{FLOOR_SCRIPT}' vs {h}",
+                     "imgqa_s": med[floor], "reference_s": med[h], "ratio": med[floor] / med[h],
+                     "cpu_s": cpu_med[floor], "cpu_ratio": cpu_med[floor] / cpu_med[h],
+                     "notes": f"median of {repeats}; CPU s floor {cpu_med[floor]:.2f}, imgqa "
+                              f"analyse {cpu_med[a]:.2f} (imgqa's own part "
+                              f"{cpu_med[a] - cpu_med[floor]:.2f}), {h} {cpu_med[h]:.2f}; "
+                              f"{load}; exit {codes[floor]}"})
     for peer in ("hazen acr_snr", "pylinac ACRMRILarge script"):
         if peer in med:
             rows.append({"name": f"{a} vs {peer} (whole process, {ACR.name})",

@@ -289,8 +289,11 @@ def _magnet_interleaved(folder: Path, repeats: int, task: str) -> tuple[dict, An
     """imgqa mr.magnet (load, then analysis) and one hazen ``task`` run alternately,
     ``repeats`` times, so that other jobs on the machine weigh on both alike. Wall and CPU
     (``time.process_time``) times, medians; hazen's from its own timers (its task, reading
-    included), its process start-up and imports excluded."""
+    included), its process start-up and imports excluded. Also the medians of imgqa's
+    involuntary / voluntary context switches and minor page faults per run (``getrusage``):
+    why its wall time exceeds its CPU time (preempted, waiting, or faulting in memory)."""
     import os
+    import resource
 
     import imgqa
 
@@ -298,17 +301,22 @@ def _magnet_interleaved(folder: Path, repeats: int, task: str) -> tuple[dict, An
     wall: dict[str, list[float]] = {"load": [], "analysis": [], "total": []}
     cpu: dict[str, list[float]] = {"load": [], "analysis": [], "total": []}
     ref_wall, ref_cpu, loads = [], [], []
+    counts: dict[str, list[int]] = {"nivcsw": [], "nvcsw": [], "minflt": []}
     result, ref = None, {}
     for _ in range(repeats):
+        u0 = resource.getrusage(resource.RUSAGE_SELF)
         t0, c0 = time.perf_counter(), time.process_time()
         series = imgqa.load(folder)
         t1, c1 = time.perf_counter(), time.process_time()
         result = imgqa.analyse(series, "mr.magnet")[0]
         t2, c2 = time.perf_counter(), time.process_time()
+        u1 = resource.getrusage(resource.RUSAGE_SELF)
         for d, (a, b, c) in ((wall, (t0, t1, t2)), (cpu, (c0, c1, c2))):
             d["load"].append(b - a)
             d["analysis"].append(c - b)
             d["total"].append(c - a)
+        for k in counts:
+            counts[k].append(getattr(u1, "ru_" + k) - getattr(u0, "ru_" + k))
         ref = _hazen_task(task, folder, 1)
         if ref.get("time_s") is not None:
             ref_wall.append(ref["time_s"])
@@ -319,6 +327,7 @@ def _magnet_interleaved(folder: Path, repeats: int, task: str) -> tuple[dict, An
     t = {k: statistics.median(v) for k, v in wall.items()}
     t.update({f"cpu_{k}": statistics.median(v) for k, v in cpu.items()})
     t["loadavg"] = statistics.median(loads) if loads else float("nan")
+    t.update({k: statistics.median(v) for k, v in counts.items()})
     ref["time_s"] = statistics.median(ref_wall) if ref_wall else None
     ref["cpu_s"] = statistics.median(ref_cpu) if ref_cpu else None
     return t, result, ref
@@ -339,7 +348,9 @@ def run_magnet(repeats: int = 5) -> list[dict]:
                 f"(CPU {t['cpu_load']:.3f} + {t['cpu_analysis']:.3f} s); hazen {task} "
                 + (f"CPU {c_ref:.3f} s, " if c_ref else "")
                 + (f"CPU ratio {t['cpu_total'] / c_ref:.3f}; " if c_ref else "")
-                + f"interleaved, load average {t['loadavg']:.1f}"
+                + f"interleaved, load average {t['loadavg']:.1f}; imgqa per run: "
+                f"{t['nivcsw']:g} involuntary / {t['nvcsw']:g} voluntary context switches, "
+                f"{t['minflt']:g} minor faults"
                 + (" (hazen: mm, ≈ 1/(2·MTF50))" if "resolution" in task else ""))
         rows.append({"name": name, "imgqa_s": t["total"], "reference_s": t_ref,
                      "ratio": t["total"] / t_ref if t_ref else None, "pylinac_s": None,
@@ -348,7 +359,8 @@ def run_magnet(repeats: int = 5) -> list[dict]:
                      "imgqa_cpu_s": t["cpu_total"], "imgqa_cpu_load_s": t["cpu_load"],
                      "imgqa_cpu_analysis_s": t["cpu_analysis"], "reference_cpu_s": c_ref,
                      "ratio_cpu": t["cpu_total"] / c_ref if c_ref else None,
-                     "loadavg": t["loadavg"],
+                     "loadavg": t["loadavg"], "imgqa_nivcsw": t["nivcsw"],
+                     "imgqa_nvcsw": t["nvcsw"], "imgqa_minflt": t["minflt"],
                      "agreement": {meas: {"imgqa": result.value(meas), "hazen": hz,
                                           "pylinac": None}},
                      "notes": f"{ref['error']} ({note})" if ref.get("error") else note})

@@ -1,9 +1,17 @@
-"""Shared fixtures: where the real scanner images are, and a Qt-free default environment."""
+"""Shared fixtures: where the real scanner images are, a Qt-free default environment, and the
+loopback network peers the receiver and e-mail tests talk to (a free port, a DICOM sender, a
+throwaway SMTP server)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +44,88 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("IMGQA_DATA_DIR", str(home))
     monkeypatch.delenv("IMGQA_DB", raising=False)
     monkeypatch.delenv("IMGQA_ARCHIVE", raising=False)   # no test archives into a real share
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """A function giving a TCP port free on the loopback interface at the time of the call."""
+
+    def pick() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    return pick
+
+
+@pytest.fixture
+def dicom_send() -> Callable[..., list[int] | None]:
+    """``send(port, items, calling="SCANNER", called="IMGQA", contexts=None)``: C-STORE each
+    item (a file path or a dataset) to a receiver on loopback in one association, as a scanner
+    does. Returns the statuses as integers, or None when the association is refused.
+    ``contexts`` are the SOP classes to propose (default: those of the items)."""
+    import pydicom
+    from pynetdicom import AE
+
+    def send(port: int, items: Sequence[Any], calling: str = "SCANNER", called: str = "IMGQA",
+             contexts: Sequence[str] | None = None) -> list[int] | None:
+        datasets = [pydicom.dcmread(x) if isinstance(x, (str, os.PathLike)) else x
+                    for x in items]
+        ae = AE(ae_title=calling)
+        ae.acse_timeout = ae.network_timeout = 5
+        for uid in dict.fromkeys(contexts or [str(ds.SOPClassUID) for ds in datasets]):
+            ae.add_requested_context(uid)
+        assoc = ae.associate("127.0.0.1", port, ae_title=called)
+        if not assoc.is_established:
+            return None
+        try:
+            return [int(assoc.send_c_store(ds).Status) for ds in datasets]
+        finally:
+            assoc.release()
+
+    return send
+
+
+class SmtpInbox:
+    """aiosmtpd handler keeping every message it receives, and whether it came over TLS."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s   # a slow server: two senders overlap
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.tls: list[bool] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        # STARTTLS records its TLS in the session; implicit TLS is the transport's own
+        self.tls.append(session.ssl is not None
+                        or server.transport.get_extra_info("ssl_object") is not None)
+        return "250 OK"
+
+    def parsed(self) -> list[EmailMessage]:
+        return [message_from_bytes(raw, policy=policy.default)  # type: ignore[misc]
+                for _, raw in self.messages]
+
+    @property
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in self.parsed()]
+
+
+@pytest.fixture
+def smtp_server(free_port) -> Iterator[Callable[..., tuple[SmtpInbox, int]]]:
+    """``start(delay_s=0.0, **controller_options)`` → ``(inbox, port)``: a throwaway SMTP
+    server (aiosmtpd) on loopback; every server started is stopped after the test."""
+    controller = pytest.importorskip("aiosmtpd.controller")
+    started: list[Any] = []
+
+    def start(delay_s: float = 0.0, **options: Any) -> tuple[SmtpInbox, int]:
+        inbox = SmtpInbox(delay_s)
+        ctl = controller.Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
+        ctl.start()
+        started.append(ctl)
+        return inbox, int(ctl.port)
+
+    yield start
+    for ctl in reversed(started):
+        ctl.stop()

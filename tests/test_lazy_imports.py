@@ -24,7 +24,8 @@ from imgqa.phantoms.writer import PhantomDevice, write_series
 
 SRC = Path(imgqa.__file__).resolve().parents[1]   # run the children on this same source tree
 HEAVY = ("scipy", "scipy.signal", "scipy.stats", "scipy.ndimage", "skimage", "PySide6",
-         "pyqtgraph", "sqlalchemy", "pydicom", "reportlab", "openpyxl", "multiprocessing")
+         "pyqtgraph", "sqlalchemy", "pydicom", "reportlab", "openpyxl", "multiprocessing",
+         "alembic")
 # Libraries only the analysis kernels (SciPy, scikit-image) or the GUI (Qt) need.
 NEVER_FOR_LIGHT_COMMANDS = {"scipy.signal", "scipy.stats", "skimage", "PySide6", "pyqtgraph"}
 
@@ -91,6 +92,8 @@ def test_light_commands_load_no_kernel_or_qt_library(command, saved_session):
     assert expected in res["out"]
     # ... without SciPy's signal/stats, scikit-image or Qt.
     assert not NEVER_FOR_LIGHT_COMMANDS & set(res["loaded"]), res["loaded"]
+    # An up-to-date results database is opened without Alembic (db.SCHEMA_HEAD).
+    assert "alembic" not in res["loaded"]
 
 
 def test_protocol_declarations_load_without_scipy_or_pydicom():
@@ -208,6 +211,31 @@ def test_analysing_an_acr_series_without_a_database_loads_no_signal_stats_or_sql
     assert {"scipy.ndimage", "pydicom"} <= set(res["loaded"])
     assert not {"scipy.signal", "scipy.stats", "sqlalchemy", "skimage", "PySide6",
                 "multiprocessing"} & set(res["loaded"]), res["loaded"]
+
+
+def test_analysing_an_acr_series_loads_only_the_acr_kernels_and_tolerances(tmp_path,
+                                                                          monkeypatch):
+    # Issue 17: the ACR battery reads the Rayleigh factor without importing the mr.snr kernels
+    # (imgqa.analysis.mr_snr), and judging its results parses only the packaged tolerance file
+    # that names mr.acr (mr.toml), not all nine.
+    from imgqa.phantoms import make_demo
+    from imgqa.store.defaults import _files
+
+    (folder,) = make_demo(tmp_path / "demo", names=["mr_acr"])
+    monkeypatch.setenv("IMGQA_DATA_DIR", str(tmp_path / "no-database-here"))
+    monkeypatch.delenv("IMGQA_DB", raising=False)
+    code = ('HEAVY = HEAVY + ("imgqa.analysis.mr_snr",)\n'
+            + PROBE.replace('"loaded": [', '"parsed": _parsed(), "loaded": [')
+            .replace("from imgqa.cli.main import main",
+                     "from imgqa.cli.main import main\n"
+                     "def _parsed():\n"
+                     "    from imgqa.store import defaults\n"
+                     "    return defaults._parsed.cache_info().currsize\n"))
+    res = _run_fresh("analyse", str(folder), "--format", "json", code=code)
+    assert [r["protocol"] for r in json.loads(res["out"])["results"]] == ["mr.acr"], res["err"]
+    assert "imgqa.analysis.mr_snr" not in res["loaded"], res["loaded"]
+    assert res["parsed"] == sum("mr.acr" in text for _, text in _files()) == 1
+    assert len(_files()) > 1
 
 
 def test_analyse_looks_for_the_same_default_database_file_as_the_store():

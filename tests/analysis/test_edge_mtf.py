@@ -73,3 +73,38 @@ def test_flat_image_has_no_edge():
         find_edge(np.full((128, 128), 100.0), (0.1, 0.1))
     with pytest.raises(ValueError):
         slanted_edge_mtf(np.zeros((10, 10)), (0.1, 0.1))
+
+
+def test_iec_core_helpers_equal_their_numpy_definitions():
+    # binned_esf / presampled_mtf / nyquist_band (shared with mr.magnet) keep the arithmetic
+    # of the formulas they replace: np.gradient, np.interp over the filled bins, a mask cut
+    from imgqa.analysis.edge_mtf import _window, binned_esf, nyquist_band, presampled_mtf
+
+    rng = np.random.default_rng(3)
+    h, nb = 0.05, 40
+    for gap in (False, True):
+        dist = rng.uniform(-2.1, 2.1, 3000)
+        if gap:     # empty bins: interpolated
+            dist = dist[np.abs(dist - 0.5) > 0.08]
+        vals = 100 + 50 * np.tanh(dist / 0.3) + rng.normal(0, 1, dist.size)
+        x, esf, empty = binned_esf(dist, vals, h, nb)
+        assert (empty > 0) is gap
+        idx = np.rint(dist[np.abs(dist) <= (nb + 0.5) * h] / h).astype(int) + nb
+        counts = np.bincount(idx, minlength=2 * nb + 1)
+        sums = np.bincount(idx, vals[np.abs(dist) <= (nb + 0.5) * h], minlength=2 * nb + 1)
+        filled = counts > 0
+        np.testing.assert_array_equal(esf, np.interp(x, x[filled], sums[filled] / counts[filled]))
+        lsf, f_full, m_full = presampled_mtf(x, esf, h, "hann")
+        np.testing.assert_array_equal(lsf, np.gradient(esf, h))
+        spec = np.abs(np.fft.rfft(lsf * _window(x / (x[-1] + h), "hann")))
+        freq = np.fft.rfftfreq(x.size, d=h)
+        corr = np.sinc(freq * h) * np.sinc(2 * freq * h)
+        np.testing.assert_array_equal(f_full, freq[corr > 0.2])
+        np.testing.assert_array_equal(m_full, (spec / spec[0])[corr > 0.2] / corr[corr > 0.2])
+        f, m = nyquist_band(f_full, m_full, f_full[5])      # Nyquist on the grid
+        np.testing.assert_array_equal(f, f_full[:6])
+        np.testing.assert_array_equal(m, m_full[:6])
+        nyq = 0.5 * (f_full[5] + f_full[6])                  # between two frequencies
+        f, m = nyquist_band(f_full, m_full, nyq)
+        np.testing.assert_array_equal(f, np.append(f_full[:6], nyq))
+        np.testing.assert_array_equal(m, np.append(m_full[:6], np.interp(nyq, f_full, m_full)))

@@ -27,18 +27,6 @@ from imgqa.phantoms.writer import write_series
 SRC = Path(imgqa.__file__).resolve().parents[1]
 
 
-def _send(port, files, calling="CT_ROOM1"):
-    ae = AE(ae_title=calling)
-    ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
-    if not assoc.is_established:
-        return None
-    try:
-        return [int(assoc.send_c_store(pydicom.dcmread(f)).Status) for f in files]
-    finally:
-        assoc.release()
-
-
 def _read_until(stream, pattern):
     for line in stream:
         m = re.search(pattern, line)
@@ -48,7 +36,7 @@ def _read_until(stream, pattern):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
-def test_receive_analyse_analyses_each_sent_series_once(tmp_path):
+def test_receive_analyse_analyses_each_sent_series_once(tmp_path, dicom_send):
     images, _ = water_phantom(size=128, pixel_mm=1.8, noise_sd=5.0, n_slices=2, seed=1)
     files = write_series(images, tmp_path / "src", modality="CT",
                          description="Water phantom daily QC", pixel_spacing_mm=1.8,
@@ -62,10 +50,10 @@ def test_receive_analyse_analyses_each_sent_series_once(tmp_path):
     guard.start()
     try:
         port = int(_read_until(proc.stdout, r"port (\d+)").group(1))
-        assert _send(port, files) == [0, 0]
+        assert dicom_send(port, files, "CT_ROOM1") == [0, 0]
         first = _read_until(proc.stdout, r"^(analysed|failed|waiting): .*").group(0)
-        assert _send(port, files) == [0, 0]           # the same series again
-        assert _send(port, files[:1], calling="STRANGER") is None  # not on the allow-list
+        assert dicom_send(port, files, "CT_ROOM1") == [0, 0]  # the same series again
+        assert dicom_send(port, files[:1], calling="STRANGER") is None  # not on the allow-list
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate()
     finally:
@@ -89,7 +77,7 @@ def _start_receiver(inbox, *extra):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
-def test_sigkill_mid_series_loses_no_acknowledged_image(tmp_path):
+def test_sigkill_mid_series_loses_no_acknowledged_image(tmp_path, dicom_send):
     images, _ = water_phantom(size=64, pixel_mm=3.6, noise_sd=5.0, n_slices=6, seed=2)
     files = write_series(images, tmp_path / "src", modality="CT", description="kill test",
                          pixel_spacing_mm=3.6, slice_thickness_mm=5.0,
@@ -118,7 +106,7 @@ def test_sigkill_mid_series_loses_no_acknowledged_image(tmp_path):
     # Restarted, the scanner sends the whole series again: nothing stored twice.
     proc, port = _start_receiver(inbox)
     try:
-        assert _send(port, files) == [0] * 6
+        assert dicom_send(port, files, "CT_ROOM1") == [0] * 6
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=120)
     finally:

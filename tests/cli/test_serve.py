@@ -18,9 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-import pydicom
 import pytest
-from pynetdicom import AE
 
 import imgqa
 from imgqa.cli.main import main
@@ -29,20 +27,6 @@ from imgqa.phantoms.writer import write_series
 from imgqa.store import open_store
 
 SRC = Path(imgqa.__file__).resolve().parents[1]
-
-
-def _send(port, files, calling="MR_ACR"):
-    datasets = [pydicom.dcmread(f) for f in files]
-    ae = AE(ae_title=calling)
-    for uid in {str(ds.SOPClassUID) for ds in datasets}:
-        ae.add_requested_context(uid)
-    assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
-    if not assoc.is_established:
-        return None
-    try:
-        return [int(assoc.send_c_store(ds).Status) for ds in datasets]
-    finally:
-        assoc.release()
 
 
 def _read_until(stream, pattern, seen):
@@ -68,7 +52,8 @@ def _start(db, inbox):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
-def test_serve_saves_a_received_acr_series_once_pending_review(tmp_path, shared_data, capsys):
+def test_serve_saves_a_received_acr_series_once_pending_review(
+        tmp_path, shared_data, capsys, dicom_send):
     acr = sorted((shared_data / "mr/acr/hazen_Siemens").glob("*.dcm"))
     assert len(acr) == 11
     db = str(tmp_path / "qc.sqlite3")
@@ -83,12 +68,12 @@ def test_serve_saves_a_received_acr_series_once_pending_review(tmp_path, shared_
     line = r"^(saved|failed|waiting|duplicate): .*"
     proc, port, seen = _start(db, inbox)
     try:
-        assert _send(port, acr) == [0] * 11
+        assert dicom_send(port, acr, "MR_ACR") == [0] * 11
         saved = _read_until(proc.stdout, line, seen)
         assert saved.group(1) == "saved", saved.group(0)
-        assert _send(port, acr) == [0] * 11            # the same series again: nothing new
-        assert _send(port, acr[:1], calling="STRANGER") is None  # not on the allow-list
-        assert _send(port, ct, calling="MR_ACR") == [0, 0]
+        assert dicom_send(port, acr, "MR_ACR") == [0] * 11  # the same series again: nothing new
+        assert dicom_send(port, acr[:1], calling="STRANGER") is None  # not on the allow-list
+        assert dicom_send(port, ct, calling="MR_ACR") == [0, 0]
         wait = _read_until(proc.stdout, line, seen)
         assert wait.group(1) == "waiting" and "no routing rule matches" in wait.group(0)
         proc.send_signal(signal.SIGTERM)
@@ -103,7 +88,7 @@ def test_serve_saves_a_received_acr_series_once_pending_review(tmp_path, shared_
     # Restarted (the series is new to the process): the store's duplicate check refuses it.
     proc, port, seen = _start(db, inbox)
     try:
-        assert _send(port, acr) == [0] * 11
+        assert dicom_send(port, acr, "MR_ACR") == [0] * 11
         again = _read_until(proc.stdout, line, seen)
         assert again.group(1) == "duplicate" and "session 1: nothing added" in again.group(0)
         proc.send_signal(signal.SIGTERM)

@@ -6,14 +6,10 @@ loopback with a pynetdicom SCU, as a scanner would."""
 from __future__ import annotations
 
 import itertools
-import socket
 from datetime import UTC, datetime, timedelta
 
-import pydicom
 import pytest
 from conftest import TIMEOUT_MS, open_and_wait, write_water_day
-from pynetdicom import AE
-from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
 from imgqa.gui.auto_runner import AutoSettings, save_auto_settings
 from imgqa.gui.service_status import GlanceCounts, glance_counts, glance_html
@@ -147,26 +143,8 @@ def test_glance_text_without_anything_to_do():
     assert glance_html(GlanceCounts(overdue=2, action=1)).count("<a ") == 2
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def send(port: int, files, calling: str) -> list[int] | None:
-    ae = AE(ae_title=calling)
-    ae.acse_timeout = ae.network_timeout = 5
-    ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
-    if not assoc.is_established:
-        return None
-    try:
-        return [int(assoc.send_c_store(pydicom.dcmread(f)).Status) for f in files]
-    finally:
-        assoc.release()
-
-
-def test_status_panel_runs_receiver_and_automatic_analysis(qtbot, tmp_path):
+def test_status_panel_runs_receiver_and_automatic_analysis(qtbot, tmp_path, free_port,
+                                                           dicom_send):
     """Start receiving from the panel, a scanner sends a CT water series: the panel shows the
     send, the series is routed by the stored rule, analysed and saved pending review; an
     unknown AE title is refused and said; Stop finishes cleanly."""
@@ -191,12 +169,12 @@ def test_status_panel_runs_receiver_and_automatic_analysis(qtbot, tmp_path):
     assert f"port <b>{port}</b>" in panel.listening.text()
     assert "Automatic analysis <b>on</b>" in panel.listening.text()
 
-    assert send(port, files, "STRANGER") is None   # refused at association
+    assert dicom_send(port, files, "STRANGER") is None   # refused at association
     qtbot.waitUntil(lambda: "refused" in panel.problems.text(), timeout=TIMEOUT_MS)
     assert "STRANGER" in panel.problems.text()
 
     with qtbot.waitSignal(panel.runner.outcome, timeout=TIMEOUT_MS) as got:
-        assert send(port, files, "CTSCANNER") == [0] * len(files)
+        assert dicom_send(port, files, "CTSCANNER") == [0] * len(files)
     outcome = got.args[0]
     assert (outcome.state, outcome.protocol) == ("saved", "ct.water"), outcome.line()
     assert panel.last_send.text().startswith("from CTSCANNER at ")
@@ -232,7 +210,7 @@ def test_status_panel_runs_receiver_and_automatic_analysis(qtbot, tmp_path):
     assert thread is not None and not thread.is_alive()
 
 
-def test_watched_folder_series_is_analysed_without_the_receiver(qtbot, tmp_path):
+def test_watched_folder_series_is_analysed_without_the_receiver(qtbot, tmp_path, free_port):
     """No receiver: a folder the scanner exports to is set in the panel; a CT water series
     copied there (a temporary name first, then renamed, as copy tools do) is routed by the
     stored rule, analysed and saved pending review; a folder that vanishes is said, not fatal."""
@@ -349,8 +327,8 @@ def test_description_pattern_matches_exactly_its_description(text):
     assert description_pattern("  ") == ""
 
 
-def test_rule_made_in_the_window_routes_the_real_acr_series_sent_later(qtbot, tmp_path,
-                                                                       shared_data):
+def test_rule_made_in_the_window_routes_the_real_acr_series_sent_later(
+        qtbot, tmp_path, shared_data, free_port, dicom_send):
     """The whole loop on the real ACR MRI series (Siemens Skyra, 11 slices): open and analyse
     it, "always analyse series like this one", then the scanner sends it to the window's
     receiver: it is routed by that rule, analysed with mr.acr and saved pending review, with
@@ -381,17 +359,8 @@ def test_rule_made_in_the_window_routes_the_real_acr_series_sent_later(qtbot, tm
     panel._settings_changed()
     assert panel.start_receiving()
     qtbot.waitUntil(lambda: panel.runner.running, timeout=TIMEOUT_MS)
-    datasets = [pydicom.dcmread(f) for f in acr]
-    ae = AE(ae_title="MR_ACR")
-    for uid in {str(ds.SOPClassUID) for ds in datasets}:
-        ae.add_requested_context(uid)
     with qtbot.waitSignal(panel.runner.outcome, timeout=120000) as got:
-        assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
-        assert assoc.is_established
-        try:
-            assert [int(assoc.send_c_store(ds).Status) for ds in datasets] == [0] * 11
-        finally:
-            assoc.release()
+        assert dicom_send(port, acr, "MR_ACR") == [0] * 11
     outcome = got.args[0]
     assert (outcome.state, outcome.rule_id) == ("saved", rule.rule_id), outcome.line()
     assert panel.last_send.text().startswith("from MR_ACR") and "11 images" in \

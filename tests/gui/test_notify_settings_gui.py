@@ -4,64 +4,41 @@ settings with the reason."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from conftest import TIMEOUT_MS, write_water_day
 from PySide6.QtCore import Qt
 
 from imgqa.service.notify_settings import load_settings, settings_path
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+pytest.importorskip("aiosmtpd.controller")  # the test extra
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.subjects: list[str] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        text = envelope.content.decode("utf-8", "replace")
-        self.subjects += [ln[9:] for ln in text.splitlines() if ln.startswith("Subject: ")]
-        return "250 OK"
-
-
-def test_notifications_group_sends_a_test_and_saves_the_settings(qtbot, window):
-    inbox = _Inbox()
-    ctl = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    ctl.start()
-    try:
-        window.act_settings.trigger()
-        dlg = window.settings_dialog
-        box = dlg.notify_box
-        box.enabled.setChecked(True)
-        box.host.setText("127.0.0.1")
-        box.port.setValue(ctl.port)
-        box.from_edit.setText("imgqa@qc.example.org")
-        box.to.setText("physics@qc.example.org, lead@qc.example.org")
-        box.level.setCurrentIndex(box.level.findData("TOLERANCE"))
-        qtbot.mouseClick(box.test_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: box.test_result.text().startswith(("✔", "✖")),
-                        timeout=TIMEOUT_MS)
-        assert box.test_result.text().startswith("✔"), box.test_result.text()
-        assert inbox.subjects == ["[imgqa] test message"]
-        qtbot.waitUntil(box.test_button.isEnabled, timeout=TIMEOUT_MS)
-        box.to.setText("")  # incomplete: refused with the reason, nothing saved
-        dlg._accept()
-        assert "no recipient" in box.test_result.text() and dlg.isVisible()
-        assert not settings_path().exists()
-        box.to.setText("physics@qc.example.org")
-        dlg._accept()
-    finally:
-        ctl.stop()
+def test_notifications_group_sends_a_test_and_saves_the_settings(qtbot, window, smtp_server):
+    inbox, port = smtp_server()
+    window.act_settings.trigger()
+    dlg = window.settings_dialog
+    box = dlg.notify_box
+    box.enabled.setChecked(True)
+    box.host.setText("127.0.0.1")
+    box.port.setValue(port)
+    box.from_edit.setText("imgqa@qc.example.org")
+    box.to.setText("physics@qc.example.org, lead@qc.example.org")
+    box.level.setCurrentIndex(box.level.findData("TOLERANCE"))
+    qtbot.mouseClick(box.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: box.test_result.text().startswith(("✔", "✖")),
+                    timeout=TIMEOUT_MS)
+    assert box.test_result.text().startswith("✔"), box.test_result.text()
+    assert inbox.subjects == ["[imgqa] test message"]
+    qtbot.waitUntil(box.test_button.isEnabled, timeout=TIMEOUT_MS)
+    box.to.setText("")  # incomplete: refused with the reason, nothing saved
+    dlg._accept()
+    assert "no recipient" in box.test_result.text() and dlg.isVisible()
+    assert not settings_path().exists()
+    box.to.setText("physics@qc.example.org")
+    dlg._accept()
     s = load_settings()
     assert (s.enabled, s.host, s.port, s.level, s.to) == (
-        True, "127.0.0.1", ctl.port, "TOLERANCE", ("physics@qc.example.org",))
+        True, "127.0.0.1", port, "TOLERANCE", ("physics@qc.example.org",))
 
 
 def test_status_bar_shows_failing_sessions_and_overdue_tests_at_a_glance(qtbot, window,

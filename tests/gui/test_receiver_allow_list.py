@@ -6,13 +6,8 @@ The real settings dialog is driven; a real pynetdicom SCU sends over loopback.
 
 from __future__ import annotations
 
-import socket
-
-import pydicom
 import pytest
 from conftest import TIMEOUT_MS, write_water_day
-from pynetdicom import AE
-from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
 from imgqa.gui.receiver_control import (
     access_note,
@@ -22,26 +17,6 @@ from imgqa.gui.receiver_control import (
 )
 from imgqa.gui.state import ReceiverSettings, receiver_settings, save_receiver_settings
 from imgqa.io.receiver import RejectedAssociation
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def send(port: int, files, calling: str, called: str = "QCTEST"):
-    """C-STORE `files` from AE title `calling`; the statuses, or None when refused."""
-    ae = AE(ae_title=calling)
-    ae.acse_timeout = ae.network_timeout = 5
-    ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate("127.0.0.1", port, ae_title=called)
-    if not assoc.is_established:
-        return None
-    try:
-        return [assoc.send_c_store(pydicom.dcmread(f)).Status for f in files]
-    finally:
-        assoc.release()
 
 
 @pytest.fixture
@@ -76,7 +51,7 @@ def test_names_are_split_by_commas_or_spaces():
     assert split_names("  ") == ()
 
 
-def test_allow_list_round_trips_through_dialog_and_ini(qtbot, window, tmp_path):
+def test_allow_list_round_trips_through_dialog_and_ini(qtbot, window, tmp_path, free_port):
     port = free_port()
     dlg = enable(qtbot, window, tmp_path / "inbox", port, names="CT_ROOM1, MR 3T",
                  hosts="10.1.2.0/24 127.0.0.1")
@@ -120,7 +95,7 @@ def test_allow_list_round_trips_through_dialog_and_ini(qtbot, window, tmp_path):
     ("CT_ROOM1", "10.1.2.300", "Allowed addresses: '10.1.2.300' is not an IP address"),
 ])
 def test_bad_names_and_addresses_are_explained_and_not_saved(qtbot, window, tmp_path,
-                                                             names, hosts, message):
+                                                             names, hosts, message, free_port):
     dlg = enable(qtbot, window, tmp_path / "inbox", free_port(), names=names, hosts=hosts)
     dlg._accept()
     assert dlg.isVisible()  # kept open until fixed
@@ -137,7 +112,7 @@ def test_control_characters_in_a_title_are_refused():
                                               ("any", "CT_ROOM1"), ("fe80::/10",))) == []
 
 
-def test_network_without_names_says_scanners_will_be_refused(qtbot, window, tmp_path):
+def test_network_without_names_says_scanners_will_be_refused(qtbot, window, tmp_path, free_port):
     dlg = enable(qtbot, window, tmp_path / "inbox", free_port())
     assert dlg.rx_note.text() == ""  # this computer only: nothing surprising
     dlg.rx_network.setChecked(True)
@@ -159,7 +134,7 @@ def test_network_without_names_says_scanners_will_be_refused(qtbot, window, tmp_
 
 
 def test_listed_scanner_stores_and_others_are_refused_with_status(qtbot, window, tmp_path,
-                                                                  image):
+                                                                  image, free_port, dicom_send):
     inbox, port = tmp_path / "inbox", free_port()
     dlg = enable(qtbot, window, inbox, port, names="CTSCANNER")
     with qtbot.waitSignal(dlg.accepted, timeout=TIMEOUT_MS):
@@ -167,7 +142,7 @@ def test_listed_scanner_stores_and_others_are_refused_with_status(qtbot, window,
     rx, label = window.inbox.receiver, window.inbox.status_label
     qtbot.waitUntil(lambda: rx.running, timeout=TIMEOUT_MS)
 
-    assert send(port, [image], "CTSCANNER") == [0]
+    assert dicom_send(port, [image], "CTSCANNER", "QCTEST") == [0]
     qtbot.waitUntil(lambda: rx.new_images == 1, timeout=TIMEOUT_MS)
     assert len(list(inbox.rglob("*.dcm"))) == 1
     assert label.text() == f"Receiving as QCTEST on port {port} — 1 new image"
@@ -175,7 +150,7 @@ def test_listed_scanner_stores_and_others_are_refused_with_status(qtbot, window,
     # An AE title not on the list, from this very computer: refused, and the status bar says
     # who and why (titles and address only, never patient data).
     with qtbot.waitSignal(rx.refused, timeout=TIMEOUT_MS):
-        assert send(port, [image], "STRANGER") is None
+        assert dicom_send(port, [image], "STRANGER", "QCTEST") is None
     assert label.text() == (f"Receiving as QCTEST on port {port} — 1 new image — 1 refused "
                             "(last: STRANGER at 127.0.0.1)")
     assert "its AE title is not in Settings → Scanners allowed to send" in label.toolTip()
@@ -184,20 +159,22 @@ def test_listed_scanner_stores_and_others_are_refused_with_status(qtbot, window,
 
     # A listed scanner addressing another AE title is refused too, with that reason.
     with qtbot.waitSignal(rx.refused, timeout=TIMEOUT_MS):
-        assert send(port, [image], "CTSCANNER", called="WHATEVER") is None
+        assert dicom_send(port, [image], "CTSCANNER", called="WHATEVER") is None
     assert label.text().endswith("— 2 refused (last: CTSCANNER at 127.0.0.1)")
     assert "it was sent to AE title 'WHATEVER', this receiver is 'QCTEST'" in label.toolTip()
     assert len(list(inbox.rglob("*.dcm"))) == 1  # nothing filed from refused associations
 
 
-def test_address_list_refuses_a_listed_title_from_elsewhere(qtbot, window, tmp_path, image):
+def test_address_list_refuses_a_listed_title_from_elsewhere(qtbot, window, tmp_path, image,
+                                                            free_port, dicom_send):
     inbox, port = tmp_path / "inbox", free_port()
     save_receiver_settings(ReceiverSettings(True, "QCTEST", port, str(inbox), "127.0.0.1",
                                             ("CTSCANNER",), ("10.1.2.0/24",)), window.settings)
     assert window.inbox.apply_settings()
     rx, label = window.inbox.receiver, window.inbox.status_label
     with qtbot.waitSignal(rx.refused, timeout=TIMEOUT_MS):
-        assert send(port, [image], "CTSCANNER") is None  # 127.0.0.1 is not in 10.1.2.0/24
+        # 127.0.0.1 is not in 10.1.2.0/24
+        assert dicom_send(port, [image], "CTSCANNER", "QCTEST") is None
     assert label.text().endswith("— 1 refused (last: CTSCANNER at 127.0.0.1)")
     assert "its address is not in Settings → Allowed addresses" in label.toolTip()
 
@@ -207,18 +184,18 @@ def test_address_list_refuses_a_listed_title_from_elsewhere(qtbot, window, tmp_p
                            window.settings)
     assert window.inbox.apply_settings()
     assert rx.refused_count == 0 and "refused" not in label.text()
-    assert send(port, [image], "CTSCANNER") == [0]
+    assert dicom_send(port, [image], "CTSCANNER", "QCTEST") == [0]
     qtbot.waitUntil(lambda: rx.new_images == 1, timeout=TIMEOUT_MS)
 
 
-def test_any_scanner_accepts_every_title(qtbot, window, tmp_path, image):
+def test_any_scanner_accepts_every_title(qtbot, window, tmp_path, image, free_port, dicom_send):
     inbox, port = tmp_path / "inbox", free_port()
     dlg = enable(qtbot, window, inbox, port, any_ae=True)
     with qtbot.waitSignal(dlg.accepted, timeout=TIMEOUT_MS):
         dlg._accept()
     assert receiver_settings(window.settings).allowed_ae_titles == ("ANY",)
     rx = window.inbox.receiver
-    assert send(port, [image], "WHOEVER") == [0]
+    assert dicom_send(port, [image], "WHOEVER", "QCTEST") == [0]
     qtbot.waitUntil(lambda: rx.new_images == 1, timeout=TIMEOUT_MS)
     assert rx.refused_count == 0
 

@@ -10,30 +10,8 @@ import socket
 import pydicom
 import pytest
 from conftest import TIMEOUT_MS, write_water_day
-from pynetdicom import AE
-from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
 from imgqa.gui.state import ReceiverSettings, receiver_settings, save_receiver_settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def send(port: int, files, ae_title: str = "IMGQA"):
-    """C-STORE `files` as a CT scanner would; returns the statuses (None: not associated)."""
-    ae = AE(ae_title="CTSCANNER")
-    ae.acse_timeout = ae.network_timeout = 5
-    ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate("127.0.0.1", port, ae_title=ae_title)
-    if not assoc.is_established:
-        return None
-    try:
-        return [assoc.send_c_store(pydicom.dcmread(f)).Status for f in files]
-    finally:
-        assoc.release()
 
 
 @pytest.fixture
@@ -55,7 +33,8 @@ def enable_in_dialog(qtbot, window, inbox, port):
     return dlg
 
 
-def test_receive_show_live_in_inbox_and_analyse(qtbot, window, tmp_path, two_days):
+def test_receive_show_live_in_inbox_and_analyse(
+        qtbot, window, tmp_path, two_days, free_port, dicom_send):
     inbox, port = tmp_path / "inbox", free_port()
     dlg = enable_in_dialog(qtbot, window, inbox, port)
     with qtbot.waitSignal(dlg.accepted, timeout=TIMEOUT_MS):
@@ -74,7 +53,7 @@ def test_receive_show_live_in_inbox_and_analyse(qtbot, window, tmp_path, two_day
     names = [a.text() for a in file_menu.actions()]
     assert names.index("Open inbox…") == names.index("Open folder…") + 1
 
-    assert send(port, two_days, "QCTEST") == [0, 0]
+    assert dicom_send(port, two_days, "CTSCANNER", "QCTEST") == [0, 0]
     # Arrivals appear while the window is open: two series, grouped by their date, newest first.
     qtbot.waitUntil(lambda: len(view.series) == 2, timeout=TIMEOUT_MS)
     assert window.inbox.status_label.text() == \
@@ -110,16 +89,17 @@ def test_receive_show_live_in_inbox_and_analyse(qtbot, window, tmp_path, two_day
         dlg._accept()
     assert not rx.running
     assert window.inbox.status_label.text() == ""
-    assert send(port, two_days[:1], "QCTEST") is None
+    assert dicom_send(port, two_days[:1], "CTSCANNER", "QCTEST") is None
 
 
-def test_double_click_analyses_and_received_images_load(qtbot, window, tmp_path, two_days):
+def test_double_click_analyses_and_received_images_load(
+        qtbot, window, tmp_path, two_days, free_port, dicom_send):
     inbox, port = tmp_path / "inbox", free_port()
     save_receiver_settings(ReceiverSettings(True, "IMGQA", port, str(inbox), "127.0.0.1"),
                            window.settings)
     assert window.inbox.apply_settings()
     view = window.inbox.view
-    assert send(port, two_days[:1]) == [0]
+    assert dicom_send(port, two_days[:1], "CTSCANNER") == [0]
     qtbot.waitUntil(lambda: len(view.series) == 1, timeout=TIMEOUT_MS)
     item = view.tree.topLevelItem(0).child(0)
     with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT_MS):
@@ -130,10 +110,10 @@ def test_double_click_analyses_and_received_images_load(qtbot, window, tmp_path,
     assert window.problems.problems() == []  # no half-written file was picked up
     window.close()  # stops the receiver on exit
     assert not window.inbox.receiver.running
-    assert send(port, two_days[:1]) is None
+    assert dicom_send(port, two_days[:1], "CTSCANNER") is None
 
 
-def test_busy_port_and_bad_values_are_explained(qtbot, window, tmp_path):
+def test_busy_port_and_bad_values_are_explained(qtbot, window, tmp_path, free_port):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen(1)
@@ -171,7 +151,8 @@ def test_inbox_dates_name_today_and_yesterday():
     assert day_label(None, today) == "Undated"
 
 
-def test_receiver_listens_on_loopback_unless_opened_to_the_network(qtbot, window, tmp_path):
+def test_receiver_listens_on_loopback_unless_opened_to_the_network(
+        qtbot, window, tmp_path, free_port):
     # Fresh settings: loopback, and the dialog shows the choice unticked.
     assert receiver_settings(window.settings).host == "127.0.0.1"
     window.act_settings.trigger()

@@ -20,7 +20,7 @@ import pydicom
 import pytest
 from pydicom import config as pydicom_config
 from pynetdicom import AE
-from pynetdicom.sop_class import CTImageStorage, Verification  # type: ignore[attr-defined]
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from imgqa.io.receiver import (
     StorageReceiver,
@@ -60,18 +60,6 @@ def _hostile(src, *, sop, series=None, date=None, value=0):
     arr[:] = value  # distinct pixel content per instance
     ds.PixelData = arr.tobytes()
     return ds
-
-
-def _send(port, datasets):
-    ae = AE(ae_title="HOSTILE")
-    ae.add_requested_context(CTImageStorage)
-    ae.add_requested_context(Verification)
-    assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
-    assert assoc.is_established
-    try:
-        return [int(assoc.send_c_store(ds).Status) for ds in datasets]
-    finally:
-        assoc.release()
 
 
 def _files_under(root):
@@ -114,13 +102,13 @@ def test_relpath_never_uses_a_raw_invalid_header_value():
         "20260105/1.2.3/1.2.3.4.dcm"
 
 
-def test_hostile_sender_cannot_write_outside_the_inbox(tmp_path, ct_file, lax_pydicom):
+def test_hostile_sender_cannot_write_outside_the_inbox(tmp_path, ct_file, lax_pydicom, dicom_send):
     outer = tmp_path / "site"
     inbox = outer / "qc" / "inbox"
     with StorageReceiver(inbox=inbox, port=0, host="127.0.0.1") as rx:
         before = set(_files_under(tmp_path))
-        statuses = _send(rx.port, [_hostile(ct_file, sop="pwned-outside", series="..",
-                                            date="..")])
+        hostile = _hostile(ct_file, sop="pwned-outside", series="..", date="..")
+        statuses = dicom_send(rx.port, [hostile], "HOSTILE")
     new = set(_files_under(tmp_path)) - before
     assert statuses == [0]  # stored, under a safe name (nothing a scanner sends is lost)
     assert len(new) == 1
@@ -131,11 +119,11 @@ def test_hostile_sender_cannot_write_outside_the_inbox(tmp_path, ct_file, lax_py
     assert pydicom.dcmread(path).SOPInstanceUID == "pwned-outside"  # the header is untouched
 
 
-def test_colliding_sop_uids_are_both_kept(tmp_path, ct_file, lax_pydicom):
+def test_colliding_sop_uids_are_both_kept(tmp_path, ct_file, lax_pydicom, dicom_send):
     inbox = tmp_path / "inbox"
     with StorageReceiver(inbox=inbox, port=0, host="127.0.0.1") as rx:
-        statuses = _send(rx.port, [_hostile(ct_file, sop="1.2.3/4", value=1),
-                                   _hostile(ct_file, sop="1.2.3_4", value=2)])
+        statuses = dicom_send(rx.port, [_hostile(ct_file, sop="1.2.3/4", value=1),
+                                        _hostile(ct_file, sop="1.2.3_4", value=2)], "HOSTILE")
     assert statuses == [0, 0]
     files = [p for p in _files_under(inbox) if not p.name.startswith(".")]
     assert len(files) == 2
@@ -144,13 +132,13 @@ def test_colliding_sop_uids_are_both_kept(tmp_path, ct_file, lax_pydicom):
 
 
 def test_same_sop_uid_different_content_keeps_both_and_resend_is_idempotent(
-        tmp_path, ct_file, caplog):
+        tmp_path, ct_file, caplog, dicom_send):
     inbox = tmp_path / "inbox"
     first = _hostile(ct_file, sop="1.2.826.0.1.3680043.2.1125.7", value=1)
     changed = _hostile(ct_file, sop="1.2.826.0.1.3680043.2.1125.7", value=2)
     with StorageReceiver(inbox=inbox, port=0, host="127.0.0.1") as rx, \
             caplog.at_level(logging.WARNING, logger="imgqa.io.receiver"):
-        statuses = _send(rx.port, [first, first, changed])
+        statuses = dicom_send(rx.port, [first, first, changed], "HOSTILE")
     assert statuses == [0, 0, 0]
     files = [p for p in _files_under(inbox) if not p.name.startswith(".")]
     # the identical re-send did not add a copy; the different content did not replace the first
@@ -164,7 +152,7 @@ def test_same_sop_uid_different_content_keeps_both_and_resend_is_idempotent(
 
 @pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt",
                     reason="needs POSIX symlinks")
-def test_symlink_inside_inbox_pointing_out_is_refused(tmp_path, ct_file, caplog):
+def test_symlink_inside_inbox_pointing_out_is_refused(tmp_path, ct_file, caplog, dicom_send):
     """Defence in depth: even with valid components the resolved path is checked."""
     inbox = tmp_path / "inbox"
     outside = tmp_path / "outside"
@@ -173,7 +161,7 @@ def test_symlink_inside_inbox_pointing_out_is_refused(tmp_path, ct_file, caplog)
     (inbox / "20260105").symlink_to(outside, target_is_directory=True)
     with StorageReceiver(inbox=inbox, port=0, host="127.0.0.1") as rx, \
             caplog.at_level(logging.ERROR, logger="imgqa.io.receiver"):
-        statuses = _send(rx.port, [pydicom.dcmread(ct_file)])
+        statuses = dicom_send(rx.port, [pydicom.dcmread(ct_file)], "HOSTILE")
     assert statuses == [0xC001]
     assert _files_under(outside) == []
     assert rx.received == []

@@ -8,10 +8,7 @@ real pynetdicom SCU and drives completion with a fake clock.
 from __future__ import annotations
 
 import numpy as np
-import pydicom
 import pytest
-from pynetdicom import AE
-from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
 from imgqa.io.receiver import StorageReceiver
 from imgqa.phantoms.ct import water_phantom
@@ -100,31 +97,20 @@ def test_automatic_route_lets_imgqa_choose():
     assert decision.analyse and decision.protocol is None and decision.reason
 
 
-def _send(port, files, calling="CTSCANNER"):
-    ae = AE(ae_title=calling)
-    ae.add_requested_context(CTImageStorage)
-    assoc = ae.associate("127.0.0.1", port, ae_title="IMGQA")
-    assert assoc.is_established
-    try:
-        return [int(assoc.send_c_store(pydicom.dcmread(f)).Status) for f in files]
-    finally:
-        assoc.release()
-
-
-def test_received_series_is_analysed_once_after_the_quiet_period(tmp_path, water_files):
+def test_received_series_is_analysed_once_after_the_quiet_period(tmp_path, water_files, dicom_send):
     clock = [0.0]
     outcomes = []
     qc = AutomaticQC(lambda s: outcomes.extend(analyse_complete(s.paths, update=s.update)),
                      quiet_s=10.0, clock=lambda: clock[0])
     with StorageReceiver(inbox=tmp_path / "inbox", port=0, allowed_ae_titles=["CTSCANNER"],
                          on_received=qc.on_received) as rx:
-        assert _send(rx.port, water_files) == [0, 0]
+        assert dicom_send(rx.port, water_files, "CTSCANNER") == [0, 0]
         clock[0] = 9.0
         assert qc.run_due() == 0 and qc.collector.pending() != {}
         clock[0] = 10.0
         assert qc.run_due() == 1
         # the scanner sends the same series again: nothing new, nothing analysed again
-        assert _send(rx.port, water_files) == [0, 0]
+        assert dicom_send(rx.port, water_files, "CTSCANNER") == [0, 0]
         clock[0] = 100.0
         assert qc.run_due() == 0
     (outcome,) = outcomes
@@ -136,7 +122,8 @@ def test_received_series_is_analysed_once_after_the_quiet_period(tmp_path, water
 
 
 @pytest.mark.slow  # 500 C-STOREs, each fsynced: ~40 s on a loaded 2-core machine
-def test_500_images_in_a_burst_from_two_associations_are_stored_and_handed_on_once(tmp_path):
+def test_500_images_in_a_burst_from_two_associations_are_stored_and_handed_on_once(
+        tmp_path, dicom_send):
     """Two series of 250 images, each association delivering half of each, at the same time."""
     import threading
 
@@ -150,7 +137,7 @@ def test_500_images_in_a_burst_from_two_associations_are_stored_and_handed_on_on
     statuses: list[list[int] | None] = [None, None]
 
     def deliver(k):
-        statuses[k] = _send(rx.port, files[k::2])
+        statuses[k] = dicom_send(rx.port, files[k::2], "CTSCANNER")
 
     with StorageReceiver(inbox=tmp_path / "inbox", port=0, allowed_ae_titles=["CTSCANNER"],
                          on_received=qc.on_received) as rx:

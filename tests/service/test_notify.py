@@ -16,14 +16,11 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -45,7 +42,7 @@ from imgqa.service.pipeline import AutomaticQC
 from imgqa.service.saving import SessionSaver
 from imgqa.store import open_store
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+pytest.importorskip("aiosmtpd.controller")  # the test extra
 
 SRC = Path(imgqa.__file__).resolve().parents[1]
 
@@ -53,36 +50,10 @@ PATIENT = {"PatientName": "DOE^JANE", "PatientID": "PID-98765",
            "AccessionNumber": "ACC-55501", "PatientBirthDate": "19700101"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Inbox:
-    """aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 OK"
-
-    def parsed(self) -> list[EmailMessage]:
-        return [message_from_bytes(raw, policy=policy.default)  # type: ignore[misc]
-                for _, raw in self.messages]
-
-
 @pytest.fixture
-def smtp():
-    inbox = _Inbox()
-    ctl = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    ctl.start()
-    try:
-        yield inbox, ctl.port
-    finally:
-        ctl.stop()
+def smtp(smtp_server):
+    """(inbox, port) of a throwaway SMTP server on loopback (tests/conftest.py)."""
+    return smtp_server()
 
 
 def _settings(port: int, **kw) -> NotifySettings:
@@ -170,8 +141,8 @@ def test_passing_session_sends_nothing(tmp_path, smtp, store):
 
 
 def test_unreachable_server_is_logged_the_session_kept_and_the_service_goes_on(
-        tmp_path, store, caplog):
-    notifier = Notifier(_settings(_free_port()))  # nothing listens there
+        tmp_path, store, caplog, free_port):
+    notifier = Notifier(_settings(free_port()))  # nothing listens there
     with caplog.at_level(logging.WARNING, logger="imgqa.service.notify"):
         saver = _run(store, notifier, _water_series(tmp_path / "a", 20.0), tmp_path)
         saver2 = _run(store, notifier, _water_series(tmp_path / "b", 25.0), tmp_path)
@@ -246,38 +217,20 @@ def test_due_notify_cli_sends_once_and_keeps_its_exit_code(tmp_path, smtp, capsy
     assert len(inbox.messages) == 1
 
 
-class _SlowInbox(_Inbox):
-    """Takes ``delay`` seconds to accept a message: a sender's digest is still in flight when
-    another process checks."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__()
-        self.delay = delay
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        import asyncio
-
-        await asyncio.sleep(self.delay)
-        return await super().handle_DATA(server, session, envelope)
-
-
-def test_two_processes_checking_at_once_mail_an_overdue_test_once(tmp_path):
+def test_two_processes_checking_at_once_mail_an_overdue_test_once(tmp_path, smtp_server):
     """`imgqa serve`'s daily check and a cron `imgqa due --notify` at the same moment: the
     state file's claim lets one of them mail the test; the other finds it claimed."""
-    inbox = _SlowInbox(delay=2.0)
-    ctl = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    ctl.start()
-    try:
-        _overdue_store(tmp_path).close()
-        save_settings(_settings(ctl.port))
-        env = dict(os.environ, PYTHONPATH=str(SRC))
-        cmd = [sys.executable, "-m", "imgqa.cli.main", "--db", str(tmp_path / "due.sqlite3"),
-               "due", "--notify", "--format", "json"]
-        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=env) for _ in range(2)]
-        outs = [p.communicate(timeout=120) for p in procs]
-    finally:
-        ctl.stop()
+    # a server taking 2 s to accept a message: one digest is still in flight when the other
+    # process checks
+    inbox, port = smtp_server(delay_s=2.0)
+    _overdue_store(tmp_path).close()
+    save_settings(_settings(port))
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    cmd = [sys.executable, "-m", "imgqa.cli.main", "--db", str(tmp_path / "due.sqlite3"),
+           "due", "--notify", "--format", "json"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [1, 1]  # both still report the overdue test
     assert all(json.loads(out)["overdue"] == 1 for out, _ in outs)
     assert len(inbox.messages) == 1
@@ -285,7 +238,8 @@ def test_two_processes_checking_at_once_mail_an_overdue_test_once(tmp_path):
     assert NotifyState().read().get("overdue_claims") == {}  # the claim is gone once sent
 
 
-def test_a_failed_digest_releases_its_claim_and_a_dead_senders_claim_lapses(tmp_path):
+def test_a_failed_digest_releases_its_claim_and_a_dead_senders_claim_lapses(tmp_path,
+                                                                             free_port):
     st = _overdue_store(tmp_path)
     try:
         today = datetime.now(UTC).date()
@@ -296,12 +250,12 @@ def test_a_failed_digest_releases_its_claim_and_a_dead_senders_claim_lapses(tmp_
     def refuse(settings, mail):
         raise NotificationError("the server is down")
 
-    failing = Notifier(_settings(_free_port()), send=refuse)
+    failing = Notifier(_settings(free_port()), send=refuse)
     assert failing.overdue(items, today) == 1
     failing.drain()
     assert NotifyState().read().get("overdue_claims") == {}
     sent: list[str] = []
-    ok = Notifier(_settings(_free_port()), send=lambda s, m: sent.append(m.subject))
+    ok = Notifier(_settings(free_port()), send=lambda s, m: sent.append(m.subject))
     # a claim left by a sender killed mid-send: honoured while fresh, ignored once stale
     key = f"{items[0].equipment_id}/{items[0].protocol}"
     NotifyState().update(lambda d: d.setdefault("overdue_claims", {}).update(
@@ -313,33 +267,27 @@ def test_a_failed_digest_releases_its_claim_and_a_dead_senders_claim_lapses(tmp_
     assert len(sent) == 1
 
 
-def test_notify_cli_set_show_and_test_with_a_login(tmp_path, monkeypatch, capsys):
+def test_notify_cli_set_show_and_test_with_a_login(tmp_path, monkeypatch, capsys, smtp_server):
     from aiosmtpd.smtp import AuthResult
 
     def check(server, session, envelope, mechanism, auth_data):
         ok = auth_data.login == b"qc" and auth_data.password == b"s3cret"
         return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 or 535
 
-    inbox = _Inbox()
-    ctl = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=_free_port(),
-                                         authenticator=check, auth_require_tls=False)
-    ctl.start()
-    try:
-        assert main(["notify", "set", "--enabled", "--host", "127.0.0.1", "--port",
-                     str(ctl.port), "--from", "imgqa@qc.example.org", "--to",
-                     "physics@qc.example.org", "--user", "qc", "--level", "tolerance"]) == 0
-        monkeypatch.setenv("IMGQA_SMTP_PASSWORD", "s3cret")
-        assert main(["notify", "test"]) == 0
-        assert len(inbox.messages) == 1
-        assert inbox.parsed()[0]["Subject"] == "[imgqa] test message"
-        monkeypatch.setenv("IMGQA_SMTP_PASSWORD", "wrong")
-        capsys.readouterr()
-        assert main(["notify", "test"]) == 1
-        assert "refused the login of 'qc'" in capsys.readouterr().err
-        assert main(["notify", "show", "--format", "json"]) == 0
-        shown = capsys.readouterr().out
-    finally:
-        ctl.stop()
+    inbox, port = smtp_server(authenticator=check, auth_require_tls=False)
+    assert main(["notify", "set", "--enabled", "--host", "127.0.0.1", "--port",
+                 str(port), "--from", "imgqa@qc.example.org", "--to",
+                 "physics@qc.example.org", "--user", "qc", "--level", "tolerance"]) == 0
+    monkeypatch.setenv("IMGQA_SMTP_PASSWORD", "s3cret")
+    assert main(["notify", "test"]) == 0
+    assert len(inbox.messages) == 1
+    assert inbox.parsed()[0]["Subject"] == "[imgqa] test message"
+    monkeypatch.setenv("IMGQA_SMTP_PASSWORD", "wrong")
+    capsys.readouterr()
+    assert main(["notify", "test"]) == 1
+    assert "refused the login of 'qc'" in capsys.readouterr().err
+    assert main(["notify", "show", "--format", "json"]) == 0
+    shown = capsys.readouterr().out
     data = json.loads(shown)
     assert data["settings"]["level"] == "TOLERANCE" and data["settings"]["user"] == "qc"
     assert "IMGQA_SMTP_PASSWORD" in data["password"]

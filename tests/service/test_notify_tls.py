@@ -7,7 +7,6 @@ a technologist can act on, and nothing is delivered."""
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
 from pathlib import Path
@@ -24,7 +23,7 @@ from imgqa.service.notify_settings import (
     settings_problems,
 )
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+pytest.importorskip("aiosmtpd.controller")  # the test extra
 if shutil.which("openssl") is None:  # pragma: no cover - Debian and the CI image have it
     pytest.skip("the openssl command makes the test certificates", allow_module_level=True)
 
@@ -53,26 +52,6 @@ def pki(tmp_path_factory) -> dict[str, Path]:
     return {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.subjects: list[str] = []
-        self.tls: list[bool] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        text = envelope.content.decode("utf-8", "replace")
-        self.subjects += [ln[9:] for ln in text.splitlines() if ln.startswith("Subject: ")]
-        # STARTTLS records its TLS in the session; implicit TLS is the transport's own
-        self.tls.append(session.ssl is not None
-                        or server.transport.get_extra_info("ssl_object") is not None)
-        return "250 OK"
-
-
 def _server_context(pki) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(pki["cert"], pki["key"])
@@ -80,21 +59,14 @@ def _server_context(pki) -> ssl.SSLContext:
 
 
 @pytest.fixture(params=["starttls", "ssl"])
-def tls_server(request, pki):
+def tls_server(request, pki, smtp_server):
     """(mode, inbox, port): an SMTP server that requires STARTTLS, or speaks TLS at once."""
-    inbox = _Inbox()
     ctx = _server_context(pki)
     if request.param == "starttls":
-        ctl = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=_free_port(),
-                                             tls_context=ctx, require_starttls=True)
+        inbox, port = smtp_server(tls_context=ctx, require_starttls=True)
     else:
-        ctl = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=_free_port(),
-                                             ssl_context=ctx)
-    ctl.start()
-    try:
-        yield request.param, inbox, ctl.port
-    finally:
-        ctl.stop()
+        inbox, port = smtp_server(ssl_context=ctx)
+    return request.param, inbox, port
 
 
 def _settings(mode: str, port: int, **kw) -> NotifySettings:
@@ -117,15 +89,10 @@ def test_an_untrusted_certificate_is_refused_with_what_to_do(tls_server):
     assert inbox.subjects == []
 
 
-def test_ssl_to_a_plain_server_fails_clearly():
-    inbox = _Inbox()
-    ctl = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    ctl.start()
-    try:
-        with pytest.raises(NotificationError, match="TLS connection .* failed"):
-            send_mail(_settings("ssl", ctl.port), MAIL)
-    finally:
-        ctl.stop()
+def test_ssl_to_a_plain_server_fails_clearly(smtp_server):
+    inbox, port = smtp_server()
+    with pytest.raises(NotificationError, match="TLS connection .* failed"):
+        send_mail(_settings("ssl", port), MAIL)
     assert inbox.subjects == []
 
 

@@ -13,7 +13,6 @@ import glob
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,12 +33,6 @@ def _pg_bindir() -> Path | None:
             return Path(c)
     found = shutil.which("initdb")
     return Path(found).parent if found and shutil.which("pg_ctl") else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -68,7 +61,7 @@ class PgServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server():
+def pg_server(free_port):
     bindir = _pg_bindir()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
@@ -93,7 +86,7 @@ def pg_server():
         raise RuntimeError(f"initdb failed: {exc.stderr}") from exc
     port = None
     for _ in range(5):  # a port can be taken between choosing and binding (other workers)
-        port = _free_port()
+        port = free_port()
         opts = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
                 f"-c full_page_writes=off -c synchronous_commit=off -c max_connections=60")
         r = subprocess.run(prefix + [str(bindir / "pg_ctl"), "-D", str(data), "-l",

@@ -117,7 +117,8 @@ def test_default_tolerances_fixed_and_baseline_reference(store, result_factory, 
                              0.0, "test standard", False, "test.toml")
     relative = DefaultTolerance("generic.roi", "s*", Tolerance("percent", -20, None, None, 20),
                                 None, "test standard", True, "test.toml")
-    monkeypatch.setattr(defaults_mod, "default_tolerances", lambda: (fixed, relative))
+    monkeypatch.setattr(defaults_mod, "defaults_for",
+                        lambda p: tuple(d for d in (fixed, relative) if d.protocol == p))
     eq = _eq(store)
     t = store.tolerance(eq.id, "generic.roi", "mean")
     assert t.reference == 0.0 and t.reference_source == "fixed" and t.source == "default:test.toml"

@@ -48,3 +48,18 @@ def test_known_criteria():
     assert find_default("mr.acr", "geometric_accuracy_slice5_diagonal_45").reference == 190.0
     assert find_default("xray.uniformity", "mean_snr").tolerance.act_high == 10.0
     assert find_default("xray.uniformity", "local_noise_nonuniformity").uses_baseline
+
+
+def test_a_protocols_entries_are_found_without_parsing_the_other_files():
+    # find_default reads only the files naming the protocol (start-up of `imgqa analyse`,
+    # issue 17); it must find exactly the entries the full, ordered list has for it.
+    from imgqa.store import defaults
+
+    names = {p.name for p in all_protocols()} | {d.protocol for d in ENTRIES} | {"mr", "x.y"}
+    for name in sorted(names):
+        assert defaults.defaults_for(name) == tuple(d for d in ENTRIES if d.protocol == name)
+    defaults._parsed.cache_clear()
+    defaults.defaults_for.cache_clear()
+    assert find_default("mr.acr", "piu", 1.5).reference == 87.5
+    parsed = {name for name, text in defaults._files() if "mr.acr" in text}
+    assert defaults._parsed.cache_info().currsize == len(parsed) < len(defaults._files())

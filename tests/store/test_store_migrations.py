@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import inspect, select, text
 
+from imgqa.errors import StoreError
 from imgqa.store import Store, db, open_store
 from imgqa.store import models as m
 
@@ -218,3 +219,29 @@ def test_backup_copy_is_a_working_database(tmp_path, result_factory):
     with open_store(str(restored)) as store:
         assert store.audit_verify() == (True, [])
         assert len(store.sessions(made["eq"].id)) == 4
+
+
+def test_an_up_to_date_database_is_told_without_alembic(monkeypatch):
+    # Issue 17: opening a database at the newest schema compares its revision with
+    # db.SCHEMA_HEAD (no Alembic import); it must be Alembic's head, and anything else is
+    # decided by Alembic, so a SCHEMA_HEAD left behind by a new migration costs time only.
+    assert db.SCHEMA_HEAD == db.head_revision()
+    assert db.is_current(db.SCHEMA_HEAD)
+    assert not db.is_current("0001") and not db.is_current(None)
+    monkeypatch.setattr(db, "SCHEMA_HEAD", "0005")  # as if 0006 were added and this forgotten
+    assert not db.is_current("0005") and db.is_current("0006")
+
+
+def test_current_revision_reads_the_version_table(tmp_path):
+    engine = _engine(str(tmp_path / "rev.sqlite3"))
+    assert db.current_revision(engine) is None  # empty database
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+    assert db.current_revision(engine) is None  # table, no row
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO alembic_version VALUES ('0003'), ('0004')"))
+    with pytest.raises(StoreError, match="several schema revisions"):
+        db.current_revision(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = '0004'"))
+    assert db.current_revision(engine) == "0003"

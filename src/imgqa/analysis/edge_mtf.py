@@ -20,12 +20,14 @@ All coordinates are computed in mm, so anisotropic pixels are handled. Pure nump
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
 from skimage.transform import hough_line
 
-__all__ = ["EdgeLine", "EdgeMtf", "find_edge", "slanted_edge_mtf", "mtf_at", "mtf_crossing"]
+__all__ = ["EdgeLine", "EdgeMtf", "find_edge", "slanted_edge_mtf", "mtf_at", "mtf_crossing",
+           "binned_esf", "presampled_mtf", "nyquist_band"]
 
 # Edge tilt range IEC 62220-1-1 and the literature consider reliable for the oversampled ESF.
 RELIABLE_ANGLE_DEG = (1.0, 10.0)
@@ -231,6 +233,99 @@ def find_edge(image: np.ndarray, pixel_mm: tuple[float, float]) -> EdgeLine:
                     slope=slope, v_range=(int(kept.min()), int(kept.max())))
 
 
+@lru_cache(maxsize=64)
+def _bins(nb: int, h: float) -> np.ndarray:
+    """Centres (mm) of the 2·nb + 1 ESF bins of width h (read-only, cached per size)."""
+    x = (np.arange(2 * nb + 1) - nb) * h
+    x.setflags(write=False)
+    return x
+
+
+@lru_cache(maxsize=64)
+def _spectral_set_up(n: int, h: float, window: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the MTF of an n-bin ESF needs besides the ESF, cached per (n, h, window): the
+    LSF window, the frequencies (lp/mm) and the binning × central-difference transfer
+    function, each restricted where that stays above 0.2 (read-only arrays)."""
+    x = _bins((n - 1) // 2, h)
+    win = _window(x / (x[-1] + h), window)
+    freq = np.fft.rfftfreq(n, d=h)
+    # binning (box of width h) and central difference (over 2h) transfer functions
+    correction = np.sinc(freq * h) * np.sinc(2 * freq * h)
+    valid = correction > 0.2
+    out = (win, freq[valid], correction[valid])
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+def binned_esf(dist: np.ndarray, vals: np.ndarray, h: float, nb: int
+               ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Oversampled ESF: the mean of ``vals`` in 2·nb + 1 bins of width ``h`` (mm) centred on
+    the edge (``dist``: mm along the edge normal, rising side positive), empty bins filled by
+    linear interpolation (IEC 62220-1-1 §7.3 step 2).
+
+    Returns ``(x, esf, empty)``: bin centres (mm), ESF and the number of empty bins.
+
+    Raises
+    ------
+    ValueError
+        Fewer than half the bins have samples (edge too close to the pixel grid).
+    """
+    sel = np.abs(dist) <= (nb + 0.5) * h
+    idx = np.rint(dist[sel] / h).astype(np.intp) + nb
+    counts = np.bincount(idx, minlength=2 * nb + 1)
+    sums = np.bincount(idx, weights=vals[sel], minlength=2 * nb + 1)
+    x = _bins(nb, h).copy()    # a caller's own array (the cached one is read-only)
+    filled = counts > 0
+    empty = int(filled.size - np.count_nonzero(filled))
+    if 2 * (filled.size - empty) < filled.size:
+        raise ValueError("the edge is too close to the pixel grid to oversample the ESF")
+    # np.interp at its own nodes returns the node values: only needed with empty bins
+    esf = (np.interp(x, x[filled], sums[filled] / counts[filled]) if empty
+           else sums / counts)
+    return x, esf, empty
+
+
+def presampled_mtf(x: np.ndarray, esf: np.ndarray, h: float, window: str = "tukey"
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LSF (central difference of the ESF), windowed, |FFT| normalised at zero frequency,
+    divided by the binning (sinc(f·h)) and central-difference (sinc(2·f·h)) transfer
+    functions (IEC 62220-1-1 §7.3 steps 3–4).
+
+    ``x`` are the bin centres (`binned_esf`; 2·nb + 1 of them, centred on 0). Returns
+    ``(lsf, f_full, mtf_full)``: the LSF on ``x`` and the MTF (lp/mm) up to where the
+    correction stays above 0.2 (beyond Nyquist; `nyquist_band` cuts it).
+
+    Raises
+    ------
+    ValueError
+        The ESF has no step.
+    """
+    # central differences, one-sided at the ends (as np.gradient(esf, h), same arithmetic)
+    lsf = np.empty_like(esf)
+    lsf[1:-1] = (esf[2:] - esf[:-2]) / (2.0 * h)
+    lsf[0] = (esf[1] - esf[0]) / h
+    lsf[-1] = (esf[-1] - esf[-2]) / h
+    win, f_full, correction = _spectral_set_up(x.size, h, window)
+    spec = np.abs(np.fft.rfft(lsf * win))
+    if spec[0] <= _EPS:
+        raise ValueError("the ESF has no step: no edge contrast")
+    return lsf, f_full.copy(), spec[:f_full.size] / spec[0] / correction
+
+
+def nyquist_band(f_full: np.ndarray, mtf_full: np.ndarray, nyq: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The MTF from 0 to Nyquist (lp/mm), its value at Nyquist appended when the frequency
+    grid stops short of it (``f_full`` ascending)."""
+    k = int(np.searchsorted(f_full, nyq * (1 + 1e-9), side="right"))
+    f_out, m_out = f_full[:k], mtf_full[:k]
+    if f_out[-1] < nyq * (1 - 1e-9):
+        f_out = np.concatenate((f_out, [nyq]))
+        m_out = np.concatenate((m_out, [np.interp(nyq, f_full, mtf_full)]))
+    return f_out, m_out
+
+
 def _crossing(f: np.ndarray, m: np.ndarray, level: float) -> float | None:
     below = np.nonzero(m < level)[0]
     if below.size == 0 or below[0] == 0:
@@ -340,36 +435,13 @@ def slanted_edge_mtf(image: np.ndarray, pixel_mm: tuple[float, float], *,
     h = su / oversampling
     reach = (half - 1) * su * cos_t
     nb = int(np.floor(reach / h))
-    sel = np.abs(dist) <= (nb + 0.5) * h
-    idx = np.rint(dist[sel] / h).astype(np.intp) + nb
-    counts = np.bincount(idx, minlength=2 * nb + 1)
-    sums = np.bincount(idx, weights=vals[sel], minlength=2 * nb + 1)
-    x = (np.arange(2 * nb + 1) - nb) * h
-    filled = counts > 0
-    empty = int((~filled).sum())
-    if filled.sum() < 0.5 * filled.size:
-        raise ValueError("the edge is too close to the pixel grid to oversample the ESF")
-    esf = np.interp(x, x[filled], sums[filled] / counts[filled])
+    x, esf, empty = binned_esf(dist, vals, h, nb)
     if empty > 0.1 * esf.size:
         warnings.append(f"{empty} of {esf.size} ESF bins were empty and interpolated; "
                         "use a different edge angle or a lower oversampling.")
-    lsf = np.gradient(esf, h)
-    win = _window(x / (x[-1] + h), window)
-    spec = np.abs(np.fft.rfft(lsf * win))
-    freq = np.fft.rfftfreq(x.size, d=h)
-    if spec[0] <= _EPS:
-        raise ValueError("the ESF has no step: no edge contrast")
-    mtf = spec / spec[0]
-    # divide out binning (box of width h) and central difference (over 2h) transfer functions
-    correction = np.sinc(freq * h) * np.sinc(2 * freq * h)
-    valid = correction > 0.2
-    f_full, mtf_full = freq[valid], mtf[valid] / correction[valid]
+    lsf, f_full, mtf_full = presampled_mtf(x, esf, h, window)
     nyq = 0.5 / su
-    in_band = f_full <= nyq * (1 + 1e-9)
-    f_out, m_out = f_full[in_band], mtf_full[in_band]
-    if f_out[-1] < nyq * (1 - 1e-9):
-        f_out = np.append(f_out, nyq)
-        m_out = np.append(m_out, np.interp(nyq, f_full, mtf_full))
+    f_out, m_out = nyquist_band(f_full, mtf_full, nyq)
     plateau = np.abs(dist) > 0.6 * half * su * cos_t
     lo_vals = vals[plateau & (dist < 0)]
     hi_vals = vals[plateau & (dist > 0)]

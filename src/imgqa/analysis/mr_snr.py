@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imgqa.analysis._quantile import median, percentile
+from imgqa.analysis._rayleigh import RAYLEIGH_FACTOR
 from imgqa.analysis.acr_mri.piu import disk_kernel
 from imgqa.errors import AnalysisError
 
@@ -50,7 +51,6 @@ __all__ = [
     "snr_difference",
 ]
 
-RAYLEIGH_FACTOR = 0.655   # SD of Rayleigh-distributed air noise / σ of the Gaussian noise
 # A magnitude image has no negative pixels; Gaussian zero-mean air has half of them negative.
 SIGNED_AIR_FRACTION = 0.05
 

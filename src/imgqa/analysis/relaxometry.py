@@ -81,24 +81,30 @@ def vial_signals(stack: np.ndarray | Sequence[np.ndarray], centres_rc: np.ndarra
     rows, cols = planes[0].shape
     c = np.asarray(centres_rc, float).reshape(-1, 2)
     n = int(np.ceil(roi_radius_px))
-    oy, ox = np.mgrid[-n:n + 1, -n:n + 1]
+    o = np.arange(-n, n + 1)
     top = np.rint(c).astype(np.intp) - n                               # window corners
     if np.any(top < 0) or np.any(top[:, 0] + 2 * n + 1 > rows) \
             or np.any(top[:, 1] + 2 * n + 1 > cols):
         raise ValueError("a vial ROI reaches the image border")
-    # every vial's window in one flat gather; the ROI (pixel centres within the radius of
-    # the sub-pixel centre) as 0/1 weights
-    inside = np.hypot((oy + n)[None] + top[:, 0, None, None] - c[:, 0, None, None],
-                      (ox + n)[None] + top[:, 1, None, None] - c[:, 1, None, None]
+    # every vial's window (and the bath) in one flat gather per image; the ROI (pixel
+    # centres within the radius of the sub-pixel centre) as 0/1 weights
+    inside = np.hypot((o + n)[None, :, None] + top[:, 0, None, None] - c[:, 0, None, None],
+                      (o + n)[None, None, :] + top[:, 1, None, None] - c[:, 1, None, None]
                       ) <= roi_radius_px                                 # (vials, w, w)
-    idx = (top[:, 0] * cols + top[:, 1])[:, None] + ((oy + n) * cols + (ox + n)).ravel()
-    window = np.stack([np.take(p.ravel(), idx) for p in planes])      # (images, vials, w²)
+    idx = ((top[:, 0] * cols + top[:, 1])[:, None]
+           + ((o + n)[:, None] * cols + (o + n)[None, :]).ravel()).ravel()
+    n_win = idx.size
+    b_idx = np.flatnonzero(bath_mask) if bath_mask is not None else np.zeros(0, np.intp)
+    with_bath = b_idx.size > 0
+    if with_bath:
+        idx = np.concatenate([idx, b_idx])
+    gathered = np.stack([np.take(p.ravel(), idx) for p in planes])     # (images, pixels)
+    window = gathered[:, :n_win].reshape(len(planes), len(c), -1)      # (images, vials, w²)
     counts = inside.reshape(len(c), -1).sum(axis=1)
     sig = np.einsum("ivp,vp->vi", window, inside.reshape(len(c), -1).astype(window.dtype),
                     dtype=np.float64) / counts[:, None]
-    if bath_mask is not None and bath_mask.any():
-        b_idx = np.flatnonzero(bath_mask)
-        bath = np.stack([np.take(p.ravel(), b_idx) for p in planes])     # (images, pixels)
+    if with_bath:
+        bath = gathered[:, n_win:]                                       # (images, pixels)
         sig = np.vstack([sig, _median_rows(bath)])
         counts = np.r_[counts, bath.shape[1]]
     return sig, counts
@@ -123,52 +129,62 @@ def _grid_search(columns, y: np.ndarray, lo: float, hi: float
     grid)), each an array (samples, *t.shape); ``y`` is (n_sets, n_samples). Returns (time,
     coefficients (n_sets, n_basis), rss).
 
-    The first grid is the same for every set, so its columns are computed once (shape
-    (samples, 1, grid)) and broadcast; the normal equations are written out element-wise
-    (a 1×1 or 2×2 system per set and trial; ``einsum`` on these small 4-d arrays cost more
-    than the arithmetic), with the samples on the first axis so that every sum over them
-    adds whole (sets, grid) planes.
+    The first grid (200 trials) is the same for every set: its columns are computed once,
+    the right-hand sides of the normal equations of every set are one matrix product and
+    the residual sum of squares is y'y − c'b (at the least-squares solution); it only picks
+    the trial the refinement centres on. The three refinements (41 trials per set) are
+    evaluated directly: the normal equations written out element-wise (a 1×1 or 2×2 system
+    per set and trial; ``einsum`` on these small 4-d arrays cost more than the arithmetic),
+    with the samples on the first axis so that every sum over them adds whole (sets, grid)
+    planes, and the residuals summed squared.
     """
     n_sets = y.shape[0]
-    yy = np.asarray(y, float).T[:, :, None]                               # (n, s, 1)
-    centre = np.full(n_sets, np.sqrt(lo * hi))
-    span = np.full(n_sets, np.log(hi / lo) / 2)
+    y = np.asarray(y, float)
+    yy = y.T[:, :, None]                                                  # (n, s, 1)
+    steps = np.linspace(-1.0, 1.0, 200)
+    t = np.sqrt(lo * hi) * np.exp(np.log(hi / lo) / 2 * steps)[None, :]    # (1, 200)
+    cols = [c[:, 0, :] for c in columns(t)]                              # b × (n, 200)
+    rhs = [y @ c for c in cols]                                          # b × (s, 200)
+    coef = _solve_normal([c[:, None, :] for c in cols], rhs)
+    rss = (y * y).sum(axis=1)[:, None] - sum(c * b for c, b in zip(coef, rhs))
+    centre = t[0, np.argmin(rss, axis=1)]
+    span = np.full(n_sets, np.log(hi / lo) / 2) * 2.0 / 199 * 2.0
     rows = np.arange(n_sets)
-    first = True
-    for n_grid in (200, 41, 41, 41):
-        steps = np.linspace(-1.0, 1.0, n_grid)
-        if first:   # one shared grid: (1, grid)
-            t = centre[:1, None] * np.exp(span[:1, None] * steps[None, :])
-        else:
-            t = centre[:, None] * np.exp(span[:, None] * steps[None, :])    # (sets, grid)
+    steps = np.linspace(-1.0, 1.0, 41)
+    for _ in range(3):
+        t = centre[:, None] * np.exp(span[:, None] * steps[None, :])      # (sets, grid)
         cols = columns(t)                                                  # b × (n, s, g)
         coef = _solve_normal(cols, yy)                                     # b × (s, g)
-        resid = yy - sum(c * x for c, x in zip(coef, cols))
-        rss = (resid * resid).sum(axis=0)                                  # (s, g)
+        resid = coef[0] * cols[0]
+        for c, x in zip(coef[1:], cols[1:]):
+            resid += c * x
+        np.subtract(yy, resid, out=resid)
+        resid *= resid
+        rss = resid.sum(axis=0)                                            # (s, g)
         k = np.argmin(rss, axis=1)
-        centre = t[0, k] if first else t[rows, k]
-        span = span * 2.0 / (n_grid - 1) * 2.0
-        first = False
+        centre = t[rows, k]
+        span = span * 2.0 / 40 * 2.0
     return centre, np.stack([c[rows, k] for c in coef], axis=-1), rss[rows, k]
 
 
-def _solve_normal(cols: list[np.ndarray], y: np.ndarray) -> list[np.ndarray]:
+def _solve_normal(cols: list[np.ndarray], y: np.ndarray | list[np.ndarray]
+                  ) -> list[np.ndarray]:
     """Least-squares amplitudes of one or two basis columns (n, …) for data ``y`` (n, …),
     batched over the trailing axes: closed-form 1×1 or 2×2 normal equations (Cramer's rule,
-    a 10⁻¹² ridge on the 2×2 diagonal against a singular system)."""
+    a 10⁻¹² ridge on the 2×2 diagonal against a singular system). ``y`` may instead be the
+    right-hand sides already computed (one array per column, summed over the samples)."""
+    if len(cols) not in (1, 2):
+        raise ValueError("one or two basis columns")
+    rhs = y if isinstance(y, list) else [(x * y).sum(axis=0) for x in cols]
     if len(cols) == 1:
         x0 = cols[0]
         a = (x0 * x0).sum(axis=0)
-        b = (x0 * y).sum(axis=0)
-        return [b / np.where(np.abs(a) > 0, a, 1e-300)]
-    if len(cols) != 2:
-        raise ValueError("one or two basis columns")
+        return [rhs[0] / np.where(np.abs(a) > 0, a, 1e-300)]
     x0, x1 = cols
     a00 = (x0 * x0).sum(axis=0) + 1e-12
     a01 = (x0 * x1).sum(axis=0)
     a11 = (x1 * x1).sum(axis=0) + 1e-12
-    b0 = (x0 * y).sum(axis=0)
-    b1 = (x1 * y).sum(axis=0)
+    b0, b1 = rhs
     det = a00 * a11 - a01 * a01
     det = np.where(np.abs(det) > 0, det, 1e-300)
     return [(a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det]
@@ -207,35 +223,41 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     idx = np.arange(n_t)[None, :]
     splits = [np.zeros((n_v, 1), int), m, m + 1] if magnitude else [np.zeros((n_v, 1), int)]
     signs = [np.where(idx < k, -1.0, 1.0) for k in splits]              # (vials, TIs) each
-    # every split of every vial in one grid search (rows: split-major)
-    y_all = np.concatenate([np.abs(y) * sg if magnitude else y for sg in signs])
-    t1_all, coef_all, rss_all = _grid_search(columns, y_all, *t1_range_ms)
-    trials = []
-    rss_list = []
-    for j, (k, sign) in enumerate(zip(splits, signs)):
-        rows = slice(j * n_v, (j + 1) * n_v)
-        t1_k, coef_k, rss_k = t1_all[rows], coef_all[rows], rss_all[rows]
-        trials.append((t1_k, coef_k))
-        if magnitude:
-            # a restored polarity must be the model's own: the fitted curve has to be
-            # negative where the signs were flipped, with a physical inversion efficiency
-            # (a free fit otherwise "explains" a fully recovered short-T1 vial by a
-            # nonsense split)
-            c0, c1 = columns(t1_k)                               # (TIs, vials)
-            model = (c0 * coef_k[:, 0] + c1 * coef_k[:, 1]).T
-            tol = 0.02 * np.abs(coef_k[:, 0:1])
-            b_k = coef_k[:, 1] / np.where(coef_k[:, 0] == 0, np.nan, coef_k[:, 0])
-            bad = ((k[:, 0] > 0)
-                   & (np.any(sign * model < -tol, axis=1)
-                      | ~((b_k > _B_RANGE[0]) & (b_k < _B_RANGE[1]))))
-            rss_k = np.where(bad, np.inf, rss_k)
-        rss_list.append(rss_k)
+    # every split of every vial in one grid search (rows: split-major); a vial whose
+    # minimum is its first TI has "before the minimum" = "no split": that row is fitted once
+    # (every row's fit is independent of the others, so the result is the same)
+    fit_rows = np.ones(len(splits) * n_v, bool)
+    if magnitude:
+        fit_rows[n_v:2 * n_v] = m[:, 0] > 0
+    sign = np.concatenate(signs)[fit_rows]                                # (rows, TIs)
+    y_all = np.abs(np.concatenate([y] * len(signs))[fit_rows]) * sign if magnitude else y
+    t1_fit, coef_fit, rss_fit = _grid_search(columns, y_all, *t1_range_ms)
+    if magnitude:
+        # a restored polarity must be the model's own: the fitted curve has to be
+        # negative where the signs were flipped, with a physical inversion efficiency
+        # (a free fit otherwise "explains" a fully recovered short-T1 vial by a
+        # nonsense split); all splits of all vials at once
+        k_all = np.concatenate(splits)[fit_rows, 0]
+        c0, c1 = columns(t1_fit)                                        # (TIs, rows)
+        model = (c0 * coef_fit[:, 0] + c1 * coef_fit[:, 1]).T
+        tol = 0.02 * np.abs(coef_fit[:, 0:1])
+        b_k = coef_fit[:, 1] / np.where(coef_fit[:, 0] == 0, np.nan, coef_fit[:, 0])
+        bad = ((k_all > 0)
+               & (np.any(sign * model < -tol, axis=1)
+                  | ~((b_k > _B_RANGE[0]) & (b_k < _B_RANGE[1]))))
+        rss_fit = np.where(bad, np.inf, rss_fit)
+    # back to (splits, vials): a row fitted once stands for its duplicate
+    src = np.cumsum(fit_rows) - 1
+    if magnitude:
+        dup = np.flatnonzero(~fit_rows[n_v:2 * n_v])
+        src[n_v + dup] = src[dup]
+    n_s = len(splits)
     flips = np.stack([np.broadcast_to(k[:, 0], (n_v,)) for k in splits])
-    rss = np.stack(rss_list)                                             # (splits, vials)
+    rss = rss_fit[src].reshape(n_s, n_v)                                 # (splits, vials)
     best = np.argmin(rss, axis=0)
     sel = np.arange(n_v)
-    t1 = np.stack([t[0] for t in trials])[best, sel]
-    coef = np.stack([t[1] for t in trials])[best, sel]
+    t1 = t1_fit[src].reshape(n_s, n_v)[best, sel]
+    coef = coef_fit[src].reshape(n_s, n_v, 2)[best, sel]
     a = coef[:, 0]
     b = np.divide(coef[:, 1], a, out=np.full(n_v, np.nan), where=a != 0)
     rel = np.sqrt(rss[best, sel] / n_t) / np.maximum(np.abs(a), 1e-12)
@@ -358,17 +380,29 @@ def air_floor(stack: np.ndarray | Sequence[np.ndarray], phantom_mask: np.ndarray
               margin_px: int = 8) -> float:
     """Mean magnitude of the air well away from the phantom (the Rician floor σ·√(π/2))."""
     # farther than margin_px in the taxicab metric = outside margin_px iterated 4-connected
-    # dilations (the same mask, in two passes instead of margin_px)
-    air = ndimage.distance_transform_cdt(~np.asarray(phantom_mask, bool),
-                                         metric="taxicab") > margin_px
-    if air.sum() < 100:
+    # dilations (the same mask, in two passes instead of margin_px); computed in the
+    # phantom's box grown by margin_px + 1 only (every pixel beyond is farther, and the
+    # taxicab paths between two pixels of a rectangle stay in it: the same distances)
+    mask = np.asarray(phantom_mask, bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    air = np.ones(mask.shape, bool)
+    if rows.size:
+        e = margin_px + 1
+        r0, r1 = max(int(rows[0]) - e, 0), min(int(rows[-1]) + e + 1, mask.shape[0])
+        c0, c1 = max(int(cols[0]) - e, 0), min(int(cols[-1]) + e + 1, mask.shape[1])
+        air[r0:r1, c0:c1] = ndimage.distance_transform_cdt(
+            ~mask[r0:r1, c0:c1], metric="taxicab") > margin_px
+    else:   # no phantom pixel: as the transform of the whole image says
+        air = ndimage.distance_transform_cdt(~mask, metric="taxicab") > margin_px
+    n_air = np.count_nonzero(air)
+    if n_air < 100:
         return 0.0
     # sum |image| over the images first (image by image, in float64), then over the air
     planes = as_planes(stack)
     total = np.abs(planes[0]).astype(np.float64)
     for p in planes[1:]:
         total += np.abs(p)
-    return float(total[air].sum() / (len(planes) * np.count_nonzero(air)))
+    return float(total[air].sum() / (len(planes) * n_air))
 
 
 @dataclass(frozen=True)

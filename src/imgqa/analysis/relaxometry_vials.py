@@ -20,7 +20,6 @@ Search (the result is that of the full-resolution search, at a fraction of its c
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,8 +34,9 @@ __all__ = ["VialLayout", "locate_vials", "vial_kernels", "local_scores", "as_pla
 
 # Pixel size (mm) the coarse search bins to: a vial (r ≈ 8 mm) still spans ≈ 8 coarse pixels.
 _COARSE_MM = 2.2
-_FINE_HALF_WIDTH = 2      # fine window ±2 px around each candidate
+_FINE_HALF_WIDTH = 1      # fine window ±1 px around each candidate (hill climb)
 _EXTRA_CANDIDATES = 6     # coarse candidates beyond the vials looked for
+_GATHER_BUDGET = 40_000   # pixels gathered at once by the local filter
 
 
 def as_planes(stack: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -53,19 +53,26 @@ def as_planes(stack: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
     shape = planes[0].shape
     if len(shape) != 2 or any(p.shape != shape for p in planes):
         raise ValueError("the images must be 2-d and of one size")
-    return [p if np.issubdtype(p.dtype, np.floating) else p.astype(np.float64)
-            for p in planes]
+    return [p if p.dtype.kind == "f" else p.astype(np.float64) for p in planes]
 
 
 def abs_max(planes: Sequence[np.ndarray]) -> np.ndarray:
     """Pixel-wise maximum of |image| over the images (float64), without an |image| copy:
     the larger of the maximum and −minimum (exact in any float dtype)."""
-    hi = planes[0].astype(np.float64)
-    lo = planes[0].astype(np.float64)
+    return _abs_max_native(planes).astype(np.float64, copy=False)
+
+
+def _abs_max_native(planes: Sequence[np.ndarray]) -> np.ndarray:
+    """`abs_max` in the images' own float dtype (float32 for decoded pixels: the maximum of
+    float32 numbers is one of them, so converting it afterwards gives `abs_max` exactly, at
+    half the memory traffic)."""
+    dtype = np.result_type(*planes)
+    hi = planes[0].astype(dtype, copy=True)
+    lo = planes[0].astype(dtype, copy=True)
     for p in planes[1:]:
         np.maximum(hi, p, out=hi)
         np.minimum(lo, p, out=lo)
-    if np.any(lo < 0):
+    if lo.min() < 0:
         np.maximum(hi, -lo, out=hi)
     return hi
 
@@ -99,15 +106,15 @@ def vial_kernels(radii_px: np.ndarray, wall_px: float, roi_fraction: float,
     """
     r = np.asarray(radii_px, float)[:, None, None]
     m = int(np.ceil(float(r.max()) + wall_px + gap_px + 2.0))
-    y, x = np.mgrid[-m:m + 1, -m:m + 1]
-    d2 = (x * x + y * y)[None].astype(float)
+    a = np.arange(-m, m + 1, dtype=float)
+    d2 = (a[:, None] ** 2 + a[None, :] ** 2)[None]
     inside = d2 <= (roi_fraction * r) ** 2
     outside = (d2 >= (r + wall_px + gap_px) ** 2) & (d2 <= (r + wall_px + gap_px + 2.0) ** 2)
     wall = (d2 >= r * r) & (d2 <= (r + wall_px) ** 2)
-    k = np.zeros((r.shape[0], 2 * m + 1, 2 * m + 1))
-    for mask, w in ((inside, 1.0), (outside, 1.0), (wall, -2.0)):
-        k += mask * (w / mask.sum(axis=(1, 2), keepdims=True))
-    return k
+    # the sets are disjoint: each pixel takes one weight (no sum of masked terms)
+    w = [wt / mask.sum(axis=(1, 2), keepdims=True)
+         for mask, wt in ((inside, 1.0), (outside, 1.0), (wall, -2.0))]
+    return np.where(inside, w[0], np.where(outside, w[1], np.where(wall, w[2], 0.0)))
 
 
 def _correlate_same(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
@@ -123,17 +130,73 @@ def _correlate_same(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     return full[:, m:m + rows, m:m + cols]
 
 
+def _median_f64(values: np.ndarray) -> float:
+    """``np.median`` of the values converted to float64, without converting them: the middle
+    element(s) by partition in their own dtype (the same elements), their mean in float64."""
+    v = np.asarray(values).ravel()
+    k = v.size // 2
+    if v.size % 2:
+        return float(np.partition(v, k)[k])
+    part = np.partition(v, (k - 1, k))
+    return float((np.float64(part[k - 1]) + np.float64(part[k])) / 2.0)
+
+
+def _erode_taxicab(mask: np.ndarray, k: int) -> np.ndarray:
+    """``ndimage.binary_erosion(mask, iterations=k)`` (4-connected cross, outside the array
+    unset): a pixel stays when every pixel within taxicab distance k is set. The diamond is
+    2k + 1 row segments (half-widths 0…k): each segment test is a difference of row prefix
+    sums, so ≈ 4k + 2 whole-array operations instead of k passes of a per-pixel filter."""
+    m = np.asarray(mask, bool)
+    h, w = m.shape
+    pad = np.zeros((h + 2 * k, w + 2 * k + 1), np.int32)   # leading 0 column: prefix sums
+    pad[k:k + h, k + 1:k + 1 + w] = m
+    cs = np.cumsum(pad, axis=1)
+    # full[j][r, x]: the 2j + 1 pixels of padded row r centred on column x + k all set
+    full = [(cs[:, k + j + 1:k + j + 1 + w] - cs[:, k - j:k - j + w]) == 2 * j + 1
+            for j in range(k + 1)]
+    out = full[k][k:k + h].copy()
+    for dy in range(1, k + 1):
+        out &= full[k - dy][k - dy:k - dy + h]
+        out &= full[k - dy][k + dy:k + dy + h]
+    return out
+
+
+def _correlate_valid(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    """The (point-symmetric) kernels' correlation with the image where they lie wholly inside
+    it ("valid" mode: output (kernels, rows − k + 1, cols − k + 1)), one batched FFT of the
+    image's own size (the circular wrap only reaches the discarded border)."""
+    k = kernels.shape[-1]
+    rows, cols = image.shape
+    shape = (sfft.next_fast_len(rows, real=True), sfft.next_fast_len(cols, real=True))
+    f_img = sfft.rfft2(image, s=shape)
+    # the kernels' transform: their k rows along the last axis, then the columns (what
+    # rfft2 of the zero-padded kernels does, without transforming the zero rows)
+    f_k = sfft.fft(sfft.rfft(kernels, n=shape[1], axis=-1), n=shape[0], axis=-2)
+    full = sfft.irfft2(f_k * f_img[None], s=shape, axes=(-2, -1))
+    return full[:, k - 1:rows, k - 1:cols]
+
+
 class _LocalFilter:
     """The filter bank evaluated directly at chosen pixels: the zero-padded image, the
     kernels' support (the corners beyond the bath annulus are 0 for every radius) and the
-    gather offsets prepared once for all calls."""
+    gather offsets prepared once for all calls.
 
-    def __init__(self, image: np.ndarray, kernels: np.ndarray, half: int) -> None:
+    ``padded`` (optional) is the image already zero-padded by at least ``m + half`` pixels
+    on every side (``pad`` pixels), so that it is not padded again."""
+
+    def __init__(self, image: np.ndarray, kernels: np.ndarray, half: int,
+                 padded: np.ndarray | None = None, pad: int = 0) -> None:
         self.n_k, size = kernels.shape[0], kernels.shape[-1]
         m = size // 2
         self.half, self.h = half, 2 * half + 1
-        self.padded = np.pad(np.asarray(image, float), m + half).ravel()
-        width = image.shape[1] + 2 * (m + half)
+        if padded is None:
+            padded, pad = np.pad(np.asarray(image, float), m + half), m + half
+        if pad < m + half:
+            raise ValueError("the image is not padded enough for these kernels")
+        self.padded = padded.ravel()
+        width = padded.shape[1]
+        # padded index of window corner pixel p − half − m (+ pad) is p + shift
+        self.shift = (pad - m - half) * (width + 1)
         support = np.flatnonzero(np.any(kernels != 0, axis=0))
         sr, sc = np.divmod(support, size)
         oi, oj = np.divmod(np.arange(self.h * self.h), self.h)
@@ -144,16 +207,24 @@ class _LocalFilter:
         self.offsets = ((oi * width + oj)[:, None] + (sr * width + sc)[None, :]).astype(dtype)
         self.weights = np.ascontiguousarray(kernels.reshape(self.n_k, -1)[:, support].T)
 
+    def flat(self, pos_rc: np.ndarray) -> np.ndarray:
+        """Responses (positions, h², kernels) within ±half of each integer position: the
+        windows of a few positions per gather and matrix product, each gather ≤
+        `_GATHER_BUDGET` pixels (≈ 300 kB: reused heap memory, where one gather of every
+        position would take fresh pages and cost twice as much in page faults)."""
+        p = np.asarray(pos_rc, np.intp).reshape(-1, 2)
+        base = (p[:, 0] * self.width + p[:, 1] + self.shift).astype(self.offsets.dtype)
+        out = np.empty((len(p),) + self.offsets.shape[:1] + (self.n_k,))
+        step = max(1, _GATHER_BUDGET // self.offsets.size)
+        for i in range(0, len(p), step):
+            vals = np.take(self.padded, base[i:i + step, None, None] + self.offsets[None])
+            np.matmul(vals, self.weights, out=out[i:i + step])
+        return out
+
     def __call__(self, pos_rc: np.ndarray) -> np.ndarray:
         """Responses (positions, kernels, h, h) within ±half of each integer position."""
-        p = np.asarray(pos_rc, np.intp).reshape(-1, 2)
-        base = (p[:, 0] * self.width + p[:, 1]).astype(self.offsets.dtype)
-        out = np.empty((len(p), self.h * self.h, self.n_k))
-        # one position at a time: its (h², support) gather is ≈ 100 kB and reuses the heap;
-        # all positions at once (MBs) cost as much again in page faults of fresh memory
-        for i, b in enumerate(base):
-            out[i] = np.take(self.padded, b + self.offsets) @ self.weights
-        return out.reshape(len(p), self.h, self.h, self.n_k).transpose(0, 3, 1, 2)
+        out = self.flat(pos_rc)
+        return out.reshape(len(out), self.h, self.h, self.n_k).transpose(0, 3, 1, 2)
 
 
 def local_scores(image: np.ndarray, pos_rc: np.ndarray, kernels: np.ndarray, half: int
@@ -168,22 +239,32 @@ def local_scores(image: np.ndarray, pos_rc: np.ndarray, kernels: np.ndarray, hal
 def _best_over_radii(score: np.ndarray, radii_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Best score over the radius axis (axis 0 or 1 of ``score``: the leading kernel axis
     given as the first axis here) and the radius that gives it (first maximum)."""
-    k = np.argmax(score, axis=0)
-    return np.take_along_axis(score, k[None], axis=0)[0], radii_px[k]
+    return score.max(axis=0), radii_px[np.argmax(score, axis=0)]
 
 
 def _separated(rc: np.ndarray, sc: np.ndarray, rad: np.ndarray, n: int) -> list[int]:
     """Indices of the strongest positions with none closer than 1.5 radii (of the stronger
-    one) to a stronger kept one, at most ``n`` (a few dozen candidates: plain floats)."""
-    pts = [(float(r), float(c)) for r, c in np.asarray(rc, float)]
-    lim = [1.5 * float(v) for v in rad]
+    one) to a stronger kept one, at most ``n`` (a few dozen candidates: the pairwise test
+    computed at once, the greedy choice on plain lists)."""
+    p = np.asarray(rc, float).reshape(-1, 2)
+    order = np.argsort(sc, kind="stable")[::-1].tolist()
+    d = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
+    # near[j, i]: i lies within 1.5 radii of j (d is symmetric); the lists of every row
+    # from one nonzero (row-major: grouped by j)
+    jj, ii = np.nonzero(d <= 1.5 * np.asarray(rad, float)[:, None])
+    starts = np.searchsorted(jj, np.arange(len(p) + 1)).tolist()
+    near = ii.tolist()
+    # greedy, strongest first: a position is kept unless a kept one is near it; the
+    # positions near a kept one are marked once, when it is kept
     keep: list[int] = []
-    for i in np.argsort(sc, kind="stable")[::-1].tolist():
-        y, x = pts[i]
-        if all(math.hypot(y - pts[j][0], x - pts[j][1]) > lim[j] for j in keep):
-            keep.append(i)
-            if len(keep) == n:
-                break
+    blocked: set[int] = set()
+    for i in order:
+        if i in blocked:
+            continue
+        keep.append(i)
+        if len(keep) == n:
+            break
+        blocked.update(near[starts[i]:starts[i + 1]])
     return keep
 
 
@@ -215,44 +296,59 @@ def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
     ValueError
         No phantom, or fewer than ``n_vials`` vial-like discs.
     """
-    peak = abs_max(as_planes(stack))
+    # |image| maximum in the decoded dtype (float32): exact, converted where it is used
+    peak = _abs_max_native(as_planes(stack))
     disc, centre, radius = phantom_disc(peak)
-    inner = ndimage.binary_erosion(disc, iterations=max(1, int(round(4.0 / pixel_mm))))
-    if not inner.any():
+    # everything below lies inside the phantom's bounding box (the disc is 0 outside it, so
+    # the erosion there is that of the whole image: outside the image counts as 0 too)
+    rows_d, cols_d = np.flatnonzero(disc.any(axis=1)), np.flatnonzero(disc.any(axis=0))
+    b0, b1, c0, c1 = int(rows_d[0]), int(rows_d[-1]) + 1, int(cols_d[0]), int(cols_d[-1]) + 1
+    inner_box = _erode_taxicab(disc[b0:b1, c0:c1], max(1, int(round(4.0 / pixel_mm))))
+    if not inner_box.any():
         raise ValueError("the phantom is too small for a vial plate")
-    level = float(np.median(peak[inner]))
-    norm = peak / max(level, 1e-12)
+    inner = np.zeros(disc.shape, bool)
+    inner[b0:b1, c0:c1] = inner_box
+    level = max(_median_f64(peak[b0:b1, c0:c1][inner_box]), 1e-12)
     radii_mm = np.arange(radius_range_mm[0], radius_range_mm[1] + 1e-9, max(0.5, pixel_mm / 2))
     radii = radii_mm / pixel_mm
     wall_px = max(wall_mm / pixel_mm, 1.0)
+    kernels = vial_kernels(radii, wall_px, roi_fraction)
+    # the normalised image, zero-padded once for the local filter (float64: the scores and
+    # centroids are those of the float64 image whatever the decoded dtype)
+    pad = kernels.shape[-1] // 2 + _FINE_HALF_WIDTH
+    padded = np.zeros((disc.shape[0] + 2 * pad, disc.shape[1] + 2 * pad))
+    norm = padded[pad:pad + disc.shape[0], pad:pad + disc.shape[1]]
+    np.divide(peak, np.float64(level), out=norm)   # in float64 (a Python float is weak)
 
     def allowed(rc: np.ndarray, r: np.ndarray) -> np.ndarray:
         # inside the eroded phantom, and the whole wall annulus (+ bath ring) inside it
-        # (else the air outside scores)
+        # (else the air outside scores); positions are inside the image (candidates lie in
+        # the eroded phantom and move by a pixel at a time between allowed positions)
         rr, cc = rc[..., 0], rc[..., 1]
-        ok = inner[np.clip(rr, 0, inner.shape[0] - 1), np.clip(cc, 0, inner.shape[1] - 1)]
-        ok &= (rr >= 0) & (rr < inner.shape[0]) & (cc >= 0) & (cc < inner.shape[1])
-        return ok & (np.hypot(rr - centre[0], cc - centre[1]) + r + wall_px + 4.0 <= radius)
+        return inner[rr, cc] & (np.hypot(rr - centre[0], cc - centre[1]) + r + wall_px + 4.0
+                                <= radius)
 
     cand = _coarse_candidates(norm, inner, pixel_mm, radius_range_mm, wall_mm, roi_fraction,
                               centre, radius, n_vials + _EXTRA_CANDIDATES)
-    kernels = vial_kernels(radii, wall_px, roi_fraction)
-    rc, sc, rad = _fine(norm, cand, kernels, radii, allowed)
+    rc, sc, rad = _fine(_LocalFilter(norm, kernels, _FINE_HALF_WIDTH, padded, pad), cand,
+                        radii, allowed)
     good = np.isfinite(sc) & (sc > 0.3)
     rc, sc, rad = rc[good], sc[good], rad[good]
-    keep = _separated(rc.astype(float), sc, rad, n_vials)
+    keep = _separated(rc, sc, rad, n_vials)
     if len(keep) < n_vials:
         raise ValueError(f"found {len(keep)} vial-like discs, expected {n_vials}")
     rc, sc = rc[keep].astype(float), sc[keep]
     vial_r = float(np.median(rad[keep]))
     rc = _refine_centres(norm, rc, vial_r)
-    # distance from the phantom centre on open grids (no (2, rows, cols) index array)
-    dist_c = np.hypot(np.arange(norm.shape[0])[:, None] - centre[0],
-                      np.arange(norm.shape[1])[None, :] - centre[1])
     ring_r = float(np.max(np.hypot(rc[:, 0] - centre[0], rc[:, 1] - centre[1])))
     # the bath lies outside the vial ring, so no pixel of it is near a vial: the vials'
-    # own exclusion discs (1.6 r) lie inside ring_r + 1.6 r
-    bath = inner & (dist_c > ring_r + 1.6 * vial_r) & (dist_c < radius - 8.0 / pixel_mm)
+    # own exclusion discs (1.6 r) lie inside ring_r + 1.6 r. Inside the eroded phantom, so
+    # within its box: distances from the phantom centre there only (open grids)
+    dist_c = np.hypot(np.arange(b0, b1)[:, None] - centre[0],
+                      np.arange(c0, c1)[None, :] - centre[1])
+    bath = np.zeros(disc.shape, bool)
+    bath[b0:b1, c0:c1] = inner_box & (dist_c > ring_r + 1.6 * vial_r) \
+        & (dist_c < radius - 8.0 / pixel_mm)
     return VialLayout(rc, vial_r, roi_fraction * vial_r, centre, radius, bath, sc, disc)
 
 
@@ -261,68 +357,107 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
                        roi_fraction: float, centre: tuple[float, float], radius: float,
                        n: int) -> np.ndarray:
     """Up to ``n`` candidate vial centres (full-resolution pixels, int) from the matched
-    filter on the image binned to ≈ `_COARSE_MM` pixels, over the phantom's bounding box."""
+    filter on the image binned to ≈ `_COARSE_MM` pixels, over the phantom's bounding box.
+
+    Only candidates: the fine search (`_fine`) moves each to the full-resolution maximum,
+    so this runs in float32 (half the FFT work)."""
     f = max(1, int(round(_COARSE_MM / pixel_mm)))
     px = pixel_mm * f
     radii = np.arange(radius_range_mm[0], radius_range_mm[1] + 1e-9, max(0.5, px / 2)) / px
     wall = max(wall_mm / px, 1.0)
     # same physical bath annulus as the fine filter (1 … 3 fine pixels beyond the wall)
     kernels = vial_kernels(radii, wall, roi_fraction, gap_px=1.0 / f)
-    m = kernels.shape[-1] // 2 * f
-    rows, cols = np.nonzero(inner.any(axis=1))[0], np.nonzero(inner.any(axis=0))[0]
-    r0, c0 = max(rows[0] - m, 0), max(cols[0] - m, 0)
-    nr = (min(rows[-1] + m + 1, norm.shape[0]) - r0) // f
-    nc = (min(cols[-1] + m + 1, norm.shape[1]) - c0) // f
+    mc = kernels.shape[-1] // 2
+    wall_f = max(wall_mm / pixel_mm, 1.0)
+    # a centre that can pass the fine test (relaxed by a coarse pixel, smallest radius) lies
+    # within `reach` of the phantom centre: the FFT covers those centres and the kernels'
+    # reach around them only
+    reach = radius - (float(radii[0]) * f + wall_f + 4.0 - f)
+    rows, cols = np.flatnonzero(inner.any(axis=1)), np.flatnonzero(inner.any(axis=0))
+    lo_r = max(int(rows[0]), int(np.floor(centre[0] - reach)))
+    lo_c = max(int(cols[0]), int(np.floor(centre[1] - reach)))
+    nr = (min(int(rows[-1]), int(np.ceil(centre[0] + reach))) - lo_r) // f + 1
+    nc = (min(int(cols[-1]), int(np.ceil(centre[1] + reach))) - lo_c) // f + 1
     if nr < 3 or nc < 3:   # a phantom of a few coarse pixels holds no vial plate
         return np.zeros((0, 2), np.intp)
-    box = norm[r0:r0 + nr * f, c0:c0 + nc * f]
-    coarse = box.reshape(nr, f, nc, f).mean(axis=(1, 3))
-    best, best_r = _best_over_radii(_correlate_same(coarse, kernels), radii * f)
-    # coarse pixel (i, j) covers full pixels f·i … f·i + f − 1: its centre
-    pos = np.stack(np.meshgrid(r0 + f * np.arange(nr) + (f - 1) / 2,
-                               c0 + f * np.arange(nc) + (f - 1) / 2, indexing="ij"), axis=-1)
-    ipos = np.rint(pos).astype(np.intp)
-    ok = inner[ipos[..., 0], ipos[..., 1]]
+    # the input block: the output pixels and mc coarse pixels around (zero beyond the image)
+    r0, c0 = lo_r - mc * f, lo_c - mc * f
+    h, w = (nr + 2 * mc) * f, (nc + 2 * mc) * f
+    box = np.zeros((h, w), np.float32)
+    ra, rb = max(r0, 0), min(r0 + h, norm.shape[0])
+    ca, cb = max(c0, 0), min(c0 + w, norm.shape[1])
+    box[ra - r0:rb - r0, ca - c0:cb - c0] = norm[ra:rb, ca:cb]
+    coarse = box[::f, ::f].copy()                        # bin f × f (sum of f² slices)
+    for k in range(1, f * f):
+        coarse += box[k // f::f, k % f::f]
+    best, best_r = _best_over_radii(_correlate_valid(coarse, kernels.astype(np.float32)),
+                                    radii * f)
+    # output pixel (i, j) covers full pixels lo + f·i … lo + f·i + f − 1: its centre
+    pr = lo_r + f * np.arange(nr) + (f - 1) / 2
+    pc = lo_c + f * np.arange(nc) + (f - 1) / 2
+    ir, ic = np.rint(pr).astype(np.intp), np.rint(pc).astype(np.intp)
+    ok = inner[ir[:, None], ic[None, :]]
     # the fine test, relaxed by a coarse pixel (a candidate only has to be near a vial)
-    ok &= np.hypot(pos[..., 0] - centre[0], pos[..., 1] - centre[1]) \
-        + best_r + max(wall_mm / pixel_mm, 1.0) + 4.0 - f <= radius
-    best = np.where(ok, best, -np.inf)
-    size = max(3, int(round(1.5 * float(np.median(best_r[ok])) / f))) if ok.any() else 3
-    peaks = (best == ndimage.maximum_filter(best, size=size)) & ok & (best > 0.1)
+    ok &= np.hypot(pr[:, None] - centre[0], pc[None, :] - centre[1]) \
+        + best_r + (max(wall_mm / pixel_mm, 1.0) + 4.0 - f) <= radius
+    if not ok.any():
+        return np.zeros((0, 2), np.intp)
+    best = np.where(ok, best / np.float32(f * f), -np.inf)          # the bins' means
+    size = max(3, int(round(1.5 * float(np.median(best_r[ok])) / f)))
+    peaks = (best == ndimage.maximum_filter(best, size=size)) & (best > 0.1)
     idx = np.argwhere(peaks)
-    keep = _separated(idx.astype(float), best[peaks], best_r[peaks] / f, n)
-    return ipos[idx[keep, 0], idx[keep, 1]]
+    keep = _separated(idx, best[peaks], best_r[peaks] / f, n)
+    i, j = idx[keep, 0], idx[keep, 1]
+    # start the fine search where a parabola through the coarse peak and its neighbours
+    # puts the maximum (most candidates then need no move at full resolution)
+    # the four neighbours of every kept peak in one gather (−inf beyond the grid)
+    ii = np.concatenate([i - 1, i + 1, i, i])
+    jj = np.concatenate([j, j, j - 1, j + 1])
+    inside = (ii >= 0) & (ii < nr) & (jj >= 0) & (jj < nc)
+    nb = np.where(inside, best[np.clip(ii, 0, nr - 1), np.clip(jj, 0, nc - 1)],
+                  -np.inf).reshape(2, 2, -1)                         # (axis, side, peak)
+    d = _vertex(nb[:, 0], best[i, j], nb[:, 1])                       # (axis, peak)
+    return np.rint(np.stack([pr[i], pc[j]], axis=1) + f * d.T).astype(np.intp)
 
 
-def _fine(norm: np.ndarray, cand: np.ndarray, kernels: np.ndarray, radii: np.ndarray,
-          allowed, max_moves: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _vertex(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Offset (−0.5 … 0.5 pixel) of the vertex of the parabola through (−1, a), (0, b),
+    (1, c); 0 where a neighbour is excluded (−inf) or the parabola is not concave."""
+    curv = a - 2.0 * b + c
+    ok = np.isfinite(curv) & (curv < 0)
+    out = np.zeros(curv.shape)
+    out[ok] = np.clip(0.5 * (a - c)[ok] / curv[ok], -0.5, 0.5)
+    return out
+
+
+def _fine(local: _LocalFilter, cand: np.ndarray, radii: np.ndarray, allowed,
+          max_moves: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Full-resolution best position, score and radius near each candidate: the matched
-    filter over a ±`_FINE_HALF_WIDTH` window, re-centred while the best lies on the window's
-    edge (a local maximum is reached)."""
-    h = _FINE_HALF_WIDTH
-    off = np.stack(np.meshgrid(np.arange(-h, h + 1), np.arange(-h, h + 1), indexing="ij"),
-                   axis=-1)                                            # (w, w, 2)
+    filter (every radius) in the 3 × 3 window around it, moved to the best pixel until the
+    best is the window's centre (a local maximum of the full-resolution filter; the window
+    evaluated for all candidates at once, then for those that moved)."""
+    h = local.half
+    w = 2 * h + 1
+    oi, oj = np.divmod(np.arange(w * w), w)
+    off = np.stack([oi - h, oj - h], axis=1)                           # (w², 2)
     pos = np.asarray(cand, np.intp).reshape(-1, 2).copy()
     score = np.full(len(pos), -np.inf)
     rad = np.zeros(len(pos))
     todo = np.arange(len(pos))
-    scores_at = _LocalFilter(norm, kernels, h)
+    centre_k = (w * w) // 2
     for _ in range(max_moves):
+        s = local.flat(pos[todo])                                      # (n, w², radii)
+        best_r = radii[s.argmax(axis=2)]
+        where = pos[todo, None, :] + off                               # (n, w², 2)
+        best = np.where(allowed(where, best_r), s.max(axis=2), -np.inf)
+        k = best.argmax(axis=1)
+        sel = np.arange(len(todo))
+        score[todo] = sc_k = best[sel, k]
+        rad[todo] = best_r[sel, k]
+        pos[todo] = where[sel, k]
+        todo = todo[(k != centre_k) & (sc_k > -np.inf)]
         if todo.size == 0:
             break
-        s = scores_at(pos[todo])                                       # (n, radii, w, w)
-        best, best_r = _best_over_radii(np.moveaxis(s, 1, 0), radii)   # (n, w, w)
-        where = pos[todo, None, None, :] + off[None]                   # (n, w, w, 2)
-        best = np.where(allowed(where, best_r), best, -np.inf)
-        flat = best.reshape(len(todo), -1)
-        k = np.argmax(flat, axis=1)
-        ki, kj = np.unravel_index(k, best.shape[1:])
-        score[todo] = flat[np.arange(len(todo)), k]
-        rad[todo] = best_r[np.arange(len(todo)), ki, kj]
-        pos[todo] = pos[todo] + np.stack([ki - h, kj - h], axis=1)
-        edge = ((ki == 0) | (ki == 2 * h) | (kj == 0) | (kj == 2 * h)) \
-            & np.isfinite(score[todo])
-        todo = todo[edge]
     return pos, score, rad
 
 
@@ -339,10 +474,9 @@ def _refine_centres(norm: np.ndarray, rc: np.ndarray, r: float) -> np.ndarray:
     if not ok.any():
         return out
     q = p[ok]
-    # every window in one gather: (peaks, 2n + 1, 2n + 1)
-    idx = ((q[:, 0] - n) * norm.shape[1] + (q[:, 1] - n))[:, None, None] \
-        + (oy + n) * norm.shape[1] + (ox + n)
-    w = np.take(norm, idx) * inside
+    # every window in one gather: (peaks, 2n + 1, 2n + 1) (2-d indices: ``norm`` may be a
+    # view into a padded array, which a flat gather would copy first)
+    w = norm[q[:, 0, None, None] + oy, q[:, 1, None, None] + ox] * inside
     s = w.sum(axis=(1, 2))
     good = s > 0
     cy = q[:, 0] + (w * oy).sum(axis=(1, 2)) / np.where(good, s, 1.0)

@@ -9,7 +9,7 @@
 * `slice_position_series`: 60 slices 2.5 mm apart through two rods at ±45°: at actual position
   z the rods sit at y = ±z (separation 2z). Each slice's actual position is the nominal one plus
   a known error e_k; the truth is max|e_k − median(e)| over slices 11–50 (the analysed ones).
-* `resolution_object`: the disc with a 40 mm square block rotated 4°, blurred by a Gaussian
+* `resolution_object`: the disc with a 40 mm square block (``block_mm``) rotated 4°, blurred by a Gaussian
   PSF of σ and point-sampled (the blurred rectangle is exactly the product of two erf
   differences in its own frame), so MTF(f) = exp(−2π²σ²f²) and MTF50 = √(ln 2/(2π²))/σ.
 
@@ -123,14 +123,15 @@ def slice_position_series(*, n: int = 256, pixel_mm: float = 1.0, spacing_mm: fl
 
 def resolution_object(*, n: int = 512, pixel_mm: float = 250.0 / 512, psf_sigma_mm: float = 0.25,
                       rotation_deg: float = 4.0, signal: float = 600.0, noise_sd: float = 2.0,
-                      seed: int = 0, centre_mm: tuple[float, float] = (0.0, 0.0)
-                      ) -> tuple[np.ndarray, dict[str, Any]]:
+                      seed: int = 0, centre_mm: tuple[float, float] = (0.0, 0.0),
+                      block_mm: float = 40.0) -> tuple[np.ndarray, dict[str, Any]]:
     """The resolution image; truth ``resolution_mtf50_lp_mm`` = √(ln 2/(2π²))/σ.
 
-    ``centre_mm`` (x, y from the image centre) moves the phantom and its block."""
+    ``centre_mm`` (x, y from the image centre) moves the phantom and its block; ``block_mm``
+    is the block's side."""
     x, y = _grid(n, pixel_mm)
     u, v = _frame(x, y, rotation_deg, centre_mm)
-    a, s = 20.0, psf_sigma_mm
+    a, s = block_mm / 2, psf_sigma_mm
     block = (ndtr((u + a) / s) - ndtr((u - a) / s)) * (ndtr((v + a) / s) - ndtr((v - a) / s))
     disc = ndtr((_DISC_MM - np.hypot(x - centre_mm[0], y - centre_mm[1])) / s)
     img = signal * disc * (1 - block)

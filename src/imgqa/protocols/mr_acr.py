@@ -362,7 +362,7 @@ def _acr_slice_position(fr: _AcrFrame, s1: np.ndarray, out: _AcrOut) -> None:
 
 def _acr_uniformity_ghosting_snr(fr: _AcrFrame, out: _AcrOut) -> None:
     """PIU, percent ghosting and single-image SNR on slice 7 (image frame: no resampling)."""
-    from imgqa.analysis.mr_snr import RAYLEIGH_FACTOR
+    from imgqa.analysis._rayleigh import RAYLEIGH_FACTOR
 
     i7, sp = fr.index(7), fr.sp
     img7 = fr.series.pixels(i7)

@@ -90,8 +90,12 @@ def _slice_key(series: ImageSeries, index: int, normal: Any = None) -> float:
 def _groups(series_list: Sequence[ImageSeries], kind: str) -> tuple[str, dict]:
     """Images by slice position → list of (series, index, TI/TE, TR), and the kind used."""
     images = []
+    normals: dict[Any, Any] = {}   # one slice normal per orientation (a cross product each)
     for s in series_list:
-        normal = s.geometry.normal
+        o = s.geometry.orientation
+        if o not in normals:
+            normals[o] = s.geometry.normal
+        normal = normals[o]
         for i in range(len(s)):
             images.append((s, i, _timing(s, i), _slice_key(s, i, normal)))
     tis = {t["ti"] for _, _, t, _ in images if t["ti"]}

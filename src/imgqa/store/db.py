@@ -39,6 +39,7 @@ __all__ = [
     "current_revision",
     "default_data_dir",
     "head_revision",
+    "is_current",
     "make_engine",
     "pg_dump_hint",
     "read_session",
@@ -62,6 +63,14 @@ PG_WRITE_LOCK = 0x1A6_0A
 # Quick "busy" refusals a write retries (with back-off) within SQLITE_BUSY_TIMEOUT_S.
 WRITE_RETRIES = 8
 T = TypeVar("T")
+# The newest migration (store/migrations/versions/0006_*.py). `is_current` compares a database's
+# recorded revision with this, so opening an up-to-date database does not import Alembic (whose
+# runtime imports Mako and Pygments: ≈ 0.2 s CPU of every `history`, `due`, `review`).
+# tests/store/test_store_migrations.py checks that it is Alembic's head.
+SCHEMA_HEAD = "0006"
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+# Alembic's version table (its default name; migrations/env.py does not change it).
+_VERSION_TABLE = "alembic_version"
 
 
 def default_data_dir() -> Path:
@@ -221,10 +230,48 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    """The schema revision recorded in the database; None for an empty database.
+
+    Reads Alembic's version table as Alembic's own ``get_current_revision`` does (one row; no
+    table, or no row: None), with one query instead of importing Alembic.
+
+    Raises
+    ------
+    StoreError
+        The table holds several revisions (branches this imgqa never makes).
+    """
+    from sqlalchemy import inspect
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table(_VERSION_TABLE):
+            return None
+        heads = list(conn.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalars())
+    if len(heads) > 1:
+        raise StoreError(f"The results database {_safe_url(engine.url)} records several schema "
+                         f"revisions ({', '.join(sorted(heads))}).",
+                         hint="It was changed outside imgqa; restore it from a backup.")
+    return heads[0] if heads else None
+
+
+def is_current(revision: str | None) -> bool:
+    """Whether a database at ``revision`` (`current_revision`) needs no upgrade.
+
+    Decided without Alembic when the revision is `SCHEMA_HEAD` and no migration file sorts
+    after ``SCHEMA_HEAD_*.py`` (a migration added without updating `SCHEMA_HEAD`, whatever its
+    name, sorts after it: the files are numbered); otherwise Alembic's head decides, so a
+    forgotten `SCHEMA_HEAD` costs time, never an upgrade.
+    """
+    if revision is None:
+        return False
+    if revision == SCHEMA_HEAD:
+        try:
+            newest = max(p.name for p in _MIGRATIONS.iterdir()
+                         if p.suffix == ".py" and not p.name.startswith("_"))
+        except (OSError, ValueError):  # no folder (a frozen bundle?): ask Alembic
+            newest = ""
+        if newest.startswith(f"{SCHEMA_HEAD}_"):
+            return True
+    return revision == head_revision()
 
 
 def _known_revisions() -> set[str]:

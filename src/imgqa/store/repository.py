@@ -92,12 +92,11 @@ def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
     engine = db.make_engine(u)
     try:
         rev = db.current_revision(engine)
-        head = db.head_revision()
-        if rev != head:
+        if not db.is_current(rev):  # (an up-to-date database is told without Alembic)
             if not upgrade:
                 raise StoreError(f"The results database {path or u.database} needs "
-                                 f"upgrading (schema {rev or 'empty'}, this imgqa {head}).",
-                                 hint="Run `imgqa db upgrade`.")
+                                 f"upgrading (schema {rev or 'empty'}, this imgqa "
+                                 f"{db.head_revision()}).", hint="Run `imgqa db upgrade`.")
             db.upgrade(engine)
     except ImgqaError:
         engine.dispose()
