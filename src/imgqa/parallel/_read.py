@@ -87,12 +87,18 @@ class _Chunks:
                 self.uids.add(getattr(out[1], "series_uid", ""))
 
 
+# Chunks queued per reader: its next chunk is handed out when this process has received one,
+# which waits for the GIL while this process imports; with two, the reader of the shared data
+# idled 0.1 s between small chunks (timeline, quiet machine).
+_AHEAD = 4
+
+
 def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> None:
     """Fill ``outcomes[i]`` for ``i`` in ``indices`` from a fork pool; on Ctrl-C stop it and
     raise KeyboardInterrupt. Chunks that fail to come back stay None (read here later).
 
-    The pool holds two chunks per reader, the next handed out as each one finishes (from the
-    executor's thread, so the readers never wait for this process while it imports); this
+    The pool holds `_AHEAD` chunks per reader, the next handed out as each one finishes (from
+    the executor's thread, so the readers never wait for this process while it imports); this
     process, when it has no kernels to import and no chunk to receive, reads files of the
     last chunk not handed out itself (no transport), so that a large archive is read on every
     core once the imports are done. (Not by cancelling a queued chunk: Python 3.11's pool then
@@ -111,7 +117,7 @@ def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> 
                                    mp_context=pp._context(), initializer=pp._worker_init)
         try:
             chunks = _Chunks(pool, sources, plan, outcomes)
-            for _ in range(2 * readers):
+            for _ in range(_AHEAD * readers):
                 chunks.hand_out()
             may_take, received = False, 0  # this process reads once it knows the folder
             while True:
