@@ -12,8 +12,8 @@ and prints CPU seconds (``time.process_time``, ``RUSAGE_CHILDREN`` for reader wo
   forked workers inherit them);
 * ``finish``: judging against the default tolerances and writing the JSON.
 
-The two-core estimate for the parallel batch is ``start + max(main, (main + readers) / 2) +
-makespan + finish``, with the makespan of the units dispatched longest first (estimated cost
+The two-core estimate for the parallel batch is ``start + shared(main, readers) +
+makespan + finish`` (``shared``: both on two cores shared fairly), with the makespan of the units dispatched longest first (estimated cost
 order, as `imgqa.parallel` does) to the first free of two workers. Not modelled: fork and
 result pickling (milliseconds per unit). Used by ``bench_batch.py``.
 """
@@ -44,10 +44,21 @@ def measure(mode: str, folder: str) -> dict:
 
         series = load(folder)
     else:
+        import os
+        import tempfile
+
         from imgqa import parallel
 
         parallel.START_METHOD = "fork"
+        trace = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False).name
+        os.environ[parallel.TRACE_ENV] = trace  # for the files this process read itself
         series = parallel.load_parallel(folder, 2)
+        del os.environ[parallel.TRACE_ENV]
+        with open(trace) as fh:
+            events = [json.loads(line) for line in fh]
+        os.unlink(trace)
+        out["read_main_stolen"] = sum(e["cpu"] for e in events
+                                      if e["what"] == "main.read_chunk")
     out["read_main"] = time.process_time() - c0
     out["read_workers"] = _children_cpu() - k0
     units = batch_units(list(series), None)
@@ -81,7 +92,14 @@ def makespan(costs: list[float], order: list[int], workers: int = 2) -> float:
 def estimate(serial: dict, par: dict) -> dict:
     one = serial["start"] + serial["read_main"] + sum(serial["units"]) + serial["finish"]
     main, readers = par["read_main"], par["read_workers"]
-    read2 = max(main, (main + readers) / 2)
+    # the main process and the reader(s) sharing two cores fairly (batch_timeline.shared_cores;
+    # one reader for two jobs since 2026-12-05, when this was max(main, (main + readers) / 2)),
+    # or balanced where the main process read files itself (it does once idle)
+    from batch_timeline import shared_cores
+
+    stolen = par.get("read_main_stolen", 0.0)
+    read2 = (max(main - stolen, readers, (main + readers) / 2) if stolen
+             else shared_cores([main, readers]))
     span = makespan(par["units"], par["order"])
     two = par["start"] + read2 + span + par["finish"]
     return {"jobs1_s": one, "jobs2_s": two, "speedup": one / two,

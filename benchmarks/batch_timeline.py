@@ -98,13 +98,25 @@ def makespan(costs: list[float], workers: int = 2) -> float:
     return max(free)
 
 
+def shared_cores(demands: list[float], cores: int = 2) -> float:
+    """When processes that need these CPU times, all started together, are done on ``cores``
+    cores shared fairly (as the OS does: three busy processes on two cores get 2/3 each)."""
+    left, t = sorted(d for d in demands if d > 0), 0.0
+    while left:
+        rate = min(1.0, cores / len(left))
+        t += left[0] / rate
+        left = [d - left[0] for d in left[1:]]
+    return t
+
+
 def two_core_estimate(ev: list[dict], total_cpu: float) -> dict:
     """The wall time the measured CPU times imply on two dedicated cores (no other load).
 
-    start (main alone) + reading (the main process' share in parallel with the readers:
-    max(main, longest reader, all / 2)) + grouping (main alone) + the analyses list-scheduled
-    on two workers in the order they started (serial: their sum) + judging and output + half
-    the CPU no span accounts for (forks, exits, result transfer), which both cores share.
+    start (main alone) + reading (the main process and the readers sharing two cores fairly,
+    `shared_cores`, or balanced where the main process read files itself; until 2026-12-05
+    max(main, longest reader, all / 2) in every case, a perfect schedule) + grouping (main alone) + the analyses list-scheduled on two workers in
+    the order they started (serial: their sum) + judging and output + half the CPU no span
+    accounts for (forks, exits, result transfer), which both cores share.
     """
     main = {e["what"]: e for e in ev if e["what"].startswith("main.") and e["what"] not in
             ("main.receive_chunk", "main.preload")}
@@ -116,7 +128,15 @@ def two_core_estimate(ev: list[dict], total_cpu: float) -> dict:
     start = main["main.load"].get("cpu_before", 0.0)
     group = main["main.group"]["cpu"] if "main.group" in main else 0.0
     main_read = main["main.load"]["cpu"] - group
-    read = max([main_read, *readers.values(), (main_read + sum(readers.values())) / 2])
+    # Files this process read itself (it does once idle, `imgqa.parallel._read_in_workers`)
+    # are work the readers would have done on dedicated cores: with such stealing the phase is
+    # balanced, else the processes share the cores as they ran.
+    stolen = sum(e["cpu"] for e in ev if e["what"] == "main.read_chunk")
+    if stolen:
+        read = max(main_read - stolen, *readers.values(),
+                   (main_read + sum(readers.values())) / 2)
+    else:
+        read = shared_cores([main_read, *readers.values()])
     unit_pids = {e["pid"] for e in units}
     span = makespan([e["cpu"] for e in units], 2 if len(unit_pids) > 1 else 1)
     analyse_main = main["main.analyse"]["cpu"] - (sum(e["cpu"] for e in units)

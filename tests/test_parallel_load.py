@@ -88,6 +88,31 @@ def test_a_reading_worker_that_dies_costs_nothing(mixed_dir, monkeypatch):
     assert any("nm_flood" in name for name in died)  # a worker did die, its files were re-read
 
 
+def test_this_process_reads_files_too_once_it_is_idle(mixed_dir, monkeypatch):
+    # With slow readers, this process reads the files of the last chunks itself once it has
+    # imported the kernels; the result is still exactly that of `load`.
+    import time
+
+    from imgqa.io import dicom
+
+    expected = _facts(load(mixed_dir))
+    monkeypatch.setattr(parallel, "_MIN_PARALLEL_FILES", 1)
+    monkeypatch.setattr(parallel, "START_METHOD", "fork")
+    real, main_pid = dicom.read_source, os.getpid()
+    here: list[str] = []
+
+    def slow_in_readers(src):  # inherited by the forked readers
+        if os.getpid() != main_pid:
+            time.sleep(0.05)
+        elif src.member is None:  # zip members are always read here
+            here.append(src.name)
+        return real(src)
+
+    monkeypatch.setattr(dicom, "read_source", slow_in_readers)
+    assert _facts(load_parallel(mixed_dir, 2)) == expected
+    assert here and len(here) == len(set(here))  # some files read here, none twice
+
+
 def test_one_job_or_few_files_read_in_this_process(mixed_dir, monkeypatch):
     def no_pool(*a, **k):
         raise AssertionError("no worker should start")

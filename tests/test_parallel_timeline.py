@@ -131,9 +131,12 @@ def test_the_timeline_shows_each_phase_worker_and_unit(demo_dir, tmp_path):
     units = [e for e in ev if e["what"] == "unit"]
     assert len(units) == len(load(folder))
     assert all(e["pid"] != main_pid for e in units)
+    # every file read once: by a reader, or by this process once its kernels were imported
     readers = [e for e in ev if e["what"] == "reader.chunk"]
+    here = [e for e in ev if e["what"] == "main.read_chunk"]
     scanned = next(e for e in ev if e["what"] == "main.scan")["files"]
-    assert readers and sum(e["files"] for e in readers) == scanned
+    assert readers and sum(e["files"] for e in readers + here) == scanned
+    assert all(e["pid"] == main_pid for e in here)
     s = summary(run)
     assert s["results"] and s["results"] >= len({u["pid"] for u in units})
     assert run["cpu"] / 2 - 0.05 <= s["two_core_estimate_s"] <= run["cpu"] + 0.05

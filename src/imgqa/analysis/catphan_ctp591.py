@@ -60,7 +60,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
-from scipy.optimize import curve_fit
 
 from imgqa.analysis.roi import point_rc, require_2d
 from imgqa.errors import PhantomNotFoundError
@@ -401,6 +400,9 @@ def _ramp(img: np.ndarray, pixel_mm: float, centre_rc: tuple[float, float], roll
     zc = float(np.sum(z[lo:hi + 1] * w) / np.sum(w))
     s0 = float(np.sqrt(max(np.sum(w * (z[lo:hi + 1] - zc) ** 2) / np.sum(w), z_step ** 2 / 4)))
     use = np.abs(z - zc) <= max(4.0 * _FWHM_PER_SIGMA * s0, 4 * z_step)
+    # scipy.optimize costs ~80 ms to import (a third of all kernel imports): only when fitting
+    from scipy.optimize import curve_fit
+
     try:  # no offset: the background is subtracted per bead window
         p, _ = curve_fit(_gauss0, z[use], signal[use], p0=(peak, zc, s0),
                          bounds=([0.0, z[use].min(), z_step / 10.0],

@@ -24,7 +24,6 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
-from skimage.transform import hough_line
 
 __all__ = ["EdgeLine", "EdgeMtf", "find_edge", "slanted_edge_mtf", "mtf_at", "mtf_crossing",
            "binned_esf", "presampled_mtf", "nyquist_band"]
@@ -180,6 +179,10 @@ def find_edge(image: np.ndarray, pixel_mm: tuple[float, float]) -> EdgeLine:
     near90 = np.concatenate([np.arange(np.pi / 2 - span, np.pi / 2, step),
                              np.arange(-np.pi / 2, -np.pi / 2 + span, step)])
     thetas = np.concatenate([near0, near90])
+    # skimage.transform pulls in scipy.spatial (~50 ms): imported by the X-ray edge test only,
+    # not by MagNET's resolution, which uses the MTF core below without a Hough search
+    from skimage.transform import hough_line
+
     acc, angles, dists = hough_line(edges, theta=thetas)
     # strongest line, with a little smoothing of the accumulator against split peaks
     acc_s = ndimage.uniform_filter(acc.astype(np.float64), size=(3, 1))

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import nnls
 
 __all__ = ["StpFit", "NoiseFit", "fit_stp", "fit_noise_dose", "linearise"]
 
@@ -117,6 +116,9 @@ def fit_noise_dose(kerma_ugy: np.ndarray, variance: np.ndarray, *,
         raise ValueError(f"need at least {n_terms} (kerma, variance) pairs of equal length")
     if np.any(v <= 0):
         raise ValueError("variances must be positive")
+    # scipy.optimize costs ~80 ms to import (a third of all kernel imports): only when fitting
+    from scipy.optimize import nnls
+
     design = np.stack([k, np.ones_like(k)] + ([k * k] if structured else []), axis=1)
     scale = design.max(axis=0)                # column scaling keeps nnls well conditioned
     coef, _ = nnls(design / scale / v[:, None], np.ones_like(v))

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from scipy.optimize import OptimizeWarning, curve_fit
 
 __all__ = ["Profile", "SourceResolution", "pooled_width", "find_sources", "source_resolution"]
 
@@ -107,6 +106,9 @@ def pooled_width(offsets: np.ndarray, values: np.ndarray, step: float, axis: str
     x, y = offsets[order], values[order]
     s0 = float(np.sqrt(max(np.sum(y * x ** 2) / max(np.sum(y), 1e-30), step ** 2 / 4)))
     p0 = (float(y.max()), 0.0, s0, 0.0)
+    # scipy.optimize costs ~80 ms to import (a third of all kernel imports): only when fitting
+    from scipy.optimize import OptimizeWarning, curve_fit
+
     try:
         with warnings.catch_warnings():  # a perfect (noise-free) fit has no covariance
             warnings.simplefilter("ignore", OptimizeWarning)

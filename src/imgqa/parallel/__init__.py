@@ -22,9 +22,10 @@ come back in the order of the units, so the output is the same as with one job.
   idle at the end; the results are put back in the units' order.
 
 `load_parallel` also reads the headers in worker processes (`imgqa.io.dicom.read_source` on
-chunks of the file list) while this process imports the analysis kernels of the modalities
-seen so far, so that the analysis workers forked afterwards start with them loaded (each
-worker would otherwise import them again). The outcomes are grouped in file order by
+chunks of the file list; one reader per job beyond the first) while this process imports the
+analysis kernels of the modalities seen so far, so that the analysis workers forked afterwards
+start with them loaded (each worker would otherwise import them again), then reads files too.
+The outcomes travel packed (`imgqa.io.outcome_transport`) and are grouped in file order by
 `imgqa.io.dicom.series_from_outcomes`: the same series, problems and order as `load`.
 The garbage collector is paused while headers are read and received, and the heap frozen while
 the workers fork (`_GcPaused`, `_freeze_heap`). ``IMGQA_TRACE_BATCH=FILE`` records a timeline
@@ -46,15 +47,17 @@ if TYPE_CHECKING:
     from imgqa.io.sources import Problem
     from imgqa.protocols.base import AnalysisProblem, Protocol, Result
 
+from imgqa.parallel._read import _read_in_workers
+from imgqa.parallel._trace import TRACE_ENV, _gc_tuned, _GcPaused, span
+
+__all__ = ["CRASH_ENV", "TRACE_ENV", "analyse_parallel", "default_jobs", "load_parallel", "span",
+           "warm_up"]
+
 log = logging.getLogger(__name__)
 
 # Test hook: a worker analysing a unit whose first series has this Series Instance UID exits at
 # once (as a process killed by the system would), to verify that a dying worker costs one unit.
 CRASH_ENV = "IMGQA_TEST_WORKER_EXIT_UID"
-
-# Timeline for tuning (benchmarks/batch_timeline.py): with this variable naming a file, every
-# process of the batch appends one JSON line per phase or task (see `span`).
-TRACE_ENV = "IMGQA_TRACE_BATCH"
 
 # None: automatic (see `_context`); tests force "fork" or "forkserver" to cover both paths.
 START_METHOD: str | None = None
@@ -66,82 +69,6 @@ _INHERITED: list = []
 _PRELOAD = ["imgqa.parallel", "imgqa.io.dicom", "imgqa.protocols"]
 
 Progress = Callable[[int, int, "Sequence[ImageSeries]"], None]
-
-
-class _Span:
-    """Times a block in wall (epoch s, comparable between processes) and this process' CPU."""
-
-    def __init__(self, path: str, what: str, info: dict[str, Any]) -> None:
-        self.path, self.what, self.info = path, what, info
-
-    def __enter__(self) -> dict[str, Any]:
-        import time
-
-        self.t0, self.c0 = time.time(), time.process_time()
-        return self.info
-
-    def __exit__(self, *exc: object) -> None:
-        import json
-        import time
-
-        rec = {"pid": os.getpid(), "what": self.what, "t0": self.t0, "t1": time.time(),
-               "cpu": time.process_time() - self.c0, **self.info}
-        with open(self.path, "a", encoding="utf-8") as fh:  # one short append per line
-            fh.write(json.dumps(rec, default=str) + "\n")
-
-
-class _NoSpan:
-    def __enter__(self) -> dict[str, Any]:
-        return {}
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def span(what: str, **info: Any) -> _Span | _NoSpan:
-    """``with span("analyse", protocol=...) as extra:`` records a timeline line (extra keys
-    may be added inside) when `TRACE_ENV` names a file; otherwise costs one lookup."""
-    path = os.environ.get(TRACE_ENV)
-    return _Span(path, what, info) if path else _NoSpan()
-
-
-def _gc_tuned() -> bool:
-    """False with ``IMGQA_BATCH_GC=0``: the collector left as it is, to measure what the
-    pauses and the freeze below save (benchmarks/batch_timeline.py)."""
-    return os.environ.get("IMGQA_BATCH_GC", "1") != "0"
-
-
-class _GcPaused:
-    """The cyclic garbage collector off for a block that only builds long-lived objects.
-
-    Reading headers (in the readers) and receiving them (in this process, the executor's
-    thread unpickling every dataset while the kernels are imported) allocate hundreds of
-    thousands of objects, none of them garbage; each allocation burst triggers collections
-    whose oldest generation walks the whole heap again. Measured on the shared data
-    (docs/validation.md): 1.4-2.4 s of collector time in the main process and 0.5-0.8 s in
-    each reader, against 0.1 s for `load` in one process. Re-enabled (not collected) after;
-    with ``freeze`` the objects made meanwhile are frozen first (`gc.freeze`), else the first
-    allocation after it starts a full collection of them (0.17 s, measured): `load_parallel`
-    does so, and `analyse_parallel`, which forks its workers from that heap, unfreezes it.
-    """
-
-    def __init__(self, freeze: bool = False) -> None:
-        self.freeze = freeze
-
-    def __enter__(self) -> None:
-        import gc
-
-        self.was = gc.isenabled() and _gc_tuned()
-        if self.was:
-            gc.disable()
-
-    def __exit__(self, *exc: object) -> None:
-        import gc
-
-        if self.was:
-            if self.freeze:
-                gc.freeze()
-            gc.enable()
 
 
 def default_jobs() -> int:
@@ -262,70 +189,6 @@ def _load_parallel(paths: list, jobs: int):
 
 # Below this many files on disk, reading them here is quicker than starting workers.
 _MIN_PARALLEL_FILES = 16
-
-
-def _read_in_workers(sources, indices: list[int], outcomes: list, jobs: int) -> None:
-    """Fill ``outcomes[i]`` for ``i`` in ``indices`` from a fork pool; on Ctrl-C stop it and
-    raise KeyboardInterrupt. Chunks that fail to come back stay None (read here later)."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    size = max(4, min(64, len(indices) // (4 * jobs) or 1))
-    # Small first chunks: this process learns the first modalities (and starts importing their
-    # kernels, the longest task while reading) after a few files instead of a full chunk
-    # (timeline of the shared data: 0.4 s of waiting, with a core idle at the end of reading).
-    ramp = [min(size, 4)] * jobs + [min(size, 16)] * jobs
-    chunks, k = [], 0
-    for n in ramp:
-        if k < len(indices):
-            chunks.append(indices[k:k + n])
-            k += n
-    chunks += [indices[j:j + size] for j in range(k, len(indices), size)]
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    seen: set[str] = set()  # modalities whose kernels are imported
-    modalities: set[str] = set()
-    uids: set[str] = set()
-    with _Interrupted() as interrupted:
-        pool = ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_context(),
-                                   initializer=_worker_init)
-        try:
-            futures = {pool.submit(_read_chunk, [sources[i] for i in c]): c for c in chunks}
-            waiting = set(futures)
-            while waiting:
-                finished, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
-                interrupted.check()
-                for fut in finished:
-                    try:
-                        with span("main.receive_chunk"):
-                            got = fut.result()
-                    except Exception:  # noqa: BLE001 - e.g. a dead worker: read these here
-                        log.debug("header chunk failed in a worker", exc_info=True)
-                        continue
-                    for i, out in zip(futures[fut], got):
-                        outcomes[i] = out
-                        if out is not None and out[0] == "image":
-                            modalities.add(getattr(out[1], "modality", ""))
-                            uids.add(getattr(out[1], "series_uid", ""))
-                # Only for a batch (two series or more, so a pool will analyse them): one
-                # series is analysed in this process and imports just what it runs.
-                if len(uids) > 1 and modalities - seen:
-                    with span("main.preload", modalities=sorted(modalities - seen)):
-                        _preload_kernels(modalities - seen, interrupted)
-                    seen |= modalities
-        except BaseException:
-            _stop(pool)
-            raise
-        pool.shutdown(wait=True)
-
-
-def _read_chunk(sources) -> list[tuple[str, object] | None]:
-    """The outcomes of `read_source` for some files, None for a dose report (a series with a
-    lock inside, which cannot travel back; the main process reads those few itself)."""
-    from imgqa.io.dicom import read_source
-
-    with span("reader.chunk", files=len(sources)), _GcPaused():
-        outs: list[tuple[str, object] | None] = [read_source(s) for s in sources]
-    return [None if o is not None and o[0] == "report" else o for o in outs]
 
 
 def _preload_kernels(modalities: set[str], interrupted: _Interrupted | None = None) -> None:
