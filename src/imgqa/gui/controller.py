@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from imgqa.gui import session_index
+from imgqa.gui.analysis_job import analyse_entries, uses_processes
 from imgqa.gui.heap import freeze_long_lived
 from imgqa.gui.model import SeriesEntry, Workspace
 from imgqa.gui.workers import Progress, Task, TaskRunner
@@ -116,6 +117,8 @@ class QcController(QObject):
         self.protocols: list[Protocol] | None = None
         self.demo_pending = False   # the next evaluation registers the demo devices
         self._analysis_task: Task | None = None
+        # Worker processes for a batch of series (None: one per core; gui/analysis_job.py)
+        self.jobs: int | None = None
         self._load_task: Task | None = None
         # This workstation's image archive root ($IMGQA_ARCHIVE, else Settings → Image
         # archive); read at each save and open, so a changed setting applies at once.
@@ -192,6 +195,10 @@ class QcController(QObject):
         self._load_task = None
         self.loaded.emit(n)
         self.state_changed.emit()
+        if uses_processes([(e.key, e.series, None) for e in entries], self.jobs):
+            from imgqa.parallel import warm_up
+
+            warm_up()  # its fork server imports the analysis code meanwhile (a few 0.1 s)
         if analyse and self.workspace.entries:
             self.run_analysis()
 
@@ -206,25 +213,13 @@ class QcController(QObject):
         items = [(e.key, e.series, e.protocol_override) for e in entries]
         n = len(items)
         self.progress.emit(0, n, "")
-        self.status.emit(f"Analysing {n} series…")
+        self.status.emit(f"Analysing {n} series"
+                         + (" on all cores…" if uses_processes(items, self.jobs) else "…"))
+
+        jobs = self.jobs
 
         def job(p: Progress) -> int:
-            from imgqa.protocols import AnalysisProblem, analyse_series
-
-            for i, (key, series, override) in enumerate(items):
-                p.check()
-                p.report(i, n, f"{i + 1}/{n}")
-                name = override
-                try:
-                    results = analyse_series(series, override)
-                    name = results[0].protocol if results else override
-                    p.emit(("ok", key, name, results))
-                except Exception as exc:  # one series' problem; the next one runs
-                    # Plain message and hint; a traceback goes to the log at DEBUG only.
-                    prob = AnalysisProblem.from_exception(exc, override, [series])
-                    p.emit(("error", key, name, prob.error, prob.hint))
-            p.report(n, n, "done")
-            return n
+            return analyse_entries(items, p, jobs)
 
         self._analysis_task = self.runner.start(
             job, name="analysis", on_progress=self.progress.emit, on_partial=self._on_partial,

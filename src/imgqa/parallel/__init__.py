@@ -69,6 +69,7 @@ _INHERITED: list = []
 _PRELOAD = ["imgqa.parallel", "imgqa.io.dicom", "imgqa.protocols"]
 
 Progress = Callable[[int, int, "Sequence[ImageSeries]"], None]
+UnitDone = Callable[[int, "tuple[list[Result], list[AnalysisProblem]]"], None]
 
 
 def default_jobs() -> int:
@@ -81,6 +82,8 @@ def default_jobs() -> int:
 
 def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | None = None,
                      *, jobs: int | None = None, progress: Progress | None = None,
+                     on_unit: UnitDone | None = None, check: Callable[[], None] | None = None,
+                     unfreeze: bool = True,
                      **params: Any) -> tuple[list[Result], list[AnalysisProblem]]:
     """Like `imgqa.protocols.analyse_batch`, on up to ``jobs`` processes.
 
@@ -94,6 +97,16 @@ def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | N
         batch runs in this process (no start-up cost).
     progress : callable, optional
         Called as ``progress(done, total, unit)`` after each unit, in the order they finish.
+    on_unit : callable, optional
+        Called as ``on_unit(index, (results, problems))`` as each unit finishes (``index`` in
+        `batch_units` order), before ``progress``; the GUI shows each series' results so.
+    check : callable, optional
+        Called between two waits for the workers (at least every 0.2 s) and between units in
+        this process: an exception it raises (the GUI's cancel) stops the workers at once and
+        propagates, as Ctrl-C does.
+    unfreeze : bool
+        Whether to hand the objects frozen for the workers (`gc.freeze`) back to the collector
+        afterwards. False for a caller that keeps its own heap frozen (the GUI, `gui/heap.py`).
     **params
         Protocol parameters.
 
@@ -108,20 +121,32 @@ def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | N
     units = batch_units(series, proto)
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
     outcomes: list[tuple[list, list] | None] = [None] * len(units)
+
+    def report(i: int, done: int) -> None:
+        out = outcomes[i]
+        if on_unit is not None and out is not None:
+            on_unit(i, out)
+        if progress is not None:
+            progress(done, len(units), units[i])
+
     if jobs == 1 or len(units) <= 1:
         for i, unit in enumerate(units):
+            if check is not None:
+                check()
             outcomes[i] = _traced_unit(unit, proto, params)
-            if progress is not None:
-                progress(i + 1, len(units), unit)
-    elif not _run_pool(units, proto, params, min(jobs, len(units)), outcomes, progress):
+            report(i, i + 1)
+    elif not _run_pool(units, proto, params, min(jobs, len(units)), outcomes, report, check,
+                       unfreeze):
         log.warning("could not start worker processes; analysing in this process instead")
         for i, unit in enumerate(units):
+            if check is not None:
+                check()
             outcomes[i] = analyse_unit(unit, proto, **params)
-            if progress is not None:
-                progress(i + 1, len(units), unit)
-    import gc
+            report(i, i + 1)
+    if unfreeze:
+        import gc
 
-    gc.unfreeze()  # what `load_parallel` or the pool froze: collected again by a long-lived caller
+        gc.unfreeze()  # what `load_parallel` or the pool froze: collected again by a long-lived caller
     results: list[Result] = []
     problems: list[AnalysisProblem] = []
     for out in outcomes:
@@ -233,12 +258,16 @@ def warm_up() -> None:
 def _start_method() -> str:
     """"fork" while single-threaded on Linux, else "forkserver" where there is one, else
     "spawn"; decided without importing `multiprocessing` in the common case (fork), so that a
-    command analysing one series in-process does not pay for it."""
+    command analysing one series in-process does not pay for it. Called from a thread other
+    than the main one, or with Qt loaded (whose own threads Python does not count), never
+    "fork": a forked child would inherit locks held by the other threads."""
     import threading
 
     if START_METHOD is not None:
         return START_METHOD
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
+    if (sys.platform.startswith("linux") and threading.active_count() == 1
+            and threading.current_thread() is threading.main_thread()
+            and "PySide6.QtCore" not in sys.modules):
         return "fork"
     import multiprocessing
 
@@ -252,8 +281,22 @@ def _context():
     method = _start_method()
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(_PRELOAD)  # only effective before the server first starts
+        # Only effective before the server first starts. With every kernel too, each worker
+        # forked from it starts ready (else each imports the kernels of its first unit again:
+        # ≈ 0.2 s per worker per batch, measured with benchmarks/bench_gui_batch.py).
+        ctx.set_forkserver_preload(_PRELOAD + _all_kernel_modules())
     return ctx
+
+
+def _all_kernel_modules() -> list[str]:
+    """The kernel modules of every registered test (`imgqa.protocols._lazy`)."""
+    from imgqa.protocols import all_protocols
+    from imgqa.protocols._lazy import kernel_modules
+
+    names: list[str] = []
+    for proto in all_protocols():
+        names += [n for n in kernel_modules(proto.function) if n not in names]
+    return names
 
 
 class _Interrupted:
@@ -261,11 +304,13 @@ class _Interrupted:
 
     A KeyboardInterrupt raised at an arbitrary point inside `concurrent.futures` can leave one
     of its locks held, and the executor's thread then waits on it for ever (seen: a hang after
-    Ctrl-C). So in the main thread SIGINT only sets ``is_set``; the waiting loop checks it.
+    Ctrl-C). So in the main thread SIGINT only sets ``is_set``; the waiting loop checks it,
+    and calls the caller's own ``check`` there too (the GUI's cancel raises from it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, check: Callable[[], None] | None = None) -> None:
         self.is_set = False
+        self._check = check
         self._old: Callable[[int, FrameType | None], Any] | int | None = None
 
     def __enter__(self) -> _Interrupted:
@@ -281,33 +326,37 @@ class _Interrupted:
     def check(self) -> None:
         if self.is_set:
             raise KeyboardInterrupt
+        if self._check is not None:
+            self._check()
 
     def __exit__(self, *exc) -> None:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
 
 
-def _run_pool(units, proto, params, jobs, outcomes, progress) -> bool:
-    """Fill ``outcomes[i]`` for every unit; see the module docstring for crashes and Ctrl-C.
+def _run_pool(units, proto, params, jobs, outcomes, report, check, unfreeze) -> bool:
+    """Fill ``outcomes[i]`` for every unit, calling ``report(i, done)`` as each finishes; see
+    the module docstring for crashes and Ctrl-C (and ``check``, which stops them alike).
 
     Returns False (nothing analysed) when no worker process can start at all.
     """
     import gc
 
     try:
-        with _Interrupted() as interrupted:
-            return _run_pools(units, proto, params, jobs, outcomes, progress, interrupted)
+        with _Interrupted(check) as interrupted:
+            return _run_pools(units, proto, params, jobs, outcomes, report, interrupted)
     finally:
         _INHERITED.clear()
-        gc.unfreeze()  # a long-running caller (GUI, service) collects these objects again
+        if unfreeze:
+            gc.unfreeze()  # a long-running caller (service) collects these objects again
 
 
-def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> bool:
+def _run_pools(units, proto, params, jobs, outcomes, report, interrupted) -> bool:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     name = proto.name if proto is not None else None
-    total, done = len(units), 0
+    done = 0
     ctx = _context()
     _INHERITED[:] = units  # before the pool forks its workers
     _freeze_heap(ctx)
@@ -356,8 +405,7 @@ def _run_pools(units, proto, params, jobs, outcomes, progress, interrupted) -> b
                         from imgqa.protocols.base import AnalysisProblem
                         outcomes[i] = ([], [AnalysisProblem.from_exception(exc, name, units[i])])
                     done += 1
-                    if progress is not None:
-                        progress(done, total, units[i])
+                    report(i, done)
         except BaseException:  # Ctrl-C (or anything else): stop the workers, then go on raising
             _stop(pool)
             raise

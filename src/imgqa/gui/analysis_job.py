@@ -1,0 +1,102 @@
+"""The desktop window's analysis job: every open series analysed, each outcome handed to the
+window as soon as it is known, on worker processes when there are enough series (issue 17).
+
+Runs on a `gui.workers` thread; talks to the window only through its `Progress` (``report``
+for the progress bar, ``emit`` for each series' outcome, ``check`` for Cancel). The outcome of
+a series is ``("ok", key, protocol name, results)`` or ``("error", key, protocol name,
+message, hint)``, whichever way it was analysed.
+
+With at least `POOL_MIN_SERIES` series, more than one core and no test chosen by hand, the
+series go to `imgqa.parallel.analyse_parallel`, the process pool of ``imgqa analyse``: the
+same results (each series is one unit, analysed by `analyse_series` with the automatic
+choice), in the order they finish; Cancel stops the workers at once instead of after the
+current series. Fewer series are analysed in this thread: starting the pool (a fork server
+importing the analysis code, then each worker the kernels it needs) costs more than it saves
+(docs/gui.md, "Analysing on all cores").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from imgqa.gui.workers import Progress
+    from imgqa.io.series import ImageSeries
+
+__all__ = ["POOL_MIN_SERIES", "analyse_entries", "uses_processes"]
+
+# Below this many series the pool's start-up outweighs the second core (docs/gui.md).
+POOL_MIN_SERIES = 6
+
+Item = tuple[int, "ImageSeries", "str | None"]  # entry key, series, test chosen by the user
+
+
+def uses_processes(items: Sequence[Item], jobs: int | None) -> bool:
+    """Whether `analyse_entries` will use worker processes for these items."""
+    from imgqa.parallel import default_jobs
+
+    jobs = default_jobs() if jobs is None else jobs
+    # A test chosen by hand runs as `analyse_series(series, name)` on each series alone; the
+    # pool would give a multi-series test all the series at once: those stay in this thread.
+    return (jobs > 1 and len(items) >= POOL_MIN_SERIES
+            and all(override is None for _, _, override in items))
+
+
+def analyse_entries(items: Sequence[Item], p: Progress, jobs: int | None = None) -> int:
+    """Analyse every item, emitting each one's outcome as it finishes; returns their number.
+
+    Parameters
+    ----------
+    items : sequence of (key, ImageSeries, protocol name or None)
+    p : Progress
+        The job's link to the window; its ``check`` raises `Cancelled` after Cancel.
+    jobs : int, optional
+        Worker processes (default: the cores this process may use).
+    """
+    n = len(items)
+    if uses_processes(items, jobs):
+        _in_processes(items, p, jobs)
+    else:
+        _in_this_thread(items, p)
+    p.report(n, n, "done")
+    return n
+
+
+def _in_this_thread(items: Sequence[Item], p: Progress) -> None:
+    from imgqa.protocols import AnalysisProblem, analyse_series
+
+    n = len(items)
+    for i, (key, series, override) in enumerate(items):
+        p.check()
+        p.report(i, n, f"{i + 1}/{n}")
+        name = override
+        try:
+            results = analyse_series(series, override)
+            name = results[0].protocol if results else override
+            p.emit(("ok", key, name, results))
+        except Exception as exc:  # one series' problem; the next one runs
+            # Plain message and hint; a traceback goes to the log at DEBUG only.
+            prob = AnalysisProblem.from_exception(exc, override, [series])
+            p.emit(("error", key, name, prob.error, prob.hint))
+
+
+def _in_processes(items: Sequence[Item], p: Progress, jobs: int | None) -> None:
+    from imgqa.parallel import analyse_parallel
+
+    keys = [key for key, _, _ in items]
+    p.report(0, len(items), f"0/{len(items)} (on several processes)")
+
+    def on_unit(i: int, outcome: tuple[list, list]) -> None:
+        results, problems = outcome
+        if problems:
+            p.emit(("error", keys[i], None, problems[0].error, problems[0].hint))
+        else:
+            p.emit(("ok", keys[i], results[0].protocol if results else None, results))
+
+    def progress(done: int, total: int, _unit: object) -> None:
+        p.report(done, total, f"{done}/{total}")
+
+    # unfreeze=False: the window keeps its long-lived objects frozen (gui/heap.py)
+    analyse_parallel([series for _, series, _ in items], None, jobs=jobs, progress=progress,
+                     on_unit=on_unit, check=p.check, unfreeze=False)
