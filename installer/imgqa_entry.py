@@ -11,6 +11,13 @@ from pathlib import Path
 from imgqa.cli.main import entry
 
 if __name__ == "__main__":
+    if getattr(sys, "frozen", False):
+        # The window's worker processes start from a fork server, which runs this program
+        # with multiprocessing's own arguments: PyInstaller's freeze_support runs those and
+        # exits, instead of a second imgqa (docs/install.md).
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     # The python command coerces a bare "C" locale to UTF-8 (PEP 538); the frozen bootloader
     # does not, and Qt then prints a locale warning on every start from a clean environment.
     if sys.platform.startswith("linux") and not any(

@@ -219,3 +219,16 @@ def test_ctrl_c_while_workers_read_headers_stops_them_and_raises(mixed_dir, monk
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert multiprocessing.active_children() == []
+
+
+def test_the_start_method_can_be_chosen_from_the_environment(monkeypatch):
+    # IMGQA_START_METHOD (to check the fork server from the command line, e.g. in the bundle);
+    # anything else leaves the automatic choice
+    monkeypatch.setattr(parallel, "START_METHOD", None)
+    for method in ("forkserver", "spawn", "fork"):
+        monkeypatch.setenv(parallel.START_METHOD_ENV, method)
+        assert parallel._start_method() == method
+    monkeypatch.delenv(parallel.START_METHOD_ENV)
+    automatic = parallel._start_method()
+    monkeypatch.setenv(parallel.START_METHOD_ENV, "bogus")
+    assert parallel._start_method() == automatic

@@ -61,6 +61,9 @@ CRASH_ENV = "IMGQA_TEST_WORKER_EXIT_UID"
 
 # None: automatic (see `_context`); tests force "fork" or "forkserver" to cover both paths.
 START_METHOD: str | None = None
+# The same from the environment (``IMGQA_START_METHOD=forkserver``): how the window's workers
+# start, tried from the command line (docs/install.md checks the bundle with it).
+START_METHOD_ENV = "IMGQA_START_METHOD"
 
 # With "fork", the units are inherited by the workers (copy-on-write), not pickled.
 _INHERITED: list = []
@@ -265,6 +268,9 @@ def _start_method() -> str:
 
     if START_METHOD is not None:
         return START_METHOD
+    chosen = os.environ.get(START_METHOD_ENV, "").strip().lower()
+    if chosen in ("fork", "forkserver", "spawn"):  # to check a platform or a bundle
+        return chosen
     if (sys.platform.startswith("linux") and threading.active_count() == 1
             and threading.current_thread() is threading.main_thread()
             and "PySide6.QtCore" not in sys.modules):
