@@ -119,6 +119,7 @@ class QcController(QObject):
         self._analysis_task: Task | None = None
         # Worker processes for a batch of series (None: one per core; gui/analysis_job.py)
         self.jobs: int | None = None
+        self._pooled = False  # the running analysis is on worker processes
         self._load_task: Task | None = None
         # This workstation's image archive root ($IMGQA_ARCHIVE, else Settings → Image
         # archive); read at each save and open, so a changed setting applies at once.
@@ -213,8 +214,8 @@ class QcController(QObject):
         items = [(e.key, e.series, e.protocol_override) for e in entries]
         n = len(items)
         self.progress.emit(0, n, "")
-        self.status.emit(f"Analysing {n} series"
-                         + (" on all cores…" if uses_processes(items, self.jobs) else "…"))
+        self._pooled = uses_processes(items, self.jobs)
+        self.status.emit(f"Analysing {n} series" + (" on all cores…" if self._pooled else "…"))
 
         jobs = self.jobs
 
@@ -237,7 +238,9 @@ class QcController(QObject):
     def cancel(self) -> None:
         if self._analysis_task is not None:
             self._analysis_task.cancel()
-            self.status.emit("Cancelling after the current series…")
+            # worker processes are stopped at once; this thread finishes its current series
+            self.status.emit("Cancelling…" if self._pooled else
+                             "Cancelling after the current series…")
         if self._load_task is not None:
             self._load_task.cancel()
 
