@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     archive = _archive_root(args.archive)
     notifier = _notifier()
     with open_from_args(args) as store:
-        saver = SessionSaver(store, inbox, report=lambda s: print(s.line(), flush=True),
+        saver = SessionSaver(store, inbox, report=lambda s: _say(s.line()),
                              archive=archive, notifier=notifier)
         qc = AutomaticQC(marking_handler(saver, inbox),
                          quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
@@ -142,9 +142,20 @@ def run(args: argparse.Namespace) -> int:
         if notifier is not None:
             notifier.close(notifier.settings.timeout_s * 2)  # what is queued gets its chance
             mails = f"; e-mails: {notifier.sent} sent, {notifier.failed} failed"
-    print("Stopped: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + mails + ".",
-          flush=True)
+    _say("Stopped: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + mails + ".")
     return 0
+
+
+_say_lock = threading.Lock()
+
+
+def _say(line: str) -> None:
+    """One whole line on stdout, at once. The service's threads print concurrently (the saving
+    loop its "saved:" lines, the e-mail thread "e-mail sent"), and `print` writes the text and
+    its newline in two calls: two lines were seen glued together in a log."""
+    with _say_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def _announce(args: argparse.Namespace, store: Any, rx: StorageReceiver | None, inbox: Path,
@@ -157,15 +168,15 @@ def _announce(args: argparse.Namespace, store: Any, rx: StorageReceiver | None, 
     warm_up_in_background(r.protocol for r in rules)
     if rx is not None:
         where = "this computer only" if args.host in _LOOPBACK else args.host
-        print(f"Serving: AE title {args.ae_title} on {where}, port {rx.port}; images go "
-              f"to {inbox}. Who may send: {rx.policy.describe()}.", flush=True)
+        _say(f"Serving: AE title {args.ae_title} on {where}, port {rx.port}; images go "
+             f"to {inbox}. Who may send: {rx.policy.describe()}.")
     for d in folders:
-        print(f"Watching {d} every {args.poll:g} s.", flush=True)
+        _say(f"Watching {d} every {args.poll:g} s.")
     if archive is not None:
-        print(f"Images of saved sessions are kept in {archive}.", flush=True)
-    print(f"{len(rules)} routing rule(s) in force"
-          + ("" if rules else ": every series will wait (add one with `imgqa rule add`)")
-          + ". Stop with Ctrl-C or SIGTERM.", flush=True)
+        _say(f"Images of saved sessions are kept in {archive}.")
+    _say(f"{len(rules)} routing rule(s) in force"
+         + ("" if rules else ": every series will wait (add one with `imgqa rule add`)")
+         + ". Stop with Ctrl-C or SIGTERM.")
 
 
 def _loop(qc: "AutomaticQC", stop: threading.Event, folders: list[Path], poll: float,
@@ -209,11 +220,10 @@ def _notifier() -> Notifier | None:
               f"); fix {settings_path()} or File → Settings… → Notifications.",
               file=sys.stderr, flush=True)
         return None
-    print(f"E-mail notifications: sessions at {settings.level} or worse"
-          + (" and overdue tests" if settings.overdue else "")
-          + f" to {', '.join(settings.to)} through {settings.host}:{settings.port}.",
-          flush=True)
-    return Notifier(settings, report=lambda line: print(line, flush=True))
+    _say(f"E-mail notifications: sessions at {settings.level} or worse"
+         + (" and overdue tests" if settings.overdue else "")
+         + f" to {', '.join(settings.to)} through {settings.host}:{settings.port}.")
+    return Notifier(settings, report=_say)
 
 
 def _check_overdue(store: Any, notifier: Notifier) -> None:
@@ -227,7 +237,7 @@ def _check_overdue(store: Any, notifier: Notifier) -> None:
               flush=True)
         return
     if n:
-        print(f"overdue: {n} test(s) overdue beyond grace; e-mailing the list.", flush=True)
+        _say(f"overdue: {n} test(s) overdue beyond grace; e-mailing the list.")
 
 
 def _recover(inbox: Path, qc: "AutomaticQC", days: float) -> None:
@@ -238,9 +248,8 @@ def _recover(inbox: Path, qc: "AutomaticQC", days: float) -> None:
         return
     n_images, n_series = recover_inbox(inbox, qc, days * 86400.0)
     if n_images:
-        print(f"Re-collected {n_images} image(s) of {n_series} series from the inbox that were "
-              "received but not analysed before the last stop; they are analysed once quiet.",
-              flush=True)
+        _say(f"Re-collected {n_images} image(s) of {n_series} series from the inbox that were "
+             "received but not analysed before the last stop; they are analysed once quiet.")
 
 
 def _pause(qc: "AutomaticQC", longest: float = 0.2) -> float:
