@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         saver = SessionSaver(store, inbox, report=lambda s: _say(s.line()),
                              archive=archive, notifier=notifier)
         qc = AutomaticQC(marking_handler(saver, inbox),
-                         quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
+                         quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet,
+                         prepare=saver.prepare)
         # Signals first: a SIGTERM that comes while the service starts (a service manager
         # stopping it at once) must also end in a clean stop with exit code 0.
         stop = threading.Event()

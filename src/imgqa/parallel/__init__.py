@@ -50,8 +50,8 @@ if TYPE_CHECKING:
 from imgqa.parallel._read import _read_in_workers
 from imgqa.parallel._trace import TRACE_ENV, _gc_tuned, _GcPaused, span
 
-__all__ = ["CRASH_ENV", "TRACE_ENV", "analyse_parallel", "default_jobs", "load_parallel", "span",
-           "warm_up"]
+__all__ = ["CRASH_ENV", "TRACE_ENV", "analyse_parallel", "default_jobs", "load_parallel",
+           "map_in_processes", "span", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,36 @@ def analyse_parallel(series: Sequence[ImageSeries], protocol: Protocol | str | N
         results.extend(out[0])
         problems.extend(out[1])
     return results, problems
+
+
+def map_in_processes(fn: Callable[[Any], Any], items: Sequence[Any], jobs: int | None = None
+                     ) -> list[Any]:
+    """``fn(item)`` for every item on up to ``jobs`` worker processes, in input order.
+
+    For work that is not a batch of loaded series (the service's complete series: files to
+    load, route and analyse). ``fn`` must be a module-level function and ``items`` and the
+    results picklable. An item whose call raised, or whose worker died, gives None: the
+    caller does it itself (so a failure costs time, never a result); all None when no worker
+    can start. Workers start as for `analyse_parallel` (fork only when single-threaded).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    out: list[Any] = [None] * len(items)
+    if not items:
+        return out
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=_context(),
+                                 initializer=_worker_init) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            for i, fut in enumerate(futures):
+                try:
+                    out[i] = fut.result()
+                except Exception:  # noqa: BLE001 - done again by the caller, who reports it
+                    log.debug("item %d failed in a worker process", i, exc_info=True)
+    except Exception:  # noqa: BLE001 - no pool at all: the caller does everything
+        log.warning("could not use worker processes", exc_info=True)
+    return out
 
 
 def load_parallel(paths, jobs: int | None = None):

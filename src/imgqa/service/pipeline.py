@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from imgqa.io.receiver import ReceivedImage
 from imgqa.service.completion import DEFAULT_QUIET_S, CompleteSeries, SeriesCollector
@@ -37,11 +38,16 @@ class AutomaticQC:
         Quiet period after a series' last new image (seconds, default 10).
     clock : callable
         Time source in seconds (default `time.monotonic`).
+    prepare : callable, optional
+        Called with all the series that complete at the same moment (two or more) before
+        the handler gets each one (`SessionSaver.prepare` analyses them on worker processes).
     """
 
     def __init__(self, handle_complete: HandleComplete, quiet_s: float = DEFAULT_QUIET_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 prepare: Callable[[list[CompleteSeries]], Any] | None = None) -> None:
         self.handle_complete = handle_complete
+        self.prepare = prepare
         self.collector = SeriesCollector(quiet_s, clock)
         self.handled = 0
         self.failed = 0
@@ -63,6 +69,11 @@ class AutomaticQC:
         return self._handle(self.collector.flush())
 
     def _handle(self, complete: list[CompleteSeries]) -> int:
+        if self.prepare is not None and len(complete) > 1:
+            try:  # e.g. `SessionSaver.prepare`: several series analysed at once, ahead
+                self.prepare(complete)
+            except Exception:  # each series is then handled on its own, as without it
+                log.exception("analysing %d series together failed", len(complete))
         for series in complete:
             try:
                 self.handle_complete(series)

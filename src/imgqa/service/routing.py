@@ -27,10 +27,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from imgqa.io.series import HeaderSummary
-from imgqa.service.automatic import Route, RouteDecision
+from imgqa.service.automatic import Route, RouteDecision, SeriesOutcome, analyse_complete
 from imgqa.store.records import RuleRecord
 
-__all__ = ["RuleMatch", "match_rule", "rule_score", "rules_route", "valid_pattern"]
+__all__ = ["RuleMatch", "analyse_with_rules", "match_rule", "rule_score", "rules_route",
+           "valid_pattern"]
 
 _TEXT = ("modality", "station_name", "serial", "manufacturer", "model")
 _WEIGHT = {"serial": 10, "station_name": 10, "description": 5, "rows": 1, "columns": 1,
@@ -148,3 +149,12 @@ def rules_route(rules: Sequence[RuleRecord]) -> Route:
         return RouteDecision(False, None, {}, f"no routing rule matches {what}")
 
     return route
+
+
+def analyse_with_rules(job: tuple) -> list[SeriesOutcome]:
+    """`analyse_complete` of ``(paths, rules, update, series_uid)`` routed by
+    `rules_route(rules)`: what a worker process runs for `SessionSaver.prepare`. It lives
+    here, not beside the saver, so that a worker imports the routing and analysis code only,
+    not the store (SQLAlchemy: 0.2 s per worker per burst, measured)."""
+    paths, rules, update, series_uid = job
+    return analyse_complete(paths, rules_route(rules), update=update, series_uid=series_uid)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,15 +42,25 @@ from imgqa.errors import ImgqaError
 from imgqa.service.automatic import SeriesOutcome, analyse_complete
 from imgqa.service.completion import CompleteSeries
 from imgqa.service.notify import Notifier, reaches_level
-from imgqa.service.routing import rules_route
+from imgqa.service.routing import analyse_with_rules, rules_route
 from imgqa.store.duplicates import DuplicateSessionError
 
-__all__ = ["PENDING_REVIEW", "SavedSeries", "SessionSaver"]
+__all__ = ["PARALLEL_MIN_SERIES", "PENDING_REVIEW", "SavedSeries", "SessionSaver"]
 
 log = logging.getLogger(__name__)
 
 PENDING_REVIEW = "pending review"
 PERFORMED_BY = "imgqa serve"
+
+
+# From this many series completing at once they are analysed on worker processes before
+# being saved (`SessionSaver.prepare`); below it the pool's start costs more than it saves
+# (docs/automatic-qc.md).
+PARALLEL_MIN_SERIES = 4
+
+
+def _key(c: CompleteSeries) -> tuple:
+    return (c.series_uid, tuple(c.paths), c.update)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +116,49 @@ class SessionSaver:
         self.notifier = notifier
         self.outcomes: list[SavedSeries] = []
         self._lock = threading.Lock()
+        self.jobs: int | None = None  # worker processes for `prepare` (None: one per core)
+        # analysed ahead by `prepare`: series key -> (the rules used, the outcomes)
+        self._prepared: dict[tuple, tuple[list, list[SeriesOutcome]]] = {}
+
+    def prepare(self, completes: Sequence[CompleteSeries]) -> int:
+        """Analyse several complete series at once on worker processes, ahead of saving.
+
+        `AutomaticQC` calls it with every series that completed at the same moment (a burst
+        from several scanners, a folder dropped into a watched share, the inbox re-collected
+        at start); `__call__` then saves each one in turn, in the order they came, and only
+        analyses those that were not prepared. Below `PARALLEL_MIN_SERIES` series, or with one
+        core, it does nothing. A series whose rules changed in between is analysed again, so
+        each is still routed by the rules in force when it is saved. Returns how many series
+        were prepared.
+        """
+        from imgqa.parallel import default_jobs, map_in_processes
+
+        jobs = default_jobs() if self.jobs is None else self.jobs
+        if jobs < 2 or len(completes) < PARALLEL_MIN_SERIES:
+            return 0
+        rules = list(self.store.rules())
+        found = map_in_processes(
+            analyse_with_rules,
+            [(tuple(c.paths), rules, c.update, c.series_uid) for c in completes], jobs)
+        with self._lock:
+            for c, outcomes in zip(completes, found):
+                if outcomes is not None:
+                    self._prepared[_key(c)] = (rules, outcomes)
+        return sum(o is not None for o in found)
+
+    def _take_prepared(self, complete: CompleteSeries, rules: list
+                       ) -> list[SeriesOutcome] | None:
+        with self._lock:
+            rules_used, outcomes = self._prepared.pop(_key(complete), (None, None))
+        return outcomes if outcomes is not None and rules_used == list(rules) else None
 
     def __call__(self, complete: CompleteSeries) -> None:
-        route = rules_route(self.store.rules())
-        for outcome in analyse_complete(complete.paths, route, update=complete.update,
-                                        series_uid=complete.series_uid):
+        rules = self.store.rules()
+        outcomes = self._take_prepared(complete, rules)
+        if outcomes is None:
+            outcomes = analyse_complete(complete.paths, rules_route(rules),
+                                        update=complete.update, series_uid=complete.series_uid)
+        for outcome in outcomes:
             done = self._save(outcome, complete)
             with self._lock:
                 self.outcomes.append(done)

@@ -1,0 +1,148 @@
+"""Issue 17 in the service: series that complete at the same moment (a burst from several
+scanners, a folder dropped into a watched share) are analysed together on worker processes
+(`SessionSaver.prepare`), then saved one by one exactly as when each is analysed on its own.
+
+No timed assertions: the gain is measured in benchmarks (docs/automatic-qc.md)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from imgqa.phantoms.ct import water_phantom
+from imgqa.phantoms.writer import write_series
+from imgqa.service import saving
+from imgqa.service.pipeline import AutomaticQC
+from imgqa.service.saving import PARALLEL_MIN_SERIES, SessionSaver
+from imgqa.store import open_store
+
+N_SERIES = PARALLEL_MIN_SERIES + 1
+
+
+@pytest.fixture(scope="module")
+def bursts(tmp_path_factory) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(SeriesInstanceUID, [(SOPInstanceUID, path)]) of several 2-slice CT water series."""
+    root = tmp_path_factory.mktemp("burst")
+    out = []
+    for k in range(N_SERIES):
+        images, _ = water_phantom(size=64, pixel_mm=3.6, noise_sd=5.0, n_slices=2, seed=k,
+                                  water_hu=float(k))
+        paths = sorted(write_series(images, root / f"s{k}", modality="CT",
+                                    description="water", pixel_spacing_mm=3.6,
+                                    slice_thickness_mm=5.0, rescale_intercept=-1024.0,
+                                    prefix=f"s{k}"))
+        heads = [pydicom.dcmread(p, stop_before_pixels=True) for p in paths]
+        out.append((str(heads[0].SeriesInstanceUID),
+                    [(str(h.SOPInstanceUID), str(p)) for h, p in zip(heads, paths)]))
+    return out
+
+
+def _store(path: Path):
+    st = open_store(str(path))
+    st.add_rule("ct.water", reason="daily water phantom", create_equipment=True,
+                modality="CT", description="water")
+    return st
+
+
+def _run(tmp_path: Path, bursts, name: str, jobs: int) -> tuple[list, list, int]:
+    """Deliver every series at once; the saved outcomes, their results, and how many were
+    analysed ahead on worker processes."""
+    store = _store(tmp_path / f"{name}.sqlite3")
+    try:
+        saver = SessionSaver(store, tmp_path / f"inbox-{name}")
+        saver.jobs = jobs
+        prepared: list[int] = []
+        qc = AutomaticQC(saver, quiet_s=0.0,
+                         prepare=lambda complete: prepared.append(saver.prepare(complete)))
+        for uid, images in bursts:
+            for sop, path in images:
+                qc.collector.add(uid, sop, path)
+        assert qc.flush() == len(bursts)  # all complete at the same moment
+        outcomes = [(o.state, o.series_uid, o.protocol, o.worst_status) for o in saver.outcomes]
+        values = [[(r.measurement, r.value, r.status)
+                   for r in store.session_results(o.session_id)] for o in saver.outcomes]
+        assert saver._prepared == {}  # every prepared series was used
+        return outcomes, values, sum(prepared)
+    finally:
+        store.close()
+
+
+def test_a_burst_analysed_on_worker_processes_saves_what_one_process_saves(tmp_path, bursts):
+    one = _run(tmp_path, bursts, "one", jobs=1)
+    two = _run(tmp_path, bursts, "two", jobs=2)
+    assert one[2] == 0 and two[2] == N_SERIES  # only the second used worker processes
+    assert [state for state, *_ in one[0]] == ["saved"] * N_SERIES  # the test has teeth
+    assert all(values for values in one[1])
+    assert two[0] == one[0] and two[1] == one[1]  # same sessions, same results, same order
+    assert multiprocessing.active_children() == []
+
+
+def test_a_rule_changed_after_preparing_applies_to_the_series_saved_after(tmp_path, bursts):
+    store = _store(tmp_path / "qc.sqlite3")
+    try:
+        saver = SessionSaver(store, tmp_path / "inbox")
+        saver.jobs = 2
+        qc = AutomaticQC(saver, quiet_s=0.0)
+        completes = []
+        for uid, images in bursts:
+            for sop, path in images:
+                qc.collector.add(uid, sop, path)
+        completes = qc.collector.flush()
+        assert saver.prepare(completes) == N_SERIES
+        (rule,) = store.rules()
+        store.disable_rule(rule.rule_id, reason="moved to another room")
+        for c in completes:
+            saver(c)
+        # prepared with the old rule, saved under the new rules: nothing matches any more
+        assert {o.state for o in saver.outcomes} == {"waiting"}
+    finally:
+        store.close()
+
+
+def test_few_series_or_one_core_are_not_sent_to_worker_processes(tmp_path, bursts,
+                                                                 monkeypatch):
+    def no_pool(*a, **k):
+        raise AssertionError("no worker process should start")
+
+    monkeypatch.setattr("imgqa.parallel.map_in_processes", no_pool)
+    store = _store(tmp_path / "qc.sqlite3")
+    try:
+        saver = SessionSaver(store, tmp_path / "inbox")
+        qc = AutomaticQC(saver, quiet_s=0.0)
+        for uid, images in bursts:
+            for sop, path in images:
+                qc.collector.add(uid, sop, path)
+        completes = qc.collector.flush()
+        saver.jobs = 2
+        assert saver.prepare(completes[:PARALLEL_MIN_SERIES - 1]) == 0
+        saver.jobs = 1
+        assert saver.prepare(completes) == 0
+    finally:
+        store.close()
+
+
+_FAIL_UID: list[str] = []  # the series whose job fails in the worker (read after the fork)
+_REAL_JOB = saving.analyse_with_rules
+
+
+def _failing_job(item):  # module level: the pool pickles the function by name
+    if item[3] in _FAIL_UID:
+        raise RuntimeError("worker trouble")
+    return _REAL_JOB(item)
+
+
+def test_a_failing_worker_leaves_its_series_to_the_service(tmp_path, bursts, monkeypatch):
+    # A series whose analysis fails in the worker (here: its job raises) is analysed when it
+    # is saved, as without workers: nothing is lost.
+    _FAIL_UID[:] = [bursts[1][0]]
+    monkeypatch.setattr(saving, "analyse_with_rules", _failing_job)
+    monkeypatch.setattr("imgqa.parallel.START_METHOD", "fork")  # the test module is inherited
+    try:
+        outcomes, values, prepared = _run(tmp_path, bursts, "fail", jobs=2)
+    finally:
+        _FAIL_UID.clear()
+    assert prepared == N_SERIES - 1
+    assert [state for state, *_ in outcomes] == ["saved"] * N_SERIES
