@@ -7,6 +7,11 @@ No timed assertions: the gain is measured in benchmarks (docs/automatic-qc.md)."
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pydicom
@@ -20,6 +25,7 @@ from imgqa.service.saving import PARALLEL_MIN_SERIES, SessionSaver
 from imgqa.store import open_store
 
 N_SERIES = PARALLEL_MIN_SERIES + 1
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +152,51 @@ def test_a_failing_worker_leaves_its_series_to_the_service(tmp_path, bursts, mon
         _FAIL_UID.clear()
     assert prepared == N_SERIES - 1
     assert [state for state, *_ in outcomes] == ["saved"] * N_SERIES
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
+def test_serve_saves_a_burst_dropped_into_a_watched_folder(tmp_path, bursts):
+    """A real `imgqa serve` process, its workers started from a fork server (as when its
+    receiver's threads run): a folder of series dropped at once is saved whole, then a clean
+    stop."""
+    import shutil
+
+    db = tmp_path / "qc.sqlite3"
+    _store(db).close()
+    watched = tmp_path / "export"
+    watched.mkdir()
+    for _uid, images in bursts:  # all at once, as a copied folder
+        for _, path in images:
+            dest = watched / Path(path).parent.name
+            dest.mkdir(exist_ok=True)
+            shutil.copy(path, dest)
+    env = dict(os.environ, PYTHONPATH=str(SRC), IMGQA_START_METHOD="forkserver")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgqa.cli.main", "--db", str(db), "serve", "--no-listen",
+         "--watch", str(watched), "--quiet", "0.3", "--poll", "0.3",
+         "--inbox", str(tmp_path / "inbox")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    killer = threading.Timer(240, proc.kill)  # a regression fails instead of hanging
+    killer.start()
+    saved: list[str] = []
+    told: list[str] = []
+    try:
+        for line in proc.stdout:
+            saved += [line] if line.startswith("saved:") else []
+            told += [line] if line.startswith("analysed ") else []
+            if len(saved) == N_SERIES:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        killer.cancel()
+    assert proc.returncode == 0, err
+    assert len(saved) == N_SERIES and "could not use worker processes" not in err
+    assert told == [f"analysed {N_SERIES} series at once on worker processes\n"]
+    store = open_store(str(db))
+    try:
+        assert len({s.split("session ")[1].split(",")[0] for s in saved}) == N_SERIES
+        assert all(store.session_results(int(s.split("session ")[1].split(",")[0]))
+                   for s in saved)
+    finally:
+        store.close()

@@ -37,3 +37,37 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
     return "\n".join(out)
+
+
+class StopFlag:
+    """"Stop" set from a signal handler (SIGTERM, Ctrl-C) and waited for by a command's loop.
+
+    Not a `threading.Event`: its ``set`` takes the lock that its ``wait`` holds while it
+    begins to wait, so a signal arriving at that instant, whose handler runs in the same
+    (main) thread, waited for ever (seen: `imgqa serve` hung on SIGTERM). Here ``set`` is one
+    assignment, which a handler may do at any point, and ``wait`` sleeps in short steps (a
+    signal interrupts the sleep; the flag is seen within 0.05 s).
+    """
+
+    _STEP_S = 0.05
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep until set or ``timeout`` seconds have passed; True if set."""
+        import time
+
+        end = time.monotonic() + max(0.0, timeout)
+        while not self._set:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(left, self._STEP_S))
+        return True

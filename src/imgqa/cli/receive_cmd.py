@@ -15,9 +15,9 @@ import argparse
 import math
 import signal
 import sys
-import threading
 from types import FrameType
 
+from imgqa.cli._common import StopFlag
 from imgqa.io.ae_policy import parse_ae_title, parse_host
 from imgqa.io.receiver import (
     DEFAULT_ACSE_TIMEOUT_S,
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
             print("Warning: --allow-ae ANY accepts images from any computer that can reach "
                   "this port; name the scanners' AE titles (and --allow-host) for routine "
                   "use.", flush=True)
-        stop = threading.Event()
+        stop = StopFlag()  # set by the signal handler: no lock (cli._common)
 
         def on_term(signum: int, frame: FrameType | None) -> None:
             stop.set()

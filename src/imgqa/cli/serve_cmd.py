@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from imgqa.cli._common import StopFlag
 from imgqa.cli.receive_cmd import _LOOPBACK, _ae_title, _port, _quiet, add_policy_arguments
 from imgqa.io.receiver import DEFAULT_HOST, StorageReceiver
 from imgqa.paths import inbox_dir
@@ -103,12 +104,17 @@ def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as store:
         saver = SessionSaver(store, inbox, report=lambda s: _say(s.line()),
                              archive=archive, notifier=notifier)
+        def prepare(completes: list) -> None:  # a burst: analysed together, then saved
+            n = saver.prepare(completes)
+            if n:
+                _say(f"analysed {n} series at once on worker processes")
+
         qc = AutomaticQC(marking_handler(saver, inbox),
                          quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet,
-                         prepare=saver.prepare)
+                         prepare=prepare)
         # Signals first: a SIGTERM that comes while the service starts (a service manager
         # stopping it at once) must also end in a clean stop with exit code 0.
-        stop = threading.Event()
+        stop = StopFlag()  # set by the signal handler: no lock (cli._common)
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             stop.set()
@@ -180,7 +186,7 @@ def _announce(args: argparse.Namespace, store: Any, rx: StorageReceiver | None, 
          + ". Stop with Ctrl-C or SIGTERM.")
 
 
-def _loop(qc: "AutomaticQC", stop: threading.Event, folders: list[Path], poll: float,
+def _loop(qc: "AutomaticQC", stop: StopFlag, folders: list[Path], poll: float,
           store: Any, notifier: "Notifier | None") -> None:
     """Until `stop`: look at the watched folders every `poll` seconds, hand complete series
     to the handler as they become due, check what is overdue (with a notifier)."""

@@ -17,11 +17,11 @@ import argparse
 import math
 import signal
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
 
 from imgqa.cli._auto import SummaryPrinter
+from imgqa.cli._common import StopFlag
 from imgqa.service.completion import DEFAULT_QUIET_S
 from imgqa.service.watcher import DirectoryWatcher
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     printer = SummaryPrinter(args.format)
     qc = AutomaticQC(printer, quiet_s=args.quiet)
     watcher = DirectoryWatcher(folder)
-    stop = threading.Event()
+    stop = StopFlag()  # set by the signal handler: no lock (cli._common)
 
     def look() -> bool:
         try:
