@@ -379,3 +379,53 @@ def test_rule_made_in_the_window_routes_the_real_acr_series_sent_later(
     # PIU: hazen 67.49 %, pylinac 66.65 %; slice thickness: hazen 5.89, pylinac 4.64 mm
     assert abs(values["piu"] - 67.49) < 2.0 and abs(values["piu"] - 66.65) < 2.0, values
     assert 4.4 < values["slice_thickness_mm"] < 6.1, values
+
+
+def test_a_burst_in_the_watched_folder_is_analysed_at_once_on_worker_processes(
+        qtbot, tmp_path, free_port, monkeypatch):
+    """Issue 17: five series copied into the watched folder together complete at the same
+    moment; the window's automatic QC analyses them on worker processes first
+    (`SessionSaver.prepare`), then saves each pending review as before."""
+    import shutil
+
+    from imgqa.service.saving import PARALLEL_MIN_SERIES, SessionSaver
+
+    prepared: list[int] = []
+    real = SessionSaver.prepare
+
+    def counting(self, completes):
+        prepared.append(real(self, completes))
+        return prepared[-1]
+
+    monkeypatch.setattr(SessionSaver, "prepare", counting)
+    path = tmp_path / "qc.sqlite3"
+    store = open_store(str(path))
+    store.add_rule("ct.water", reason="morning water phantom", create_equipment=True,
+                   modality="CT", description="water")
+    store.close()
+    n = PARALLEL_MIN_SERIES + 1
+    scanner = [write_water_day(tmp_path / f"scanner{d}", d) for d in range(1, n + 1)]
+    share = tmp_path / "share"
+    share.mkdir()
+    w = open_window(qtbot, path)
+    save_receiver_settings(ReceiverSettings(False, "IMGQA", free_port(), str(tmp_path / "inbox"),
+                                            "127.0.0.1", ("CTSCANNER",)), w.settings)
+    panel = w.automatic.status_panel
+    panel.runner.watch_poll_s = 0.2
+    panel.quiet.setValue(0.5)
+    panel.watch_folder.setText(str(share))
+    outcomes: list = []
+    panel.runner.outcome.connect(outcomes.append)
+    panel.automatic.setChecked(True)
+    qtbot.waitUntil(lambda: panel.runner.running, timeout=TIMEOUT_MS)
+    staging = tmp_path / "staging"
+    for folder in scanner:  # all at once: staged, then moved in one go
+        shutil.copytree(folder, staging / folder.name)
+    staging.rename(share / "export")
+    qtbot.waitUntil(lambda: len(outcomes) == n, timeout=4 * TIMEOUT_MS)
+    assert prepared == [n]  # analysed together on worker processes
+    assert [(o.state, o.protocol) for o in outcomes] == [("saved", "ct.water")] * n
+    panel.automatic.setChecked(False)
+    qtbot.waitUntil(lambda: not panel.runner.running and not panel.runner.stopping,
+                    timeout=TIMEOUT_MS)
+    w.close()

@@ -236,6 +236,7 @@ class AutomaticRunner(QObject):
             return
         try:
             self._saver = SessionSaver(store, inbox, report=self._report.emit)
+            qc.prepare = self._saver.prepare  # a burst: analysed at once on worker processes
             _warm_up()
             watcher = DirectoryWatcher(watch) if watch is not None else None
             next_look = 0.0
