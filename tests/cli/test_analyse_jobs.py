@@ -64,6 +64,26 @@ def test_two_jobs_give_the_json_of_one_job_on_the_demo_phantoms(capsys, demo_dir
     assert _without_timestamps(two) == _without_timestamps(one)
 
 
+@pytest.mark.parametrize("start", ["fork", "forkserver"])
+def test_two_jobs_give_the_json_of_one_job_on_a_zip(capsys, demo_dir, tmp_path, monkeypatch,
+                                                      start):
+    # Series read from a zip: a forked worker must not read members through the archive the
+    # parent opened (a shared file position made members "damaged"), and a series sent to a
+    # fork server must not carry the closed member stream pydicom kept (it cannot be pickled).
+    import zipfile
+
+    archive = tmp_path / "demo.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(demo_dir.rglob("*.dcm")):
+            zf.write(f, f.relative_to(demo_dir).as_posix())
+    monkeypatch.setattr(parallel, "START_METHOD", start)
+    code1, one, _ = _analyse_json(capsys, str(archive), "--jobs", "1")
+    code2, two, _ = _analyse_json(capsys, str(archive), "--jobs", "2")
+    assert len(one["results"]) >= 9 and not one["problems"]
+    assert code1 == code2
+    assert _without_timestamps(two) == _without_timestamps(one)
+
+
 def test_two_jobs_give_the_json_of_one_job_on_real_images(capsys, shared_data):
     paths = [str(shared_data / "ct" / "ge_qa_phantom" / "serie1"),
              str(shared_data / "ct" / "ge_qa_phantom" / "serie2"),

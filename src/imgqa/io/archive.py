@@ -131,6 +131,21 @@ _archives: OrderedDict[str, Archive] = OrderedDict()
 _archives_lock = threading.Lock()
 
 
+def _forget_inherited_archives() -> None:
+    """In a forked child: drop the parent's open archives (and a lock another thread may have
+    held at the fork). A child reading members through them would move the file position
+    the parent and its other children share (one open file description across a fork): a
+    parallel batch of a zip read "damaged" members. The child opens its own on first use;
+    the inherited objects are not closed (their descriptors are only this child's copies)."""
+    global _archives_lock
+    _archives_lock = threading.Lock()
+    _archives.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_archives)
+
+
 def open_archive(path: str | os.PathLike[str]) -> Archive:
     """The open archive at `path`, opened (and its central directory parsed) once.
 

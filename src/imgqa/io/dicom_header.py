@@ -227,6 +227,10 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
                 # Read the rest in bounded chunks: zipfile checks the CRC-32 at the end, and
                 # the byte limit holds for the whole member (memory stays at one chunk).
                 fh.drain()
+                # pydicom keeps the stream it read as `buffer`; once closed it serves nothing
+                # and, holding the archive's file, it stops the dataset from being pickled
+                # (a zip's series sent to the desktop window's worker processes).
+                ds.buffer = None
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise _arc.damaged_archive(src.path, exc, src.member) from None
     except OSError as exc:
