@@ -38,12 +38,9 @@ def _plain(entries) -> list:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder", nargs="?")
-    ap.add_argument("--sizes", default="2,4,6,8,all")
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
+def run(folder: str | None = None, sizes_text: str = "2,6,all", repeats: int = 3
+        ) -> list[dict]:
+    """The rows (`make bench`: the demo set, written to a temporary folder)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = Path(tempfile.mkdtemp(prefix="imgqa-bench-gui-"))
     os.environ["IMGQA_DATA_DIR"] = str(tmp / "data")
@@ -57,7 +54,6 @@ def main() -> None:
     from imgqa.parallel import default_jobs
 
     app = QApplication.instance() or QApplication([])
-    folder = args.folder
     if folder is None:
         from imgqa.phantoms import make_demo
 
@@ -93,12 +89,12 @@ def main() -> None:
     jobs = default_jobs()
     rows = []
     first_pool = None
-    sizes = [len(entries) if x == "all" else int(x) for x in args.sizes.split(",")]
+    sizes = [len(entries) if x == "all" else int(x) for x in sizes_text.split(",")]
     for k in [k for k in sizes if k <= len(entries)] or [len(entries)]:
         keys = [e.key for e in entries[:k]]
         times: dict[int, list[float]] = {1: [], jobs: []}
         same = True
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             plain = {}
             for j in (1, jobs):
                 ctl.jobs = j
@@ -113,15 +109,25 @@ def main() -> None:
         one, many = statistics.median(times[1]), statistics.median(times[jobs])
         rows.append({"name": f"GUI analysis of {k} series: one thread vs {jobs} processes",
                      "imgqa_s": many, "reference_s": one, "ratio": many / one,
-                     "notes": f"speed-up {one / many:.2f}x (medians of {args.repeats}, "
+                     "notes": f"speed-up {one / many:.2f}x (medians of {repeats}, "
                               f"interleaved; analysis and judging); identical results: {same}"})
     ctl.shutdown()
     db.close()
-    for row in rows:
-        print(json.dumps(row))
     if first_pool is not None:
-        print(json.dumps({"name": "first pooled analysis, including the fork server's start",
-                          "imgqa_s": first_pool[1], "notes": f"{first_pool[0]} series"}))
+        rows.append({"name": "GUI: first pooled analysis, including the fork server's start",
+                     "imgqa_s": first_pool[1], "reference_s": None, "ratio": None,
+                     "notes": f"{first_pool[0]} series"})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("folder", nargs="?")
+    ap.add_argument("--sizes", default="2,4,6,8,all")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    for row in run(args.folder, args.sizes, args.repeats):
+        print(json.dumps(row))
 
 
 if __name__ == "__main__":

@@ -25,10 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
-def main() -> None:
-    k = int(sys.argv[1]) if len(sys.argv) > 1 else 8
-    slices = int(sys.argv[2]) if len(sys.argv) > 2 else 12
-    repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+def run(k: int = 8, slices: int = 12, repeats: int = 3) -> list[dict]:
+    """The row (`make bench`: 8 series of 12 slices, 3 repeats)."""
 
     import pydicom
 
@@ -83,13 +81,19 @@ def main() -> None:
             times[j].append(t)
         same = same and got[1] == got[jobs]
     one, many = statistics.median(times[1]), statistics.median(times[jobs])
-    print(json.dumps({
+    return [{
         "name": f"imgqa serve: a burst of {k} CT series ({slices} slices of 256²) analysed "
                 f"and saved, one process vs {jobs} worker processes",
         "imgqa_s": many, "reference_s": one, "ratio": many / one,
         "notes": f"speed-up {one / many:.2f}x (medians of {len(times[1])} / "
                  f"{len(times[jobs])}, alternating); first pooled run {first:.2f} s; "
-                 f"identical saved results: {same}"}))
+                 f"identical saved results: {same}"}]
+
+
+def main() -> None:
+    args = [int(a) for a in sys.argv[1:4]]
+    for row in run(*args):
+        print(json.dumps(row))
 
 
 if __name__ == "__main__":
