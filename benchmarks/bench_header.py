@@ -100,6 +100,19 @@ def _subprocess(src: Path, repeats: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def run(repeats: int = 15) -> list[dict]:
+    """The rows for `make bench` (benchmarks/run_all.py): per set, `imgqa.load` against a bare
+    ``dcmread`` in CPU ms per file (ratio = imgqa / pydicom), in a fresh process."""
+    rows = []
+    for name, m in _subprocess(ROOT / "src", repeats).items():
+        rows.append({"name": f"header read per file: {name} ({m['files']} files)",
+                     "imgqa_s": m["load_ms"] / 1e3, "reference_s": m["dcmread_ms"] / 1e3,
+                     "ratio": m["load_ms"] / m["dcmread_ms"] if m["dcmread_ms"] else None,
+                     "notes": f"process CPU per file; with decoding "
+                              f"{m['load_pixels_ms']:.2f} ms; reference pydicom.dcmread"})
+    return rows
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--json"]:
         print(json.dumps(measure(int(argv[1]))))
