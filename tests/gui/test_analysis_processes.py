@@ -134,3 +134,13 @@ def test_cancel_stops_the_worker_processes(qtbot, controller, demo_dir, monkeypa
 def test_which_batches_go_to_worker_processes(jobs, n, override, expected):
     items = [(i, None, override) for i in range(n)]
     assert uses_processes(items, jobs) is expected
+
+
+def test_no_worker_processes_where_they_would_be_spawned(monkeypatch):
+    # Windows spawns workers, each importing numpy, SciPy and imgqa anew: a window's batch
+    # stays in its thread there (imgqa.parallel.starts_cheaply)
+    items = [(i, None, None) for i in range(20)]
+    monkeypatch.setattr("imgqa.parallel.START_METHOD", "spawn")
+    assert uses_processes(items, 2) is False
+    monkeypatch.setattr("imgqa.parallel.START_METHOD", "forkserver")
+    assert uses_processes(items, 2) is True

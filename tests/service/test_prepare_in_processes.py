@@ -108,7 +108,7 @@ def test_a_rule_changed_after_preparing_applies_to_the_series_saved_after(tmp_pa
         store.close()
 
 
-def test_few_series_or_one_core_are_not_sent_to_worker_processes(tmp_path, bursts,
+def test_few_series_one_core_or_spawning_are_not_sent_to_worker_processes(tmp_path, bursts,
                                                                  monkeypatch):
     def no_pool(*a, **k):
         raise AssertionError("no worker process should start")
@@ -125,6 +125,9 @@ def test_few_series_or_one_core_are_not_sent_to_worker_processes(tmp_path, burst
         saver.jobs = 2
         assert saver.prepare(completes[:PARALLEL_MIN_SERIES - 1]) == 0
         saver.jobs = 1
+        assert saver.prepare(completes) == 0
+        saver.jobs = 2  # where workers must be spawned (Windows): each would import all again
+        monkeypatch.setattr("imgqa.parallel.START_METHOD", "spawn")
         assert saver.prepare(completes) == 0
     finally:
         store.close()

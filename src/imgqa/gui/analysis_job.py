@@ -12,7 +12,8 @@ same results (each series is one unit, analysed by `analyse_series` with the aut
 choice), in the order they finish; Cancel stops the workers at once instead of after the
 current series. Fewer series are analysed in this thread: starting the pool (a fork server
 importing the analysis code, then each worker the kernels it needs) costs more than it saves
-(docs/gui.md, "Analysing on all cores").
+(docs/gui.md, "Analysing on all cores"). So is every batch where workers would have to be
+spawned (Windows: each imports everything again, `imgqa.parallel.starts_cheaply`).
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ Item = tuple[int, "ImageSeries", "str | None"]  # entry key, series, test chosen
 
 def uses_processes(items: Sequence[Item], jobs: int | None) -> bool:
     """Whether `analyse_entries` will use worker processes for these items."""
-    from imgqa.parallel import default_jobs
+    from imgqa.parallel import default_jobs, starts_cheaply
 
     jobs = default_jobs() if jobs is None else jobs
     # A test chosen by hand runs as `analyse_series(series, name)` on each series alone; the
     # pool would give a multi-series test all the series at once: those stay in this thread.
     return (jobs > 1 and len(items) >= POOL_MIN_SERIES
-            and all(override is None for _, _, override in items))
+            and all(override is None for _, _, override in items) and starts_cheaply())
 
 
 def analyse_entries(items: Sequence[Item], p: Progress, jobs: int | None = None) -> int:

@@ -51,7 +51,7 @@ from imgqa.parallel._read import _read_in_workers
 from imgqa.parallel._trace import TRACE_ENV, _gc_tuned, _GcPaused, span
 
 __all__ = ["CRASH_ENV", "TRACE_ENV", "analyse_parallel", "default_jobs", "load_parallel",
-           "map_in_processes", "span", "warm_up"]
+           "map_in_processes", "span", "starts_cheaply", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +286,15 @@ def warm_up() -> None:
 
         _context()  # sets the preload list before the server starts
         forkserver.ensure_running()
+
+
+def starts_cheaply() -> bool:
+    """Whether worker processes start here without importing everything again: by fork, or
+    from a fork server that has the analysis code loaded (Linux, macOS). Where they must be
+    spawned (Windows), each worker imports numpy, SciPy, pydicom and imgqa anew (seconds), so
+    the window and the service keep small batches in their own process (`imgqa analyse
+    --jobs` still uses workers when asked)."""
+    return _start_method() != "spawn"
 
 
 def _start_method() -> str:

@@ -126,15 +126,16 @@ class SessionSaver:
         `AutomaticQC` calls it with every series that completed at the same moment (a burst
         from several scanners, a folder dropped into a watched share, the inbox re-collected
         at start); `__call__` then saves each one in turn, in the order they came, and only
-        analyses those that were not prepared. Below `PARALLEL_MIN_SERIES` series, or with one
-        core, it does nothing. A series whose rules changed in between is analysed again, so
+        analyses those that were not prepared. Below `PARALLEL_MIN_SERIES` series, with one
+        core, or where workers must be spawned (Windows: `imgqa.parallel.starts_cheaply`), it
+        does nothing. A series whose rules changed in between is analysed again, so
         each is still routed by the rules in force when it is saved. Returns how many series
         were prepared.
         """
-        from imgqa.parallel import default_jobs, map_in_processes
+        from imgqa.parallel import default_jobs, map_in_processes, starts_cheaply
 
         jobs = default_jobs() if self.jobs is None else self.jobs
-        if jobs < 2 or len(completes) < PARALLEL_MIN_SERIES:
+        if jobs < 2 or len(completes) < PARALLEL_MIN_SERIES or not starts_cheaply():
             return 0
         rules = list(self.store.rules())
         found = map_in_processes(
