@@ -254,22 +254,15 @@ def _preload_kernels(modalities: set[str], interrupted: _Interrupted | None = No
     the protocol modules, `imgqa.protocols._lazy`), so that forked workers inherit them."""
     import importlib
 
-    from imgqa.protocols import all_protocols
-    from imgqa.protocols._lazy import kernel_modules
-
-    for proto in all_protocols():
-        accepted = set(proto.modalities)
-        if "*" not in accepted and not accepted & modalities:
+    for name in _kernel_module_names(modalities):
+        if name in sys.modules:
             continue
-        for name in kernel_modules(proto.function):
-            if name in sys.modules:
-                continue
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - only a head start: the worker will say what fails
-                log.debug("could not preload %s", name, exc_info=True)
-            if interrupted is not None:
-                interrupted.check()
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - only a head start: the worker will say what fails
+            log.debug("could not preload %s", name, exc_info=True)
+        if interrupted is not None:
+            interrupted.check()
 
 
 def _cost(unit: Sequence[ImageSeries]) -> int:
@@ -329,17 +322,21 @@ def _context():
         # Only effective before the server first starts. With every kernel too, each worker
         # forked from it starts ready (else each imports the kernels of its first unit again:
         # ≈ 0.2 s per worker per batch, measured with benchmarks/bench_gui_batch.py).
-        ctx.set_forkserver_preload(_PRELOAD + _all_kernel_modules())
+        ctx.set_forkserver_preload(_PRELOAD + _kernel_module_names())
     return ctx
 
 
-def _all_kernel_modules() -> list[str]:
-    """The kernel modules of every registered test (`imgqa.protocols._lazy`)."""
+def _kernel_module_names(modalities: set[str] | None = None) -> list[str]:
+    """The kernel modules (bound lazily, `imgqa.protocols._lazy`) of the registered tests
+    that accept any of ``modalities`` (None: of every test), each once, in registry order."""
     from imgqa.protocols import all_protocols
     from imgqa.protocols._lazy import kernel_modules
 
     names: list[str] = []
     for proto in all_protocols():
+        accepted = set(proto.modalities)
+        if modalities is not None and "*" not in accepted and not accepted & modalities:
+            continue
         names += [n for n in kernel_modules(proto.function) if n not in names]
     return names
 
