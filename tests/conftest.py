@@ -46,6 +46,21 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("IMGQA_ARCHIVE", raising=False)   # no test archives into a real share
 
 
+def _without_timestamps(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _without_timestamps(v) for k, v in obj.items() if k != "created"}
+    if isinstance(obj, list):
+        return [_without_timestamps(v) for v in obj]
+    return obj
+
+
+@pytest.fixture(scope="session")
+def without_timestamps() -> Callable[[Any], Any]:
+    """A function giving `imgqa analyse`'s JSON (or any part of it) minus what legitimately
+    differs between two runs of the same analysis: every ``created`` timestamp."""
+    return _without_timestamps
+
+
 @pytest.fixture(scope="session")
 def free_port() -> Callable[[], int]:
     """A function giving a TCP port free on the loopback interface at the time of the call."""

@@ -23,15 +23,6 @@ from imgqa.phantoms import make_demo
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-def _without_timestamps(obj):
-    """The analyse JSON minus what legitimately differs between two runs (``created``)."""
-    if isinstance(obj, dict):
-        return {k: _without_timestamps(v) for k, v in obj.items() if k != "created"}
-    if isinstance(obj, list):
-        return [_without_timestamps(v) for v in obj]
-    return obj
-
-
 def _analyse_json(capsys, *argv: str) -> tuple[int, dict, str]:
     code = main(["analyse", *argv, "--format", "json"])
     out = capsys.readouterr()
@@ -53,7 +44,7 @@ def demo_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("start", ["fork", "forkserver"])
 def test_two_jobs_give_the_json_of_one_job_on_the_demo_phantoms(capsys, demo_dir, monkeypatch,
-                                                                 start):
+                                                                 start, without_timestamps):
     # "fork" (the CLI, single-threaded: series inherited) and "forkserver" (a program with
     # threads, e.g. the GUI: series pickled to the workers) must both give the same output.
     monkeypatch.setattr(parallel, "START_METHOD", start)
@@ -61,12 +52,12 @@ def test_two_jobs_give_the_json_of_one_job_on_the_demo_phantoms(capsys, demo_dir
     code2, two, _ = _analyse_json(capsys, str(demo_dir), "--jobs", "2")
     assert len(one["results"]) >= 9  # every demo phantom gave at least one result
     assert code1 == code2
-    assert _without_timestamps(two) == _without_timestamps(one)
+    assert without_timestamps(two) == without_timestamps(one)
 
 
 @pytest.mark.parametrize("start", ["fork", "forkserver"])
 def test_two_jobs_give_the_json_of_one_job_on_a_zip(capsys, demo_dir, tmp_path, monkeypatch,
-                                                      start):
+                                                      start, without_timestamps):
     # Series read from a zip: a forked worker must not read members through the archive the
     # parent opened (a shared file position made members "damaged"), and a series sent to a
     # fork server must not carry the closed member stream pydicom kept (it cannot be pickled).
@@ -81,10 +72,10 @@ def test_two_jobs_give_the_json_of_one_job_on_a_zip(capsys, demo_dir, tmp_path, 
     code2, two, _ = _analyse_json(capsys, str(archive), "--jobs", "2")
     assert len(one["results"]) >= 9 and not one["problems"]
     assert code1 == code2
-    assert _without_timestamps(two) == _without_timestamps(one)
+    assert without_timestamps(two) == without_timestamps(one)
 
 
-def test_two_jobs_give_the_json_of_one_job_on_real_images(capsys, shared_data):
+def test_two_jobs_give_the_json_of_one_job_on_real_images(capsys, shared_data, without_timestamps):
     paths = [str(shared_data / "ct" / "ge_qa_phantom" / "serie1"),
              str(shared_data / "ct" / "ge_qa_phantom" / "serie2"),
              str(shared_data / "nm" / "nmqc" / "UNIFORMIDAD_1.dcm"),
@@ -94,15 +85,16 @@ def test_two_jobs_give_the_json_of_one_job_on_real_images(capsys, shared_data):
     code2, two, _ = _analyse_json(capsys, *paths, "--jobs", "2")
     assert len(one["results"]) >= 5
     assert code1 == code2
-    assert _without_timestamps(two) == _without_timestamps(one)
+    assert without_timestamps(two) == without_timestamps(one)
 
 
-def test_a_multi_series_test_gets_its_series_together_with_two_jobs(capsys, shared_data):
+def test_a_multi_series_test_gets_its_series_together_with_two_jobs(capsys, shared_data,
+                                                                    without_timestamps):
     pair = str(shared_data / "mr" / "snr_pairs" / "hazen_Siemens")
     _, one, _ = _analyse_json(capsys, pair, "--protocol", "mr.snr", "--jobs", "1")
     _, two, _ = _analyse_json(capsys, pair, "--protocol", "mr.snr", "--jobs", "2")
     assert [r["protocol"] for r in one["results"]] == ["mr.snr"]
-    assert _without_timestamps(two) == _without_timestamps(one)
+    assert without_timestamps(two) == without_timestamps(one)
 
 
 def _truncated_copy(src: Path, dst: Path) -> Path:
@@ -113,7 +105,7 @@ def _truncated_copy(src: Path, dst: Path) -> Path:
 
 
 def test_a_bad_file_beside_good_ones_gives_the_same_problems_with_two_jobs(
-        capsys, demo_dir, tmp_path):
+        capsys, demo_dir, tmp_path, without_timestamps):
     folder = tmp_path / "mixed"
     folder.mkdir()
     flood = sorted((demo_dir).rglob("*.dcm"))
@@ -129,10 +121,10 @@ def test_a_bad_file_beside_good_ones_gives_the_same_problems_with_two_jobs(
     assert code1 == code2 == 1
     assert one["results"], "the good series are still analysed"
     assert {Path(p["path"]).name for p in one["problems"]} >= {"notes.dcm"}
-    assert _without_timestamps(two) == _without_timestamps(one)
+    assert without_timestamps(two) == without_timestamps(one)
 
 
-def test_a_dying_worker_costs_only_its_own_series(demo_dir):
+def test_a_dying_worker_costs_only_its_own_series(demo_dir, without_timestamps):
     series = load([str(demo_dir)])
     victim = next(s for s in series if s.modality == "NM")
     one, _ = _subprocess("analyse", str(demo_dir), "--format", "json",
@@ -148,7 +140,7 @@ def test_a_dying_worker_costs_only_its_own_series(demo_dir):
     # every other series was analysed, as with one job
     others = [r for r in whole["results"] if r["series"]["series_uid"] != victim.header.series_uid]
     assert len(others) < len(whole["results"])
-    assert _without_timestamps(got["results"]) == _without_timestamps(others)
+    assert without_timestamps(got["results"]) == without_timestamps(others)
     assert [p for p in got["problems"] if p not in died] == whole["problems"]
 
 
@@ -194,7 +186,7 @@ def test_jobs_must_be_a_positive_whole_number(capsys, demo_dir, bad):
 
 @pytest.mark.parametrize("start", ["fork", "forkserver"])
 def test_series_refused_inside_the_workers_give_the_same_problems(capsys, demo_dir, monkeypatch,
-                                                                  start):
+                                                                  start, without_timestamps):
     monkeypatch.setattr(parallel, "START_METHOD", start)
     # nm.uniformity on every demo series: all but the NM flood fail inside a worker process
     # (wrong modality, no flood field); each is its own problem, in input order, as in-process.
@@ -203,4 +195,4 @@ def test_series_refused_inside_the_workers_give_the_same_problems(capsys, demo_d
     code2, two, _ = _analyse_json(capsys, *args, "--jobs", "2")
     assert code1 == code2 == 1
     assert one["results"] and len(one["problems"]) >= 5
-    assert _without_timestamps(two) == _without_timestamps(one)
+    assert without_timestamps(two) == without_timestamps(one)

@@ -210,19 +210,19 @@ def test_status_panel_runs_receiver_and_automatic_analysis(qtbot, tmp_path, free
     assert thread is not None and not thread.is_alive()
 
 
-def test_watched_folder_series_is_analysed_without_the_receiver(qtbot, tmp_path, free_port):
-    """No receiver: a folder the scanner exports to is set in the panel; a CT water series
-    copied there (a temporary name first, then renamed, as copy tools do) is routed by the
-    stored rule, analysed and saved pending review; a folder that vanishes is said, not fatal."""
-    import shutil
-
+def _water_rule_db(tmp_path):
+    """A results database whose one routing rule sends CT water series to ct.water."""
     path = tmp_path / "qc.sqlite3"
     store = open_store(str(path))
     store.add_rule("ct.water", reason="morning water phantom", create_equipment=True,
                    modality="CT", description="water")
     store.close()
-    files = sorted(write_water_day(tmp_path / "scanner", 6).glob("*.dcm"))
-    share = tmp_path / "share"
+    return path
+
+
+def _watching_window(qtbot, path, share, tmp_path, free_port):
+    """The window on `path`, its automatic QC panel set to watch `share` (created) with the
+    receiver off, quick polls and a 0.5 s quiet period; not started yet."""
     share.mkdir()
     w = open_window(qtbot, path)
     save_receiver_settings(ReceiverSettings(False, "IMGQA", free_port(), str(tmp_path / "inbox"),
@@ -231,6 +231,19 @@ def test_watched_folder_series_is_analysed_without_the_receiver(qtbot, tmp_path,
     panel.runner.watch_poll_s = 0.2
     panel.quiet.setValue(0.5)
     panel.watch_folder.setText(str(share))
+    return w, panel
+
+
+def test_watched_folder_series_is_analysed_without_the_receiver(qtbot, tmp_path, free_port):
+    """No receiver: a folder the scanner exports to is set in the panel; a CT water series
+    copied there (a temporary name first, then renamed, as copy tools do) is routed by the
+    stored rule, analysed and saved pending review; a folder that vanishes is said, not fatal."""
+    import shutil
+
+    path = _water_rule_db(tmp_path)
+    files = sorted(write_water_day(tmp_path / "scanner", 6).glob("*.dcm"))
+    share = tmp_path / "share"
+    w, panel = _watching_window(qtbot, path, share, tmp_path, free_port)
     panel.automatic.setChecked(True)   # saves the settings and starts: a folder is watched
     qtbot.waitUntil(lambda: panel.runner.running, timeout=TIMEOUT_MS)
     assert not w.inbox.receiver.running
@@ -398,22 +411,11 @@ def test_a_burst_in_the_watched_folder_is_analysed_at_once_on_worker_processes(
         return prepared[-1]
 
     monkeypatch.setattr(SessionSaver, "prepare", counting)
-    path = tmp_path / "qc.sqlite3"
-    store = open_store(str(path))
-    store.add_rule("ct.water", reason="morning water phantom", create_equipment=True,
-                   modality="CT", description="water")
-    store.close()
+    path = _water_rule_db(tmp_path)
     n = PARALLEL_MIN_SERIES + 1
     scanner = [write_water_day(tmp_path / f"scanner{d}", d) for d in range(1, n + 1)]
     share = tmp_path / "share"
-    share.mkdir()
-    w = open_window(qtbot, path)
-    save_receiver_settings(ReceiverSettings(False, "IMGQA", free_port(), str(tmp_path / "inbox"),
-                                            "127.0.0.1", ("CTSCANNER",)), w.settings)
-    panel = w.automatic.status_panel
-    panel.runner.watch_poll_s = 0.2
-    panel.quiet.setValue(0.5)
-    panel.watch_folder.setText(str(share))
+    w, panel = _watching_window(qtbot, path, share, tmp_path, free_port)
     outcomes: list = []
     panel.runner.outcome.connect(outcomes.append)
     panel.automatic.setChecked(True)

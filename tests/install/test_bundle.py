@@ -100,15 +100,7 @@ def gui_run(bundle, tmp_path_factory):
             "exports": exports, "before": before, "after": snapshot(folder)}
 
 
-def _without_timestamps(obj):
-    if isinstance(obj, dict):
-        return {k: _without_timestamps(v) for k, v in obj.items() if k != "created"}
-    if isinstance(obj, list):
-        return [_without_timestamps(v) for v in obj]
-    return obj
-
-
-def test_worker_processes_start_in_the_bundle(gui_run, tmp_path):
+def test_worker_processes_start_in_the_bundle(gui_run, tmp_path, without_timestamps):
     # The window's workers start from a fork server, which re-runs the bundle's program with
     # multiprocessing's arguments (installer/imgqa_entry.py calls freeze_support for them);
     # IMGQA_START_METHOD makes the command line take that path too.
@@ -118,7 +110,7 @@ def test_worker_processes_start_in_the_bundle(gui_run, tmp_path):
     two = run([*args, "--jobs", "2"], env=clean_env(home, IMGQA_START_METHOD="forkserver"),
               cwd=tmp_path, timeout=300)
     assert len(json.loads(one.stdout)["results"]) >= 10
-    assert _without_timestamps(json.loads(two.stdout)) == _without_timestamps(
+    assert without_timestamps(json.loads(two.stdout)) == without_timestamps(
         json.loads(one.stdout))
     # not the fall-back of a pool that could not start (the same JSON, in one process)
     assert "could not start worker processes" not in two.stderr
