@@ -145,3 +145,211 @@ def test_fine_hill_climb_ends_on_local_maxima_of_the_full_resolution_filter(kw):
     # and they are the vials found (within a pixel of the centroid-refined centres)
     d = np.hypot(*(pos[:, None, :] - found.centres_rc[None]).transpose(2, 0, 1))
     assert d.min(axis=1).max() < 1.5
+
+
+# ---------------------------------------------------------------------------------------------
+# Fourth speed pass (issue 16, T1 ≤ 0.1 × hazen): cached kernel banks, spectra and gather
+# plans, the running best over radii, single-index medians, the prefix-truncated greedy
+# separation, the iterated-cross erosion and the two-stage (block, then windows) gather.
+# Each is checked against the plain computation, and the whole search against a run with
+# every shortcut replaced by its plain form: the same vials, bit for bit.
+# ---------------------------------------------------------------------------------------------
+from imgqa.analysis import relaxometry as relax_mod  # noqa: E402
+from imgqa.analysis import relaxometry_vials as vials_mod  # noqa: E402
+from imgqa.analysis.relaxometry import _median_rows, analyse_plate  # noqa: E402
+from imgqa.analysis.relaxometry_vials import (  # noqa: E402
+    _best_over_radii,
+    _fft_shape,
+    _kernel_bank,
+    _kernel_spectrum,
+)
+
+
+def test_cached_kernel_bank_and_spectrum_are_the_plain_ones():
+    radii = np.arange(6.5, 10.5 + 1e-9, 0.65) / PX
+    key = (tuple(radii.tolist()), 1.5 / PX, 0.6, 1.0)
+    bank = _kernel_bank(*key)
+    np.testing.assert_array_equal(bank, vial_kernels(radii, 1.5 / PX, 0.6))
+    assert not bank.flags.writeable                    # shared between calls: read-only
+    rng = np.random.default_rng(21)
+    image = rng.normal(size=(73, 74)).astype(np.float32)
+    spec = _kernel_spectrum(*key, _fft_shape(image.shape))
+    np.testing.assert_array_equal(_correlate_valid(image, bank, spec),
+                                  _correlate_valid(image, bank.astype(np.float32)))
+
+
+def test_running_best_over_radii_is_max_and_first_argmax():
+    rng = np.random.default_rng(22)
+    radii = np.array([3.0, 3.5, 4.0, 4.5])
+    for dtype in (np.float32, np.float64):
+        score = np.round(rng.normal(size=(4, 30, 31)), 1).astype(dtype)   # many ties
+        best, r = _best_over_radii(score, radii)
+        np.testing.assert_array_equal(best, score.max(axis=0))
+        np.testing.assert_array_equal(r, radii[score.argmax(axis=0)])
+    score[2, 5, 5] = np.nan                            # NaN: the reductions' own answer
+    best, r = _best_over_radii(score, radii)
+    assert np.isnan(best[5, 5]) and r[5, 5] == radii[2]
+
+
+def test_single_index_medians_are_numpys():
+    rng = np.random.default_rng(23)
+    for n in (1, 2, 3, 4, 9, 10, 2748, 2749):
+        for a in ((rng.random((6, n)) * 1e3).astype(np.float32),
+                  np.round(rng.random((6, n)) * 5).astype(np.float32),    # ties
+                  rng.random((6, n))):
+            np.testing.assert_array_equal(_median_rows(a),
+                                          np.median(a.astype(np.float64), axis=1))
+            assert _median_f64(a[0]) == float(np.median(a[0].astype(np.float64)))
+
+
+def test_separation_when_the_strongest_do_not_suffice():
+    """Positions crowded so that the strongest 2 n block one another: the greedy choice goes
+    on over every position (the fallback) and is still the plain one."""
+    rng = np.random.default_rng(24)
+    for _ in range(50):
+        crowd = rng.normal(scale=1.0, size=(40, 2)) + 30.0              # strong, one cluster
+        far = rng.uniform(0, 60, (30, 2))                                  # weak, spread
+        rc = np.vstack([crowd, far])
+        sc = np.r_[rng.uniform(1, 2, 40), rng.uniform(0, 1, 30)]
+        rad = np.full(70, 3.0)
+        n = int(rng.integers(2, 12))
+        assert _separated(rc, sc, rad, n) == _separated_reference(rc, sc, rad, n)
+
+
+def _plain_flat(local: _LocalFilter, pos_rc: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    """The windows' values gathered straight from the padded image (one index per window
+    pixel and kernel-support pixel), then the same matrix product."""
+    size, h = kernels.shape[-1], local.h
+    support = np.flatnonzero(np.any(kernels != 0, axis=0))
+    sr, sc = np.divmod(support, size)
+    oi, oj = np.divmod(np.arange(h * h), h)
+    w = local.width
+    offsets = (oi * w + oj)[:, None] + (sr * w + sc)[None, :]
+    p = np.asarray(pos_rc, np.intp).reshape(-1, 2)
+    base = p[:, 0] * w + p[:, 1] + local.shift
+    out = np.empty((len(p), h * h, kernels.shape[0]))
+    for i in range(len(p)):        # one position per product, as the fast path's batches
+        np.matmul(local.padded[base[i] + offsets][None], local.weights, out=out[i:i + 1])
+    return out
+
+
+def test_block_then_window_gather_is_the_direct_gather():
+    rng = np.random.default_rng(25)
+    image = rng.random((90, 97))
+    radii = np.array([4.0, 4.6, 5.2])
+    kernels = vial_kernels(radii, 1.2, 0.6)
+    local = _LocalFilter(image, kernels, 1)
+    pos = np.stack([rng.integers(0, 90, 40), rng.integers(0, 97, 40)], axis=1)
+    np.testing.assert_array_equal(local.flat(pos), _plain_flat(local, pos, kernels))
+    # and it is the filter: each response is the kernel's sum over the window
+    m = kernels.shape[-1] // 2
+    padded = np.pad(image, m + 1)
+    r, c = pos[0]
+    patch = padded[r:r + kernels.shape[-1] + 2, c:c + kernels.shape[-1] + 2]
+    want = [[(patch[i:i + 2 * m + 1, j:j + 2 * m + 1] * k).sum() for k in kernels]
+            for i in range(3) for j in range(3)]
+    np.testing.assert_allclose(local.flat(pos[:1])[0], want, atol=1e-12)
+
+
+def _reference_search(monkeypatch):
+    """Replace every shortcut of the vial search by its plain form (the reference path)."""
+    def plain_bank(radii, wall, roi, gap=1.0):
+        return vial_kernels(np.array(radii, float), wall, roi, gap)
+
+    def plain_spectrum(radii, wall, roi, gap, shape):
+        k = plain_bank(radii, wall, roi, gap).astype(np.float32)
+        from scipy import fft as sfft
+        return sfft.rfft2(k, s=shape, axes=(-2, -1))
+
+    def plain_best(score, radii_px):
+        return score.max(axis=0), radii_px[np.argmax(score, axis=0)]
+
+    def plain_flat(self, pos_rc):
+        return _plain_flat(self, pos_rc, self._kernels)
+
+    orig_init = _LocalFilter.__init__
+
+    def init(self, image, kernels, half, padded=None, pad=0, bank_key=None):
+        orig_init(self, image, kernels, half, padded, pad)          # uncached plan
+        self._kernels = np.asarray(kernels)
+
+    monkeypatch.setattr(vials_mod, "_kernel_bank", plain_bank)
+    monkeypatch.setattr(vials_mod, "_kernel_spectrum", plain_spectrum)
+    monkeypatch.setattr(vials_mod, "_best_over_radii", plain_best)
+    monkeypatch.setattr(vials_mod, "_median_f64",
+                        lambda v: float(np.median(np.asarray(v, np.float64))))
+    monkeypatch.setattr(vials_mod, "_erode_taxicab",
+                        lambda m, k: ndimage.binary_erosion(m, iterations=k))
+    monkeypatch.setattr(vials_mod, "_separated", _separated_reference)
+    monkeypatch.setattr(_LocalFilter, "__init__", init)
+    monkeypatch.setattr(_LocalFilter, "flat", plain_flat)
+    monkeypatch.setattr(relax_mod, "_median_rows",
+                        lambda a: np.median(np.asarray(a, np.float64), axis=1))
+
+
+def _assert_same_plate(fast, ref):
+    np.testing.assert_array_equal(fast.layout.centres_rc, ref.layout.centres_rc)
+    np.testing.assert_array_equal(fast.layout.scores, ref.layout.scores)
+    assert fast.layout.radius_px == ref.layout.radius_px
+    np.testing.assert_array_equal(fast.layout.bath_mask, ref.layout.bath_mask)
+    np.testing.assert_array_equal(fast.centres_rc, ref.centres_rc)
+    np.testing.assert_array_equal(fast.signals, ref.signals)
+    np.testing.assert_array_equal(fast.times_ms, ref.times_ms)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(rotation_deg=37.0, centre_mm=(-7.0, 11.0)),
+                                dict(rotation_deg=-75.0, mirror=True, pixel_mm=0.9, n=280),
+                                dict(layout="nist", rotation_deg=12.0)])
+def test_fast_search_is_the_reference_search_on_digital_plates(kw, monkeypatch):
+    stack, _ = relaxometry_plate(PLATE5_T1_MS, kind="T1", x_ms=TI, tr_ms=TR, noise_sd=2.0,
+                                 seed=26, **kw)
+    px = kw.get("pixel_mm", PX)
+    fast = analyse_plate(list(stack.astype(np.float32)), TI, px, "T1", tr_ms=TR)
+    with monkeypatch.context() as mp:
+        _reference_search(mp)
+        ref = analyse_plate(list(stack.astype(np.float32)), TI, px, "T1", tr_ms=TR)
+    _assert_same_plate(fast, ref)
+
+
+def test_fast_search_is_the_reference_search_on_the_real_series(shared_data, monkeypatch):
+    import imgqa
+    from imgqa.protocols import relaxometry as proto
+
+    root = shared_data / "mr" / "relaxometry_hazen"
+    folders = sorted(p for p in root.glob("T*/site*/plate*") if p.is_dir())
+    if not folders:
+        pytest.skip("no relaxometry series in the shared data")
+    captured: list = []
+    orig = proto.analyse_plate
+
+    def spy(*a, **k):
+        captured.append(orig(*a, **k))
+        return captured[-1]
+
+    monkeypatch.setattr(proto, "analyse_plate", spy)
+    for folder in folders:
+        series = imgqa.load(folder)
+        captured.clear()
+        imgqa.analyse(series, "mr.relaxometry")
+        fast = list(captured)
+        with monkeypatch.context() as mp:
+            _reference_search(mp)
+            captured.clear()
+            imgqa.analyse(series, "mr.relaxometry")
+        assert len(fast) == len(captured) > 0
+        for f, r in zip(fast, captured):
+            _assert_same_plate(f, r)
+
+
+@pytest.mark.parametrize("shift", [(0, 1), (1, 0), (3, -5), (-7, 2), (11, 9)])
+def test_vial_location_is_invariant_to_translation(shift):
+    """An image shifted by whole pixels (odd shifts move the plate against the coarse
+    search's 2 × 2 bins) gives the same vials shifted, and the same times."""
+    stack, _ = relaxometry_plate(PLATE5_T1_MS, kind="T1", x_ms=TI, tr_ms=TR, noise_sd=2.0,
+                                 seed=27, n=224, rotation_deg=19.0)
+    planes = list(stack.astype(np.float32))
+    moved = [np.roll(p, shift, axis=(0, 1)) for p in planes]          # air wraps round
+    a = analyse_plate(planes, TI, PX, "T1", tr_ms=TR)
+    b = analyse_plate(moved, TI, PX, "T1", tr_ms=TR)
+    np.testing.assert_allclose(b.centres_rc, a.centres_rc + np.array(shift), atol=1e-9)
+    np.testing.assert_allclose(b.times_ms, a.times_ms, rtol=1e-9)

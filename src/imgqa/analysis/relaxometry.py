@@ -112,12 +112,16 @@ def vial_signals(stack: np.ndarray | Sequence[np.ndarray], centres_rc: np.ndarra
 
 def _median_rows(a: np.ndarray) -> np.ndarray:
     """``np.median(a, axis=1)`` in float64 for a float32 (or float64) ``a`` without a float64
-    copy: the middle element(s) by partition, their mean in float64."""
+    copy: the middle element(s) by partition, their mean in float64.
+
+    For an even count the lower middle element is the largest of the k smallest (the
+    maximum of the partition's left part): one selection per row and a maximum instead of
+    a partition at two indices, ≈ 7 times as costly."""
     k = a.shape[1] // 2
+    part = np.partition(a, k, axis=1)
     if a.shape[1] % 2:
-        return np.partition(a, k, axis=1)[:, k].astype(np.float64)
-    part = np.partition(a, (k - 1, k), axis=1)
-    return (part[:, k - 1].astype(np.float64) + part[:, k]) / 2.0
+        return part[:, k].astype(np.float64)
+    return (part[:, :k].max(axis=1).astype(np.float64) + part[:, k]) / 2.0
 
 
 def _grid_search(columns, y: np.ndarray, lo: float, hi: float

@@ -20,6 +20,7 @@ Search (the result is that of the full-resolution search, at a fraction of its c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -117,6 +118,39 @@ def vial_kernels(radii_px: np.ndarray, wall_px: float, roi_fraction: float,
     return np.where(inside, w[0], np.where(outside, w[1], np.where(wall, w[2], 0.0)))
 
 
+@functools.lru_cache(maxsize=16)
+def _kernel_bank(radii_px: tuple[float, ...], wall_px: float, roi_fraction: float,
+                 gap_px: float = 1.0) -> np.ndarray:
+    """`vial_kernels` for radii given as a tuple, kept per process (read-only).
+
+    The radii, wall and gap follow from the pixel size only, so every series of one scanner
+    protocol asks for the same bank: built once (≈ 50 µs each for the fine and the coarse
+    bank, a tenth of the search) instead of once per plate. The values are those of
+    `vial_kernels` (the same computation on the same float64 radii)."""
+    k = vial_kernels(np.array(radii_px, float), wall_px, roi_fraction, gap_px)
+    k.setflags(write=False)
+    return k
+
+
+@functools.lru_cache(maxsize=16)
+def _kernel_spectrum(radii_px: tuple[float, ...], wall_px: float, roi_fraction: float,
+                     gap_px: float, shape: tuple[int, int]) -> np.ndarray:
+    """The float32 coarse kernels' transform on an FFT grid of ``shape`` (as
+    `_correlate_valid` computes it), kept per process (read-only): one plate size and pixel
+    size give one grid, so repeated analyses transform only the image."""
+    kernels = _kernel_bank(radii_px, wall_px, roi_fraction, gap_px).astype(np.float32)
+    f_k = _kernels_transform(kernels, shape)
+    f_k.setflags(write=False)
+    return f_k
+
+
+def _kernels_transform(kernels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The kernels' 2-d real transform on the ``shape`` grid: their k rows along the last
+    axis, then the columns (what ``rfft2`` of the zero-padded kernels does, without
+    transforming the zero rows)."""
+    return sfft.fft(sfft.rfft(kernels, n=shape[1], axis=-1), n=shape[0], axis=-2)
+
+
 def _correlate_same(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     """``fftconvolve(image, k, mode="same")`` for every (point-symmetric) kernel of the stack,
     in one batched FFT (the image transformed once)."""
@@ -132,48 +166,102 @@ def _correlate_same(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
 
 def _median_f64(values: np.ndarray) -> float:
     """``np.median`` of the values converted to float64, without converting them: the middle
-    element(s) by partition in their own dtype (the same elements), their mean in float64."""
+    element(s) by partition in their own dtype (the same elements), their mean in float64.
+
+    For an even count the lower middle element is the largest of the k smallest, i.e. the
+    maximum of the partition's left part: one selection and a maximum instead of a
+    partition at two indices (which costs ≈ 7 times as much)."""
     v = np.asarray(values).ravel()
     k = v.size // 2
+    part = np.partition(v, k)
     if v.size % 2:
-        return float(np.partition(v, k)[k])
-    part = np.partition(v, (k - 1, k))
-    return float((np.float64(part[k - 1]) + np.float64(part[k])) / 2.0)
+        return float(part[k])
+    return float((np.float64(part[:k].max()) + np.float64(part[k])) / 2.0)
 
 
 def _erode_taxicab(mask: np.ndarray, k: int) -> np.ndarray:
     """``ndimage.binary_erosion(mask, iterations=k)`` (4-connected cross, outside the array
-    unset): a pixel stays when every pixel within taxicab distance k is set. The diamond is
-    2k + 1 row segments (half-widths 0…k): each segment test is a difference of row prefix
-    sums, so ≈ 4k + 2 whole-array operations instead of k passes of a per-pixel filter."""
+    unset): a pixel stays when every pixel within taxicab distance k is set.
+
+    k erosions by the cross, each four in-place ANDs of shifted views of a zero-bordered
+    copy (two buffers swapped, no temporaries): whole-array byte operations, ≈ 2.5 times
+    faster for k = 3 than row prefix sums of the diamond (whose int32 cumsum alone costs
+    as much) and than ``binary_erosion``'s per-pixel passes."""
     m = np.asarray(mask, bool)
     h, w = m.shape
-    pad = np.zeros((h + 2 * k, w + 2 * k + 1), np.int32)   # leading 0 column: prefix sums
-    pad[k:k + h, k + 1:k + 1 + w] = m
-    cs = np.cumsum(pad, axis=1)
-    # full[j][r, x]: the 2j + 1 pixels of padded row r centred on column x + k all set
-    full = [(cs[:, k + j + 1:k + j + 1 + w] - cs[:, k - j:k - j + w]) == 2 * j + 1
-            for j in range(k + 1)]
-    out = full[k][k:k + h].copy()
-    for dy in range(1, k + 1):
-        out &= full[k - dy][k - dy:k - dy + h]
-        out &= full[k - dy][k + dy:k + dy + h]
-    return out
+    a = np.zeros((h + 2, w + 2), bool)     # the one-pixel border stays 0 (outside unset)
+    b = np.zeros_like(a)
+    a[1:-1, 1:-1] = m
+    for _ in range(k):
+        c = b[1:-1, 1:-1]
+        np.logical_and(a[1:-1, 1:-1], a[:-2, 1:-1], out=c)
+        c &= a[2:, 1:-1]
+        c &= a[1:-1, :-2]
+        c &= a[1:-1, 2:]
+        a, b = b, a
+    return a[1:-1, 1:-1].copy()
 
 
-def _correlate_valid(image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+def _fft_shape(image_shape: tuple[int, ...]) -> tuple[int, int]:
+    """The FFT grid of `_correlate_valid` for an image of this shape."""
+    return (sfft.next_fast_len(image_shape[0], real=True),
+            sfft.next_fast_len(image_shape[1], real=True))
+
+
+def _correlate_valid(image: np.ndarray, kernels: np.ndarray,
+                     f_kernels: np.ndarray | None = None) -> np.ndarray:
     """The (point-symmetric) kernels' correlation with the image where they lie wholly inside
     it ("valid" mode: output (kernels, rows − k + 1, cols − k + 1)), one batched FFT of the
-    image's own size (the circular wrap only reaches the discarded border)."""
+    image's own size (the circular wrap only reaches the discarded border).
+
+    ``f_kernels`` (optional): the kernels' transform on the grid `_fft_shape` (see
+    `_kernel_spectrum`), already computed."""
     k = kernels.shape[-1]
     rows, cols = image.shape
-    shape = (sfft.next_fast_len(rows, real=True), sfft.next_fast_len(cols, real=True))
+    shape = _fft_shape(image.shape)
     f_img = sfft.rfft2(image, s=shape)
-    # the kernels' transform: their k rows along the last axis, then the columns (what
-    # rfft2 of the zero-padded kernels does, without transforming the zero rows)
-    f_k = sfft.fft(sfft.rfft(kernels, n=shape[1], axis=-1), n=shape[0], axis=-2)
+    f_k = _kernels_transform(kernels, shape) if f_kernels is None else f_kernels
     full = sfft.irfft2(f_k * f_img[None], s=shape, axes=(-2, -1))
     return full[:, k - 1:rows, k - 1:cols]
+
+
+def _gather_plan(kernels: np.ndarray, width: int, half: int, big: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gather plan of `_LocalFilter` for a padded image ``width`` pixels wide.
+
+    Returns ``(patch, local, weights)``: ``patch`` (P²,), the padded-image offsets of the
+    P × P block (P = kernel size + 2 · half) around a window corner, int32 unless the image
+    is ``big`` (half the index traffic); ``local`` (h², support), where each window
+    position's kernel support lies in that block (the corners beyond the bath annulus are 0
+    for every radius and left out); ``weights`` (support, kernels).
+
+    Gathering the block first and the (h², support) values from it gives the very values
+    of one gather from the image (the same pixels in the same order), but reads each image
+    pixel once per position instead of up to h² times, and the second gather runs in a
+    block that stays in the L1 cache: ≈ 5 times less gather time."""
+    n_k, size = kernels.shape[0], kernels.shape[-1]
+    h = 2 * half + 1
+    p = size + 2 * half
+    support = np.flatnonzero(np.any(kernels != 0, axis=0))
+    sr, sc = np.divmod(support, size)
+    oi, oj = np.divmod(np.arange(h * h), h)
+    br, bc = np.divmod(np.arange(p * p), p)
+    patch = (br * width + bc).astype(np.intp if big else np.int32)
+    # block index of kernel pixel (sr, sc) for window position (oi, oj)
+    local = (oi * p + oj)[:, None] + (sr * p + sc)[None, :]
+    weights = np.ascontiguousarray(kernels.reshape(n_k, -1)[:, support].T)
+    return patch, local, weights
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_gather_plan(bank_key: tuple, width: int, half: int, big: bool
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_gather_plan` of the cached bank `_kernel_bank(*bank_key)`, kept per process (one
+    image width and pixel size give one plan; read-only arrays)."""
+    out = _gather_plan(_kernel_bank(*bank_key), width, half, big)
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 class _LocalFilter:
@@ -182,10 +270,12 @@ class _LocalFilter:
     gather offsets prepared once for all calls.
 
     ``padded`` (optional) is the image already zero-padded by at least ``m + half`` pixels
-    on every side (``pad`` pixels), so that it is not padded again."""
+    on every side (``pad`` pixels), so that it is not padded again. ``bank_key``
+    (optional): the kernels are ``_kernel_bank(*bank_key)``, whose gather plan is cached."""
 
     def __init__(self, image: np.ndarray, kernels: np.ndarray, half: int,
-                 padded: np.ndarray | None = None, pad: int = 0) -> None:
+                 padded: np.ndarray | None = None, pad: int = 0,
+                 bank_key: tuple | None = None) -> None:
         self.n_k, size = kernels.shape[0], kernels.shape[-1]
         m = size // 2
         self.half, self.h = half, 2 * half + 1
@@ -197,27 +287,28 @@ class _LocalFilter:
         width = padded.shape[1]
         # padded index of window corner pixel p − half − m (+ pad) is p + shift
         self.shift = (pad - m - half) * (width + 1)
-        support = np.flatnonzero(np.any(kernels != 0, axis=0))
-        sr, sc = np.divmod(support, size)
-        oi, oj = np.divmod(np.arange(self.h * self.h), self.h)
         self.width = width
-        # padded index of image pixel (p + offset − half + kernel pixel − m) = p + offset +
-        # pixel: offsets (h², support), int32 when the image allows (half the index traffic)
-        dtype = np.int32 if self.padded.size < 2 ** 31 else np.intp
-        self.offsets = ((oi * width + oj)[:, None] + (sr * width + sc)[None, :]).astype(dtype)
-        self.weights = np.ascontiguousarray(kernels.reshape(self.n_k, -1)[:, support].T)
+        big = self.padded.size >= 2 ** 31
+        if bank_key is None:
+            self.patch, self.local, self.weights = _gather_plan(kernels, width, half, big)
+        else:
+            self.patch, self.local, self.weights = _cached_gather_plan(bank_key, width, half,
+                                                                       big)
 
     def flat(self, pos_rc: np.ndarray) -> np.ndarray:
         """Responses (positions, h², kernels) within ±half of each integer position: the
         windows of a few positions per gather and matrix product, each gather ≤
         `_GATHER_BUDGET` pixels (≈ 300 kB: reused heap memory, where one gather of every
-        position would take fresh pages and cost twice as much in page faults)."""
+        position would take fresh pages and cost twice as much in page faults). Each
+        position's P × P block is gathered from the image, then its windows from the block
+        (`_gather_plan`)."""
         p = np.asarray(pos_rc, np.intp).reshape(-1, 2)
-        base = (p[:, 0] * self.width + p[:, 1] + self.shift).astype(self.offsets.dtype)
-        out = np.empty((len(p),) + self.offsets.shape[:1] + (self.n_k,))
-        step = max(1, _GATHER_BUDGET // self.offsets.size)
+        base = (p[:, 0] * self.width + p[:, 1] + self.shift).astype(self.patch.dtype)
+        out = np.empty((len(p),) + self.local.shape[:1] + (self.n_k,))
+        step = max(1, _GATHER_BUDGET // self.local.size)
         for i in range(0, len(p), step):
-            vals = np.take(self.padded, base[i:i + step, None, None] + self.offsets[None])
+            block = np.take(self.padded, base[i:i + step, None] + self.patch[None])
+            vals = np.take(block, self.local, axis=1)
             np.matmul(vals, self.weights, out=out[i:i + step])
         return out
 
@@ -237,35 +328,65 @@ def local_scores(image: np.ndarray, pos_rc: np.ndarray, kernels: np.ndarray, hal
 
 
 def _best_over_radii(score: np.ndarray, radii_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best score over the radius axis (axis 0 or 1 of ``score``: the leading kernel axis
-    given as the first axis here) and the radius that gives it (first maximum)."""
-    return score.max(axis=0), radii_px[np.argmax(score, axis=0)]
+    """Best score over the leading (kernel) axis of ``score`` and the radius that gives it
+    (the first maximum, as ``argmax``).
+
+    A running maximum over the few kernels (whole-plane operations): ``max`` / ``argmax``
+    along the leading axis of a (kernels, rows, cols) array cost ≈ 4 times as much. A NaN
+    score takes the reductions' own path (they propagate it; a running ``>`` would not)."""
+    if score.shape[0] == 0 or np.isnan(score).any():
+        return score.max(axis=0), radii_px[np.argmax(score, axis=0)]
+    best = score[0].copy()
+    idx = np.zeros(best.shape, np.intp)
+    for k in range(1, score.shape[0]):
+        better = score[k] > best            # strictly: ties keep the first radius
+        np.copyto(best, score[k], where=better)
+        idx[better] = k
+    return best, radii_px[idx]
 
 
 def _separated(rc: np.ndarray, sc: np.ndarray, rad: np.ndarray, n: int) -> list[int]:
     """Indices of the strongest positions with none closer than 1.5 radii (of the stronger
     one) to a stronger kept one, at most ``n`` (a few dozen candidates: the pairwise test
-    computed at once, the greedy choice on plain lists)."""
+    computed at once, the greedy choice on plain lists).
+
+    Whether a position is kept depends on the stronger positions only, so the greedy choice
+    over the strongest ``2 n`` (at least 16) positions is the choice over all of them as far
+    as it goes: when it keeps ``n`` it is the answer (the coarse search's ≈ 70 peaks then
+    need a quarter of the pairwise distances), otherwise every position is examined."""
     p = np.asarray(rc, float).reshape(-1, 2)
-    order = np.argsort(sc, kind="stable")[::-1].tolist()
-    d = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
-    # near[j, i]: i lies within 1.5 radii of j (d is symmetric); the lists of every row
-    # from one nonzero (row-major: grouped by j)
-    jj, ii = np.nonzero(d <= 1.5 * np.asarray(rad, float)[:, None])
-    starts = np.searchsorted(jj, np.arange(len(p) + 1)).tolist()
-    near = ii.tolist()
+    r = np.asarray(rad, float)
+    order = np.argsort(sc, kind="stable")[::-1]
+    head = order[:max(2 * n, 16)]
+    keep = _greedy_separated(p, r, head, n)
+    if len(keep) < n and len(head) < len(order):
+        keep = _greedy_separated(p, r, order, n)
+    return keep
+
+
+def _greedy_separated(p: np.ndarray, rad: np.ndarray, order: np.ndarray, n: int
+                      ) -> list[int]:
+    """`_separated` over the positions ``order`` (strongest first): each is kept unless a
+    kept one lies within 1.5 of the kept one's radii; at most ``n``. Indices into ``p``."""
+    q, r = p[order], rad[order]
+    d = np.hypot(q[:, None, 0] - q[None, :, 0], q[:, None, 1] - q[None, :, 1])
+    # near[a, b]: b lies within 1.5 radii of a (d is symmetric; ranks in ``order``); the
+    # lists of every row from one nonzero (row-major: grouped by a)
+    aa, bb = np.nonzero(d <= 1.5 * r[:, None])
+    starts = np.searchsorted(aa, np.arange(len(q) + 1)).tolist()
+    near = bb.tolist()
     # greedy, strongest first: a position is kept unless a kept one is near it; the
     # positions near a kept one are marked once, when it is kept
     keep: list[int] = []
     blocked: set[int] = set()
-    for i in order:
-        if i in blocked:
+    for a in range(len(q)):
+        if a in blocked:
             continue
-        keep.append(i)
+        keep.append(a)
         if len(keep) == n:
             break
-        blocked.update(near[starts[i]:starts[i + 1]])
-    return keep
+        blocked.update(near[starts[a]:starts[a + 1]])
+    return order[keep].tolist()
 
 
 def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
@@ -312,7 +433,8 @@ def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
     radii_mm = np.arange(radius_range_mm[0], radius_range_mm[1] + 1e-9, max(0.5, pixel_mm / 2))
     radii = radii_mm / pixel_mm
     wall_px = max(wall_mm / pixel_mm, 1.0)
-    kernels = vial_kernels(radii, wall_px, roi_fraction)
+    bank_key = (tuple(radii.tolist()), float(wall_px), float(roi_fraction), 1.0)
+    kernels = _kernel_bank(*bank_key)
     # the normalised image, zero-padded once for the local filter (float64: the scores and
     # centroids are those of the float64 image whatever the decoded dtype)
     pad = kernels.shape[-1] // 2 + _FINE_HALF_WIDTH
@@ -330,8 +452,8 @@ def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
 
     cand = _coarse_candidates(norm, inner, pixel_mm, radius_range_mm, wall_mm, roi_fraction,
                               centre, radius, n_vials + _EXTRA_CANDIDATES)
-    rc, sc, rad = _fine(_LocalFilter(norm, kernels, _FINE_HALF_WIDTH, padded, pad), cand,
-                        radii, allowed)
+    rc, sc, rad = _fine(_LocalFilter(norm, kernels, _FINE_HALF_WIDTH, padded, pad, bank_key),
+                        cand, radii, allowed)
     good = np.isfinite(sc) & (sc > 0.3)
     rc, sc, rad = rc[good], sc[good], rad[good]
     keep = _separated(rc, sc, rad, n_vials)
@@ -366,7 +488,8 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
     radii = np.arange(radius_range_mm[0], radius_range_mm[1] + 1e-9, max(0.5, px / 2)) / px
     wall = max(wall_mm / px, 1.0)
     # same physical bath annulus as the fine filter (1 … 3 fine pixels beyond the wall)
-    kernels = vial_kernels(radii, wall, roi_fraction, gap_px=1.0 / f)
+    bank_key = (tuple(radii.tolist()), float(wall), float(roi_fraction), 1.0 / f)
+    kernels = _kernel_bank(*bank_key)
     mc = kernels.shape[-1] // 2
     wall_f = max(wall_mm / pixel_mm, 1.0)
     # a centre that can pass the fine test (relaxed by a coarse pixel, smallest radius) lies
@@ -390,8 +513,8 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
     coarse = box[::f, ::f].copy()                        # bin f × f (sum of f² slices)
     for k in range(1, f * f):
         coarse += box[k // f::f, k % f::f]
-    best, best_r = _best_over_radii(_correlate_valid(coarse, kernels.astype(np.float32)),
-                                    radii * f)
+    f_k = _kernel_spectrum(*bank_key, _fft_shape(coarse.shape))
+    best, best_r = _best_over_radii(_correlate_valid(coarse, kernels, f_k), radii * f)
     # output pixel (i, j) covers full pixels lo + f·i … lo + f·i + f − 1: its centre
     pr = lo_r + f * np.arange(nr) + (f - 1) / 2
     pc = lo_c + f * np.arange(nc) + (f - 1) / 2
@@ -403,7 +526,7 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
     if not ok.any():
         return np.zeros((0, 2), np.intp)
     best = np.where(ok, best / np.float32(f * f), -np.inf)          # the bins' means
-    size = max(3, int(round(1.5 * float(np.median(best_r[ok])) / f)))
+    size = max(3, int(round(1.5 * _median_f64(best_r[ok]) / f)))
     peaks = (best == ndimage.maximum_filter(best, size=size)) & (best > 0.1)
     idx = np.argwhere(peaks)
     keep = _separated(idx, best[peaks], best_r[peaks] / f, n)
