@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest
 
+from imgqa import _lean_imports
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The libraries are imported as the imgqa command imports them: pydicom's image codecs on first
+# use (so every compressed-image test also checks `_lean_imports.ensure_codecs` call sites).
+LEAN_IMPORTS = _lean_imports.apply()
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("IMGQA_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -24,6 +24,7 @@ from pydicom.uid import (
     UID,
 )
 
+from imgqa import _lean_imports
 from imgqa.errors import (
     CorruptDicomError,
     ImgqaError,
@@ -156,6 +157,7 @@ def _pydicom_frame(ds: Dataset, loc: PixelLocation, frame: Frame, colour: bool) 
     """
     from pydicom.pixels import get_decoder, pixel_array
 
+    _lean_imports.ensure_codecs()
     if _frame_nbytes(ds) > _MAX_FRAME_BYTES:
         raise PixelDecodeError(f"{_short(frame.source)} claims an image of {_int(ds, 'Rows')} x "
                                f"{_int(ds, 'Columns')} pixels, too large to be real: the header is "

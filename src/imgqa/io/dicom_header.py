@@ -32,6 +32,7 @@ from pydicom.uid import (
     JPEGExtended12Bit,
 )
 
+from imgqa import _lean_imports
 from imgqa.errors import (
     CorruptDicomError,
     ImgqaError,
@@ -411,6 +412,7 @@ def _decoder_available(tsyntax: str) -> bool:
     """True when a pixel-data decoder plugin for this compressed transfer syntax is installed."""
     from pydicom.pixels import get_decoder
 
+    _lean_imports.ensure_codecs()
     try:
         return bool(get_decoder(UID(tsyntax)).is_available)
     except (NotImplementedError, ValueError):

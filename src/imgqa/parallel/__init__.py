@@ -68,8 +68,9 @@ START_METHOD_ENV = "IMGQA_START_METHOD"
 # With "fork", the units are inherited by the workers (copy-on-write), not pickled.
 _INHERITED: list = []
 
-# Imported once by the fork server, so every worker starts with the analysis code loaded.
-_PRELOAD = ["imgqa.parallel", "imgqa.io.dicom", "imgqa.protocols"]
+# Imported once by the fork server, so every worker starts with the analysis code loaded
+# (first the import hooks of the imgqa command, `_server_start`).
+_PRELOAD = ["imgqa.parallel._server_start", "imgqa.io.dicom", "imgqa.protocols"]
 
 Progress = Callable[[int, int, "Sequence[ImageSeries]"], None]
 UnitDone = Callable[[int, "tuple[list[Result], list[AnalysisProblem]]"], None]

@@ -61,6 +61,12 @@ def warm_up(protocols: Iterable[str]) -> float:
             importlib.import_module(module)
         except Exception as exc:
             log.debug("warm-up: cannot import %s: %s", module, exc)
+    from imgqa import _lean_imports
+
+    try:   # a compressed first series should not wait for the image codecs either
+        _lean_imports.ensure_codecs()
+    except Exception as exc:
+        log.debug("warm-up: image codecs: %s", exc)
     spent = time.perf_counter() - t0
     log.info("warm-up: %d modules imported in %.2f s", len(wanted), spent)
     return spent
