@@ -13,16 +13,18 @@ import pytest
 from scipy import ndimage
 
 from imgqa.analysis.relaxometry import air_floor, fit_t1_ir
-from imgqa.analysis.relaxometry_vials import (
+from imgqa.analysis.relaxometry_filter import (
     _correlate_same,
     _correlate_valid,
+    _LocalFilter,
+    vial_kernels,
+)
+from imgqa.analysis.relaxometry_vials import (
     _erode_taxicab,
     _fine,
-    _LocalFilter,
     _median_f64,
     _separated,
     locate_vials,
-    vial_kernels,
 )
 from imgqa.phantoms.relaxometry import PLATE5_T1_MS, relaxometry_plate
 
@@ -157,11 +159,13 @@ def test_fine_hill_climb_ends_on_local_maxima_of_the_full_resolution_filter(kw):
 from imgqa.analysis import relaxometry as relax_mod  # noqa: E402
 from imgqa.analysis import relaxometry_vials as vials_mod  # noqa: E402
 from imgqa.analysis.relaxometry import _median_rows, analyse_plate  # noqa: E402
-from imgqa.analysis.relaxometry_vials import (  # noqa: E402
-    _best_over_radii,
+from imgqa.analysis.relaxometry_filter import (  # noqa: E402
     _fft_shape,
     _kernel_bank,
     _kernel_spectrum,
+)
+from imgqa.analysis.relaxometry_vials import (  # noqa: E402
+    _best_over_radii,
 )
 
 

@@ -10,13 +10,15 @@ import pytest
 from scipy import ndimage
 
 from imgqa.analysis._phantom_mask import phantom_disc
-from imgqa.analysis.relaxometry_vials import (
+from imgqa.analysis.relaxometry_filter import (
     _correlate_same,
+    local_scores,
+    vial_kernels,
+)
+from imgqa.analysis.relaxometry_vials import (
     _refine_centres,
     _separated,
-    local_scores,
     locate_vials,
-    vial_kernels,
 )
 from imgqa.phantoms.relaxometry import NIST_T2_MS, PLATE5_T1_MS, relaxometry_plate
 
