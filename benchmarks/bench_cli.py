@@ -6,10 +6,13 @@
 * ``imgqa analyse <ACR series> --format json`` vs hazen 2.0's own CLI running one ACR task
   (``hazen acr_snr <folder>``) on the same series, and vs a pylinac 3.49 script
   (``python -c "from pylinac import ACRMRILarge; ..."``) on the same folder;
+* the same with ``IMGQA_LEAN_IMPORTS=0``: without the import hooks (`imgqa._lean_imports`) that
+  leave pydicom's image codecs and SciPy's docstring parsing out of start-up;
 * the floor under ``imgqa analyse``: a bare interpreter importing only the libraries the command
   cannot do without (numpy, pydicom, ``scipy.ndimage``, ``scipy.fft``; single-threaded BLAS as
-  imgqa runs), nothing of imgqa, so its ratio to hazen's CLI is the best any change inside
-  imgqa could reach (docs/validation.md, "Whole-process CLI timings").
+  imgqa runs) the way the command imports them (with the hooks), nothing else of imgqa, so its
+  ratio to hazen's CLI is the best any change inside imgqa could reach; and the same imports
+  plain (docs/validation.md, "Whole-process CLI timings").
 
 Each command is a fresh process; the tools' runs are interleaved (imgqa, hazen, pylinac, imgqa,
 ...) so that the machine's load hits them alike; the median of ``repeats`` is reported with
@@ -54,6 +57,9 @@ def _ref_bin() -> Path:
 # What `imgqa analyse <ACR series>` must import whatever imgqa does: reading DICOM (pydicom, numpy)
 # and the ACR kernels' SciPy modules.
 FLOOR_SCRIPT = "import numpy, pydicom, scipy.ndimage, scipy.fft"
+# The same imports as the imgqa command makes them: its import hooks first (imgqa._lean_imports:
+# pydicom's image codecs on first use, no SciPy docstring parsing at import).
+LEAN_FLOOR_SCRIPT = f"from imgqa import _lean_imports; _lean_imports.apply(); {FLOOR_SCRIPT}"
 
 PYLINAC_SCRIPT = ("import sys; from pylinac import ACRMRILarge; a = ACRMRILarge(sys.argv[1]); "
                   "a.analyze(); print(a.results())")
@@ -80,9 +86,16 @@ def _commands(data_home: str) -> dict[str, tuple[list[str], dict[str, str]]]:
         "imgqa analyse ACR, IMGQA_BLAS_THREADS=auto": (
             imgqa + ["analyse", str(ACR), "--format", "json"],
             {**imgqa_env, "IMGQA_BLAS_THREADS": "auto"}),
-        "libraries only (floor)": ([sys.executable, "-c", FLOOR_SCRIPT],
+        # What the lean-import hooks save, in the same run.
+        "imgqa analyse ACR, IMGQA_LEAN_IMPORTS=0": (
+            imgqa + ["analyse", str(ACR), "--format", "json"],
+            {**imgqa_env, "IMGQA_LEAN_IMPORTS": "0"}),
+        "libraries only (floor)": ([sys.executable, "-c", LEAN_FLOOR_SCRIPT],
                                    {**imgqa_env, "OPENBLAS_NUM_THREADS": "1",
                                     "OMP_NUM_THREADS": "1"}),
+        "libraries only, plain import": ([sys.executable, "-c", FLOOR_SCRIPT],
+                                         {**imgqa_env, "OPENBLAS_NUM_THREADS": "1",
+                                          "OMP_NUM_THREADS": "1"}),
         "hazen acr_snr": ([str(ref / "hazen"), "acr_snr", str(ACR)], dict(os.environ)),
         "pylinac ACRMRILarge script": ([str(ref / "python"), "-c", PYLINAC_SCRIPT, str(ACR)],
                                        dict(os.environ)),
@@ -141,10 +154,18 @@ def run(repeats: int = REPEATS) -> list[dict]:
                  "cpu_ratio": cpu_med[a] / cpu_med[auto],
                  "notes": f"median of {repeats}; CPU s default {cpu_med[a]:.2f}, auto "
                           f"{cpu_med[auto]:.2f}; {load}; exit {codes[auto]}"})
+    plain = "imgqa analyse ACR, IMGQA_LEAN_IMPORTS=0"
+    rows.append({"name": f"imgqa analyse ACR vs {plain} (import hooks off)",
+                 "imgqa_s": med[a], "reference_s": med[plain], "ratio": med[a] / med[plain],
+                 "cpu_ratio": cpu_med[a] / cpu_med[plain],
+                 "notes": f"median of {repeats}; CPU s default {cpu_med[a]:.2f}, hooks off "
+                          f"{cpu_med[plain]:.2f}; libraries alone {med['libraries only (floor)']:.3f}"
+                          f" s with the hooks, {med['libraries only, plain import']:.3f} s "
+                          f"without; {load}; exit {codes[plain]}"})
     floor = "libraries only (floor)"
     if "hazen acr_snr" in med:
         h = "hazen acr_snr"
-        rows.append({"name": f"{floor}: python -c '{FLOOR_SCRIPT}' vs {h}",
+        rows.append({"name": f"{floor}: python -c '{LEAN_FLOOR_SCRIPT}' vs {h}",
                      "imgqa_s": med[floor], "reference_s": med[h], "ratio": med[floor] / med[h],
                      "cpu_s": cpu_med[floor], "cpu_ratio": cpu_med[floor] / cpu_med[h],
                      "notes": f"median of {repeats}; CPU s floor {cpu_med[floor]:.2f}, imgqa "
