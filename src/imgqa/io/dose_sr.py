@@ -151,9 +151,53 @@ def _walk(items: Any) -> Iterator[Dataset]:
         yield from _walk(item.get("ContentSequence"))
 
 
-def _containers(ds: Dataset, code: str) -> list[Dataset]:
-    return [it for it in _walk(ds.get("ContentSequence"))
-            if str(it.get("ValueType", "")) == "CONTAINER" and _concept(it) == code]
+class _ContentIndex:
+    """The content items below a node, by concept code, each with its value type, in document
+    order; `below` gives the same for one container of it without walking it again.
+
+    Built in one depth-first walk, which numbers the items so that a container's descendants
+    are the positions up to its `_end`. An event's dozen numbers and five texts are then looked
+    up by concept instead of each walking the event's items again, and each item's concept and
+    value type are read once (pydicom converts element values on each access): reading the two
+    reports of ../shared/data/sr takes 13 and 17 ms instead of 16 and 22 ms, the rest being
+    pydicom parsing the nested sequences.
+    """
+
+    def __init__(self, node: Dataset) -> None:
+        self.by_concept: dict[str, list[tuple[int, str, Dataset]]] = {}
+        self._end: dict[int, int] = {}    # id(item) -> position after its last descendant
+        self._position: dict[int, int] = {}
+        self._first, self._stop = 0, self._add(node.get("ContentSequence"), 0)
+
+    def _add(self, items: Any, position: int) -> int:
+        for item in items or ():
+            own = position
+            self._position[id(item)] = own
+            self.by_concept.setdefault(_concept(item), []).append(
+                (own, str(item.get("ValueType", "")), item))
+            position = self._add(item.get("ContentSequence"), own + 1)
+            self._end[id(item)] = position
+        return position
+
+    def below(self, item: Dataset) -> _ContentIndex:
+        """The index of ``item``'s descendants (``item`` is one of this index's items)."""
+        view = object.__new__(_ContentIndex)
+        view.by_concept, view._end, view._position = self.by_concept, self._end, self._position
+        view._first, view._stop = self._position[id(item)] + 1, self._end[id(item)]
+        return view
+
+    def items(self, codes: tuple[str, ...]) -> list[tuple[str, Dataset]]:
+        """(value type, item) of the items with any of these concepts, in document order."""
+        first, stop = self._first, self._stop
+        found = [entry for code in dict.fromkeys(codes)
+                 for entry in self.by_concept.get(code, ()) if first <= entry[0] < stop]
+        if len(codes) > 1:
+            found.sort(key=lambda entry: entry[0])
+        return [(vt, item) for _, vt, item in found]
+
+
+def _containers(index: _ContentIndex, code: str) -> list[Dataset]:
+    return [it for vt, it in index.items((code,)) if vt == "CONTAINER"]
 
 
 def _unit_key(unit: str) -> str:
@@ -188,21 +232,19 @@ def _number(item: Dataset) -> tuple[float, str] | None:
     return value, _code(first, "MeasurementUnitsCodeSequence")[0]
 
 
-def _first_number(container: Dataset, codes: tuple[str, ...]) -> tuple[float, str] | None:
-    for it in _walk(container.get("ContentSequence")):
-        if str(it.get("ValueType", "")) == "NUM" and _concept(it) in codes:
+def _first_number(container: _ContentIndex, codes: tuple[str, ...]
+                  ) -> tuple[float, str] | None:
+    for vt, it in container.items(codes):
+        if vt == "NUM":
             got = _number(it)
             if got is not None:
                 return got
     return None
 
 
-def _first_text(container: Dataset, code: str) -> str:
+def _first_text(container: _ContentIndex, code: str) -> str:
     """The text, code meaning, date-time or UID of the first item with concept ``code``."""
-    for it in _walk(container.get("ContentSequence")):
-        if _concept(it) != code:
-            continue
-        vt = str(it.get("ValueType", ""))
+    for vt, it in container.items((code,)):
         if vt == "TEXT":
             return str(it.get("TextValue", "") or "").strip()
         if vt == "CODE":
@@ -214,7 +256,8 @@ def _first_text(container: Dataset, code: str) -> str:
     return ""
 
 
-def _event(container: Dataset, kind: str, index: int, warnings: list[str]) -> DoseEvent:
+def _event(container: _ContentIndex, kind: str, index: int, warnings: list[str]
+           ) -> DoseEvent:
     table = _CT_NUMBERS if kind == "CT" else _PROJECTION_NUMBERS
     values: dict[str, float] = {}
     for name, (codes, target) in table.items():
@@ -263,9 +306,10 @@ def read_dose_report(ds: Dataset) -> DoseReport:
     template = str(tmpl[0].get("TemplateIdentifier", "") or "") if tmpl else ""
     warnings: list[str] = []
     events: list[DoseEvent] = []
+    document = _ContentIndex(ds)
     for kind, code in (("CT", CT_ACQUISITION), ("projection", PROJECTION_EVENT)):
-        for c in _containers(ds, code):
-            events.append(_event(c, kind, len(events) + 1, warnings))
+        for c in _containers(document, code):
+            events.append(_event(document.below(c), kind, len(events) + 1, warnings))
     seen: dict[str, int] = {}
     unique: list[DoseEvent] = []
     for ev in events:
