@@ -116,7 +116,11 @@ class _LeanFinder:
         hook = self.hooks.pop(fullname, None)
         if hook is None:
             return None
-        spec = _spec_from_other_finders(self, fullname, path, target)
+        try:
+            spec = _spec_from_other_finders(self, fullname, path, target)
+        except Exception:   # an import system we do not know (a frozen app): left to it
+            log.debug("lean imports: %s not hooked", fullname, exc_info=True)
+            return None
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         spec.loader = cast(Any, _HookedLoader(spec.loader, *hook))   # a Loader by duck typing
