@@ -4,7 +4,8 @@ dedicated cores (issue 17), for a machine too loaded for wall-clock comparisons.
 Each mode runs in a fresh process (``python benchmarks/batch_model.py serial|parallel FOLDER``)
 and prints CPU seconds (``time.process_time``, ``RUSAGE_CHILDREN`` for reader workers):
 
-* ``start``: interpreter start and the imports of ``imgqa analyse`` before reading;
+* ``start``: interpreter start and the imports of ``imgqa analyse`` before reading (with the
+  command's BLAS thread default and import hooks);
 * ``read``: reading the headers (``load``), or with ``load_parallel`` the main process' part
   (unpickling, grouping, importing the kernels of the modalities seen) and the readers';
 * ``units``: each unit's analysis, one after the other in this process, as ``--jobs 1`` runs
@@ -114,4 +115,9 @@ def estimate(serial: dict, par: dict) -> dict:
 
 
 if __name__ == "__main__":
+    # Start as the command does: single-threaded BLAS and its import hooks, before numpy loads.
+    from imgqa import _blas, _lean_imports
+
+    _blas.apply()
+    _lean_imports.apply()
     print(json.dumps(measure(sys.argv[1], sys.argv[2])))

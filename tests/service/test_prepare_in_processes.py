@@ -1,6 +1,8 @@
 """Issue 17 in the service: series that complete at the same moment (a burst from several
 scanners, a folder dropped into a watched share) are analysed together on worker processes
-(`SessionSaver.prepare`), then saved one by one exactly as when each is analysed on its own.
+(`SessionSaver.prepare`), then saved one by one exactly as when each is analysed on its own;
+``imgqa watch`` and ``imgqa receive --analyse`` print them the same way
+(`SummaryPrinter.prepare`).
 
 No timed assertions: the gain is measured in benchmarks (docs/automatic-qc.md)."""
 
@@ -70,7 +72,7 @@ def _run(tmp_path: Path, bursts, name: str, jobs: int) -> tuple[list, list, int]
         outcomes = [(o.state, o.series_uid, o.protocol, o.worst_status) for o in saver.outcomes]
         values = [[(r.measurement, r.value, r.status)
                    for r in store.session_results(o.session_id)] for o in saver.outcomes]
-        assert saver._prepared == {}  # every prepared series was used
+        assert len(saver._prepared) == 0  # every prepared series was used
         return outcomes, values, sum(prepared)
     finally:
         store.close()
@@ -203,3 +205,57 @@ def test_serve_saves_a_burst_dropped_into_a_watched_folder(tmp_path, bursts):
                    for s in saved)
     finally:
         store.close()
+
+
+def _printed(bursts, jobs: int, capsys, without_timestamps) -> tuple[list, int]:
+    """What ``imgqa watch --format json`` prints for a burst (one JSON object per series),
+    and how many series were analysed ahead on worker processes."""
+    import json
+
+    from imgqa.cli._auto import SummaryPrinter
+
+    printer = SummaryPrinter("json", jobs=jobs)
+    prepared: list[int] = []
+    qc = AutomaticQC(printer, quiet_s=0.0,
+                     prepare=lambda complete: prepared.append(printer.prepare(complete)))
+    capsys.readouterr()
+    for uid, images in bursts:
+        for sop, path in images:
+            qc.collector.add(uid, sop, path)
+    assert qc.flush() == len(bursts)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(printer._prepared) == 0  # every prepared series was printed
+    return without_timestamps(lines), sum(prepared)
+
+
+def test_watch_prints_for_a_burst_on_worker_processes_what_it_prints_one_by_one(
+        bursts, capsys, without_timestamps):
+    one, none_prepared = _printed(bursts, 1, capsys, without_timestamps)
+    two, prepared = _printed(bursts, 2, capsys, without_timestamps)
+    assert none_prepared == 0 and prepared == N_SERIES
+    assert [line["state"] for line in one] == ["analysed"] * N_SERIES   # the test has teeth
+    assert all(line["results"] for line in one)
+    assert two == one   # same series, same results, same order
+    assert multiprocessing.active_children() == []
+
+
+def test_imgqa_watch_once_analyses_a_dropped_folder_of_series_at_once(bursts, tmp_path):
+    import json
+    import shutil
+
+    drop = tmp_path / "share"
+    for k, (_, images) in enumerate(bursts):
+        for _, path in images:
+            (drop / f"s{k}").mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, drop / f"s{k}")
+    env = {**os.environ, "PYTHONPATH": str(SRC), "IMGQA_DATA_DIR": str(tmp_path / "home"),
+           "IMGQA_START_METHOD": "forkserver"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from imgqa.cli.main import entry; entry()", "-v", "watch",
+         str(drop), "--once", "--poll", "0.2", "--quiet", "0", "--format", "json"],
+        capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert sorted(line["series_instance_uid"] for line in lines) == sorted(u for u, _ in bursts)
+    assert {line["state"] for line in lines} == {"analysed"}
+    assert f"analysed {N_SERIES} series at once on worker processes" in proc.stderr

@@ -151,8 +151,9 @@ def run(args: argparse.Namespace) -> int:
         from imgqa.service.completion import DEFAULT_QUIET_S
         from imgqa.service.pipeline import AutomaticQC
 
-        qc = AutomaticQC(SummaryPrinter("table"),
-                         quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet)
+        printer = SummaryPrinter("table")
+        qc = AutomaticQC(printer, quiet_s=DEFAULT_QUIET_S if args.quiet is None else args.quiet,
+                         prepare=printer.prepare)
         show = rx.on_received
 
         def received(item):  # noqa: ANN001, ANN202 - ReceivedImage, from a network thread

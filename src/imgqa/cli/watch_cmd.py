@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     printer = SummaryPrinter(args.format)
-    qc = AutomaticQC(printer, quiet_s=args.quiet)
+    qc = AutomaticQC(printer, quiet_s=args.quiet, prepare=printer.prepare)
     watcher = DirectoryWatcher(folder)
     stop = StopFlag()  # set by the signal handler: no lock (cli._common)
 

@@ -40,7 +40,8 @@ class AutomaticQC:
         Time source in seconds (default `time.monotonic`).
     prepare : callable, optional
         Called with all the series that complete at the same moment (two or more) before
-        the handler gets each one (`SessionSaver.prepare` analyses them on worker processes).
+        the handler gets each one (`SessionSaver.prepare` and `SummaryPrinter.prepare`
+        analyse them on worker processes).
     """
 
     def __init__(self, handle_complete: HandleComplete, quiet_s: float = DEFAULT_QUIET_S,

@@ -30,8 +30,8 @@ from imgqa.io.series import HeaderSummary
 from imgqa.service.automatic import Route, RouteDecision, SeriesOutcome, analyse_complete
 from imgqa.store.records import RuleRecord
 
-__all__ = ["RuleMatch", "analyse_with_rules", "match_rule", "rule_score", "rules_route",
-           "valid_pattern"]
+__all__ = ["RuleMatch", "analyse_automatically", "analyse_with_rules", "match_rule",
+           "rule_score", "rules_route", "valid_pattern"]
 
 _TEXT = ("modality", "station_name", "serial", "manufacturer", "model")
 _WEIGHT = {"serial": 10, "station_name": 10, "description": 5, "rows": 1, "columns": 1,
@@ -149,6 +149,14 @@ def rules_route(rules: Sequence[RuleRecord]) -> Route:
         return RouteDecision(False, None, {}, f"no routing rule matches {what}")
 
     return route
+
+
+def analyse_automatically(job: tuple) -> list[SeriesOutcome]:
+    """`analyse_complete` of ``(paths, update, series_uid)`` with the test chosen from each
+    series (no rules): what a worker process runs for ``imgqa watch`` and ``imgqa receive
+    --analyse`` bursts (`imgqa.cli._auto.SummaryPrinter.prepare`)."""
+    paths, update, series_uid = job
+    return analyse_complete(paths, update=update, series_uid=series_uid)
 
 
 def analyse_with_rules(job: tuple) -> list[SeriesOutcome]:

@@ -40,6 +40,7 @@ from typing import Any
 from imgqa._version import __version__
 from imgqa.errors import ImgqaError
 from imgqa.service.automatic import SeriesOutcome, analyse_complete
+from imgqa.service.bursts import PARALLEL_MIN_SERIES, Prepared, burst_workers
 from imgqa.service.completion import CompleteSeries
 from imgqa.service.notify import Notifier, reaches_level
 from imgqa.service.routing import analyse_with_rules, rules_route
@@ -51,16 +52,6 @@ log = logging.getLogger(__name__)
 
 PENDING_REVIEW = "pending review"
 PERFORMED_BY = "imgqa serve"
-
-
-# From this many series completing at once they are analysed on worker processes before
-# being saved (`SessionSaver.prepare`); below it the pool's start costs more than it saves
-# (docs/automatic-qc.md).
-PARALLEL_MIN_SERIES = 4
-
-
-def _key(c: CompleteSeries) -> tuple:
-    return (c.series_uid, tuple(c.paths), c.update)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +108,8 @@ class SessionSaver:
         self.outcomes: list[SavedSeries] = []
         self._lock = threading.Lock()
         self.jobs: int | None = None  # worker processes for `prepare` (None: one per core)
-        # analysed ahead by `prepare`: series key -> (the rules used, the outcomes)
-        self._prepared: dict[tuple, tuple[list, list[SeriesOutcome]]] = {}
+        # analysed ahead by `prepare`: (the rules used, the outcomes) by series
+        self._prepared = Prepared()
 
     def prepare(self, completes: Sequence[CompleteSeries]) -> int:
         """Analyse several complete series at once on worker processes, ahead of saving.
@@ -132,25 +123,23 @@ class SessionSaver:
         each is still routed by the rules in force when it is saved. Returns how many series
         were prepared.
         """
-        from imgqa.parallel import default_jobs, map_in_processes, starts_cheaply
+        from imgqa.parallel import map_in_processes
 
-        jobs = default_jobs() if self.jobs is None else self.jobs
-        if jobs < 2 or len(completes) < PARALLEL_MIN_SERIES or not starts_cheaply():
+        jobs = burst_workers(len(completes), self.jobs)
+        if not jobs:
             return 0
         rules = list(self.store.rules())
         found = map_in_processes(
             analyse_with_rules,
             [(tuple(c.paths), rules, c.update, c.series_uid) for c in completes], jobs)
-        with self._lock:
-            for c, outcomes in zip(completes, found):
-                if outcomes is not None:
-                    self._prepared[_key(c)] = (rules, outcomes)
+        for c, outcomes in zip(completes, found):
+            if outcomes is not None:
+                self._prepared.put(c, (rules, outcomes))
         return sum(o is not None for o in found)
 
     def _take_prepared(self, complete: CompleteSeries, rules: list
                        ) -> list[SeriesOutcome] | None:
-        with self._lock:
-            rules_used, outcomes = self._prepared.pop(_key(complete), (None, None))
+        rules_used, outcomes = self._prepared.take(complete) or (None, None)
         return outcomes if outcomes is not None and rules_used == list(rules) else None
 
     def __call__(self, complete: CompleteSeries) -> None:
