@@ -22,3 +22,14 @@ def test_warm_up_imports_them_and_survives_unknown_protocols():
     t = warm_up_in_background(["ct.water"])
     t.join(60)
     assert not t.is_alive()
+
+
+def test_warm_up_leaves_the_image_codecs_ready(monkeypatch):
+    # The command starts pydicom without its codecs (imgqa._lean_imports): the service's
+    # warm-up registers them, so a compressed first series does not wait for them either.
+    from imgqa import _lean_imports
+
+    calls = []
+    monkeypatch.setattr(_lean_imports, "ensure_codecs", lambda: calls.append(True))
+    warm_up([])
+    assert calls == [True]
