@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -57,6 +61,38 @@ def _without_timestamps(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_without_timestamps(v) for v in obj]
     return obj
+
+
+@pytest.fixture(scope="session")
+def serve_until() -> Callable[..., tuple[list[str], str, str, int]]:
+    """A function running ``imgqa --db DB serve --no-listen --watch DIR`` (quiet and poll
+    0.3 s) as a real process until ``done(lines read so far)`` is true, then stopping it with
+    SIGTERM; it returns (the lines read, the rest of stdout, stderr, the exit code). The
+    process is killed after 240 s, so that a regression fails instead of hanging."""
+
+    def run(db: Path | str, watched: Path, inbox: Path, done: Callable[[list[str]], bool],
+            **env: str) -> tuple[list[str], str, str, int]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgqa.cli.main", "--db", str(db), "serve", "--no-listen",
+             "--watch", str(watched), "--quiet", "0.3", "--poll", "0.3", "--inbox", str(inbox)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT / "src"), **env))
+        killer = threading.Timer(240, proc.kill)
+        killer.start()
+        seen: list[str] = []
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                seen.append(line)
+                if done(seen):
+                    break
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            killer.cancel()
+        return seen, out, err, proc.returncode
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,8 @@ import json
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -316,7 +314,7 @@ def test_settings_round_trip_and_bad_files(tmp_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
-def test_serve_mails_a_failing_watched_series_and_reports_it(tmp_path, smtp):
+def test_serve_mails_a_failing_watched_series_and_reports_it(tmp_path, smtp, serve_until):
     """`imgqa serve` as a process: its start-up check mails the overdue test, the saved line
     gives the worst status, the session's e-mail goes, and the stop summary counts both."""
     inbox, port = smtp
@@ -327,26 +325,11 @@ def test_serve_mails_a_failing_watched_series_and_reports_it(tmp_path, smtp):
     save_settings(_settings(port))
     watched = tmp_path / "export"
     _water_series(watched / "s1", 20.0)
-    env = dict(os.environ, PYTHONPATH=str(SRC))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "imgqa.cli.main", "--db", db, "serve", "--no-listen",
-         "--watch", str(watched), "--quiet", "0.3", "--poll", "0.3",
-         "--inbox", str(tmp_path / "inbox")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    killer = threading.Timer(240, proc.kill)  # a regression fails instead of hanging
-    killer.start()
-    seen: list[str] = []
-    try:
-        for line in proc.stdout:
-            seen.append(line)
-            if sum(x.startswith(("e-mail sent", "e-mail NOT sent")) for x in seen) == 2:
-                break
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        killer.cancel()
+    seen, out, err, code = serve_until(
+        db, watched, tmp_path / "inbox",
+        lambda lines: sum(x.startswith(("e-mail sent", "e-mail NOT sent")) for x in lines) == 2)
     text = "".join(seen) + out
-    assert proc.returncode == 0, text + err
+    assert code == 0, text + err
     assert "E-mail notifications: sessions at ACTION or worse" in text
     assert re.search(r"saved: 'water daily' .* pending review, worst status ACTION", text)
     assert "overdue: 1 test(s) overdue beyond grace; e-mailing the list." in text

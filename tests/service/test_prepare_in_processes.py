@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pydicom
@@ -160,7 +158,7 @@ def test_a_failing_worker_leaves_its_series_to_the_service(tmp_path, bursts, mon
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
-def test_serve_saves_a_burst_dropped_into_a_watched_folder(tmp_path, bursts):
+def test_serve_saves_a_burst_dropped_into_a_watched_folder(tmp_path, bursts, serve_until):
     """A real `imgqa serve` process, its workers started from a fork server (as when its
     receiver's threads run): a folder of series dropped at once is saved whole, then a clean
     stop."""
@@ -175,27 +173,13 @@ def test_serve_saves_a_burst_dropped_into_a_watched_folder(tmp_path, bursts):
             dest = watched / Path(path).parent.name
             dest.mkdir(exist_ok=True)
             shutil.copy(path, dest)
-    env = dict(os.environ, PYTHONPATH=str(SRC), IMGQA_START_METHOD="forkserver")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "imgqa.cli.main", "--db", str(db), "serve", "--no-listen",
-         "--watch", str(watched), "--quiet", "0.3", "--poll", "0.3",
-         "--inbox", str(tmp_path / "inbox")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    killer = threading.Timer(240, proc.kill)  # a regression fails instead of hanging
-    killer.start()
-    saved: list[str] = []
-    told: list[str] = []
-    try:
-        for line in proc.stdout:
-            saved += [line] if line.startswith("saved:") else []
-            told += [line] if line.startswith("analysed ") else []
-            if len(saved) == N_SERIES:
-                break
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        killer.cancel()
-    assert proc.returncode == 0, err
+    seen, _, err, code = serve_until(
+        db, watched, tmp_path / "inbox",
+        lambda lines: sum(x.startswith("saved:") for x in lines) == N_SERIES,
+        IMGQA_START_METHOD="forkserver")
+    saved = [line for line in seen if line.startswith("saved:")]
+    told = [line for line in seen if line.startswith("analysed ")]
+    assert code == 0, err
     assert len(saved) == N_SERIES and "could not use worker processes" not in err
     assert told == [f"analysed {N_SERIES} series at once on worker processes\n"]
     store = open_store(str(db))
