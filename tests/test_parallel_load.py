@@ -56,9 +56,14 @@ def mixed_dir(tmp_path_factory) -> Path:
     return out
 
 
-def test_headers_read_in_workers_give_the_series_and_problems_of_load(mixed_dir, monkeypatch):
-    monkeypatch.setattr(parallel, "_MIN_PARALLEL_FILES", 1)  # a small folder, still in workers
+@pytest.fixture
+def readers_on_fork(monkeypatch) -> None:
+    """Headers read in forked worker processes, even for this small folder."""
+    monkeypatch.setattr(parallel, "_MIN_PARALLEL_FILES", 1)
     monkeypatch.setattr(parallel, "START_METHOD", "fork")
+
+
+def test_headers_read_in_workers_give_the_series_and_problems_of_load(mixed_dir, readers_on_fork):
     serial = load(mixed_dir)
     assert len(serial) >= 10 and serial.problems and serial.skipped  # the test has teeth
     assert any(s.modality == "SR" for s in serial)  # the dose report (read by this process)
@@ -66,13 +71,11 @@ def test_headers_read_in_workers_give_the_series_and_problems_of_load(mixed_dir,
         assert _facts(load_parallel(mixed_dir, jobs)) == _facts(serial)
 
 
-def test_a_reading_worker_that_dies_costs_nothing(mixed_dir, monkeypatch):
+def test_a_reading_worker_that_dies_costs_nothing(mixed_dir, monkeypatch, readers_on_fork):
     # The chunks a dead worker took with it are read by the main process: same outcome.
     from imgqa.io import dicom
 
     expected = _facts(load(mixed_dir))
-    monkeypatch.setattr(parallel, "_MIN_PARALLEL_FILES", 1)
-    monkeypatch.setattr(parallel, "START_METHOD", "fork")
     real, main_pid = dicom.read_source, os.getpid()
     died: list[str] = []
 
@@ -88,7 +91,7 @@ def test_a_reading_worker_that_dies_costs_nothing(mixed_dir, monkeypatch):
     assert any("nm_flood" in name for name in died)  # a worker did die, its files were re-read
 
 
-def test_this_process_reads_files_too_once_it_is_idle(mixed_dir, monkeypatch):
+def test_this_process_reads_files_too_once_it_is_idle(mixed_dir, monkeypatch, readers_on_fork):
     # With slow readers, this process reads the files of the last chunks itself once it has
     # imported the kernels; the result is still exactly that of `load`.
     import time
@@ -96,8 +99,6 @@ def test_this_process_reads_files_too_once_it_is_idle(mixed_dir, monkeypatch):
     from imgqa.io import dicom
 
     expected = _facts(load(mixed_dir))
-    monkeypatch.setattr(parallel, "_MIN_PARALLEL_FILES", 1)
-    monkeypatch.setattr(parallel, "START_METHOD", "fork")
     real, main_pid = dicom.read_source, os.getpid()
     here: list[str] = []
 
@@ -189,16 +190,14 @@ def test_the_main_process_imports_the_kernels_of_the_modalities_it_reads(mixed_d
     assert "imgqa.analysis.nema_uniformity" not in loaded_one
 
 
-def test_ctrl_c_while_workers_read_headers_stops_them_and_raises(mixed_dir, monkeypatch):
+def test_ctrl_c_while_workers_read_headers_stops_them_and_raises(
+        mixed_dir, monkeypatch, readers_on_fork):
     # Ctrl-C (SIGINT, here sent by an alarm: no thread, so the pool may still fork) while the
     # readers are busy: KeyboardInterrupt in the caller (the CLI turns it into exit 130) and
     # no reader left running.
     import multiprocessing
     import signal
     import time
-
-    monkeypatch.setattr(parallel, "_MIN_PARALLEL_FILES", 1)
-    monkeypatch.setattr(parallel, "START_METHOD", "fork")
 
     from imgqa.io import dicom
 
