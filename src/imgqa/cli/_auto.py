@@ -36,19 +36,14 @@ class SummaryPrinter:
         one by one (`imgqa.service.bursts.burst_workers` says when: 4 series or more, two
         cores, workers that start cheaply). A series whose worker failed is analysed again
         when printed. Returns how many were prepared."""
-        from imgqa.parallel import map_in_processes
         from imgqa.service.routing import analyse_automatically
 
         jobs = burst_workers(len(completes), self.jobs)
         if not jobs:
             return 0
-        found = map_in_processes(
-            analyse_automatically,
+        prepared = self._prepared.analyse(
+            completes, analyse_automatically,
             [(tuple(c.paths), c.update, c.series_uid) for c in completes], jobs)
-        for c, outcomes in zip(completes, found):
-            if outcomes is not None:
-                self._prepared.put(c, outcomes)
-        prepared = sum(o is not None for o in found)
         if prepared:
             log.info("analysed %d series at once on worker processes", prepared)
         return prepared

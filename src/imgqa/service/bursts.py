@@ -17,7 +17,7 @@ the kernels, so the workers stay light.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from imgqa.service.completion import CompleteSeries
@@ -70,6 +70,20 @@ class Prepared:
     def put(self, complete: CompleteSeries, value: Any) -> None:
         with self._lock:
             self._by_key[series_key(complete)] = value
+
+    def analyse(self, completes: Sequence[CompleteSeries], worker: Callable[[Any], Any],
+                items: Sequence[Any], workers: int, label: Any = None) -> int:
+        """``worker(item)`` for each series' item on ``workers`` processes
+        (`imgqa.parallel.map_in_processes`); each outcome is kept for its series, as
+        ``(label, outcome)`` when a label is given. A worker that failed gives nothing: that
+        series is analysed when it is handled. Returns how many series were prepared."""
+        from imgqa.parallel import map_in_processes
+
+        found = map_in_processes(worker, items, workers)
+        for complete, outcome in zip(completes, found):
+            if outcome is not None:
+                self.put(complete, outcome if label is None else (label, outcome))
+        return sum(o is not None for o in found)
 
     def __len__(self) -> int:
         with self._lock:

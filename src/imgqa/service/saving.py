@@ -123,19 +123,14 @@ class SessionSaver:
         each is still routed by the rules in force when it is saved. Returns how many series
         were prepared.
         """
-        from imgqa.parallel import map_in_processes
-
         jobs = burst_workers(len(completes), self.jobs)
         if not jobs:
             return 0
         rules = list(self.store.rules())
-        found = map_in_processes(
-            analyse_with_rules,
-            [(tuple(c.paths), rules, c.update, c.series_uid) for c in completes], jobs)
-        for c, outcomes in zip(completes, found):
-            if outcomes is not None:
-                self._prepared.put(c, (rules, outcomes))
-        return sum(o is not None for o in found)
+        return self._prepared.analyse(
+            completes, analyse_with_rules,
+            [(tuple(c.paths), rules, c.update, c.series_uid) for c in completes], jobs,
+            label=rules)
 
     def _take_prepared(self, complete: CompleteSeries, rules: list
                        ) -> list[SeriesOutcome] | None:
