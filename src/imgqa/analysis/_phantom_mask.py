@@ -10,7 +10,9 @@ vial or rod loses a dim bath), its largest component, holes filled. Same result 
   ``0.5 ×`` it sits far from both modes);
 * holes are the 4-connected background components that do not touch the border (one
   ``label`` instead of the iterated dilation of ``binary_fill_holes``), computed inside the
-  component's bounding box only.
+  component's bounding box only;
+* the components are labelled inside the bounding box of the mask only (every component
+  lies in it, and labels are numbered in raster order there as in the whole image).
 """
 
 from __future__ import annotations
@@ -55,6 +57,21 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return mask | ~edge[bg]
 
 
+def _filled_box(box_labels: np.ndarray, k: int) -> np.ndarray:
+    """Component ``k`` of ``box_labels`` with its holes filled (`fill_holes` of
+    ``box_labels == k``).
+
+    The background is labelled inside a one-pixel ring of background: every region that
+    touches the box's border joins the ring, so the holes are all but the ring's region
+    (one comparison instead of a table of the border's labels and a gather), and the
+    component's mask is never built (its complement is written straight into the ring)."""
+    h, w = box_labels.shape
+    ringed = np.ones((h + 2, w + 2), bool)
+    np.not_equal(box_labels, k, out=ringed[1:-1, 1:-1])
+    bg, _ = ndimage.label(ringed)
+    return bg[1:-1, 1:-1] != bg[0, 0]
+
+
 def phantom_disc(image: np.ndarray, *, step: int | None = None
                  ) -> tuple[np.ndarray, tuple[float, float], float]:
     """The filled phantom: (mask, centre (row, col) px, equivalent radius px).
@@ -73,19 +90,29 @@ def phantom_disc(image: np.ndarray, *, step: int | None = None
         step = max(1, min(img.shape) // 256)
     level = 0.5 * otsu_threshold(img[::step, ::step] if step > 1 else img)
     mask = img > level
-    lab, n = ndimage.label(mask)
-    if n == 0:
+    rows_m, cols_m = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows_m.size == 0:
         raise ValueError("no phantom signal")
+    # label inside the mask's bounding box only (a third of the pixels of a typical image)
+    m0, m1, n0, n1 = int(rows_m[0]), int(rows_m[-1]) + 1, int(cols_m[0]), int(cols_m[-1]) + 1
+    lab, _ = ndimage.label(mask[m0:m1, n0:n1])
     sizes = np.bincount(lab.ravel())
     sizes[0] = 0
-    big = lab == int(np.argmax(sizes))
-    rows_any, cols_any = np.flatnonzero(big.any(axis=1)), np.flatnonzero(big.any(axis=0))
+    k = int(np.argmax(sizes))
+    big = lab == k
+    rows_b, cols_b = np.flatnonzero(big.any(axis=1)), np.flatnonzero(big.any(axis=0))
+    # the component's bounding box (in ``lab``) and that box padded by one pixel in the
+    # image (background there, unless at the image border): the holes are those of the
+    # padded box, whose ring is background too
+    r0, r1 = m0 + int(rows_b[0]), m0 + int(rows_b[-1]) + 1
+    c0, c1 = n0 + int(cols_b[0]), n0 + int(cols_b[-1]) + 1
     disc = np.zeros(img.shape, bool)
-    # the bounding box padded by one pixel (background there, unless at the image border)
-    r0, r1 = max(rows_any[0] - 1, 0), min(rows_any[-1] + 2, img.shape[0])
-    c0, c1 = max(cols_any[0] - 1, 0), min(cols_any[-1] + 2, img.shape[1])
-    disc[r0:r1, c0:c1] = fill_holes(big[r0:r1, c0:c1])
-    # centroid from the row and column sums (no coordinate lists of every pixel)
+    disc[r0:r1, c0:c1] = _filled_box(lab[r0 - m0:r1 - m0, c0 - n0:c1 - n0], k)
+    # centroid from the row and column sums (no coordinate lists of every pixel), over the
+    # box padded by one pixel as before (the sums of the same numbers in the same order)
+    # (the corner as a numpy integer, or 0 at the image border, as the centre's type was)
+    r0, r1 = max(m0 + rows_b[0] - 1, 0), min(r1 + 1, img.shape[0])
+    c0, c1 = max(n0 + cols_b[0] - 1, 0), min(c1 + 1, img.shape[1])
     box = disc[r0:r1, c0:c1]
     n_px = float(box.sum())
     r_c = r0 + float(box.sum(axis=1) @ np.arange(r1 - r0)) / n_px

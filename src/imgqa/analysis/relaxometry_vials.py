@@ -122,23 +122,50 @@ def _erode_taxicab(mask: np.ndarray, k: int) -> np.ndarray:
     """``ndimage.binary_erosion(mask, iterations=k)`` (4-connected cross, outside the array
     unset): a pixel stays when every pixel within taxicab distance k is set.
 
-    k erosions by the cross, each four in-place ANDs of shifted views of a zero-bordered
-    copy (two buffers swapped, no temporaries): whole-array byte operations, ≈ 2.5 times
-    faster for k = 3 than row prefix sums of the diamond (whose int32 cumsum alone costs
-    as much) and than ``binary_erosion``'s per-pixel passes."""
+    k erosions by the cross on the flattened rows (`_taxicab_steps`): each a handful of
+    contiguous byte operations, ≈ 3 times faster than the same ANDs on 2-d views (one inner
+    loop per row) and than ``binary_erosion``'s per-pixel passes."""
+    return _taxicab_steps(mask, k, grow=False)
+
+
+def _dilate_taxicab(mask: np.ndarray, k: int) -> np.ndarray:
+    """``ndimage.binary_dilation(mask, iterations=k)`` (4-connected cross): the pixels within
+    taxicab distance k of a set pixel (of the array: paths leave it nowhere, as those of
+    a distance transform of the array), k ≥ 0."""
+    return _taxicab_steps(mask, k, grow=True)
+
+
+def _taxicab_steps(mask: np.ndarray, k: int, *, grow: bool) -> np.ndarray:
+    """k dilations (``grow``) or erosions by the 4-connected cross, outside the array unset.
+
+    The rows are laid end to end with ``max(k, 1)`` unset columns after each and an unset
+    row above and below: a shift by one row or one pixel is then a contiguous slice of the
+    flat buffer (whole-array operations, no loop over rows). The gap keeps the rows apart:
+    an erosion only clears, so the unset columns stay unset and stand for the outside; a
+    dilation grows into them by at most k, and reaching the next row through them takes
+    more than k steps."""
     m = np.asarray(mask, bool)
     h, w = m.shape
-    a = np.zeros((h + 2, w + 2), bool)     # the one-pixel border stays 0 (outside unset)
-    b = np.zeros_like(a)
-    a[1:-1, 1:-1] = m
+    wide = w + max(k, 1)
+    a = np.zeros((h + 2, wide), bool)
+    a[1:-1, :w] = m
+    if k <= 0 or m.size == 0:
+        return a[1:-1, :w].copy()
+    a = a.ravel()
+    b = np.empty_like(a)
+    op = np.logical_or if grow else np.logical_and
     for _ in range(k):
-        c = b[1:-1, 1:-1]
-        np.logical_and(a[1:-1, 1:-1], a[:-2, 1:-1], out=c)
-        c &= a[2:, 1:-1]
-        c &= a[1:-1, :-2]
-        c &= a[1:-1, 2:]
+        # b = a op (a shifted by ±1 pixel, ±1 row); the first and last row stay unset
+        # (an erosion keeps them so, a dilation only reaches them from the gap's far side)
+        b[:wide] = False
+        b[-wide:] = False
+        inner = slice(wide, a.size - wide)
+        op(a[inner], a[wide - 1:a.size - wide - 1], out=b[inner])
+        op(b[inner], a[wide + 1:a.size - wide + 1], out=b[inner])
+        op(b[inner], a[:a.size - 2 * wide], out=b[inner])
+        op(b[inner], a[2 * wide:], out=b[inner])
         a, b = b, a
-    return a[1:-1, 1:-1].copy()
+    return a.reshape(h + 2, wide)[1:-1, :w].copy()
 
 
 def _best_over_radii(score: np.ndarray, radii_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
