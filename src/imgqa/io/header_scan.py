@@ -27,21 +27,22 @@ files get exactly pydicom's behaviour and imgqa's messages.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
-from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pydicom
 from pydicom import config
-from pydicom.charset import default_encoding
+from pydicom.charset import convert_encodings, default_encoding
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import (
     DataElement,
     RawDataElement,
+    convert_raw_data_element,
     empty_value_for_VR,
 )
-from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.tag import BaseTag
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
@@ -49,7 +50,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
     PrivateTransferSyntaxes,
 )
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
+from pydicom.valuerep import AMBIGUOUS_VR, EXPLICIT_VR_LENGTH_32, VR
 
 __all__ = ["scan_header", "tag_key"]
 
@@ -126,7 +127,8 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
     if not _PYDICOM_3:
         return None
     try:
-        size = os.fstat(fh.fileno()).st_size
+        stat = os.fstat(fh.fileno())
+        size = stat.st_size
         chunk = _FIRST_READ
         while True:
             # Bytes read, not a memory map: a file cut short by another program while mapped
@@ -141,15 +143,77 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
                 if len(data) >= size or chunk >= _MAX_READ:
                     raise
                 chunk *= 4  # the header goes on past what was read: read more, walk again
-        # As pydicom's read_partial finishes it (its intermediate Dataset, whose attributes
-        # the FileDataset does not keep, left out).
-        ds = FileDataset(fh, elements, preamble, file_meta, implicit, True)
-        ds.set_original_encoding(implicit, True, ds._character_set)
+        ds = _file_dataset(fh, elements, preamble, file_meta, implicit, stat.st_mtime)
     except Exception:  # noqa: BLE001 - whatever it is, pydicom's reader decides
         fh.seek(0)
         return None
     fh.seek(stop)
     return ds
+
+
+def _file_dataset(fh: BinaryIO, elements: _Elements, preamble: bytes,
+                  file_meta: FileMetaDataset, implicit: bool, mtime: float) -> FileDataset:
+    """The `FileDataset` pydicom's read_partial finishes with (its intermediate Dataset, whose
+    attributes the FileDataset does not keep, left out), the character set converted."""
+    name = getattr(fh, "name", None)
+    if type(fh) is not io.BufferedReader or not isinstance(name, str):
+        ds = FileDataset(fh, elements, preamble, file_meta, implicit, True)
+        ds.set_original_encoding(implicit, True, ds._character_set)
+        return ds
+    # A file opened by name: the attributes FileDataset.__init__ sets for it (filename, open,
+    # mtime), without its ~45 Python-level __setattr__ calls and its two stats by path (the
+    # mtime is the open file's, from the fstat already made).
+    ds = _new_dataset(FileDataset, elements)
+    attrs = ds.__dict__
+    attrs.update(preamble=preamble, file_meta=file_meta, _is_implicit_VR=implicit,
+                 _is_little_endian=True, _read_implicit=implicit, _read_little=True,
+                 filename=name, timestamp=mtime)
+    charset: str | list[str] = default_encoding
+    if _CHARSET in elements:
+        charset = convert_encodings(_convert(ds, tag_key(_CHARSET), default_encoding).value)
+    attrs["_read_charset"] = charset
+    return ds
+
+
+# One dataset of each class as pydicom's constructor leaves it (for FileDataset: as built for
+# a file opened by name), copied by `_new_dataset`; the names of its mutable attributes.
+_TEMPLATES: dict[type[Dataset], tuple[dict[str, Any], tuple[str, ...]]] = {}
+
+
+def _new_dataset(cls: type[Dataset], elements: _Elements) -> Any:
+    """A `cls` (FileMetaDataset or FileDataset) holding `elements`, its attributes those of
+    ``cls(elements)`` (in the same order; dicts and lists fresh copies), set without Dataset's
+    Python-level __setattr__."""
+    template = _TEMPLATES.get(cls)
+    if template is None:
+        made = (cls({}) if cls is FileMetaDataset else
+                FileDataset("", {}, b"", FileMetaDataset(), True, True))
+        attrs = dict(vars(made))
+        template = _TEMPLATES[cls] = attrs, tuple(
+            k for k, v in attrs.items() if isinstance(v, (dict, list, set)))
+    attrs, mutable = template
+    ds = cls.__new__(cls)
+    fresh = ds.__dict__
+    fresh.update(attrs)
+    for key in mutable:
+        fresh[key] = attrs[key].copy()
+    fresh["_dict"] = elements
+    return ds
+
+
+def _convert(ds: Any, tag: BaseTag, encoding: str) -> DataElement:
+    """Convert the raw element `tag` of `ds` in place, as ``ds[tag]`` does on first access (for
+    an element read with the dataset: stored in its dict); pydicom's own path for the cases
+    that need more (sequences, ambiguous VRs, private or deferred elements)."""
+    raw = ds._dict[tag]
+    if (type(raw) is not RawDataElement or raw.VR in (None, "SQ") or raw.VR in AMBIGUOUS_VR
+            or tag.is_private or raw.value is None):
+        return ds[tag]
+    elem = convert_raw_data_element(raw, encoding=encoding, ds=ds)
+    if elem.VR == "SQ" or elem.VR in AMBIGUOUS_VR:
+        return ds[tag]
+    ds._dict[tag] = elem
+    return elem
 
 
 def _parse(data: bytes, whole: bool, defer_size: int
@@ -160,10 +224,10 @@ def _parse(data: bytes, whole: bool, defer_size: int
     if n < 132 + 8 or data[128:132] != b"DICM":
         raise _Unusual
     meta_elements, start = _walk(data, 132, n, False, 1 << 62, meta=True)
-    file_meta = FileMetaDataset(meta_elements)
+    file_meta = _new_dataset(FileMetaDataset, meta_elements)
     file_meta.set_original_encoding(False, True, default_encoding)
     # pydicom converts the first meta element on reading (its implicit-VR meta check)
-    file_meta[next(iter(meta_elements))]
+    _convert(file_meta, next(iter(meta_elements)), default_encoding)
     # read from the raw bytes (as imgqa's checks do), not converted here
     raw_ts = meta_elements.get(tag_key(_TRANSFER_SYNTAX))
     value = getattr(raw_ts, "value", None)
@@ -186,21 +250,23 @@ def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
     elements: _Elements = {}
     defer = defer_size
     new = tuple.__new__  # a RawDataElement without its Python-level __new__ (same tuple)
-    key_len = 4 if implicit else 6
-    headers_get = _HEADERS.get
+    headers_get = _HEADERS[implicit].get
     while pos < n:
         if pos + 12 > n:
             raise _Unusual  # the end of the file: pydicom's own handling of a cut-off tag
-        if meta and _TAG(data, pos)[0] != 2:
+        if meta and data[pos:pos + 2] != b"\x02\x00":
             return elements, pos
-        key = data[pos:pos + key_len]
+        # The element's first 8 bytes: tag, VR and a 16-bit length, or tag and VR of a 32-bit
+        # length, or (implicit) tag and 32-bit length, looked up at once.
+        key = data[pos:pos + 8]
         info = headers_get(key) or _header_info(key, implicit)
-        btag, vr, unpack_length, length_at, header, special = info
+        btag, vr, length, header, special = info
         if special:
             if btag in _PIXEL_TAGS:
                 return elements, pos
             raise _Unusual  # a stray delimiter
-        length = unpack_length(data, pos + length_at)[0]
+        if length < 0:
+            length = _UL(data, pos + 8)[0]
         value_tell = pos + header
         if length == _UNDEFINED:
             if meta:
@@ -224,11 +290,12 @@ def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
     return elements, n
 
 
-# An element header's first bytes (tag, and VR when explicit) → what the walk needs: the shared
-# tag, the VR, how and where to read the length, the header size, and whether the walk stops
-# there. Files of one scanner repeat the same few hundred headers.
-_Header = tuple[BaseTag, "str | None", Callable[[bytes, int], tuple[int]], int, int, bool]
-_HEADERS: dict[bytes, _Header] = {}
+# An element header's first 8 bytes → what the walk needs: the shared tag, the VR, the length
+# (-1: a 32-bit length follows, at byte 8), the header size, and whether the walk stops there.
+# The files of one scanner repeat the same few hundred headers. One table per VR encoding: the
+# same 8 bytes mean different things in each.
+_Header = tuple[BaseTag, "str | None", int, int, bool]
+_HEADERS: dict[bool, dict[bytes, _Header]] = {False: {}, True: {}}
 _US = struct.Struct("<H").unpack_from
 
 
@@ -237,17 +304,18 @@ def _header_info(key: bytes, implicit: bool) -> _Header:
     btag = tag_key(group << 16 | elem)
     special = btag in _PIXEL_TAGS or btag == _ITEM_END
     if implicit:
-        info: _Header = (btag, None, _UL, 4, 8, special)
+        info: _Header = (btag, None, _UL(key, 4)[0], 8, special)
     else:
         vr = _VRS.get(key[4:6])
         if vr is None and not special:
             raise _Unusual  # an unknown VR: pydicom guesses
         if key[4:6] in _LONG_VRS:
-            info = (btag, vr, _UL, 8, 12, special)
+            info = (btag, vr, -1, 12, special)
         else:
-            info = (btag, vr, _US, 6, 8, special)
-    if len(_HEADERS) < _TAG_KEYS_MAX:
-        _HEADERS[key] = info
+            info = (btag, vr, _US(key, 6)[0], 8, special)
+    headers = _HEADERS[implicit]
+    if len(headers) < _TAG_KEYS_MAX:
+        headers[key] = info
     return info
 
 

@@ -1,0 +1,102 @@
+"""The loader's fast paths for small series (load speed) give exactly what the plain paths give.
+
+* `header_scan` builds its `FileDataset` and `FileMetaDataset` from a template of pydicom's own
+  constructor: same attributes, in the same order, with the same values, and no mutable
+  attribute shared between two datasets;
+* the whole load (series, frames, geometry, flags, problems, every dataset) of the shared
+  phantom folders equals what the loader gives with those fast paths turned off.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from pydicom.dataset import FileDataset, FileMetaDataset
+
+from imgqa.io import header_scan
+from imgqa.io.dicom_header import _DEFER_SIZE
+from imgqa.io.header_scan import scan_header
+
+
+def _constructor_dataset(fh, elements, preamble, file_meta, implicit, mtime):
+    """`header_scan._file_dataset` as it was: pydicom's constructors."""
+    ds = FileDataset(fh, elements, preamble, file_meta, implicit, True)
+    ds.set_original_encoding(implicit, True, ds._character_set)
+    return ds
+
+
+def _plain_meta(cls, elements):
+    return cls(elements)
+
+
+def _scan(path: Path):
+    with open(str(path), "rb") as fh:  # named by a str, as imgqa opens files
+        return scan_header(fh, _DEFER_SIZE)
+
+
+def _attrs(ds) -> list:
+    """Every instance attribute, in order; datasets (file meta) by their own attributes."""
+    out = []
+    for key, value in vars(ds).items():
+        if key == "_dict":
+            value = [(int(t), type(e).__name__, repr(e.value) if type(e).__name__ == "DataElement"
+                      else tuple(e)) for t, e in value.items()]
+        elif isinstance(value, FileMetaDataset):
+            value = _attrs(value)
+        out.append((key, value))
+    return out
+
+
+def _some_files(shared_data: Path) -> list[Path]:
+    files = []
+    for folder in ("mr/relaxometry_hazen/T1/site1_20200218/plate5", "mr/acr/hazen_Siemens",
+                   "mr/acr/hazen_PhilipsAchieva", "ct/ge_qa_phantom/serie1", "nm/nmqc",
+                   "mr/imageqc"):
+        root = shared_data / folder
+        if root.exists():
+            files += sorted(p for p in root.rglob("*") if p.is_file()
+                            and not p.name.startswith(".") and p.suffix.lower() != ".txt"
+                            and not p.name.upper().startswith("LICENSE"))[:3]
+    return files
+
+
+def test_template_datasets_equal_pydicoms_constructor(shared_data, monkeypatch):
+    files = _some_files(shared_data)
+    assert files
+    fast = [_scan(p) for p in files]
+    with monkeypatch.context() as m:
+        m.setattr(header_scan, "_file_dataset", _constructor_dataset)
+        m.setattr(header_scan, "_new_dataset", _plain_meta)
+        plain = [_scan(p) for p in files]
+    for path, a, b in zip(files, fast, plain):
+        if b is None:
+            assert a is None
+            continue
+        assert type(a) is type(b) and type(a.file_meta) is type(b.file_meta)
+        assert _attrs(a) == _attrs(b), path.name
+        assert a.original_character_set == b.original_character_set
+
+
+def test_template_datasets_share_no_mutable_attribute(shared_data):
+    files = _some_files(shared_data)[:2]
+    one, two = (_scan(p) for p in (files[0], files[0] if len(files) < 2 else files[1]))
+    for a, b in ((one, two), (one.file_meta, two.file_meta)):
+        for key, value in vars(a).items():
+            if isinstance(value, (dict, list, set)):
+                assert value is not vars(b)[key], key
+
+
+class _Reader(io.BufferedReader):
+    """A file object of another type: read through pydicom's constructor."""
+
+
+def test_another_file_object_gets_the_constructors_dataset(shared_data):
+    path = _some_files(shared_data)[0]
+    with _Reader(io.FileIO(str(path))) as fh:
+        ours = scan_header(fh, _DEFER_SIZE)
+    fast = _scan(path)
+    assert ours is not None and fast is not None
+    assert ours.filename == fast.filename == str(path)
+    assert _attrs(ours) == _attrs(fast)
+
