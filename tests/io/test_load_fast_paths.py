@@ -12,11 +12,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from pydicom.dataset import FileDataset, FileMetaDataset
+import pytest
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 
 from imgqa.io import header_scan
-from imgqa.io.dicom_header import _DEFER_SIZE
-from imgqa.io.header_scan import scan_header
+from imgqa.io.dicom_header import _DEFER_SIZE, _locate_pixels
+from imgqa.io.header_facts import _code_strings
+from imgqa.io.header_scan import scan_file, scan_header, tag_key
 
 
 def _constructor_dataset(fh, elements, preamble, file_meta, implicit, mtime):
@@ -100,3 +103,34 @@ def test_another_file_object_gets_the_constructors_dataset(shared_data):
     assert ours.filename == fast.filename == str(path)
     assert _attrs(ours) == _attrs(fast)
 
+
+
+@pytest.mark.parametrize("raw", [b"ORIGINAL\\PRIMARY\\M\\ND ", b"DERIVED", b"", b"  ", b"\\",
+                                 b"A\\\\B\x00", b" A \\ B ", b"ORIGINAL\\PRIMARY\x00\x00"])
+def test_code_strings_read_raw_as_pydicom_converts_them(raw):
+    ds = Dataset()
+    ds._dict[tag_key(0x00080008)] = RawDataElement(tag_key(0x00080008), "CS", len(raw), raw, 0,
+                                                   False, True)
+    ours = _code_strings(ds, "ImageType")
+    assert type(ds._dict[tag_key(0x00080008)]) is RawDataElement  # left as read
+    value = ds.get("ImageType", None) or ()  # pydicom's conversion, as _summary read it before
+    assert ours == tuple(str(x) for x in ((value,) if isinstance(value, str) else value))
+
+
+def test_pixel_header_found_in_the_bytes_read_as_in_the_file(shared_data):
+    """`_locate_pixels` reads the Pixel Data element header from the scan's bytes when they
+    hold it: the same location (and deferred element) as reading it from the file."""
+    files = _some_files(shared_data)
+    assert files
+    for path in files:
+        with open(str(path), "rb") as fh:
+            found = scan_file(fh, _DEFER_SIZE)
+            if found is None:
+                continue
+            ds, data = found
+            size = len(path.read_bytes())
+            stop = fh.tell()
+            from_data = _locate_pixels(fh, ds, size, str(path), data)
+            fh.seek(stop)
+            from_file = _locate_pixels(fh, ds, size, str(path))
+        assert from_data == from_file, path.name

@@ -9,6 +9,7 @@ nothing shared, so worker threads may decode concurrently. Part of the loader be
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import zipfile
@@ -80,12 +81,10 @@ def _native_format(ds: Dataset, loc: PixelLocation) -> _NativeFormat | None:
     try:
         spp = _int(ds, "SamplesPerPixel", 1) or 1
         bits = _int(ds, "BitsAllocated", 0) or 0
-        tsyntax = UID(loc.transfer_syntax)
-        if (spp == 1 and bits in (8, 16, 32) and loc.in_stream and tsyntax.is_transfer_syntax
-                and not tsyntax.is_encapsulated):
+        if spp == 1 and bits in (8, 16, 32) and loc.in_stream and _plain_syntax(
+                loc.transfer_syntax):
             signed = _int(ds, "PixelRepresentation", 0) == 1
-            dtype = np.dtype(f"{'i' if signed else 'u'}{bits // 8}")
-            dtype = dtype.newbyteorder("<" if loc.little_endian else ">")
+            dtype = _stored_dtype(signed, bits, loc.little_endian)
             stored = _int(ds, "BitsStored", bits) or bits
             rows, cols = _int(ds, "Rows", 0) or 0, _int(ds, "Columns", 0) or 0
             fmt = _NativeFormat(rows, cols, dtype, rows * cols * bits // 8,
@@ -94,6 +93,21 @@ def _native_format(ds: Dataset, loc: PixelLocation) -> _NativeFormat | None:
         fmt = None
     object.__setattr__(ds, "_imgqa_native", fmt)  # benign race: every thread computes the same
     return fmt
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_syntax(tsyntax: str) -> bool:
+    """A known transfer syntax whose pixel data is not encapsulated (pydicom's `UID`
+    properties, looked up once per syntax instead of once per file)."""
+    uid = UID(tsyntax)
+    return uid.is_transfer_syntax and not uid.is_encapsulated
+
+
+@functools.lru_cache(maxsize=16)
+def _stored_dtype(signed: bool, bits: int, little_endian: bool) -> np.dtype:
+    """The numpy dtype of stored values (immutable, so shared)."""
+    dtype = np.dtype(f"{'i' if signed else 'u'}{bits // 8}")
+    return dtype.newbyteorder("<" if little_endian else ">")
 
 
 def _open_source(source: str) -> BinaryIO:
@@ -201,14 +215,13 @@ def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str | 
     Thread-safe: nothing shared is modified.
     """
     ds = series.datasets[frame.dataset_index]
-    short = _short(frame.source)
     colour = series.header.photometric not in ("MONOCHROME1", "MONOCHROME2", "PALETTE COLOR")
     notes: list[str] = []
     try:
         loc = getattr(ds, _PIXEL_ATTR, None)
         if loc is None:
-            raise NoPixelDataError(f"{short} holds no image: (7FE0,0010) Pixel Data is missing.",
-                                   path=frame.source)
+            raise NoPixelDataError(f"{_short(frame.source)} holds no image: (7FE0,0010) Pixel "
+                                   "Data is missing.", path=frame.source)
         fmt = None if colour else _native_format(ds, loc)
         if fmt is not None:
             arr = _native_frame(fmt, loc, frame)
@@ -217,7 +230,7 @@ def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str | 
             with noise.captured() as notes, noise.native_stderr(notes):
                 arr = _pydicom_frame(ds, loc, frame, colour)
             if notes:
-                log.debug("decoder notes for %s: %s", short, noise.detail(notes))
+                log.debug("decoder notes for %s: %s", _short(frame.source), noise.detail(notes))
     except ImgqaError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
@@ -230,20 +243,21 @@ def _decode_frame(series: ImageSeries, frame: Frame) -> tuple[np.ndarray, str | 
         damaged = text.startswith("Unable to decode as exceptions were raised")
         if not damaged and ("plugin" in text.lower() or "decoder" in text.lower()):
             raise UnsupportedTransferSyntaxError(
-                f"{short} could not be decoded: {_brief(exc)}", path=frame.source) from None
+                f"{_short(frame.source)} could not be decoded: {_brief(exc)}",
+                path=frame.source) from None
         why = noise.detail(notes) or _brief(exc)
-        raise PixelDecodeError(f"The image in {short} could not be decoded ({why}).",
-                               path=frame.source) from None
+        raise PixelDecodeError(f"The image in {_short(frame.source)} could not be decoded "
+                               f"({why}).", path=frame.source) from None
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - decoders raise many types on damaged data,
         # including pyo3's PanicException (a BaseException) from the Rust RLE decoder.
         why = noise.detail(notes) or _brief(exc)
-        raise PixelDecodeError(f"The image in {short} could not be decoded ({why}).",
-                               path=frame.source) from None
+        raise PixelDecodeError(f"The image in {_short(frame.source)} could not be decoded "
+                               f"({why}).", path=frame.source) from None
     if arr.ndim == 3 and arr.shape[-1] in (3, 4) and colour:
         arr = arr[..., :3].astype(np.float32) @ _LUMA
     if arr.ndim != 2 or arr.shape != (series.header.rows, series.header.columns):
-        raise PixelDecodeError(f"The image in {short} has an unexpected shape {arr.shape}.",
-                               path=frame.source)
+        raise PixelDecodeError(f"The image in {_short(frame.source)} has an unexpected shape "
+                               f"{arr.shape}.", path=frame.source)
     return arr, None

@@ -43,7 +43,7 @@ from imgqa.errors import (
 from imgqa.io import archive as _arc
 from imgqa.io import noise
 from imgqa.io.header_facts import _int, _meta_text, _tag_vr, _text
-from imgqa.io.header_scan import scan_header
+from imgqa.io.header_scan import first_read_size, scan_file
 from imgqa.io.sources import Source, _short
 
 # Scanner files often bend the VR rules (a "60.0 kV" in a UI element...). Read them as they are;
@@ -199,17 +199,22 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
                                 hint="Check that the file is readable.", path=name) from None
     try:
         with fh:
-            head = fh.read(132)
+            # A file on disk: the scan's first read serves the sniffing too (one read, one stat).
+            stat = os.fstat(fh.fileno()) if type(fh) is io.BufferedReader else None
+            size = stat.st_size if stat is not None else _stream_size(fh)
+            head = fh.read(first_read_size(size) if stat is not None else 132)
             has_preamble = _sniff(head, name)
             fh.seek(0)
-            size = _stream_size(fh)
+            data = b""
             try:
                 with noise.captured() as notes:
                     # The common file by the fast scan (same dataset); the rest by pydicom.
-                    scanned = scan_header(fh, _DEFER_SIZE) if has_preamble else None
-                    ds = scanned if scanned is not None else pydicom.dcmread(
-                        fh, force=not has_preamble, defer_size=_DEFER_SIZE,
-                        stop_before_pixels=True)
+                    scanned = scan_file(fh, _DEFER_SIZE, head, stat) if has_preamble else None
+                    if scanned is not None:
+                        ds, data = scanned
+                    else:
+                        ds = pydicom.dcmread(fh, force=not has_preamble, defer_size=_DEFER_SIZE,
+                                             stop_before_pixels=True)
             except InvalidDicomError:
                 raise NotDicomError(f"{short} is not a DICOM file.", path=name) from None
             except ImgqaError:
@@ -221,7 +226,7 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
                 raise CorruptDicomError(f"{short} is damaged and cannot be read "
                                         f"({why}).", path=name) from None
             stop = fh.tell()
-            location = _locate_pixels(fh, ds, size, name)
+            location = _locate_pixels(fh, ds, size, name, data)
             if location is None:
                 _check_not_truncated(ds, size, name, stop)
             if isinstance(fh, _arc.LimitedReader):
@@ -247,8 +252,12 @@ def read_header(src: Source) -> tuple[Dataset, list[str]]:
     return ds, flags
 
 
-def _locate_pixels(fh: BinaryIO, ds: Dataset, size: int, name: str) -> PixelLocation | None:
-    """Read the Pixel Data element header where pydicom stopped; None when there is none."""
+def _locate_pixels(fh: BinaryIO, ds: Dataset, size: int, name: str, data: bytes = b""
+                   ) -> PixelLocation | None:
+    """Read the Pixel Data element header where pydicom stopped; None when there is none.
+
+    `data`: the file's first bytes as the scan read them, where that header usually is.
+    """
     tsyntax = _meta_text(ds, "TransferSyntaxUID")
     implicit, little = ds.original_encoding
     if implicit is None:
@@ -266,7 +275,7 @@ def _locate_pixels(fh: BinaryIO, ds: Dataset, size: int, name: str) -> PixelLoca
         object.__setattr__(ds, _PIXEL_ATTR, loc)
         return loc
     start = fh.tell()
-    hdr = fh.read(12)
+    hdr = data[start:start + 12] if start + 12 <= len(data) else fh.read(12)
     if len(hdr) < 8:
         return None
     end = "<" if little else ">"
@@ -385,14 +394,16 @@ def _guess_file_meta(ds: Dataset, location: PixelLocation | None) -> None:
 def _check_transfer_syntax(ds: Dataset, name: str, short: str, location: PixelLocation,
                            size: int | None) -> None:
     """A known transfer syntax with a decoder here, and pixel data encoded as it says."""
-    tsyntax = UID(_text(ds.file_meta, "TransferSyntaxUID"))
-    if not tsyntax.is_transfer_syntax:
+    text = _text(ds.file_meta, "TransferSyntaxUID")
+    known, compressed = _syntax_kind(text)
+    if not known:
         raise UnsupportedTransferSyntaxError(
-            f"{short} uses the unknown transfer syntax {tsyntax}, which imgqa cannot decode.",
+            f"{short} uses the unknown transfer syntax {UID(text)}, which imgqa cannot decode.",
             path=name)
-    if not tsyntax.is_compressed:
+    if not compressed:
         _check_native_length(ds, name, short, location, size)
         return
+    tsyntax = UID(text)
     if tsyntax == JPEGExtended12Bit and (_int(ds, "BitsStored", 8) or 8) > 8:
         # Only libjpeg (GPL-3.0, not bundled: docs/licences.md) decodes 12-bit JPEG.
         raise UnsupportedTransferSyntaxError(
@@ -405,6 +416,14 @@ def _check_transfer_syntax(ds: Dataset, name: str, short: str, location: PixelLo
     if location.length != UNDEFINED_LENGTH and location.in_stream:
         raise CorruptDicomError(f"{short} says its image is compressed ('{tsyntax.name}') "
                                 "but the pixel data is not encapsulated.", path=name)
+
+
+@functools.lru_cache(maxsize=64)
+def _syntax_kind(tsyntax: str) -> tuple[bool, bool]:
+    """(a known transfer syntax, a compressed one): pydicom's `UID` properties, looked up
+    once per syntax instead of once per file."""
+    uid = UID(tsyntax)
+    return uid.is_transfer_syntax, uid.is_transfer_syntax and uid.is_compressed
 
 
 @functools.lru_cache(maxsize=64)

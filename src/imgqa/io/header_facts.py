@@ -418,9 +418,7 @@ def _summary(ds: Dataset) -> HeaderSummary:
     )
     series_number = _int(ds, "SeriesNumber", None)
     kernel = _text(ds, "ConvolutionKernel")
-    image_type = ds.get("ImageType", None) or ()
-    if isinstance(image_type, str):
-        image_type = (image_type,)
+    image_type = _code_strings(ds, "ImageType")
     return HeaderSummary(
         modality=_text(ds, "Modality").upper() or "OT",
         series_uid=_text(ds, "SeriesInstanceUID"),
@@ -440,5 +438,24 @@ def _summary(ds: Dataset) -> HeaderSummary:
         kvp=_float(ds, "KVP"),
         field_strength_t=_float(ds, "MagneticFieldStrength"),
         convolution_kernel=kernel,
-        image_type=tuple(str(x) for x in image_type),
+        image_type=image_type,
     )
+
+
+def _code_strings(ds: Dataset, kw: str) -> tuple[str, ...]:
+    """The values of a code string (CS) element as str, () when absent or empty.
+
+    Read from the raw bytes as pydicom's `convert_string` reads them (Latin-1, trailing spaces
+    and NULs dropped, split at backslashes) without converting the element in the dataset
+    (≈ 10 µs per file); through pydicom for anything else (converted, deferred, another VR).
+    """
+    tag, vr = _tag_vr(kw)
+    elem = ds._dict.get(tag)
+    if type(elem) is RawDataElement and vr == "CS" and elem.VR in (None, "CS") \
+            and isinstance(elem.value, bytes):
+        text = elem.value.decode("latin-1").rstrip(" \x00")
+        return tuple(text.split("\\")) if text else ()
+    value = ds.get(kw, None) or ()
+    if isinstance(value, str):
+        value = (value,)
+    return tuple(str(x) for x in value)

@@ -52,7 +52,7 @@ from pydicom.uid import (
 )
 from pydicom.valuerep import AMBIGUOUS_VR, EXPLICIT_VR_LENGTH_32, VR
 
-__all__ = ["scan_header", "tag_key"]
+__all__ = ["first_read_size", "scan_file", "scan_header", "tag_key"]
 
 # The raw elements and FileDataset built here mirror pydicom 3's reader; under another major
 # version every file goes to pydicom's own reader (tests/io/test_header_scan.py compares them).
@@ -124,17 +124,50 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
         with `fh` left where pydicom leaves it (at the pixel data element, or the end); None
         (with `fh` back at 0) when the file needs pydicom's reader.
     """
+    found = scan_file(fh, defer_size)
+    return None if found is None else found[0]
+
+
+def first_read_size(size: int) -> int:
+    """How many bytes `scan_file` reads first from a file of `size` bytes."""
+    return min(_FIRST_READ, size)
+
+
+def scan_file(fh: BinaryIO, defer_size: int, head: bytes = b"",
+              stat: os.stat_result | None = None) -> tuple[FileDataset, bytes] | None:
+    """`scan_header`, also giving the bytes it read from the start of the file.
+
+    The Pixel Data element's header is usually among those bytes, so the caller need not read
+    the file again to find it.
+
+    Parameters
+    ----------
+    fh, defer_size
+        As for `scan_header`.
+    head : bytes, optional
+        The file's first ``first_read_size(size)`` bytes when the caller already read them
+        (its sniffing of the file type); `fh` may then be anywhere.
+    stat : os.stat_result, optional
+        ``os.fstat`` of `fh`, when the caller has it.
+
+    Returns
+    -------
+    (FileDataset, bytes) or None
+        The dataset and the bytes read from offset 0; None as for `scan_header`.
+    """
     if not _PYDICOM_3:
         return None
     try:
-        stat = os.fstat(fh.fileno())
+        stat = stat or os.fstat(fh.fileno())
         size = stat.st_size
         chunk = _FIRST_READ
+        data = head if head and len(head) == first_read_size(size) else b""
         while True:
-            # Bytes read, not a memory map: a file cut short by another program while mapped
-            # would kill the process (SIGBUS) instead of giving an error.
-            fh.seek(0)
-            data = fh.read(min(chunk, size))
+            if not data:
+                # Bytes read, not a memory map: a file cut short by another program while
+                # mapped would kill the process (SIGBUS) instead of giving an error.
+                fh.seek(0)
+                data = fh.read(min(chunk, size))
             try:
                 preamble, file_meta, elements, stop, implicit = _parse(
                     data, len(data) >= size, defer_size)
@@ -143,12 +176,13 @@ def scan_header(fh: BinaryIO, defer_size: int) -> FileDataset | None:
                 if len(data) >= size or chunk >= _MAX_READ:
                     raise
                 chunk *= 4  # the header goes on past what was read: read more, walk again
+                data = b""
         ds = _file_dataset(fh, elements, preamble, file_meta, implicit, stat.st_mtime)
     except Exception:  # noqa: BLE001 - whatever it is, pydicom's reader decides
         fh.seek(0)
         return None
     fh.seek(stop)
-    return ds
+    return ds, data
 
 
 def _file_dataset(fh: BinaryIO, elements: _Elements, preamble: bytes,
