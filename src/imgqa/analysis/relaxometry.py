@@ -60,6 +60,12 @@ N_PLATE_VIALS = 14
 N_RING = 10
 # Plausible inversion efficiencies B for a polarity-restored fit (1 = perfect 180°).
 _B_RANGE = (0.25, 1.25)
+# The grid search's relative steps (log-spaced trials): the first grid and each refinement;
+# constants, built once (read-only).
+_STEPS_FIRST = np.linspace(-1.0, 1.0, 200)
+_STEPS_REFINE = np.linspace(-1.0, 1.0, 41)
+_STEPS_FIRST.setflags(write=False)
+_STEPS_REFINE.setflags(write=False)
 
 
 @dataclass(frozen=True)
@@ -151,18 +157,18 @@ def _grid_search(columns, y: np.ndarray, lo: float, hi: float
     n_sets = y.shape[0]
     y = np.asarray(y, float)
     yy = y.T[:, :, None]                                                  # (n, s, 1)
-    steps = np.linspace(-1.0, 1.0, 200)
-    t = np.sqrt(lo * hi) * np.exp(np.log(hi / lo) / 2 * steps)[None, :]    # (1, 200)
+    t = np.sqrt(lo * hi) * np.exp(np.log(hi / lo) / 2 * _STEPS_FIRST)[None, :]  # (1, 200)
     cols = [c[:, 0, :] for c in columns(t)]                              # b × (n, 200)
     rhs = [y @ c for c in cols]                                          # b × (s, 200)
     coef = _solve_normal([c[:, None, :] for c in cols], rhs)
     rss = (y * y).sum(axis=1)[:, None] - sum(c * b for c, b in zip(coef, rhs))
     centre = t[0, np.argmin(rss, axis=1)]
-    span = np.full(n_sets, np.log(hi / lo) / 2) * 2.0 / 199 * 2.0
+    # the refinement's relative steps are the same for every set: one row of exponentials
+    # (the values exp gives for each (span · step) of a (sets, grid) array)
+    span = np.log(hi / lo) / 2 * 2.0 / 199 * 2.0
     rows = np.arange(n_sets)
-    steps = np.linspace(-1.0, 1.0, 41)
     for _ in range(3):
-        t = centre[:, None] * np.exp(span[:, None] * steps[None, :])      # (sets, grid)
+        t = centre[:, None] * np.exp(span * _STEPS_REFINE)[None, :]       # (sets, grid)
         cols = columns(t)                                                  # b × (n, s, g)
         coef = _solve_normal(cols, yy)                                     # b × (s, g)
         resid = coef[0] * cols[0]
@@ -221,10 +227,19 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     if n_t < 3:
         raise ValueError("at least three inversion times are needed for a T1 fit")
 
+    neg_tr, neg_ti = -tr, -ti
+
     def columns(t: np.ndarray) -> list[np.ndarray]:     # (TIs, *t.shape) each
+        # 1 + exp(−TR/T1) and −2·exp(−TI/T1), each in one array computed in place
         t = t[None]
         shape = (-1,) + (1,) * (t.ndim - 1)
-        return [1.0 + np.exp(-tr.reshape(shape) / t), -2.0 * np.exp(-ti.reshape(shape) / t)]
+        c0 = np.divide(neg_tr.reshape(shape), t)
+        np.exp(c0, out=c0)
+        c0 += 1.0
+        c1 = np.divide(neg_ti.reshape(shape), t)
+        np.exp(c1, out=c1)
+        c1 *= -2.0
+        return [c0, c1]
 
     # Polarity restoration: the magnitude is negative before the null, which lies at the
     # smallest |S|; so only three splits per vial are plausible: none, the TIs before the

@@ -168,6 +168,30 @@ def _taxicab_steps(mask: np.ndarray, k: int, *, grow: bool) -> np.ndarray:
     return a.reshape(h + 2, wide)[1:-1, :w].copy()
 
 
+def _maximum_filter(a: np.ndarray, size: int) -> np.ndarray:
+    """``ndimage.maximum_filter(a, size=size)`` (its default "reflect" border) for a small
+    2-d float array: a running maximum over ``size`` shifted slices of the rows, then of the
+    columns, of a copy padded with −inf (six times faster on a 60² coarse grid than the
+    filter's per-line passes and checks).
+
+    The reflected border only repeats values that lie in the window anyway, so the maximum
+    over the window cut at the border is the same; a maximum is one of its inputs, so the
+    order is free. NaN (which the two treat differently) takes ``ndimage``'s path."""
+    if size < 1 or a.ndim != 2 or np.isnan(a).any():
+        return ndimage.maximum_filter(a, size=size)
+    h, w = a.shape
+    lo = size // 2                       # the window covers offsets −lo … size − 1 − lo
+    pad = np.full((h + size - 1, w + size - 1), -np.inf, a.dtype)
+    pad[lo:lo + h, lo:lo + w] = a
+    rows = pad[:, :w].copy()
+    for k in range(1, size):
+        np.maximum(rows, pad[:, k:k + w], out=rows)
+    out = rows[:h].copy()
+    for k in range(1, size):
+        np.maximum(out, rows[k:k + h], out=out)
+    return out
+
+
 def _best_over_radii(score: np.ndarray, radii_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Best score over the leading (kernel) axis of ``score`` and the radius that gives it
     (the first maximum, as ``argmax``).
@@ -301,18 +325,36 @@ def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
     if len(keep) < n_vials:
         raise ValueError(f"found {len(keep)} vial-like discs, expected {n_vials}")
     rc, sc = rc[keep].astype(float), sc[keep]
-    vial_r = float(np.median(rad[keep]))
+    vial_r = _median_f64(rad[keep])      # np.median's value, without its overhead
     rc = _refine_centres(norm, rc, vial_r)
     ring_r = float(np.max(np.hypot(rc[:, 0] - centre[0], rc[:, 1] - centre[1])))
     # the bath lies outside the vial ring, so no pixel of it is near a vial: the vials'
     # own exclusion discs (1.6 r) lie inside ring_r + 1.6 r. Inside the eroded phantom, so
     # within its box: distances from the phantom centre there only (open grids)
-    dist_c = np.hypot(np.arange(b0, b1)[:, None] - centre[0],
-                      np.arange(c0, c1)[None, :] - centre[1])
     bath = np.zeros(disc.shape, bool)
-    bath[b0:b1, c0:c1] = inner_box & (dist_c > ring_r + 1.6 * vial_r) \
-        & (dist_c < radius - 8.0 / pixel_mm)
+    bath[b0:b1, c0:c1] = inner_box & _annulus(np.arange(b0, b1) - centre[0],
+                                              np.arange(c0, c1) - centre[1],
+                                              ring_r + 1.6 * vial_r, radius - 8.0 / pixel_mm)
     return VialLayout(rc, vial_r, roi_fraction * vial_r, centre, radius, bath, sc, disc)
+
+
+def _annulus(dy: np.ndarray, dx: np.ndarray, inner: float, outer: float) -> np.ndarray:
+    """``(d > inner) & (d < outer)`` with ``d = np.hypot(dy[:, None], dx[None, :])``, the
+    same decisions at a fraction of the cost.
+
+    ``hypot`` (≈ 5 ns a pixel) is evaluated only where the squared distance, within a few
+    ulp of d², does not settle the question (the thin ring between 1 − 10⁻⁹ and 1 + 10⁻⁹
+    times the radii: usually the annulus itself, a tenth of the box); elsewhere d² decides
+    with a wide margin."""
+    d2 = np.add.outer(dy * dy, dx * dx)
+    lo2 = (inner * (1.0 - 1e-9)) ** 2 if inner > 0 else -1.0
+    hi2 = (outer * (1.0 + 1e-9)) ** 2 if outer > 0 else -1.0
+    out = (d2 > lo2) & (d2 < hi2)               # every pixel of the annulus, and a few more
+    idx = np.flatnonzero(out)
+    r, c = np.divmod(idx, dx.size)
+    d = np.hypot(dy[r], dx[c])
+    out.ravel()[idx] = (d > inner) & (d < outer)
+    return out
 
 
 def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
@@ -368,7 +410,7 @@ def _coarse_candidates(norm: np.ndarray, inner: np.ndarray, pixel_mm: float,
         return np.zeros((0, 2), np.intp)
     best = np.where(ok, best / np.float32(f * f), -np.inf)          # the bins' means
     size = max(3, int(round(1.5 * _median_f64(best_r[ok]) / f)))
-    peaks = (best == ndimage.maximum_filter(best, size=size)) & (best > 0.1)
+    peaks = (best == _maximum_filter(best, size)) & (best > 0.1)
     idx = np.argwhere(peaks)
     keep = _separated(idx, best[peaks], best_r[peaks] / f, n)
     i, j = idx[keep, 0], idx[keep, 1]
