@@ -34,7 +34,7 @@ import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -139,7 +139,8 @@ def _file_info(src: Source, ds: Dataset, flags: list[str]) -> _FileInfo:
         slope, intercept = _rescale(ds, group, src.name)
         frames.append(Frame(
             source=src.name,
-            dataset_index=-1,  # set when the series is built
+            dataset_index=0,  # its index in a series of this file alone; set again when
+            # the series is built if another file comes first
             frame_index=i if n > 1 else None,
             sop_instance_uid=sop,
             slope=slope,
@@ -195,9 +196,7 @@ def _build_series(infos: list[_FileInfo]) -> ImageSeries:
     for di, fi in enumerate(infos):
         number = _int(fi.ds, "InstanceNumber", None)
         for f in fi.frames:
-            from dataclasses import replace
-
-            all_frames.append((di, replace(f, dataset_index=di)))
+            all_frames.append((di, f if f.dataset_index == di else replace(f, dataset_index=di)))
             inst.append(number)
             names.append(fi.src.name)
     is_nm_multiframe = first.n_frames > 1 and _text(first.ds, "Modality").upper() in ("NM", "PT")

@@ -14,6 +14,7 @@ import functools
 import struct
 from collections import defaultdict
 from datetime import datetime
+from math import isfinite  # on the Python floats read here: np.isfinite's answer, no array
 from typing import Any
 
 import numpy as np
@@ -131,7 +132,7 @@ def _float(ds: Dataset, kw: str) -> float | None:
             if v is None or v == "":
                 return None
             f = float(v[0] if isinstance(v, (list, pydicom.multival.MultiValue)) else v)
-        return f if np.isfinite(f) else None
+        return f if isfinite(f) else None
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
@@ -141,7 +142,7 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
         vals = tuple(float(x) for x in value)
     except (TypeError, ValueError, OverflowError):
         return None
-    if len(vals) != n or not all(np.isfinite(vals)):
+    if len(vals) != n or not all(map(isfinite, vals)):
         return None
     return vals
 
@@ -219,7 +220,7 @@ def _spacing_value(ds: Dataset, kw: str) -> tuple[tuple[float, float] | None, st
         values = [float(t) for t in parts]
     except ValueError:
         values = []
-    if len(values) == 2 and all(np.isfinite(values)) and min(values) > 0:
+    if len(values) == 2 and all(map(isfinite, values)) and min(values) > 0:
         return (values[0], values[1]), ""
     shown_values = list(dict.fromkeys(f"{v:g}" for v in values))  # NaN != NaN: compare text
     shown = " x ".join(shown_values) if values else text
@@ -314,7 +315,7 @@ def _rescale_value(ds: Dataset, kw: str, name: str) -> tuple[float | None, str]:
         value = float(text.split("\\")[0])
     except ValueError:
         value = float("nan")
-    if not np.isfinite(value):
+    if not isfinite(value):
         raise CorruptDicomError(
             f"{_short(name)} has an invalid {_RESCALE_NAMES[kw]} ({text}): its pixel values "
             "cannot be converted to physical units.", hint=_RESCALE_HINT, path=name)

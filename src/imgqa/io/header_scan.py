@@ -284,6 +284,7 @@ def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
     elements: _Elements = {}
     defer = defer_size
     new = tuple.__new__  # a RawDataElement without its Python-level __new__ (same tuple)
+    raw_element = RawDataElement
     headers_get = _HEADERS[implicit].get
     while pos < n:
         if pos + 12 > n:
@@ -293,31 +294,28 @@ def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
         # The element's first 8 bytes: tag, VR and a 16-bit length, or tag and VR of a 32-bit
         # length, or (implicit) tag and 32-bit length, looked up at once.
         key = data[pos:pos + 8]
-        info = headers_get(key) or _header_info(key, implicit)
-        btag, vr, length, header, special = info
-        if special:
-            if btag in _PIXEL_TAGS:
-                return elements, pos
-            raise _Unusual  # a stray delimiter
+        btag, vr, length, header = headers_get(key) or _header_info(key, implicit)
         if length < 0:
+            if length == _STOP:
+                if btag in _PIXEL_TAGS:
+                    return elements, pos
+                raise _Unusual  # a stray delimiter
             length = _UL(data, pos + 8)[0]
         value_tell = pos + header
-        if length == _UNDEFINED:
-            if meta:
+        end = value_tell + length
+        if end > n:  # past the bytes read, or an undefined length (past any 64 MB read)
+            if length != _UNDEFINED or meta:
                 raise _Unusual
             elements[btag], pos = _undefined_length(data, btag, vr, value_tell, n, implicit)
             continue
-        end = value_tell + length
-        if end > n:
-            raise _Unusual
         if length > defer and btag != _CHARSET:
             value = None
         elif length:
             value = data[value_tell:end]
         else:
             value = _empty(vr)
-        elements[btag] = new(RawDataElement, (btag, vr, length, value, value_tell, implicit,
-                                              True, True, False))
+        elements[btag] = new(raw_element, (btag, vr, length, value, value_tell, implicit,
+                                           True, True, False))
         pos = end
     if meta:
         raise _Unusual  # a file of nothing but meta
@@ -325,28 +323,31 @@ def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
 
 
 # An element header's first 8 bytes → what the walk needs: the shared tag, the VR, the length
-# (-1: a 32-bit length follows, at byte 8), the header size, and whether the walk stops there.
-# The files of one scanner repeat the same few hundred headers. One table per VR encoding: the
-# same 8 bytes mean different things in each.
-_Header = tuple[BaseTag, "str | None", int, int, bool]
+# (_LONG: a 32-bit length follows, at byte 8; _STOP: pixel data or a delimiter, where the walk
+# ends) and the header size. The files of one scanner repeat the same few hundred headers. One
+# table per VR encoding: the same 8 bytes mean different things in each.
+_Header = tuple[BaseTag, "str | None", int, int]
 _HEADERS: dict[bool, dict[bytes, _Header]] = {False: {}, True: {}}
+_LONG = -1
+_STOP = -2
 _US = struct.Struct("<H").unpack_from
 
 
 def _header_info(key: bytes, implicit: bool) -> _Header:
     group, elem = _TAG(key, 0)
     btag = tag_key(group << 16 | elem)
-    special = btag in _PIXEL_TAGS or btag == _ITEM_END
-    if implicit:
-        info: _Header = (btag, None, _UL(key, 4)[0], 8, special)
+    if btag in _PIXEL_TAGS or btag == _ITEM_END:
+        info: _Header = (btag, None, _STOP, 0)
+    elif implicit:
+        info = (btag, None, _UL(key, 4)[0], 8)
     else:
         vr = _VRS.get(key[4:6])
-        if vr is None and not special:
+        if vr is None:
             raise _Unusual  # an unknown VR: pydicom guesses
         if key[4:6] in _LONG_VRS:
-            info = (btag, vr, -1, 12, special)
+            info = (btag, vr, _LONG, 12)
         else:
-            info = (btag, vr, _US(key, 6)[0], 8, special)
+            info = (btag, vr, _US(key, 6)[0], 8)
     headers = _HEADERS[implicit]
     if len(headers) < _TAG_KEYS_MAX:
         headers[key] = info

@@ -66,10 +66,6 @@ class Source:
         return _arc.open_member(arc, info, self.name)  # type: ignore[return-value]
 
 
-def _is_hidden(p: Path) -> bool:
-    return p.name.startswith(".")
-
-
 # Documentation and sidecar files found beside images (ground truth, licences, READMEs): skipped
 # quietly rather than reported as "not DICOM".
 _SIDECAR_SUFFIXES = frozenset({".json", ".txt", ".md", ".csv", ".xml", ".log", ".ini", ".yaml",
@@ -113,10 +109,11 @@ def iter_sources(paths: Iterable[str | os.PathLike[str]], problems: list[Problem
 
             for root, dirs, files in os.walk(p, onerror=on_error):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                folder = Path(root)  # once per folder: a Path costs microseconds
                 for fname in sorted(files):
-                    fp = Path(root) / fname
-                    if _is_hidden(fp):
+                    if fname.startswith("."):  # hidden
                         continue
+                    fp = folder / fname
                     found = True
                     if _is_sidecar(fp):
                         if skipped is not None:
