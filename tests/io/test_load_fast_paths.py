@@ -12,10 +12,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
+import pydicom
 import pytest
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, generate_uid
 
+import imgqa
 from imgqa.io import header_scan
 from imgqa.io.dicom_header import _DEFER_SIZE, _locate_pixels
 from imgqa.io.header_facts import _code_strings
@@ -134,3 +138,42 @@ def test_pixel_header_found_in_the_bytes_read_as_in_the_file(shared_data):
             fh.seek(stop)
             from_file = _locate_pixels(fh, ds, size, str(path))
         assert from_data == from_file, path.name
+
+
+def _image_file(tmp_path: Path, name: str, signed: bool, stored: int, little: bool = True
+                ) -> tuple[Path, np.ndarray]:
+    """A 16-bit image whose unused high bits are set (junk), as some scanners write them."""
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 1 << 16, size=(6, 5), dtype=np.uint16)
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    ds.SOPInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality = "MR"
+    ds.Rows, ds.Columns = values.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, stored, stored - 1
+    ds.PixelRepresentation = int(signed)
+    stored_values = values.view(np.int16) if signed else values
+    ds.PixelData = stored_values.astype("<i2" if signed else "<u2").tobytes() if little else \
+        stored_values.astype(">i2" if signed else ">u2").tobytes()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+    path = tmp_path / name
+    ds.save_as(path, enforce_file_format=True)
+    return path, values
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("stored", [16, 12, 10, 1])
+@pytest.mark.parametrize("little", [True, False])
+def test_unused_high_bits_cleared_as_pydicom_does(tmp_path, signed, stored, little):
+    path, _ = _image_file(tmp_path, "im.dcm", signed, stored, little)
+    series = imgqa.load(path)
+    assert not series.problems
+    ours = series[0].raw(0)
+    ref = pydicom.dcmread(path).pixel_array
+    assert ours.dtype == ref.dtype.newbyteorder("=") and ours.flags.writeable
+    np.testing.assert_array_equal(ours, ref)

@@ -138,13 +138,27 @@ def _read_range(source: str, offset: int, length: int | None) -> bytearray:
             raise CorruptDicomError(f"{_short(source)} is truncated: the file ends before the "
                                     "end of its image.", path=source)
         return bytearray(data)
-    with _arc.open_regular(source, buffering=0) as fh:  # unbuffered: a FileIO
-        fh.seek(offset)
-        if length is None:
+    if length is None:
+        with _arc.open_regular(source, buffering=0) as fh:  # unbuffered: a FileIO
+            fh.seek(offset)
             return bytearray(fh.read())
-        buf = bytearray(length)
-        got = cast(io.RawIOBase, fh).readinto(buf)
+    buf = bytearray(length)
+    got = _arc.read_regular_into(source, offset, buf)
     if got != length:
+        raise CorruptDicomError(f"{_short(source)} is truncated: the file ends before the end "
+                                "of its image.", path=source)
+    return buf
+
+
+def _read_array(source: str, offset: int, length: int) -> np.ndarray:
+    """`length` bytes at `offset` of a file or zip member as a writeable uint8 array.
+
+    A file on disk is read straight into the array's memory (no zero-filled buffer first).
+    """
+    if "::" in source:
+        return np.frombuffer(_read_range(source, offset, length), dtype=np.uint8)
+    buf = np.empty(length, dtype=np.uint8)
+    if _arc.read_regular_into(source, offset, buf.data) != length:
         raise CorruptDicomError(f"{_short(source)} is truncated: the file ends before the end "
                                 "of its image.", path=source)
     return buf
@@ -152,12 +166,15 @@ def _read_range(source: str, offset: int, length: int | None) -> bytearray:
 
 def _native_frame(fmt: _NativeFormat, loc: PixelLocation, frame: Frame) -> np.ndarray:
     index = frame.frame_index or 0
-    buf = _read_range(frame.source, loc.offset + index * fmt.frame_nbytes, fmt.frame_nbytes)
-    arr = np.frombuffer(buf, dtype=fmt.dtype).reshape(fmt.rows, fmt.columns)  # writeable
+    buf = _read_array(frame.source, loc.offset + index * fmt.frame_nbytes, fmt.frame_nbytes)
+    arr = buf.view(fmt.dtype).reshape(fmt.rows, fmt.columns)  # writeable
     if not fmt.dtype.isnative:
         arr = arr.astype(fmt.dtype.newbyteorder("="))
-    if fmt.shift:
-        np.left_shift(arr, fmt.shift, out=arr)
+    if fmt.shift and arr.dtype.kind == "u":
+        # Unused high bits cleared in one pass: what the two shifts below do to unsigned values.
+        np.bitwise_and(arr, (1 << (arr.dtype.itemsize * 8 - fmt.shift)) - 1, out=arr)
+    elif fmt.shift:
+        np.left_shift(arr, fmt.shift, out=arr)  # signed: the sign bit extended from Bits Stored
         np.right_shift(arr, fmt.shift, out=arr)
     return arr
 
