@@ -1,8 +1,10 @@
 """mr.relaxometry fast paths (issue 16, fourth speed pass): each gives, bit for bit, the result
 of the plain computation it replaces — the taxicab erosion and dilation on flattened rows
 (against scipy), the phantom mask labelled in its bounding box with the holes filled inside a
-ring (against the previous implementation, kept here), and the air mask of the floor (against
-the distance transform)."""
+ring (against the previous implementation, kept here), the air mask of the floor (against
+the distance transform), the bath annulus from squared distances (against ``np.hypot``), the
+coarse peaks' maximum filter (against scipy's) and the grid search with constant step grids
+(against the previous one, kept here)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ import pytest
 from scipy import ndimage
 
 from imgqa.analysis._phantom_mask import fill_holes, otsu_threshold, phantom_disc
-from imgqa.analysis.relaxometry_vials import _dilate_taxicab, _erode_taxicab
+from imgqa.analysis.relaxometry_vials import (
+    _annulus,
+    _dilate_taxicab,
+    _erode_taxicab,
+    _maximum_filter,
+)
 
 
 def _phantom_disc_reference(image: np.ndarray):
@@ -105,3 +112,95 @@ def test_phantom_disc_is_the_previous_one_on_the_real_mr_images(shared_data):
         for series in imgqa.load(folder):
             for i in range(0, len(series), max(1, len(series) // 8)):
                 _assert_same_disc(series.pixels(i))
+
+
+def _grid_search_reference(columns, y, lo, hi):
+    """The previous `_grid_search` (step grids rebuilt per call, one exponential per set and
+    trial in the refinements)."""
+    from imgqa.analysis.relaxometry import _solve_normal
+
+    n_sets = y.shape[0]
+    y = np.asarray(y, float)
+    yy = y.T[:, :, None]
+    t = np.sqrt(lo * hi) * np.exp(np.log(hi / lo) / 2 * np.linspace(-1.0, 1.0, 200))[None, :]
+    cols = [c[:, 0, :] for c in columns(t)]
+    rhs = [y @ c for c in cols]
+    coef = _solve_normal([c[:, None, :] for c in cols], rhs)
+    rss = (y * y).sum(axis=1)[:, None] - sum(c * b for c, b in zip(coef, rhs))
+    centre = t[0, np.argmin(rss, axis=1)]
+    span = np.full(n_sets, np.log(hi / lo) / 2) * 2.0 / 199 * 2.0
+    rows = np.arange(n_sets)
+    steps = np.linspace(-1.0, 1.0, 41)
+    for _ in range(3):
+        t = centre[:, None] * np.exp(span[:, None] * steps[None, :])
+        cols = columns(t)
+        coef = _solve_normal(cols, yy)
+        resid = coef[0] * cols[0]
+        for c, x in zip(coef[1:], cols[1:]):
+            resid += c * x
+        np.subtract(yy, resid, out=resid)
+        resid *= resid
+        rss = resid.sum(axis=0)
+        k = np.argmin(rss, axis=1)
+        centre = t[rows, k]
+        span = span * 2.0 / 40 * 2.0
+    return centre, np.stack([c[rows, k] for c in coef], axis=-1), rss[rows, k]
+
+
+def _assert_same_fit(a, b) -> None:
+    for f in ("time_ms", "amplitude", "second", "rel_rms", "flipped"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert x.dtype == y.dtype, f
+        np.testing.assert_array_equal(x, y, err_msg=f)
+
+
+def test_fits_are_those_of_the_previous_grid_search(monkeypatch):
+    from imgqa.analysis import relaxometry as rel
+
+    rng = np.random.default_rng(43)
+    ti = np.array([50.0, 100.0, 200.0, 400.0, 600.0, 800.0])
+    te = 10.0 * np.arange(1, 33)
+    cases = []
+    for tr in (np.full(6, 1000.0), np.array([1e3, 1e3, 1e3, 1260.0, 1860.0, 2460.0]), 1e9):
+        t1 = rng.uniform(20.0, 3000.0, 15)[:, None]
+        s = 1000 * (1 - 2 * rng.uniform(0.8, 1.0, (15, 1)) * np.exp(-ti / t1)
+                    + np.exp(-np.asarray(tr) / t1)) + rng.normal(0, 5, (15, 6))
+        cases += [lambda s=s, tr=tr: rel.fit_t1_ir(ti, tr, np.abs(s)),
+                  lambda s=s, tr=tr: rel.fit_t1_ir(ti[::-1], tr, s[:, ::-1], magnitude=False)]
+    s2 = 1000 * np.exp(-te / rng.uniform(5.0, 2000.0, (15, 1))) + rng.normal(20, 5, (15, 32))
+    cases += [lambda off=off: rel.fit_t2_multiecho(te, s2, offset=off, floor=12.0)
+              for off in ("never", "auto", "always")]
+    fast = [case() for case in cases]
+    monkeypatch.setattr(rel, "_grid_search", _grid_search_reference)
+    for a, case in zip(fast, cases):
+        _assert_same_fit(a, case())
+
+
+def test_annulus_decides_as_hypot():
+    rng = np.random.default_rng(44)
+    for _ in range(1500):
+        h, w = rng.integers(1, 50, 2)
+        dy = np.arange(h) - rng.uniform(-10.0, 60.0)
+        dx = np.arange(w) - rng.uniform(-10.0, 60.0)
+        inner, outer = rng.uniform(-5.0, 40.0, 2)
+        if rng.random() < 0.5:            # radii exactly on a pixel's distance
+            inner = float(np.hypot(dy[rng.integers(h)], dx[rng.integers(w)]))
+            outer = float(np.hypot(dy[rng.integers(h)], dx[rng.integers(w)]))
+        d = np.hypot(dy[:, None], dx[None, :])
+        np.testing.assert_array_equal(_annulus(dy, dx, inner, outer),
+                                      (d > inner) & (d < outer))
+
+
+def test_maximum_filter_is_scipys():
+    rng = np.random.default_rng(45)
+    for _ in range(600):
+        h, w = rng.integers(1, 30, 2)
+        a = np.round(rng.normal(size=(h, w)), 1).astype(rng.choice([np.float32, np.float64]))
+        a[rng.random((h, w)) < 0.3] = -np.inf
+        if rng.random() < 0.1:
+            a[rng.integers(h), rng.integers(w)] = np.nan
+        size = int(rng.integers(1, 9))
+        ref = ndimage.maximum_filter(a, size=size)
+        out = _maximum_filter(a, size)
+        assert out.dtype == ref.dtype
+        np.testing.assert_array_equal(out, ref)

@@ -95,8 +95,7 @@ def vial_signals(stack: np.ndarray | Sequence[np.ndarray], centres_rc: np.ndarra
     n = int(np.ceil(roi_radius_px))
     o = np.arange(-n, n + 1)
     top = np.rint(c).astype(np.intp) - n                               # window corners
-    if np.any(top < 0) or np.any(top[:, 0] + 2 * n + 1 > rows) \
-            or np.any(top[:, 1] + 2 * n + 1 > cols):
+    if top.size and (top.min() < 0 or np.any(top + (2 * n + 1) > np.array([rows, cols]))):
         raise ValueError("a vial ROI reaches the image border")
     # every vial's window (and the bath) in one flat gather per image; the ROI (pixel
     # centres within the radius of the sub-pixel centre) as 0/1 weights
@@ -219,7 +218,9 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
     Returns a `RelaxFit` whose ``second`` is B and ``flipped`` the number of TIs restored.
     """
     ti = np.asarray(ti_ms, float)
-    tr = np.broadcast_to(np.asarray(tr_ms, float), ti.shape)
+    tr = np.asarray(tr_ms, float)
+    if tr.shape != ti.shape:        # a scalar TR (broadcast_to costs more than the fit's sorting)
+        tr = np.broadcast_to(tr, ti.shape)
     y = np.atleast_2d(np.asarray(signals, float))
     order = np.argsort(ti)
     ti, tr, y = ti[order], tr[order], y[:, order]
@@ -277,7 +278,7 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
         dup = np.flatnonzero(~fit_rows[n_v:2 * n_v])
         src[n_v + dup] = src[dup]
     n_s = len(splits)
-    flips = np.stack([np.broadcast_to(k[:, 0], (n_v,)) for k in splits])
+    flips = np.concatenate(splits, axis=1).T                             # (splits, vials)
     rss = rss_fit[src].reshape(n_s, n_v)                                 # (splits, vials)
     best = np.argmin(rss, axis=0)
     sel = np.arange(n_v)
