@@ -117,7 +117,7 @@ def vial_signals(stack: np.ndarray | Sequence[np.ndarray], centres_rc: np.ndarra
     if with_bath:
         bath = gathered[:, n_win:]                                       # (images, pixels)
         sig = np.vstack([sig, _median_rows(bath)])
-        counts = np.r_[counts, bath.shape[1]]
+        counts = np.concatenate([counts, [bath.shape[1]]])
     return sig, counts
 
 
@@ -155,7 +155,9 @@ def _grid_search(columns, y: np.ndarray, lo: float, hi: float
     """
     n_sets = y.shape[0]
     y = np.asarray(y, float)
-    yy = y.T[:, :, None]                                                  # (n, s, 1)
+    # the samples repeated along the refinement grid once (n, s, g): the products and the
+    # residual then run on whole contiguous arrays, not on 41-element broadcast rows
+    yy = np.repeat(y.T[:, :, None], _STEPS_REFINE.size, axis=2)
     t = np.sqrt(lo * hi) * np.exp(np.log(hi / lo) / 2 * _STEPS_FIRST)[None, :]  # (1, 200)
     cols = [c[:, 0, :] for c in columns(t)]                              # b × (n, 200)
     rhs = [y @ c for c in cols]                                          # b × (s, 200)
@@ -484,7 +486,7 @@ def analyse_plate(stack: np.ndarray | Sequence[np.ndarray], x_ms: np.ndarray,
         fit = fit_t2_multiecho(x, sig, exclude_first=exclude_first_echo, floor=floor)
     ring_centre, n_ring = layout_rings(name, found.centres_rc, found.phantom_centre_rc)
     numbered = order_vials(found.centres_rc, fit.time_ms[:n_vials], ring_centre, n_ring)
-    idx = np.r_[numbered, np.arange(n_vials, len(fit.time_ms))]
+    idx = np.concatenate([numbered, np.arange(n_vials, len(fit.time_ms))])
     fit = RelaxFit(*(np.asarray(getattr(fit, f))[idx] for f in
                      ("time_ms", "amplitude", "second", "rel_rms", "flipped")))
     return PlateResult(kind, fit.time_ms, fit, sig[idx], x, found.centres_rc[numbered],
