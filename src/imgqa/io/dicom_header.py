@@ -152,6 +152,8 @@ class PixelLocation:
 
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
+_PIXEL_TAG_LE = struct.pack("<HH", 0x7FE0, 0x0010)  # (7FE0,0010) as the file encodes it
+_PIXEL_TAG_BE = struct.pack(">HH", 0x7FE0, 0x0010)
 _EXPLICIT_LONG_VRS = frozenset({b"OB", b"OW", b"OD", b"OF", b"OL", b"OV", b"SQ", b"UC", b"UN",
                                 b"UR", b"UT", b"SV", b"UV"})
 # Elements this large stay on disk until asked for (overlays, private blobs before the image).
@@ -279,8 +281,7 @@ def _locate_pixels(fh: BinaryIO, ds: Dataset, size: int, name: str, data: bytes 
     if len(hdr) < 8:
         return None
     end = "<" if little else ">"
-    group, element = struct.unpack(end + "HH", hdr[:4])
-    if (group, element) != (0x7FE0, 0x0010):
+    if hdr[:4] != (_PIXEL_TAG_LE if little else _PIXEL_TAG_BE):
         return None  # float/double pixel data or trailing junk: reported by the validation
     if implicit:
         (length,) = struct.unpack(end + "L", hdr[4:8])

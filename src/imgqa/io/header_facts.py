@@ -58,18 +58,23 @@ def _raw_text(ds: Dataset, kw: str) -> str | None:
     elem = ds._dict.get(tag)
     if elem is None:
         return None
-    if type(elem) is RawDataElement and elem.value is not None and elem.VR in (None, vr):
-        if vr in _ASCII_VRS:
-            return elem.value.decode("latin-1").strip(" \x00")
-        raw = elem.value
-        if (vr in _TEXT_VRS and raw.isascii() and b"\\" not in raw and b"\x1b" not in raw):
-            return raw.decode("ascii").rstrip("\x00 ").strip()    # as pydicom, then .strip()
+    if type(elem) is RawDataElement:
+        raw = elem[3]  # value (by index: the hot path of every header fact)
+        if raw is not None and elem[1] in (None, vr):
+            if vr in _ASCII_VRS:
+                return raw.decode("latin-1").strip(" \x00")
+            if vr in _TEXT_VRS and raw.isascii() and b"\\" not in raw and b"\x1b" not in raw:
+                return raw.decode("ascii").rstrip("\x00 ").strip()  # as pydicom, then .strip()
     v = ds[tag].value
     if v is None:
         return ""
     if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):
         return "\\".join(str(x) for x in v)
     return str(v).strip()
+
+
+_US_LE = struct.Struct("<H").unpack_from
+_US_BE = struct.Struct(">H").unpack_from
 
 
 def _text(ds: Dataset, kw: str) -> str:
@@ -90,9 +95,9 @@ def _int(ds: Dataset, kw: str, default: int | None = None) -> int | None:
     if elem is None:
         return default
     try:
-        if type(elem) is RawDataElement and vr == "US" and elem.VR in (None, "US") \
-                and elem.value is not None and len(elem.value) >= 2:
-            return struct.unpack("<H" if elem.is_little_endian else ">H", elem.value[:2])[0]
+        if type(elem) is RawDataElement and vr == "US" and elem[1] in (None, "US") \
+                and elem[3] is not None and len(elem[3]) >= 2:
+            return (_US_LE if elem[6] else _US_BE)(elem[3])[0]  # 6: is_little_endian
         text = _raw_text(ds, kw)
         if not text:
             return default
