@@ -284,7 +284,10 @@ def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
     """
     # |image| maximum in the decoded dtype (float32): exact, converted where it is used
     peak = _abs_max_native(as_planes(stack))
-    disc, centre, radius = phantom_disc(peak)
+    # in float64 once: the phantom mask converts to it anyway, and the normalisation below
+    # divides float64 by float64 (no mixed-type loop)
+    peak64 = peak.astype(np.float64, copy=False)
+    disc, centre, radius = phantom_disc(peak64)
     # everything below lies inside the phantom's bounding box (the disc is 0 outside it, so
     # the erosion there is that of the whole image: outside the image counts as 0 too)
     rows_d, cols_d = np.flatnonzero(disc.any(axis=1)), np.flatnonzero(disc.any(axis=0))
@@ -305,7 +308,7 @@ def locate_vials(stack: np.ndarray | Sequence[np.ndarray], pixel_mm: float, *,
     pad = kernels.shape[-1] // 2 + _FINE_HALF_WIDTH
     padded = np.zeros((disc.shape[0] + 2 * pad, disc.shape[1] + 2 * pad))
     norm = padded[pad:pad + disc.shape[0], pad:pad + disc.shape[1]]
-    np.divide(peak, np.float64(level), out=norm)   # in float64 (a Python float is weak)
+    np.divide(peak64, np.float64(level), out=norm)
 
     def allowed(rc: np.ndarray, r: np.ndarray) -> np.ndarray:
         # inside the eroded phantom, and the whole wall annulus (+ bath ring) inside it
