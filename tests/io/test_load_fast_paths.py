@@ -177,3 +177,13 @@ def test_unused_high_bits_cleared_as_pydicom_does(tmp_path, signed, stored, litt
     ref = pydicom.dcmread(path).pixel_array
     assert ours.dtype == ref.dtype.newbyteorder("=") and ours.flags.writeable
     np.testing.assert_array_equal(ours, ref)
+
+
+def test_header_table_stays_bounded_and_scans_alike(shared_data, monkeypatch):
+    """The element-header table (keys hold lengths) is emptied when full, not grown."""
+    files = _some_files(shared_data)[:2]
+    expected = [_attrs(_scan(p)) for p in files]
+    monkeypatch.setattr(header_scan, "_HEADERS_MAX", 8)
+    monkeypatch.setattr(header_scan, "_HEADERS", {False: {}, True: {}})
+    assert [_attrs(_scan(p)) for p in files] == expected
+    assert all(len(table) <= 8 for table in header_scan._HEADERS.values())

@@ -328,6 +328,7 @@ def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
 # table per VR encoding: the same 8 bytes mean different things in each.
 _Header = tuple[BaseTag, "str | None", int, int]
 _HEADERS: dict[bool, dict[bytes, _Header]] = {False: {}, True: {}}
+_HEADERS_MAX = 1 << 14  # ≈ 3 MB at most
 _LONG = -1
 _STOP = -2
 _US = struct.Struct("<H").unpack_from
@@ -349,8 +350,9 @@ def _header_info(key: bytes, implicit: bool) -> _Header:
         else:
             info = (btag, vr, _US(key, 6)[0], 8)
     headers = _HEADERS[implicit]
-    if len(headers) < _TAG_KEYS_MAX:
-        headers[key] = info
+    if len(headers) >= _HEADERS_MAX:
+        headers.clear()  # bounded (lengths are part of the keys); refilled by the next files
+    headers[key] = info
     return info
 
 
