@@ -22,6 +22,11 @@ from scipy import ndimage
 
 __all__ = ["otsu_threshold", "fill_holes", "phantom_disc"]
 
+# The 4-connected cross of `ndimage.label` (its default), built once: passed explicitly, it
+# spares each call building and checking it (≈ 5 µs, a tenth of a label of the phantom box).
+_CROSS = ndimage.generate_binary_structure(2, 1)
+_CROSS.setflags(write=False)
+
 
 def otsu_threshold(image: np.ndarray, nbins: int = 256) -> float:
     """Otsu's threshold (between-class variance maximum) on a ``nbins`` histogram spanning
@@ -68,7 +73,7 @@ def _filled_box(box_labels: np.ndarray, k: int) -> np.ndarray:
     h, w = box_labels.shape
     ringed = np.ones((h + 2, w + 2), bool)
     np.not_equal(box_labels, k, out=ringed[1:-1, 1:-1])
-    bg, _ = ndimage.label(ringed)
+    bg, _ = ndimage.label(ringed, _CROSS)
     return bg[1:-1, 1:-1] != bg[0, 0]
 
 
@@ -95,7 +100,7 @@ def phantom_disc(image: np.ndarray, *, step: int | None = None
         raise ValueError("no phantom signal")
     # label inside the mask's bounding box only (a third of the pixels of a typical image)
     m0, m1, n0, n1 = int(rows_m[0]), int(rows_m[-1]) + 1, int(cols_m[0]), int(cols_m[-1]) + 1
-    lab, _ = ndimage.label(mask[m0:m1, n0:n1])
+    lab, _ = ndimage.label(mask[m0:m1, n0:n1], _CROSS)
     sizes = np.bincount(lab.ravel())
     sizes[0] = 0
     k = int(np.argmax(sizes))
