@@ -286,9 +286,8 @@ def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
     new = tuple.__new__  # a RawDataElement without its Python-level __new__ (same tuple)
     raw_element = RawDataElement
     headers_get = _HEADERS[implicit].get
-    while pos < n:
-        if pos + 12 > n:
-            raise _Unusual  # the end of the file: pydicom's own handling of a cut-off tag
+    last = n - 12  # the last offset with a whole element header (of either size) after it
+    while pos <= last:
         if meta and data[pos:pos + 2] != b"\x02\x00":
             return elements, pos
         # The element's first 8 bytes: tag, VR and a 16-bit length, or tag and VR of a 32-bit
@@ -317,6 +316,8 @@ def _walk(data: bytes, pos: int, n: int, implicit: bool, defer_size: int,
         elements[btag] = new(raw_element, (btag, vr, length, value, value_tell, implicit,
                                            True, True, False))
         pos = end
+    if pos < n:
+        raise _Unusual  # the end of the file: pydicom's own handling of a cut-off tag
     if meta:
         raise _Unusual  # a file of nothing but meta
     return elements, n
