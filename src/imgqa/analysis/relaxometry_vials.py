@@ -176,8 +176,9 @@ def _maximum_filter(a: np.ndarray, size: int) -> np.ndarray:
 
     The reflected border only repeats values that lie in the window anyway, so the maximum
     over the window cut at the border is the same; a maximum is one of its inputs, so the
-    order is free. NaN (which the two treat differently) takes ``ndimage``'s path."""
-    if size < 1 or a.ndim != 2 or np.isnan(a).any():
+    order is free. NaN (which the two treat differently) and integer arrays (no −inf) take
+    ``ndimage``'s path."""
+    if size < 1 or a.ndim != 2 or a.dtype.kind != "f" or np.isnan(a).any():
         return ndimage.maximum_filter(a, size=size)
     h, w = a.shape
     lo = size // 2                       # the window covers offsets −lo … size − 1 − lo
