@@ -187,3 +187,18 @@ def test_header_table_stays_bounded_and_scans_alike(shared_data, monkeypatch):
     monkeypatch.setattr(header_scan, "_HEADERS", {False: {}, True: {}})
     assert [_attrs(_scan(p)) for p in files] == expected
     assert all(len(table) <= 8 for table in header_scan._HEADERS.values())
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_load_leaves_the_garbage_collector_as_it_found_it(tmp_path, enabled):
+    import gc
+
+    path, _ = _image_file(tmp_path, "im.dcm", False, 12)
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        assert len(imgqa.load(path)) == 1
+        assert len(imgqa.load(tmp_path / "missing")) == 0  # a load with problems only
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -30,6 +30,7 @@ per-frame `FrameInfo`, the header summary) and `imgqa.io.decode` (pixel decoding
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections import defaultdict
@@ -365,8 +366,29 @@ def load_report(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
     paths = list(paths)
     problems: list[Problem] = []
     skipped: list[str] = []
-    outcomes = (read_source(src) for src in iter_sources(paths, problems, skipped))
-    return series_from_outcomes(outcomes, paths, problems, skipped)
+    with _CollectorPaused():
+        outcomes = (read_source(src) for src in iter_sources(paths, problems, skipped))
+        return series_from_outcomes(outcomes, paths, problems, skipped)
+
+
+class _CollectorPaused:
+    """The cyclic garbage collector off while headers are read and grouped, back on after.
+
+    Reading a header makes a few hundred objects that all live on (its elements), none of them
+    garbage; with the collector on, their allocation starts a collection every few files, and
+    every tenth of those walks the older objects too: ≈ 0.1 ms of a 1.5 ms load of six small
+    files (the parallel readers pause it for the same reason, `imgqa.parallel._trace`). Only
+    turned back on if it was on (and by the block that turned it off).
+    """
+
+    def __enter__(self) -> None:
+        self.paused = gc.isenabled()
+        if self.paused:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.paused:
+            gc.enable()
 
 
 def load(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> SeriesList:
