@@ -114,8 +114,8 @@ def phantom_disc(image: np.ndarray, *, step: int | None = None
     disc = np.zeros(img.shape, bool)
     disc[r0:r1, c0:c1] = _filled_box(lab[r0 - m0:r1 - m0, c0 - n0:c1 - n0], k)
     # centroid from the row and column sums (no coordinate lists of every pixel), over the
-    # box padded by one pixel as before (the sums of the same numbers in the same order)
-    # (the corner as a numpy integer, or 0 at the image border, as the centre's type was)
+    # box padded by one pixel as before: the same sums, and the corner a numpy integer (or
+    # 0 at the image border) as before, so the centre keeps its value and its type
     r0, r1 = max(m0 + rows_b[0] - 1, 0), min(r1 + 1, img.shape[0])
     c0, c1 = max(n0 + cols_b[0] - 1, 0), min(c1 + 1, img.shape[1])
     box = disc[r0:r1, c0:c1]

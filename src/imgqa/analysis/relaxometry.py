@@ -164,8 +164,8 @@ def _grid_search(columns, y: np.ndarray, lo: float, hi: float
     coef = _solve_normal([c[:, None, :] for c in cols], rhs)
     rss = (y * y).sum(axis=1)[:, None] - sum(c * b for c, b in zip(coef, rhs))
     centre = t[0, np.argmin(rss, axis=1)]
-    # the refinement's relative steps are the same for every set: one row of exponentials
-    # (the values exp gives for each (span · step) of a (sets, grid) array)
+    # the refinement's relative steps are the same for every set: one row of exponentials,
+    # broadcast (the very values of the (sets, grid) array of exponentials it replaces)
     span = np.log(hi / lo) / 2 * 2.0 / 199 * 2.0
     rows = np.arange(n_sets)
     for _ in range(3):
@@ -320,9 +320,12 @@ def fit_t2_multiecho(te_ms: np.ndarray, signals: np.ndarray, *, exclude_first: b
     if te.size < 3:
         raise ValueError("too few echoes for a T2 fit (at least 3 after the first)")
 
+    neg_te = -te
+
     def columns(with_c: bool):
         def make(t: np.ndarray) -> list[np.ndarray]:   # (TEs, *t.shape) each
-            e = np.exp(-te.reshape((-1,) + (1,) * t.ndim) / t[None])
+            e = np.divide(neg_te.reshape((-1,) + (1,) * t.ndim), t[None])
+            np.exp(e, out=e)                           # in place: one (TEs, …) array
             return [e, np.ones_like(e)] if with_c else [e]
         return make
 
@@ -415,14 +418,14 @@ def air_floor(stack: np.ndarray | Sequence[np.ndarray], phantom_mask: np.ndarray
     mask = np.asarray(phantom_mask, bool)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     air = np.ones(mask.shape, bool)
-    if rows.size and margin_px >= 0:
+    if not rows.size:     # no phantom pixel: as the transform of the whole image says
+        air = ndimage.distance_transform_cdt(~mask, metric="taxicab") > margin_px
+    elif margin_px >= 0:  # (below 0 every distance is farther: all air)
         e = margin_px + 1
         r0, r1 = max(int(rows[0]) - e, 0), min(int(rows[-1]) + e + 1, mask.shape[0])
         c0, c1 = max(int(cols[0]) - e, 0), min(int(cols[-1]) + e + 1, mask.shape[1])
         np.logical_not(_dilate_taxicab(mask[r0:r1, c0:c1], margin_px),
                        out=air[r0:r1, c0:c1])
-    elif not rows.size:   # no phantom pixel: as the transform of the whole image says
-        air = ndimage.distance_transform_cdt(~mask, metric="taxicab") > margin_px
     n_air = np.count_nonzero(air)
     if n_air < 100:
         return 0.0
