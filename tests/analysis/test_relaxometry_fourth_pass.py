@@ -4,7 +4,9 @@ of the plain computation it replaces — the taxicab erosion and dilation on fla
 ring (against the previous implementation, kept here), the air mask of the floor (against
 the distance transform), the bath annulus from squared distances (against ``np.hypot``), the
 coarse peaks' maximum filter (against scipy's) and the grid search with constant step grids
-(against the previous one, kept here)."""
+(against the previous one, kept here); and whole plates, digital and the real hazen
+series, against the same analysis with every one of these replaced by its plain
+computation."""
 
 from __future__ import annotations
 
@@ -204,3 +206,99 @@ def test_maximum_filter_is_scipys():
         out = _maximum_filter(a, size)
         assert out.dtype == ref.dtype
         np.testing.assert_array_equal(out, ref)
+
+
+def _plain_fourth_pass(mp: pytest.MonkeyPatch) -> None:
+    """Every fast path of this pass replaced by the computation it stands for."""
+    from imgqa.analysis import relaxometry as rel
+    from imgqa.analysis import relaxometry_vials as vials
+
+    def plain_annulus(dy, dx, inner, outer):
+        d = np.hypot(dy[:, None], dx[None, :])
+        return (d > inner) & (d < outer)
+
+    def plain_dilate(mask, k):
+        if k <= 0:
+            return np.asarray(mask, bool).copy()
+        return ndimage.distance_transform_cdt(~mask, metric="taxicab") <= k
+
+    mp.setattr(vials, "phantom_disc", _phantom_disc_reference)
+    mp.setattr(rel, "phantom_disc", _phantom_disc_reference)
+    mp.setattr(vials, "_annulus", plain_annulus)
+    mp.setattr(vials, "_maximum_filter", lambda a, size: ndimage.maximum_filter(a, size=size))
+    mp.setattr(vials, "_erode_taxicab", lambda m, k: ndimage.binary_erosion(m, iterations=k))
+    mp.setattr(vials, "_median_f64", lambda v: float(np.median(np.asarray(v, np.float64))))
+    mp.setattr(rel, "_dilate_taxicab", plain_dilate)
+    mp.setattr(rel, "_grid_search", _grid_search_reference)
+
+
+def _assert_same_result(fast, ref) -> None:
+    np.testing.assert_array_equal(fast.layout.centres_rc, ref.layout.centres_rc)
+    np.testing.assert_array_equal(fast.layout.scores, ref.layout.scores)
+    np.testing.assert_array_equal(fast.layout.bath_mask, ref.layout.bath_mask)
+    np.testing.assert_array_equal(fast.layout.phantom_mask, ref.layout.phantom_mask)
+    assert fast.layout.radius_px == ref.layout.radius_px
+    assert fast.layout.phantom_centre_rc == ref.layout.phantom_centre_rc
+    assert fast.layout.phantom_radius_px == ref.layout.phantom_radius_px
+    np.testing.assert_array_equal(fast.centres_rc, ref.centres_rc)
+    np.testing.assert_array_equal(fast.signals, ref.signals)
+    assert fast.floor == ref.floor
+    _assert_same_fit(fast.fit, ref.fit)
+
+
+@pytest.mark.parametrize("kind", ["T1", "T2"])
+@pytest.mark.parametrize("kw", [dict(), dict(rotation_deg=37.0, centre_mm=(-7.0, 11.0)),
+                                dict(rotation_deg=-75.0, mirror=True, pixel_mm=0.9, n=280),
+                                dict(layout="nist", rotation_deg=12.0)])
+def test_plates_are_those_of_the_plain_computation(kind, kw, monkeypatch):
+    from imgqa.analysis.relaxometry import analyse_plate
+    from imgqa.phantoms.relaxometry import (
+        NIST_T1_MS,
+        NIST_T2_MS,
+        PLATE5_T1_MS,
+        relaxometry_plate,
+    )
+
+    x = np.array([50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0]) if kind == "T1" \
+        else 10.0 * np.arange(1, 33)
+    extra = dict(tr_ms=x + 3000.0) if kind == "T1" else {}
+    times = (NIST_T1_MS if kind == "T1" else NIST_T2_MS) if kw.get("layout") == "nist" \
+        else PLATE5_T1_MS
+    stack, _ = relaxometry_plate(times, kind=kind, x_ms=x, noise_sd=2.0, seed=46, **extra, **kw)
+    planes = list(stack.astype(np.float32))
+    px = kw.get("pixel_mm", 250.0 / 192)
+    fast = analyse_plate(planes, x, px, kind, **extra)
+    with monkeypatch.context() as mp:
+        _plain_fourth_pass(mp)
+        ref = analyse_plate(planes, x, px, kind, **extra)
+    _assert_same_result(fast, ref)
+
+
+def test_real_series_are_those_of_the_plain_computation(shared_data, monkeypatch):
+    import imgqa
+    from imgqa.protocols import relaxometry as proto
+
+    folders = sorted(p for p in (shared_data / "mr" / "relaxometry_hazen").glob("T*/site*/plate*")
+                     if p.is_dir())
+    if not folders:
+        pytest.skip("no relaxometry series in the shared data")
+    captured: list = []
+    orig = proto.analyse_plate
+
+    def spy(*a, **k):
+        captured.append(orig(*a, **k))
+        return captured[-1]
+
+    monkeypatch.setattr(proto, "analyse_plate", spy)
+    for folder in folders:
+        series = imgqa.load(folder)
+        captured.clear()
+        imgqa.analyse(series, "mr.relaxometry")
+        fast = list(captured)
+        with monkeypatch.context() as mp:
+            _plain_fourth_pass(mp)
+            captured.clear()
+            imgqa.analyse(series, "mr.relaxometry")
+        assert len(fast) == len(captured) > 0
+        for f, r in zip(fast, captured):
+            _assert_same_result(f, r)
