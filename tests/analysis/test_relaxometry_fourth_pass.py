@@ -116,9 +116,9 @@ def test_phantom_disc_is_the_previous_one_on_the_real_mr_images(shared_data):
                 _assert_same_disc(series.pixels(i))
 
 
-def _grid_search_reference(columns, y, lo, hi):
-    """The previous `_grid_search` (step grids rebuilt per call, one exponential per set and
-    trial in the refinements)."""
+def _grid_search_reference(columns, y, lo, hi, key=None):
+    """The previous `_grid_search` (step grids and first grid rebuilt per call, one
+    exponential per set and trial in the refinements); ``key`` (the cache's) unused."""
     from imgqa.analysis.relaxometry import _solve_normal
 
     n_sets = y.shape[0]
@@ -172,10 +172,15 @@ def test_fits_are_those_of_the_previous_grid_search(monkeypatch):
     s2 = 1000 * np.exp(-te / rng.uniform(5.0, 2000.0, (15, 1))) + rng.normal(20, 5, (15, 32))
     cases += [lambda off=off: rel.fit_t2_multiecho(te, s2, offset=off, floor=12.0)
               for off in ("never", "auto", "always")]
-    fast = [case() for case in cases]
+    rel._FIRST_GRIDS.clear()
+    built = [case() for case in cases]             # first grids built (and kept)
+    cached = [case() for case in cases]            # first grids from the cache
+    assert rel._FIRST_GRIDS
     monkeypatch.setattr(rel, "_grid_search", _grid_search_reference)
-    for a, case in zip(fast, cases):
-        _assert_same_fit(a, case())
+    for a, b, case in zip(built, cached, cases):
+        ref = case()
+        _assert_same_fit(a, ref)
+        _assert_same_fit(b, ref)
 
 
 def test_annulus_decides_as_hypot():

@@ -135,7 +135,33 @@ def _median_rows(a: np.ndarray) -> np.ndarray:
     return (part[:, :k].max(axis=1).astype(np.float64) + part[:, k]) / 2.0
 
 
-def _grid_search(columns, y: np.ndarray, lo: float, hi: float
+# The first grids of `_grid_search` by model and range (trial times, basis columns, normal
+# matrix): the same for every plate of one protocol; a few entries, read-only.
+_FIRST_GRIDS: dict[tuple, tuple[np.ndarray, list[np.ndarray], tuple[np.ndarray, ...]]] = {}
+_FIRST_GRIDS_MAX = 32
+
+
+def _first_grid(columns, lo: float, hi: float, key: tuple | None
+                ) -> tuple[np.ndarray, list[np.ndarray], tuple[np.ndarray, ...]]:
+    """The first grid of `_grid_search`: the 200 trial times (1, 200), the basis columns
+    there (samples, 200) and their normal matrix (`_normal_matrix`). They depend on the
+    model and the range only, so with a ``key`` naming the model (its sample times) they are
+    built once per process and reused (≈ 25 µs a fit)."""
+    if key is not None and (key, lo, hi) in _FIRST_GRIDS:
+        return _FIRST_GRIDS[(key, lo, hi)]
+    t = np.sqrt(lo * hi) * np.exp(np.log(hi / lo) / 2 * _STEPS_FIRST)[None, :]  # (1, 200)
+    cols = [c[:, 0, :] for c in columns(t)]                              # b × (n, 200)
+    matrix = _normal_matrix([c[:, None, :] for c in cols])
+    if key is not None:
+        for a in (t, *cols, *matrix):
+            a.setflags(write=False)
+        if len(_FIRST_GRIDS) >= _FIRST_GRIDS_MAX:
+            _FIRST_GRIDS.clear()
+        _FIRST_GRIDS[(key, lo, hi)] = (t, cols, matrix)
+    return t, cols, matrix
+
+
+def _grid_search(columns, y: np.ndarray, lo: float, hi: float, key: tuple | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best time per signal row for a model linear in its (one or two) amplitudes given the
     time.
@@ -151,17 +177,17 @@ def _grid_search(columns, y: np.ndarray, lo: float, hi: float
     evaluated directly: the normal equations written out element-wise (a 1×1 or 2×2 system
     per set and trial; ``einsum`` on these small 4-d arrays cost more than the arithmetic),
     with the samples on the first axis so that every sum over them adds whole (sets, grid)
-    planes, and the residuals summed squared.
+    planes, and the residuals summed squared. ``key`` (hashable, optional) names the model
+    (``columns``) for the cache of first grids (`_first_grid`).
     """
     n_sets = y.shape[0]
     y = np.asarray(y, float)
     # the samples repeated along the refinement grid once (n, s, g): the products and the
     # residual then run on whole contiguous arrays, not on 41-element broadcast rows
     yy = np.repeat(y.T[:, :, None], _STEPS_REFINE.size, axis=2)
-    t = np.sqrt(lo * hi) * np.exp(np.log(hi / lo) / 2 * _STEPS_FIRST)[None, :]  # (1, 200)
-    cols = [c[:, 0, :] for c in columns(t)]                              # b × (n, 200)
+    t, cols, matrix = _first_grid(columns, lo, hi, key)
     rhs = [y @ c for c in cols]                                          # b × (s, 200)
-    coef = _solve_normal([c[:, None, :] for c in cols], rhs)
+    coef = _solve_with(matrix, rhs)
     rss = (y * y).sum(axis=1)[:, None] - sum(c * b for c, b in zip(coef, rhs))
     centre = t[0, np.argmin(rss, axis=1)]
     # the refinement's relative steps are the same for every set: one row of exponentials,
@@ -190,20 +216,34 @@ def _solve_normal(cols: list[np.ndarray], y: np.ndarray | list[np.ndarray]
     batched over the trailing axes: closed-form 1×1 or 2×2 normal equations (Cramer's rule,
     a 10⁻¹² ridge on the 2×2 diagonal against a singular system). ``y`` may instead be the
     right-hand sides already computed (one array per column, summed over the samples)."""
+    rhs = y if isinstance(y, list) else [(x * y).sum(axis=0) for x in cols]
+    return _solve_with(_normal_matrix(cols), rhs)
+
+
+def _normal_matrix(cols: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """The normal matrix of `_solve_normal`, ready to solve: ``(a,)`` (a 0 replaced by
+    10⁻³⁰⁰) for one column; ``(a00, a01, a11, det)`` (ridged diagonal, a 0 determinant
+    replaced by 10⁻³⁰⁰) for two."""
     if len(cols) not in (1, 2):
         raise ValueError("one or two basis columns")
-    rhs = y if isinstance(y, list) else [(x * y).sum(axis=0) for x in cols]
     if len(cols) == 1:
         x0 = cols[0]
         a = (x0 * x0).sum(axis=0)
-        return [rhs[0] / np.where(np.abs(a) > 0, a, 1e-300)]
+        return (np.where(np.abs(a) > 0, a, 1e-300),)
     x0, x1 = cols
     a00 = (x0 * x0).sum(axis=0) + 1e-12
     a01 = (x0 * x1).sum(axis=0)
     a11 = (x1 * x1).sum(axis=0) + 1e-12
-    b0, b1 = rhs
     det = a00 * a11 - a01 * a01
-    det = np.where(np.abs(det) > 0, det, 1e-300)
+    return a00, a01, a11, np.where(np.abs(det) > 0, det, 1e-300)
+
+
+def _solve_with(matrix: tuple[np.ndarray, ...], rhs: list[np.ndarray]) -> list[np.ndarray]:
+    """The amplitudes for right-hand sides ``rhs`` (one per column) given `_normal_matrix`."""
+    if len(matrix) == 1:
+        return [rhs[0] / matrix[0]]
+    a00, a01, a11, det = matrix
+    b0, b1 = rhs
     return [(a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det]
 
 
@@ -259,7 +299,8 @@ def fit_t1_ir(ti_ms: np.ndarray, tr_ms: np.ndarray, signals: np.ndarray, *,
         fit_rows[n_v:2 * n_v] = m[:, 0] > 0
     sign = np.concatenate(signs)[fit_rows]                                # (rows, TIs)
     y_all = np.abs(np.concatenate([y] * len(signs))[fit_rows]) * sign if magnitude else y
-    t1_fit, coef_fit, rss_fit = _grid_search(columns, y_all, *t1_range_ms)
+    t1_fit, coef_fit, rss_fit = _grid_search(columns, y_all, *t1_range_ms,
+                                             key=("ir", ti.tobytes(), tr.tobytes()))
     if magnitude:
         # a restored polarity must be the model's own: the fitted curve has to be
         # negative where the signs were flipped, with a physical inversion efficiency
@@ -329,13 +370,14 @@ def fit_t2_multiecho(te_ms: np.ndarray, signals: np.ndarray, *, exclude_first: b
             return [e, np.ones_like(e)] if with_c else [e]
         return make
 
-    t2, coef, rss = _grid_search(columns(False), y, *t2_range_ms)
+    t2, coef, rss = _grid_search(columns(False), y, *t2_range_ms, key=("se", te.tobytes()))
     a, c = coef[:, 0], np.zeros(len(y))
     use_c = np.full(len(y), offset == "always")
     if offset == "auto":
         use_c = t2 < (te[-1] - te[0]) / 5.0
     if use_c.any():
-        t2c, coefc, rssc = _grid_search(columns(True), y[use_c], *t2_range_ms)
+        t2c, coefc, rssc = _grid_search(columns(True), y[use_c], *t2_range_ms,
+                                        key=("se+c", te.tobytes()))
         t2[use_c], a[use_c], c[use_c], rss[use_c] = t2c, coefc[:, 0], coefc[:, 1], rssc
     rel = np.sqrt(rss / te.size) / np.maximum(np.abs(a), 1e-12)
     return RelaxFit(t2, a, c, rel, use_c.astype(int))
