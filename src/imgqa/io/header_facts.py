@@ -453,7 +453,8 @@ def _code_strings(ds: Dataset, kw: str) -> tuple[str, ...]:
 
     Read from the raw bytes as pydicom's `convert_string` reads them (Latin-1, trailing spaces
     and NULs dropped, split at backslashes) without converting the element in the dataset
-    (≈ 10 µs per file); through pydicom for anything else (converted, deferred, another VR).
+    (≈ 10 µs per series); through pydicom for anything else (converted, deferred, another
+    VR).
     """
     tag, vr = _tag_vr(kw)
     elem = ds._dict.get(tag)

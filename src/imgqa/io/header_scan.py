@@ -203,8 +203,9 @@ def _file_dataset(fh: BinaryIO, elements: _Elements, preamble: bytes,
                  _is_little_endian=True, _read_implicit=implicit, _read_little=True,
                  filename=name, timestamp=mtime)
     charset: str | list[str] = default_encoding
-    if _CHARSET in elements:
-        charset = convert_encodings(_convert(ds, tag_key(_CHARSET), default_encoding).value)
+    charset_tag = tag_key(_CHARSET)  # the shared key: found by identity, not BaseTag.__eq__
+    if charset_tag in elements:
+        charset = convert_encodings(_convert(ds, charset_tag, default_encoding).value)
     attrs["_read_charset"] = charset
     return ds
 
