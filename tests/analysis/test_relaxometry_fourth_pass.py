@@ -307,3 +307,31 @@ def test_real_series_are_those_of_the_plain_computation(shared_data, monkeypatch
         assert len(fast) == len(captured) > 0
         for f, r in zip(fast, captured):
             _assert_same_result(f, r)
+
+
+def _best_over_radii_reference(score, radii_px):
+    """The previous running maximum (strictly greater: ties keep the first kernel)."""
+    best = score[0].copy()
+    idx = np.zeros(best.shape, np.intp)
+    for k in range(1, score.shape[0]):
+        better = score[k] > best
+        np.copyto(best, score[k], where=better)
+        idx[better] = k
+    return best, radii_px[idx]
+
+
+def test_best_over_radii_is_the_running_maximum_with_ties_and_signed_zeros():
+    from imgqa.analysis.relaxometry_vials import _best_over_radii
+
+    rng = np.random.default_rng(47)
+    for _ in range(300):
+        n = int(rng.integers(1, 6))
+        score = rng.integers(-2, 3, (n, 7, 9)).astype(rng.choice([np.float32, np.float64]))
+        score[rng.random(score.shape) < 0.3] *= -1.0        # ±0 among the zeros
+        radii = np.sort(rng.uniform(3.0, 9.0, n))
+        best, rad = _best_over_radii(score, radii)
+        ref_best, ref_rad = _best_over_radii_reference(score, radii)
+        assert best.dtype == ref_best.dtype
+        np.testing.assert_array_equal(rad, ref_rad)
+        assert np.array_equal(np.signbit(best), np.signbit(ref_best))
+        np.testing.assert_array_equal(best, ref_best)
