@@ -335,3 +335,33 @@ def test_best_over_radii_is_the_running_maximum_with_ties_and_signed_zeros():
         np.testing.assert_array_equal(rad, ref_rad)
         assert np.array_equal(np.signbit(best), np.signbit(ref_best))
         np.testing.assert_array_equal(best, ref_best)
+
+
+def _otsu_reference(image, nbins=256):
+    """The previous `otsu_threshold` (every index clipped to the last bin)."""
+    x = np.asarray(image, float).ravel()
+    lo, hi = float(x.min()), float(x.max())
+    if hi <= lo:
+        return lo
+    width = (hi - lo) / nbins
+    idx = np.minimum(((x - lo) / width).astype(np.intp), nbins - 1)
+    counts = np.bincount(idx, minlength=nbins).astype(float)
+    centres = lo + width * (np.arange(nbins) + 0.5)
+    w1 = np.cumsum(counts)
+    w2 = np.cumsum(counts[::-1])[::-1]
+    m1 = np.cumsum(counts * centres) / np.maximum(w1, 1e-300)
+    m2 = (np.cumsum((counts * centres)[::-1]) / np.maximum(w2[::-1], 1e-300))[::-1]
+    var = w1[:-1] * w2[1:] * (m1[:-1] - m2[1:]) ** 2
+    return float(centres[int(np.argmax(var))])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")       # overflow of huge ranges
+def test_otsu_threshold_is_the_previous_one():
+    rng = np.random.default_rng(48)
+    for _ in range(1000):
+        h, w = rng.integers(1, 40, 2)
+        img = rng.random((h, w)) * rng.choice([1.0, 1e-3, 1e6, 1e-310, 1e300])   # subnormal
+        if rng.random() < 0.3:                      # values on bin edges
+            img = np.round(img * 7) / 7
+        for nbins in (256, 7):
+            assert otsu_threshold(img, nbins) == _otsu_reference(img, nbins)

@@ -37,8 +37,15 @@ def otsu_threshold(image: np.ndarray, nbins: int = 256) -> float:
     if hi <= lo:
         return lo
     width = (hi - lo) / nbins
-    idx = np.minimum(((x - lo) / width).astype(np.intp), nbins - 1)
-    counts = np.bincount(idx, minlength=nbins).astype(float)
+    scaled = x - lo
+    scaled /= width                                    # in place: one float64 temporary
+    counts = np.bincount(scaled.astype(np.intp), minlength=nbins)
+    if counts.size > nbins:
+        # the top of the range (x = hi, and rounding) lands at nbins: counted in the last
+        # bin, as clipping every index would (one fold of the counts, not a pass over them)
+        counts[nbins - 1] += counts[nbins:].sum()
+        counts = counts[:nbins]
+    counts = counts.astype(float)
     centres = lo + width * (np.arange(nbins) + 0.5)
     w1 = np.cumsum(counts)
     w2 = np.cumsum(counts[::-1])[::-1]
