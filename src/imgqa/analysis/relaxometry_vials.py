@@ -123,8 +123,8 @@ def _erode_taxicab(mask: np.ndarray, k: int) -> np.ndarray:
     unset): a pixel stays when every pixel within taxicab distance k is set.
 
     k erosions by the cross on the flattened rows (`_taxicab_steps`): each a handful of
-    contiguous byte operations, ≈ 3 times faster than the same ANDs on 2-d views (one inner
-    loop per row) and than ``binary_erosion``'s per-pixel passes."""
+    contiguous byte operations, ≈ 2.5 times faster than the same ANDs on 2-d views (one
+    inner loop per row), itself faster than ``binary_erosion``'s per-pixel passes."""
     return _taxicab_steps(mask, k, grow=False)
 
 
@@ -155,8 +155,8 @@ def _taxicab_steps(mask: np.ndarray, k: int, *, grow: bool) -> np.ndarray:
     b = np.empty_like(a)
     op = np.logical_or if grow else np.logical_and
     for _ in range(k):
-        # b = a op (a shifted by ±1 pixel, ±1 row); the first and last row stay unset
-        # (an erosion keeps them so, a dilation only reaches them from the gap's far side)
+        # b = a op (a shifted by ±1 pixel, ±1 row); the rows above and below the array
+        # stand for the outside: kept unset
         b[:wide] = False
         b[-wide:] = False
         inner = slice(wide, a.size - wide)
@@ -171,7 +171,7 @@ def _taxicab_steps(mask: np.ndarray, k: int, *, grow: bool) -> np.ndarray:
 def _maximum_filter(a: np.ndarray, size: int) -> np.ndarray:
     """``ndimage.maximum_filter(a, size=size)`` (its default "reflect" border) for a small
     2-d float array: a running maximum over ``size`` shifted slices of the rows, then of the
-    columns, of a copy padded with −inf (six times faster on a 60² coarse grid than the
+    columns, of a copy padded with −inf (twice as fast on the ≈ 60² coarse grid as the
     filter's per-line passes and checks).
 
     The reflected border only repeats values that lie in the window anyway, so the maximum
