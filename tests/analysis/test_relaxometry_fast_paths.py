@@ -315,34 +315,9 @@ def test_fast_search_is_the_reference_search_on_digital_plates(kw, monkeypatch):
     _assert_same_plate(fast, ref)
 
 
-def test_fast_search_is_the_reference_search_on_the_real_series(shared_data, monkeypatch):
-    import imgqa
-    from imgqa.protocols import relaxometry as proto
-
-    root = shared_data / "mr" / "relaxometry_hazen"
-    folders = sorted(p for p in root.glob("T*/site*/plate*") if p.is_dir())
-    if not folders:
-        pytest.skip("no relaxometry series in the shared data")
-    captured: list = []
-    orig = proto.analyse_plate
-
-    def spy(*a, **k):
-        captured.append(orig(*a, **k))
-        return captured[-1]
-
-    monkeypatch.setattr(proto, "analyse_plate", spy)
-    for folder in folders:
-        series = imgqa.load(folder)
-        captured.clear()
-        imgqa.analyse(series, "mr.relaxometry")
-        fast = list(captured)
-        with monkeypatch.context() as mp:
-            _reference_search(mp)
-            captured.clear()
-            imgqa.analyse(series, "mr.relaxometry")
-        assert len(fast) == len(captured) > 0
-        for f, r in zip(fast, captured):
-            _assert_same_plate(f, r)
+def test_fast_search_is_the_reference_search_on_the_real_series(real_plates_two_ways):
+    for fast, reference in real_plates_two_ways(_reference_search):
+        _assert_same_plate(fast, reference)
 
 
 @pytest.mark.parametrize("shift", [(0, 1), (1, 0), (3, -5), (-7, 2), (11, 9)])

@@ -279,34 +279,9 @@ def test_plates_are_those_of_the_plain_computation(kind, kw, monkeypatch):
     _assert_same_result(fast, ref)
 
 
-def test_real_series_are_those_of_the_plain_computation(shared_data, monkeypatch):
-    import imgqa
-    from imgqa.protocols import relaxometry as proto
-
-    folders = sorted(p for p in (shared_data / "mr" / "relaxometry_hazen").glob("T*/site*/plate*")
-                     if p.is_dir())
-    if not folders:
-        pytest.skip("no relaxometry series in the shared data")
-    captured: list = []
-    orig = proto.analyse_plate
-
-    def spy(*a, **k):
-        captured.append(orig(*a, **k))
-        return captured[-1]
-
-    monkeypatch.setattr(proto, "analyse_plate", spy)
-    for folder in folders:
-        series = imgqa.load(folder)
-        captured.clear()
-        imgqa.analyse(series, "mr.relaxometry")
-        fast = list(captured)
-        with monkeypatch.context() as mp:
-            _plain_fourth_pass(mp)
-            captured.clear()
-            imgqa.analyse(series, "mr.relaxometry")
-        assert len(fast) == len(captured) > 0
-        for f, r in zip(fast, captured):
-            _assert_same_result(f, r)
+def test_real_series_are_those_of_the_plain_computation(real_plates_two_ways):
+    for fast, plain in real_plates_two_ways(_plain_fourth_pass):
+        _assert_same_result(fast, plain)
 
 
 def _best_over_radii_reference(score, radii_px):
