@@ -263,3 +263,22 @@ def test_magnet_resolution_is_the_reference(images, monkeypatch):
             assert na == nb
             assert fa.dtype == fb.dtype and np.array_equal(fa, fb)
             assert ma.dtype == mb.dtype and np.array_equal(ma, mb)
+
+
+def test_line_fits_and_medians_with_every_point_kept_are_the_general_ones():
+    rng = np.random.default_rng(8)
+    for e, n in ((1, 10), (2, 56), (2, 57), (3, 123)):
+        x = np.arange(n, dtype=float)
+        for y in (rng.normal(20.0, 3.0, (e, n)), np.round(rng.normal(20.0, 3.0, (e, n))),
+                  np.full((e, n), 7.5), x * 0.17 + 3.2 + rng.normal(0, 0.3, (e, n))):
+            every = np.ones((e, n), bool)
+            a, b = mr._line_fits(x, y, every)
+            ra, rb = _reference_line_fits(x, y, every)
+            assert np.array_equal(a, ra) and np.array_equal(b, rb)
+            assert np.array_equal(mr._masked_median(y, every), _reference_masked_median(y, every))
+            some = rng.random((e, n)) < 0.8
+            some[:, 0] = True
+            a, b = mr._line_fits(x, y, some)
+            ra, rb = _reference_line_fits(x, y, some)
+            assert np.array_equal(a, ra) and np.array_equal(b, rb)
+            assert np.array_equal(mr._masked_median(y, some), _reference_masked_median(y, some))
