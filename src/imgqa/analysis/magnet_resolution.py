@@ -8,7 +8,10 @@ block's outline (no Hough search). Split from `imgqa.analysis.magnet`, which re-
 
 Speed (a 512² image in ≈ 2.5 ms CPU on a shared 2-core machine): every step works on the
 block's box or its two edge ROIs, both edges go through one sequence of numpy calls (at this
-size each call costs a few µs, so the count of calls is the cost).
+size each call costs a few µs, so the count of calls is the cost). The usual case takes
+shortcuts that give the same numbers bit for bit: the block plainly one piece in its box (no
+full-resolution label), every window inside the ROI, every line kept by a fit (sums over the
+line index computed once, medians by partition).
 """
 
 from __future__ import annotations
@@ -292,20 +295,36 @@ def _masked_median(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return 0.5 * (y[rows, (n - 1) // 2] + y[rows, n // 2])
 
 
-def _line_fits(x: np.ndarray, y: np.ndarray, mask: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares lines y = a + b·x through each row's ``mask``-ed points: (a, b) per row
-    (closed form, centred; ``x`` (n,) shared by the rows, ``y`` finite)."""
+@lru_cache(maxsize=8)
+def _line_index(n: int) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """``x = 0 … n − 1`` (the lines along an edge), its mean, its deviations from the mean
+    and their sum of squares: the same for every fit over ``n`` lines, computed once."""
+    x = np.arange(n, dtype=float)
+    xm = x.sum() / n
+    dx = x - xm
+    sxx = (dx * dx).sum()
+    x.setflags(write=False)
+    dx.setflags(write=False)
+    return x, xm, dx, sxx
+
+
+def _line_fits(y: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares lines y = a + b·x through each row's ``mask``-ed points, x the column
+    index (the line along the edge): (a, b) per row (closed form, centred; ``y`` finite)."""
+    x, xm0, dx0, sxx0 = _line_index(y.shape[1])
     if mask.all():
-        # every point kept (the usual case): x's mean and spread once for all the rows (the
+        # every point kept (the usual case): x's mean and spread are `_line_index`'s (the
         # same sums of the same numbers as over the rows of x × mask)
-        m = x.size
-        xm = x.sum() / m
-        ym = y.sum(axis=1) / m
-        dx = x - xm
-        sxx = (dx * dx).sum()
-        b = (dx * (y - ym[:, None])).sum(axis=1) / (sxx if sxx > 0 else np.inf)
-        return ym - b * xm, b
+        ym = y.sum(axis=1) / y.shape[1]
+        b = (dx0 * (y - ym[:, None])).sum(axis=1) / (sxx0 if sxx0 > 0 else np.inf)
+        return ym - b * xm0, b
+    n = mask.sum(axis=1)
+    xm = (x * mask).sum(axis=1) / n
+    ym = (y * mask).sum(axis=1) / n
+    dx = (x - xm[:, None]) * mask
+    sxx = (dx * dx).sum(axis=1)
+    b = (dx * (y - ym[:, None])).sum(axis=1) / np.where(sxx > 0, sxx, np.inf)
+    return ym - b * xm, b
     n = mask.sum(axis=1)
     xm = (x * mask).sum(axis=1) / n
     ym = (y * mask).sum(axis=1) / n
@@ -344,13 +363,13 @@ def _block_edges(work: np.ndarray, mask: np.ndarray, vertical: tuple[bool, ...]
         An edge is not in its ROI, leaves it, or has too few lines with a gradient peak.
     """
     ne, nv, nu = work.shape
-    v = np.arange(nv, dtype=float)
+    v = _line_index(nv)[0]    # the lines along the edge, 0 … nv − 1 (read-only)
     has = np.asarray(mask.any(axis=2))
     if has.sum(axis=1).min() < 10:
         raise ValueError("the block edge is not in its ROI")
     # the block is on the high-u side of its left/top edge: outline = first block pixel − ½
     first = np.argmax(mask, axis=2) - 0.5
-    a, b = _line_fits(v, first, has)
+    a, b = _line_fits(first, has)
     du = _du(work)      # C-contiguous (a new array): gathered below by flat indices
     k = np.arange(-_CENTROID_HALF, _CENTROID_HALF + 1)
     line0 = (np.arange(ne * nv) * nu).reshape(ne, nv, 1)    # flat index of each line's u = 0
@@ -385,7 +404,7 @@ def _block_edges(work: np.ndarray, mask: np.ndarray, vertical: tuple[bool, ...]
         pos = (w * cols).sum(axis=2) / np.maximum(w.sum(axis=2), 1e-12)
         keep = line_ok
         for _ in range(3):
-            a, b = _line_fits(v, pos, keep)
+            a, b = _line_fits(pos, keep)
             resid = np.abs(pos - (a[:, None] + b[:, None] * v))
             mad = _masked_median(resid, keep) * 1.4826 + 0.02
             new = line_ok & (resid < np.maximum(3 * mad, 0.1)[:, None])
