@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.uid import generate_uid
 
 from imgqa.phantoms.writer import write_ground_truth, write_series
 
@@ -167,13 +168,16 @@ def write_t1_series(folder: Path, *,
     stack, truth = relaxometry_plate(NIST_T1_MS if nist else PLATE5_T1_MS, kind="T1", x_ms=ti,
                                      tr_ms=tr, pixel_mm=pixel_mm, **kw)
     plate = "NIST T1 array" if nist else "T1 plate 5"
+    # one session: the series of every TI share the study and the frame of reference, as a
+    # scanner writes them (what groups them for the automatic choice)
+    session = {"StudyInstanceUID": generate_uid(), "FrameOfReferenceUID": generate_uid()}
     for k in range(ti.size):
         write_series(stack[k], folder, modality="MR",
                      description=f"Relaxometry {plate} TI{ti[k]:.0f} (phantom)",
                      pixel_spacing_mm=pixel_mm, slice_thickness_mm=5.0, prefix=f"ti{k + 1:02d}",
                      extra_tags={"InversionTime": f"{ti[k]:g}", "RepetitionTime": f"{tr[k]:g}",
                                  "EchoTime": "12", "MagneticFieldStrength": 1.5,
-                                 "ScanningSequence": "IR", "SeriesNumber": k + 1})
+                                 "ScanningSequence": "IR", "SeriesNumber": k + 1, **session})
     truth["tr_ms"] = tr.tolist()
     write_ground_truth(folder, truth)
     return truth

@@ -197,12 +197,60 @@ def batch_units(series: Sequence[ImageSeries], protocol: Protocol | None
     """The independent pieces of work of a batch, in input order.
 
     One series per unit, except that a ``multi_series`` protocol (e.g. the two-acquisition
-    NEMA SNR) gets all the series together as one unit. `analyse_batch` and the parallel batch
-    (`imgqa.parallel`) share this so that both give the same results in the same order.
+    NEMA SNR) gets all the series together as one unit, and that with the automatic choice
+    the series a protocol groups (`Protocol.group_key`: e.g. the one-TI series of a T1
+    relaxometry acquisition) form one unit, analysed by that protocol (`analyse_unit`).
+    `analyse_batch` and the parallel batch (`imgqa.parallel`) share this so that both give
+    the same results in the same order.
     """
     if protocol is not None and protocol.multi_series:
         return [list(series)] if series else []
-    return [[s] for s in series]
+    return [list(unit) for unit in _grouped(series)]
+
+
+def _grouped(series: Sequence[ImageSeries]) -> list[list[ImageSeries]]:
+    """The automatic batch's units: each series alone, except the series that a protocol's
+    `Protocol.group_key` gives one key (two or more), which form one unit where the first
+    of them stands."""
+    groupers = [p for p in all_protocols() if p.group_key is not None and p.multi_series]
+    units: list[list[ImageSeries]] = []
+    members: dict[tuple[str, Any], list[ImageSeries]] = {}
+    for s in series:
+        key = _group_of(s, groupers)
+        if key is None:
+            units.append([s])
+        elif key in members:
+            members[key].append(s)
+        else:
+            members[key] = [s]
+            units.append(members[key])
+    # a key held by one series only: that series is analysed alone, as it would have been
+    return units
+
+
+def _group_of(series: ImageSeries, groupers: Sequence[Protocol]) -> tuple[str, Any] | None:
+    """(protocol name, key) of the first protocol that groups this series, or None."""
+    for proto in groupers:
+        if not proto.accepts(series):
+            continue
+        try:
+            key = proto.group_key(series)  # type: ignore[misc]
+        except Exception:  # a grouping hook must never stop a batch: the series stays alone
+            log.debug("group_key of %s failed", proto.name, exc_info=True)
+            continue
+        if key is not None:
+            return proto.name, key
+    return None
+
+
+def grouping_protocol(unit: Sequence[ImageSeries]) -> Protocol | None:
+    """The protocol that grouped an automatic batch's unit of several series (None for a
+    unit of one series)."""
+    if len(unit) < 2:
+        return None
+    groupers = [p for p in all_protocols() if p.group_key is not None and p.multi_series]
+    found = _group_of(unit[0], groupers)
+    return get_protocol(found[0]) if found is not None else None
 
 
 def analyse_unit(unit: Sequence[ImageSeries], protocol: Protocol | None, **params: Any
@@ -210,6 +258,19 @@ def analyse_unit(unit: Sequence[ImageSeries], protocol: Protocol | None, **param
     """Analyse one unit of `batch_units`; any failure becomes its one problem (never raised)."""
     from dataclasses import replace
 
+    grouped = grouping_protocol(unit) if protocol is None else None
+    if grouped is not None:
+        try:
+            reason = (f"Automatic: {len(unit)} series of one acquisition analysed together "
+                      f"by {grouped.name} ({grouped.inputs}).")
+            return [replace(r, choice_reason=reason)
+                    for r in run_protocol(grouped, unit, **params)], []
+        except Exception:  # not that acquisition after all: each series as it would have been
+            log.debug("%s on %d grouped series failed; analysing them one by one",
+                      grouped.name, len(unit), exc_info=True)
+            outcomes = [analyse_unit([s], None, **params) for s in unit]
+            return ([r for rs, _ in outcomes for r in rs],
+                    [p for _, ps in outcomes for p in ps])
     try:
         if protocol is not None and protocol.multi_series:
             return [replace(r, choice_reason="Chosen by the user.")

@@ -10,7 +10,7 @@ first step of mm-based protocols (`with_pixel_size`) and the JSON conversion of 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -141,6 +141,12 @@ class Protocol:
     key_measurement : str or None
         The test's headline number (one of ``measurements``): listed first in result tables
         and the trend shown by default.
+    group_key : callable or None
+        For a ``multi_series`` protocol whose acquisition is written as several series (one
+        per inversion time, say): ``group_key(series)`` gives the same hashable key to the
+        series of one acquisition, None to a series it does not group. In an automatic
+        batch, two or more series with one key are analysed together by this protocol
+        (`imgqa.protocols.base.batch_units`).
     """
 
     name: str
@@ -159,6 +165,7 @@ class Protocol:
     standard: str = ""
     kind: str = "analysis"
     key_measurement: str | None = None
+    group_key: Callable[[ImageSeries], Hashable | None] | None = None
 
     def measurement(self, name: str) -> MeasurementSpec:
         for m in self.measurements:

@@ -20,7 +20,7 @@ layers use:
   `all_protocols`, `measurement_label`, `protocol_title`, `key_measurement`, `humanise_name`;
 * `imgqa.protocols._running`: `run_protocol`, `internal_error`, `AnalysisProblem`;
 * `imgqa.protocols._analyse`: the automatic choice (`detect_protocols`, `choose_protocol`, ...)
-  and `analyse_series`, `analyse_batch`, `batch_units`, `analyse_unit`.
+  and `analyse_series`, `analyse_batch`, `batch_units`, `analyse_unit`, `grouping_protocol`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from imgqa.protocols._analyse import (
     candidate_protocols,
     choose_protocol,
     detect_protocols,
+    grouping_protocol,
 )
 from imgqa.protocols._declarations import (
     Analysis,
@@ -95,6 +96,7 @@ __all__ = [
     "Status",
     "analyse_unit",
     "batch_units",
+    "grouping_protocol",
     "check_parameters",
     "internal_error",
     "_REGISTRY",

@@ -215,6 +215,25 @@ def _detect(series: ImageSeries) -> tuple[float, str]:
     return 0.0, "only chosen for relaxometry series (description RELAX, or several echoes)"
 
 
+def _group_key(series: ImageSeries) -> tuple | None:
+    """The acquisition a one-TI MR series belongs to (scanners write an inversion-recovery T1
+    measurement as one series per inversion time, whatever its description: "se", "Spin
+    Echo"…): study, frame of reference, slice position and orientation, matrix and pixel
+    size. None for any other series (several TIs or none), which is analysed alone. Series
+    grouped by mistake (e.g. two FLAIR repeats) are analysed one by one again when the
+    plate is not found (`imgqa.protocols.base.analyse_unit`)."""
+    if series.modality != "MR" or not len(series):
+        return None
+    tis = {_timing(series, i)["ti"] for i in range(len(series))}
+    if len(tis) != 1 or None in tis:
+        return None
+    ds = series.dataset(0)
+    geo = series.geometry
+    return (series.header.study_uid, str(ds.get("FrameOfReferenceUID", "")),
+            _slice_key(series, 0), geo.orientation, series.header.rows, series.header.columns,
+            geo.pixel_spacing_mm)
+
+
 def _measurements() -> tuple[MeasurementSpec, ...]:
     out = []
     for key, what in (("t1", "T1"), ("t2", "T2")):
@@ -257,5 +276,6 @@ register(Protocol(
            "allowed) or its multi-echo series (≥ 3 TEs)",
     multi_series=True,
     detect=_detect,
+    group_key=_group_key,
     standard="IPEM Report 112; Tofts, Quantitative MRI of the Brain (2003) ch. 5–6",
 ))
