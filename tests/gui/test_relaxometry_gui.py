@@ -4,9 +4,10 @@ plotted (the GUI shows protocol results generically)."""
 from __future__ import annotations
 
 import pyqtgraph as pg
+import pytest
 from conftest import open_and_wait
 
-from imgqa.phantoms.relaxometry import write_t2_series
+from imgqa.phantoms.relaxometry import write_t1_series, write_t2_series
 
 
 def test_relaxometry_result_shows_rois_and_curves(qtbot, window, tmp_path):
@@ -22,3 +23,28 @@ def test_relaxometry_result_shows_rois_and_curves(qtbot, window, tmp_path):
     plot = window.plots.plot_widget(0)
     assert isinstance(plot, pg.PlotWidget)
     assert len(plot.getPlotItem().listDataItems()) == 15   # 14 vials + the bath
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_per_ti_series_are_analysed_together_in_the_window(qtbot, window, tmp_path, jobs):
+    """A T1 plate written as one series per TI (7 series: the process pool with 2 jobs):
+    the first series gets the plate's result, the others say they were analysed with it."""
+    write_t1_series(tmp_path / "t1", seed=4)
+    window.controller.jobs = jobs
+    open_and_wait(qtbot, window, [tmp_path / "t1"])
+    entries = window.workspace.entries
+    assert len(entries) == 7
+    lead, others = entries[0], entries[1:]
+    assert [r.protocol for r in lead.results] == ["mr.relaxometry"]
+    assert lead.results[0].series["series_count"] == 7 and lead.error is None
+    assert all(e.results == [] and e.error is None and e.protocol == "mr.relaxometry"
+               and e.analysed_with == lead.series.header.series_description for e in others)
+    item = window.browser._items[others[0].key]
+    assert item.text(2).startswith("↳") and "results are shown there" in item.toolTip(2)
+    window.browser.select(others[0].key)
+    qtbot.waitUntil(lambda: "analysed together with" in window.result_title.text(),
+                    timeout=5000)
+    window.browser.select(lead.key)
+    qtbot.waitUntil(lambda: "T1, vial 1" in " ".join(
+        window.result_panel.results_table.item(r, 0).text()
+        for r in range(window.result_panel.results_table.rowCount())), timeout=5000)

@@ -4,7 +4,9 @@ window as soon as it is known, on worker processes when there are enough series 
 Runs on a `gui.workers` thread; talks to the window only through its `Progress` (``report``
 for the progress bar, ``emit`` for each series' outcome, ``check`` for Cancel). The outcome of
 a series is ``("ok", key, protocol name, results)`` or ``("error", key, protocol name,
-message, hint)``, whichever way it was analysed.
+message, hint)``, whichever way it was analysed, or ``("joined", key, protocol name, lead
+series description)`` for a series analysed together with another (the one-TI series of a
+T1 relaxometry plate: the results go to the first of them).
 
 With at least `POOL_MIN_SERIES` series, more than one core and no test chosen by hand, the
 series go to `imgqa.parallel.analyse_parallel`, the process pool of ``imgqa analyse``: the
@@ -65,35 +67,91 @@ def analyse_entries(items: Sequence[Item], p: Progress, jobs: int | None = None)
 
 
 def _in_this_thread(items: Sequence[Item], p: Progress) -> None:
-    from imgqa.protocols import AnalysisProblem, analyse_series
+    from imgqa.protocols.base import analyse_unit
 
     n = len(items)
-    for i, (key, series, override) in enumerate(items):
+    by_key = {key: (series, override) for key, series, override in items}
+    done = 0
+    for keys in _unit_keys(items):
         p.check()
-        p.report(i, n, f"{i + 1}/{n}")
-        name = override
-        try:
-            results = analyse_series(series, override)
-            name = results[0].protocol if results else override
-            p.emit(("ok", key, name, results))
-        except Exception as exc:  # one series' problem; the next one runs
-            # Plain message and hint; a traceback goes to the log at DEBUG only.
-            prob = AnalysisProblem.from_exception(exc, override, [series])
-            p.emit(("error", key, name, prob.error, prob.hint))
+        p.report(done, n, f"{done + 1}/{n}")
+        if len(keys) > 1 and _emit_group(p, keys, [by_key[k][0] for k in keys],
+                                         analyse_unit([by_key[k][0] for k in keys], None)):
+            done += len(keys)
+            continue
+        for key in keys:   # one series (or a group that turned out not to be one)
+            _emit_one(p, key, *by_key[key])
+            done += 1
+
+
+def _emit_one(p: Progress, key: int, series: ImageSeries, override: str | None) -> None:
+    """Analyse one series alone and emit its outcome."""
+    from imgqa.protocols import AnalysisProblem, analyse_series
+
+    name = override
+    try:
+        results = analyse_series(series, override)
+        name = results[0].protocol if results else override
+        p.emit(("ok", key, name, results))
+    except Exception as exc:  # one series' problem; the next one runs
+        # Plain message and hint; a traceback goes to the log at DEBUG only.
+        prob = AnalysisProblem.from_exception(exc, override, [series])
+        p.emit(("error", key, name, prob.error, prob.hint))
+
+
+def _unit_keys(items: Sequence[Item]) -> list[list[int]]:
+    """The entry keys of each unit of work, in order: one series each, except the series of
+    one acquisition that the automatic choice analyses together (`batch_units`: e.g. the
+    one-TI series of a T1 relaxometry plate). A test chosen by hand keeps its series alone."""
+    from imgqa.protocols.base import batch_units
+
+    auto = [(key, series) for key, series, override in items if override is None]
+    key_of = {id(series): key for key, series in auto}
+    grouped = {id(unit[0]): [key_of[id(s)] for s in unit]
+               for unit in batch_units([s for _, s in auto], None) if len(unit) > 1}
+    member = {k for keys in grouped.values() for k in keys[1:]}
+    return [grouped.get(id(series), [key]) for key, series, _ in items if key not in member]
+
+
+def _emit_group(p: Progress, keys: Sequence[int], series: Sequence[ImageSeries],
+                outcome: tuple[list, list]) -> bool:
+    """Emit a grouped unit's outcome: its results on its first series, the others marked as
+    analysed with it. False (nothing emitted) when the group was not analysed as one (its
+    protocol found no such acquisition): the caller then analyses each series alone."""
+    from imgqa.protocols.base import grouping_protocol
+
+    results, problems = outcome
+    proto = grouping_protocol(series)
+    if proto is None or problems or not results or any(
+            r.protocol != proto.name or r.series.get("series_count") != len(series)
+            for r in results):
+        return False
+    lead = series[0].header.series_description or "the first series"
+    p.emit(("ok", keys[0], proto.name, results))
+    for key in keys[1:]:
+        p.emit(("joined", key, proto.name, lead))
+    return True
 
 
 def _in_processes(items: Sequence[Item], p: Progress, jobs: int | None) -> None:
     from imgqa.parallel import analyse_parallel
 
-    keys = [key for key, _, _ in items]
+    units = _unit_keys(items)   # the pool's units (`batch_units`), as entry keys
+    by_key = {key: (series, override) for key, series, override in items}
     p.report(0, len(items), f"0/{len(items)} (on several processes)")
 
     def on_unit(i: int, outcome: tuple[list, list]) -> None:
+        keys = units[i]
+        if len(keys) > 1:
+            if not _emit_group(p, keys, [by_key[k][0] for k in keys], outcome):
+                for key in keys:   # rare: grouped series that are not one acquisition
+                    _emit_one(p, key, *by_key[key])
+            return
         results, problems = outcome
         if problems:
-            p.emit(("error", keys[i], None, problems[0].error, problems[0].hint))
+            p.emit(("error", keys[0], None, problems[0].error, problems[0].hint))
         else:
-            p.emit(("ok", keys[i], results[0].protocol if results else None, results))
+            p.emit(("ok", keys[0], results[0].protocol if results else None, results))
 
     def progress(done: int, total: int, _unit: object) -> None:
         p.report(done, total, f"{done}/{total}")

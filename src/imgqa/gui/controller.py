@@ -249,11 +249,18 @@ class QcController(QObject):
         entry = self.workspace.get(key)
         if entry is None:  # the workspace was replaced meanwhile
             return
+        entry.analysed_with = None
         if kind == "ok":
             _, _, name, results = item
             entry.auto_protocol = entry.auto_protocol if entry.protocol_override else name
             entry.results = list(results)
             entry.error = None
+        elif kind == "joined":   # its images are in another series' results
+            _, _, name, lead = item
+            entry.auto_protocol = name
+            entry.results = []
+            entry.error = None
+            entry.analysed_with = lead
         else:
             _, _, name, message, hint = item
             entry.auto_protocol = entry.auto_protocol or name

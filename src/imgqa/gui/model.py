@@ -55,6 +55,7 @@ class SeriesEntry:
     protocol_override: str | None = None
     results: list[Result] = field(default_factory=list)
     error: str | None = None
+    analysed_with: str | None = None  # the series whose results include this one's images
     equipment_id: int | None = None
     equipment_name: str = ""
     tolerances: dict[tuple[str, str, str], tuple[float | None, str]] = field(default_factory=dict)

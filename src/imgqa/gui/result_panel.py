@@ -98,7 +98,9 @@ class ResultPanel(QWidget):
         if entry.error or not entry.results:
             self.result_title.setText(
                 f"<b>{entry.protocol or ''}</b>: could not analyse" if entry.error
-                else "Not analysed yet (F5 runs the analysis).")
+                else f"<b>{entry.protocol or ''}</b>: analysed together with "
+                     f"'{html.escape(entry.analysed_with)}' (its results are shown there)."
+                if entry.analysed_with else "Not analysed yet (F5 runs the analysis).")
             self.warnings_label.setText(entry.error or "")
             self.results_table.show_rows([])
             self.plots.clear()

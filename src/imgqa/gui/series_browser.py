@@ -84,6 +84,11 @@ class SeriesBrowser(QTreeWidget):
             item.setText(2, status_text(entry.status))
             item.setIcon(2, status_icon(entry.status))
             item.setIcon(0, status_icon(entry.status))
+        elif entry.analysed_with:
+            item.setText(2, "↳ with the first")
+            item.setToolTip(2, f"Analysed together with '{entry.analysed_with}': its results "
+                               "are shown there.")
+            item.setIcon(0, QIcon())
         else:
             item.setText(2, "")
             item.setIcon(0, QIcon())
