@@ -325,13 +325,6 @@ def _line_fits(y: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     sxx = (dx * dx).sum(axis=1)
     b = (dx * (y - ym[:, None])).sum(axis=1) / np.where(sxx > 0, sxx, np.inf)
     return ym - b * xm, b
-    n = mask.sum(axis=1)
-    xm = (x * mask).sum(axis=1) / n
-    ym = (y * mask).sum(axis=1) / n
-    dx = (x - xm[:, None]) * mask
-    sxx = (dx * dx).sum(axis=1)
-    b = (dx * (y - ym[:, None])).sum(axis=1) / np.where(sxx > 0, sxx, np.inf)
-    return ym - b * xm, b
 
 
 def _block_edge(roi: np.ndarray, inside: np.ndarray, *, vertical: bool, pixel_mm: float
