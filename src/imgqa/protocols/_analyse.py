@@ -212,7 +212,7 @@ def _grouped(series: Sequence[ImageSeries]) -> list[list[ImageSeries]]:
     """The automatic batch's units: each series alone, except the series that a protocol's
     `Protocol.group_key` gives one key (two or more), which form one unit where the first
     of them stands."""
-    groupers = [p for p in all_protocols() if p.group_key is not None and p.multi_series]
+    groupers = _groupers()
     units: list[list[ImageSeries]] = []
     members: dict[tuple[str, Any], list[ImageSeries]] = {}
     for s in series:
@@ -226,6 +226,11 @@ def _grouped(series: Sequence[ImageSeries]) -> list[list[ImageSeries]]:
             units.append(members[key])
     # a key held by one series only: that series is analysed alone, as it would have been
     return units
+
+
+def _groupers() -> list[Protocol]:
+    """The multi-series protocols that group series of one acquisition (`group_key`)."""
+    return [p for p in all_protocols() if p.group_key is not None and p.multi_series]
 
 
 def _group_of(series: ImageSeries, groupers: Sequence[Protocol]) -> tuple[str, Any] | None:
@@ -248,8 +253,7 @@ def grouping_protocol(unit: Sequence[ImageSeries]) -> Protocol | None:
     unit of one series)."""
     if len(unit) < 2:
         return None
-    groupers = [p for p in all_protocols() if p.group_key is not None and p.multi_series]
-    found = _group_of(unit[0], groupers)
+    found = _group_of(unit[0], _groupers())
     return get_protocol(found[0]) if found is not None else None
 
 
