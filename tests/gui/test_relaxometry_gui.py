@@ -48,3 +48,17 @@ def test_per_ti_series_are_analysed_together_in_the_window(qtbot, window, tmp_pa
     qtbot.waitUntil(lambda: "T1, vial 1" in " ".join(
         window.result_panel.results_table.item(r, 0).text()
         for r in range(window.result_panel.results_table.rowCount())), timeout=5000)
+
+
+def test_rerunning_one_series_of_a_group_reruns_the_group(qtbot, window, tmp_path):
+    write_t1_series(tmp_path / "t1", seed=6, ti_ms=(100.0, 400.0, 1600.0, 3200.0))
+    window.controller.jobs = 1
+    open_and_wait(qtbot, window, [tmp_path / "t1"])
+    lead, *others = window.workspace.entries
+    first = lead.results[0].measurements
+    with qtbot.waitSignal(window.analysis_finished, timeout=30000):
+        window.controller.rerun(others[1], None)    # "Automatic" on a series of the group
+    qtbot.waitUntil(lambda: not window.busy, timeout=30000)
+    assert lead.results and lead.results[0].series["series_count"] == 4
+    assert lead.results[0].measurements == first
+    assert all(e.analysed_with and not e.results and not e.error for e in others)

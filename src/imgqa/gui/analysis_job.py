@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from imgqa.gui.workers import Progress
     from imgqa.io.series import ImageSeries
 
-__all__ = ["POOL_MIN_SERIES", "analyse_entries", "uses_processes"]
+__all__ = ["POOL_MIN_SERIES", "analyse_entries", "unit_keys", "uses_processes"]
 
 # Below this many series the pool's start-up outweighs the second core (docs/gui.md).
 POOL_MIN_SERIES = 6
@@ -72,7 +72,7 @@ def _in_this_thread(items: Sequence[Item], p: Progress) -> None:
     n = len(items)
     by_key = {key: (series, override) for key, series, override in items}
     done = 0
-    for keys in _unit_keys(items):
+    for keys in unit_keys(items):
         p.check()
         p.report(done, n, f"{done + 1}/{n}")
         if len(keys) > 1 and _emit_group(p, keys, [by_key[k][0] for k in keys],
@@ -99,7 +99,7 @@ def _emit_one(p: Progress, key: int, series: ImageSeries, override: str | None) 
         p.emit(("error", key, name, prob.error, prob.hint))
 
 
-def _unit_keys(items: Sequence[Item]) -> list[list[int]]:
+def unit_keys(items: Sequence[Item]) -> list[list[int]]:
     """The entry keys of each unit of work, in order: one series each, except the series of
     one acquisition that the automatic choice analyses together (`batch_units`: e.g. the
     one-TI series of a T1 relaxometry plate). A test chosen by hand keeps its series alone."""
@@ -136,7 +136,7 @@ def _emit_group(p: Progress, keys: Sequence[int], series: Sequence[ImageSeries],
 def _in_processes(items: Sequence[Item], p: Progress, jobs: int | None) -> None:
     from imgqa.parallel import analyse_parallel
 
-    units = _unit_keys(items)   # the pool's units (`batch_units`), as entry keys
+    units = unit_keys(items)   # the pool's units (`batch_units`), as entry keys
     by_key = {key: (series, override) for key, series, override in items}
     p.report(0, len(items), f"0/{len(items)} (on several processes)")
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from imgqa.gui import session_index
-from imgqa.gui.analysis_job import analyse_entries, uses_processes
+from imgqa.gui.analysis_job import analyse_entries, unit_keys, uses_processes
 from imgqa.gui.heap import freeze_long_lived
 from imgqa.gui.model import SeriesEntry, Workspace
 from imgqa.gui.workers import Progress, Task, TaskRunner
@@ -208,6 +208,8 @@ class QcController(QObject):
         """Analyse the given series (all by default) on the worker pool."""
         if self._analysis_task is not None:
             return
+        if keys is not None:
+            keys = self._with_group_members(keys)
         entries = [e for e in self.workspace.entries if keys is None or e.key in keys]
         if not entries:
             return
@@ -227,6 +229,17 @@ class QcController(QObject):
             on_done=lambda _n: self.evaluate(entries), on_failed=self._analysis_failed,
             on_cancelled=self._analysis_cancelled, on_finished=self._analysis_task_finished)
         self.state_changed.emit()
+
+    def _with_group_members(self, keys: Sequence[int]) -> set[int]:
+        """`keys` and, with the automatic choice, the other series analysed together with
+        any of them (the one-TI series of a T1 plate: one of them alone cannot be fitted)."""
+        wanted = set(keys)
+        auto = [(e.key, e.series, e.protocol_override) for e in self.workspace.entries
+                if e.protocol_override is None]
+        for unit in unit_keys(auto):
+            if len(unit) > 1 and wanted & set(unit):
+                wanted |= set(unit)
+        return wanted
 
     def rerun(self, entry: SeriesEntry, protocol: str | None) -> None:
         """Analyse `entry` again with `protocol` (None: chosen automatically)."""
