@@ -39,6 +39,7 @@ def test_per_ti_series_are_analysed_together_in_the_window(qtbot, window, tmp_pa
     assert lead.results[0].series["series_count"] == 7 and lead.error is None
     assert all(e.results == [] and e.error is None and e.protocol == "mr.relaxometry"
                and e.analysed_with == lead.series.header.series_description for e in others)
+    assert "7 series analysed (6 together with another)" in window.status_label.text()
     item = window.browser._items[others[0].key]
     assert item.text(2).startswith("↳") and "results are shown there" in item.toolTip(2)
     window.browser.select(others[0].key)

@@ -338,9 +338,11 @@ class QcController(QObject):
         self._analysis_done()
 
     def _analysis_done(self) -> None:
-        n_ok = sum(1 for e in self.workspace.entries if e.results)
+        n_ok = sum(1 for e in self.workspace.entries if e.results or e.analysed_with)
+        n_with = sum(1 for e in self.workspace.entries if e.analysed_with)
         n_err = sum(1 for e in self.workspace.entries if e.error)
         self.status.emit(f"Analysis finished: {n_ok} series analysed"
+                         + (f" ({n_with} together with another)" if n_with else "")
                          + (f", {n_err} could not be analysed (see Problems)." if n_err else "."))
         self.state_changed.emit()
         self.analysis_finished.emit()
