@@ -59,27 +59,32 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     """``mask`` with every background region not 4-connected to the border set (the result
     of ``scipy.ndimage.binary_fill_holes`` with its default structure)."""
     mask = np.asarray(mask, bool)
-    bg, n = ndimage.label(~mask)
-    if n == 0:
-        return mask.copy()
-    edge = np.zeros(n + 1, bool)
-    for side in (bg[0], bg[-1], bg[:, 0], bg[:, -1]):
-        edge[side] = True
-    edge[0] = True   # label 0 = the mask itself
-    return mask | ~edge[bg]
+    ringed = _background_ring(mask.shape)
+    np.logical_not(mask, out=ringed[1:-1, 1:-1])
+    return _not_outside(ringed)
 
 
 def _filled_box(box_labels: np.ndarray, k: int) -> np.ndarray:
     """Component ``k`` of ``box_labels`` with its holes filled (`fill_holes` of
-    ``box_labels == k``).
-
-    The background is labelled inside a one-pixel ring of background: every region that
-    touches the box's border joins the ring, so the holes are all but the ring's region
-    (one comparison instead of a table of the border's labels and a gather), and the
-    component's mask is never built (its complement is written straight into the ring)."""
-    h, w = box_labels.shape
-    ringed = np.ones((h + 2, w + 2), bool)
+    ``box_labels == k``, without building that mask: its complement is written straight
+    into the ring)."""
+    ringed = _background_ring(box_labels.shape)
     np.not_equal(box_labels, k, out=ringed[1:-1, 1:-1])
+    return _not_outside(ringed)
+
+
+def _background_ring(shape: tuple[int, ...]) -> np.ndarray:
+    """A background array one pixel larger on every side: the caller writes the image's
+    background into its inside, the one-pixel ring stays background."""
+    return np.ones((shape[0] + 2, shape[1] + 2), bool)
+
+
+def _not_outside(ringed: np.ndarray) -> np.ndarray:
+    """The inside of `_background_ring` without the background connected to the ring.
+
+    Every background region that touches the image's border joins the ring, so the holes
+    are all but the ring's region: one 4-connected label and one comparison (no table of
+    the border's labels and gather)."""
     bg, _ = ndimage.label(ringed, _CROSS)
     return bg[1:-1, 1:-1] != bg[0, 0]
 
