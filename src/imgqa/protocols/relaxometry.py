@@ -224,8 +224,9 @@ def _group_key(series: ImageSeries) -> tuple | None:
     plate is not found (`imgqa.protocols.base.analyse_unit`)."""
     if series.modality != "MR" or not len(series):
         return None
-    tis = {_timing(series, i)["ti"] for i in range(len(series))}
-    if len(tis) != 1 or None in tis:
+    # most MR series have no TI: their first image says so (every automatic batch asks)
+    first = _timing(series, 0)["ti"]
+    if first is None or any(_timing(series, i)["ti"] != first for i in range(1, len(series))):
         return None
     ds = series.dataset(0)
     geo = series.geometry
